@@ -1,0 +1,161 @@
+/* Building, running and ending a domain.  The main thread owns the lifecycle; vCPU threads only
+ * report a shutdown (domain_shutdown) and leave their loops when told (stop_vcpus). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include "hw/device.h"
+#include "lib/error.h"
+#include "vmm/domain.h"
+#include "vmm/pvh_loader.h"
+
+static void domain_reset_state(struct domain *dom)
+{
+	dom->pio = (struct io_bus){ .name = "port" };
+	dom->mmio = (struct io_bus){ .name = "mmio" };
+	dom->msrs = (struct msr_table){ 0 };
+	dom->devices = NULL;
+	dom->n_vcpus = 0;
+	dom->paused = false;
+	dom->stop_vcpus = false;
+	dom->state = DOMAIN_RUNNING;
+	dom->shutdown_reason = -1;
+}
+
+int domain_build(struct domain *dom, const struct domain_params *params, struct console *console,
+		 int notify_fd, char *err, size_t errlen)
+{
+	uint64_t ram = params->memory_mb << 20, host = host_memory_bytes();
+	struct pvh_boot boot;
+
+	dom->params = params;
+	dom->console = console;
+	dom->notify_fd = notify_fd;
+	domain_reset_state(dom);
+	if (params->vcpus < 1 || params->vcpus > DOMAIN_MAX_VCPUS) {
+		ERR_SET(err, errlen, "vcpus=%u: a domain has 1 to %d vCPUs", params->vcpus, DOMAIN_MAX_VCPUS);
+		return -1;
+	}
+	if (!params->memory_mb || (host && ram > host)) {
+		ERR_SET(err, errlen, "memory=%llu MiB: must be more than 0 and at most the host's %llu MiB",
+			(unsigned long long)params->memory_mb, (unsigned long long)(host >> 20));
+		return -1;
+	}
+	if (vm_create(&dom->vm, params->kvm_device, ram, err, errlen))
+		return -1;
+	if (xen_init(dom, err, errlen) || devices_init(dom, pvh_devices, err, errlen))
+		goto fail;
+	if (pvh_load(&dom->vm, params->kernel, params->ramdisk, params->cmdline, &boot, err, errlen))
+		goto fail;
+	for (unsigned int i = 0; i < params->vcpus; i++) {
+		if (vcpu_create(&dom->vcpus[i], dom, i, err, errlen))
+			goto fail;
+		dom->n_vcpus++;
+	}
+	/* Secondary vCPUs wait in the in-kernel APIC for a start IPI, as on hardware. */
+	if (pvh_setup_boot_vcpu(dom->vcpus[0].fd, &boot, err, errlen))
+		goto fail;
+	return 0;
+fail:
+	domain_teardown(dom);
+	return -1;
+}
+
+int domain_start(struct domain *dom, char *err, size_t errlen)
+{
+	dom->paused = dom->params->start_paused;
+	for (unsigned int i = 0; i < dom->n_vcpus; i++)
+		if (vcpu_start(&dom->vcpus[i], err, errlen))
+			return -1;
+	return 0;
+}
+
+void domain_pause(struct domain *dom)
+{
+	pthread_mutex_lock(&dom->lock);
+	dom->paused = true;
+	for (unsigned int i = 0; i < dom->n_vcpus; i++)
+		vcpu_kick(&dom->vcpus[i]);
+	pthread_mutex_unlock(&dom->lock);
+}
+
+void domain_unpause(struct domain *dom)
+{
+	pthread_mutex_lock(&dom->lock);
+	dom->paused = false;
+	pthread_cond_broadcast(&dom->unpaused);
+	pthread_mutex_unlock(&dom->lock);
+}
+
+static void stop_vcpus_locked(struct domain *dom)
+{
+	dom->stop_vcpus = true;
+	pthread_cond_broadcast(&dom->unpaused);
+	for (unsigned int i = 0; i < dom->n_vcpus; i++)
+		vcpu_kick(&dom->vcpus[i]);
+}
+
+void domain_shutdown(struct domain *dom, int reason)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&dom->lock);
+	if (dom->shutdown_reason < 0) {
+		dom->shutdown_reason = reason;
+		dom->state = DOMAIN_SHUTDOWN;
+		stop_vcpus_locked(dom);
+	}
+	pthread_mutex_unlock(&dom->lock);
+	if (write(dom->notify_fd, &one, sizeof(one)) < 0)
+		LOG("waking the main loop: %s", strerror(errno));
+}
+
+void domain_crash(struct domain *dom, const char *why)
+{
+	LOG("domain %d crashed: %s", dom->domid, why);
+	domain_shutdown(dom, SHUTDOWN_crash);
+}
+
+void domain_teardown(struct domain *dom)
+{
+	pthread_mutex_lock(&dom->lock);
+	stop_vcpus_locked(dom);
+	pthread_mutex_unlock(&dom->lock);
+	for (unsigned int i = 0; i < dom->n_vcpus; i++)
+		vcpu_join(&dom->vcpus[i]);
+	for (unsigned int i = 0; i < dom->n_vcpus; i++)
+		vcpu_destroy(&dom->vcpus[i]);
+	dom->n_vcpus = 0;
+	devices_teardown(dom);
+	vm_destroy(&dom->vm);
+}
+
+void domain_state_flags(struct domain *dom, char flags[7])
+{
+	memcpy(flags, "------", 7);
+	pthread_mutex_lock(&dom->lock);
+	if (dom->state == DOMAIN_RUNNING && !dom->paused)
+		flags[0] = 'r';
+	if (dom->paused)
+		flags[2] = 'p';
+	if (dom->state != DOMAIN_RUNNING) {
+		if (dom->shutdown_reason == SHUTDOWN_crash)
+			flags[4] = 'c';
+		else
+			flags[3] = 's';
+	}
+	pthread_mutex_unlock(&dom->lock);
+}
+
+double domain_cpu_seconds(struct domain *dom)
+{
+	double total = 0;
+
+	for (unsigned int i = 0; i < dom->n_vcpus; i++) {
+		struct timespec ts;
+		if (dom->vcpus[i].thread_started && !clock_gettime(dom->vcpus[i].cpu_clock, &ts))
+			total += ts.tv_sec + ts.tv_nsec / 1e9;
+	}
+	return total;
+}

@@ -1,0 +1,78 @@
+/* A domain: one KVM VM, its vCPUs, its devices and its Xen state.  The VMM process serves exactly
+ * one; after a restart it serves the same one under a new domid. */
+#ifndef XENITH_DOMAIN_H
+#define XENITH_DOMAIN_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "backends/console.h"
+#include "vmm/io.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+#include "xen/xen_state.h"
+
+#define DOMAIN_MAX_VCPUS 64
+
+enum shutdown_action { ACTION_DESTROY, ACTION_RESTART, ACTION_PRESERVE };
+
+struct domain_params {
+	const char *name;
+	const char *kernel;
+	const char *ramdisk;     /* NULL: none */
+	const char *cmdline;
+	const char *kvm_device;
+	uint64_t memory_mb;
+	unsigned int vcpus;
+	enum shutdown_action on_poweroff, on_reboot, on_crash;
+	bool start_paused;
+};
+
+/* What the domain is doing, as xl's state column shows it. */
+enum domain_run_state {
+	DOMAIN_RUNNING,
+	DOMAIN_SHUTDOWN,          /* vCPUs stopped after the guest shut down, awaiting the action */
+	DOMAIN_PRESERVED,         /* shut down and kept, per on_* = preserve, until destroyed */
+};
+
+struct device_instance;
+
+struct domain {
+	const struct domain_params *params;
+	int domid;
+	struct vm vm;
+	struct vcpu vcpus[DOMAIN_MAX_VCPUS];
+	unsigned int n_vcpus;
+	struct io_bus pio, mmio;
+	struct msr_table msrs;
+	struct xen_state xen;
+	struct console *console;
+	struct device_instance *devices;   /* built from the device table, torn down in reverse */
+
+	pthread_mutex_t lock;      /* guards what follows */
+	pthread_cond_t unpaused;
+	bool paused;
+	bool stop_vcpus;           /* shutdown or destroy under way: vCPU threads leave their loops */
+	enum domain_run_state state;
+	int shutdown_reason;       /* SHUTDOWN_* from xen/sched.h, or -1 */
+	int notify_fd;             /* eventfd: tells the main loop a shutdown happened */
+};
+
+/* Makes the VM, devices, Xen state and vCPUs and loads the kernel.  0, or -1 with err set; on failure
+ * everything it made is gone again. */
+int domain_build(struct domain *dom, const struct domain_params *params, struct console *console,
+		 int notify_fd, char *err, size_t errlen);
+int domain_start(struct domain *dom, char *err, size_t errlen);
+void domain_pause(struct domain *dom);
+void domain_unpause(struct domain *dom);
+/* From any thread: the guest shut itself down (or died).  The first reason wins. */
+void domain_shutdown(struct domain *dom, int reason);
+/* Stops vCPUs and frees all but the console. */
+void domain_teardown(struct domain *dom);
+/* State letters for xl list: six characters and a NUL. */
+void domain_state_flags(struct domain *dom, char flags[7]);
+double domain_cpu_seconds(struct domain *dom);
+/* A guest broke the rules in a way we cannot answer with an error: log why and crash it. */
+void domain_crash(struct domain *dom, const char *why);
+
+#endif

@@ -1,0 +1,397 @@
+/* xenith-vmm: one process, one domain.  Builds the domain, tells xl "ok <domid>" on the ready fd,
+ * then serves the control socket until the domain is destroyed (docs/vmm-control.md). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "lib/error.h"
+#include "lib/rundir.h"
+#include "vmm/control.h"
+#include "vmm/domain.h"
+
+struct vmm {
+	struct rundir rd;
+	struct domain_params params;
+	struct domain dom;
+	struct console console;
+	int ready_fd;
+	int notify_fd;
+	int signal_fd;
+	int control_fd;
+	char dir[PATH_MAX];          /* the domain's directory under domains/ */
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: xenith-vmm --name NAME --kernel PATH [--ramdisk PATH] [--cmdline STR]\n"
+		"                  [--memory MIB] [--vcpus N] [--on-poweroff ACT] [--on-reboot ACT]\n"
+		"                  [--on-crash ACT] [--paused] [--rundir DIR] [--ready-fd FD]\n"
+		"ACT: destroy | restart | preserve.  Normally started by `xl create`.\n");
+}
+
+static int parse_action(const char *s, enum shutdown_action *out, char *err, size_t errlen)
+{
+	static const struct { const char *name; enum shutdown_action action; } actions[] = {
+		{ "destroy", ACTION_DESTROY }, { "restart", ACTION_RESTART }, { "preserve", ACTION_PRESERVE },
+	};
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		if (!strcmp(s, actions[i].name)) {
+			*out = actions[i].action;
+			return 0;
+		}
+	}
+	if (!strcmp(s, "rename-restart") || !strncmp(s, "coredump-", 9))
+		ERR_SET(err, errlen, "action '%s' is not supported by Xenith yet", s);
+	else
+		ERR_SET(err, errlen, "unknown action '%s' (destroy, restart or preserve)", s);
+	return -1;
+}
+
+static int parse_number(const char *s, const char *what, unsigned long long max,
+			unsigned long long *out, char *err, size_t errlen)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *out > max) {
+		ERR_SET(err, errlen, "--%s '%s' is not a number up to %llu", what, s, max);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t errlen)
+{
+	enum { OPT_NAME = 1, OPT_KERNEL, OPT_RAMDISK, OPT_CMDLINE, OPT_MEMORY, OPT_VCPUS, OPT_POWEROFF,
+	       OPT_REBOOT, OPT_CRASH, OPT_PAUSED, OPT_RUNDIR, OPT_READY, OPT_HELP };
+	static const struct option opts[] = {
+		{ "name", 1, NULL, OPT_NAME }, { "kernel", 1, NULL, OPT_KERNEL },
+		{ "ramdisk", 1, NULL, OPT_RAMDISK }, { "cmdline", 1, NULL, OPT_CMDLINE },
+		{ "memory", 1, NULL, OPT_MEMORY }, { "vcpus", 1, NULL, OPT_VCPUS },
+		{ "on-poweroff", 1, NULL, OPT_POWEROFF }, { "on-reboot", 1, NULL, OPT_REBOOT },
+		{ "on-crash", 1, NULL, OPT_CRASH }, { "paused", 0, NULL, OPT_PAUSED },
+		{ "rundir", 1, NULL, OPT_RUNDIR }, { "ready-fd", 1, NULL, OPT_READY },
+		{ "help", 0, NULL, OPT_HELP }, { 0 },
+	};
+	struct domain_params *p = &v->params;
+	unsigned long long n;
+	int c;
+
+	*p = (struct domain_params){
+		.cmdline = "", .memory_mb = 128, .vcpus = 1, .on_poweroff = ACTION_DESTROY,
+		.on_reboot = ACTION_RESTART, .on_crash = ACTION_DESTROY,
+	};
+	p->kvm_device = getenv("XENITH_KVM_DEVICE") ? getenv("XENITH_KVM_DEVICE") : "/dev/kvm";
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_NAME: p->name = optarg; break;
+		case OPT_KERNEL: p->kernel = optarg; break;
+		case OPT_RAMDISK: p->ramdisk = optarg; break;
+		case OPT_CMDLINE: p->cmdline = optarg; break;
+		case OPT_MEMORY:
+			if (parse_number(optarg, "memory", 1ull << 30, &n, err, errlen))
+				return -1;
+			p->memory_mb = n;
+			break;
+		case OPT_VCPUS:
+			if (parse_number(optarg, "vcpus", 4096, &n, err, errlen))
+				return -1;
+			p->vcpus = (unsigned int)n;
+			break;
+		case OPT_POWEROFF: if (parse_action(optarg, &p->on_poweroff, err, errlen)) return -1; break;
+		case OPT_REBOOT: if (parse_action(optarg, &p->on_reboot, err, errlen)) return -1; break;
+		case OPT_CRASH: if (parse_action(optarg, &p->on_crash, err, errlen)) return -1; break;
+		case OPT_PAUSED: p->start_paused = true; break;
+		case OPT_RUNDIR: setenv("XENITH_RUNDIR", optarg, 1); break;
+		case OPT_READY:
+			if (parse_number(optarg, "ready-fd", 65535, &n, err, errlen))
+				return -1;
+			v->ready_fd = (int)n;
+			break;
+		case OPT_HELP: usage(stdout); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind < argc || !p->name || !p->kernel) {
+		ERR_SET(err, errlen, "--name and --kernel are required, and nothing else may follow");
+		return -1;
+	}
+	if (!*p->name || strlen(p->name) > DOMAIN_NAME_MAX || strpbrk(p->name, "/ \t\n")) {
+		ERR_SET(err, errlen, "domain name '%s' is not usable", p->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* One line to xl, then the pipe closes: xl stops waiting either way. */
+static void tell_xl(struct vmm *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tell_xl(struct vmm *v, const char *fmt, ...)
+{
+	char line[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (v->ready_fd < 0) {
+		fprintf(stderr, "%s", line);
+		return;
+	}
+	if (write(v->ready_fd, line, strlen(line)) < 0)
+		LOG("telling xl: %s", strerror(errno));
+	close(v->ready_fd);
+	v->ready_fd = -1;
+}
+
+static int write_file(const char *dir, const char *name, const char *text)
+{
+	char path[PATH_MAX + 32];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	return fclose(f) ? -errno : 0;
+}
+
+static void remove_domain_dir(struct vmm *v)
+{
+	char path[PATH_MAX + 32];
+
+	if (!v->dir[0])
+		return;
+	/* The name goes first: from then on nobody lists this domain. */
+	for (const char *const *f = (const char *const[]){ "name", "control.sock", "console.tty", NULL };
+	     *f; f++) {
+		snprintf(path, sizeof(path), "%s/%s", v->dir, *f);
+		unlink(path);
+	}
+	rmdir(v->dir);
+	v->dir[0] = '\0';
+}
+
+static int open_console(struct vmm *v, char *err, size_t errlen)
+{
+	char log[PATH_MAX], old[PATH_MAX + 8];
+
+	if (!rundir_path(&v->rd, log, sizeof(log), "log/guest-%s.log", v->params.name)) {
+		ERR_SET(err, errlen, "run directory path too long");
+		return -1;
+	}
+	snprintf(old, sizeof(old), "%s.old", log);
+	rename(log, old);      /* keep one previous log, as a rotated console log */
+	return console_open(&v->console, log, err, errlen);
+}
+
+/* Takes a domid for the directory at v->dir (a restart gives up old_domid). */
+static int claim_domid(struct vmm *v, int old_domid, char *err, size_t errlen)
+{
+	int domid = rundir_claim_domid(&v->rd, v->dir, v->params.name, old_domid);
+
+	if (domid == -EEXIST) {
+		ERR_SET(err, errlen, "a domain named '%s' already exists", v->params.name);
+		return -1;
+	}
+	if (domid < 0) {
+		ERR_SET(err, errlen, "choosing a domain ID: %s", strerror(-domid));
+		return -1;
+	}
+	rundir_path(&v->rd, v->dir, sizeof(v->dir), "domains/%d", domid);
+	v->dom.domid = domid;
+	return 0;
+}
+
+static int setup(struct vmm *v, char *err, size_t errlen)
+{
+	int r = rundir_open(&v->rd);
+	char sock[PATH_MAX + 32];
+
+	if (r) {
+		ERR_SET(err, errlen, "run directory: %s", strerror(-r));
+		return -1;
+	}
+	if (open_console(v, err, errlen))
+		return -1;
+	if (!rundir_path(&v->rd, v->dir, sizeof(v->dir), "domains/.new-%d", (int)getpid()) ||
+	    mkdir(v->dir, 0755) < 0) {
+		ERR_SET(err, errlen, "making %s: %s", v->dir, strerror(errno));
+		v->dir[0] = '\0';
+		return -1;
+	}
+	if (domain_build(&v->dom, &v->params, &v->console, v->notify_fd, err, errlen))
+		return -1;
+	snprintf(sock, sizeof(sock), "%s/control.sock", v->dir);
+	v->control_fd = control_listen(sock, err, errlen);
+	if (v->control_fd < 0)
+		return -1;
+	if (write_file(v->dir, "name", v->params.name) || write_file(v->dir, "console.tty",
+								   v->console.tty_path)) {
+		ERR_SET(err, errlen, "writing %s: %s", v->dir, strerror(errno));
+		return -1;
+	}
+	if (claim_domid(v, -1, err, errlen))
+		return -1;
+	return domain_start(&v->dom, err, errlen);
+}
+
+static const char *reason_name(int reason)
+{
+	static const char *const names[] = {
+		[SHUTDOWN_poweroff] = "poweroff", [SHUTDOWN_reboot] = "reboot",
+		[SHUTDOWN_suspend] = "suspend", [SHUTDOWN_crash] = "crash",
+		[SHUTDOWN_watchdog] = "watchdog",
+	};
+	return reason >= 0 && reason <= SHUTDOWN_watchdog ? names[reason] : "unknown";
+}
+
+/* After the guest shut down: what its configuration says to do.  Returns false to exit. */
+static bool apply_shutdown_action(struct vmm *v)
+{
+	struct domain *dom = &v->dom;
+	const struct domain_params *p = &v->params;
+	int reason = dom->shutdown_reason;
+	enum shutdown_action action;
+	char err[1024];
+
+	switch (reason) {
+	case SHUTDOWN_poweroff: action = p->on_poweroff; break;
+	case SHUTDOWN_reboot: action = p->on_reboot; break;
+	case SHUTDOWN_suspend:
+		LOG("domain %d suspended; save/restore is not supported yet, keeping it suspended",
+		    dom->domid);
+		action = ACTION_PRESERVE;
+		break;
+	default: action = p->on_crash; break;     /* crash and watchdog */
+	}
+	LOG("domain %d (%s) shut down: %s", dom->domid, p->name, reason_name(reason));
+	if (action == ACTION_PRESERVE) {
+		pthread_mutex_lock(&dom->lock);
+		dom->state = DOMAIN_PRESERVED;
+		pthread_mutex_unlock(&dom->lock);
+		return true;
+	}
+	int old_domid = dom->domid;
+	domain_teardown(dom);
+	if (action == ACTION_DESTROY)
+		return false;
+	if (domain_build(dom, p, &v->console, v->notify_fd, err, sizeof(err)) ||
+	    claim_domid(v, old_domid, err, sizeof(err)) || domain_start(dom, err, sizeof(err))) {
+		LOG("restarting domain %s: %s", p->name, err);
+		domain_teardown(dom);
+		return false;
+	}
+	LOG("domain %s restarted as domain %d", p->name, dom->domid);
+	return true;
+}
+
+static int run(struct vmm *v)
+{
+	bool destroy = false, guest_ended = false;
+
+	while (!destroy) {
+		struct pollfd fds[4] = {
+			{ .fd = v->control_fd, .events = POLLIN },
+			{ .fd = v->notify_fd, .events = POLLIN },
+			{ .fd = v->signal_fd, .events = POLLIN },
+			{ .fd = v->console.pty_master, .events = POLLIN },
+		};
+		if (poll(fds, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			LOG("poll: %s", strerror(errno));
+			break;
+		}
+		if (fds[0].revents & POLLIN)
+			control_serve_one(v->control_fd, &v->dom, &destroy);
+		if (fds[1].revents & POLLIN) {
+			uint64_t count;
+			if (read(v->notify_fd, &count, sizeof(count)) < 0)
+				LOG("notify: %s", strerror(errno));
+			pthread_mutex_lock(&v->dom.lock);
+			bool shut = v->dom.state == DOMAIN_SHUTDOWN;
+			pthread_mutex_unlock(&v->dom.lock);
+			if (shut && !apply_shutdown_action(v)) {
+				guest_ended = true;
+				break;
+			}
+		}
+		if (fds[2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(v->signal_fd, &si, sizeof(si)) > 0)
+				LOG("signal %u: destroying domain %d", si.ssi_signo, v->dom.domid);
+			destroy = true;
+		}
+		if (fds[3].revents & POLLIN)
+			console_drain_input(&v->console);
+	}
+	remove_domain_dir(v);
+	domain_teardown(&v->dom);
+	console_close(&v->console, guest_ended);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct vmm *v = calloc(1, sizeof(*v));
+	char err[1024] = "";
+	sigset_t quit;
+	int status = 1;
+
+	if (!v)
+		return 1;
+	log_set_program("xenith-vmm");
+	v->ready_fd = v->notify_fd = v->signal_fd = v->control_fd = -1;
+	pthread_mutex_init(&v->dom.lock, NULL);
+	pthread_cond_init(&v->dom.unpaused, NULL);
+	v->console = (struct console){ .log_fd = -1, .pty_master = -1, .pty_slave = -1 };
+	v->dom.vm = (struct vm){ .kvm_fd = -1, .vm_fd = -1, .memfd = -1 };
+	signal(SIGPIPE, SIG_IGN);
+	vcpu_install_kick_signal();
+	sigemptyset(&quit);
+	sigaddset(&quit, SIGTERM);
+	sigaddset(&quit, SIGINT);
+	sigaddset(&quit, SIGHUP);
+	sigprocmask(SIG_BLOCK, &quit, NULL);
+	v->signal_fd = signalfd(-1, &quit, SFD_CLOEXEC);
+	v->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	if (parse_args(v, argc, argv, err, sizeof(err)) || setup(v, err, sizeof(err))) {
+		LOG("%s", err);
+		tell_xl(v, "error %s\n", err);
+		remove_domain_dir(v);
+		domain_teardown(&v->dom);
+		if (v->console.log_fd >= 0)
+			console_close(&v->console, false);
+		goto out;
+	}
+	LOG("domain %d (%s) built: %llu MiB, %u vCPU(s), kernel %s%s", v->dom.domid, v->params.name,
+	    (unsigned long long)v->params.memory_mb, v->params.vcpus, v->params.kernel,
+	    v->dom.xen.kvm_intercepts_hypercalls ? ", hypercalls via KVM" : ", hypercalls via port exits");
+	tell_xl(v, "ok %d\n", v->dom.domid);
+	status = run(v);
+out:
+	if (v->control_fd >= 0)
+		close(v->control_fd);
+	if (v->notify_fd >= 0)
+		close(v->notify_fd);
+	if (v->signal_fd >= 0)
+		close(v->signal_fd);
+	pthread_cond_destroy(&v->dom.unpaused);
+	pthread_mutex_destroy(&v->dom.lock);
+	free(v);
+	return status;
+}

@@ -1,0 +1,362 @@
+/* The PVH boot ABI.  Kernels in the wild are ELF64 or ELF32 (even ELF32 with machine x86-64); the
+ * entry note may sit in a PT_NOTE segment or only in a SHT_NOTE section; segments may load at 0.
+ * Every offset and size in the file is checked before it is used. */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+#include "lib/error.h"
+#include "vmm/pvh_loader.h"
+#include "vmm/vm.h"
+#include "xen/xen_public.h"
+
+#define PAGE_ALIGN(x) (((x) + 4095ull) & ~4095ull)
+#define KERNEL_MAX_BYTES (512ull << 20)
+#define CMDLINE_MAX 4096
+
+/* A 32- or 64-bit ELF seen through one shape. */
+struct elf_view {
+	const uint8_t *img;
+	size_t size;
+	bool is64;
+	uint64_t phoff, shoff;
+	unsigned int phnum, shnum, phentsize, shentsize;
+};
+
+struct segment { uint32_t type; uint64_t offset, paddr, filesz, memsz; };
+struct section { uint32_t type; uint64_t offset, size; };
+
+static bool in_file(const struct elf_view *e, uint64_t off, uint64_t len)
+{
+	return off <= e->size && len <= e->size - off;
+}
+
+static int elf_open(struct elf_view *e, const uint8_t *img, size_t size, char *why, size_t whylen)
+{
+	*e = (struct elf_view){ .img = img, .size = size };
+	if (size < EI_NIDENT || memcmp(img, ELFMAG, SELFMAG)) {
+		snprintf(why, whylen, "not an ELF file");
+		return -1;
+	}
+	if (img[EI_DATA] != ELFDATA2LSB) {
+		snprintf(why, whylen, "not a little-endian ELF");
+		return -1;
+	}
+	if (img[EI_CLASS] == ELFCLASS64 && size >= sizeof(Elf64_Ehdr)) {
+		Elf64_Ehdr h;
+		memcpy(&h, img, sizeof(h));
+		e->is64 = true;
+		e->phoff = h.e_phoff; e->phnum = h.e_phnum; e->phentsize = h.e_phentsize;
+		e->shoff = h.e_shoff; e->shnum = h.e_shnum; e->shentsize = h.e_shentsize;
+		if (h.e_machine != EM_X86_64) {
+			snprintf(why, whylen, "ELF64 for machine %u, not x86-64", h.e_machine);
+			return -1;
+		}
+	} else if (img[EI_CLASS] == ELFCLASS32 && size >= sizeof(Elf32_Ehdr)) {
+		Elf32_Ehdr h;
+		memcpy(&h, img, sizeof(h));
+		e->phoff = h.e_phoff; e->phnum = h.e_phnum; e->phentsize = h.e_phentsize;
+		e->shoff = h.e_shoff; e->shnum = h.e_shnum; e->shentsize = h.e_shentsize;
+		if (h.e_machine != EM_386 && h.e_machine != EM_X86_64) {
+			snprintf(why, whylen, "ELF32 for machine %u, not x86", h.e_machine);
+			return -1;
+		}
+	} else {
+		snprintf(why, whylen, "truncated or unknown-class ELF header");
+		return -1;
+	}
+	size_t want_ph = e->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+	size_t want_sh = e->is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
+	if (e->phnum && (e->phentsize < want_ph ||
+			 !in_file(e, e->phoff, (uint64_t)e->phnum * e->phentsize))) {
+		snprintf(why, whylen, "program headers lie outside the file");
+		return -1;
+	}
+	if (e->shnum && (e->shentsize < want_sh ||
+			 !in_file(e, e->shoff, (uint64_t)e->shnum * e->shentsize)))
+		e->shnum = 0;      /* sections are optional to a loader: ignore a broken table */
+	return 0;
+}
+
+static struct segment elf_segment(const struct elf_view *e, unsigned int i)
+{
+	const uint8_t *p = e->img + e->phoff + (uint64_t)i * e->phentsize;
+
+	if (e->is64) {
+		Elf64_Phdr ph;
+		memcpy(&ph, p, sizeof(ph));
+		return (struct segment){ ph.p_type, ph.p_offset, ph.p_paddr, ph.p_filesz, ph.p_memsz };
+	}
+	Elf32_Phdr ph;
+	memcpy(&ph, p, sizeof(ph));
+	return (struct segment){ ph.p_type, ph.p_offset, ph.p_paddr, ph.p_filesz, ph.p_memsz };
+}
+
+static struct section elf_section(const struct elf_view *e, unsigned int i)
+{
+	const uint8_t *p = e->img + e->shoff + (uint64_t)i * e->shentsize;
+
+	if (e->is64) {
+		Elf64_Shdr sh;
+		memcpy(&sh, p, sizeof(sh));
+		return (struct section){ sh.sh_type, sh.sh_offset, sh.sh_size };
+	}
+	Elf32_Shdr sh;
+	memcpy(&sh, p, sizeof(sh));
+	return (struct section){ sh.sh_type, sh.sh_offset, sh.sh_size };
+}
+
+/* Looks through one note area for Xen's PHYS32_ENTRY. */
+static bool find_entry_note(const struct elf_view *e, uint64_t off, uint64_t len, uint32_t *entry)
+{
+	if (!in_file(e, off, len))
+		return false;
+	const uint8_t *p = e->img + off, *end = p + len;
+
+	while ((size_t)(end - p) >= 12) {
+		uint32_t namesz, descsz, type;
+		memcpy(&namesz, p, 4);
+		memcpy(&descsz, p + 4, 4);
+		memcpy(&type, p + 8, 4);
+		uint64_t name_len = ((uint64_t)namesz + 3) & ~3ull;
+		uint64_t desc_len = ((uint64_t)descsz + 3) & ~3ull;
+		if (name_len + desc_len > (uint64_t)(end - p) - 12)
+			return false;
+		const uint8_t *name = p + 12, *desc = name + name_len;
+		if (namesz == 4 && !memcmp(name, "Xen", 4) && type == XEN_ELFNOTE_PHYS32_ENTRY &&
+		    (descsz == 4 || descsz == 8)) {
+			memcpy(entry, desc, 4);    /* an 8-byte desc holds the same address, zero-extended */
+			return true;
+		}
+		p = desc + desc_len;
+	}
+	return false;
+}
+
+int pvh_elf_parse(const uint8_t *image, size_t size, const struct elf_load_target *load,
+		  uint32_t *entry, uint64_t *highest, char *why, size_t whylen)
+{
+	struct elf_view e;
+	bool found = false;
+	unsigned int loads = 0;
+
+	if (elf_open(&e, image, size, why, whylen))
+		return -1;
+	*highest = 0;
+	for (unsigned int i = 0; i < e.phnum && !found; i++) {
+		struct segment s = elf_segment(&e, i);
+		if (s.type == PT_NOTE)
+			found = find_entry_note(&e, s.offset, s.filesz, entry);
+	}
+	for (unsigned int i = 0; i < e.shnum && !found; i++) {
+		struct section s = elf_section(&e, i);
+		if (s.type == SHT_NOTE)
+			found = find_entry_note(&e, s.offset, s.size, entry);
+	}
+	if (!found) {
+		snprintf(why, whylen, "no PVH entry point (Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY); "
+			 "classic PV kernels are not supported, only PVH");
+		return -1;
+	}
+	for (unsigned int i = 0; i < e.phnum; i++) {
+		struct segment s = elf_segment(&e, i);
+		if (s.type != PT_LOAD || !s.memsz)
+			continue;
+		if (s.filesz > s.memsz || !in_file(&e, s.offset, s.filesz) || s.paddr + s.memsz < s.paddr) {
+			snprintf(why, whylen, "segment %u has sizes or offsets outside the file", i);
+			return -1;
+		}
+		if (load) {
+			uint8_t *dst = load->gpa_to_hva(load->ctx, s.paddr, s.memsz);
+			if (!dst) {
+				snprintf(why, whylen, "segment %u at %#llx-%#llx does not fit in guest RAM", i,
+					 (unsigned long long)s.paddr,
+					 (unsigned long long)(s.paddr + s.memsz));
+				return -1;
+			}
+			memcpy(dst, e.img + s.offset, s.filesz);
+			memset(dst + s.filesz, 0, s.memsz - s.filesz);
+		}
+		if (s.paddr + s.memsz > *highest)
+			*highest = s.paddr + s.memsz;
+		loads++;
+	}
+	if (!loads) {
+		snprintf(why, whylen, "no loadable segments");
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads a whole file of at most `max` bytes. */
+static uint8_t *read_file(const char *path, uint64_t max, size_t *size, char *err, size_t errlen)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		ERR_SET(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		ERR_SET(err, errlen, "%s: not a regular file", path);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		ERR_SET(err, errlen, "%s: %lld bytes is more than the %llu MiB that fit", path,
+			(long long)st.st_size, (unsigned long long)(max >> 20));
+		goto out;
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf) {
+		ERR_SET(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	size_t done = 0;
+	while (done < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+		if (n <= 0) {
+			ERR_SET(err, errlen, "%s: read: %s", path, n ? strerror(errno) : "file shrank");
+			free(buf);
+			buf = NULL;
+			goto out;
+		}
+		done += (size_t)n;
+	}
+	*size = done;
+out:
+	close(fd);
+	return buf;
+}
+
+static void *vm_target(void *ctx, uint64_t gpa, uint64_t len)
+{
+	return vm_gpa_to_hva(ctx, gpa, len);
+}
+
+/* The memory map we promise the guest (docs/guest-abi.md). */
+static unsigned int build_memmap(const struct vm *vm, struct hvm_memmap_table_entry *map)
+{
+	unsigned int n = 0;
+
+	map[n++] = (struct hvm_memmap_table_entry){ 0, 0xA0000, XEN_HVM_MEMMAP_TYPE_RAM, 0 };
+	map[n++] = (struct hvm_memmap_table_entry){ 0xA0000, 0x60000, XEN_HVM_MEMMAP_TYPE_RESERVED, 0 };
+	map[n++] = (struct hvm_memmap_table_entry){ 0x100000, vm->low_ram_size - 0x100000,
+						     XEN_HVM_MEMMAP_TYPE_RAM, 0 };
+	if (vm->ram_size > vm->low_ram_size)
+		map[n++] = (struct hvm_memmap_table_entry){ GUEST_HIGH_RAM_BASE,
+							     vm->ram_size - vm->low_ram_size,
+							     XEN_HVM_MEMMAP_TYPE_RAM, 0 };
+	return n;
+}
+
+int pvh_load(struct vm *vm, const char *kernel, const char *ramdisk, const char *cmdline,
+	     struct pvh_boot *boot, char *err, size_t errlen)
+{
+	struct elf_load_target target = { vm_target, vm };
+	uint8_t *image, *rd = NULL;
+	size_t image_size, rd_size = 0;
+	uint64_t highest;
+	char why[256];
+	int r = -1;
+
+	if (vm->low_ram_size < (2ull << 20)) {
+		ERR_SET(err, errlen, "a PVH domain needs at least 2 MiB of RAM");
+		return -1;
+	}
+	image = read_file(kernel, KERNEL_MAX_BYTES, &image_size, err, errlen);
+	if (!image)
+		return -1;
+	if (pvh_elf_parse(image, image_size, &target, &boot->entry, &highest, why, sizeof(why))) {
+		ERR_SET(err, errlen, "kernel %s: %s", kernel, why);
+		goto out;
+	}
+	size_t cmdline_len = strlen(cmdline) + 1;
+	if (cmdline_len > CMDLINE_MAX) {
+		ERR_SET(err, errlen, "command line of %zu bytes is longer than %d", cmdline_len, CMDLINE_MAX);
+		goto out;
+	}
+	/* start_info, module list, memory map and command line share the pages after the kernel. */
+	struct hvm_memmap_table_entry map[4];
+	unsigned int nmap = build_memmap(vm, map);
+	uint64_t si = PAGE_ALIGN(highest);
+	if (si < 0x1000)
+		si = 0x1000;
+	uint64_t modlist = si + sizeof(struct hvm_start_info);
+	uint64_t memmap = modlist + sizeof(struct hvm_modlist_entry);
+	uint64_t cmd = memmap + nmap * sizeof(struct hvm_memmap_table_entry);
+	uint64_t info_end = cmd + cmdline_len;
+	uint8_t *info = vm_gpa_to_hva(vm, si, info_end - si);
+	if (!info) {
+		ERR_SET(err, errlen, "kernel %s leaves no room for the boot information in %llu MiB",
+			kernel, (unsigned long long)(vm->ram_size >> 20));
+		goto out;
+	}
+	struct hvm_start_info start = {
+		.magic = XEN_HVM_START_MAGIC_VALUE, .version = 1,
+		.cmdline_paddr = cmd, .memmap_paddr = memmap, .memmap_entries = nmap,
+	};
+	if (ramdisk) {
+		rd = read_file(ramdisk, vm->low_ram_size, &rd_size, err, errlen);
+		if (!rd)
+			goto out;
+		uint64_t at = PAGE_ALIGN(info_end);
+		void *dst = vm_gpa_to_hva(vm, at, rd_size);
+		if (!dst) {
+			ERR_SET(err, errlen, "ramdisk %s (%zu bytes) does not fit in guest RAM after the kernel",
+				ramdisk, rd_size);
+			goto out;
+		}
+		memcpy(dst, rd, rd_size);
+		struct hvm_modlist_entry mod = { .paddr = at, .size = rd_size };
+		memcpy(info + (modlist - si), &mod, sizeof(mod));
+		start.nr_modules = 1;
+		start.modlist_paddr = modlist;
+	}
+	memcpy(info, &start, sizeof(start));
+	memcpy(info + (memmap - si), map, nmap * sizeof(map[0]));
+	memcpy(info + (cmd - si), cmdline, cmdline_len);
+	boot->start_info_gpa = si;
+	r = 0;
+out:
+	free(rd);
+	free(image);
+	return r;
+}
+
+int pvh_setup_boot_vcpu(int vcpu_fd, const struct pvh_boot *boot, char *err, size_t errlen)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { .rip = boot->entry, .rbx = boot->start_info_gpa, .rflags = 0x2 };
+
+	if (ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0) {
+		ERR_SET(err, errlen, "KVM_GET_SREGS: %s", strerror(errno));
+		return -1;
+	}
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 0xb, .present = 1,
+		.dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+	};
+	struct kvm_segment data = code;
+	data.selector = 0x18;
+	data.type = 0x3;
+	sregs.cs = code;
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+	sregs.tr = (struct kvm_segment){ .selector = 0x20, .limit = 0x67, .type = 0xb, .present = 1 };
+	sregs.cr0 = 0x11;          /* PE and ET; paging off */
+	sregs.cr3 = 0;
+	sregs.cr4 = 0;
+	sregs.efer = 0;
+	if (ioctl(vcpu_fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(vcpu_fd, KVM_SET_REGS, &regs) < 0) {
+		ERR_SET(err, errlen, "setting the PVH entry state: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,225 @@
+/* The vCPU loop.  Each exit goes to a table: ports and MMIO to the buses, MSRs to the MSR table,
+ * hypercalls (when KVM intercepts them) to the Xen dispatcher.  Anything a guest can cause is
+ * answered or kills the guest; nothing here may take the VMM down. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "lib/error.h"
+#include "vmm/domain.h"
+#include "vmm/vcpu.h"
+#include "xen/xen_state.h"
+
+#define VCPU_KICK_SIGNAL SIGUSR1
+
+static void kick_handler(int sig)
+{
+	(void)sig;   /* only here to interrupt KVM_RUN */
+}
+
+void vcpu_install_kick_signal(void)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(VCPU_KICK_SIGNAL, &sa, NULL);   /* no SA_RESTART: KVM_RUN must return EINTR */
+}
+
+int vcpu_create(struct vcpu *vcpu, struct domain *dom, unsigned int id, char *err, size_t errlen)
+{
+	*vcpu = (struct vcpu){ .dom = dom, .id = id, .fd = -1 };
+	vcpu->fd = ioctl(dom->vm.vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (vcpu->fd < 0) {
+		ERR_SET(err, errlen, "KVM_CREATE_VCPU %u: %s", id, strerror(errno));
+		return -1;
+	}
+	vcpu->run = mmap(NULL, dom->vm.vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		vcpu->run = NULL;
+		ERR_SET(err, errlen, "mapping vCPU %u's run area: %s", id, strerror(errno));
+		vcpu_destroy(vcpu);
+		return -1;
+	}
+	/* Registers arrive with every exit, so a hypercall costs no extra ioctls. */
+	vcpu->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
+	if (xen_vcpu_setup(dom, vcpu, err, errlen) < 0) {
+		vcpu_destroy(vcpu);
+		return -1;
+	}
+	return 0;
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu->run)
+		munmap(vcpu->run, vcpu->dom->vm.vcpu_mmap_size);
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	vcpu->run = NULL;
+	vcpu->fd = -1;
+}
+
+static void handle_pio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+
+	/* String I/O comes as `count` elements in a row; each is one access. */
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
+		io_bus_dispatch(&vcpu->dom->pio, vcpu, run->io.port, is_write, data, run->io.size);
+}
+
+static void handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	unsigned int len = run->mmio.len <= sizeof(run->mmio.data) ? run->mmio.len : sizeof(run->mmio.data);
+
+	io_bus_dispatch(&vcpu->dom->mmio, vcpu, run->mmio.phys_addr, run->mmio.is_write, run->mmio.data, len);
+}
+
+static void handle_msr(struct vcpu *vcpu, bool is_write)
+{
+	struct kvm_run *run = vcpu->run;
+	const struct msr_handler *h = msr_table_find(&vcpu->dom->msrs, run->msr.index);
+	int r = -1;
+
+	if (h && is_write && h->write)
+		r = h->write(h->opaque, vcpu, run->msr.index, run->msr.data);
+	else if (h && !is_write && h->read) {
+		uint64_t value = 0;
+		r = h->read(h->opaque, vcpu, run->msr.index, &value);
+		run->msr.data = value;
+	}
+	/* Like real hardware, an MSR nobody implements raises #GP in the guest. */
+	run->msr.error = r < 0;
+}
+
+/* Returns false when the loop must end. */
+static bool handle_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	char why[160];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_pio(vcpu);
+		return true;
+	case KVM_EXIT_MMIO:
+		handle_mmio(vcpu);
+		return true;
+	case KVM_EXIT_X86_RDMSR:
+		handle_msr(vcpu, false);
+		return true;
+	case KVM_EXIT_X86_WRMSR:
+		handle_msr(vcpu, true);
+		return true;
+	case KVM_EXIT_XEN:
+		xen_handle_kvm_xen_exit(vcpu);
+		return true;
+	case KVM_EXIT_INTR:
+		return true;
+	case KVM_EXIT_HLT:
+		/* Without interrupts to wake it a halted vCPU would spin here; with the in-kernel
+		 * irqchip KVM keeps halts to itself, so this only comes from a stopped guest. */
+		snprintf(why, sizeof(why), "vCPU %u halted with no way to wake", vcpu->id);
+		domain_crash(vcpu->dom, why);
+		return false;
+	case KVM_EXIT_SHUTDOWN:
+		snprintf(why, sizeof(why), "vCPU %u triple-faulted at rip %#llx", vcpu->id,
+			 (unsigned long long)run->s.regs.regs.rip);
+		domain_crash(vcpu->dom, why);
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		domain_shutdown(vcpu->dom, run->system_event.type == KVM_SYSTEM_EVENT_RESET ?
+				SHUTDOWN_reboot : SHUTDOWN_poweroff);
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(why, sizeof(why), "vCPU %u failed to enter the guest (hardware reason %#llx)",
+			 vcpu->id, (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		domain_crash(vcpu->dom, why);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(why, sizeof(why), "vCPU %u: KVM internal error %u at rip %#llx", vcpu->id,
+			 run->internal.suberror, (unsigned long long)run->s.regs.regs.rip);
+		domain_crash(vcpu->dom, why);
+		return false;
+	default:
+		snprintf(why, sizeof(why), "vCPU %u: unexpected KVM exit %u", vcpu->id, run->exit_reason);
+		domain_crash(vcpu->dom, why);
+		return false;
+	}
+}
+
+/* Waits while paused; returns false once the vCPU must stop. */
+static bool wait_until_runnable(struct vcpu *vcpu)
+{
+	struct domain *dom = vcpu->dom;
+	bool go;
+
+	pthread_mutex_lock(&dom->lock);
+	while (dom->paused && !dom->stop_vcpus)
+		pthread_cond_wait(&dom->unpaused, &dom->lock);
+	vcpu->run->immediate_exit = 0;
+	go = !dom->stop_vcpus;
+	pthread_mutex_unlock(&dom->lock);
+	return go;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	char why[128];
+
+	while (wait_until_runnable(vcpu)) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vcpu->run->exit_reason = KVM_EXIT_INTR;
+				continue;
+			}
+			snprintf(why, sizeof(why), "vCPU %u: KVM_RUN: %s", vcpu->id, strerror(errno));
+			domain_crash(vcpu->dom, why);
+			break;
+		}
+		if (!handle_exit(vcpu))
+			break;
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *vcpu, char *err, size_t errlen)
+{
+	sigset_t all, old;
+	int r;
+
+	/* The thread starts with every signal blocked but the kick, so the main loop gets the rest. */
+	sigfillset(&all);
+	sigdelset(&all, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r) {
+		ERR_SET(err, errlen, "starting vCPU %u's thread: %s", vcpu->id, strerror(r));
+		return -1;
+	}
+	vcpu->thread_started = true;
+	pthread_getcpuclockid(vcpu->thread, &vcpu->cpu_clock);
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	if (!vcpu->thread_started)
+		return;
+	vcpu->run->immediate_exit = 1;
+	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
+
+void vcpu_join(struct vcpu *vcpu)
+{
+	if (vcpu->thread_started)
+		pthread_join(vcpu->thread, NULL);
+	vcpu->thread_started = false;
+}

@@ -1,0 +1,32 @@
+/* The KVM virtual machine: the only layer (with vcpu.c) that issues KVM ioctls.
+ * Guest RAM is one memfd, so other processes may map a page of it when they must. */
+#ifndef XENITH_VM_H
+#define XENITH_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GUEST_LOW_RAM_MAX 0xC0000000ULL     /* RAM above this moves to 4 GiB, leaving an MMIO hole */
+#define GUEST_HIGH_RAM_BASE 0x100000000ULL
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_mmap_size;
+	int memfd;
+	uint8_t *ram;            /* host mapping of all guest RAM, low part first */
+	uint64_t ram_size;
+	uint64_t low_ram_size;   /* bytes mapped at guest-physical 0 */
+};
+
+/* Opens kvm_device (usually /dev/kvm), makes the VM with an in-kernel irqchip and `ram_bytes` of RAM.
+ * Returns 0, or -1 with the reason in err. */
+int vm_create(struct vm *vm, const char *kvm_device, uint64_t ram_bytes, char *err, size_t errlen);
+void vm_destroy(struct vm *vm);
+/* Host pointer to [gpa, gpa+len) if all of it is guest RAM, else NULL. */
+void *vm_gpa_to_hva(const struct vm *vm, uint64_t gpa, uint64_t len);
+/* The host's memory in bytes (MemTotal), or 0 if unknown. */
+uint64_t host_memory_bytes(void);
+
+#endif

@@ -1,0 +1,177 @@
+/* Hypercalls.  Two ways in, one table:
+ *  - where KVM implements KVM_CAP_XEN_HVM, it fills the hypercall page with vmcall/vmmcall stubs and
+ *    hands us each call as KVM_EXIT_XEN (so guests that issue vmcall directly also work);
+ *  - elsewhere (PVM hosts among them) the guest's write to the hypercall MSR reaches us, and we fill
+ *    the page with stubs that `out` to a reserved port, which exits to us from any ring.
+ * A number without an entry answers -ENOSYS and is counted; nothing a guest passes is fatal. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include "lib/error.h"
+#include "vmm/domain.h"
+#include "xen/hypercalls.h"
+#include "xen/xen_state.h"
+
+#define EFER_LMA (1ull << 10)
+
+struct hypercall_entry {
+	const char *name;
+	hypercall_fn fn;
+};
+
+static const struct hypercall_entry hypercall_table[] = {
+	[__HYPERVISOR_xen_version] = { "xen_version", hcall_xen_version },
+	[__HYPERVISOR_console_io]  = { "console_io",  hcall_console_io },
+	[__HYPERVISOR_sched_op]    = { "sched_op",    hcall_sched_op },
+};
+
+long xen_hypercall_dispatch(struct vcpu *vcpu, uint64_t nr, const uint64_t args[5])
+{
+	struct xen_state *xen = &vcpu->dom->xen;
+	const struct hypercall_entry *e = NULL;
+
+	__atomic_fetch_add(&xen->calls[nr < XEN_HYPERCALL_NR_MAX ? nr : XEN_HYPERCALL_NR_MAX], 1,
+			   __ATOMIC_RELAXED);
+	if (nr < sizeof(hypercall_table) / sizeof(hypercall_table[0]))
+		e = &hypercall_table[nr];
+	if (!e || !e->fn) {
+		__atomic_fetch_add(&xen->unknown_calls, 1, __ATOMIC_RELAXED);
+		return -XEN_ENOSYS;
+	}
+	return e->fn(vcpu, args);
+}
+
+static bool vcpu_in_long_mode(const struct vcpu *vcpu)
+{
+	const struct kvm_sregs *s = &vcpu->run->s.regs.sregs;
+
+	return (s->efer & EFER_LMA) && s->cs.l;
+}
+
+/* The port path: registers came with the exit (KVM_SYNC_X86_REGS); the result goes back in rax. */
+static void hypercall_port(void *opaque, struct vcpu *vcpu, uint64_t port, bool is_write,
+			   uint8_t *data, unsigned int size)
+{
+	struct kvm_regs *regs = &vcpu->run->s.regs.regs;
+	uint64_t args[5];
+	long ret;
+
+	(void)opaque;
+	(void)port;
+	if (!is_write || size != 4) {
+		/* Not a stub: something probing the port.  Reads see nothing here. */
+		if (!is_write)
+			memset(data, 0xff, size);
+		return;
+	}
+	if (vcpu_in_long_mode(vcpu)) {
+		uint64_t a[5] = { regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8 };
+		memcpy(args, a, sizeof(args));
+		ret = xen_hypercall_dispatch(vcpu, regs->rax & 0xffffffffull, args);
+		regs->rax = (uint64_t)ret;
+	} else {
+		uint64_t a[5] = { (uint32_t)regs->rbx, (uint32_t)regs->rcx, (uint32_t)regs->rdx,
+				  (uint32_t)regs->rsi, (uint32_t)regs->rdi };
+		memcpy(args, a, sizeof(args));
+		ret = xen_hypercall_dispatch(vcpu, regs->rax & 0xffffffffull, args);
+		regs->rax = (uint32_t)ret;
+	}
+	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+}
+
+void xen_handle_kvm_xen_exit(struct vcpu *vcpu)
+{
+	struct kvm_xen_exit *x = &vcpu->run->xen;
+
+	if (x->type != KVM_EXIT_XEN_HCALL)
+		return;
+	uint64_t args[5];
+	for (int i = 0; i < 5; i++)
+		args[i] = x->u.hcall.longmode ? x->u.hcall.params[i] : (uint32_t)x->u.hcall.params[i];
+	long ret = xen_hypercall_dispatch(vcpu, x->u.hcall.input, args);
+	x->u.hcall.result = x->u.hcall.longmode ? (uint64_t)ret : (uint32_t)ret;
+}
+
+/* The stub for hypercall `nr`: mov $nr,%eax; out %eax,$PORT; ret. */
+static void write_port_stub(uint8_t stub[32], uint32_t nr)
+{
+	memset(stub, 0xcc, 32);                 /* int3 in the padding */
+	stub[0] = 0xb8;
+	memcpy(stub + 1, &nr, 4);
+	stub[5] = 0xe7;
+	stub[6] = XEN_HYPERCALL_PORT;
+	stub[7] = 0xc3;
+}
+
+static int hypercall_msr_write(void *opaque, struct vcpu *vcpu, uint32_t index, uint64_t value)
+{
+	(void)opaque;
+	(void)index;
+	/* The low 12 bits pick which hypercall page; we have one. */
+	if (value & 0xfff)
+		return -1;
+	uint8_t *page = vm_gpa_to_hva(&vcpu->dom->vm, value, 4096);
+	if (!page)
+		return -1;
+	for (uint32_t nr = 0; nr < XEN_HYPERCALL_SLOTS; nr++)
+		write_port_stub(page + nr * 32, nr);
+	return 0;
+}
+
+static int probe_kvm_xen(struct domain *dom)
+{
+	int caps = ioctl(dom->vm.vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XEN_HVM);
+	const char *force = getenv("XENITH_HYPERCALL_PATH");
+
+	if (force && !strcmp(force, "port"))
+		return 0;
+	if (caps <= 0 || !(caps & KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL))
+		return 0;
+	struct kvm_xen_hvm_config cfg = {
+		.flags = KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL,
+		.msr = XEN_HYPERCALL_MSR,
+	};
+	return ioctl(dom->vm.vm_fd, KVM_XEN_HVM_CONFIG, &cfg) == 0;
+}
+
+static int enable_msr_exits(struct domain *dom, char *err, size_t errlen)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X86_USER_SPACE_MSR,
+		.args[0] = KVM_MSR_EXIT_REASON_INVAL | KVM_MSR_EXIT_REASON_UNKNOWN |
+			   KVM_MSR_EXIT_REASON_FILTER,
+	};
+	if (ioctl(dom->vm.vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
+		ERR_SET(err, errlen, "this KVM offers neither Xen hypercall interception "
+			"(KVM_CAP_XEN_HVM) nor MSR exits to userspace (KVM_CAP_X86_USER_SPACE_MSR): %s",
+			strerror(errno));
+		return -1;
+	}
+	/* KVM may claim 0x40000000 for Hyper-V; a filter makes sure the write comes to us. */
+	uint8_t deny = 0;
+	struct kvm_msr_filter filter = {
+		.flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
+		.ranges[0] = { .flags = KVM_MSR_FILTER_WRITE | KVM_MSR_FILTER_READ,
+			       .nmsrs = 1, .base = XEN_HYPERCALL_MSR, .bitmap = &deny },
+	};
+	if (ioctl(dom->vm.vm_fd, KVM_X86_SET_MSR_FILTER, &filter) < 0)
+		LOG("KVM_X86_SET_MSR_FILTER: %s (relying on unknown-MSR exits)", strerror(errno));
+	return 0;
+}
+
+int xen_init(struct domain *dom, char *err, size_t errlen)
+{
+	dom->xen = (struct xen_state){ 0 };
+	dom->xen.kvm_intercepts_hypercalls = probe_kvm_xen(dom);
+	if (dom->xen.kvm_intercepts_hypercalls)
+		return 0;
+	if (enable_msr_exits(dom, err, errlen))
+		return -1;
+	if (msr_table_register(&dom->msrs, XEN_HYPERCALL_MSR, NULL, hypercall_msr_write, NULL) ||
+	    io_bus_register(&dom->pio, "xen-hypercall", XEN_HYPERCALL_PORT, 1, hypercall_port, NULL)) {
+		ERR_SET(err, errlen, "registering the hypercall MSR and port");
+		return -1;
+	}
+	return 0;
+}

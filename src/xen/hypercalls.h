@@ -1,0 +1,16 @@
+/* The hypercall handlers, one file per hypercall family, gathered in hypercall.c's table.
+ * Each returns a Xen errno (negative) or the call's result. */
+#ifndef XENITH_HYPERCALLS_H
+#define XENITH_HYPERCALLS_H
+
+#include <stdint.h>
+
+struct vcpu;
+
+typedef long (*hypercall_fn)(struct vcpu *vcpu, const uint64_t args[5]);
+
+long hcall_xen_version(struct vcpu *vcpu, const uint64_t args[5]);
+long hcall_console_io(struct vcpu *vcpu, const uint64_t args[5]);
+long hcall_sched_op(struct vcpu *vcpu, const uint64_t args[5]);
+
+#endif
