@@ -1,5 +1,5 @@
 # Booting the test guest: banner, its test's verdict, and the shutdown that follows.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/testlib.bash"
 
 test_boot_banner_pass_poweroff() {
 	local cfg; cfg=$(make_cfg boot1 'cmdline = "test=hello"')

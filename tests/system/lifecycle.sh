@@ -1,5 +1,5 @@
 # What happens when a guest crashes, reboots or is paused, and what xl does to running domains.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/testlib.bash"
 
 test_crash_preserve_keeps_domain() {
 	local cfg; cfg=$(make_cfg keep 'cmdline = "test=crash"' 'on_crash = "preserve"')
