@@ -155,7 +155,8 @@ int rundir_list_domains(const struct rundir *rd, struct rundir_domain **out, siz
 		n++;
 	}
 	closedir(dir);
-	qsort(list, n, sizeof(*list), compare_domid);
+	if (n)
+		qsort(list, n, sizeof(*list), compare_domid);   /* qsort(NULL, 0) is undefined */
 	*out = list;
 	*count = n;
 	return 0;

@@ -1,0 +1,15 @@
+/*
+ * Guest output.  Until the hypercall page is installed bytes go to the debug port 0xe9; afterwards
+ * only to HYPERVISOR_console_io(CONSOLEIO_write), so the console log has each line once.  Usable
+ * from ring 0 and ring 3.  printk turns "\n" into "\r\n" as Xen consoles expect.
+ */
+#ifndef GUEST_CONSOLE_H
+#define GUEST_CONSOLE_H
+
+#include <stddef.h>
+
+void console_early_puts(const char *s);
+void console_write(const char *s, size_t len);
+void printk(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

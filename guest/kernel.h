@@ -1,0 +1,19 @@
+/* What ring 0 found out while booting, handed to the ring-3 side (user.c). */
+#ifndef GUEST_KERNEL_H
+#define GUEST_KERNEL_H
+
+#include <stdint.h>
+#include <xen/arch-x86/hvm/start_info.h>
+
+struct boot_info {
+    const struct hvm_start_info *start_info;
+    uint32_t xen_cpuid_base;            /* 0x40000000 + k * 0x100 */
+    uint32_t xen_cpuid_version;         /* CPUID base+1 eax: major << 16 | minor */
+};
+
+void kmain(const struct hvm_start_info *start_info);
+void xen_init(struct boot_info *bi);
+__attribute__((noreturn)) void user_enter(void (*fn)(const struct boot_info *), const struct boot_info *bi);
+__attribute__((noreturn)) void user_main(const struct boot_info *bi);
+
+#endif

@@ -1,0 +1,22 @@
+/* The test table: add a test by writing tests/NAME.c and listing it here. */
+#include <stddef.h>
+#include "klib.h"
+#include "tests/tests.h"
+
+static const struct test *const tests[] = {
+    &test_hello,
+    &test_crash,
+    &test_reboot,
+    &test_counter,
+    &test_hcall_fuzz,
+    &test_compute,
+    &test_hcall_bench,
+};
+
+const struct test *test_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+        if (!strcmp(tests[i]->name, name))
+            return tests[i];
+    return NULL;
+}

@@ -1,0 +1,22 @@
+/*
+ * Tests run in ring 3, chosen by `test=NAME` on the command line; other `key=value` words are their
+ * parameters.  run() returns NULL when the test passed, or why it failed: a constant string or one
+ * it formatted into why[WHY_SIZE].  user.c prints PASS/FAIL and shuts the domain down accordingly.
+ * Tests that end the domain themselves (crash, reboot) or never end (counter) do not return.
+ */
+#ifndef GUEST_TESTS_H
+#define GUEST_TESTS_H
+
+#define WHY_SIZE 256
+
+struct test {
+    const char *name;
+    const char *(*run)(const char *cmdline, char *why);
+};
+
+extern const struct test test_hello, test_crash, test_reboot, test_counter, test_hcall_fuzz,
+    test_compute, test_hcall_bench;
+
+const struct test *test_find(const char *name);
+
+#endif

@@ -1,0 +1,347 @@
+/* From a parsed xl.cfg to a domain_config, in the order and with the defaults of xl's
+ * parse_config_data(): every key xl knows that we take is read by a typed getter below; the table
+ * of known keys exists only so unknown ones can be warned about, as xl does. */
+#include "xl/domain_config.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_MEMORY_MB 128
+
+static const char *const known_keys[] = {
+	"name", "type", "builder", "kernel", "ramdisk", "cmdline", "root", "extra",
+	"memory", "maxmem", "vcpus", "maxvcpus", "on_poweroff", "on_reboot", "on_crash",
+	/* Accepted without effect for now (other parts of xl will read them). */
+	"uuid", "vif", "disk", "serial", "boot", "device_model_version",
+};
+
+static const char *const action_names[] = {
+	[ACTION_DESTROY] = "destroy",
+	[ACTION_RESTART] = "restart",
+	[ACTION_PRESERVE] = "preserve",
+	[ACTION_RENAME_RESTART] = "rename-restart",
+	[ACTION_COREDUMP_DESTROY] = "coredump-destroy",
+	[ACTION_COREDUMP_RESTART] = "coredump-restart",
+};
+#define N_ACTIONS (sizeof(action_names) / sizeof(action_names[0]))
+
+static const char *const type_names[] = {
+	[DOMAIN_TYPE_PVH] = "pvh",
+	[DOMAIN_TYPE_PV] = "pv",
+	[DOMAIN_TYPE_HVM] = "hvm",
+};
+#define N_TYPES (sizeof(type_names) / sizeof(type_names[0]))
+
+const char *domain_action_name(enum domain_action action)
+{
+	return (unsigned)action < N_ACTIONS ? action_names[action] : "unknown";
+}
+
+const char *domain_type_name(enum domain_type type)
+{
+	return (unsigned)type < N_TYPES ? type_names[type] : "unknown";
+}
+
+static bool is_known_key(const char *key)
+{
+	for (size_t i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
+		if (!strcmp(known_keys[i], key))
+			return true;
+	return false;
+}
+
+/* What the getters need to report errors. */
+struct reader {
+	const struct xl_cfg *cfg;
+	FILE *warn;
+	char *err;
+	size_t errlen;
+};
+
+/* 1 when present (into *out, not copied), 0 when absent, -1 when not a string. */
+static int get_string(const struct reader *r, const char *key, const char **out,
+		      const struct cfg_entry **where)
+{
+	const struct cfg_entry *e = xl_cfg_get(r->cfg, key);
+	if (where)
+		*where = e;
+	if (!e)
+		return 0;
+	if (e->value.kind != CFG_STRING)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "'%s' must be a string", key);
+	*out = e->value.str;
+	return 1;
+}
+
+/* 1 when present, 0 when absent, -1 when not a number within [min, max]. */
+static int get_number(const struct reader *r, const char *key, long long min, long long max,
+		      long long *out)
+{
+	const struct cfg_entry *e = xl_cfg_get(r->cfg, key);
+	if (!e)
+		return 0;
+	long long n;
+	if (cfg_value_to_number(&e->value, &n) < 0)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "'%s' must be a number", key);
+	if (n < min) {
+		if (min == 1)
+			return xl_cfg_error(r->err, r->errlen, r->cfg, e, "%s must be at least 1", key);
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "%s must be at least %lld", key,
+				    min);
+	}
+	if (n > max)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "%s must be at most %lld", key,
+				    max);
+	*out = n;
+	return 1;
+}
+
+static int get_action(const struct reader *r, const char *key, enum domain_action *out)
+{
+	const char *text = NULL;
+	const struct cfg_entry *e;
+	int rc = get_string(r, key, &text, &e);
+	if (rc <= 0)
+		return rc;
+	for (size_t i = 0; i < N_ACTIONS; i++) {
+		if (!strcmp(text, action_names[i])) {
+			*out = (enum domain_action)i;
+			return 1;
+		}
+	}
+	return xl_cfg_error(r->err, r->errlen, r->cfg, e,
+			    "invalid %s action '%s' (valid: destroy, restart, preserve, "
+			    "rename-restart, coredump-destroy, coredump-restart)", key, text);
+}
+
+/* Conservative: names become xenstore values, paths under the run directory and arguments to xl
+ * commands (where an all-digit name would read as a domid), so refuse what could be misread. */
+static const char *name_problem(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0)
+		return "it is empty";
+	if (len > DOMAIN_NAME_MAX)
+		return "it is longer than 64 bytes";
+	if (!strcmp(name, ".") || !strcmp(name, ".."))
+		return "it is '.' or '..'";
+	bool all_digits = true;
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
+		if (*c == '/')
+			return "it contains '/'";
+		if (*c == ':')
+			return "it contains ':'";
+		if (*c == ' ' || (*c >= '\t' && *c <= '\r'))
+			return "it contains whitespace";
+		if (*c < 0x20 || *c == 0x7f)
+			return "it contains a control character";
+		if (*c < '0' || *c > '9')
+			all_digits = false;
+	}
+	if (all_digits)
+		return "it is all digits, which xl would take for a domain id";
+	return NULL;
+}
+
+/* The name as it may be shown on a terminal: bytes outside printable ASCII become \xNN. */
+static void printable_name(const char *name, char *out, size_t len)
+{
+	size_t n = 0;
+	for (const unsigned char *c = (const unsigned char *)name; *c && n + 5 < len; c++) {
+		if (*c >= 0x20 && *c < 0x7f)
+			out[n++] = *c;
+		else
+			n += snprintf(out + n, len - n, "\\x%02x", *c);
+	}
+	out[n] = '\0';
+}
+
+static int read_type(const struct reader *r, enum domain_type *type)
+{
+	const char *text = NULL, *builder = NULL;
+	const struct cfg_entry *type_entry, *builder_entry;
+	int has_type = get_string(r, "type", &text, &type_entry);
+	if (has_type < 0)
+		return -1;
+	int has_builder = get_string(r, "builder", &builder, &builder_entry);
+	if (has_builder < 0)
+		return -1;
+
+	*type = DOMAIN_TYPE_PV; /* xl's default, kept for old configs */
+	if (has_type) {
+		for (size_t i = 0; i < N_TYPES; i++) {
+			if (!strcmp(text, type_names[i])) {
+				*type = (enum domain_type)i;
+				if (has_builder)
+					xl_cfg_warn(r->warn, r->cfg, builder_entry,
+						    "both 'type' and 'builder' given; only 'type' is used");
+				return 0;
+			}
+		}
+		return xl_cfg_error(r->err, r->errlen, r->cfg, type_entry,
+				    "invalid type '%s' (valid: pvh, pv, hvm)", text);
+	}
+	if (has_builder) {
+		if (!strcmp(builder, "hvm"))
+			*type = DOMAIN_TYPE_HVM;
+		else if (strcmp(builder, "generic"))
+			return xl_cfg_error(r->err, r->errlen, r->cfg, builder_entry,
+					    "invalid builder '%s' (valid: generic, hvm)", builder);
+		xl_cfg_warn(r->warn, r->cfg, builder_entry,
+			    "'builder' is deprecated, use 'type' instead");
+	}
+	return 0;
+}
+
+/* xl's rule: cmdline wins over root/extra; otherwise "root=<root> <extra>". */
+static int read_cmdline(const struct reader *r, char **out)
+{
+	const char *cmdline = NULL, *root = NULL, *extra = NULL;
+	const struct cfg_entry *cmdline_entry, *root_entry, *extra_entry;
+	int has_cmdline = get_string(r, "cmdline", &cmdline, &cmdline_entry);
+	int has_root = get_string(r, "root", &root, &root_entry);
+	int has_extra = get_string(r, "extra", &extra, &extra_entry);
+	if (has_cmdline < 0 || has_root < 0 || has_extra < 0)
+		return -1;
+
+	const char *first = "", *second = "";
+	if (has_cmdline) {
+		if (has_root || has_extra)
+			xl_cfg_warn(r->warn, r->cfg, has_root ? root_entry : extra_entry,
+				    "ignoring 'root' and 'extra' in favour of 'cmdline'");
+		first = cmdline;
+	} else {
+		first = has_root ? root : "";
+		second = has_extra ? extra : "";
+	}
+	bool root_prefix = !has_cmdline && has_root;
+	bool space = root_prefix && has_extra;
+	size_t len = strlen("root=") + strlen(first) + 1 + strlen(second) + 1;
+	*out = malloc(len);
+	if (!*out)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, NULL, "out of memory");
+	snprintf(*out, len, "%s%s%s%s", root_prefix ? "root=" : "", first, space ? " " : "",
+		 second);
+	return 0;
+}
+
+/* A path key: present means a non-empty string, copied into *out. */
+static int read_path(const struct reader *r, const char *key, char **out)
+{
+	const char *text = NULL;
+	const struct cfg_entry *e;
+	int rc = get_string(r, key, &text, &e);
+	if (rc <= 0)
+		return rc;
+	if (!*text)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "'%s' must not be empty", key);
+	*out = strdup(text);
+	if (!*out)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "out of memory");
+	return 1;
+}
+
+static int read_config(const struct reader *r, struct domain_config *dc)
+{
+	const struct xl_cfg *cfg = r->cfg;
+
+	for (size_t i = 0; i < cfg->n_entries; i++)
+		if (!is_known_key(cfg->entries[i].key))
+			xl_cfg_warn(r->warn, cfg, &cfg->entries[i], "unknown key '%s' (ignored)",
+				    cfg->entries[i].key);
+
+	const char *name = NULL;
+	const struct cfg_entry *name_entry;
+	int rc = get_string(r, "name", &name, &name_entry);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return xl_cfg_error(r->err, r->errlen, cfg, NULL, "'name' is required");
+	const char *problem = name_problem(name);
+	if (problem) {
+		char shown[4 * DOMAIN_NAME_MAX + 8];
+		printable_name(name, shown, sizeof(shown));
+		return xl_cfg_error(r->err, r->errlen, cfg, name_entry,
+				    "invalid domain name '%s': %s", shown, problem);
+	}
+	dc->name = strdup(name);
+	if (!dc->name)
+		return xl_cfg_error(r->err, r->errlen, cfg, name_entry, "out of memory");
+
+	if (read_type(r, &dc->type) < 0)
+		return -1;
+
+	rc = read_path(r, "kernel", &dc->kernel);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && dc->type != DOMAIN_TYPE_HVM)
+		return xl_cfg_error(r->err, r->errlen, cfg, NULL,
+				    "'kernel' is required for a %s domain", domain_type_name(dc->type));
+	if (read_path(r, "ramdisk", &dc->ramdisk) < 0)
+		return -1;
+	if (read_cmdline(r, &dc->cmdline) < 0)
+		return -1;
+
+	/* Memory in MiB must still fit in a 64-bit byte count. */
+	long long memory = DEFAULT_MEMORY_MB, maxmem;
+	if (get_number(r, "memory", 1, LLONG_MAX >> 20, &memory) < 0)
+		return -1;
+	rc = get_number(r, "maxmem", 1, LLONG_MAX >> 20, &maxmem);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		maxmem = memory;
+	if (maxmem < memory)
+		return xl_cfg_error(r->err, r->errlen, cfg, xl_cfg_get(cfg, "maxmem"),
+				    "maxmem (%lld) must not be less than memory (%lld)", maxmem,
+				    memory);
+	dc->memory_mb = memory;
+	dc->maxmem_mb = maxmem;
+
+	long long vcpus = 1, max_vcpus;
+	if (get_number(r, "vcpus", 1, DOMAIN_VCPUS_MAX, &vcpus) < 0)
+		return -1;
+	rc = get_number(r, "maxvcpus", 1, DOMAIN_VCPUS_MAX, &max_vcpus);
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		max_vcpus = vcpus;
+	if (max_vcpus < vcpus)
+		return xl_cfg_error(r->err, r->errlen, cfg, xl_cfg_get(cfg, "maxvcpus"),
+				    "maxvcpus (%lld) must not be less than vcpus (%lld)", max_vcpus,
+				    vcpus);
+	dc->vcpus = vcpus;
+	dc->max_vcpus = max_vcpus;
+
+	dc->on_poweroff = ACTION_DESTROY;
+	dc->on_reboot = ACTION_RESTART;
+	dc->on_crash = ACTION_DESTROY;
+	if (get_action(r, "on_poweroff", &dc->on_poweroff) < 0 ||
+	    get_action(r, "on_reboot", &dc->on_reboot) < 0 ||
+	    get_action(r, "on_crash", &dc->on_crash) < 0)
+		return -1;
+	return 0;
+}
+
+int domain_config_from_cfg(const struct xl_cfg *cfg, struct domain_config *dc, FILE *warn,
+			   char *err, size_t errlen)
+{
+	struct reader r = { .cfg = cfg, .warn = warn, .err = err, .errlen = errlen };
+	memset(dc, 0, sizeof(*dc));
+	if (read_config(&r, dc) < 0) {
+		domain_config_free(dc);
+		return -1;
+	}
+	return 0;
+}
+
+void domain_config_free(struct domain_config *dc)
+{
+	free(dc->name);
+	free(dc->kernel);
+	free(dc->ramdisk);
+	free(dc->cmdline);
+	memset(dc, 0, sizeof(*dc));
+}

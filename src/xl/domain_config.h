@@ -1,0 +1,40 @@
+/* A domain's configuration as xl understands it, built from a parsed xl.cfg. */
+#ifndef XENITH_DOMAIN_CONFIG_H
+#define XENITH_DOMAIN_CONFIG_H
+
+#include <stdio.h>
+#include "xl/xl_cfg.h"
+
+enum domain_type { DOMAIN_TYPE_PVH, DOMAIN_TYPE_PV, DOMAIN_TYPE_HVM };
+
+enum domain_action {
+	ACTION_DESTROY, ACTION_RESTART, ACTION_PRESERVE,
+	ACTION_RENAME_RESTART, ACTION_COREDUMP_DESTROY, ACTION_COREDUMP_RESTART,
+};
+
+struct domain_config {
+	char *name;
+	enum domain_type type;
+	char *kernel;            /* as written: like xl, a relative path is relative to the cwd */
+	char *ramdisk;           /* NULL when absent */
+	char *cmdline;           /* cmdline, or root= + extra as xl joins them; "" when absent */
+	unsigned long memory_mb; /* default 128 */
+	unsigned int vcpus;      /* default 1 */
+	enum domain_action on_poweroff, on_reboot, on_crash; /* destroy, restart, destroy */
+	unsigned long maxmem_mb; /* >= memory_mb; memory_mb when absent */
+	unsigned int max_vcpus;  /* >= vcpus; vcpus when absent */
+};
+
+#define DOMAIN_NAME_MAX 64     /* bytes */
+#define DOMAIN_VCPUS_MAX 4096  /* KVM's own ceiling on x86; the VMM checks the host's */
+
+/* Checks and converts; unknown keys are warned about on `warn` like xl does, known-but-unsupported
+ * values are errors that say so.  Returns 0, or -1 with `file:line: message` in err. */
+int domain_config_from_cfg(const struct xl_cfg *cfg, struct domain_config *dc, FILE *warn,
+			   char *err, size_t errlen);
+/* On error *dc is left empty (all NULL), so domain_config_free is always safe. */
+void domain_config_free(struct domain_config *dc);
+const char *domain_action_name(enum domain_action action);
+const char *domain_type_name(enum domain_type type);
+
+#endif

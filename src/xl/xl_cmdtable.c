@@ -1,0 +1,176 @@
+/* The command table, lookup by unique prefix, help, and the option parsing every command shares. */
+#include <string.h>
+#include "xl/xl_cmdtable.h"
+
+const struct cmd_spec cmd_table[] = {
+	{ "create", main_create, 1,
+	  "Create a domain from config file <filename>",
+	  "<ConfigFile> [options] [vars]",
+	  "-c                      Connect to the console after the domain is created.\n"
+	  "-h                      Print this help.\n"
+	  "-n, --dryrun            Dry run - prints the resulting configuration\n"
+	  "                         (deprecated in favour of global -N option).\n"
+	  "-p                      Leave the domain paused after it is created.\n"
+	  "-q, --quiet             Quiet." },
+	{ "list", main_list, 0,
+	  "List information about all/some domains",
+	  "[options] [Domain...]",
+	  "-l, --long              Output all VM details (JSON)" },
+	{ "destroy", main_destroy, 0,
+	  "Terminate a domain immediately",
+	  "<Domain>", NULL },
+	{ "shutdown", NULL, 0, "Issue a shutdown signal to a domain", "<Domain>", NULL },
+	{ "reboot", NULL, 0, "Issue a reboot signal to a domain", "<Domain>", NULL },
+	{ "pause", main_pause, 0,
+	  "Pause execution of a domain",
+	  "<Domain>", NULL },
+	{ "unpause", main_unpause, 0,
+	  "Unpause a paused domain",
+	  "<Domain>", NULL },
+	{ "console", main_console, 0,
+	  "Attach to domain's console",
+	  "[options] <Domain>",
+	  "-t <type>               console type, pv or serial (the same console here)\n"
+	  "Ctrl-] detaches." },
+	{ "save", NULL, 0, "Save a domain state to restore later", "<Domain> <CheckpointFile>", NULL },
+	{ "restore", NULL, 0, "Restore a domain from a saved state", "<CheckpointFile>", NULL },
+	{ "migrate", NULL, 0, "Migrate a domain to another host", "<Domain> <host>", NULL },
+	{ "network-attach", NULL, 0, "Create a new virtual network device", "<Domain> <vifspec>", NULL },
+	{ "block-attach", NULL, 0, "Create a new virtual block device", "<Domain> <disk-spec>", NULL },
+	{ "info", main_info, 0,
+	  "Get information about Xen host",
+	  "[item]",
+	  "item                    print only the value of this line, e.g. `xl info free_memory`" },
+	{ "domid", main_domid, 0,
+	  "Convert a domain name to domain id",
+	  "<DomainName>", NULL },
+	{ "domname", main_domname, 0,
+	  "Convert a domain id to domain name",
+	  "<DomainId>", NULL },
+};
+const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);
+
+const struct cmd_spec *cmdtable_lookup(const char *name)
+{
+	const struct cmd_spec *found = NULL;
+	size_t len, count = 0;
+
+	if (!name || !*name)
+		return NULL;
+	len = strlen(name);
+	for (size_t i = 0; i < cmd_table_len; i++) {
+		const struct cmd_spec *c = &cmd_table[i];
+
+		if (!c->impl || strncmp(name, c->name, len))
+			continue;
+		if (strlen(c->name) == len)
+			return c;
+		found = c;
+		count++;
+	}
+	return count == 1 ? found : NULL;
+}
+
+static const struct cmd_spec *planned_command(const char *name)
+{
+	for (size_t i = 0; i < cmd_table_len; i++)
+		if (!cmd_table[i].impl && !strcmp(cmd_table[i].name, name))
+			return &cmd_table[i];
+	return NULL;
+}
+
+static void list_commands(FILE *out)
+{
+	fprintf(out, "Usage xl [-vN] <subcommand> [args]\n\n");
+	fprintf(out, "xl full list of subcommands:\n\n");
+	for (size_t i = 0; i < cmd_table_len; i++) {
+		const struct cmd_spec *c = &cmd_table[i];
+
+		if (!c->impl)
+			continue;
+		fprintf(out, " %-19s ", c->name);
+		if (strlen(c->name) > 19)
+			fprintf(out, "\n %-19s ", "");
+		fprintf(out, "%s\n", c->desc);
+	}
+}
+
+int xl_help(FILE *out, const char *command)
+{
+	const struct cmd_spec *c;
+
+	if (!command || !strcmp(command, "help")) {
+		list_commands(out);
+		return 0;
+	}
+	c = cmdtable_lookup(command);
+	if (!c) {
+		size_t len = strlen(command), matches = 0;
+
+		for (size_t i = 0; i < cmd_table_len; i++)
+			matches += cmd_table[i].impl && !strncmp(command, cmd_table[i].name, len);
+		if (*command && matches > 1) {
+			fprintf(stderr, "xl: command \"%s\" is ambiguous:", command);
+			for (size_t i = 0; i < cmd_table_len; i++)
+				if (cmd_table[i].impl && !strncmp(command, cmd_table[i].name, len))
+					fprintf(stderr, " %s", cmd_table[i].name);
+			fprintf(stderr, "\n");
+		} else if (planned_command(command))
+			fprintf(stderr, "xl: command \"%s\" is not implemented in Xenith yet\n", command);
+		else
+			fprintf(stderr, "xl: command \"%s\" not implemented\n", command);
+		return 1;
+	}
+	fprintf(out, "Usage: xl [-v%s] %s %s\n\n%s.\n\n", c->can_dryrun ? "N" : "", c->name, c->usage,
+		c->desc);
+	if (c->options)
+		fprintf(out, "Options:\n\n%s\n", c->options);
+	return 0;
+}
+
+int xl_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+	      const char *command, int reqargs, int *status)
+{
+	static const struct option help_only[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	char shortopts[64];
+	int opt;
+
+	/* "+" would stop at the first argument; xl lets options follow the arguments, so no "+".
+	 * ":" first makes a missing option argument come back as ':' instead of a message. */
+	if ((size_t)snprintf(shortopts, sizeof(shortopts), ":h%s", optstring) >= sizeof(shortopts)) {
+		fprintf(stderr, "xl %s: internal error: option string too long\n", command);
+		*status = 2;
+		return XL_OPT_STOP;
+	}
+	opterr = 0;
+	opt = getopt_long(argc, argv, shortopts, longopts ? longopts : help_only, NULL);
+	switch (opt) {
+	case 'h':
+		xl_help(stdout, command);
+		*status = 0;
+		return XL_OPT_STOP;
+	case '?':
+		if (optopt)
+			fprintf(stderr, "option `%c' not supported.\n", optopt);
+		else
+			fprintf(stderr, "option `%s' not supported.\n", argv[optind - 1]);
+		*status = 2;
+		return XL_OPT_STOP;
+	case ':':
+		fprintf(stderr, "option `%c' requires an argument.\n", optopt);
+		*status = 2;
+		return XL_OPT_STOP;
+	case -1:
+		break;
+	default:
+		return opt;
+	}
+	if (argc - optind < reqargs) {
+		fprintf(stderr, "'xl %s' requires at least %d argument%s.\n\n", command, reqargs,
+			reqargs > 1 ? "s" : "");
+		xl_help(stderr, command);
+		*status = 2;
+		return XL_OPT_STOP;
+	}
+	return -1;
+}

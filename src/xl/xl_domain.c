@@ -1,0 +1,615 @@
+/* Domains as xl sees them: directories in the run directory, each with a control socket served by
+ * the domain's VMM (docs/vmm-control.md).
+ *
+ * A VMM that died without cleaning up leaves its directory behind.  We can tell: its socket file is
+ * there but nobody listens on it any more, so connect() fails with ECONNREFUSED.  Only then do we
+ * remove the directory.  A missing socket (ENOENT) is not proof: the VMM may be tearing down. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "xl/xl_domain.h"
+
+#define READY_FD 3               /* where the VMM finds its --ready-fd */
+
+int xl_ctx_rundir(struct xl_ctx *ctx)
+{
+	int r;
+
+	if (ctx->rd_open)
+		return 0;
+	r = rundir_open(&ctx->rd);
+	if (r) {
+		const char *env = getenv("XENITH_RUNDIR");
+
+		fprintf(stderr, "xl: cannot use the run directory %s: %s%s\n",
+			env && *env ? env : "/run/xenith", strerror(-r),
+			r == -EACCES ? " (run as root, or set XENITH_RUNDIR)" : "");
+		return r;
+	}
+	/* The VMM runs in "/" and gets this path: a relative XENITH_RUNDIR must become absolute. */
+	if (ctx->rd.path[0] != '/') {
+		char abs[PATH_MAX];
+
+		if (!realpath(ctx->rd.path, abs) || strlen(abs) >= sizeof(ctx->rd.path)) {
+			fprintf(stderr, "xl: cannot resolve the run directory %s: %s\n", ctx->rd.path,
+				strerror(errno ? errno : ENAMETOOLONG));
+			return -ENAMETOOLONG;
+		}
+		memcpy(ctx->rd.path, abs, strlen(abs) + 1);
+	}
+	ctx->rd_open = true;
+	return 0;
+}
+
+static bool parse_uint(const char *s, unsigned long *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*v = strtoul(s, &end, 10);
+	return !errno && !*end;
+}
+
+int xl_find_domain(struct xl_ctx *ctx, const char *qualifier, unsigned int *domid, char *name,
+		   size_t namelen)
+{
+	struct rundir_domain *doms = NULL;
+	size_t n = 0;
+	unsigned long id;
+	int r;
+
+	if ((parse_uint(qualifier, &id) && id == 0) || !strcmp(qualifier, XL_DOM0_NAME)) {
+		*domid = 0;
+		snprintf(name, namelen, "%s", XL_DOM0_NAME);
+		return 0;
+	}
+	r = xl_ctx_rundir(ctx);
+	if (r)
+		return r;
+	if (parse_uint(qualifier, &id)) {
+		if (id < DOMID_FIRST || id > DOMID_LAST)
+			return -ENOENT;
+		r = rundir_domain_name(&ctx->rd, (unsigned int)id, name, namelen);
+		if (r == -ENOENT || r == -ENOTDIR)
+			return -ENOENT;
+		if (r)
+			return r;
+		*domid = (unsigned int)id;
+		return 0;
+	}
+	r = rundir_list_domains(&ctx->rd, &doms, &n);
+	if (r)
+		return r;
+	r = -ENOENT;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(doms[i].name, qualifier))
+			continue;
+		*domid = doms[i].domid;
+		snprintf(name, namelen, "%s", doms[i].name);
+		r = 0;
+		break;
+	}
+	free(doms);
+	return r;
+}
+
+static struct timeval ms_to_timeval(int ms)
+{
+	return (struct timeval){ .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+}
+
+/* Connects to domains/<domid>/control.sock.  0 with *fdp, or -errno from connect() and friends. */
+static int control_connect(const struct rundir *rd, unsigned int domid, int timeout_ms, int *fdp)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = ms_to_timeval(timeout_ms);
+	char path[PATH_MAX];
+	int fd = -1, dir = -1, r;
+
+	if (!rundir_path(rd, path, sizeof(path), "domains/%u/control.sock", domid))
+		return -ENAMETOOLONG;
+	if (strlen(path) < sizeof(sa.sun_path)) {
+		memcpy(sa.sun_path, path, strlen(path) + 1);
+	} else {
+		/* Too long for sun_path: reach the socket through its directory's descriptor. */
+		if (!rundir_path(rd, path, sizeof(path), "domains/%u", domid))
+			return -ENAMETOOLONG;
+		dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dir < 0)
+			return -errno;
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/control.sock", dir);
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		goto out;
+	}
+	*fdp = fd;
+	fd = -1;
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dir >= 0)
+		close(dir);
+	return r;
+}
+
+static bool domain_dir_exists(const struct rundir *rd, unsigned int domid)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!rundir_path(rd, path, sizeof(path), "domains/%u", domid))
+		return false;
+	return stat(path, &st) == 0 || errno != ENOENT;
+}
+
+/* Removes what a dead VMM left in domains/<domid>: its name first, so that the directory stops
+ * being listed as a domain at once, then every other entry, then the directory. */
+static void remove_domain_dir(const struct rundir *rd, unsigned int domid)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (!rundir_path(rd, path, sizeof(path), "domains/%u", domid))
+		return;
+	d = opendir(path);
+	if (!d)
+		return;
+	unlinkat(dirfd(d), "name", 0);
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+bool xl_domain_reap_if_dead(struct xl_ctx *ctx, unsigned int domid)
+{
+	int fd = -1, r;
+
+	r = control_connect(&ctx->rd, domid, 1000, &fd);
+	if (r == 0) {
+		close(fd);
+		return false;
+	}
+	if (r == -ECONNREFUSED) {
+		remove_domain_dir(&ctx->rd, domid);
+		return true;
+	}
+	return !domain_dir_exists(&ctx->rd, domid);
+}
+
+static int errno_from_name(const char *name)
+{
+	for (int e = 1; e < 256; e++) {
+		const char *n = strerrorname_np(e);
+
+		if (n && !strcmp(n, name))
+			return e;
+	}
+	return EIO;
+}
+
+/* "ok[ text]" or "error ENAME message" into (return value, reply). */
+static int parse_reply(char *msg, const char *request, unsigned int domid, char *reply, size_t len)
+{
+	msg[strcspn(msg, "\n")] = '\0';
+	if (!strcmp(msg, "ok")) {
+		snprintf(reply, len, "%s", "");
+		return 0;
+	}
+	if (!strncmp(msg, "ok ", 3)) {
+		snprintf(reply, len, "%s", msg + 3);
+		return 0;
+	}
+	if (!strncmp(msg, "error ", 6)) {
+		char *name = msg + 6, *text = strchr(name, ' ');
+
+		if (text)
+			*text++ = '\0';
+		snprintf(reply, len, "%s", text && *text ? text : name);
+		return -errno_from_name(name);
+	}
+	snprintf(reply, len, "domain %u answered '%s' with '%.200s', which is not ok/error", domid,
+		 request, msg);
+	return -EPROTO;
+}
+
+int xl_domain_request(struct xl_ctx *ctx, unsigned int domid, const char *request, int timeout_ms,
+		      char *reply, size_t len)
+{
+	char msg[4096];
+	ssize_t n;
+	int fd = -1, r;
+
+	r = control_connect(&ctx->rd, domid, timeout_ms, &fd);
+	if (r == -ECONNREFUSED)
+		remove_domain_dir(&ctx->rd, domid);
+	if (r == -ECONNREFUSED || r == -ENOENT || r == -ENOTDIR) {
+		snprintf(reply, len, "domain %u is gone", domid);
+		r = -ESRCH;
+		goto out;
+	}
+	if (r) {
+		snprintf(reply, len, "cannot connect to domain %u's control socket: %s", domid,
+			 strerror(-r));
+		goto out;
+	}
+	if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0) {
+		r = -errno;
+		snprintf(reply, len, "cannot send '%s' to domain %u: %s", request, domid, strerror(-r));
+		goto out;
+	}
+	n = recv(fd, msg, sizeof(msg) - 1, 0);
+	if (n < 0) {
+		r = errno == EAGAIN ? -ETIMEDOUT : -errno;
+		if (r == -ETIMEDOUT)
+			snprintf(reply, len, "domain %u did not answer '%s' within %d ms", domid,
+				 request, timeout_ms);
+		else
+			snprintf(reply, len, "no answer from domain %u to '%s': %s", domid, request,
+				 strerror(-r));
+		goto out;
+	}
+	if (n == 0) {
+		r = -ECONNRESET;
+		snprintf(reply, len, "domain %u closed its control socket without answering '%s'",
+			 domid, request);
+		goto out;
+	}
+	msg[n] = '\0';
+	r = parse_reply(msg, request, domid, reply, len);
+out:
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int xl_domain_info(struct xl_ctx *ctx, unsigned int domid, const char *name, struct xl_dominfo *info,
+		   char *err, size_t errlen)
+{
+	char reply[4096], *save = NULL;
+	int r;
+
+	memset(info, 0, sizeof(*info));
+	info->domid = domid;
+	snprintf(info->name, sizeof(info->name), "%s", name);
+	snprintf(info->type, sizeof(info->type), "pvh");
+	memcpy(info->state, "------", sizeof(info->state));
+	r = xl_domain_request(ctx, domid, "info", 5000, reply, sizeof(reply));
+	if (r) {
+		snprintf(err, errlen, "%s", reply);
+		return r;
+	}
+	/* Words of key=value; the name comes from the run directory, as it may hold spaces. */
+	for (char *w = strtok_r(reply, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+		char *v = strchr(w, '=');
+
+		if (!v)
+			continue;
+		*v++ = '\0';
+		if (!strcmp(w, "mem"))
+			info->mem_mib = strtoul(v, NULL, 10);
+		else if (!strcmp(w, "vcpus"))
+			info->vcpus = (unsigned int)strtoul(v, NULL, 10);
+		else if (!strcmp(w, "cputime"))
+			info->cputime = strtod(v, NULL);
+		else if (!strcmp(w, "type"))
+			snprintf(info->type, sizeof(info->type), "%s", v);
+		else if (!strcmp(w, "state"))
+			for (size_t i = 0; i < 6 && v[i]; i++)
+				info->state[i] = v[i] > ' ' && v[i] < 0x7f ? v[i] : '?';
+	}
+	return 0;
+}
+
+int xl_domain_wait_gone(struct xl_ctx *ctx, unsigned int domid, int timeout_ms)
+{
+	const struct timespec tick = { .tv_nsec = 20 * 1000 * 1000 };
+
+	for (int waited = 0;; waited += 20) {
+		if (!domain_dir_exists(&ctx->rd, domid))
+			return 0;
+		if (waited >= timeout_ms)
+			return -ETIMEDOUT;
+		/* Give the VMM time to clean up after itself before suspecting it died. */
+		if (waited >= 2000 && waited % 500 == 0 && xl_domain_reap_if_dead(ctx, domid))
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+}
+
+const char *xl_kvm_device(void)
+{
+	const char *env = getenv("XENITH_KVM_DEVICE");
+
+	return env && *env ? env : "/dev/kvm";
+}
+
+int xl_check_kvm(char *err, size_t errlen)
+{
+	const char *dev = xl_kvm_device();
+	int fd = open(dev, O_RDWR | O_CLOEXEC), e;
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	e = errno;
+	if (e == ENOENT || e == ENODEV || e == ENXIO)
+		snprintf(err, errlen, "cannot open %s: %s; Xenith needs KVM enabled in the kernel "
+			 "(a loaded kvm_intel, kvm_amd or kvm_pvm module)", dev, strerror(e));
+	else if (e == EACCES || e == EPERM)
+		snprintf(err, errlen, "cannot open %s: %s; run xl as root or as a member of the group "
+			 "that owns %s (usually kvm)", dev, strerror(e), dev);
+	else
+		snprintf(err, errlen, "cannot open %s: %s; Xenith needs KVM enabled in the kernel and "
+			 "read-write access to %s (root or the kvm group)", dev, strerror(e), dev);
+	return -1;
+}
+
+/* $XENITH_VMM, else xenith-vmm in the directory of the running xl. */
+static int find_vmm(char *buf, size_t len, char *err, size_t errlen)
+{
+	const char *env = getenv("XENITH_VMM");
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (env && *env) {
+		if ((size_t)snprintf(buf, len, "%s", env) >= len) {
+			snprintf(err, errlen, "XENITH_VMM is too long");
+			return -1;
+		}
+	} else {
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (n < 0) {
+			snprintf(err, errlen, "cannot find where xl runs from (/proc/self/exe: %s); "
+				 "set XENITH_VMM to the xenith-vmm binary", strerror(errno));
+			return -1;
+		}
+		self[n] = '\0';
+		*strrchr(self, '/') = '\0';   /* readlink of /proc/self/exe is absolute */
+		if ((size_t)snprintf(buf, len, "%s/xenith-vmm", self) >= len) {
+			snprintf(err, errlen, "path of xenith-vmm is too long");
+			return -1;
+		}
+	}
+	if (access(buf, X_OK) < 0) {
+		snprintf(err, errlen, "cannot run the VMM %s: %s (build it with `make tools`, or set "
+			 "XENITH_VMM)", buf, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The name becomes part of file names (log/vmm-<name>.log) and lines of files. */
+static bool name_is_usable(const char *name)
+{
+	if (!*name || strlen(name) > DOMAIN_NAME_MAX || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (const char *p = name; *p; p++)
+		if (*p == '/' || (unsigned char)*p < ' ' || *p == 0x7f)
+			return false;
+	return true;
+}
+
+static int absolute_path(const char *what, const char *path, char *buf, char *err, size_t errlen)
+{
+	if (realpath(path, buf))
+		return 0;
+	snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+	return -1;
+}
+
+/* Runs in the child of fork(): detaches twice and becomes the VMM.  Never returns. */
+static void __attribute__((noreturn)) exec_vmm(const char *vmm, char *const argv[], int nullfd,
+					       int logfd, int readyfd)
+{
+	static const int reset[] = { SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGCHLD };
+	sigset_t none;
+	pid_t pid;
+	int n, l, rf;
+
+	if (setsid() < 0)
+		_exit(1);
+	pid = fork();
+	if (pid != 0)
+		_exit(pid < 0 ? 1 : 0);
+	/* The grandchild: its parent has exited, so it is nobody's child but init's (or a
+	 * subreaper's).  Move the descriptors above 2 first so the dup2()s cannot collide. */
+	n = fcntl(nullfd, F_DUPFD_CLOEXEC, 10);
+	l = fcntl(logfd, F_DUPFD_CLOEXEC, 10);
+	rf = fcntl(readyfd, F_DUPFD_CLOEXEC, 10);
+	if (n < 0 || l < 0 || rf < 0 || dup2(n, 0) < 0 || dup2(l, 1) < 0 || dup2(l, 2) < 0 ||
+	    dup2(rf, READY_FD) < 0) {
+		dprintf(readyfd, "error cannot set up the VMM's descriptors: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close_range(READY_FD + 1, ~0U, 0);
+	if (chdir("/") < 0)
+		_exit(127);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (size_t i = 0; i < sizeof(reset) / sizeof(reset[0]); i++)
+		signal(reset[i], SIG_DFL);
+	execv(vmm, argv);
+	dprintf(READY_FD, "error cannot execute %s: %s\n", vmm, strerror(errno));
+	_exit(127);
+}
+
+/* Reads the VMM's one line: "ok <domid>" or "error <message>". */
+static int read_ready(int fd, unsigned int *domid, const char *logpath, char *err, size_t errlen)
+{
+	char line[1024];
+	size_t len = 0;
+	unsigned long id;
+	ssize_t n;
+
+	while (len < sizeof(line) - 1 && !memchr(line, '\n', len)) {
+		n = read(fd, line + len, sizeof(line) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "cannot read the VMM's ready line: %s", strerror(errno));
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	line[len] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	if (!*line) {
+		snprintf(err, errlen, "the VMM exited without saying whether the domain started; see %s",
+			 logpath);
+		return -1;
+	}
+	if (!strncmp(line, "error ", 6)) {
+		snprintf(err, errlen, "%s", line + 6);
+		return -1;
+	}
+	if (strncmp(line, "ok ", 3) || !parse_uint(line + 3, &id) || id < DOMID_FIRST ||
+	    id > DOMID_LAST) {
+		snprintf(err, errlen, "the VMM said '%.200s' instead of 'ok <domid>'; see %s", line,
+			 logpath);
+		return -1;
+	}
+	*domid = (unsigned int)id;
+	return 0;
+}
+
+static void log_command_line(int logfd, char *const argv[])
+{
+	char stamp[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", localtime_r(&now, &tm));
+	dprintf(logfd, "%s xl: starting", stamp);
+	for (size_t i = 0; argv[i]; i++)
+		dprintf(logfd, " '%s'", argv[i]);
+	dprintf(logfd, "\n");
+}
+
+int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool paused,
+		    unsigned int *domid, char *err, size_t errlen)
+{
+	char vmm[PATH_MAX], logpath[PATH_MAX], kernel[PATH_MAX], ramdisk[PATH_MAX];
+	char mem[32], vcpus[32], readyfd[8];
+	char *argv[32];
+	size_t argc = 0;
+	int pipefd[2] = { -1, -1 }, logfd = -1, nullfd = -1, status, r = -1;
+	pid_t pid;
+
+	if (xl_ctx_rundir(ctx)) {
+		snprintf(err, errlen, "no run directory");
+		return -1;
+	}
+	if (!name_is_usable(dc->name)) {
+		snprintf(err, errlen, "domain name '%s' cannot be used: it must be 1 to %d characters, "
+			 "without '/' or control characters", dc->name, DOMAIN_NAME_MAX);
+		return -1;
+	}
+	if (find_vmm(vmm, sizeof(vmm), err, errlen) ||
+	    absolute_path("kernel", dc->kernel, kernel, err, errlen) ||
+	    (dc->ramdisk && absolute_path("ramdisk", dc->ramdisk, ramdisk, err, errlen)))
+		return -1;
+	if (!rundir_path(&ctx->rd, logpath, sizeof(logpath), "log/vmm-%s.log", dc->name)) {
+		snprintf(err, errlen, "log path for domain '%s' is too long", dc->name);
+		return -1;
+	}
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (logfd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", logpath, strerror(errno));
+		goto out;
+	}
+	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nullfd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "cannot set up to start the VMM: %s", strerror(errno));
+		goto out;
+	}
+
+	snprintf(mem, sizeof(mem), "%lu", dc->memory_mb);
+	snprintf(vcpus, sizeof(vcpus), "%u", dc->vcpus);
+	snprintf(readyfd, sizeof(readyfd), "%d", READY_FD);
+	argv[argc++] = vmm;
+	argv[argc++] = "--rundir";
+	argv[argc++] = ctx->rd.path;
+	argv[argc++] = "--ready-fd";
+	argv[argc++] = readyfd;
+	argv[argc++] = "--name";
+	argv[argc++] = dc->name;
+	argv[argc++] = "--kernel";
+	argv[argc++] = kernel;
+	if (dc->ramdisk) {
+		argv[argc++] = "--ramdisk";
+		argv[argc++] = ramdisk;
+	}
+	if (dc->cmdline && *dc->cmdline) {
+		argv[argc++] = "--cmdline";
+		argv[argc++] = dc->cmdline;
+	}
+	argv[argc++] = "--memory";
+	argv[argc++] = mem;
+	argv[argc++] = "--vcpus";
+	argv[argc++] = vcpus;
+	argv[argc++] = "--on-poweroff";
+	argv[argc++] = (char *)domain_action_name(dc->on_poweroff);
+	argv[argc++] = "--on-reboot";
+	argv[argc++] = (char *)domain_action_name(dc->on_reboot);
+	argv[argc++] = "--on-crash";
+	argv[argc++] = (char *)domain_action_name(dc->on_crash);
+	if (paused)
+		argv[argc++] = "--paused";
+	argv[argc] = NULL;
+	log_command_line(logfd, argv);
+
+	fflush(NULL);             /* nothing buffered may be written twice by the children */
+	pid = fork();
+	if (pid == 0)
+		exec_vmm(vmm, argv, nullfd, logfd, pipefd[1]);
+	if (pid < 0) {
+		snprintf(err, errlen, "cannot fork to start the VMM: %s", strerror(errno));
+		goto out;
+	}
+	close(pipefd[1]);
+	pipefd[1] = -1;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	r = read_ready(pipefd[0], domid, logpath, err, errlen);
+out:
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	if (nullfd >= 0)
+		close(nullfd);
+	if (logfd >= 0)
+		close(logfd);
+	return r;
+}

@@ -1,0 +1,77 @@
+/* xl's view of domains: finding one by name or ID in the run directory, one request -> one reply on
+ * its control socket, cleaning up after a VMM that died, and spawning a new VMM (docs/vmm-control.md).
+ *
+ * Environment knobs (for tests and unusual installs):
+ *   XENITH_RUNDIR       the run directory (default /run/xenith)
+ *   XENITH_VMM          the VMM binary (default: xenith-vmm beside the running xl)
+ *   XENITH_KVM_DEVICE   the KVM device xl checks before spawning (default /dev/kvm) */
+#ifndef XENITH_XL_DOMAIN_H
+#define XENITH_XL_DOMAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "lib/rundir.h"
+#include "xl/domain_config.h"
+
+#define XL_DOM0_NAME "Domain-0"
+
+/* Everything one xl invocation carries; no global state. */
+struct xl_ctx {
+	struct rundir rd;
+	bool rd_open;            /* rd is valid (xl_ctx_rundir succeeded) */
+	bool dryrun;             /* global -N */
+};
+
+/* Opens the run directory on first use; prints why not and returns -errno on failure. */
+int xl_ctx_rundir(struct xl_ctx *ctx);
+
+/* A domain's state as its VMM reports it (`info`), or the host's for Domain-0. */
+struct xl_dominfo {
+	unsigned int domid;
+	char name[DOMAIN_NAME_MAX + 1];
+	char type[16];           /* "pvh" unless the VMM says type=... */
+	unsigned long mem_mib;
+	unsigned int vcpus;
+	char state[7];           /* xl's six flags: r b p s c d, '-' when clear */
+	double cputime;          /* seconds */
+};
+
+/* Resolves a domain by numeric ID or by name (Domain-0 is ID 0).  0 on success, with the ID and
+ * name filled in; -ENOENT if there is no such domain; other -errno on failure. */
+int xl_find_domain(struct xl_ctx *ctx, const char *qualifier, unsigned int *domid, char *name,
+		   size_t namelen);
+
+/* Sends one request to domain `domid`'s control socket and waits up to timeout_ms for its reply.
+ * 0: the VMM said ok; reply holds the text after "ok " ("" if none).
+ * -ESRCH: the domain is gone (no directory or socket, or nobody listening: then its directory is
+ *         removed, as the VMM that owned it is dead).
+ * other -errno: the VMM's own error (its errno name mapped back) or a socket failure; reply holds
+ *         the message. */
+int xl_domain_request(struct xl_ctx *ctx, unsigned int domid, const char *request, int timeout_ms,
+		      char *reply, size_t len);
+
+/* `info` for a domain (domid >= 1), parsed.  Same returns as xl_domain_request; `name` is the one
+ * in the run directory. */
+int xl_domain_info(struct xl_ctx *ctx, unsigned int domid, const char *name, struct xl_dominfo *info,
+		   char *err, size_t errlen);
+
+/* Removes domains/<domid> if its VMM is gone (its socket refuses connections).  Returns true if the
+ * domain is gone afterwards (removed now or already), false if a VMM still answers. */
+bool xl_domain_reap_if_dead(struct xl_ctx *ctx, unsigned int domid);
+
+/* Waits until domains/<domid> has gone (reaping it if its VMM died without cleaning up).  0, or
+ * -ETIMEDOUT after timeout_ms. */
+int xl_domain_wait_gone(struct xl_ctx *ctx, unsigned int domid, int timeout_ms);
+
+/* The KVM device xl checks: $XENITH_KVM_DEVICE or /dev/kvm. */
+const char *xl_kvm_device(void);
+/* 0 if the KVM device opens read-write; else -1 with a message saying what is needed. */
+int xl_check_kvm(char *err, size_t errlen);
+
+/* Starts a VMM for `dc`, detached (double fork, setsid, stdin /dev/null, output appended to
+ * log/vmm-<name>.log), and waits for its ready line.  0 with *domid set, or -1 with the message
+ * (the VMM's own `error` text, or why it could not start) in err. */
+int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool paused,
+		    unsigned int *domid, char *err, size_t errlen);
+
+#endif

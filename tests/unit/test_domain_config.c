@@ -1,0 +1,343 @@
+/* domain_config_from_cfg: defaults, conversions, xl's rules, errors and warnings, table-driven. */
+#define _GNU_SOURCE /* asprintf */
+#include "xl/domain_config.h"
+#include "unit.h"
+
+#include <stdlib.h>
+
+/* Parses text (plus optional command-line overrides) and converts it; the warnings written go
+ * into *warnings (malloc'd). Returns domain_config_from_cfg's result, or -2 if the cfg itself did
+ * not parse. */
+static int convert(const char *text, const char *const *overrides, struct domain_config *dc,
+		   char *err, size_t errlen, char **warnings)
+{
+	struct xl_cfg cfg;
+	size_t len = 0;
+	*warnings = NULL;
+	if (xl_cfg_parse_string(text, "t.cfg", &cfg, err, errlen) < 0)
+		return -2;
+	for (const char *const *o = overrides; o && *o; o++) {
+		if (xl_cfg_apply_override(&cfg, *o, err, errlen) < 0) {
+			xl_cfg_free(&cfg);
+			return -2;
+		}
+	}
+	FILE *warn = open_memstream(warnings, &len);
+	int rc = domain_config_from_cfg(&cfg, dc, warn, err, errlen);
+	fclose(warn);
+	xl_cfg_free(&cfg);
+	return rc;
+}
+
+static void test_defaults(struct unit *u, const void *arg)
+{
+	(void)arg;
+	struct domain_config dc;
+	char err[256] = "", *warnings;
+	int rc = convert("name = 'd'\nkernel = 'vmlinuz'\n", NULL, &dc, err, sizeof(err), &warnings);
+	CHECK(rc == 0, "convert: %s", err);
+	CHECK_STR(dc.name, "d");
+	CHECK_INT(dc.type, DOMAIN_TYPE_PV);
+	CHECK_STR(dc.kernel, "vmlinuz");
+	CHECK(dc.ramdisk == NULL, "ramdisk is %s", dc.ramdisk);
+	CHECK_STR(dc.cmdline, "");
+	CHECK_INT(dc.memory_mb, 128);
+	CHECK_INT(dc.maxmem_mb, 128);
+	CHECK_INT(dc.vcpus, 1);
+	CHECK_INT(dc.max_vcpus, 1);
+	CHECK_INT(dc.on_poweroff, ACTION_DESTROY);
+	CHECK_INT(dc.on_reboot, ACTION_RESTART);
+	CHECK_INT(dc.on_crash, ACTION_DESTROY);
+	CHECK_STR(warnings, "");
+	free(warnings);
+	domain_config_free(&dc);
+	domain_config_free(&dc); /* freeing twice is harmless */
+}
+
+static void test_full(struct unit *u, const void *arg)
+{
+	(void)arg;
+	struct domain_config dc;
+	char err[256] = "", *warnings;
+	const char *text =
+		"# a full config\n"
+		"name = \"guest-1.example_x\"\n"
+		"type = \"pvh\"\n"
+		"kernel = \"/boot/vmlinuz\"\n"
+		"ramdisk = \"initrd.img\"\n"
+		"cmdline = \"console=hvc0 quiet\"\n"
+		"memory = 512; maxmem = 0x400\n"
+		"vcpus = 2\nmaxvcpus = 4\n"
+		"on_poweroff = 'preserve'\non_reboot = 'rename-restart'\non_crash = 'coredump-restart'\n"
+		"uuid = '6b1e7c5e-0000-4000-8000-000000000001'\n"
+		"vif = [ 'bridge=xenbr0' ]\ndisk = [ 'file:/tmp/d.img,xvda,w' ]\n"
+		"serial = 'pty'\nboot = 'c'\ndevice_model_version = 'qemu-xen'\n";
+	int rc = convert(text, NULL, &dc, err, sizeof(err), &warnings);
+	CHECK(rc == 0, "convert: %s", err);
+	CHECK_STR(dc.name, "guest-1.example_x");
+	CHECK_INT(dc.type, DOMAIN_TYPE_PVH);
+	CHECK_STR(dc.kernel, "/boot/vmlinuz");
+	CHECK_STR(dc.ramdisk, "initrd.img");
+	CHECK_STR(dc.cmdline, "console=hvc0 quiet");
+	CHECK_INT(dc.memory_mb, 512);
+	CHECK_INT(dc.maxmem_mb, 1024);
+	CHECK_INT(dc.vcpus, 2);
+	CHECK_INT(dc.max_vcpus, 4);
+	CHECK_INT(dc.on_poweroff, ACTION_PRESERVE);
+	CHECK_INT(dc.on_reboot, ACTION_RENAME_RESTART);
+	CHECK_INT(dc.on_crash, ACTION_COREDUMP_RESTART);
+	CHECK_STR(warnings, ""); /* accepted-but-unused keys are not warned about */
+	free(warnings);
+	domain_config_free(&dc);
+}
+
+/* One field of the result, checked as text so the table stays flat. */
+enum field { F_TYPE, F_CMDLINE, F_MEMORY, F_MAXMEM, F_VCPUS, F_MAXVCPUS, F_ON_POWEROFF,
+	     F_ON_REBOOT, F_ON_CRASH, F_NAME, F_KERNEL };
+
+static char *field_text(const struct domain_config *dc, enum field f)
+{
+	char *s = NULL;
+	switch (f) {
+	case F_TYPE: s = strdup(domain_type_name(dc->type)); break;
+	case F_CMDLINE: s = strdup(dc->cmdline); break;
+	case F_NAME: s = strdup(dc->name); break;
+	case F_KERNEL: s = strdup(dc->kernel ? dc->kernel : "(none)"); break;
+	case F_MEMORY: if (asprintf(&s, "%lu", dc->memory_mb) < 0) s = NULL; break;
+	case F_MAXMEM: if (asprintf(&s, "%lu", dc->maxmem_mb) < 0) s = NULL; break;
+	case F_VCPUS: if (asprintf(&s, "%u", dc->vcpus) < 0) s = NULL; break;
+	case F_MAXVCPUS: if (asprintf(&s, "%u", dc->max_vcpus) < 0) s = NULL; break;
+	case F_ON_POWEROFF: s = strdup(domain_action_name(dc->on_poweroff)); break;
+	case F_ON_REBOOT: s = strdup(domain_action_name(dc->on_reboot)); break;
+	case F_ON_CRASH: s = strdup(domain_action_name(dc->on_crash)); break;
+	}
+	return s;
+}
+
+struct good_case {
+	const char *name, *text;
+	const char *overrides[3];
+	enum field field;
+	const char *value;
+	const char *warnings; /* exact text of what was warned */
+};
+
+#define BASE "name = 'd'\nkernel = 'k'\n"
+
+static const struct good_case good_cases[] = {
+	{ "type pv", BASE "type = 'pv'\n", {0}, F_TYPE, "pv", "" },
+	{ "type pvh", BASE "type = 'pvh'\n", {0}, F_TYPE, "pvh", "" },
+	{ "type hvm", BASE "type = 'hvm'\n", {0}, F_TYPE, "hvm", "" },
+	{ "hvm needs no kernel", "name = 'h'\ntype = 'hvm'\n", {0}, F_KERNEL, "(none)", "" },
+	{ "builder generic is pv", BASE "builder = 'generic'\n", {0}, F_TYPE, "pv",
+	  "t.cfg:3: warning: 'builder' is deprecated, use 'type' instead\n" },
+	{ "builder hvm is hvm", "name = 'h'\nbuilder = 'hvm'\n", {0}, F_TYPE, "hvm",
+	  "t.cfg:2: warning: 'builder' is deprecated, use 'type' instead\n" },
+	{ "type wins over builder", BASE "builder = 'hvm'\ntype = 'pvh'\n", {0}, F_TYPE, "pvh",
+	  "t.cfg:3: warning: both 'type' and 'builder' given; only 'type' is used\n" },
+	{ "root only", BASE "root = '/dev/xvda1'\n", {0}, F_CMDLINE, "root=/dev/xvda1", "" },
+	{ "extra only", BASE "extra = 'console=hvc0'\n", {0}, F_CMDLINE, "console=hvc0", "" },
+	{ "root and extra joined", BASE "extra = 'console=hvc0 ro'\nroot = '/dev/xvda1'\n", {0},
+	  F_CMDLINE, "root=/dev/xvda1 console=hvc0 ro", "" },
+	{ "cmdline only", BASE "cmdline = 'a b'\n", {0}, F_CMDLINE, "a b", "" },
+	{ "cmdline wins over root", BASE "root = '/dev/x'\ncmdline = 'a'\n", {0}, F_CMDLINE, "a",
+	  "t.cfg:3: warning: ignoring 'root' and 'extra' in favour of 'cmdline'\n" },
+	{ "cmdline wins over extra", BASE "cmdline = 'a'\nextra = 'e'\n", {0}, F_CMDLINE, "a",
+	  "t.cfg:4: warning: ignoring 'root' and 'extra' in favour of 'cmdline'\n" },
+	{ "empty cmdline", BASE "cmdline = ''\n", {0}, F_CMDLINE, "", "" },
+	{ "memory", BASE "memory = 2048\n", {0}, F_MEMORY, "2048", "" },
+	{ "memory in hex", BASE "memory = 0x200\n", {0}, F_MEMORY, "512", "" },
+	{ "memory as a quoted number (xl takes it)", BASE "memory = '256'\n", {0}, F_MEMORY, "256", "" },
+	{ "maxmem defaults to memory", BASE "memory = 300\n", {0}, F_MAXMEM, "300", "" },
+	{ "maxmem equal to memory", BASE "memory = 300\nmaxmem = 300\n", {0}, F_MAXMEM, "300", "" },
+	{ "vcpus", BASE "vcpus = 8\n", {0}, F_VCPUS, "8", "" },
+	{ "vcpus at the ceiling", BASE "vcpus = 4096\n", {0}, F_VCPUS, "4096", "" },
+	{ "maxvcpus defaults to vcpus", BASE "vcpus = 3\n", {0}, F_MAXVCPUS, "3", "" },
+	{ "maxvcpus", BASE "vcpus = 3\nmaxvcpus = 16\n", {0}, F_MAXVCPUS, "16", "" },
+	{ "on_poweroff restart", BASE "on_poweroff = 'restart'\n", {0}, F_ON_POWEROFF, "restart", "" },
+	{ "on_reboot destroy", BASE "on_reboot = 'destroy'\n", {0}, F_ON_REBOOT, "destroy", "" },
+	{ "on_crash preserve", BASE "on_crash = 'preserve'\n", {0}, F_ON_CRASH, "preserve", "" },
+	{ "on_crash rename-restart", BASE "on_crash = 'rename-restart'\n", {0}, F_ON_CRASH,
+	  "rename-restart", "" },
+	{ "on_crash coredump-destroy", BASE "on_crash = 'coredump-destroy'\n", {0}, F_ON_CRASH,
+	  "coredump-destroy", "" },
+	{ "on_crash coredump-restart", BASE "on_crash = 'coredump-restart'\n", {0}, F_ON_CRASH,
+	  "coredump-restart", "" },
+	{ "64-byte name", "kernel = 'k'\nname = 'x123456789012345678901234567890123456789012345678901234567890123'\n",
+	  {0}, F_NAME, "x123456789012345678901234567890123456789012345678901234567890123", "" },
+	{ "name with digits and letters", "kernel = 'k'\nname = '123abc'\n", {0}, F_NAME, "123abc", "" },
+	{ "unknown key warned", BASE "\nfoo = 1\n", {0}, F_NAME, "d",
+	  "t.cfg:4: warning: unknown key 'foo' (ignored)\n" },
+	{ "unknown keys warned in order", "bar = [1]\n" BASE "baz = 'x'\n", {0}, F_NAME, "d",
+	  "t.cfg:1: warning: unknown key 'bar' (ignored)\nt.cfg:4: warning: unknown key 'baz' (ignored)\n" },
+	{ "override memory", BASE "memory = 128\n", { "memory=512" }, F_MEMORY, "512", "" },
+	{ "override bare name", BASE, { "name=other" }, F_NAME, "other", "" },
+	{ "override adds extra", BASE "root = '/dev/xvda'\n", { "extra=console=hvc0 ro" },
+	  F_CMDLINE, "root=/dev/xvda console=hvc0 ro", "" },
+	{ "override of unknown key warned", BASE, { "bogus=1" }, F_NAME, "d",
+	  "command line: warning: unknown key 'bogus' (ignored)\n" },
+	{ "overrides supply name and kernel", "", { "name=n", "kernel=/k" }, F_KERNEL, "/k", "" },
+};
+
+static void test_good(struct unit *u, const void *arg)
+{
+	const struct good_case *c = arg;
+	struct domain_config dc;
+	char err[256] = "", *warnings;
+	int rc = convert(c->text, c->overrides, &dc, err, sizeof(err), &warnings);
+	CHECK(rc == 0, "convert returned %d: %s", rc, err);
+	if (rc == 0) {
+		char *value = field_text(&dc, c->field);
+		CHECK_STR(value, c->value);
+		free(value);
+	}
+	CHECK_STR(warnings, c->warnings);
+	free(warnings);
+	domain_config_free(&dc);
+}
+
+struct bad_case {
+	const char *name, *text;
+	const char *overrides[2];
+	const char *error;
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "no name", "kernel = 'k'\n", {0}, "t.cfg: 'name' is required" },
+	{ "name a number", "name = 5\nkernel = 'k'\n", {0}, "t.cfg:1: 'name' must be a string" },
+	{ "name a list", "name = ['a']\n", {0}, "t.cfg:1: 'name' must be a string" },
+	{ "empty name", "name = ''\n", {0}, "t.cfg:1: invalid domain name '': it is empty" },
+	{ "name with /", "name = 'a/b'\n", {0}, "t.cfg:1: invalid domain name 'a/b': it contains '/'" },
+	{ "name with :", "name = 'a:b'\n", {0}, "t.cfg:1: invalid domain name 'a:b': it contains ':'" },
+	{ "name with space", "name = 'a b'\n", {0},
+	  "t.cfg:1: invalid domain name 'a b': it contains whitespace" },
+	{ "name with tab", "name = 'a\\tb'\n", {0},
+	  "t.cfg:1: invalid domain name 'a\\x09b': it contains whitespace" },
+	{ "name with control char", "name = 'a\\ab'\n", {0},
+	  "t.cfg:1: invalid domain name 'a\\x07b': it contains a control character" },
+	{ "name with DEL", "name = 'a\x7f'\n", {0},
+	  "t.cfg:1: invalid domain name 'a\\x7f': it contains a control character" },
+	{ "all-digit name", "name = '123'\n", {0},
+	  "t.cfg:1: invalid domain name '123': it is all digits, which xl would take for a domain id" },
+	{ "name ..", "name = '..'\n", {0}, "t.cfg:1: invalid domain name '..': it is '.' or '..'" },
+	{ "65-byte name", "name = '01234567890123456789012345678901234567890123456789012345678901234'\n", {0},
+	  "t.cfg:1: invalid domain name '01234567890123456789012345678901234567890123456789012345678901234': it is longer than 64 bytes" },
+	{ "no kernel for pv", "name = 'd'\n", {0}, "t.cfg: 'kernel' is required for a pv domain" },
+	{ "no kernel for pvh", "name = 'd'\ntype = 'pvh'\n", {0},
+	  "t.cfg: 'kernel' is required for a pvh domain" },
+	{ "empty kernel", "name = 'd'\nkernel = ''\n", {0}, "t.cfg:2: 'kernel' must not be empty" },
+	{ "kernel a number", "name = 'd'\nkernel = 1\n", {0}, "t.cfg:2: 'kernel' must be a string" },
+	{ "ramdisk a list", BASE "ramdisk = []\n", {0}, "t.cfg:3: 'ramdisk' must be a string" },
+	{ "cmdline a list", BASE "cmdline = ['a']\n", {0}, "t.cfg:3: 'cmdline' must be a string" },
+	{ "extra a number", BASE "extra = 1\n", {0}, "t.cfg:3: 'extra' must be a string" },
+	{ "bad type", BASE "type = 'xen'\n", {0}, "t.cfg:3: invalid type 'xen' (valid: pvh, pv, hvm)" },
+	{ "type a number", BASE "type = 1\n", {0}, "t.cfg:3: 'type' must be a string" },
+	{ "type in capitals", BASE "type = 'PVH'\n", {0}, "t.cfg:3: invalid type 'PVH' (valid: pvh, pv, hvm)" },
+	{ "bad builder", BASE "builder = 'linux'\n", {0},
+	  "t.cfg:3: invalid builder 'linux' (valid: generic, hvm)" },
+	{ "memory not a number", BASE "memory = \"abc\"\n", {0}, "t.cfg:3: 'memory' must be a number" },
+	{ "memory a list", BASE "memory = [1]\n", {0}, "t.cfg:3: 'memory' must be a number" },
+	{ "memory zero", BASE "memory = 0\n", {0}, "t.cfg:3: memory must be at least 1" },
+	{ "memory negative", BASE "memory = '-5'\n", {0}, "t.cfg:3: memory must be at least 1" },
+	{ "memory too large", BASE "memory = 0x7fffffffffffffff\n", {0},
+	  "t.cfg:3: memory must be at most 8796093022207" },
+	{ "maxmem below memory", BASE "memory = 128\nmaxmem = 64\n", {0},
+	  "t.cfg:4: maxmem (64) must not be less than memory (128)" },
+	{ "maxmem below default memory", BASE "maxmem = 64\n", {0},
+	  "t.cfg:3: maxmem (64) must not be less than memory (128)" },
+	{ "maxmem not a number", BASE "maxmem = 'x'\n", {0}, "t.cfg:3: 'maxmem' must be a number" },
+	{ "vcpus zero", BASE "vcpus = 0\n", {0}, "t.cfg:3: vcpus must be at least 1" },
+	{ "vcpus too many", BASE "vcpus = 4097\n", {0}, "t.cfg:3: vcpus must be at most 4096" },
+	{ "vcpus a string", BASE "vcpus = 'two'\n", {0}, "t.cfg:3: 'vcpus' must be a number" },
+	{ "maxvcpus below vcpus", BASE "vcpus = 4\nmaxvcpus = 2\n", {0},
+	  "t.cfg:4: maxvcpus (2) must not be less than vcpus (4)" },
+	{ "maxvcpus zero", BASE "maxvcpus = 0\n", {0}, "t.cfg:3: maxvcpus must be at least 1" },
+	{ "bad on_crash", BASE "on_crash = 'explode'\n", {0},
+	  "t.cfg:3: invalid on_crash action 'explode' (valid: destroy, restart, preserve, "
+	  "rename-restart, coredump-destroy, coredump-restart)" },
+	{ "on_reboot a number", BASE "on_reboot = 1\n", {0}, "t.cfg:3: 'on_reboot' must be a string" },
+	{ "bad on_poweroff", BASE "on_poweroff = 'Destroy'\n", {0},
+	  "t.cfg:3: invalid on_poweroff action 'Destroy' (valid: destroy, restart, preserve, "
+	  "rename-restart, coredump-destroy, coredump-restart)" },
+	{ "override memory not a number", BASE, { "memory=abc" },
+	  "command line: 'memory' must be a number" },
+	{ "override bad name", BASE, { "name=a/b" },
+	  "command line: invalid domain name 'a/b': it contains '/'" },
+	{ "override vcpus zero", BASE "vcpus = 2\n", { "vcpus=0" }, "command line: vcpus must be at least 1" },
+};
+
+static void test_bad(struct unit *u, const void *arg)
+{
+	const struct bad_case *c = arg;
+	struct domain_config dc;
+	char err[512] = "", *warnings;
+	int rc = convert(c->text, c->overrides, &dc, err, sizeof(err), &warnings);
+	CHECK(rc == -1, "convert returned %d (%s)", rc, err);
+	CHECK_STR(err, c->error);
+	CHECK(!dc.name && !dc.kernel && !dc.ramdisk && !dc.cmdline, "dc not left empty");
+	CHECK_STR(warnings, "");
+	free(warnings);
+	domain_config_free(&dc);
+}
+
+static void test_no_warn_stream(struct unit *u, const void *arg)
+{
+	(void)arg;
+	struct xl_cfg cfg;
+	struct domain_config dc;
+	char err[256] = "";
+	CHECK(xl_cfg_parse_string(BASE "foo = 1\nbuilder = 'generic'\n", "t.cfg", &cfg, err,
+				  sizeof(err)) == 0, "parse: %s", err);
+	CHECK(domain_config_from_cfg(&cfg, &dc, NULL, err, sizeof(err)) == 0, "convert: %s", err);
+	domain_config_free(&dc);
+	xl_cfg_free(&cfg);
+}
+
+/* Warnings come before an error found later, like xl's. */
+static void test_warning_then_error(struct unit *u, const void *arg)
+{
+	(void)arg;
+	struct domain_config dc;
+	char err[256] = "", *warnings;
+	CHECK(convert("foo = 1\nname = 'd'\n", NULL, &dc, err, sizeof(err), &warnings) == -1,
+	      "converted");
+	CHECK_STR(err, "t.cfg: 'kernel' is required for a pv domain");
+	CHECK_STR(warnings, "t.cfg:1: warning: unknown key 'foo' (ignored)\n");
+	free(warnings);
+}
+
+static void test_names(struct unit *u, const void *arg)
+{
+	(void)arg;
+	CHECK_STR(domain_type_name(DOMAIN_TYPE_PVH), "pvh");
+	CHECK_STR(domain_type_name(DOMAIN_TYPE_PV), "pv");
+	CHECK_STR(domain_type_name(DOMAIN_TYPE_HVM), "hvm");
+	CHECK_STR(domain_type_name((enum domain_type)42), "unknown");
+	CHECK_STR(domain_action_name(ACTION_DESTROY), "destroy");
+	CHECK_STR(domain_action_name(ACTION_RESTART), "restart");
+	CHECK_STR(domain_action_name(ACTION_PRESERVE), "preserve");
+	CHECK_STR(domain_action_name(ACTION_RENAME_RESTART), "rename-restart");
+	CHECK_STR(domain_action_name(ACTION_COREDUMP_DESTROY), "coredump-destroy");
+	CHECK_STR(domain_action_name(ACTION_COREDUMP_RESTART), "coredump-restart");
+	CHECK_STR(domain_action_name((enum domain_action)-1), "unknown");
+}
+
+int main(void)
+{
+	struct unit u = UNIT_INIT;
+	char name[128];
+	unit_case(&u, "defaults", test_defaults, NULL);
+	unit_case(&u, "full config", test_full, NULL);
+	for (size_t i = 0; i < sizeof(good_cases) / sizeof(good_cases[0]); i++) {
+		snprintf(name, sizeof(name), "good: %s", good_cases[i].name);
+		unit_case(&u, name, test_good, &good_cases[i]);
+	}
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		snprintf(name, sizeof(name), "bad: %s", bad_cases[i].name);
+		unit_case(&u, name, test_bad, &bad_cases[i]);
+	}
+	unit_case(&u, "no warning stream", test_no_warn_stream, NULL);
+	unit_case(&u, "warnings before a later error", test_warning_then_error, NULL);
+	unit_case(&u, "type and action names", test_names, NULL);
+	return unit_finish(&u);
+}
