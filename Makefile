@@ -19,6 +19,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 LIB_OBJS := $(call obj,$(LIB_SRCS))
 VMM_OBJS := $(call obj,$(VMM_SRCS))
+VMM_LIB_OBJS := $(filter-out $(call obj,src/vmm/main.c),$(VMM_OBJS))
 XL_OBJS  := $(call obj,$(XL_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
@@ -39,8 +40,8 @@ $(BINDIR)/xl: $(call obj,src/xl/xl.c) $(XL_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $^ -o $@ $(LDFLAGS)
 
-# Unit tests link the module they test plus the shared helpers.
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(XL_OBJS) $(LIB_OBJS)
+# Unit tests link the modules they may test plus the shared helpers.
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(XL_OBJS) $(VMM_LIB_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $^ -o $@ $(LDFLAGS)
 

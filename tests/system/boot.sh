@@ -34,4 +34,21 @@ test_hostile_hypercalls_get_errors() {
 	grep -q "shut down: poweroff" "$(vmm_log fuzz)" || fail "the VMM did not see a clean poweroff"
 }
 
+test_bundled_example_boots() {
+	# What the README's first command runs, from the repository root as a user would.
+	(cd "$ROOT" && timeout 30 "$XL" create -c examples/hello.cfg </dev/null >"$WORK/out" 2>&1) ||
+		fail "xl create -c examples/hello.cfg failed: $(cat "$WORK/out")"
+	grep -q "Xenith test guest: Xen 4.17.0-xenith" "$WORK/out" || fail "no banner: $(cat "$WORK/out")"
+	grep -q "PASS hello" "$WORK/out" || fail "no PASS: $(cat "$WORK/out")"
+}
+
+test_deep_run_directory() {
+	# Longer than a Unix socket address: the control socket is reached through a directory fd.
+	local deep="$XENITH_RUNDIR/$(printf 'd%.0s' $(seq 100))"
+	local cfg; cfg=$(make_cfg deep 'cmdline = "test=counter"')
+	XENITH_RUNDIR=$deep "$XL" create "$cfg" 2>"$WORK/err" || fail "create in a deep run dir: $(cat "$WORK/err")"
+	XENITH_RUNDIR=$deep "$XL" list | grep -q '^deep ' || fail "xl list in the deep run dir does not show it"
+	XENITH_RUNDIR=$deep "$XL" destroy deep || fail "destroy in the deep run dir failed"
+}
+
 run_tests
