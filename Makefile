@@ -24,6 +24,7 @@ XL_OBJS  := $(call obj,$(XL_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all tools guest check san run clean deps
+.SECONDARY:
 all: tools guest
 
 tools: $(BINDIR)/xl $(BINDIR)/xenith-vmm $(UNIT_BINS) $(BUILD)/tests/hostloop

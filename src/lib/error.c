@@ -38,7 +38,12 @@ void log_msg(const char *file, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	char when[32];
+	struct tm tm;
+
 	clock_gettime(CLOCK_REALTIME, &ts);
-	fprintf(stderr, "%ld.%03ld %s: %s:%d: %s\n", (long)ts.tv_sec, ts.tv_nsec / 1000000,
-		log_program, base ? base + 1 : file, line, msg);
+	localtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ld %s: %s:%d: %s\n", when, ts.tv_nsec / 1000000, log_program,
+		base ? base + 1 : file, line, msg);
 }

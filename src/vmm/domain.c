@@ -124,6 +124,8 @@ void domain_teardown(struct domain *dom)
 	pthread_mutex_unlock(&dom->lock);
 	for (unsigned int i = 0; i < dom->n_vcpus; i++)
 		vcpu_join(&dom->vcpus[i]);
+	if (dom->n_vcpus)
+		xen_log_stats(dom);
 	for (unsigned int i = 0; i < dom->n_vcpus; i++)
 		vcpu_destroy(&dom->vcpus[i]);
 	dom->n_vcpus = 0;

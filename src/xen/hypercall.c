@@ -6,6 +6,7 @@
  * A number without an entry answers -ENOSYS and is counted; nothing a guest passes is fatal. */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include "lib/error.h"
@@ -40,6 +41,25 @@ long xen_hypercall_dispatch(struct vcpu *vcpu, uint64_t nr, const uint64_t args[
 		return -XEN_ENOSYS;
 	}
 	return e->fn(vcpu, args);
+}
+
+void xen_log_stats(const struct domain *dom)
+{
+	const struct xen_state *xen = &dom->xen;
+	char line[512];
+	size_t n = 0;
+	uint64_t total = 0;
+
+	for (unsigned int nr = 0; nr <= XEN_HYPERCALL_NR_MAX; nr++) {
+		if (!xen->calls[nr])
+			continue;
+		total += xen->calls[nr];
+		if (n < sizeof(line))
+			n += snprintf(line + n, sizeof(line) - n, " %s%u:%llu", nr == XEN_HYPERCALL_NR_MAX ? ">=" : "",
+				      nr, (unsigned long long)xen->calls[nr]);
+	}
+	LOG("domain %d hypercalls: %llu made, %llu unknown (answered -ENOSYS); by number:%s", dom->domid,
+	    (unsigned long long)total, (unsigned long long)xen->unknown_calls, n ? line : " none");
 }
 
 static bool vcpu_in_long_mode(const struct vcpu *vcpu)

@@ -27,6 +27,8 @@ int xen_init(struct domain *dom, char *err, size_t errlen);
 int xen_vcpu_setup(struct domain *dom, struct vcpu *vcpu, char *err, size_t errlen);
 /* A KVM_EXIT_XEN exit (hypercall intercepted by KVM). */
 void xen_handle_kvm_xen_exit(struct vcpu *vcpu);
+/* One log line with the counts, when a domain (or one incarnation of it) ends. */
+void xen_log_stats(const struct domain *dom);
 /* Runs hypercall `nr` for the vCPU; returns the value for rax. */
 long xen_hypercall_dispatch(struct vcpu *vcpu, uint64_t nr, const uint64_t args[5]);
 
