@@ -1,0 +1,221 @@
+# shellcheck shell=bash disable=SC2034,SC2119,SC2120
+# Shared helpers for the bench/*.sh scripts.  Source it; it is not a program.
+#
+#   bench_init             SKIP without /dev/kvm, temp dir + run directory, cleanup trap, `make all`
+#   bench_xl_create NAME CMDLINE [MEMORY]
+#                          writes a cfg into the temp dir and runs `xl create` in the background;
+#                          sets BENCH_T0 (µs, just before xl ran) and BENCH_XL_DONE (file that
+#                          receives "rc timestamp_us" when xl returns); the domain is destroyed on exit
+#   bench_wait_line FILE OK_RE FAIL_RE TIMEOUT_S [ALIVE_CMD...]
+#                          waits for a complete line of FILE matching OK_RE; sets BENCH_LINE and
+#                          BENCH_LINE_US (when it was seen).  Returns 1 on timeout, 2 if a line
+#                          matching FAIL_RE came first (in BENCH_LINE), 3 if ALIVE_CMD failed.
+#   bench_vmm_pid NAME     pid of this run's VMM for domain NAME
+#   bench_rss PID [NAME_RE|SIZE_KB]
+#                          prints "vmrss rollup_rss ram_rss" in kB: VmRSS, smaps_rollup Rss and the
+#                          Rss of the guest-RAM mappings (by name regex, or by exact Size in kB)
+#   bench_stats            reads numbers on stdin, prints "min median max"
+#   bench_now_us           current wall-clock time in µs (no fork)
+#
+# Timing uses $EPOCHREALTIME and waits use `read -t` on a private FIFO, so polling does not fork.
+
+export LC_ALL=C
+BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+XL=$BENCH_ROOT/bin/xl
+GUEST_ELF=$BENCH_ROOT/guest/out/xenith-guest.elf
+BENCH_POLL=${BENCH_POLL:-0.005}         # seconds between polls of a log file
+BENCH_DOMAINS=()                        # names of domains we created, destroyed on exit
+BENCH_PIDS=()                           # pids of processes we started, killed on exit
+
+bench_now_us() { local t=$EPOCHREALTIME; printf -v "${1:-BENCH_NOW}" %s "${t//[!0-9]/}"; }
+
+bench_nap() { read -r -t "${1:-$BENCH_POLL}" -u "$BENCH_NAPFD" _ || true; }
+
+bench_msg() { printf '%s\n' "$*" >&2; }
+
+bench_cleanup() {
+    local rc=$? name pid kv mine
+    set +e
+    trap - EXIT INT TERM
+    for name in "${BENCH_DOMAINS[@]}"; do
+        timeout 10 "$XL" destroy "$name" >/dev/null 2>&1
+    done
+    for pid in "${BENCH_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null
+    done
+    for pid in "${BENCH_PIDS[@]}"; do
+        wait "$pid" 2>/dev/null
+    done
+    # Anything still alive that we started (a VMM that xl could not destroy, a daemon xl started
+    # on demand) carries our unique run directory in its environment: stop exactly those, by pid.
+    if [[ -n ${XENITH_RUNDIR:-} ]]; then
+        for pid in /proc/[0-9]*; do
+            pid=${pid#/proc/}
+            [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
+            mine=0
+            while IFS= read -r -d '' kv; do
+                [[ $kv == "XENITH_RUNDIR=$XENITH_RUNDIR" ]] && { mine=1; break; }
+            done 2>/dev/null <"/proc/$pid/environ"
+            if ((mine)); then
+                bench_msg "cleanup: killing leftover pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null))"
+                kill -KILL "$pid" 2>/dev/null
+            fi
+        done
+    fi
+    [[ -n ${BENCH_NAPFD:-} ]] && exec {BENCH_NAPFD}<&-
+    if [[ -n ${BENCH_KEEP:-} ]]; then
+        bench_msg "kept $BENCH_TMP"
+    else
+        rm -rf "$BENCH_TMP"
+    fi
+    exit "$rc"
+}
+
+bench_init() {
+    if [[ ! -e /dev/kvm ]]; then
+        echo "/dev/kvm is missing: nothing to measure on this host."
+        echo "SKIP: no /dev/kvm"
+        exit 0
+    fi
+    BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/xenith-bench.XXXXXX")
+    export XENITH_RUNDIR=$BENCH_TMP/run
+    mkdir -p "$XENITH_RUNDIR"
+    trap bench_cleanup EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    mkfifo "$BENCH_TMP/nap"
+    exec {BENCH_NAPFD}<>"$BENCH_TMP/nap"
+    if ! timeout 900 make -C "$BENCH_ROOT" all >"$BENCH_TMP/build.log" 2>&1; then
+        cat "$BENCH_TMP/build.log" >&2
+        bench_msg "build failed (make -C $BENCH_ROOT all)"
+        exit 1
+    fi
+    [[ -x $XL && -r $GUEST_ELF ]] || { bench_msg "build did not produce $XL and $GUEST_ELF"; exit 1; }
+}
+
+bench_xl_create() {
+    local name=$1 cmdline=$2 memory=${3:-128} cfg=$BENCH_TMP/$1.cfg
+    cat >"$cfg" <<EOF
+name = "$name"
+type = "pvh"
+kernel = "$GUEST_ELF"
+memory = $memory
+cmdline = "$cmdline"
+EOF
+    BENCH_DOMAINS+=("$name")
+    BENCH_XL_DONE=$BENCH_TMP/$name.xl-done
+    BENCH_XL_OUT=$BENCH_TMP/$name.xl-out
+    rm -f "$BENCH_XL_DONE"
+    bench_now_us BENCH_T0
+    (
+        rc=0
+        timeout 30 "$XL" create "$cfg" >"$BENCH_XL_OUT" 2>&1 || rc=$?
+        t=$EPOCHREALTIME
+        echo "$rc ${t//[!0-9]/}" >"$BENCH_XL_DONE.tmp"
+        mv "$BENCH_XL_DONE.tmp" "$BENCH_XL_DONE"
+    ) &
+    BENCH_PIDS+=($!)
+}
+
+# For bench_wait_line's ALIVE_CMD: false once xl create has returned non-zero.
+bench_xl_alive() {
+    local rc _
+    [[ -e $BENCH_XL_DONE ]] || return 0
+    read -r rc _ <"$BENCH_XL_DONE"
+    [[ $rc == 0 ]]
+}
+
+# Waits for xl create to return; prints "rc timestamp_us".
+bench_xl_wait() {
+    local i
+    for ((i = 0; i < 6000; i++)); do
+        [[ -e $BENCH_XL_DONE ]] && { cat "$BENCH_XL_DONE"; return 0; }
+        bench_nap
+    done
+    echo "timeout 0"
+}
+
+bench_xl_destroy() {
+    local name=$1 i
+    timeout 10 "$XL" destroy "$name" >"$BENCH_TMP/$name.destroy-out" 2>&1 || {
+        bench_msg "xl destroy $name failed: $(cat "$BENCH_TMP/$name.destroy-out")"
+        return 1
+    }
+    # Wait (up to 5 s) until its VMM has gone, so runs do not overlap.
+    for ((i = 0; i < 1000; i++)); do
+        [[ -z $(bench_vmm_pid "$name") ]] && break
+        bench_nap
+    done
+    local n=() d
+    for d in "${BENCH_DOMAINS[@]}"; do [[ $d == "$name" ]] || n+=("$d"); done
+    BENCH_DOMAINS=("${n[@]}")
+}
+
+bench_wait_line() {
+    local file=$1 ok=$2 fail=$3 limit_s=$4 fd line partial="" deadline now
+    shift 4
+    bench_now_us now
+    deadline=$((now + ${limit_s%.*} * 1000000))
+    BENCH_LINE=""
+    until [[ -e $file ]]; do
+        if (($#)) && ! "$@"; then return 3; fi
+        bench_now_us now
+        ((now < deadline)) || return 1
+        bench_nap
+    done
+    exec {fd}<"$file"
+    while :; do
+        while IFS= read -r -u "$fd" line; do
+            line=$partial$line
+            partial=""
+            line=${line%$'\r'}
+            if [[ $line =~ $ok ]]; then
+                bench_now_us BENCH_LINE_US
+                BENCH_LINE=$line
+                exec {fd}<&-
+                return 0
+            fi
+            if [[ -n $fail && $line =~ $fail ]]; then
+                BENCH_LINE=$line
+                exec {fd}<&-
+                return 2
+            fi
+        done
+        partial+=$line          # at EOF `read` leaves an unfinished line here
+        if (($#)) && ! "$@"; then exec {fd}<&-; return 3; fi
+        bench_now_us now
+        ((now < deadline)) || { exec {fd}<&-; return 1; }
+        bench_nap
+    done
+}
+
+bench_vmm_pid() {
+    pgrep -f "xenith-vmm --rundir $XENITH_RUNDIR .*--name $1( |\$)" 2>/dev/null | head -1 || true
+}
+
+bench_rss() {
+    local pid=$1 sel=${2:-'memfd:xenith-guest-ram'} vmrss rollup ram
+    vmrss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")
+    rollup=$(awk '/^Rss:/ { print $2 }' "/proc/$pid/smaps_rollup")
+    if [[ $sel =~ ^[0-9]+$ ]]; then
+        ram=$(awk -v want="$sel" '/^[0-9a-f]+-[0-9a-f]+ / { sz = -1 }
+                                  /^Size:/ { sz = $2 }
+                                  /^Rss:/ && sz == want { sum += $2 }
+                                  END { print sum + 0 }' "/proc/$pid/smaps")
+    else
+        ram=$(awk -v re="$sel" '/^[0-9a-f]+-[0-9a-f]+ / { hit = ($0 ~ re) }
+                                /^Rss:/ && hit { sum += $2 }
+                                END { print sum + 0 }' "/proc/$pid/smaps")
+    fi
+    echo "${vmrss:-0} ${rollup:-0} ${ram:-0}"
+}
+
+bench_stats() {
+    sort -g | awk '{ v[NR] = $1 }
+                   END { if (!NR) { print "- - -"; exit }
+                         m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+                         print v[1], m, v[NR] }'
+}
+
+# µs → ms with one decimal
+bench_ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
