@@ -72,3 +72,17 @@ clean:
 	$(MAKE) -C guest clean
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- Fuzzing (tests/fuzz/run) -------------------------------------------------------------
+# One libFuzzer binary per parser, built with clang straight from the few sources it needs.
+FUZZ_CC     ?= $(shell command -v clang-14 || command -v clang || echo clang)
+FUZZ_CFLAGS  = -std=gnu11 $(XEN_CFLAGS) -iquote src -g -O1 -Wall -Wextra \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_PVH_ELF_SRCS = tests/fuzz/fuzz_pvh_elf.c src/vmm/pvh_loader.c src/vmm/vm.c src/lib/error.c
+
+.PHONY: fuzz
+fuzz: build/fuzz/fuzz_pvh_elf
+
+build/fuzz/fuzz_pvh_elf: $(FUZZ_PVH_ELF_SRCS) $(wildcard src/vmm/*.h src/lib/*.h src/xen/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_PVH_ELF_SRCS) -o $@
