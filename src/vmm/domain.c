@@ -24,13 +24,14 @@ static void domain_reset_state(struct domain *dom)
 }
 
 int domain_build(struct domain *dom, const struct domain_params *params, struct console *console,
-		 int notify_fd, char *err, size_t errlen)
+		 struct event_loop *loop, int notify_fd, char *err, size_t errlen)
 {
 	uint64_t ram = params->memory_mb << 20, host = host_memory_bytes();
 	struct pvh_boot boot;
 
 	dom->params = params;
 	dom->console = console;
+	dom->loop = loop;
 	dom->notify_fd = notify_fd;
 	domain_reset_state(dom);
 	if (params->vcpus < 1 || params->vcpus > DOMAIN_MAX_VCPUS) {
@@ -78,6 +79,7 @@ void domain_pause(struct domain *dom)
 	for (unsigned int i = 0; i < dom->n_vcpus; i++)
 		vcpu_kick(&dom->vcpus[i]);
 	pthread_mutex_unlock(&dom->lock);
+	xen_wake_vcpus(dom);
 }
 
 void domain_unpause(struct domain *dom)
@@ -107,6 +109,7 @@ void domain_shutdown(struct domain *dom, int reason)
 		stop_vcpus_locked(dom);
 	}
 	pthread_mutex_unlock(&dom->lock);
+	xen_wake_vcpus(dom);
 	if (write(dom->notify_fd, &one, sizeof(one)) < 0)
 		LOG("waking the main loop: %s", strerror(errno));
 }
@@ -122,6 +125,7 @@ void domain_teardown(struct domain *dom)
 	pthread_mutex_lock(&dom->lock);
 	stop_vcpus_locked(dom);
 	pthread_mutex_unlock(&dom->lock);
+	xen_wake_vcpus(dom);
 	for (unsigned int i = 0; i < dom->n_vcpus; i++)
 		vcpu_join(&dom->vcpus[i]);
 	if (dom->n_vcpus)
@@ -130,6 +134,7 @@ void domain_teardown(struct domain *dom)
 		vcpu_destroy(&dom->vcpus[i]);
 	dom->n_vcpus = 0;
 	devices_teardown(dom);
+	xen_teardown(dom);
 	vm_destroy(&dom->vm);
 }
 

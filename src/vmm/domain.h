@@ -36,6 +36,8 @@ enum domain_run_state {
 };
 
 struct device_instance;
+struct console_ring;
+struct event_loop;
 
 struct domain {
 	const struct domain_params *params;
@@ -47,7 +49,9 @@ struct domain {
 	struct msr_table msrs;
 	struct xen_state xen;
 	struct console *console;
+	struct event_loop *loop;           /* the VMM main thread's, for timers and Dom0 services */
 	struct device_instance *devices;   /* built from the device table, torn down in reverse */
+	struct console_ring *console_ring; /* the PV console backend, while the domain is built */
 
 	pthread_mutex_t lock;      /* guards what follows */
 	pthread_cond_t unpaused;
@@ -61,7 +65,7 @@ struct domain {
 /* Makes the VM, devices, Xen state and vCPUs and loads the kernel.  0, or -1 with err set; on failure
  * everything it made is gone again. */
 int domain_build(struct domain *dom, const struct domain_params *params, struct console *console,
-		 int notify_fd, char *err, size_t errlen);
+		 struct event_loop *loop, int notify_fd, char *err, size_t errlen);
 int domain_start(struct domain *dom, char *err, size_t errlen);
 void domain_pause(struct domain *dom);
 void domain_unpause(struct domain *dom);
@@ -72,6 +76,8 @@ void domain_teardown(struct domain *dom);
 /* State letters for xl list: six characters and a NUL. */
 void domain_state_flags(struct domain *dom, char flags[7]);
 double domain_cpu_seconds(struct domain *dom);
+/* What a console client typed, for the PV console ring (backends/console_ring.c). */
+void console_ring_input(struct domain *dom, const char *buf, size_t len);
 /* A guest broke the rules in a way we cannot answer with an error: log why and crash it. */
 void domain_crash(struct domain *dom, const char *why);
 

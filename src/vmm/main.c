@@ -4,12 +4,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -18,6 +18,7 @@
 #include "lib/rundir.h"
 #include "vmm/control.h"
 #include "vmm/domain.h"
+#include "vmm/event_loop.h"
 
 struct vmm {
 	struct rundir rd;
@@ -28,6 +29,9 @@ struct vmm {
 	int notify_fd;
 	int signal_fd;
 	int control_fd;
+	struct event_loop loop;
+	bool running;
+	bool guest_ended;            /* the guest shut down (rather than being destroyed) */
 	char dir[PATH_MAX];          /* the domain's directory under domains/ */
 };
 
@@ -215,6 +219,8 @@ static int claim_domid(struct vmm *v, int old_domid, char *err, size_t errlen)
 	return 0;
 }
 
+static int watch_fds(struct vmm *v, char *err, size_t errlen);
+
 static int setup(struct vmm *v, char *err, size_t errlen)
 {
 	int r = rundir_open(&v->rd);
@@ -232,7 +238,7 @@ static int setup(struct vmm *v, char *err, size_t errlen)
 		v->dir[0] = '\0';
 		return -1;
 	}
-	if (domain_build(&v->dom, &v->params, &v->console, v->notify_fd, err, errlen))
+	if (domain_build(&v->dom, &v->params, &v->console, &v->loop, v->notify_fd, err, errlen))
 		return -1;
 	snprintf(sock, sizeof(sock), "%s/control.sock", v->dir);
 	v->control_fd = control_listen(sock, err, errlen);
@@ -243,7 +249,7 @@ static int setup(struct vmm *v, char *err, size_t errlen)
 		ERR_SET(err, errlen, "writing %s: %s", v->dir, strerror(errno));
 		return -1;
 	}
-	if (claim_domid(v, -1, err, errlen))
+	if (claim_domid(v, -1, err, errlen) || watch_fds(v, err, errlen))
 		return -1;
 	return domain_start(&v->dom, err, errlen);
 }
@@ -288,7 +294,7 @@ static bool apply_shutdown_action(struct vmm *v)
 	domain_teardown(dom);
 	if (action == ACTION_DESTROY)
 		return false;
-	if (domain_build(dom, p, &v->console, v->notify_fd, err, sizeof(err)) ||
+	if (domain_build(dom, p, &v->console, &v->loop, v->notify_fd, err, sizeof(err)) ||
 	    claim_domid(v, old_domid, err, sizeof(err)) || domain_start(dom, err, sizeof(err))) {
 		LOG("restarting domain %s: %s", p->name, err);
 		domain_teardown(dom);
@@ -298,49 +304,77 @@ static bool apply_shutdown_action(struct vmm *v)
 	return true;
 }
 
+static void on_control(void *opaque, uint32_t events)
+{
+	struct vmm *v = opaque;
+	bool destroy = false;
+
+	(void)events;
+	control_serve_one(v->control_fd, &v->dom, &destroy);
+	if (destroy)
+		v->running = false;
+}
+
+static void on_shutdown_notice(void *opaque, uint32_t events)
+{
+	struct vmm *v = opaque;
+	uint64_t count;
+
+	(void)events;
+	if (read(v->notify_fd, &count, sizeof(count)) < 0)
+		return;
+	pthread_mutex_lock(&v->dom.lock);
+	bool shut = v->dom.state == DOMAIN_SHUTDOWN;
+	pthread_mutex_unlock(&v->dom.lock);
+	if (shut && !apply_shutdown_action(v)) {
+		v->guest_ended = true;
+		v->running = false;
+	}
+}
+
+static void on_signal(void *opaque, uint32_t events)
+{
+	struct vmm *v = opaque;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(v->signal_fd, &si, sizeof(si)) > 0)
+		LOG("signal %u: destroying domain %d", si.ssi_signo, v->dom.domid);
+	v->running = false;
+}
+
+static void on_console_input(void *opaque, uint32_t events)
+{
+	struct vmm *v = opaque;
+	char buf[256];
+	ssize_t n;
+
+	(void)events;
+	while ((n = read(v->console.pty_master, buf, sizeof(buf))) > 0)
+		console_ring_input(&v->dom, buf, (size_t)n);
+}
+
 static int run(struct vmm *v)
 {
-	bool destroy = false, guest_ended = false;
-
-	while (!destroy) {
-		struct pollfd fds[4] = {
-			{ .fd = v->control_fd, .events = POLLIN },
-			{ .fd = v->notify_fd, .events = POLLIN },
-			{ .fd = v->signal_fd, .events = POLLIN },
-			{ .fd = v->console.pty_master, .events = POLLIN },
-		};
-		if (poll(fds, 4, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			LOG("poll: %s", strerror(errno));
+	v->running = true;
+	while (v->running)
+		if (event_loop_run_once(&v->loop, -1) < 0)
 			break;
-		}
-		if (fds[0].revents & POLLIN)
-			control_serve_one(v->control_fd, &v->dom, &destroy);
-		if (fds[1].revents & POLLIN) {
-			uint64_t count;
-			if (read(v->notify_fd, &count, sizeof(count)) < 0)
-				LOG("notify: %s", strerror(errno));
-			pthread_mutex_lock(&v->dom.lock);
-			bool shut = v->dom.state == DOMAIN_SHUTDOWN;
-			pthread_mutex_unlock(&v->dom.lock);
-			if (shut && !apply_shutdown_action(v)) {
-				guest_ended = true;
-				break;
-			}
-		}
-		if (fds[2].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(v->signal_fd, &si, sizeof(si)) > 0)
-				LOG("signal %u: destroying domain %d", si.ssi_signo, v->dom.domid);
-			destroy = true;
-		}
-		if (fds[3].revents & POLLIN)
-			console_drain_input(&v->console);
-	}
 	remove_domain_dir(v);
 	domain_teardown(&v->dom);
-	console_close(&v->console, guest_ended);
+	console_close(&v->console, v->guest_ended);
+	return 0;
+}
+
+static int watch_fds(struct vmm *v, char *err, size_t errlen)
+{
+	if (event_loop_add(&v->loop, v->control_fd, EPOLLIN, on_control, v) ||
+	    event_loop_add(&v->loop, v->notify_fd, EPOLLIN, on_shutdown_notice, v) ||
+	    event_loop_add(&v->loop, v->signal_fd, EPOLLIN, on_signal, v) ||
+	    event_loop_add(&v->loop, v->console.pty_master, EPOLLIN, on_console_input, v)) {
+		ERR_SET(err, errlen, "watching the VMM's descriptors: %s", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -368,6 +402,10 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &quit, NULL);
 	v->signal_fd = signalfd(-1, &quit, SFD_CLOEXEC);
 	v->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (event_loop_init(&v->loop)) {
+		LOG("epoll: %s", strerror(errno));
+		goto out;
+	}
 
 	if (parse_args(v, argc, argv, err, sizeof(err)) || setup(v, err, sizeof(err))) {
 		LOG("%s", err);
@@ -390,6 +428,7 @@ out:
 		close(v->notify_fd);
 	if (v->signal_fd >= 0)
 		close(v->signal_fd);
+	event_loop_destroy(&v->loop);
 	pthread_cond_destroy(&v->dom.unpaused);
 	pthread_mutex_destroy(&v->dom.lock);
 	free(v);

@@ -241,19 +241,14 @@ static void *vm_target(void *ctx, uint64_t gpa, uint64_t len)
 	return vm_gpa_to_hva(ctx, gpa, len);
 }
 
-/* The memory map we promise the guest (docs/guest-abi.md). */
 static unsigned int build_memmap(const struct vm *vm, struct hvm_memmap_table_entry *map)
 {
-	unsigned int n = 0;
+	struct vm_memmap_entry e[VM_MEMMAP_MAX];
+	unsigned int n = vm_memory_map(vm, e);
 
-	map[n++] = (struct hvm_memmap_table_entry){ 0, 0xA0000, XEN_HVM_MEMMAP_TYPE_RAM, 0 };
-	map[n++] = (struct hvm_memmap_table_entry){ 0xA0000, 0x60000, XEN_HVM_MEMMAP_TYPE_RESERVED, 0 };
-	map[n++] = (struct hvm_memmap_table_entry){ 0x100000, vm->low_ram_size - 0x100000,
-						     XEN_HVM_MEMMAP_TYPE_RAM, 0 };
-	if (vm->ram_size > vm->low_ram_size)
-		map[n++] = (struct hvm_memmap_table_entry){ GUEST_HIGH_RAM_BASE,
-							     vm->ram_size - vm->low_ram_size,
-							     XEN_HVM_MEMMAP_TYPE_RAM, 0 };
+	for (unsigned int i = 0; i < n; i++)
+		map[i] = (struct hvm_memmap_table_entry){ e[i].addr, e[i].size,
+			e[i].type == 1 ? XEN_HVM_MEMMAP_TYPE_RAM : XEN_HVM_MEMMAP_TYPE_RESERVED, 0 };
 	return n;
 }
 
@@ -284,7 +279,7 @@ int pvh_load(struct vm *vm, const char *kernel, const char *ramdisk, const char 
 		goto out;
 	}
 	/* start_info, module list, memory map and command line share the pages after the kernel. */
-	struct hvm_memmap_table_entry map[4];
+	struct hvm_memmap_table_entry map[VM_MEMMAP_MAX];
 	unsigned int nmap = build_memmap(vm, map);
 	uint64_t si = PAGE_ALIGN(highest);
 	if (si < 0x1000)

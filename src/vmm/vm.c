@@ -128,3 +128,22 @@ void *vm_gpa_to_hva(const struct vm *vm, uint64_t gpa, uint64_t len)
 	}
 	return NULL;
 }
+
+uint64_t vm_special_page_gpa(const struct vm *vm, enum special_page page)
+{
+	return vm->low_ram_size - ((uint64_t)page + 1) * 4096;
+}
+
+unsigned int vm_memory_map(const struct vm *vm, struct vm_memmap_entry map[VM_MEMMAP_MAX])
+{
+	uint64_t special = vm_special_page_gpa(vm, SPECIAL_PAGES - 1);
+	unsigned int n = 0;
+
+	map[n++] = (struct vm_memmap_entry){ 0, 0xA0000, 1 };
+	map[n++] = (struct vm_memmap_entry){ 0xA0000, 0x60000, 2 };
+	map[n++] = (struct vm_memmap_entry){ 0x100000, special - 0x100000, 1 };
+	map[n++] = (struct vm_memmap_entry){ special, vm->low_ram_size - special, 2 };
+	if (vm->ram_size > vm->low_ram_size)
+		map[n++] = (struct vm_memmap_entry){ GUEST_HIGH_RAM_BASE, vm->ram_size - vm->low_ram_size, 1 };
+	return n;
+}

@@ -26,6 +26,20 @@ int vm_create(struct vm *vm, const char *kvm_device, uint64_t ram_bytes, char *e
 void vm_destroy(struct vm *vm);
 /* Host pointer to [gpa, gpa+len) if all of it is guest RAM, else NULL. */
 void *vm_gpa_to_hva(const struct vm *vm, uint64_t gpa, uint64_t len);
+/* Xen's "special pages" at the top of low RAM, reserved in the memory map (docs/pv-core.md). */
+enum special_page {
+	SPECIAL_PAGE_XENSTORE = 0,
+	SPECIAL_PAGE_CONSOLE = 1,
+	SPECIAL_PAGE_GRANT_FIRST = 2,        /* grant frames 0-3 when the guest does not place them */
+	SPECIAL_PAGES = 6,
+};
+uint64_t vm_special_page_gpa(const struct vm *vm, enum special_page page);
+
+/* The memory map we promise the guest, in hvm_memmap / e820 terms. Returns the number of entries. */
+#define VM_MEMMAP_MAX 8
+struct vm_memmap_entry { uint64_t addr, size; uint32_t type; };   /* type: 1 RAM, 2 reserved */
+unsigned int vm_memory_map(const struct vm *vm, struct vm_memmap_entry map[VM_MEMMAP_MAX]);
+
 /* The host's memory in bytes (MemTotal), or 0 if unknown. */
 uint64_t host_memory_bytes(void);
 

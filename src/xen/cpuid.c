@@ -72,7 +72,7 @@ int xen_vcpu_setup(struct domain *dom, struct vcpu *vcpu, char *err, size_t errl
 		ERR_SET(err, errlen, "KVM_SET_CPUID2 for vCPU %u: %s", vcpu->id, strerror(errno));
 		goto out;
 	}
-	r = 0;
+	r = xen_time_vcpu_setup(dom, vcpu, err, errlen);
 out:
 	free(cpuid);
 	return r;

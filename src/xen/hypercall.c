@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include "lib/error.h"
@@ -25,6 +26,12 @@ static const struct hypercall_entry hypercall_table[] = {
 	[__HYPERVISOR_xen_version] = { "xen_version", hcall_xen_version },
 	[__HYPERVISOR_console_io]  = { "console_io",  hcall_console_io },
 	[__HYPERVISOR_sched_op]    = { "sched_op",    hcall_sched_op },
+	[__HYPERVISOR_set_timer_op] = { "set_timer_op", hcall_set_timer_op },
+	[__HYPERVISOR_memory_op]   = { "memory_op",   hcall_memory_op },
+	[__HYPERVISOR_grant_table_op] = { "grant_table_op", hcall_grant_table_op },
+	[__HYPERVISOR_vcpu_op]     = { "vcpu_op",     hcall_vcpu_op },
+	[__HYPERVISOR_event_channel_op] = { "event_channel_op", hcall_event_channel_op },
+	[__HYPERVISOR_hvm_op]      = { "hvm_op",      hcall_hvm_op },
 };
 
 long xen_hypercall_dispatch(struct vcpu *vcpu, uint64_t nr, const uint64_t args[5])
@@ -180,9 +187,8 @@ static int enable_msr_exits(struct domain *dom, char *err, size_t errlen)
 	return 0;
 }
 
-int xen_init(struct domain *dom, char *err, size_t errlen)
+static int hypercall_path_init(struct domain *dom, char *err, size_t errlen)
 {
-	dom->xen = (struct xen_state){ 0 };
 	dom->xen.kvm_intercepts_hypercalls = probe_kvm_xen(dom);
 	if (dom->xen.kvm_intercepts_hypercalls)
 		return 0;
@@ -194,4 +200,63 @@ int xen_init(struct domain *dom, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int xen_init(struct domain *dom, char *err, size_t errlen)
+{
+	struct xen_state *xen = &dom->xen;
+	pthread_condattr_t attr;
+
+	memset(xen, 0, sizeof(*xen));
+	xen->store_kick_fd = xen->store_notify_fd = -1;
+	for (unsigned int v = 0; v < XEN_MAX_VCPUS; v++)
+		xen->vcpu[v].timer_fd = -1;
+	pthread_mutex_init(&xen->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);   /* SCHEDOP_poll's deadlines */
+	pthread_cond_init(&xen->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	xen->private_shared_info = aligned_alloc(4096, 4096);
+	if (!xen->private_shared_info) {
+		ERR_SET(err, errlen, "out of memory for shared_info");
+		return -1;
+	}
+	memset(xen->private_shared_info, 0, 4096);
+	xen->shared_info = xen->private_shared_info;
+	xen->shared_info_gfn = ~0ull;
+	for (unsigned int f = 0; f < GNTTAB_MAX_FRAMES; f++)
+		xen->grant_gfn[f] = ~0ull;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	xen->boot_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	evtchn_init_locked(dom);
+	xen->params[HVM_PARAM_STORE_PFN] = vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_XENSTORE) >> 12;
+	xen->params[HVM_PARAM_STORE_EVTCHN] = EVTCHN_STORE_PORT;
+	xen->params[HVM_PARAM_CONSOLE_PFN] = vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_CONSOLE) >> 12;
+	xen->params[HVM_PARAM_CONSOLE_EVTCHN] = EVTCHN_CONSOLE_PORT;
+	return hypercall_path_init(dom, err, errlen);
+}
+
+void xen_teardown(struct domain *dom)
+{
+	struct xen_state *xen = &dom->xen;
+
+	if (!xen->private_shared_info)
+		return;
+	for (unsigned int v = 0; v < XEN_MAX_VCPUS; v++)
+		xen_time_vcpu_teardown(dom, v);
+	free(xen->private_shared_info);
+	xen->private_shared_info = NULL;
+	xen->shared_info = NULL;
+	pthread_cond_destroy(&xen->wake);
+	pthread_mutex_destroy(&xen->lock);
+}
+
+void xen_wake_vcpus(struct domain *dom)
+{
+	if (!dom->xen.private_shared_info)
+		return;
+	pthread_mutex_lock(&dom->xen.lock);
+	pthread_cond_broadcast(&dom->xen.wake);
+	pthread_mutex_unlock(&dom->xen.lock);
 }

@@ -12,5 +12,11 @@ typedef long (*hypercall_fn)(struct vcpu *vcpu, const uint64_t args[5]);
 long hcall_xen_version(struct vcpu *vcpu, const uint64_t args[5]);
 long hcall_console_io(struct vcpu *vcpu, const uint64_t args[5]);
 long hcall_sched_op(struct vcpu *vcpu, const uint64_t args[5]);
+long hcall_event_channel_op(struct vcpu *vcpu, const uint64_t args[5]);
+long hcall_memory_op(struct vcpu *vcpu, const uint64_t args[5]);
+long hcall_hvm_op(struct vcpu *vcpu, const uint64_t args[5]);
+long hcall_vcpu_op(struct vcpu *vcpu, const uint64_t args[5]);
+long hcall_set_timer_op(struct vcpu *vcpu, const uint64_t args[5]);
+long hcall_grant_table_op(struct vcpu *vcpu, const uint64_t args[5]);
 
 #endif

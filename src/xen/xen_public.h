@@ -10,5 +10,13 @@
 #include <xen/errno.h>
 #include <xen/elfnote.h>
 #include <xen/arch-x86/hvm/start_info.h>
+#include <xen/event_channel.h>
+#include <xen/grant_table.h>
+#include <xen/memory.h>
+#include <xen/vcpu.h>
+#include <xen/hvm/params.h>
+#include <xen/hvm/hvm_op.h>
+#include <xen/io/console.h>
+#include <xen/io/xs_wire.h>
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef XENITH_XEN_STATE_H
 #define XENITH_XEN_STATE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,22 +15,120 @@ struct vcpu;
 #define XEN_HYPERCALL_PORT 0x5c          /* the stubs' `out` port when KVM does not intercept */
 #define XEN_HYPERCALL_SLOTS 128          /* 32-byte stubs in one 4 KiB page */
 #define XEN_HYPERCALL_NR_MAX 64          /* counters kept per number below this; the rest share one */
+#define XEN_MAX_VCPUS 64
+#define EVTCHN_PORTS 1024                /* of the 2-level ABI's 4096: plenty, and bounds the table */
+#define EVTCHN_STORE_PORT 1              /* bound at build time to xenstored */
+#define EVTCHN_CONSOLE_PORT 2            /* bound at build time to the console backend */
+#define GNTTAB_MAX_FRAMES 4
+
+/* What a Dom0 service does when the guest notifies a port bound to it.  Runs on a vCPU thread. */
+typedef void (*evtchn_dom0_fn)(void *opaque);
+
+enum evtchn_state {
+	EVTCHN_STATE_FREE, EVTCHN_STATE_RESERVED, EVTCHN_STATE_UNBOUND, EVTCHN_STATE_INTERDOMAIN,
+	EVTCHN_STATE_VIRQ, EVTCHN_STATE_IPI,
+};
+
+struct evtchn_port {
+	uint8_t state;                   /* enum evtchn_state */
+	uint8_t vcpu;                    /* which vCPU is notified */
+	uint16_t virq;                   /* EVTCHN_STATE_VIRQ */
+	domid_t remote_dom;              /* EVTCHN_STATE_UNBOUND: who may bind; EVTCHN_STATE_INTERDOMAIN: the peer */
+	evtchn_port_t remote_port;       /* EVTCHN_STATE_INTERDOMAIN with ourselves (loopback) */
+	evtchn_dom0_fn dom0_fn;          /* EVTCHN_STATE_INTERDOMAIN with Dom0: the service's callback */
+	void *dom0_opaque;
+};
+
+struct xen_vcpu_state {
+	struct vcpu_info *info;          /* in shared_info, or where VCPUOP_register_vcpu_info put it */
+	bool info_registered;
+	uint8_t upcall_vector;           /* HVMOP_set_evtchn_upcall_vector; 0: the domain's callback */
+	evtchn_port_t virq_port[NR_VIRQS];
+	int64_t tsc_offset;              /* guest TSC = host TSC + offset */
+	int timer_fd;                    /* singleshot and periodic timers, on the main loop */
+	uint64_t singleshot_ns;          /* absolute system time, 0: none */
+	uint64_t period_ns;              /* 0: none */
+	uint64_t next_period_ns;
+};
+
+struct gnttab_pin { uint16_t readers, writers; };
 
 struct xen_state {
 	bool kvm_intercepts_hypercalls;      /* KVM_CAP_XEN_HVM with KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL */
 	uint64_t calls[XEN_HYPERCALL_NR_MAX + 1];
 	uint64_t unknown_calls;              /* -ENOSYS answers: counted, never fatal */
+
+	pthread_mutex_t lock;                /* guards all that follows */
+	pthread_cond_t wake;                 /* vCPUs blocked in SCHEDOP_block/poll wait here */
+	struct shared_info *shared_info;     /* the VMM's own page until the guest places it */
+	struct shared_info *private_shared_info;
+	uint64_t shared_info_gfn;            /* ~0: not placed */
+	uint64_t callback_via;               /* HVM_PARAM_CALLBACK_IRQ */
+	uint64_t params[HVM_NR_PARAMS];
+	struct xen_vcpu_state vcpu[XEN_MAX_VCPUS];
+	struct evtchn_port ports[EVTCHN_PORTS];
+	uint64_t boot_ns;                    /* CLOCK_MONOTONIC when system time was 0 */
+	uint32_t tsc_khz;
+	uint32_t tsc_to_system_mul;
+	int8_t tsc_shift;
+	uint64_t grant_gfn[GNTTAB_MAX_FRAMES];   /* ~0: not placed */
+	unsigned int grant_frames;           /* frames in use (setup_table / add_to_physmap) */
+	struct gnttab_pin pins[GNTTAB_MAX_FRAMES * 4096 / sizeof(grant_entry_v1_t)];
+	int store_kick_fd, store_notify_fd;  /* eventfds to and from xenstored */
 };
 
-/* Picks the hypercall path and registers the MSR and port handlers. 0, or -1 with err. */
+/* Picks the hypercall path, registers the MSR and port handlers, sets up shared_info, time,
+ * the store and console channels. 0, or -1 with err. */
 int xen_init(struct domain *dom, char *err, size_t errlen);
-/* Per vCPU: the CPUID table with Xen's leaves. */
+void xen_teardown(struct domain *dom);
+/* Per vCPU: the CPUID table with Xen's leaves, TSC offset and timer. */
 int xen_vcpu_setup(struct domain *dom, struct vcpu *vcpu, char *err, size_t errlen);
 /* A KVM_EXIT_XEN exit (hypercall intercepted by KVM). */
 void xen_handle_kvm_xen_exit(struct vcpu *vcpu);
-/* One log line with the counts, when a domain (or one incarnation of it) ends. */
-void xen_log_stats(const struct domain *dom);
 /* Runs hypercall `nr` for the vCPU; returns the value for rax. */
 long xen_hypercall_dispatch(struct vcpu *vcpu, uint64_t nr, const uint64_t args[5]);
+/* One log line with the counts, when a domain (or one incarnation of it) ends. */
+void xen_log_stats(const struct domain *dom);
+/* Wakes vCPUs blocked in hypercalls so they see a pause or stop. */
+void xen_wake_vcpus(struct domain *dom);
+
+/* ---- Event channels: the Dom0-side API every backend uses (evtchn.c) ---- */
+/* Binds guest port `port` (which must be unbound for Dom0) to a Dom0 service; port 0 allocates a new
+ * one, already bound.  Returns the port or -XEN_errno. */
+int evtchn_dom0_bind(struct domain *dom, evtchn_port_t port, evtchn_dom0_fn fn, void *opaque);
+/* Dom0 notifies the guest on `port`.  Any thread. */
+void evtchn_dom0_send(struct domain *dom, evtchn_port_t port);
+/* Raises a per-vCPU VIRQ if the guest bound it. Caller holds xen.lock. */
+void evtchn_raise_virq_locked(struct domain *dom, unsigned int vcpu, unsigned int virq);
+/* True if an event is pending for the vCPU.  Caller holds xen.lock. */
+bool evtchn_vcpu_has_pending_locked(struct domain *dom, unsigned int vcpu);
+bool evtchn_port_pending_locked(struct domain *dom, evtchn_port_t port);
+void evtchn_init_locked(struct domain *dom);
+
+/* ---- Time (time.c) ---- */
+uint64_t xen_system_time_ns(const struct domain *dom);
+/* Refreshes vcpu_time_info for a vCPU and the wallclock. Caller holds xen.lock. */
+void xen_time_update_locked(struct domain *dom, unsigned int vcpu);
+int xen_timer_arm_locked(struct domain *dom, unsigned int vcpu);
+void xen_time_scale(uint32_t tsc_khz, uint32_t *mul, int8_t *shift);
+int xen_time_vcpu_setup(struct domain *dom, struct vcpu *vcpu, char *err, size_t errlen);
+void xen_time_vcpu_teardown(struct domain *dom, unsigned int vcpu);
+
+/* ---- shared_info and vcpu_info (shared_info.c) ---- */
+int shared_info_place_locked(struct domain *dom, uint64_t gfn);
+struct vcpu_info *xen_vcpu_info_locked(struct domain *dom, unsigned int vcpu);
+
+/* ---- Grant tables: the Dom0-side API (gnttab.c) ---- */
+struct grant_mapping {
+	struct domain *dom;
+	grant_ref_t ref;
+	bool readonly;
+	void *page;                          /* 4 KiB of guest memory, valid until gnttab_unmap */
+};
+/* Maps `ref` for `mapper` (0 for Dom0): checks GTF_permit_access, the entry's domid and
+ * GTF_readonly, and marks the entry in use.  0 or -XEN_errno (-EINVAL bad ref, -EPERM refused). */
+int gnttab_map(struct domain *dom, grant_ref_t ref, domid_t mapper, bool readonly, struct grant_mapping *map);
+void gnttab_unmap(struct grant_mapping *map);
+int gnttab_place_frame_locked(struct domain *dom, unsigned int frame, uint64_t gfn);
 
 #endif

@@ -1,0 +1,31 @@
+/* The VMM main thread's loop: file descriptors with a callback each (control socket, console pty,
+ * timers, eventfds from Dom0 services).  Registration happens on the main thread only. */
+#ifndef XENITH_EVENT_LOOP_H
+#define XENITH_EVENT_LOOP_H
+
+#include <stdint.h>
+
+typedef void (*event_fn)(void *opaque, uint32_t events);
+
+#define EVENT_LOOP_MAX 64
+
+struct event_source {
+	int fd;
+	event_fn fn;
+	void *opaque;
+};
+
+struct event_loop {
+	int epoll_fd;
+	struct event_source sources[EVENT_LOOP_MAX];
+};
+
+int event_loop_init(struct event_loop *loop);
+void event_loop_destroy(struct event_loop *loop);
+/* events: EPOLLIN etc.  0 or -errno. */
+int event_loop_add(struct event_loop *loop, int fd, uint32_t events, event_fn fn, void *opaque);
+void event_loop_remove(struct event_loop *loop, int fd);
+/* Waits up to timeout_ms (-1: forever) and runs the callbacks of what became ready. */
+int event_loop_run_once(struct event_loop *loop, int timeout_ms);
+
+#endif

@@ -1,0 +1,261 @@
+/* Grant tables v1.  The table lives in guest frames (placed by the guest, or special pages we pick
+ * on GNTTABOP_setup_table); each entry is {flags, domid, frame}.  A Dom0 backend maps an entry only
+ * if it permits access to that backend's domain, and write access only without GTF_readonly; while
+ * mapped the entry carries GTF_reading/GTF_writing, set and cleared with compare-and-swap on the
+ * flags word exactly as Xen does, so a guest revoking with cmpxchg sees the entry busy.  Pin counts
+ * per entry let several mappings of one entry end in any order. */
+#include <string.h>
+#include "lib/error.h"
+#include "vmm/domain.h"
+#include "vmm/guest_access.h"
+#include "xen/hypercalls.h"
+#include "xen/xen_state.h"
+
+#define ENTRIES_PER_FRAME (4096 / sizeof(grant_entry_v1_t))
+#define GNTTAB_COPY_BATCH 64
+
+int gnttab_place_frame_locked(struct domain *dom, unsigned int frame, uint64_t gfn)
+{
+	if (frame >= GNTTAB_MAX_FRAMES || !vm_gpa_to_hva(&dom->vm, gfn << 12, 4096))
+		return -XEN_EINVAL;
+	uint8_t *page = vm_gpa_to_hva(&dom->vm, gfn << 12, 4096);
+	if (dom->xen.grant_gfn[frame] != gfn)
+		memset(page, 0, 4096);
+	dom->xen.grant_gfn[frame] = gfn;
+	if (frame + 1 > dom->xen.grant_frames)
+		dom->xen.grant_frames = frame + 1;
+	return 0;
+}
+
+static grant_entry_v1_t *entry_locked(struct domain *dom, grant_ref_t ref)
+{
+	unsigned int frame = ref / ENTRIES_PER_FRAME;
+
+	if (frame >= dom->xen.grant_frames || dom->xen.grant_gfn[frame] == ~0ull)
+		return NULL;
+	grant_entry_v1_t *table = vm_gpa_to_hva(&dom->vm, dom->xen.grant_gfn[frame] << 12, 4096);
+	return table ? &table[ref % ENTRIES_PER_FRAME] : NULL;
+}
+
+/* Takes a pin on `ref` for `mapper`; returns the granted frame's host page or an error. */
+static int pin_locked(struct domain *dom, grant_ref_t ref, domid_t mapper, bool readonly, void **page)
+{
+	grant_entry_v1_t *e = entry_locked(dom, ref);
+
+	if (!e)
+		return -XEN_EINVAL;
+	uint16_t flags = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
+	for (;;) {
+		if ((flags & GTF_type_mask) != GTF_permit_access)
+			return -XEN_EPERM;
+		if (__atomic_load_n(&e->domid, __ATOMIC_ACQUIRE) != mapper)
+			return -XEN_EPERM;
+		if (!readonly && (flags & GTF_readonly))
+			return -XEN_EPERM;
+		uint16_t want = flags | GTF_reading | (readonly ? 0 : GTF_writing);
+		if (__atomic_compare_exchange_n(&e->flags, &flags, want, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			break;
+	}
+	/* The frame is read after the flags are ours: the guest may not change it while in use. */
+	uint64_t gfn = __atomic_load_n(&e->frame, __ATOMIC_ACQUIRE);
+	void *p = vm_gpa_to_hva(&dom->vm, gfn << 12, 4096);
+	struct gnttab_pin *pin = &dom->xen.pins[ref];
+	if (!p) {
+		if (!pin->readers && !pin->writers)
+			__atomic_fetch_and(&e->flags, (uint16_t)~(GTF_reading | GTF_writing), __ATOMIC_ACQ_REL);
+		else if (!readonly && !pin->writers)
+			__atomic_fetch_and(&e->flags, (uint16_t)~GTF_writing, __ATOMIC_ACQ_REL);
+		return -XEN_EINVAL;
+	}
+	pin->readers++;
+	if (!readonly)
+		pin->writers++;
+	*page = p;
+	return 0;
+}
+
+static void unpin_locked(struct domain *dom, grant_ref_t ref, bool readonly)
+{
+	grant_entry_v1_t *e = entry_locked(dom, ref);
+	struct gnttab_pin *pin = &dom->xen.pins[ref];
+
+	if (!pin->readers)
+		return;
+	pin->readers--;
+	if (!readonly)
+		pin->writers--;
+	if (!e)
+		return;
+	uint16_t clear = (pin->writers ? 0 : GTF_writing) | (pin->readers ? 0 : GTF_reading);
+	__atomic_fetch_and(&e->flags, (uint16_t)~clear, __ATOMIC_ACQ_REL);
+}
+
+int gnttab_map(struct domain *dom, grant_ref_t ref, domid_t mapper, bool readonly, struct grant_mapping *map)
+{
+	void *page = NULL;
+	int r;
+
+	if (ref >= GNTTAB_MAX_FRAMES * ENTRIES_PER_FRAME)
+		return -XEN_EINVAL;
+	pthread_mutex_lock(&dom->xen.lock);
+	r = pin_locked(dom, ref, mapper, readonly, &page);
+	pthread_mutex_unlock(&dom->xen.lock);
+	if (r)
+		return r;
+	*map = (struct grant_mapping){ .dom = dom, .ref = ref, .readonly = readonly, .page = page };
+	return 0;
+}
+
+void gnttab_unmap(struct grant_mapping *map)
+{
+	if (!map->page)
+		return;
+	pthread_mutex_lock(&map->dom->xen.lock);
+	unpin_locked(map->dom, map->ref, map->readonly);
+	pthread_mutex_unlock(&map->dom->xen.lock);
+	map->page = NULL;
+}
+
+/* ---- the guest's operations ---- */
+
+static bool is_self(struct domain *dom, domid_t d)
+{
+	return d == DOMID_SELF || d == (domid_t)dom->domid;
+}
+
+static long setup_table(struct vcpu *vcpu, uint64_t arg)
+{
+	struct domain *dom = vcpu->dom;
+	struct gnttab_setup_table s;
+	xen_pfn_t frames[GNTTAB_MAX_FRAMES];
+
+	if (guest_copy_from(vcpu, &s, arg, sizeof(s)))
+		return -XEN_EFAULT;
+	if (!is_self(dom, s.dom)) {
+		s.status = GNTST_permission_denied;
+	} else if (s.nr_frames > GNTTAB_MAX_FRAMES) {
+		s.status = GNTST_general_error;
+	} else {
+		pthread_mutex_lock(&dom->xen.lock);
+		for (unsigned int f = 0; f < s.nr_frames; f++) {
+			/* Frames the guest did not place go to our special pages. */
+			if (dom->xen.grant_gfn[f] == ~0ull)
+				gnttab_place_frame_locked(dom, f, vm_special_page_gpa(&dom->vm,
+								SPECIAL_PAGE_GRANT_FIRST + f) >> 12);
+			frames[f] = dom->xen.grant_gfn[f];
+		}
+		pthread_mutex_unlock(&dom->xen.lock);
+		if (s.nr_frames && guest_copy_to(vcpu, (uint64_t)(uintptr_t)s.frame_list.p, frames, s.nr_frames * sizeof(frames[0])))
+			return -XEN_EFAULT;
+		s.status = GNTST_okay;
+	}
+	return guest_copy_to(vcpu, arg, &s, sizeof(s)) ? -XEN_EFAULT : 0;
+}
+
+static long query_size(struct vcpu *vcpu, uint64_t arg)
+{
+	struct gnttab_query_size q;
+
+	if (guest_copy_from(vcpu, &q, arg, sizeof(q)))
+		return -XEN_EFAULT;
+	if (!is_self(vcpu->dom, q.dom)) {
+		q.status = GNTST_permission_denied;
+	} else {
+		pthread_mutex_lock(&vcpu->dom->xen.lock);
+		q.nr_frames = vcpu->dom->xen.grant_frames;
+		pthread_mutex_unlock(&vcpu->dom->xen.lock);
+		q.max_nr_frames = GNTTAB_MAX_FRAMES;
+		q.status = GNTST_okay;
+	}
+	return guest_copy_to(vcpu, arg, &q, sizeof(q)) ? -XEN_EFAULT : 0;
+}
+
+/* One side of a copy: our own frame (gmfn) or a grant of ours given to ourselves.  Grants of other
+ * domains would live in their VMMs and are refused with GNTST_bad_domain. */
+static int16_t copy_side(struct domain *dom, const struct gnttab_copy_ptr *p, bool is_gref, bool write,
+			 uint16_t len, uint8_t **host, struct grant_mapping *map)
+{
+	if (!is_self(dom, p->domid))
+		return GNTST_bad_domain;
+	if ((uint32_t)p->offset + len > 4096)
+		return GNTST_bad_copy_arg;
+	if (is_gref) {
+		int r = gnttab_map(dom, p->u.ref, (domid_t)dom->domid, !write, map);
+		if (r)
+			return r == -XEN_EINVAL ? GNTST_bad_gntref : GNTST_permission_denied;
+		*host = (uint8_t *)map->page + p->offset;
+		return GNTST_okay;
+	}
+	uint8_t *page = vm_gpa_to_hva(&dom->vm, (uint64_t)p->u.gmfn << 12, 4096);
+	if (!page)
+		return GNTST_bad_page;
+	*host = page + p->offset;
+	return GNTST_okay;
+}
+
+static int16_t do_copy(struct domain *dom, const struct gnttab_copy *c)
+{
+	struct grant_mapping src_map = { 0 }, dst_map = { 0 };
+	uint8_t *src, *dst;
+	int16_t st = copy_side(dom, &c->source, c->flags & GNTCOPY_source_gref, false, c->len, &src, &src_map);
+
+	if (st == GNTST_okay)
+		st = copy_side(dom, &c->dest, c->flags & GNTCOPY_dest_gref, true, c->len, &dst, &dst_map);
+	if (st == GNTST_okay)
+		memmove(dst, src, c->len);
+	gnttab_unmap(&src_map);
+	gnttab_unmap(&dst_map);
+	return st;
+}
+
+static long copy_op(struct vcpu *vcpu, uint64_t arg, uint64_t count)
+{
+	struct gnttab_copy ops[GNTTAB_COPY_BATCH];
+
+	/* Xen preempts long batches; we bound them instead. */
+	if (count > 4096)
+		return -XEN_EINVAL;
+	for (uint64_t done = 0; done < count;) {
+		size_t n = count - done < GNTTAB_COPY_BATCH ? count - done : GNTTAB_COPY_BATCH;
+		uint64_t at = arg + done * sizeof(ops[0]);
+		if (guest_copy_from(vcpu, ops, at, n * sizeof(ops[0])))
+			return -XEN_EFAULT;
+		for (size_t i = 0; i < n; i++)
+			ops[i].status = do_copy(vcpu->dom, &ops[i]);
+		if (guest_copy_to(vcpu, at, ops, n * sizeof(ops[0])))
+			return -XEN_EFAULT;
+		done += n;
+	}
+	return 0;
+}
+
+long hcall_grant_table_op(struct vcpu *vcpu, const uint64_t args[5])
+{
+	uint64_t cmd = args[0], arg = args[1], count = args[2];
+
+	switch (cmd) {
+	case GNTTABOP_setup_table:
+		return count == 1 ? setup_table(vcpu, arg) : -XEN_EINVAL;
+	case GNTTABOP_query_size:
+		return count == 1 ? query_size(vcpu, arg) : -XEN_EINVAL;
+	case GNTTABOP_copy:
+		return copy_op(vcpu, arg, count);
+	case GNTTABOP_get_version: {
+		struct gnttab_get_version v;
+		if (guest_copy_from(vcpu, &v, arg, sizeof(v)))
+			return -XEN_EFAULT;
+		v.version = 1;
+		return guest_copy_to(vcpu, arg, &v, sizeof(v)) ? -XEN_EFAULT : 0;
+	}
+	case GNTTABOP_set_version: {
+		struct gnttab_set_version v;
+		if (guest_copy_from(vcpu, &v, arg, sizeof(v)))
+			return -XEN_EFAULT;
+		return v.version == 1 ? 0 : -XEN_EOPNOTSUPP;
+	}
+	default:
+		/* Mapping other domains' grants from a guest (a driver domain) is not supported yet. */
+		return -XEN_ENOSYS;
+	}
+}

@@ -1,0 +1,66 @@
+/* hvm_op: HVM parameters (the callback vector, where the store and console rings are) and the
+ * per-vCPU upcall vector. */
+#include "vmm/domain.h"
+#include "vmm/guest_access.h"
+#include "xen/hypercalls.h"
+#include "xen/xen_state.h"
+
+static long set_param(struct domain *dom, struct xen_hvm_param *p)
+{
+	/* A guest may choose how it is called back; the rest is the toolstack's to set. */
+	if (p->index != HVM_PARAM_CALLBACK_IRQ)
+		return -XEN_EPERM;
+	uint64_t type = p->value >> 56;
+	if (p->value && type != HVM_PARAM_CALLBACK_TYPE_VECTOR)
+		return -XEN_EOPNOTSUPP;   /* GSI and PCI INTx callbacks need emulated interrupt routing */
+	if (p->value && (p->value & 0xff) < 0x10)
+		return -XEN_EINVAL;
+	dom->xen.callback_via = p->value;
+	dom->xen.params[HVM_PARAM_CALLBACK_IRQ] = p->value;
+	return 0;
+}
+
+long hcall_hvm_op(struct vcpu *vcpu, const uint64_t args[5])
+{
+	struct domain *dom = vcpu->dom;
+	long r;
+
+	switch (args[0]) {
+	case HVMOP_set_param:
+	case HVMOP_get_param: {
+		struct xen_hvm_param p;
+		if (guest_copy_from(vcpu, &p, args[1], sizeof(p)))
+			return -XEN_EFAULT;
+		if (p.domid != DOMID_SELF && p.domid != (domid_t)dom->domid)
+			return -XEN_ESRCH;
+		if (p.index >= HVM_NR_PARAMS)
+			return -XEN_EINVAL;
+		pthread_mutex_lock(&dom->xen.lock);
+		if (args[0] == HVMOP_set_param) {
+			r = set_param(dom, &p);
+		} else {
+			p.value = dom->xen.params[p.index];
+			r = 0;
+		}
+		pthread_mutex_unlock(&dom->xen.lock);
+		if (!r && args[0] == HVMOP_get_param && guest_copy_to(vcpu, args[1], &p, sizeof(p)))
+			return -XEN_EFAULT;
+		return r;
+	}
+	case HVMOP_set_evtchn_upcall_vector: {
+		struct xen_hvm_evtchn_upcall_vector u;
+		if (guest_copy_from(vcpu, &u, args[1], sizeof(u)))
+			return -XEN_EFAULT;
+		if (u.vcpu >= dom->n_vcpus || u.vector < 0x10)
+			return -XEN_EINVAL;
+		pthread_mutex_lock(&dom->xen.lock);
+		dom->xen.vcpu[u.vcpu].upcall_vector = u.vector;
+		pthread_mutex_unlock(&dom->xen.lock);
+		return 0;
+	}
+	case HVMOP_pagetable_dying:
+		return 0;                 /* a hint for shadow paging, which we do not do */
+	default:
+		return -XEN_ENOSYS;
+	}
+}

@@ -1,0 +1,120 @@
+/* vcpu_op and set_timer_op: where a vCPU's vcpu_info lives, and its timers. */
+#include <string.h>
+#include "vmm/domain.h"
+#include "vmm/guest_access.h"
+#include "xen/hypercalls.h"
+#include "xen/xen_state.h"
+
+/* Xen's floor for periodic timers, so a guest cannot make us spin. */
+#define PERIODIC_TIMER_MIN_NS 50000ull
+
+static long register_vcpu_info(struct domain *dom, unsigned int id, struct vcpu_register_vcpu_info *r)
+{
+	struct xen_vcpu_state *v = &dom->xen.vcpu[id];
+
+	if (r->offset > 4096 - sizeof(struct vcpu_info))
+		return -XEN_EINVAL;
+	struct vcpu_info *info = vm_gpa_to_hva(&dom->vm, ((uint64_t)r->mfn << 12) + r->offset,
+					       sizeof(struct vcpu_info));
+	if (!info)
+		return -XEN_EINVAL;
+	if (v->info_registered)
+		return -XEN_EINVAL;       /* Xen allows it once per vCPU */
+	struct vcpu_info *old = xen_vcpu_info_locked(dom, id);
+	if (old)
+		memcpy(info, old, sizeof(*info));
+	else
+		memset(info, 0, sizeof(*info));
+	v->info = info;
+	v->info_registered = true;
+	/* Events pending before the move must still be noticed. */
+	info->evtchn_upcall_pending = 1;
+	info->evtchn_pending_sel = ~(xen_ulong_t)0;
+	xen_time_update_locked(dom, id);
+	return 0;
+}
+
+static long singleshot(struct domain *dom, unsigned int id, const struct vcpu_set_singleshot_timer *t)
+{
+	if ((t->flags & VCPU_SSHOTTMR_future) && t->timeout_abs_ns < xen_system_time_ns(dom))
+		return -XEN_ETIME;
+	/* A deadline already past fires at once, which timerfd does for an absolute time gone by. */
+	dom->xen.vcpu[id].singleshot_ns = t->timeout_abs_ns ? t->timeout_abs_ns : 1;
+	return xen_timer_arm_locked(dom, id) ? -XEN_EINVAL : 0;
+}
+
+long hcall_vcpu_op(struct vcpu *vcpu, const uint64_t args[5])
+{
+	struct domain *dom = vcpu->dom;
+	uint64_t cmd = args[0], id = args[1], arg = args[2];
+	long r;
+
+	if (id >= dom->n_vcpus)
+		return -XEN_ENOENT;
+	switch (cmd) {
+	case VCPUOP_is_up:
+		return id == 0 ? 1 : 0;          /* secondary vCPUs wait for VCPUOP_up (not yet) */
+	case VCPUOP_register_vcpu_info: {
+		struct vcpu_register_vcpu_info reg;
+		if (guest_copy_from(vcpu, &reg, arg, sizeof(reg)))
+			return -XEN_EFAULT;
+		pthread_mutex_lock(&dom->xen.lock);
+		r = register_vcpu_info(dom, (unsigned int)id, &reg);
+		pthread_mutex_unlock(&dom->xen.lock);
+		return r;
+	}
+	case VCPUOP_set_singleshot_timer:
+	case VCPUOP_stop_singleshot_timer:
+	case VCPUOP_set_periodic_timer:
+	case VCPUOP_stop_periodic_timer:
+		break;
+	default:
+		return -XEN_ENOSYS;
+	}
+	/* Timers: only a vCPU's own, as Xen requires for singleshot. */
+	if (id != vcpu->id)
+		return -XEN_EINVAL;
+	struct vcpu_set_singleshot_timer shot;
+	struct vcpu_set_periodic_timer per;
+	if (cmd == VCPUOP_set_singleshot_timer && guest_copy_from(vcpu, &shot, arg, sizeof(shot)))
+		return -XEN_EFAULT;
+	if (cmd == VCPUOP_set_periodic_timer && guest_copy_from(vcpu, &per, arg, sizeof(per)))
+		return -XEN_EFAULT;
+	pthread_mutex_lock(&dom->xen.lock);
+	struct xen_vcpu_state *v = &dom->xen.vcpu[id];
+	switch (cmd) {
+	case VCPUOP_set_singleshot_timer:
+		r = singleshot(dom, (unsigned int)id, &shot);
+		break;
+	case VCPUOP_stop_singleshot_timer:
+		v->singleshot_ns = 0;
+		r = xen_timer_arm_locked(dom, (unsigned int)id) ? -XEN_EINVAL : 0;
+		break;
+	case VCPUOP_set_periodic_timer:
+		if (per.period_ns < PERIODIC_TIMER_MIN_NS) {
+			r = -XEN_EINVAL;
+			break;
+		}
+		v->period_ns = per.period_ns;
+		v->next_period_ns = xen_system_time_ns(dom) + per.period_ns;
+		r = xen_timer_arm_locked(dom, (unsigned int)id) ? -XEN_EINVAL : 0;
+		break;
+	default:
+		v->period_ns = 0;
+		r = xen_timer_arm_locked(dom, (unsigned int)id) ? -XEN_EINVAL : 0;
+	}
+	pthread_mutex_unlock(&dom->xen.lock);
+	return r;
+}
+
+long hcall_set_timer_op(struct vcpu *vcpu, const uint64_t args[5])
+{
+	struct domain *dom = vcpu->dom;
+	long r;
+
+	pthread_mutex_lock(&dom->xen.lock);
+	dom->xen.vcpu[vcpu->id].singleshot_ns = args[0];    /* 0 cancels */
+	r = xen_timer_arm_locked(dom, vcpu->id) ? -XEN_EINVAL : 0;
+	pthread_mutex_unlock(&dom->xen.lock);
+	return r;
+}
