@@ -27,7 +27,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 .SECONDARY:
 all: tools guest
 
-tools: $(BINDIR)/xl $(BINDIR)/xenith-vmm $(UNIT_BINS) $(BUILD)/tests/hostloop
+tools: $(BINDIR)/xl $(BINDIR)/xenith-vmm $(BINDIR)/xenith-ctl $(UNIT_BINS) $(BUILD)/tests/hostloop
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -38,6 +38,10 @@ $(BINDIR)/xenith-vmm: $(VMM_OBJS) $(LIB_OBJS)
 	$(CC) $^ -o $@ $(LDFLAGS)
 
 $(BINDIR)/xl: $(call obj,src/xl/xl.c) $(XL_OBJS) $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $^ -o $@ $(LDFLAGS)
+
+$(BINDIR)/xenith-ctl: $(call obj,src/tools/xenith_ctl.c) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $^ -o $@ $(LDFLAGS)
 

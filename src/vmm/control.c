@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -46,6 +47,45 @@ int control_listen(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
+/* Dom0 looking at a guest's grant through the same API backends use: `grant-read REF LEN` answers
+ * the bytes (non-printing ones as \\xNN), `grant-write REF TEXT` stores TEXT at the page's start. */
+static void grant_request(struct domain *dom, const char *cmd, char *reply, size_t len)
+{
+	char *ref_s = strtok(NULL, " "), *arg = strtok(NULL, "");
+	struct grant_mapping map;
+	bool write = !strcmp(cmd, "grant-write");
+	char *end;
+	unsigned long ref = ref_s ? strtoul(ref_s, &end, 10) : 0;
+
+	if (!ref_s || *end || !arg) {
+		snprintf(reply, len, "error EINVAL usage: %s REF %s", cmd, write ? "TEXT" : "LEN");
+		return;
+	}
+	int r = gnttab_map(dom, (grant_ref_t)ref, 0, !write, &map);
+	if (r) {
+		snprintf(reply, len, "error %s grant %lu refused for Dom0 %s (%d)", r == -XEN_EPERM ? "EPERM" : "EINVAL",
+			 ref, write ? "writing" : "reading", r);
+		return;
+	}
+	if (write) {
+		size_t n = strlen(arg) + 1;
+		memcpy(map.page, arg, n < 4096 ? n : 4096);
+		snprintf(reply, len, "ok");
+	} else {
+		unsigned long want = strtoul(arg, NULL, 10);
+		size_t at = (size_t)snprintf(reply, len, "ok ");
+		const uint8_t *p = map.page;
+		for (unsigned long i = 0; i < want && i < 4096 && at + 5 < len; i++) {
+			if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+				reply[at++] = (char)p[i];
+			else
+				at += (size_t)snprintf(reply + at, len - at, "\\x%02x", p[i]);
+		}
+		reply[at] = '\0';
+	}
+	gnttab_unmap(&map);
+}
+
 static void handle_request(struct domain *dom, char *req, char *reply, size_t len, bool *destroy)
 {
 	char flags[7];
@@ -64,6 +104,8 @@ static void handle_request(struct domain *dom, char *req, char *reply, size_t le
 	} else if (!strcmp(cmd, "unpause")) {
 		domain_unpause(dom);
 		snprintf(reply, len, "ok");
+	} else if (!strcmp(cmd, "grant-read") || !strcmp(cmd, "grant-write")) {
+		grant_request(dom, cmd, reply, len);
 	} else if (!strcmp(cmd, "destroy")) {
 		*destroy = true;
 		snprintf(reply, len, "ok");
