@@ -45,7 +45,8 @@ int domain_build(struct domain *dom, const struct domain_params *params, struct 
 	}
 	if (vm_create(&dom->vm, params->kvm_device, ram, err, errlen))
 		return -1;
-	if (xen_init(dom, err, errlen) || devices_init(dom, pvh_devices, err, errlen))
+	if (xen_init(dom, err, errlen) || xen_hypercall_path_init(dom, err, errlen) ||
+	    devices_init(dom, pvh_devices, err, errlen))
 		goto fail;
 	if (pvh_load(&dom->vm, params->kernel, params->ramdisk, params->cmdline, &boot, err, errlen))
 		goto fail;

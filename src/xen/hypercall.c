@@ -187,7 +187,7 @@ static int enable_msr_exits(struct domain *dom, char *err, size_t errlen)
 	return 0;
 }
 
-static int hypercall_path_init(struct domain *dom, char *err, size_t errlen)
+int xen_hypercall_path_init(struct domain *dom, char *err, size_t errlen)
 {
 	dom->xen.kvm_intercepts_hypercalls = probe_kvm_xen(dom);
 	if (dom->xen.kvm_intercepts_hypercalls)
@@ -234,7 +234,7 @@ int xen_init(struct domain *dom, char *err, size_t errlen)
 	xen->params[HVM_PARAM_STORE_EVTCHN] = EVTCHN_STORE_PORT;
 	xen->params[HVM_PARAM_CONSOLE_PFN] = vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_CONSOLE) >> 12;
 	xen->params[HVM_PARAM_CONSOLE_EVTCHN] = EVTCHN_CONSOLE_PORT;
-	return hypercall_path_init(dom, err, errlen);
+	return 0;
 }
 
 void xen_teardown(struct domain *dom)

@@ -77,9 +77,11 @@ struct xen_state {
 	int store_kick_fd, store_notify_fd;  /* eventfds to and from xenstored */
 };
 
-/* Picks the hypercall path, registers the MSR and port handlers, sets up shared_info, time,
- * the store and console channels. 0, or -1 with err. */
+/* Sets up shared_info, event channels (the store and console ports), grant tables and HVM params.
+ * Touches no KVM state, so tests can run it on a domain with plain memory. 0, or -1 with err. */
 int xen_init(struct domain *dom, char *err, size_t errlen);
+/* Picks the hypercall path (KVM interception or port stubs) and registers its MSR and port. */
+int xen_hypercall_path_init(struct domain *dom, char *err, size_t errlen);
 void xen_teardown(struct domain *dom);
 /* Per vCPU: the CPUID table with Xen's leaves, TSC offset and timer. */
 int xen_vcpu_setup(struct domain *dom, struct vcpu *vcpu, char *err, size_t errlen);
