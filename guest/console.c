@@ -4,6 +4,7 @@
 #include "hypercall.h"
 #include "klib.h"
 #include "x86.h"
+#include "xencons.h"
 
 #define DEBUG_PORT 0xe9
 
@@ -19,6 +20,12 @@ void console_write(const char *s, size_t len)
         for (size_t i = 0; i < len; i++)
             outb(DEBUG_PORT, s[i]);
         return;
+    }
+    if (xencons_connected()) {
+        if (xencons_write(s, len))
+            return;
+        static const char stalled[] = "xencons: the backend stopped draining the ring; back to console_io\r\n";
+        hypercall3(__HYPERVISOR_console_io, CONSOLEIO_write, sizeof(stalled) - 1, (unsigned long)stalled);
     }
     hypercall3(__HYPERVISOR_console_io, CONSOLEIO_write, len, (unsigned long)s);
 }

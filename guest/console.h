@@ -1,7 +1,7 @@
 /*
  * Guest output.  Until the hypercall page is installed bytes go to the debug port 0xe9; afterwards
- * only to HYPERVISOR_console_io(CONSOLEIO_write), so the console log has each line once.  Usable
- * from ring 0 and ring 3.  printk turns "\n" into "\r\n" as Xen consoles expect.
+ * to HYPERVISOR_console_io(CONSOLEIO_write), and once the PV console ring is connected (xencons.c)
+ * only there, so the console log has each line once.  Usable from ring 0 and ring 3.  printk turns "\n" into "\r\n" as Xen consoles expect.
  */
 #ifndef GUEST_CONSOLE_H
 #define GUEST_CONSOLE_H

@@ -10,7 +10,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <xen/xen.h>
+#include <xen/event_channel.h>
+#include <xen/grant_table.h>
+#include <xen/hvm/hvm_op.h>
+#include <xen/hvm/params.h>
+#include <xen/memory.h>
 #include <xen/sched.h>
+#include <xen/vcpu.h>
 #include <xen/version.h>
 
 #define HYPERCALL_STUB_SIZE 32
@@ -74,6 +80,37 @@ static inline long xen_version(int cmd, void *arg)
 static inline long sched_op(int cmd, void *arg)
 {
     return hypercall2(__HYPERVISOR_sched_op, cmd, (unsigned long)arg);
+}
+
+static inline long event_channel_op(int cmd, void *arg)
+{
+    return hypercall2(__HYPERVISOR_event_channel_op, cmd, (unsigned long)arg);
+}
+
+static inline long grant_table_op(int cmd, void *arg, unsigned int count)
+{
+    return hypercall3(__HYPERVISOR_grant_table_op, cmd, (unsigned long)arg, count);
+}
+
+static inline long memory_op(int cmd, void *arg)
+{
+    return hypercall2(__HYPERVISOR_memory_op, cmd, (unsigned long)arg);
+}
+
+static inline long hvm_op(int cmd, void *arg)
+{
+    return hypercall2(__HYPERVISOR_hvm_op, cmd, (unsigned long)arg);
+}
+
+static inline long vcpu_op(int cmd, unsigned int vcpu, void *arg)
+{
+    return hypercall3(__HYPERVISOR_vcpu_op, cmd, vcpu, (unsigned long)arg);
+}
+
+/* Absolute system time in ns (0 cancels), one-shot, delivered as VIRQ_TIMER. */
+static inline long set_timer_op(uint64_t timeout_abs_ns)
+{
+    return hypercall2(__HYPERVISOR_set_timer_op, timeout_abs_ns, 0);
 }
 
 /* True once the hypercall page is installed (and from then on console output goes through it). */

@@ -1,12 +1,15 @@
 /*
  * The IDT.  Gates need the handler address split into three fields, which the assembler cannot do
- * for a relocatable symbol, so traps_init fills the 32 gates: about 300 ring-0 instructions, once.
+ * for a relocatable symbol, so traps_init fills the 32 exception gates and the three of upcall.S:
+ * about 350 ring-0 instructions, once.
  */
 #include <stdint.h>
 #include "console.h"
+#include "events.h"
 #include "hypercall.h"
 #include "traps.h"
 #include "x86.h"
+#include "xencons.h"
 
 struct trap_frame {
     uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
@@ -22,11 +25,24 @@ struct idt_gate {
 };
 
 #define NR_EXCEPTIONS 32
+#define NR_VECTORS    256
 #define ISR_STUB_SIZE 16
+#define GATE_INTR     0x8e      /* present, DPL 0, 64-bit interrupt gate (IF cleared) */
 
-extern char isr_stubs[];
+extern char isr_stubs[], upcall_entry[], spurious_entry[], ud_entry[];
 
-static struct idt_gate idt[NR_EXCEPTIONS];
+static struct idt_gate idt[NR_VECTORS];
+
+static void set_gate(unsigned int v, uint64_t addr, uint8_t type)
+{
+    idt[v] = (struct idt_gate){
+        .offset_lo = addr & 0xffff,
+        .selector = KERNEL_CS,
+        .type = type,
+        .offset_mid = addr >> 16 & 0xffff,
+        .offset_hi = addr >> 32,
+    };
+}
 
 void traps_init(void)
 {
@@ -35,16 +51,11 @@ void traps_init(void)
         uint64_t base;
     } __attribute__((packed)) idt_ptr = { sizeof(idt) - 1, (uint64_t)idt };
 
-    for (int v = 0; v < NR_EXCEPTIONS; v++) {
-        uint64_t addr = (uint64_t)isr_stubs + v * ISR_STUB_SIZE;
-        idt[v] = (struct idt_gate){
-            .offset_lo = addr & 0xffff,
-            .selector = KERNEL_CS,
-            .type = 0x8e,               /* present, DPL 0, 64-bit interrupt gate (IF cleared) */
-            .offset_mid = addr >> 16 & 0xffff,
-            .offset_hi = addr >> 32,
-        };
-    }
+    for (unsigned int v = 0; v < NR_EXCEPTIONS; v++)
+        set_gate(v, (uint64_t)isr_stubs + v * ISR_STUB_SIZE, GATE_INTR);
+    set_gate(6, (uint64_t)ud_entry, GATE_INTR);     /* user_sti's ud2, else the usual #UD */
+    set_gate(UPCALL_VECTOR, (uint64_t)upcall_entry, GATE_INTR);
+    set_gate(SPURIOUS_VECTOR, (uint64_t)spurious_entry, GATE_INTR);
     asm volatile("lidt %0" : : "m"(idt_ptr));
 }
 
@@ -59,6 +70,9 @@ void trap_handler(struct trap_frame *f)
         console_early_puts("nested exception\r\n");
         halt_forever();
     }
+    /* Report through console_io: the ring may be half-written by whatever faulted. */
+    xencons_flush();
+    xencons_disconnect();
     printk("exception %lu at rip %#lx (err %#lx)\n", f->vector, f->rip, f->error);
     if (f->vector == 14) {
         uint64_t cr2;

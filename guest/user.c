@@ -8,6 +8,7 @@
 #include "hypercall.h"
 #include "kernel.h"
 #include "klib.h"
+#include "pv.h"
 #include "tests/tests.h"
 
 static void banner(void)
@@ -35,6 +36,8 @@ void user_main(const struct boot_info *kernel_bi)
     }
     const char *cmdline = si->cmdline_paddr ? (const char *)si->cmdline_paddr : "";
     printk("cmdline: %s\n", cmdline);
+    if (cmdline_u64(cmdline, "pv", 1))      /* pv=0: only the hypercall page, as before the PV core */
+        pv_init();
 
     cmdline_get(cmdline, "test", name, sizeof(name));
     const struct test *t = test_find(name);

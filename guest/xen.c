@@ -8,6 +8,7 @@
 #include "hypercall.h"
 #include "kernel.h"
 #include "x86.h"
+#include "xencons.h"
 
 static bool page_installed;
 
@@ -51,6 +52,8 @@ void xen_init(struct boot_info *bi)
 void xen_shutdown(unsigned int reason)
 {
     struct sched_shutdown s = { .reason = reason };
+
+    xencons_flush();            /* the backend takes the last lines before the domain goes */
     long rc = sched_op(SCHEDOP_shutdown, &s);
 
     printk("SCHEDOP_shutdown(%u) returned %ld\n", reason, rc);

@@ -11,6 +11,12 @@ static const struct test *const tests[] = {
     &test_hcall_fuzz,
     &test_compute,
     &test_hcall_bench,
+    &test_evtchn,
+    &test_gnttab,
+    &test_xenbus,
+    &test_console,
+    &test_control,
+    &test_xs_hostile,
 };
 
 const struct test *test_find(const char *name)

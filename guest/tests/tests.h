@@ -15,7 +15,8 @@ struct test {
 };
 
 extern const struct test test_hello, test_crash, test_reboot, test_counter, test_hcall_fuzz,
-    test_compute, test_hcall_bench;
+    test_compute, test_hcall_bench, test_evtchn, test_gnttab, test_xenbus, test_console, test_control,
+    test_xs_hostile;
 
 const struct test *test_find(const char *name);
 

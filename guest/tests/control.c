@@ -1,0 +1,49 @@
+/*
+ * `control [timeout=S]`: the toolstack's requests, as Linux's manage.c takes them.  Advertises
+ * feature-poweroff/reboot, prints `control: ready`, then answers control/sysrq (`sysrq: KEY`) until
+ * a control/shutdown request: `control: shutdown request WHAT`, and shuts down with that reason.
+ */
+#include <stddef.h>
+#include "cmdline.h"
+#include "console.h"
+#include "control.h"
+#include "hypercall.h"
+#include "klib.h"
+#include "pv.h"
+#include "tests/tests.h"
+#include "time.h"
+#include "xerrno.h"
+
+static const char *run(const char *cmdline, char *why)
+{
+    const char *fail;
+    int rc;
+
+    if ((fail = pv_need("xenstore", pv_status.xenbus, why)))
+        return fail;
+    if ((rc = control_init())) {
+        snprintf(why, WHY_SIZE, "control_init: %s (%d)", errno_name(rc), rc);
+        return why;
+    }
+    printk("control: ready\n");
+    uint64_t deadline = monotonic_ns() + cmdline_u64(cmdline, "timeout", 120) * NS_PER_S;
+    for (;;) {
+        struct control_request req;
+        if ((rc = control_wait(&req, deadline))) {
+            snprintf(why, WHY_SIZE, "waiting for control/shutdown: %s (%d)", errno_name(rc), rc);
+            return why;
+        }
+        if (req.kind == CONTROL_SYSRQ) {
+            printk("sysrq: %s\n", req.what);
+            continue;
+        }
+        printk("control: shutdown request %s\n", req.what);
+        if (!strcmp(req.what, "poweroff") || !strcmp(req.what, "halt"))
+            xen_shutdown(SHUTDOWN_poweroff);
+        if (!strcmp(req.what, "reboot"))
+            xen_shutdown(SHUTDOWN_reboot);
+        printk("control: unknown shutdown request ignored\n");
+    }
+}
+
+const struct test test_control = { "control", run };
