@@ -14,6 +14,7 @@ LDFLAGS  += -pthread $(SANFLAGS)
 LIB_SRCS  := $(wildcard src/lib/*.c)
 VMM_SRCS  := $(wildcard src/vmm/*.c src/xen/*.c src/hw/*.c src/backends/*.c)
 XL_SRCS   := $(filter-out src/xl/xl.c,$(wildcard src/xl/*.c))
+XS_SRCS   := $(filter-out src/xenstore/main.c,$(wildcard src/xenstore/*.c))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -21,13 +22,14 @@ LIB_OBJS := $(call obj,$(LIB_SRCS))
 VMM_OBJS := $(call obj,$(VMM_SRCS))
 VMM_LIB_OBJS := $(filter-out $(call obj,src/vmm/main.c),$(VMM_OBJS))
 XL_OBJS  := $(call obj,$(XL_SRCS))
+XS_OBJS  := $(call obj,$(XS_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all tools guest check san run clean deps
 .SECONDARY:
 all: tools guest
 
-tools: $(BINDIR)/xl $(BINDIR)/xenith-vmm $(BINDIR)/xenith-ctl $(UNIT_BINS) $(BUILD)/tests/hostloop
+tools: $(BINDIR)/xl $(BINDIR)/xenith-vmm $(BINDIR)/xenith-ctl $(BINDIR)/xenstored $(UNIT_BINS) $(BUILD)/tests/hostloop
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -45,8 +47,13 @@ $(BINDIR)/xenith-ctl: $(call obj,src/tools/xenith_ctl.c) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $^ -o $@ $(LDFLAGS)
 
+# xenstored: its own daemon (src/xenstore, docs/pv-core.md).
+$(BINDIR)/xenstored: $(call obj,src/xenstore/main.c) $(XS_OBJS) $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $^ -o $@ $(LDFLAGS)
+
 # Unit tests link the modules they may test plus the shared helpers.
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(XL_OBJS) $(VMM_LIB_OBJS) $(LIB_OBJS)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(XL_OBJS) $(VMM_LIB_OBJS) $(XS_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $^ -o $@ $(LDFLAGS)
 
@@ -83,10 +90,15 @@ FUZZ_CC     ?= $(shell command -v clang-14 || command -v clang || echo clang)
 FUZZ_CFLAGS  = -std=gnu11 $(XEN_CFLAGS) -iquote src -g -O1 -Wall -Wextra \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_PVH_ELF_SRCS = tests/fuzz/fuzz_pvh_elf.c src/vmm/pvh_loader.c src/vmm/vm.c src/lib/error.c
+FUZZ_XS_MESSAGE_SRCS = tests/fuzz/fuzz_xs_message.c $(XS_SRCS) src/lib/error.c
 
 .PHONY: fuzz
-fuzz: build/fuzz/fuzz_pvh_elf
+fuzz: build/fuzz/fuzz_pvh_elf build/fuzz/fuzz_xs_message
 
 build/fuzz/fuzz_pvh_elf: $(FUZZ_PVH_ELF_SRCS) $(wildcard src/vmm/*.h src/lib/*.h src/xen/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_PVH_ELF_SRCS) -o $@
+
+build/fuzz/fuzz_xs_message: $(FUZZ_XS_MESSAGE_SRCS) $(wildcard src/xenstore/*.h src/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XS_MESSAGE_SRCS) -o $@

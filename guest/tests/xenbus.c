@@ -69,8 +69,11 @@ static const char *basics(char *domid)
         return xs_fail("directory", "data/dir", rc);
     if (!has_child(buf, rc, "a") || !has_child(buf, rc, "b"))
         return "directory data/dir does not list a and b";
-    if ((rc = xs_directory(0, "", buf, sizeof(buf))) < 0)
-        return xs_fail("directory", "(home)", rc);
+    /* Our home by its absolute path: Xen's xenstored refuses "" (it would end in '/'). */
+    char home[48];
+    snprintf(home, sizeof(home), "/local/domain/%s", domid);
+    if ((rc = xs_directory(0, home, buf, sizeof(buf))) < 0)
+        return xs_fail("directory", home, rc);
     if (!has_child(buf, rc, "data") || !has_child(buf, rc, "name"))
         return "directory of our home lacks data or name";
     printk("xenbus: read/write/mkdir/directory ok\n");

@@ -3,13 +3,15 @@
 #include "lib/error.h"
 #include "vmm/domain.h"
 
-extern const struct device_ops debugcon_device, uart16550_device, port80_device, console_ring_device;
+extern const struct device_ops debugcon_device, uart16550_device, port80_device, console_ring_device,
+	xenstore_link_device;
 
 const struct device_ops *const pvh_devices[] = {
 	&debugcon_device,
 	&uart16550_device,
 	&port80_device,
 	&console_ring_device,
+	&xenstore_link_device,
 	NULL,
 };
 

@@ -37,6 +37,7 @@ enum domain_run_state {
 
 struct device_instance;
 struct console_ring;
+struct xenstore_link;
 struct event_loop;
 
 struct domain {
@@ -52,6 +53,7 @@ struct domain {
 	struct event_loop *loop;           /* the VMM main thread's, for timers and Dom0 services */
 	struct device_instance *devices;   /* built from the device table, torn down in reverse */
 	struct console_ring *console_ring; /* the PV console backend, while the domain is built */
+	struct xenstore_link *xenstore_link;
 
 	pthread_mutex_t lock;      /* guards what follows */
 	pthread_cond_t unpaused;
@@ -76,6 +78,8 @@ void domain_teardown(struct domain *dom);
 /* State letters for xl list: six characters and a NUL. */
 void domain_state_flags(struct domain *dom, char flags[7]);
 double domain_cpu_seconds(struct domain *dom);
+/* Once the domain has its domid: writes its xenstore nodes and introduces it to xenstored. */
+int xenstore_link_connect(struct domain *dom, char *err, size_t errlen);
 /* What a console client typed, for the PV console ring (backends/console_ring.c). */
 void console_ring_input(struct domain *dom, const char *buf, size_t len);
 /* A guest broke the rules in a way we cannot answer with an error: log why and crash it. */

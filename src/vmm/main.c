@@ -249,7 +249,8 @@ static int setup(struct vmm *v, char *err, size_t errlen)
 		ERR_SET(err, errlen, "writing %s: %s", v->dir, strerror(errno));
 		return -1;
 	}
-	if (claim_domid(v, -1, err, errlen) || watch_fds(v, err, errlen))
+	if (claim_domid(v, -1, err, errlen) || xenstore_link_connect(&v->dom, err, errlen) ||
+	    watch_fds(v, err, errlen))
 		return -1;
 	return domain_start(&v->dom, err, errlen);
 }
@@ -295,7 +296,8 @@ static bool apply_shutdown_action(struct vmm *v)
 	if (action == ACTION_DESTROY)
 		return false;
 	if (domain_build(dom, p, &v->console, &v->loop, v->notify_fd, err, sizeof(err)) ||
-	    claim_domid(v, old_domid, err, sizeof(err)) || domain_start(dom, err, sizeof(err))) {
+	    claim_domid(v, old_domid, err, sizeof(err)) || xenstore_link_connect(dom, err, sizeof(err)) ||
+	    domain_start(dom, err, sizeof(err))) {
 		LOG("restarting domain %s: %s", p->name, err);
 		domain_teardown(dom);
 		return false;

@@ -72,8 +72,11 @@ static void set_pending_locked(struct domain *dom, evtchn_port_t port)
 
 	if (test_and_set_bit(si->evtchn_pending, port))
 		return;
-	if (test_bit(si->evtchn_mask, port))
+	if (test_bit(si->evtchn_mask, port)) {
+		/* No upcall for a masked port, but a vCPU in SCHEDOP_poll on it must wake, as in Xen. */
+		pthread_cond_broadcast(&dom->xen.wake);
 		return;
+	}
 	mark_vcpu_pending_locked(dom, dom->xen.ports[port].vcpu, port);
 }
 
@@ -126,6 +129,8 @@ int evtchn_dom0_bind(struct domain *dom, evtchn_port_t port, evtchn_dom0_fn fn, 
 	struct xen_state *xen = &dom->xen;
 	int r;
 
+	if (!fn)
+		return -XEN_EINVAL;
 	pthread_mutex_lock(&xen->lock);
 	if (!port) {
 		r = alloc_port_locked(dom);
@@ -208,10 +213,10 @@ static bool virq_is_global(uint32_t virq)
 
 static long op_bind_virq(struct domain *dom, struct evtchn_bind_virq *a)
 {
-	if (a->virq >= NR_VIRQS)
+	if (a->virq >= NR_VIRQS || (virq_is_global(a->virq) && a->vcpu != 0))
 		return -XEN_EINVAL;
-	if (a->vcpu >= dom->n_vcpus || (virq_is_global(a->virq) && a->vcpu != 0))
-		return -XEN_EINVAL;
+	if (a->vcpu >= dom->n_vcpus)
+		return -XEN_ENOENT;
 	if (dom->xen.vcpu[a->vcpu].virq_port[a->virq])
 		return -XEN_EEXIST;
 	int p = alloc_port_locked(dom);
@@ -339,8 +344,10 @@ static long op_unmask(struct domain *dom, evtchn_port_t port)
 
 static long op_bind_vcpu(struct domain *dom, struct evtchn_bind_vcpu *a)
 {
-	if (!port_valid(a->port) || a->vcpu >= dom->n_vcpus)
+	if (!port_valid(a->port))
 		return -XEN_EINVAL;
+	if (a->vcpu >= dom->n_vcpus)
+		return -XEN_ENOENT;
 	struct evtchn_port *e = &dom->xen.ports[a->port];
 	if (e->state == EVTCHN_STATE_FREE || (e->state == EVTCHN_STATE_VIRQ && !virq_is_global(e->virq)) ||
 	    e->state == EVTCHN_STATE_IPI)

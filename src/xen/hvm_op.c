@@ -51,7 +51,9 @@ long hcall_hvm_op(struct vcpu *vcpu, const uint64_t args[5])
 		struct xen_hvm_evtchn_upcall_vector u;
 		if (guest_copy_from(vcpu, &u, args[1], sizeof(u)))
 			return -XEN_EFAULT;
-		if (u.vcpu >= dom->n_vcpus || u.vector < 0x10)
+		if (u.vcpu >= dom->n_vcpus)
+			return -XEN_ENOENT;
+		if (u.vector < 0x10)
 			return -XEN_EINVAL;
 		pthread_mutex_lock(&dom->xen.lock);
 		dom->xen.vcpu[u.vcpu].upcall_vector = u.vector;

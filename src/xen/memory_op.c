@@ -35,7 +35,7 @@ static long add_to_physmap(struct vcpu *vcpu, uint64_t arg)
 		    gnttab_place_frame_locked(dom, (unsigned int)a.idx, a.gpfn);
 		break;
 	default:
-		r = -XEN_EOPNOTSUPP;
+		r = -XEN_EINVAL;
 	}
 	pthread_mutex_unlock(&dom->xen.lock);
 	return r;
@@ -51,8 +51,9 @@ static long memory_map(struct vcpu *vcpu, uint64_t arg)
 
 	if (guest_copy_from(vcpu, &mm, arg, sizeof(mm)))
 		return -XEN_EFAULT;
+	/* Like Xen: as many entries as fit, and the count of those given. */
 	if (mm.nr_entries < n)
-		return -XEN_EINVAL;
+		n = mm.nr_entries;
 	for (unsigned int i = 0; i < n; i++) {
 		e820[i].addr = map[i].addr;
 		e820[i].size = map[i].size;

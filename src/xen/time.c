@@ -30,7 +30,7 @@ uint64_t xen_system_time_ns(const struct domain *dom)
 /* pvclock's scale: ns = ((tsc_delta << shift) * mul) >> 32, with mul kept in [2^31, 2^32). */
 void xen_time_scale(uint32_t tsc_khz, uint32_t *mul, int8_t *shift)
 {
-	uint64_t hz = (uint64_t)tsc_khz * 1000;
+	uint64_t hz = (uint64_t)(tsc_khz ? tsc_khz : 1) * 1000;
 	int s = 0;
 
 	while (hz > 2000000000ull) {

@@ -5,8 +5,9 @@
 #include "xen/hypercalls.h"
 #include "xen/xen_state.h"
 
-/* Xen's floor for periodic timers, so a guest cannot make us spin. */
-#define PERIODIC_TIMER_MIN_NS 50000ull
+/* Xen's bounds for periodic timers: no faster than 1 ms, no slower than its delta limit. */
+#define PERIODIC_TIMER_MIN_NS 1000000ull
+#define PERIODIC_TIMER_MAX_NS (1ull << 62)
 
 static long register_vcpu_info(struct domain *dom, unsigned int id, struct vcpu_register_vcpu_info *r)
 {
@@ -71,8 +72,8 @@ long hcall_vcpu_op(struct vcpu *vcpu, const uint64_t args[5])
 	default:
 		return -XEN_ENOSYS;
 	}
-	/* Timers: only a vCPU's own, as Xen requires for singleshot. */
-	if (id != vcpu->id)
+	/* Singleshot timers are a vCPU's own, as Xen requires; periodic ones may be set for any. */
+	if (id != vcpu->id && (cmd == VCPUOP_set_singleshot_timer || cmd == VCPUOP_stop_singleshot_timer))
 		return -XEN_EINVAL;
 	struct vcpu_set_singleshot_timer shot;
 	struct vcpu_set_periodic_timer per;
@@ -91,7 +92,7 @@ long hcall_vcpu_op(struct vcpu *vcpu, const uint64_t args[5])
 		r = xen_timer_arm_locked(dom, (unsigned int)id) ? -XEN_EINVAL : 0;
 		break;
 	case VCPUOP_set_periodic_timer:
-		if (per.period_ns < PERIODIC_TIMER_MIN_NS) {
+		if (per.period_ns < PERIODIC_TIMER_MIN_NS || per.period_ns > PERIODIC_TIMER_MAX_NS) {
 			r = -XEN_EINVAL;
 			break;
 		}

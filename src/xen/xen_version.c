@@ -13,10 +13,11 @@ static long copy_out(struct vcpu *vcpu, uint64_t gva, const void *src, size_t le
 
 static uint32_t feature_submap(uint32_t index)
 {
-	/* Only what is true now: an HVM-style guest with its own page tables. */
-	if (index == 0)
-		return (1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_auto_translated_physmap);
-	return 0;
+	/* What is true of an HVM-style guest here: its own page tables, the vector callback, and a
+	 * pvclock whose TSC is stable. */
+	(void)index;
+	return (1u << XENFEAT_writable_page_tables) | (1u << XENFEAT_auto_translated_physmap) |
+	       (1u << XENFEAT_hvm_callback_vector) | (1u << XENFEAT_hvm_safe_pvclock);
 }
 
 long hcall_xen_version(struct vcpu *vcpu, const uint64_t args[5])
@@ -57,6 +58,8 @@ long hcall_xen_version(struct vcpu *vcpu, const uint64_t args[5])
 		xen_feature_info_t fi;
 		if (guest_copy_from(vcpu, &fi, arg, sizeof(fi)))
 			return -XEN_EFAULT;
+		if (fi.submap_idx != 0)
+			return -XEN_EINVAL;     /* XENFEAT_NR_SUBMAPS is 1 */
 		fi.submap = feature_submap(fi.submap_idx);
 		return copy_out(vcpu, arg, &fi, sizeof(fi));
 	}

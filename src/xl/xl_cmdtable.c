@@ -19,8 +19,20 @@ const struct cmd_spec cmd_table[] = {
 	{ "destroy", main_destroy, 0,
 	  "Terminate a domain immediately",
 	  "<Domain>", NULL },
-	{ "shutdown", NULL, 0, "Issue a shutdown signal to a domain", "<Domain>", NULL },
-	{ "reboot", NULL, 0, "Issue a reboot signal to a domain", "<Domain>", NULL },
+	{ "shutdown", main_shutdown, 0,
+	  "Issue a shutdown signal to a domain",
+	  "[options] <-a|Domain>",
+	  "-a, --all               Shutdown all guest domains.\n"
+	  "-h                      Print this help.\n"
+	  "-F                      Fallback to ACPI power event (not available in Xenith).\n"
+	  "-w, --wait              Wait for guest(s) to complete shutdown." },
+	{ "reboot", main_reboot, 0,
+	  "Issue a reboot signal to a domain",
+	  "[options] <-a|Domain>",
+	  "-a, --all               Reboot all guest domains.\n"
+	  "-h                      Print this help.\n"
+	  "-F                      Fallback to ACPI reset event (not available in Xenith).\n"
+	  "-w, --wait              Wait for guest(s) to complete the reboot." },
 	{ "pause", main_pause, 0,
 	  "Pause execution of a domain",
 	  "<Domain>", NULL },
@@ -37,6 +49,9 @@ const struct cmd_spec cmd_table[] = {
 	{ "migrate", NULL, 0, "Migrate a domain to another host", "<Domain> <host>", NULL },
 	{ "network-attach", NULL, 0, "Create a new virtual network device", "<Domain> <vifspec>", NULL },
 	{ "block-attach", NULL, 0, "Create a new virtual block device", "<Domain> <disk-spec>", NULL },
+	{ "sysrq", main_sysrq, 0,
+	  "Send a sysrq to a guest",
+	  "<Domain> <sysrq letter>", NULL },
 	{ "info", main_info, 0,
 	  "Get information about Xen host",
 	  "[item]",

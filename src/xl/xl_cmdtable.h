@@ -46,6 +46,10 @@ int main_destroy(struct xl_ctx *ctx, int argc, char **argv);
 int main_pause(struct xl_ctx *ctx, int argc, char **argv);
 int main_unpause(struct xl_ctx *ctx, int argc, char **argv);
 int main_console(struct xl_ctx *ctx, int argc, char **argv);
+/* xl_shutdown.c */
+int main_shutdown(struct xl_ctx *ctx, int argc, char **argv);
+int main_reboot(struct xl_ctx *ctx, int argc, char **argv);
+int main_sysrq(struct xl_ctx *ctx, int argc, char **argv);
 /* xl_info.c */
 int main_list(struct xl_ctx *ctx, int argc, char **argv);
 int main_info(struct xl_ctx *ctx, int argc, char **argv);

@@ -21,6 +21,7 @@ cleanup_domains() {
 	done
 	# A VMM that no longer answers is killed by its run directory, which only this test uses.
 	pkill -KILL -f -- "xenith-vmm.*$XENITH_RUNDIR" 2>/dev/null
+	pkill -f -- "xenstored.*$XENITH_RUNDIR" 2>/dev/null
 	pkill -KILL -f -- "--rundir $XENITH_RUNDIR" 2>/dev/null
 	return 0
 }

@@ -23,8 +23,10 @@ static const struct lookup_case lookups[] = {
 	{ "d", NULL },
 	{ "pause", "pause" },
 	{ "un", "unpause" },
-	{ "shutdown", NULL },       /* planned, not implemented: hidden */
-	{ "sh", NULL },
+	{ "shutdown", "shutdown" },
+	{ "sh", "shutdown" },
+	{ "sav", NULL },            /* planned, not implemented: hidden */
+	{ "sy", "sysrq" },
 	{ "", NULL },
 	{ "lists", NULL },
 	{ "frob", NULL },

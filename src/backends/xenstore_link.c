@@ -1,0 +1,234 @@
+/* The domain's link to xenstored, and its xenstore layout.
+ * xenstored is another process, so the store's event channel (port 1) is relayed through two
+ * eventfds: the guest's notifications become writes to `kick`, which xenstored polls; xenstored's
+ * writes to `notify` become events on port 1.  XS_INTRODUCE hands xenstored those fds with the
+ * guest-RAM memfd, from which it maps the ring page.  Like libxl, we write the domain's nodes
+ * (/local/domain/N, /vm/<uuid>) when it is built and remove them when it goes. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include "hw/device.h"
+#include "lib/error.h"
+#include "lib/xs_client.h"
+#include "vmm/domain.h"
+#include "vmm/event_loop.h"
+#include "xen/xen_state.h"
+
+#define LAYOUT_RETRIES 8
+
+struct xenstore_link {
+	struct domain *dom;
+	int kick_fd, notify_fd;
+	struct xs_client *xs;
+	int introduced_domid;        /* -1: not introduced */
+	char uuid[37];
+};
+
+static void guest_kicked(void *opaque)
+{
+	struct xenstore_link *l = opaque;
+	uint64_t one = 1;
+
+	if (write(l->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		LOG("domain %d: kicking xenstored: %s", l->dom->domid, strerror(errno));
+}
+
+static void xenstored_notified(void *opaque, uint32_t events)
+{
+	struct xenstore_link *l = opaque;
+	uint64_t count;
+
+	(void)events;
+	if (read(l->notify_fd, &count, sizeof(count)) > 0)
+		evtchn_dom0_send(l->dom, EVTCHN_STORE_PORT);
+}
+
+static void make_uuid(char out[37])
+{
+	uint8_t b[16];
+	FILE *f = fopen("/dev/urandom", "re");
+
+	if (!f || fread(b, 1, sizeof(b), f) != sizeof(b))
+		memset(b, 0, sizeof(b));
+	if (f)
+		fclose(f);
+	b[6] = (b[6] & 0x0f) | 0x40;    /* version 4, random */
+	b[8] = (b[8] & 0x3f) | 0x80;
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+		 b[14], b[15]);
+}
+
+/* One node: value and permissions ("n0 r5" form). */
+static int put(struct xs_client *xs, uint32_t tx, const char *perms, const char *value,
+	       const char *fmt_path, ...) __attribute__((format(printf, 5, 6)));
+static int put(struct xs_client *xs, uint32_t tx, const char *perms, const char *value,
+	       const char *fmt_path, ...)
+{
+	char path[256];
+	va_list ap;
+
+	va_start(ap, fmt_path);
+	vsnprintf(path, sizeof(path), fmt_path, ap);
+	va_end(ap);
+	int r = xs_write_str(xs, tx, path, value);
+	if (!r && perms)
+		r = xs_set_perms(xs, tx, path, perms);
+	return r;
+}
+
+static int write_layout(struct xenstore_link *l, uint32_t tx)
+{
+	struct domain *dom = l->dom;
+	const struct domain_params *p = dom->params;
+	int d = dom->domid, r = 0;
+	char ro[32], rw[32], num[64], vm_path[64];
+
+	snprintf(ro, sizeof(ro), "n0 r%d", d);      /* Dom0's, readable by the domain */
+	snprintf(rw, sizeof(rw), "n%d", d);         /* the domain's own */
+	snprintf(vm_path, sizeof(vm_path), "/vm/%s", l->uuid);
+#define PUT(perms, value, ...) do { if (!r) r = put(l->xs, tx, perms, value, __VA_ARGS__); } while (0)
+	PUT(ro, "", "/local/domain/%d", d);
+	PUT(ro, p->name, "/local/domain/%d/name", d);
+	snprintf(num, sizeof(num), "%d", d);
+	PUT(ro, num, "/local/domain/%d/domid", d);
+	PUT(ro, vm_path, "/local/domain/%d/vm", d);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)p->memory_mb * 1024);
+	PUT(ro, num, "/local/domain/%d/memory/target", d);
+	PUT(ro, num, "/local/domain/%d/memory/static-max", d);
+	for (unsigned int i = 0; i < p->vcpus; i++)
+		PUT(ro, "online", "/local/domain/%d/cpu/%u/availability", d, i);
+	PUT(rw, "", "/local/domain/%d/control", d);
+	PUT(rw, "", "/local/domain/%d/control/shutdown", d);
+	PUT(rw, "", "/local/domain/%d/control/sysrq", d);
+	PUT(rw, "", "/local/domain/%d/data", d);
+	PUT(ro, "", "/local/domain/%d/device", d);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)(vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_XENSTORE) >> 12));
+	PUT(ro, num, "/local/domain/%d/store/ring-ref", d);
+	snprintf(num, sizeof(num), "%d", EVTCHN_STORE_PORT);
+	PUT(ro, num, "/local/domain/%d/store/port", d);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)(vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_CONSOLE) >> 12));
+	PUT(ro, num, "/local/domain/%d/console/ring-ref", d);
+	snprintf(num, sizeof(num), "%d", EVTCHN_CONSOLE_PORT);
+	PUT(ro, num, "/local/domain/%d/console/port", d);
+	PUT(ro, "xenconsoled", "/local/domain/%d/console/type", d);
+	PUT(ro, "1048576", "/local/domain/%d/console/limit", d);
+	PUT(ro, dom->console->tty_path, "/local/domain/%d/console/tty", d);
+	PUT(ro, p->name, "%s/name", vm_path);
+	PUT(ro, l->uuid, "%s/uuid", vm_path);
+#undef PUT
+	return r;
+}
+
+int xenstore_link_connect(struct domain *dom, char *err, size_t errlen)
+{
+	struct xenstore_link *l = dom->xenstore_link;
+	int r;
+
+	if (!l)
+		return 0;
+	if (!l->xs) {
+		if ((r = xenstored_ensure(NULL, NULL, err, errlen)) < 0)
+			return -1;
+		l->xs = xs_open(NULL, err, errlen);
+		if (!l->xs)
+			return -1;
+	}
+	for (int attempt = 0;; attempt++) {
+		uint32_t tx;
+		r = xs_transaction_start(l->xs, &tx);
+		if (!r) {
+			r = write_layout(l, tx);
+			int end = xs_transaction_end(l->xs, tx, r == 0);
+			if (!r)
+				r = end;
+		}
+		if (r != -EAGAIN || attempt == LAYOUT_RETRIES)
+			break;
+	}
+	if (r) {
+		ERR_SET(err, errlen, "writing domain %d's xenstore nodes: %s", dom->domid, strerror(-r));
+		return -1;
+	}
+	uint64_t ring_gpa = vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_XENSTORE);
+	/* The ring sits in low RAM, where memfd offset and guest-physical address agree. */
+	r = xs_introduce(l->xs, (unsigned int)dom->domid, (unsigned long)(ring_gpa >> 12), EVTCHN_STORE_PORT,
+			 dom->vm.memfd, l->kick_fd, l->notify_fd);
+	if (r) {
+		ERR_SET(err, errlen, "introducing domain %d to xenstored: %s", dom->domid, strerror(-r));
+		return -1;
+	}
+	l->introduced_domid = dom->domid;
+	return 0;
+}
+
+static void disconnect(struct xenstore_link *l)
+{
+	char path[128];
+
+	if (!l->xs)
+		return;
+	if (l->introduced_domid >= 0) {
+		xs_release(l->xs, (unsigned int)l->introduced_domid);
+		snprintf(path, sizeof(path), "/local/domain/%d", l->introduced_domid);
+		xs_rm(l->xs, 0, path);
+		snprintf(path, sizeof(path), "/vm/%s", l->uuid);
+		xs_rm(l->xs, 0, path);
+		l->introduced_domid = -1;
+	}
+	xs_close(l->xs);
+	l->xs = NULL;
+}
+
+static int xenstore_link_init(struct domain *dom, void **state, char *err, size_t errlen)
+{
+	struct xenstore_link *l = calloc(1, sizeof(*l));
+
+	if (!l) {
+		ERR_SET(err, errlen, "out of memory for the xenstore link");
+		return -1;
+	}
+	l->dom = dom;
+	l->introduced_domid = -1;
+	make_uuid(l->uuid);
+	l->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	l->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	memset(vm_gpa_to_hva(&dom->vm, vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_XENSTORE), 4096), 0, 4096);
+	if (l->kick_fd < 0 || l->notify_fd < 0 ||
+	    event_loop_add(dom->loop, l->notify_fd, EPOLLIN, xenstored_notified, l) ||
+	    evtchn_dom0_bind(dom, EVTCHN_STORE_PORT, guest_kicked, l) < 0) {
+		ERR_SET(err, errlen, "setting up the xenstore event channel: %s", strerror(errno));
+		if (l->notify_fd >= 0) {
+			event_loop_remove(dom->loop, l->notify_fd);
+			close(l->notify_fd);
+		}
+		if (l->kick_fd >= 0)
+			close(l->kick_fd);
+		free(l);
+		return -1;
+	}
+	dom->xenstore_link = l;
+	*state = l;
+	return 0;
+}
+
+static void xenstore_link_teardown(struct domain *dom, void *state)
+{
+	struct xenstore_link *l = state;
+
+	disconnect(l);
+	event_loop_remove(dom->loop, l->notify_fd);
+	close(l->notify_fd);
+	close(l->kick_fd);
+	dom->xenstore_link = NULL;
+	free(l);
+}
+
+const struct device_ops xenstore_link_device = {
+	.name = "xenstore-link", .init = xenstore_link_init, .teardown = xenstore_link_teardown,
+};

@@ -1,0 +1,43 @@
+/* Domains: per-domid accounting for quotas, and the introduced domains' ring connections. */
+#ifndef XENITH_XENSTORE_DOMAIN_H
+#define XENITH_XENSTORE_DOMAIN_H
+
+#include "xenstore/xenstored.h"
+
+struct xs_domain {
+	struct xs_domain *next;
+	unsigned int domid;
+	unsigned int nodes;         /* nodes it owns in the committed tree */
+	unsigned int watches;       /* over all its connections */
+	unsigned int transactions;  /* open, over all its connections */
+	struct xs_conn *ring;       /* set while introduced */
+	unsigned long mfn, port;
+};
+
+/* The domain's record, created on first use if `create`.  NULL if absent (or ENOMEM). */
+struct xs_domain *domain_get(struct xenstored *xsd, unsigned int domid, bool create);
+/* Tree hook: a node owned by domid appeared (+1) or went (-1). */
+void domain_owner_changed(void *xsd, uint32_t domid, int delta);
+/* Would conn's domain exceed `limit` with `used + add`?  Never for privileged connections. */
+bool domain_over(const struct xs_conn *c, unsigned int used, unsigned int add, unsigned int limit);
+
+/* Introduces a ring: maps page `mfn` of memfd and serves it, watching kick_fd and signalling
+ * notify_fd.  Takes ownership of the fds in every case.  0 or an errno. */
+int domain_introduce(struct xenstored *xsd, unsigned int domid, unsigned long mfn,
+		     unsigned long port, int memfd, int kick_fd, int notify_fd);
+/* Stops serving the domain's ring: its connection, watches and transactions go, @releaseDomain
+ * fires.  Its nodes stay (the toolstack removes them).  0 or ENOENT. */
+int domain_release(struct xenstored *xsd, unsigned int domid);
+/* Called when a ring connection breaks or its peer goes: releases it like RELEASE. */
+void domain_conn_gone(struct xenstored *xsd, struct xs_conn *c);
+/* Parses a decimal domid 0..65535: 0 or EINVAL. */
+int domain_parse_id(const char *s, unsigned int *domid);
+
+struct xs_conn;
+int do_introduce(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req);
+int do_release(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req);
+int do_get_domain_path(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req);
+int do_is_domain_introduced(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req);
+int do_resume(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req);
+
+#endif
