@@ -18,6 +18,7 @@
 #include <xen/io/xs_wire.h>
 
 #include "lib/error.h"
+#include "lib/unix_socket.h"
 #include "lib/xs_client.h"
 
 struct xs_event {
@@ -42,19 +43,15 @@ static const char *default_rundir(const char *rundir)
 
 static int connect_path(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int r;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
+	r = unix_socket_connect(fd, path);
+	if (r) {
 		close(fd);
-		return -e;
+		return r;
 	}
 	return fd;
 }

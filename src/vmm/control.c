@@ -1,7 +1,5 @@
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "lib/error.h"
+#include "lib/unix_socket.h"
 #include "vmm/control.h"
 #include "vmm/domain.h"
 
@@ -16,34 +15,17 @@
 
 int control_listen(const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	const char *slash = strrchr(path, '/');
-	int fd, dir_fd = -1;
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int r = fd < 0 ? -errno : unix_socket_bind(fd, path);
 
-	if (strlen(path) < sizeof(addr.sun_path)) {
-		strcpy(addr.sun_path, path);
-	} else if (slash) {
-		/* A deep run directory: reach it through an fd, as xl does when it connects. */
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-		dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (dir_fd < 0 || (size_t)snprintf(addr.sun_path, sizeof(addr.sun_path), "/proc/self/fd/%d%s",
-						   dir_fd, slash) >= sizeof(addr.sun_path)) {
-			ERR_SET(err, errlen, "control socket %s: path too long", path);
-			if (dir_fd >= 0)
-				close(dir_fd);
-			return -1;
-		}
-	}
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 16) < 0) {
-		ERR_SET(err, errlen, "control socket %s: %s", path, strerror(errno));
+	if (!r && listen(fd, 16) < 0)
+		r = -errno;
+	if (r) {
+		ERR_SET(err, errlen, "control socket %s: %s", path, strerror(-r));
 		if (fd >= 0)
 			close(fd);
-		fd = -1;
+		return -1;
 	}
-	if (dir_fd >= 0)
-		close(dir_fd);
 	return fd;
 }
 

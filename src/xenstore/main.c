@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lib/error.h"
+#include "lib/unix_socket.h"
 #include "xenstore/domain.h"
 #include "xenstore/loop.h"
 #include "xenstore/socket.h"
@@ -68,17 +69,12 @@ static int parse_args(int argc, char **argv, struct options *o, struct xs_quota 
 /* Does a xenstored already answer on path? */
 static bool socket_answers(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	bool yes;
 
-	if (fd < 0 || strlen(path) >= sizeof(sa.sun_path)) {
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0)
 		return false;
-	}
-	strcpy(sa.sun_path, path);
-	yes = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	yes = unix_socket_connect(fd, path) == 0;
 	close(fd);
 	return yes;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "lib/error.h"
+#include "lib/unix_socket.h"
 #include "xenstore/conn.h"
 #include "xenstore/loop.h"
 #include "xenstore/socket.h"
@@ -87,15 +88,9 @@ static const struct xs_transport sock_transport = {
 int socket_listen(struct xenstored *xsd, const char *path, unsigned int domid, bool privileged,
 		  char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct xs_listener *l;
 	int e;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		ERR_SET(err, errlen, "socket path %s is too long", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
 	l = calloc(1, sizeof(*l));
 	if (!l) {
 		ERR_SET(err, errlen, "out of memory");
@@ -109,8 +104,11 @@ int socket_listen(struct xenstored *xsd, const char *path, unsigned int domid, b
 	if (l->fd < 0)
 		goto fail;
 	unlink(path);
-	if (bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
-	    listen(l->fd, 64) < 0)
+	if ((e = unix_socket_bind(l->fd, path)) < 0) {
+		errno = -e;
+		goto fail;
+	}
+	if (chmod(path, 0600) < 0 || listen(l->fd, 64) < 0)
 		goto fail;
 	e = loop_watch_fd(xsd, l->fd, EPOLLIN, &l->poll);
 	if (e) {

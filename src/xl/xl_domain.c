@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "lib/unix_socket.h"
 #include "xl/xl_domain.h"
 
 #define READY_FD 3               /* where the VMM finds its --ready-fd */
@@ -116,43 +117,30 @@ static struct timeval ms_to_timeval(int ms)
 /* Connects to domains/<domid>/control.sock.  0 with *fdp, or -errno from connect() and friends. */
 static int control_connect(const struct rundir *rd, unsigned int domid, int timeout_ms, int *fdp)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = ms_to_timeval(timeout_ms);
 	char path[PATH_MAX];
-	int fd = -1, dir = -1, r;
+	int fd = -1, r;
 
 	if (!rundir_path(rd, path, sizeof(path), "domains/%u/control.sock", domid))
 		return -ENAMETOOLONG;
-	if (strlen(path) < sizeof(sa.sun_path)) {
-		memcpy(sa.sun_path, path, strlen(path) + 1);
-	} else {
-		/* Too long for sun_path: reach the socket through its directory's descriptor. */
-		if (!rundir_path(rd, path, sizeof(path), "domains/%u", domid))
-			return -ENAMETOOLONG;
-		dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (dir < 0)
-			return -errno;
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/control.sock", dir);
-	}
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		r = -errno;
 		goto out;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
 		r = -errno;
 		goto out;
 	}
+	r = unix_socket_connect(fd, path);
+	if (r)
+		goto out;
 	*fdp = fd;
 	fd = -1;
-	r = 0;
 out:
 	if (fd >= 0)
 		close(fd);
-	if (dir >= 0)
-		close(dir);
 	return r;
 }
 

@@ -115,10 +115,15 @@ test_twenty_cycles_leave_nothing() {
 		fail "$(vmm_count) VMM processes left after 20 cycles (1 expected: the witness)"
 	fds_after=$(vmm_fds witness)
 	[ "$fds_after" = "$fds_before" ] || fail "witness VMM's fds went from $fds_before to $fds_after"
+	# xenstore keeps only the witness: every cycled domain took its nodes with it.
+	local in_store; in_store=$(XENSTORED_PATH="$XENITH_RUNDIR/xenstored/socket" xenstore-list /local/domain | tr '\n' ' ')
+	[ "$in_store" = "$(domain_id witness) " ] || fail "/local/domain holds '$in_store' after the cycles"
+	local vms; vms=$(XENSTORED_PATH="$XENITH_RUNDIR/xenstored/socket" xenstore-list /vm | wc -l)
+	[ "$vms" = 1 ] || fail "/vm holds $vms entries after the cycles (1 expected)"
 	"$XL" destroy witness
 	wait_for 5 no_vmm_left || fail "VMMs left: $(vmm_count)"
 	[ -z "$(ls -A "$XENITH_RUNDIR/domains")" ] || fail "left in domains/: $(ls -A "$XENITH_RUNDIR/domains")"
-	local extra; extra=$(ls -A "$XENITH_RUNDIR" | grep -vxE 'domains|log|work|domid.lock|last-domid' || true)
+	local extra; extra=$(ls -A "$XENITH_RUNDIR" | grep -vxE 'domains|log|work|domid.lock|last-domid|xenstored|xenstored.lock' || true)
 	[ -z "$extra" ] || fail "unexpected run-dir files: $extra"
 	# One console log and one VMM log per name, plus the previous console log.
 	[ "$(ls "$XENITH_RUNDIR/log" | grep -c cycle)" -le 3 ] || fail "logs pile up: $(ls "$XENITH_RUNDIR/log")"
