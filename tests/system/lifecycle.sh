@@ -5,7 +5,7 @@ test_crash_preserve_keeps_domain() {
 	local cfg; cfg=$(make_cfg keep 'cmdline = "test=crash"' 'on_crash = "preserve"')
 	"$XL" create "$cfg" 2>/dev/null
 	expect_log keep "crashing on purpose"
-	wait_for 10 bash -c "[ \"\$('$XL' list | awk '\$1 == \"keep\" { print \$5 }')\" = ----c- ]" ||
+	wait_for 10 state_is keep ----c- ||
 		fail "preserved domain's state is '$(domain_state keep)', not ----c-"
 	"$XL" destroy keep || fail "destroy of the preserved domain failed"
 	domain_gone keep || fail "keep is still listed after destroy"
@@ -17,7 +17,7 @@ test_crash_restart_same_name_new_id() {
 	"$XL" create "$cfg" 2>/dev/null
 	id1=$(domain_id phoenix) || fail "no domid for phoenix"
 	# Each incarnation prints the banner once; a second banner means it restarted.
-	wait_for 20 bash -c "[ \$(grep -ac 'crashing on purpose' '$(guest_log phoenix)') -ge 2 ]" ||
+	wait_for 20 log_count_at_least phoenix "crashing on purpose" 2 ||
 		fail "phoenix did not restart after its crash"
 	wait_for 5 domain_listed phoenix || fail "phoenix is not listed after restarting"
 	id2=$(domain_id phoenix) || fail "no domid for phoenix after restart"
@@ -28,7 +28,7 @@ test_crash_restart_same_name_new_id() {
 test_reboot_restarts() {
 	local cfg; cfg=$(make_cfg reboot1 'cmdline = "test=reboot"')
 	"$XL" create "$cfg" 2>/dev/null
-	wait_for 20 bash -c "[ \$(grep -ac 'rebooting on purpose' '$(guest_log reboot1)') -ge 2 ]" ||
+	wait_for 20 log_count_at_least reboot1 "rebooting on purpose" 2 ||
 		fail "reboot1 did not come back after rebooting (on_reboot defaults to restart)"
 	grep -q "restarted as domain" "$(vmm_log reboot1)" || fail "VMM log does not record the restart"
 	"$XL" destroy reboot1
@@ -42,6 +42,7 @@ test_reboot_destroy_action() {
 }
 
 counter_value() { grep -ao 'counter [0-9]*' "$(guest_log "$1")" | tail -1 | awk '{ print $2 }'; }
+counter_above() { [ "$(counter_value "$1")" -gt "$2" ]; }
 
 test_pause_stops_progress_unpause_resumes() {
 	local cfg a b c; cfg=$(make_cfg ticker 'cmdline = "test=counter"')
@@ -55,7 +56,7 @@ test_pause_stops_progress_unpause_resumes() {
 	b=$(counter_value ticker)
 	[ "$a" = "$b" ] || fail "counter moved from $a to $b while paused"
 	"$XL" unpause ticker || fail "xl unpause failed"
-	wait_for 10 bash -c "[ \$(grep -ao 'counter [0-9]*' '$(guest_log ticker)' | tail -1 | awk '{print \$2}') -gt $b ]" ||
+	wait_for 10 counter_above ticker "$b" ||
 		fail "counter stayed at $b after unpause"
 	c=$(counter_value ticker)
 	[ "$(domain_state ticker)" = "r-----" ] || fail "state after unpause is '$(domain_state ticker)'"

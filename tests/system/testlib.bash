@@ -63,6 +63,8 @@ wait_for() {
 	done
 }
 
+# log_count_at_least NAME PATTERN N: PATTERN occurs at least N times in NAME's console log.
+log_count_at_least() { [ "$(grep -ac -- "$2" "$(guest_log "$1")" 2>/dev/null)" -ge "$3" ]; }
 log_has() { grep -qa -- "$2" "$(guest_log "$1")" 2>/dev/null; }
 domain_listed() { "$XL" list 2>/dev/null | awk 'NR > 1 { print $1 }' | grep -qx -- "$1"; }
 domain_gone() { ! domain_listed "$1"; }
@@ -71,6 +73,7 @@ vmm_count_is() { [ "$(vmm_count)" = "$1" ]; }
 no_vmm_left() { vmm_count_is 0; }
 # The state column of a domain in xl list.
 domain_state() { "$XL" list 2>/dev/null | awk -v n="$1" '$1 == n { print $5 }'; }
+state_is() { [ "$(domain_state "$1")" = "$2" ]; }
 domain_id() { "$XL" domid "$1" 2>/dev/null; }
 
 # expect_log NAME PATTERN [SECONDS]
