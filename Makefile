@@ -90,7 +90,7 @@ FUZZ_CC     ?= $(shell command -v clang-14 || command -v clang || echo clang)
 FUZZ_CFLAGS  = -std=gnu11 $(XEN_CFLAGS) -iquote src -g -O1 -Wall -Wextra \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_PVH_ELF_SRCS = tests/fuzz/fuzz_pvh_elf.c src/vmm/pvh_loader.c src/vmm/vm.c src/lib/error.c
-FUZZ_XS_MESSAGE_SRCS = tests/fuzz/fuzz_xs_message.c $(XS_SRCS) src/lib/error.c
+FUZZ_XS_MESSAGE_SRCS = tests/fuzz/fuzz_xs_message.c $(XS_SRCS) src/lib/error.c src/lib/unix_socket.c
 
 .PHONY: fuzz
 fuzz: build/fuzz/fuzz_pvh_elf build/fuzz/fuzz_xs_message
