@@ -44,6 +44,17 @@ static void notify(void)
     evtchn_send((evtchn_port_t)xenbus_evtchn);
 }
 
+volatile struct xenstore_domain_interface *xenbus_ring(void)
+{
+    return ring;
+}
+
+void xenbus_notify(void)
+{
+    if (ring)
+        notify();
+}
+
 /* Waits until cond() holds, sleeping on the store port: true, or false at the deadline. */
 static bool wait_ring(bool (*cond)(void), uint64_t deadline)
 {

@@ -43,4 +43,9 @@ int xs_read_watch(char *path, size_t path_size, char *token, size_t token_size, 
 /* Reads a node as a decimal number: 0, or -errno. */
 int xs_read_u64(xs_tx_t tx, const char *path, uint64_t *v);
 
+/* The raw ring page (NULL before xenbus_init) and a kick of the store port, for tests that break
+ * the protocol on purpose (xs-garbage); nothing else should touch the ring behind the client. */
+volatile struct xenstore_domain_interface *xenbus_ring(void);
+void xenbus_notify(void);
+
 #endif

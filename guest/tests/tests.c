@@ -17,6 +17,8 @@ static const struct test *const tests[] = {
     &test_console,
     &test_control,
     &test_xs_hostile,
+    &test_xs_garbage,
+    &test_xs_bench,
 };
 
 const struct test *test_find(const char *name)

@@ -1,6 +1,7 @@
 # Xen's PV core from the guest's side: event channels, grant tables (Dom0's half through
 # xenith-ctl), the xenstore client, the PV console ring (output and input), the control directory
-# (xl shutdown/reboot/sysrq), xenstore's limits, and the xenstore layout of a running domain.
+# (xl shutdown/reboot/sysrq, and a guest that claims the features but ignores them), xenstore's
+# limits, garbage on a guest's ring, and the xenstore layout of a running domain.
 . "$(dirname "$0")/testlib.bash"
 
 CTL="$BUILD/bin/xenith-ctl"
@@ -183,6 +184,63 @@ test_shutdown_of_guest_that_ignores_it() {
 		fail "xl shutdown's error does not say it timed out: $(cat "$WORK/out")"
 	domain_listed deaf || fail "the deaf guest was destroyed by xl shutdown"
 	"$XL" destroy deaf
+}
+
+# A guest that claims feature-poweroff but never takes the request: xl must time out, not hang, and
+# must leave the domain alone.
+test_shutdown_acknowledged_feature_but_ignored() {
+	boot ign "test=control ignore=1 timeout=60"
+	expect_log ign "control: ready (ignoring requests)"
+	local domid; domid=$(domain_id ign)
+	[ "$(xs_read /local/domain/$domid/control/feature-poweroff)" = 1 ] || fail "feature-poweroff not advertised"
+	local t0=$SECONDS rc=0
+	XENITH_SHUTDOWN_TIMEOUT=2 timeout 30 "$XL" shutdown ign >"$WORK/out" 2>&1 || rc=$?
+	local took=$((SECONDS - t0))
+	[ $rc -ne 0 ] || fail "xl shutdown of a guest that ignores the request succeeded: $(cat "$WORK/out")"
+	[ $rc -ne 124 ] || fail "xl shutdown hung (killed by timeout after 30 s)"
+	[ $took -le 10 ] || fail "xl shutdown took ${took} s with XENITH_SHUTDOWN_TIMEOUT=2"
+	grep -q "did not acknowledge" "$WORK/out" || fail "xl shutdown's error does not say 'did not acknowledge': $(cat "$WORK/out")"
+	grep -q "timed out" "$WORK/out" || fail "xl shutdown's error does not say 'timed out': $(cat "$WORK/out")"
+	domain_listed ign || fail "the domain is gone after an unacknowledged shutdown"
+	[ "$(xs_read /local/domain/$domid/control/shutdown)" = poweroff ] ||
+		fail "control/shutdown is '$(xs_read /local/domain/$domid/control/shutdown)', the guest was to leave it"
+	! log_has ign "control: shutdown request" || fail "the ignoring guest took the request"
+	"$XL" destroy ign
+	wait_for 10 domain_gone ign || fail "ign still listed after xl destroy"
+}
+
+xenstored_pid() { pgrep -f -- "xenstored.*$XENITH_RUNDIR" | head -1; }
+
+# Each way of corrupting a ring, in its own domain, each followed by a well-behaved domain started
+# after it; xenstored (the same process throughout) keeps serving them and Dom0.
+test_xs_garbage_does_not_hurt_xenstored() {
+	local pid="" mode n=0
+	for mode in len indices type; do
+		n=$((n + 1))
+		# hold=4: the hostile domain, its ring broken, stays introduced while the good one runs.
+		boot "garb$n" "test=xs-garbage mode=$mode hold=4"
+		[ -n "$pid" ] || pid=$(xenstored_pid)
+		[ -n "$pid" ] || fail "no xenstored running for $XENITH_RUNDIR"
+		expect_log "garb$n" "xs-garbage: holding" 30
+		boot "good$n" "test=xenbus"
+		domain_listed "garb$n" || fail "garb$n (mode=$mode) was gone before good$n started"
+		expect_clean_end "good$n" xenbus 60
+		expect_clean_end "garb$n" xs-garbage 30
+		[ "$(xenstored_pid)" = "$pid" ] || fail "xenstored changed from pid $pid to '$(xenstored_pid)' after mode=$mode"
+		echo "# mode=$mode: $(grep -ao 'xs-garbage: xenstored answered.*' "$(guest_log "garb$n")" | tr -d '\r')"
+	done
+	grep -aq "xenstored answered ring error PROTO" "$(guest_log garb1)" ||
+		fail "mode=len: $(grep -ao 'xenstored answered.*' "$(guest_log garb1)")"
+	grep -aq "xenstored answered ring error RINGIDX" "$(guest_log garb2)" ||
+		fail "mode=indices: $(grep -ao 'xenstored answered.*' "$(guest_log garb2)")"
+	grep -aq "XS_ERROR" "$(guest_log garb3)" ||
+		fail "mode=type: $(grep -ao 'xenstored answered.*' "$(guest_log garb3)")"
+	xenstore-write /xs-garbage-check still-serving || fail "xenstore-write from Dom0 failed after the garbage"
+	[ "$(xs_read /xs-garbage-check)" = still-serving ] || fail "xenstore-read from Dom0: '$(xs_read /xs-garbage-check)'"
+	xenstore-rm /xs-garbage-check
+	! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$XENITH_RUNDIR/log/xenstored.log" 2>/dev/null ||
+		fail "sanitizer report from xenstored: $(grep -m1 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$XENITH_RUNDIR/log/xenstored.log")"
+	[ "$(xenstored_pid)" = "$pid" ] || fail "xenstored changed from pid $pid to '$(xenstored_pid)'"
 }
 
 test_xenstore_layout_of_running_domain() {
