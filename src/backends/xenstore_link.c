@@ -3,7 +3,13 @@
  * eventfds: the guest's notifications become writes to `kick`, which xenstored polls; xenstored's
  * writes to `notify` become events on port 1.  XS_INTRODUCE hands xenstored those fds with the
  * guest-RAM memfd, from which it maps the ring page.  Like libxl, we write the domain's nodes
- * (/local/domain/N, /vm/<uuid>) when it is built and remove them when it goes. */
+ * (/local/domain/N, /vm/<uuid>) when it is built and remove them when it goes.
+ *
+ * Backends use the same client (xenstore_link.h), on the main thread only.  Watch events come two
+ * ways: on the socket, which the main loop polls, and queued inside the client when they arrived
+ * while it waited for a reply.  The second kind makes no fd readable, so whoever takes the client
+ * (xenstore_link_xs) also pokes `recheck`, an eventfd whose handler drains the queue.  Events are
+ * dispatched by token ("w<id>") to the watch's callback; an unwatched id drops its late events. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,19 +21,162 @@
 #include "hw/device.h"
 #include "lib/error.h"
 #include "lib/xs_client.h"
+#include "backends/xenstore_link.h"
 #include "vmm/domain.h"
 #include "vmm/event_loop.h"
 #include "xen/xen_state.h"
 
 #define LAYOUT_RETRIES 8
+#define EVENTS_PER_ROUND 256         /* then the rest wait a loop iteration: others get a turn */
+
+struct link_watch {
+	int id;                      /* 0: free */
+	char path[XENSTORE_ABS_PATH_MAX + 1];
+	xenstore_watch_fn fn;
+	void *opaque;
+};
 
 struct xenstore_link {
 	struct domain *dom;
 	int kick_fd, notify_fd;
+	int recheck_fd;              /* eventfd: look for events queued inside the client */
+	bool recheck_pending;
+	bool polling_xs;             /* the client's socket is on the main loop */
 	struct xs_client *xs;
 	int introduced_domid;        /* -1: not introduced */
 	char uuid[37];
+	int next_watch_id;
+	struct link_watch watches[XENSTORE_LINK_MAX_WATCHES];
 };
+
+static void poke_recheck(struct xenstore_link *l)
+{
+	uint64_t one = 1;
+
+	if (l->recheck_pending)
+		return;
+	l->recheck_pending = true;
+	if (write(l->recheck_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		LOG("domain %d: xenstore recheck: %s", l->dom->domid, strerror(errno));
+}
+
+static void stop_polling_xs(struct xenstore_link *l)
+{
+	if (l->polling_xs)
+		event_loop_remove(l->dom->loop, xs_fileno(l->xs));
+	l->polling_xs = false;
+}
+
+static struct link_watch *watch_by_token(struct xenstore_link *l, const char *token)
+{
+	char *end;
+	long id;
+
+	if (token[0] != 'w')
+		return NULL;
+	id = strtol(token + 1, &end, 10);
+	if (*end || id <= 0)
+		return NULL;
+	for (int i = 0; i < XENSTORE_LINK_MAX_WATCHES; i++)
+		if (l->watches[i].id == id)
+			return &l->watches[i];
+	return NULL;
+}
+
+static void dispatch_events(struct xenstore_link *l)
+{
+	char path[XENSTORE_ABS_PATH_MAX + 1], token[32];
+	int r = 0, n = 0;
+
+	while (l->xs && n++ < EVENTS_PER_ROUND &&
+	       !(r = xs_wait_event(l->xs, 0, path, sizeof(path), token, sizeof(token)))) {
+		struct link_watch *w = watch_by_token(l, token);
+		if (w)
+			w->fn(w->opaque, path);     /* may watch, unwatch or use the client */
+	}
+	if (n > EVENTS_PER_ROUND)
+		poke_recheck(l);
+	else if (r && r != -ETIMEDOUT && l->xs && l->polling_xs) {
+		LOG("domain %d: lost xenstored: %s; watches stop", l->dom->domid, strerror(-r));
+		stop_polling_xs(l);
+	}
+}
+
+static void xs_readable(void *opaque, uint32_t events)
+{
+	(void)events;
+	dispatch_events(opaque);
+}
+
+static void rechecked(void *opaque, uint32_t events)
+{
+	struct xenstore_link *l = opaque;
+	uint64_t count;
+
+	(void)events;
+	if (read(l->recheck_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		return;
+	l->recheck_pending = false;
+	dispatch_events(l);
+}
+
+struct xs_client *xenstore_link_xs(struct domain *dom)
+{
+	struct xenstore_link *l = dom->xenstore_link;
+
+	if (!l || !l->xs)
+		return NULL;
+	poke_recheck(l);
+	return l->xs;
+}
+
+int xenstore_link_watch(struct domain *dom, const char *path, xenstore_watch_fn fn, void *opaque)
+{
+	struct xenstore_link *l = dom->xenstore_link;
+	struct link_watch *w = NULL;
+	char token[32];
+
+	if (!l || !l->xs)
+		return -ENOTCONN;
+	if (strlen(path) > XENSTORE_ABS_PATH_MAX)
+		return -ENAMETOOLONG;
+	for (int i = 0; i < XENSTORE_LINK_MAX_WATCHES && !w; i++)
+		if (!l->watches[i].id)
+			w = &l->watches[i];
+	if (!w)
+		return -ENOSPC;
+	if (++l->next_watch_id <= 0)
+		l->next_watch_id = 1;
+	snprintf(token, sizeof(token), "w%d", l->next_watch_id);
+	int r = xs_watch(l->xs, path, token);
+	if (r)
+		return r;
+	w->id = l->next_watch_id;
+	snprintf(w->path, sizeof(w->path), "%s", path);
+	w->fn = fn;
+	w->opaque = opaque;
+	poke_recheck(l);       /* the first event may have come with the reply */
+	return w->id;
+}
+
+void xenstore_link_unwatch(struct domain *dom, int id)
+{
+	struct xenstore_link *l = dom->xenstore_link;
+	char token[32];
+
+	if (!l || id <= 0)
+		return;
+	for (int i = 0; i < XENSTORE_LINK_MAX_WATCHES; i++) {
+		struct link_watch *w = &l->watches[i];
+		if (w->id != id)
+			continue;
+		snprintf(token, sizeof(token), "w%d", id);
+		if (l->xs)
+			xs_unwatch(l->xs, w->path, token);
+		*w = (struct link_watch){ 0 };
+		poke_recheck(l);
+	}
+}
 
 static void guest_kicked(void *opaque)
 {
@@ -138,6 +287,11 @@ int xenstore_link_connect(struct domain *dom, char *err, size_t errlen)
 		l->xs = xs_open(NULL, err, errlen);
 		if (!l->xs)
 			return -1;
+		if ((r = event_loop_add(dom->loop, xs_fileno(l->xs), EPOLLIN, xs_readable, l))) {
+			ERR_SET(err, errlen, "watching the xenstore connection: %s", strerror(-r));
+			return -1;
+		}
+		l->polling_xs = true;
 	}
 	for (int attempt = 0;; attempt++) {
 		uint32_t tx;
@@ -173,6 +327,11 @@ static void disconnect(struct xenstore_link *l)
 
 	if (!l->xs)
 		return;
+	stop_polling_xs(l);
+	for (int i = 0; i < XENSTORE_LINK_MAX_WATCHES; i++)
+		if (l->watches[i].id)
+			LOG("domain %d: watch %s still set at disconnect", l->dom->domid, l->watches[i].path);
+	memset(l->watches, 0, sizeof(l->watches));
 	if (l->introduced_domid >= 0) {
 		xs_release(l->xs, (unsigned int)l->introduced_domid);
 		snprintf(path, sizeof(path), "/local/domain/%d", l->introduced_domid);
@@ -198,14 +357,20 @@ static int xenstore_link_init(struct domain *dom, void **state, char *err, size_
 	make_uuid(l->uuid);
 	l->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	l->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	l->recheck_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	memset(vm_gpa_to_hva(&dom->vm, vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_XENSTORE), 4096), 0, 4096);
-	if (l->kick_fd < 0 || l->notify_fd < 0 ||
+	if (l->kick_fd < 0 || l->notify_fd < 0 || l->recheck_fd < 0 ||
 	    event_loop_add(dom->loop, l->notify_fd, EPOLLIN, xenstored_notified, l) ||
+	    event_loop_add(dom->loop, l->recheck_fd, EPOLLIN, rechecked, l) ||
 	    evtchn_dom0_bind(dom, EVTCHN_STORE_PORT, guest_kicked, l) < 0) {
 		ERR_SET(err, errlen, "setting up the xenstore event channel: %s", strerror(errno));
 		if (l->notify_fd >= 0) {
 			event_loop_remove(dom->loop, l->notify_fd);
 			close(l->notify_fd);
+		}
+		if (l->recheck_fd >= 0) {
+			event_loop_remove(dom->loop, l->recheck_fd);
+			close(l->recheck_fd);
 		}
 		if (l->kick_fd >= 0)
 			close(l->kick_fd);
@@ -223,7 +388,9 @@ static void xenstore_link_teardown(struct domain *dom, void *state)
 
 	disconnect(l);
 	event_loop_remove(dom->loop, l->notify_fd);
+	event_loop_remove(dom->loop, l->recheck_fd);
 	close(l->notify_fd);
+	close(l->recheck_fd);
 	close(l->kick_fd);
 	dom->xenstore_link = NULL;
 	free(l);

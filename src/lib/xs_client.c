@@ -422,8 +422,9 @@ int xs_wait_event(struct xs_client *xs, int timeout_ms, char *path, size_t pathl
 	while (!xs->events) {
 		struct pollfd p = { .fd = xs->fd, .events = POLLIN };
 		int wait = deadline < 0 ? -1 : (int)(deadline - now_ms());
-		if (deadline >= 0 && wait <= 0)
-			return -ETIMEDOUT;
+		/* Past the deadline (or timeout 0) the socket is still looked at once, without waiting. */
+		if (deadline >= 0 && wait < 0)
+			wait = 0;
 		int n = poll(&p, 1, wait);
 		if (n < 0 && errno == EINTR)
 			continue;

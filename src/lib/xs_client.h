@@ -39,7 +39,8 @@ int xs_transaction_end(struct xs_client *xs, uint32_t tx, bool commit);
 
 int xs_watch(struct xs_client *xs, const char *path, const char *token);
 int xs_unwatch(struct xs_client *xs, const char *path, const char *token);
-/* Waits up to timeout_ms (-1: forever) for a watch event; -ETIMEDOUT if none came. */
+/* Waits up to timeout_ms (-1: forever; 0: only what is queued or already readable) for a watch
+ * event; -ETIMEDOUT if none came. */
 int xs_wait_event(struct xs_client *xs, int timeout_ms, char *path, size_t pathlen, char *token,
 		  size_t tokenlen);
 

@@ -12,7 +12,7 @@
 int main(int argc, char **argv)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX, .sun_path = "control.sock" };
-	char dir[PATH_MAX], req[512] = "", reply[513];
+	char dir[PATH_MAX], req[512] = "", reply[8193];
 	struct rundir rd;
 	int fd, r;
 

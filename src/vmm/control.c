@@ -1,17 +1,20 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "backends/netback.h"
 #include "lib/error.h"
 #include "lib/unix_socket.h"
 #include "vmm/control.h"
 #include "vmm/domain.h"
 
 #define CONTROL_MSG_MAX 512
+#define CONTROL_REPLY_MAX 8192        /* vif-list has a line per vif */
 
 int control_listen(const char *path, char *err, size_t errlen)
 {
@@ -68,7 +71,82 @@ static void grant_request(struct domain *dom, const char *cmd, char *reply, size
 	gnttab_unmap(&map);
 }
 
-static void handle_request(struct domain *dom, char *req, char *reply, size_t len, bool *destroy)
+static const char *errno_name(int e)
+{
+	switch (e) {
+	case EINVAL: return "EINVAL";
+	case EEXIST: return "EEXIST";
+	case ENOENT: return "ENOENT";
+	case ENOSPC: return "ENOSPC";
+	case ENOMEM: return "ENOMEM";
+	case EBUSY: return "EBUSY";
+	default: return "EIO";
+	}
+}
+
+/* vif-detach answers once the vif is gone, which can take until the frontend closes: the
+ * connection stays open until then (its fd travels as the callback's context). */
+static void detach_done(void *ctx, int rc, const char *msg)
+{
+	int fd = (int)(intptr_t)ctx;
+	char reply[256];
+
+	if (rc)
+		snprintf(reply, sizeof(reply), "error %s %s", errno_name(-rc), msg);
+	else
+		snprintf(reply, sizeof(reply), "ok");
+	if (send(fd, reply, strlen(reply), MSG_NOSIGNAL) < 0)
+		LOG("control reply: %s", strerror(errno));
+	close(fd);
+}
+
+/* vif-attach SPEC | vif-detach DEVID | vif-list [stats] (docs/netif.md).  Returns true when the
+ * reply is deferred (and fd is no longer ours). */
+static bool vif_request(struct domain *dom, const char *cmd, int fd, char *reply, size_t len)
+{
+	char err[1024], vifname[32];
+	char *arg = strtok(NULL, "\n");
+	int devid, r;
+
+	while (arg && *arg == ' ')
+		arg++;
+	if (!strcmp(cmd, "vif-attach")) {
+		if (!arg || !*arg) {
+			snprintf(reply, len, "error EINVAL usage: vif-attach SPEC");
+			return false;
+		}
+		r = netback_attach(dom, arg, &devid, vifname, sizeof(vifname), err, sizeof(err));
+		if (r)
+			snprintf(reply, len, "error %s %s", errno_name(-r), err);
+		else
+			snprintf(reply, len, "ok devid=%d vifname=%s", devid, vifname);
+		return false;
+	}
+	if (!strcmp(cmd, "vif-list")) {
+		size_t at = (size_t)snprintf(reply, len, "ok\n");
+		if (arg && !strcmp(arg, "stats"))
+			netback_list_stats(dom, reply + at, len - at);
+		else
+			netback_list(dom, reply + at, len - at);
+		if (!reply[at])
+			reply[2] = '\0';
+		return false;
+	}
+	char *end;
+	long d = arg ? strtol(arg, &end, 10) : -1;
+	if (!arg || end == arg || *end || d < 0 || d > 65535) {
+		snprintf(reply, len, "error EINVAL usage: vif-detach DEVID");
+		return false;
+	}
+	r = netback_detach(dom, (int)d, detach_done, (void *)(intptr_t)fd);
+	if (r == -ENOENT)
+		snprintf(reply, len, "error ENOENT no vif %ld", d);
+	else if (r == -EBUSY)
+		snprintf(reply, len, "error EBUSY vif %ld is already being detached", d);
+	return r == 0;
+}
+
+static bool handle_request(struct domain *dom, char *req, int fd, char *reply, size_t len, bool *destroy)
 {
 	char flags[7];
 	char *cmd = strtok(req, " \n");
@@ -88,17 +166,20 @@ static void handle_request(struct domain *dom, char *req, char *reply, size_t le
 		snprintf(reply, len, "ok");
 	} else if (!strcmp(cmd, "grant-read") || !strcmp(cmd, "grant-write")) {
 		grant_request(dom, cmd, reply, len);
+	} else if (!strcmp(cmd, "vif-attach") || !strcmp(cmd, "vif-detach") || !strcmp(cmd, "vif-list")) {
+		return vif_request(dom, cmd, fd, reply, len);
 	} else if (!strcmp(cmd, "destroy")) {
 		*destroy = true;
 		snprintf(reply, len, "ok");
 	} else {
 		snprintf(reply, len, "error ENOSYS unknown request '%.64s'", cmd);
 	}
+	return false;
 }
 
 void control_serve_one(int listen_fd, struct domain *dom, bool *destroy)
 {
-	char req[CONTROL_MSG_MAX + 1], reply[CONTROL_MSG_MAX];
+	char req[CONTROL_MSG_MAX + 1], reply[CONTROL_REPLY_MAX];
 	struct timeval timeout = { .tv_sec = 2 };
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	ssize_t n;
@@ -111,7 +192,8 @@ void control_serve_one(int listen_fd, struct domain *dom, bool *destroy)
 	n = recv(fd, req, CONTROL_MSG_MAX, 0);
 	if (n > 0) {
 		req[n] = '\0';
-		handle_request(dom, req, reply, sizeof(reply), destroy);
+		if (handle_request(dom, req, fd, reply, sizeof(reply), destroy))
+			return;         /* answered later; the fd went with the request */
 		if (send(fd, reply, strlen(reply), MSG_NOSIGNAL) < 0)
 			LOG("control reply: %s", strerror(errno));
 	}

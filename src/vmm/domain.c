@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include "backends/netback.h"
 #include "hw/device.h"
 #include "lib/error.h"
 #include "vmm/domain.h"
@@ -16,6 +17,7 @@ static void domain_reset_state(struct domain *dom)
 	dom->mmio = (struct io_bus){ .name = "mmio" };
 	dom->msrs = (struct msr_table){ 0 };
 	dom->devices = NULL;
+	dom->vifs = NULL;
 	dom->n_vcpus = 0;
 	dom->paused = false;
 	dom->stop_vcpus = false;
@@ -134,6 +136,8 @@ void domain_teardown(struct domain *dom)
 	for (unsigned int i = 0; i < dom->n_vcpus; i++)
 		vcpu_destroy(&dom->vcpus[i]);
 	dom->n_vcpus = 0;
+	/* Backends that use the xenstore link go before it does. */
+	netback_teardown_all(dom);
 	devices_teardown(dom);
 	xen_teardown(dom);
 	vm_destroy(&dom->vm);

@@ -13,6 +13,7 @@
 #include "xen/xen_state.h"
 
 #define DOMAIN_MAX_VCPUS 64
+#define DOMAIN_MAX_VIFS 16
 
 enum shutdown_action { ACTION_DESTROY, ACTION_RESTART, ACTION_PRESERVE };
 
@@ -26,6 +27,8 @@ struct domain_params {
 	unsigned int vcpus;
 	enum shutdown_action on_poweroff, on_reboot, on_crash;
 	bool start_paused;
+	const char *vifs[DOMAIN_MAX_VIFS];   /* --vif specs (docs/netif.md), built after the domid is known */
+	unsigned int n_vifs;
 };
 
 /* What the domain is doing, as xl's state column shows it. */
@@ -39,6 +42,7 @@ struct device_instance;
 struct console_ring;
 struct xenstore_link;
 struct event_loop;
+struct netback;
 
 struct domain {
 	const struct domain_params *params;
@@ -54,6 +58,7 @@ struct domain {
 	struct device_instance *devices;   /* built from the device table, torn down in reverse */
 	struct console_ring *console_ring; /* the PV console backend, while the domain is built */
 	struct xenstore_link *xenstore_link;
+	struct netback *vifs;              /* the vif backends, newest first (backends/netback.c) */
 
 	pthread_mutex_t lock;      /* guards what follows */
 	pthread_cond_t unpaused;

@@ -43,6 +43,18 @@ void event_loop_remove(struct event_loop *loop, int fd)
 	}
 }
 
+int event_loop_modify(struct event_loop *loop, int fd, uint32_t events)
+{
+	for (int i = 0; i < EVENT_LOOP_MAX; i++) {
+		struct event_source *s = &loop->sources[i];
+		if (s->fd != fd)
+			continue;
+		struct epoll_event ev = { .events = events, .data.ptr = s };
+		return epoll_ctl(loop->epoll_fd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+	}
+	return -ENOENT;
+}
+
 int event_loop_run_once(struct event_loop *loop, int timeout_ms)
 {
 	struct epoll_event evs[16];

@@ -25,6 +25,8 @@ void event_loop_destroy(struct event_loop *loop);
 /* events: EPOLLIN etc.  0 or -errno. */
 int event_loop_add(struct event_loop *loop, int fd, uint32_t events, event_fn fn, void *opaque);
 void event_loop_remove(struct event_loop *loop, int fd);
+/* Changes what a registered fd is watched for (0: nothing for now).  0 or -errno. */
+int event_loop_modify(struct event_loop *loop, int fd, uint32_t events);
 /* Waits up to timeout_ms (-1: forever) and runs the callbacks of what became ready. */
 int event_loop_run_once(struct event_loop *loop, int timeout_ms);
 

@@ -151,6 +151,23 @@ out:
 	return r;
 }
 
+void evtchn_dom0_unbind(struct domain *dom, evtchn_port_t port, evtchn_dom0_fn fn, void *opaque)
+{
+	struct xen_state *xen = &dom->xen;
+
+	pthread_mutex_lock(&xen->lock);
+	/* The guest may have closed the port (and reused it) meanwhile: only ours is undone. */
+	if (port_valid(port) && xen->ports[port].state == EVTCHN_STATE_INTERDOMAIN &&
+	    xen->ports[port].dom0_fn == fn && xen->ports[port].dom0_opaque == opaque) {
+		uint8_t vcpu = xen->ports[port].vcpu;
+		xen->ports[port] = (struct evtchn_port){ .state = EVTCHN_STATE_UNBOUND, .vcpu = vcpu, .remote_dom = 0 };
+	}
+	/* A vCPU that took the callback before we changed the port may still be in it. */
+	while (xen->dom0_calls_running)
+		pthread_cond_wait(&xen->wake, &xen->lock);
+	pthread_mutex_unlock(&xen->lock);
+}
+
 void evtchn_dom0_send(struct domain *dom, evtchn_port_t port)
 {
 	pthread_mutex_lock(&dom->xen.lock);
@@ -428,9 +445,16 @@ long hcall_event_channel_op(struct vcpu *vcpu, const uint64_t args[5])
 	case EVTCHNOP_bind_vcpu: r = op_bind_vcpu(dom, &a.bind_vcpu); break;
 	default: r = op_reset(dom, &a.reset); break;
 	}
-	pthread_mutex_unlock(&dom->xen.lock);
 	if (call)
+		dom->xen.dom0_calls_running++;
+	pthread_mutex_unlock(&dom->xen.lock);
+	if (call) {
 		call(opaque);
+		pthread_mutex_lock(&dom->xen.lock);
+		if (!--dom->xen.dom0_calls_running)
+			pthread_cond_broadcast(&dom->xen.wake);
+		pthread_mutex_unlock(&dom->xen.lock);
+	}
 	if (r == 0 && writes_back && guest_copy_to(vcpu, args[1], &a, size))
 		return -XEN_EFAULT;
 	return r;

@@ -75,6 +75,7 @@ struct xen_state {
 	unsigned int grant_frames;           /* frames in use (setup_table / add_to_physmap) */
 	struct gnttab_pin pins[GNTTAB_MAX_FRAMES * 4096 / sizeof(grant_entry_v1_t)];
 	int store_kick_fd, store_notify_fd;  /* eventfds to and from xenstored */
+	unsigned int dom0_calls_running;     /* Dom0 callbacks under way (unbind waits for none) */
 };
 
 /* Sets up shared_info, event channels (the store and console ports), grant tables and HVM params.
@@ -98,6 +99,10 @@ void xen_wake_vcpus(struct domain *dom);
 /* Binds guest port `port` (which must be unbound for Dom0) to a Dom0 service; port 0 allocates a new
  * one, already bound.  Returns the port or -XEN_errno. */
 int evtchn_dom0_bind(struct domain *dom, evtchn_port_t port, evtchn_dom0_fn fn, void *opaque);
+/* Undoes evtchn_dom0_bind: the guest's port goes back to unbound (as when Xen's remote end
+ * closes), and once this returns the callback is not running and will not run again, so its
+ * opaque may be freed.  Main thread; never from inside a callback. */
+void evtchn_dom0_unbind(struct domain *dom, evtchn_port_t port, evtchn_dom0_fn fn, void *opaque);
 /* Dom0 notifies the guest on `port`.  Any thread. */
 void evtchn_dom0_send(struct domain *dom, evtchn_port_t port);
 /* Raises a per-vCPU VIRQ if the guest bound it. Caller holds xen.lock. */

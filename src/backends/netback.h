@@ -1,0 +1,106 @@
+/* netback: the Dom0 half of Xen's split network driver (docs/netif.md), one instance per vif,
+ * inside the domain's VMM.  netback.c is the device (config, TAP, hotplug, xenbus, control);
+ * netback_ring.c the data path on the shared rings, which is pure enough to unit-test. */
+#ifndef XENITH_NETBACK_H
+#define XENITH_NETBACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+#include "xen/xen_public.h"
+/* ring.h leaves the barriers to us at this interface version. */
+#ifndef xen_mb
+#define xen_mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define xen_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define xen_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+#endif
+#include <string.h>
+#include <xen/io/netif.h>
+
+struct domain;
+
+#define NETBACK_MAX_VIFS 16
+#define NETBACK_SPEC_MAX 512
+#define NETBACK_CLOSE_TIMEOUT_MS 10000   /* how long a detach waits for the frontend, as libxl */
+
+/* ---- One vif's configuration: the --vif / vif-attach syntax (netback.c) ---- */
+struct netback_config {
+	int devid;                       /* -1: not given (vif-attach picks the next one) */
+	uint8_t mac[6];
+	bool has_mac;
+	char bridge[IFNAMSIZ];
+	char script[256];                /* as given: a bare name or a path */
+	char ip[128];                    /* "" when not given */
+	char vifname[IFNAMSIZ];          /* "" : vif<domid>.<devid> */
+	char rate[32];
+	char netdev[IFNAMSIZ];           /* for vif-route: Dom0's uplink (optional) */
+	char gatewayip[64];              /* for vif-route: an address for Dom0's end (optional) */
+};
+/* Parses "key=value,key=value"; unknown keys and bad values are errors.  Defaults are not filled
+ * in (see netback_resolve_config).  0, or -1 with err. */
+int netback_config_parse(const char *spec, struct netback_config *c, char *err, size_t errlen);
+
+/* ---- The data path (netback_ring.c) ---- */
+struct netback_stats {
+	uint64_t tx_packets, tx_bytes, tx_drops, tx_errors;    /* tx: guest to Dom0 */
+	uint64_t rx_packets, rx_bytes, rx_drops, rx_errors;    /* rx: Dom0 to guest */
+};
+
+#define NETBACK_MAX_FRAME 65535          /* XEN_NETIF_MAX_TX_SIZE */
+#define NETBACK_TX_SLOTS_MAX XEN_NETIF_NR_SLOTS_MIN   /* 18, what every backend accepts */
+
+struct netback_ring {
+	struct domain *dom;
+	const char *name;                /* the vif's, for log lines */
+	netif_tx_back_ring_t tx;
+	netif_rx_back_ring_t rx;
+	evtchn_port_t port;
+	int tap_fd;                      /* any fd with frame-per-read/write semantics */
+	bool rx_sg;                      /* the frontend takes rx frames over several slots */
+	bool broken;                     /* an impossible producer index: no longer served */
+	struct netback_stats st;
+	uint64_t log_window_ns;          /* rate limit for complaints about the guest */
+	unsigned int log_count;
+	uint64_t log_suppressed;
+	size_t rx_pending;               /* a frame read from the TAP, waiting for rx slots */
+	uint8_t buf[NETBACK_MAX_FRAME + 1];
+	uint8_t rx_buf[NETBACK_MAX_FRAME + 1];
+};
+
+/* What a round of work left behind. */
+enum netback_work {
+	NETBACK_IDLE,                    /* all done: wait for the guest (tx) or the TAP (rx) */
+	NETBACK_MORE,                    /* the budget ran out: come back next loop iteration */
+	NETBACK_NO_SLOTS,                /* rx: a frame waits for slots; stop polling the TAP */
+	NETBACK_BROKEN,
+};
+
+/* The rings are the frontend's pages (already mapped); they keep the indices the guest left. */
+void netback_ring_init(struct netback_ring *r, struct domain *dom, const char *name, void *tx_page,
+		       void *rx_page, evtchn_port_t port, int tap_fd, bool rx_sg);
+/* Guest to TAP: up to `budget` slots.  Notifies the guest as the ring asks. */
+enum netback_work netback_ring_tx(struct netback_ring *r, unsigned int budget);
+/* TAP to guest: up to `budget` frames. */
+enum netback_work netback_ring_rx(struct netback_ring *r, unsigned int budget);
+
+/* ---- The device (netback.c), main thread only ---- */
+/* Every --vif of the domain's params, after xenstore_link_connect.  0, or -1 with err (and the
+ * vifs already made are gone again). */
+int netback_attach_all(struct domain *dom, char *err, size_t errlen);
+/* One more vif (vif-attach).  0 with *devid and vifname set, or -errno with err. */
+int netback_attach(struct domain *dom, const char *spec, int *devid, char *vifname, size_t vifname_len,
+		   char *err, size_t errlen);
+/* vif-detach: done(ctx, 0 or -errno, message) runs once the vif is gone (maybe before this
+ * returns).  -ENOENT / -EBUSY without calling done. */
+typedef void (*netback_done_fn)(void *ctx, int rc, const char *msg);
+int netback_detach(struct domain *dom, int devid, netback_done_fn done, void *ctx);
+/* vif-list: one line per vif (docs/netif.md) into out. */
+void netback_list(struct domain *dom, char *out, size_t len);
+/* `vif-list stats`: per vif "devid vifname tx_packets=N tx_bytes=N tx_drops=N tx_errors=N
+ * rx_packets=N ... rx_errors=N[ broken]". */
+void netback_list_stats(struct domain *dom, char *out, size_t len);
+/* Teardown, after the vCPUs stopped: every vif goes at once (offline scripts run). */
+void netback_teardown_all(struct domain *dom);
+
+#endif

@@ -1,0 +1,49 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>          /* before <linux/if_tun.h>, which would bring linux/if.h */
+#include <net/if_arp.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "backends/tap.h"
+#include "lib/error.h"
+
+int tap_open(const char *name, char *err, size_t errlen)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+	int fd, sock;
+
+	if (strlen(name) >= IFNAMSIZ) {
+		ERR_SET(err, errlen, "device name '%s' is longer than %d characters", name, IFNAMSIZ - 1);
+		return -1;
+	}
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		ERR_SET(err, errlen, "opening /dev/net/tun: %s", strerror(errno));
+		return -1;
+	}
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		ERR_SET(err, errlen, "creating TAP device %s: %s", name,
+			errno == EBUSY ? "a device of that name is in use" : strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* Best effort: the address only matters to bridges and ARP. */
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock >= 0) {
+		struct ifreq hw = { 0 };
+		snprintf(hw.ifr_name, IFNAMSIZ, "%s", name);
+		hw.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+		memset(hw.ifr_hwaddr.sa_data, 0xff, 6);
+		hw.ifr_hwaddr.sa_data[0] = (char)0xfe;
+		if (ioctl(sock, SIOCSIFHWADDR, &hw) < 0)
+			LOG("TAP %s: setting its MAC: %s", name, strerror(errno));
+		close(sock);
+	}
+	return fd;
+}
