@@ -12,9 +12,9 @@
 
 static const char *const known_keys[] = {
 	"name", "type", "builder", "kernel", "ramdisk", "cmdline", "root", "extra",
-	"memory", "maxmem", "vcpus", "maxvcpus", "on_poweroff", "on_reboot", "on_crash",
+	"memory", "maxmem", "vcpus", "maxvcpus", "on_poweroff", "on_reboot", "on_crash", "vif",
 	/* Accepted without effect for now (other parts of xl will read them). */
-	"uuid", "vif", "disk", "serial", "boot", "device_model_version",
+	"uuid", "disk", "serial", "boot", "device_model_version",
 };
 
 static const char *const action_names[] = {
@@ -243,6 +243,60 @@ static int read_path(const struct reader *r, const char *key, char **out)
 	return 1;
 }
 
+/* vif = [ 'spec', ... ]: one vif per item, devid = its index; MACs and vifnames must differ. */
+static int read_vifs(const struct reader *r, struct domain_config *dc)
+{
+	const struct cfg_entry *e = xl_cfg_get(r->cfg, "vif");
+	char where[256], mac[VIF_MAC_TEXT];
+	const char *source;
+
+	if (!e)
+		return 0;
+	source = e->source ? e->source : r->cfg->source;
+	if (e->value.kind != CFG_LIST)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e,
+				    "'vif' must be a list, like vif = [ 'bridge=xenbr0' ]");
+	if (e->value.n_items > VIF_MAX)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "at most %d vifs are supported",
+				    VIF_MAX);
+	if (e->value.n_items == 0)
+		return 0;
+	dc->vifs = calloc(e->value.n_items, sizeof(*dc->vifs));
+	if (!dc->vifs)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "out of memory");
+	for (size_t i = 0; i < e->value.n_items; i++) {
+		const struct cfg_value *item = &e->value.items[i];
+		struct xl_vif *vif = &dc->vifs[i];
+
+		if (item->line > 0)
+			snprintf(where, sizeof(where), "%s:%d: vif %zu: ", source, item->line, i);
+		else
+			snprintf(where, sizeof(where), "%s: vif %zu: ", source, i);
+		if (item->kind != CFG_STRING) {
+			snprintf(r->err, r->errlen, "%s'vif' items must be strings", where);
+			return -1;
+		}
+		if (xl_vif_parse(item->str, where, (int)i, vif, r->warn, r->err, r->errlen))
+			return -1;
+		dc->n_vifs++;
+		for (size_t j = 0; j < i; j++) {
+			if (vif->mac_set && dc->vifs[j].mac_set && !memcmp(vif->mac, dc->vifs[j].mac, 6)) {
+				xl_vif_mac_format(vif->mac, mac);
+				snprintf(r->err, r->errlen, "%sduplicate mac %s (vif %zu has it too)",
+					 where, mac, j);
+				return -1;
+			}
+			if (vif->vifname && dc->vifs[j].vifname &&
+			    !strcmp(vif->vifname, dc->vifs[j].vifname)) {
+				snprintf(r->err, r->errlen, "%sduplicate vifname '%s' (vif %zu has it "
+					 "too)", where, vif->vifname, j);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 static int read_config(const struct reader *r, struct domain_config *dc)
 {
 	const struct xl_cfg *cfg = r->cfg;
@@ -322,7 +376,33 @@ static int read_config(const struct reader *r, struct domain_config *dc)
 	    get_action(r, "on_reboot", &dc->on_reboot) < 0 ||
 	    get_action(r, "on_crash", &dc->on_crash) < 0)
 		return -1;
-	return 0;
+	return read_vifs(r, dc);
+}
+
+int domain_config_resolve_vifs(struct domain_config *dc, char *err, size_t errlen)
+{
+	unsigned char (*taken)[6] = calloc(dc->n_vifs + 1, sizeof(*taken));
+	size_t n_taken = 0;
+	int r = 0;
+
+	if (!taken) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* The MACs given first, so that a random one cannot take a later vif's. */
+	for (size_t i = 0; i < dc->n_vifs; i++)
+		if (dc->vifs[i].mac_set)
+			memcpy(taken[n_taken++], dc->vifs[i].mac, 6);
+	for (size_t i = 0; i < dc->n_vifs && !r; i++) {
+		bool was_set = dc->vifs[i].mac_set;
+
+		r = xl_vif_resolve_defaults(&dc->vifs[i], (const unsigned char (*)[6])taken, n_taken,
+					    err, errlen);
+		if (!r && !was_set)
+			memcpy(taken[n_taken++], dc->vifs[i].mac, 6);
+	}
+	free(taken);
+	return r;
 }
 
 int domain_config_from_cfg(const struct xl_cfg *cfg, struct domain_config *dc, FILE *warn,
@@ -343,5 +423,8 @@ void domain_config_free(struct domain_config *dc)
 	free(dc->kernel);
 	free(dc->ramdisk);
 	free(dc->cmdline);
+	for (size_t i = 0; i < dc->n_vifs; i++)
+		xl_vif_free(&dc->vifs[i]);
+	free(dc->vifs);
 	memset(dc, 0, sizeof(*dc));
 }

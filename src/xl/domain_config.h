@@ -3,6 +3,7 @@
 #define XENITH_DOMAIN_CONFIG_H
 
 #include <stdio.h>
+#include "xl/vif_config.h"
 #include "xl/xl_cfg.h"
 
 enum domain_type { DOMAIN_TYPE_PVH, DOMAIN_TYPE_PV, DOMAIN_TYPE_HVM };
@@ -23,6 +24,8 @@ struct domain_config {
 	enum domain_action on_poweroff, on_reboot, on_crash; /* destroy, restart, destroy */
 	unsigned long maxmem_mb; /* >= memory_mb; memory_mb when absent */
 	unsigned int max_vcpus;  /* >= vcpus; vcpus when absent */
+	struct xl_vif *vifs; /* vif = [ ... ]: vifs[i].devid is i; defaults not yet resolved */
+	size_t n_vifs;
 };
 
 #define DOMAIN_NAME_MAX 64     /* bytes */
@@ -32,6 +35,9 @@ struct domain_config {
  * values are errors that say so.  Returns 0, or -1 with `file:line: message` in err. */
 int domain_config_from_cfg(const struct xl_cfg *cfg, struct domain_config *dc, FILE *warn,
 			   char *err, size_t errlen);
+/* The defaults of every vif (random MACs distinct from the others, bridge, absolute script path);
+ * done apart from the parse as it reads the host.  0, or -1 with `file:line: vif N: message`. */
+int domain_config_resolve_vifs(struct domain_config *dc, char *err, size_t errlen);
 /* On error *dc is left empty (all NULL), so domain_config_free is always safe. */
 void domain_config_free(struct domain_config *dc);
 const char *domain_action_name(enum domain_action action);

@@ -24,6 +24,7 @@
 #include "xl/xl_domain.h"
 
 #define READY_FD 3               /* where the VMM finds its --ready-fd */
+#define CONTROL_REPLY_MAX 65536  /* one reply message; vif-list has a line per vif */
 
 int xl_ctx_rundir(struct xl_ctx *ctx)
 {
@@ -203,18 +204,23 @@ static int errno_from_name(const char *name)
 	return EIO;
 }
 
-/* "ok[ text]" or "error ENAME message" into (return value, reply). */
+/* "ok[ text]" or "error ENAME message" into (return value, reply).  An ok's text may run over
+ * several lines (vif-list), after "ok " or after "ok" and a newline. */
 static int parse_reply(char *msg, const char *request, unsigned int domid, char *reply, size_t len)
 {
-	msg[strcspn(msg, "\n")] = '\0';
+	size_t n = strlen(msg);
+
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
 	if (!strcmp(msg, "ok")) {
 		snprintf(reply, len, "%s", "");
 		return 0;
 	}
-	if (!strncmp(msg, "ok ", 3)) {
+	if (!strncmp(msg, "ok ", 3) || !strncmp(msg, "ok\n", 3)) {
 		snprintf(reply, len, "%s", msg + 3);
 		return 0;
 	}
+	msg[strcspn(msg, "\n")] = '\0';
 	if (!strncmp(msg, "error ", 6)) {
 		char *name = msg + 6, *text = strchr(name, ' ');
 
@@ -231,7 +237,7 @@ static int parse_reply(char *msg, const char *request, unsigned int domid, char 
 int xl_domain_request(struct xl_ctx *ctx, unsigned int domid, const char *request, int timeout_ms,
 		      char *reply, size_t len)
 {
-	char msg[4096];
+	char *msg = NULL;
 	ssize_t n;
 	int fd = -1, r;
 
@@ -253,7 +259,13 @@ int xl_domain_request(struct xl_ctx *ctx, unsigned int domid, const char *reques
 		snprintf(reply, len, "cannot send '%s' to domain %u: %s", request, domid, strerror(-r));
 		goto out;
 	}
-	n = recv(fd, msg, sizeof(msg) - 1, 0);
+	msg = malloc(CONTROL_REPLY_MAX + 1);
+	if (!msg) {
+		r = -ENOMEM;
+		snprintf(reply, len, "out of memory");
+		goto out;
+	}
+	n = recv(fd, msg, CONTROL_REPLY_MAX, 0);
 	if (n < 0) {
 		r = errno == EAGAIN ? -ETIMEDOUT : -errno;
 		if (r == -ETIMEDOUT)
@@ -273,6 +285,7 @@ int xl_domain_request(struct xl_ctx *ctx, unsigned int domid, const char *reques
 	msg[n] = '\0';
 	r = parse_reply(msg, request, domid, reply, len);
 out:
+	free(msg);
 	if (fd >= 0)
 		close(fd);
 	return r;
@@ -509,7 +522,8 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 {
 	char vmm[PATH_MAX], logpath[PATH_MAX], kernel[PATH_MAX], ramdisk[PATH_MAX];
 	char mem[32], vcpus[32], readyfd[8];
-	char *argv[32];
+	char *argv[32 + 2 * VIF_MAX];
+	char *vifs[VIF_MAX] = { 0 };
 	size_t argc = 0;
 	int pipefd[2] = { -1, -1 }, logfd = -1, nullfd = -1, status, r = -1;
 	pid_t pid;
@@ -574,6 +588,15 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 	argv[argc++] = (char *)domain_action_name(dc->on_crash);
 	if (paused)
 		argv[argc++] = "--paused";
+	for (size_t i = 0; i < dc->n_vifs && i < VIF_MAX; i++) {
+		vifs[i] = xl_vif_format_spec(&dc->vifs[i]);
+		if (!vifs[i]) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		argv[argc++] = "--vif";
+		argv[argc++] = vifs[i];
+	}
 	argv[argc] = NULL;
 	log_command_line(logfd, argv);
 
@@ -599,5 +622,7 @@ out:
 		close(nullfd);
 	if (logfd >= 0)
 		close(logfd);
+	for (size_t i = 0; i < VIF_MAX; i++)
+		free(vifs[i]);
 	return r;
 }

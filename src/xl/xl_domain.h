@@ -4,7 +4,9 @@
  * Environment knobs (for tests and unusual installs):
  *   XENITH_RUNDIR       the run directory (default /run/xenith)
  *   XENITH_VMM          the VMM binary (default: xenith-vmm beside the running xl)
- *   XENITH_KVM_DEVICE   the KVM device xl checks before spawning (default /dev/kvm) */
+ *   XENITH_KVM_DEVICE   the KVM device xl checks before spawning (default /dev/kvm)
+ *   XENITH_SCRIPTS      where bare vif script names are found (vif_config.h)
+ *   XENITH_SYSFS_NET    where xl looks for bridges (default /sys/class/net; xl_network.h) */
 #ifndef XENITH_XL_DOMAIN_H
 #define XENITH_XL_DOMAIN_H
 

@@ -15,9 +15,11 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 #include "lib/xen_version.h"
+#include "lib/xs_client.h"
 #include "xl/xl_cmdtable.h"
 #include "xl/xl_domain.h"
 #include "xl/xl_json.h"
+#include "xl/xl_network.h"
 
 /* The value of `key` in /proc/meminfo, in KiB; 0 if absent. */
 static unsigned long long meminfo_kib(const char *key)
@@ -98,29 +100,86 @@ static void print_table(const struct xl_dominfo *infos, size_t n)
 		       infos[i].mem_mib, infos[i].vcpus, infos[i].state, infos[i].cputime);
 }
 
-/* `xl list -l`: libxl's JSON array of {"domid", "config"}.  The VMM's `info` is all we know of a
- * running domain's configuration, so config holds what it tells. */
-static void print_json(const struct xl_dominfo *infos, size_t n)
+/* A domain's vifs for `list -l`, in the JSON's shape: *jsonp and *nicsp to free.  A VMM without
+ * network support (ENOSYS) simply has none; other failures are said on stderr. */
+static size_t json_nics(struct xl_ctx *ctx, struct xs_client *xs, const struct xl_dominfo *info,
+			struct xl_nic **nicsp, struct xl_json_nic **jsonp)
 {
-	struct json_writer w;
+	struct xl_json_nic *json;
+	char err[1024];
+	size_t n = 0;
+	int r;
 
+	*nicsp = NULL;
+	*jsonp = NULL;
+	if (info->domid == 0)
+		return 0;
+	r = xl_domain_nics(ctx, xs, info->domid, nicsp, &n, err, sizeof(err));
+	if (r && r != -ENOSYS && r != -ESRCH)
+		fprintf(stderr, "xl: domain %u (%s): cannot list its vifs: %s\n", info->domid,
+			info->name, err);
+	if (r || n == 0)
+		return 0;
+	json = calloc(n, sizeof(*json));
+	if (!json) {
+		xl_nics_free(*nicsp, n);
+		*nicsp = NULL;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct xl_nic *nic = &(*nicsp)[i];
+
+		json[i] = (struct xl_json_nic){
+			.devid = nic->devid, .mac = nic->mac, .bridge = nic->bridge, .ip = nic->ip,
+			.script = nic->script, .vifname = nic->vifname,
+		};
+	}
+	*jsonp = json;
+	return n;
+}
+
+/* `xl list -l`: libxl's JSON array of {"domid", "config"}.  The VMM's `info` and `vif-list` (with
+ * the backends' xenstore nodes) are what we know of a running domain's configuration, so config
+ * holds what they tell. */
+static void print_json(struct xl_ctx *ctx, const struct xl_dominfo *infos, size_t n)
+{
+	static const struct xl_json_nic no_nics[1];
+	struct json_writer w;
+	struct xs_client *xs = NULL;
+	char err[256];
+
+	/* Only where xenstored already runs: a listing does not start it. */
+	for (size_t i = 0; i < n; i++) {
+		if (infos[i].domid) {
+			xs = xs_open(ctx->rd.path, err, sizeof(err));
+			break;
+		}
+	}
 	json_init(&w, stdout);
 	json_open(&w, NULL, '[');
 	for (size_t i = 0; i < n; i++) {
+		struct xl_nic *nics;
+		struct xl_json_nic *json;
+		size_t n_nics = json_nics(ctx, xs, &infos[i], &nics, &json);
 		struct xl_json_domain d = {
 			.name = infos[i].name, .type = infos[i].type,
 			.max_memkb = (unsigned long long)infos[i].mem_mib * 1024,
 			.target_memkb = (unsigned long long)infos[i].mem_mib * 1024,
 			.max_vcpus = infos[i].vcpus,
+			.nics = json ? json : no_nics, .n_nics = n_nics,
 		};
 
 		json_open(&w, NULL, '{');
 		json_number(&w, "domid", infos[i].domid);
 		xl_json_domain_config(&w, "config", &d);
 		json_close(&w, '}');
+		free(json);
+		xl_nics_free(nics, n_nics);
 	}
 	json_close(&w, ']');
 	json_finish(&w);
+	if (xs)
+		xs_close(xs);
 }
 
 int main_list(struct xl_ctx *ctx, int argc, char **argv)
@@ -197,7 +256,7 @@ int main_list(struct xl_ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (details)
-		print_json(infos, n);
+		print_json(ctx, infos, n);
 	else
 		print_table(infos, n);
 	status = EXIT_SUCCESS;

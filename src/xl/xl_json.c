@@ -108,6 +108,22 @@ void xl_json_domain_config(struct json_writer *w, const char *key, const struct 
 	if (d->ramdisk)
 		json_string(w, "ramdisk", d->ramdisk);
 	json_close(w, '}');
+	if (d->nics) {
+		json_open(w, "nics", '[');
+		for (size_t i = 0; i < d->n_nics; i++) {
+			const struct xl_json_nic *n = &d->nics[i];
+
+			json_open(w, NULL, '{');
+			json_number(w, "devid", n->devid);
+			json_string(w, "mac", n->mac);
+			json_string(w, "bridge", n->bridge);
+			json_string(w, "ip", n->ip);
+			json_string(w, "script", n->script);
+			json_string(w, "vifname", n->vifname);
+			json_close(w, '}');
+		}
+		json_close(w, ']');
+	}
 	if (d->on_poweroff)
 		json_string(w, "on_poweroff", d->on_poweroff);
 	if (d->on_reboot)

@@ -4,6 +4,7 @@
 #define XENITH_XL_JSON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #define JSON_MAX_DEPTH 16
@@ -23,13 +24,22 @@ void json_number(struct json_writer *w, const char *key, unsigned long long valu
 /* Ends the document with a newline. */
 void json_finish(struct json_writer *w);
 
-/* A domain's configuration in libxl_domain_config's shape.  NULL strings are left out. */
+/* A vif as `nics` shows it; NULL strings are null. */
+struct xl_json_nic {
+	unsigned int devid;
+	const char *mac, *bridge, *ip, *script, *vifname;
+};
+
+/* A domain's configuration in libxl_domain_config's shape.  NULL strings are left out; `nics` is
+ * left out when nics is NULL (and is [] when n_nics is 0 but nics is not NULL). */
 struct xl_json_domain {
 	const char *name, *type;
 	unsigned long long max_memkb, target_memkb;
 	unsigned int max_vcpus;
 	const char *kernel, *ramdisk, *cmdline;
 	const char *on_poweroff, *on_reboot, *on_crash;
+	const struct xl_json_nic *nics;
+	size_t n_nics;
 };
 void xl_json_domain_config(struct json_writer *w, const char *key, const struct xl_json_domain *d);
 

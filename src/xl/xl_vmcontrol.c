@@ -10,6 +10,7 @@
 #include "xl/xl_console.h"
 #include "xl/xl_domain.h"
 #include "xl/xl_json.h"
+#include "xl/xl_network.h"
 
 #define REQUEST_TIMEOUT_MS 5000
 #define DESTROY_WAIT_MS    10000
@@ -36,6 +37,8 @@ static int find_domain_or_complain(struct xl_ctx *ctx, const char *qualifier, un
 
 static void print_config(const struct domain_config *dc)
 {
+	struct xl_json_nic nics[VIF_MAX];
+	char macs[VIF_MAX][VIF_MAC_TEXT];
 	struct xl_json_domain d = {
 		.name = dc->name, .type = domain_type_name(dc->type),
 		.max_memkb = (unsigned long long)dc->maxmem_mb * 1024,
@@ -45,9 +48,19 @@ static void print_config(const struct domain_config *dc)
 		.on_poweroff = domain_action_name(dc->on_poweroff),
 		.on_reboot = domain_action_name(dc->on_reboot),
 		.on_crash = domain_action_name(dc->on_crash),
+		.nics = nics, .n_nics = dc->n_vifs,
 	};
 	struct json_writer w;
 
+	for (size_t i = 0; i < dc->n_vifs && i < VIF_MAX; i++) {
+		const struct xl_vif *v = &dc->vifs[i];
+
+		xl_vif_mac_format(v->mac, macs[i]);
+		nics[i] = (struct xl_json_nic){
+			.devid = (unsigned int)v->devid, .mac = macs[i], .bridge = v->bridge,
+			.ip = v->ip, .script = v->script, .vifname = v->vifname,
+		};
+	}
 	json_init(&w, stdout);
 	xl_json_domain_config(&w, NULL, &d);
 	json_finish(&w);
@@ -158,9 +171,25 @@ int main_create(struct xl_ctx *ctx, int argc, char **argv)
 	if (dc.type == DOMAIN_TYPE_PV)
 		fprintf(stderr, "xl: warning: type \"pv\": classic PV is not supported by Xenith; "
 			"booting the kernel as PVH\n");
+	if (domain_config_resolve_vifs(&dc, err, sizeof(err))) {
+		fprintf(stderr, "xl: %s\n", err);
+		goto out;
+	}
 	if (dryrun) {
+		/* The config as libxl would print it, and what the VMM would be given for the vifs. */
+		for (size_t i = 0; i < dc.n_vifs && !quiet; i++) {
+			char *spec = xl_vif_format_spec(&dc.vifs[i]);
+
+			fprintf(stderr, "vif %zu: --vif %s\n", i, spec ? spec : "(out of memory)");
+			free(spec);
+		}
 		print_config(&dc);
 		status = EXIT_SUCCESS;
+		goto out;
+	}
+	/* Before anything is made: a vif-bridge vif needs its bridge. */
+	if (xl_vifs_check_bridges(dc.vifs, dc.n_vifs, err, sizeof(err))) {
+		fprintf(stderr, "xl: %s\n", err);
 		goto out;
 	}
 

@@ -48,6 +48,8 @@ static void test_defaults(struct unit *u, const void *arg)
 	CHECK_INT(dc.on_poweroff, ACTION_DESTROY);
 	CHECK_INT(dc.on_reboot, ACTION_RESTART);
 	CHECK_INT(dc.on_crash, ACTION_DESTROY);
+	CHECK_INT(dc.n_vifs, 0);
+	CHECK(dc.vifs == NULL, "vifs without a vif key");
 	CHECK_STR(warnings, "");
 	free(warnings);
 	domain_config_free(&dc);
@@ -86,6 +88,12 @@ static void test_full(struct unit *u, const void *arg)
 	CHECK_INT(dc.on_poweroff, ACTION_PRESERVE);
 	CHECK_INT(dc.on_reboot, ACTION_RENAME_RESTART);
 	CHECK_INT(dc.on_crash, ACTION_COREDUMP_RESTART);
+	/* vif is read (tests/unit/test_vif_config.c has the details); defaults come later. */
+	CHECK_INT(dc.n_vifs, 1);
+	if (dc.n_vifs == 1) {
+		CHECK_STR(dc.vifs[0].bridge, "xenbr0");
+		CHECK(!dc.vifs[0].mac_set && !dc.vifs[0].script, "defaults resolved by the parse");
+	}
 	CHECK_STR(warnings, ""); /* accepted-but-unused keys are not warned about */
 	free(warnings);
 	domain_config_free(&dc);
@@ -264,6 +272,12 @@ static const struct bad_case bad_cases[] = {
 	{ "override bad name", BASE, { "name=a/b" },
 	  "command line: invalid domain name 'a/b': it contains '/'" },
 	{ "override vcpus zero", BASE "vcpus = 2\n", { "vcpus=0" }, "command line: vcpus must be at least 1" },
+	{ "vif a string", BASE "vif = 'bridge=xenbr0'\n", {0},
+	  "t.cfg:3: 'vif' must be a list, like vif = [ 'bridge=xenbr0' ]" },
+	{ "vif with a bad mac", BASE "vif = [ 'mac=00:16:3e:01:02' ]\n", {0},
+	  "t.cfg:3: vif 0: invalid mac '00:16:3e:01:02' (expected six hex pairs like 00:16:3e:01:02:03)" },
+	{ "vif on a driver domain", BASE "vif = [ 'bridge=b', 'backend=3' ]\n", {0},
+	  "t.cfg:3: vif 1: backend '3': driver domains are not supported yet" },
 };
 
 static void test_bad(struct unit *u, const void *arg)
@@ -274,7 +288,8 @@ static void test_bad(struct unit *u, const void *arg)
 	int rc = convert(c->text, c->overrides, &dc, err, sizeof(err), &warnings);
 	CHECK(rc == -1, "convert returned %d (%s)", rc, err);
 	CHECK_STR(err, c->error);
-	CHECK(!dc.name && !dc.kernel && !dc.ramdisk && !dc.cmdline, "dc not left empty");
+	CHECK(!dc.name && !dc.kernel && !dc.ramdisk && !dc.cmdline && !dc.vifs && !dc.n_vifs,
+	      "dc not left empty");
 	CHECK_STR(warnings, "");
 	free(warnings);
 	domain_config_free(&dc);
