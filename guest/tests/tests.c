@@ -19,6 +19,10 @@ static const struct test *const tests[] = {
     &test_xs_hostile,
     &test_xs_garbage,
     &test_xs_bench,
+    &test_net_echo,
+    &test_net_stream,
+    &test_net_hostile,
+    &test_net_ping,
 };
 
 const struct test *test_find(const char *name)

@@ -16,7 +16,8 @@ struct test {
 
 extern const struct test test_hello, test_crash, test_reboot, test_counter, test_hcall_fuzz,
     test_compute, test_hcall_bench, test_evtchn, test_gnttab, test_xenbus, test_console, test_control,
-    test_xs_hostile, test_xs_garbage, test_xs_bench;
+    test_xs_hostile, test_xs_garbage, test_xs_bench, test_net_echo, test_net_stream, test_net_hostile,
+    test_net_ping;
 
 const struct test *test_find(const char *name);
 

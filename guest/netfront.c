@@ -1,0 +1,565 @@
+#include <stdbool.h>
+#include "console.h"
+#include "events.h"
+#include "gnttab.h"
+#include "netfront.h"
+#include "shared_info.h"
+#include "tests/tests.h"
+#include "time.h"
+#include "xenbus.h"
+#include "xerrno.h"
+
+struct netfront netfronts[NF_MAX_DEVS];
+
+static uint8_t ring_pages[NF_MAX_DEVS][2][4096] __attribute__((aligned(4096)));
+static uint8_t tx_pages[NF_MAX_DEVS][NF_TX_BUFS][4096] __attribute__((aligned(4096)));
+static uint8_t rx_pages[NF_MAX_DEVS][NF_RX_BUFS][4096] __attribute__((aligned(4096)));
+
+struct netfront *netfront_get(unsigned int devid)
+{
+    for (int i = 0; i < NF_MAX_DEVS; i++)
+        if (netfronts[i].connected && netfronts[i].devid == devid)
+            return &netfronts[i];
+    return NULL;
+}
+
+struct netfront *netfront_slot(void)
+{
+    for (int i = 0; i < NF_MAX_DEVS; i++)
+        if (!netfronts[i].connected && !netfronts[i].granted)
+            return &netfronts[i];
+    return NULL;
+}
+
+static void release(struct netfront *nf);
+
+#define FAIL(...) do { snprintf(why, WHY_SIZE, __VA_ARGS__); return why; } while (0)
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+    for (int i = 0; i < 6; i++) {
+        unsigned int v = 0;
+        for (int j = 0; j < 2; j++, s++) {
+            char c = *s;
+            unsigned int d = c >= '0' && c <= '9' ? (unsigned)(c - '0')
+                           : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                           : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10) : 16u;
+            if (d > 15)
+                return -1;
+            v = v * 16 + d;
+        }
+        mac[i] = (uint8_t)v;
+        if (i < 5 && *s++ != ':')
+            return -1;
+    }
+    return *s ? -1 : 0;
+}
+
+/* "a.b.c.d[/p]", the first of possibly several space-separated addresses.  0 or -1. */
+static int parse_ip(const char *s, uint32_t *ip, unsigned int *prefix)
+{
+    uint32_t a = 0;
+
+    for (int i = 0; i < 4; i++) {
+        unsigned int v = 0, digits = 0;
+        while (*s >= '0' && *s <= '9' && digits < 4) {
+            v = v * 10 + (unsigned)(*s++ - '0');
+            digits++;
+        }
+        if (!digits || v > 255)
+            return -1;
+        a = a << 8 | v;
+        if (i < 3 && *s++ != '.')
+            return -1;
+    }
+    unsigned int p = 24;        /* no prefix given: a /24, the usual bridge subnet */
+    if (*s == '/') {
+        s++;
+        p = 0;
+        unsigned int digits = 0;
+        while (*s >= '0' && *s <= '9' && digits < 3) {
+            p = p * 10 + (unsigned)(*s++ - '0');
+            digits++;
+        }
+        if (!digits || p > 32)
+            return -1;
+    }
+    if (*s && *s != ' ')
+        return -1;
+    *ip = a;
+    *prefix = p;
+    return 0;
+}
+
+int netfront_backend_state(struct netfront *nf)
+{
+    char path[128];
+    uint64_t v;
+
+    snprintf(path, sizeof(path), "%s/state", nf->backend);
+    int rc = xs_read_u64(0, path, &v);
+    return rc ? rc : (int)v;
+}
+
+/* Waits (watching the backend's state) until it is at least `want`; the last state seen, or -errno. */
+static int wait_backend_state(struct netfront *nf, int want, uint64_t deadline)
+{
+    char path[128], ev[128], tok[16];
+    int st;
+
+    snprintf(path, sizeof(path), "%s/state", nf->backend);
+    xs_watch(path, "nf-be-state");
+    for (;;) {
+        st = netfront_backend_state(nf);
+        if (st >= want)
+            break;
+        if (xs_read_watch(ev, sizeof(ev), tok, sizeof(tok), deadline)) {
+            st = netfront_backend_state(nf);
+            break;
+        }
+    }
+    xs_unwatch(path, "nf-be-state");
+    return st;
+}
+
+static void rx_post_all(struct netfront *nf)
+{
+    netif_rx_front_ring_t *r = &nf->rx;
+    int notify = 0;
+
+    for (uint16_t id = 0; id < NF_RX_BUFS; id++) {
+        if (nf->rx_posted[id] || RING_FULL(r))
+            continue;
+        RING_IDX i = r->req_prod_pvt++;
+        netif_rx_request_t *req = RING_GET_REQUEST(r, i);
+        req->id = id;
+        req->gref = nf->rx_gref[id];
+        nf->rx_slot_buf[i & (NF_RX_RING_SIZE - 1)] = id;
+        nf->rx_posted[id] = 1;
+    }
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(r, notify);
+    if (notify)
+        evtchn_send(nf->port);
+}
+
+static const char *publish(struct netfront *nf, char *why)
+{
+    char path[96], val[24];
+    int rc = -EAGAIN;
+
+    for (int attempt = 0; attempt < 10 && rc == -EAGAIN; attempt++) {
+        xs_tx_t t;
+        if ((rc = xs_transaction_start(&t)))
+            FAIL("netfront: transaction_start: %s", errno_name(rc));
+        static const char *const keys[] = { "tx-ring-ref", "rx-ring-ref", "event-channel", "request-rx-copy",
+                                            "feature-rx-notify", "feature-no-csum-offload" };
+        unsigned long vals[] = { (unsigned long)nf->tx_ring_ref, (unsigned long)nf->rx_ring_ref, nf->port, 1, 1, 1 };
+        for (unsigned int k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+            snprintf(path, sizeof(path), "%s/%s", nf->nodename, keys[k]);
+            snprintf(val, sizeof(val), "%lu", vals[k]);
+            if ((rc = xs_write(t, path, val))) {
+                xs_transaction_end(t, 1);
+                FAIL("netfront: writing %s: %s", path, errno_name(rc));
+            }
+        }
+        rc = xs_transaction_end(t, 0);
+    }
+    if (rc)
+        FAIL("netfront: committing the ring details: %s", errno_name(rc));
+    snprintf(path, sizeof(path), "%s/state", nf->nodename);
+    if ((rc = xs_write(0, path, "4")))
+        FAIL("netfront: writing %s: %s", path, errno_name(rc));
+    return NULL;
+}
+
+static const char *init(struct netfront *nf, unsigned int devid, uint64_t timeout_s, char *why)
+{
+    char path[128], val[128];
+    int rc;
+
+    memset(nf, 0, sizeof(*nf));
+    unsigned int slot = (unsigned int)(nf - netfronts);
+    nf->tx_ring_page = ring_pages[slot][0];
+    nf->rx_ring_page = ring_pages[slot][1];
+    nf->tx_bufs = tx_pages[slot];
+    nf->rx_bufs = rx_pages[slot];
+    nf->devid = devid;
+    snprintf(nf->nodename, sizeof(nf->nodename), "device/vif/%u", devid);
+    uint64_t deadline = monotonic_ns() + timeout_s * NS_PER_S;
+
+    /* The toolstack writes device/vif/N before we boot; hot-plugged ones may come later. */
+    snprintf(path, sizeof(path), "%s/backend", nf->nodename);
+    xs_watch(path, "nf-backend");
+    while ((rc = xs_read(0, path, nf->backend, sizeof(nf->backend))) < 0) {
+        char ev[128], tok[16];
+        if (xs_read_watch(ev, sizeof(ev), tok, sizeof(tok), deadline)) {
+            xs_unwatch(path, "nf-backend");
+            FAIL("netfront: no %s in xenstore (%s): is a vif configured?", path, errno_name(rc));
+        }
+    }
+    xs_unwatch(path, "nf-backend");
+    if (nf->backend[0] != '/')
+        FAIL("netfront: %s is '%s', not an absolute path", path, nf->backend);
+    uint64_t beid = 0;
+    snprintf(path, sizeof(path), "%s/backend-id", nf->nodename);
+    if ((rc = xs_read_u64(0, path, &beid)) && rc != -ENOENT)
+        FAIL("netfront: reading %s: %s", path, errno_name(rc));
+    if (beid >= DOMID_FIRST_RESERVED)
+        FAIL("netfront: %s is %lu", path, (unsigned long)beid);
+    nf->backend_id = (domid_t)beid;
+
+    snprintf(path, sizeof(path), "%s/mac", nf->nodename);
+    if ((rc = xs_read(0, path, val, sizeof(val))) < 0) {
+        snprintf(path, sizeof(path), "%s/mac", nf->backend);   /* some toolstacks only write it there */
+        rc = xs_read(0, path, val, sizeof(val));
+    }
+    if (rc < 0)
+        FAIL("netfront: reading %s: %s", path, errno_name(rc));
+    if (parse_mac(val, nf->mac))
+        FAIL("netfront: %s is '%s', not a MAC address", path, val);
+
+    snprintf(path, sizeof(path), "%s/ip", nf->backend);
+    if ((rc = xs_read(0, path, val, sizeof(val))) >= 0) {
+        if (parse_ip(val, &nf->ip, &nf->prefix))
+            FAIL("netfront: %s is '%s', not a.b.c.d[/prefix]", path, val);
+    } else if (rc != -ENOENT) {
+        FAIL("netfront: reading %s: %s", path, errno_name(rc));
+    }
+
+    snprintf(path, sizeof(path), "%s/feature-rx-copy", nf->backend);
+    uint64_t rx_copy = 0;
+    if (xs_read_u64(0, path, &rx_copy) || rx_copy != 1)
+        printk("netfront: warning: %s is not 1; requesting rx-copy anyway\n", path);
+
+    int st = wait_backend_state(nf, XenbusStateInitWait, deadline);
+    if (st < 0)
+        FAIL("netfront: backend state %s/state: %s", nf->backend, errno_name(st));
+    if (st < XenbusStateInitWait)
+        FAIL("netfront: backend still in state %d after %lu s (InitWait awaited)", st, (unsigned long)timeout_s);
+    if (st > XenbusStateConnected)
+        FAIL("netfront: backend is in state %d (closing/closed) before we connected", st);
+
+    /* The shared rings and buffers. */
+    memset(nf->tx_ring_page, 0, 4096);
+    memset(nf->rx_ring_page, 0, 4096);
+    netif_tx_sring_t *txs = (netif_tx_sring_t *)nf->tx_ring_page;
+    netif_rx_sring_t *rxs = (netif_rx_sring_t *)nf->rx_ring_page;
+    nf->granted = 1;    /* from here on the slot stays taken until netfront_close */
+    SHARED_RING_INIT(txs);
+    SHARED_RING_INIT(rxs);
+    FRONT_RING_INIT(&nf->tx, txs, 4096);
+    FRONT_RING_INIT(&nf->rx, rxs, 4096);
+    if ((nf->tx_ring_ref = gnttab_grant_access(nf->backend_id, virt_to_pfn(nf->tx_ring_page), false)) < 0 ||
+        (nf->rx_ring_ref = gnttab_grant_access(nf->backend_id, virt_to_pfn(nf->rx_ring_page), false)) < 0)
+        FAIL("netfront: no grant refs for the rings");
+    for (int i = 0; i < NF_TX_BUFS; i++) {
+        int ref = gnttab_grant_access(nf->backend_id, virt_to_pfn(nf->tx_bufs[i]), true);
+        if (ref < 0)
+            FAIL("netfront: no grant ref for tx buffer %d", i);
+        nf->tx_gref[i] = (grant_ref_t)ref;
+        nf->tx_inflight[i] = 0;
+    }
+    for (int i = 0; i < NF_RX_BUFS; i++) {
+        int ref = gnttab_grant_access(nf->backend_id, virt_to_pfn(nf->rx_bufs[i]), false);
+        if (ref < 0)
+            FAIL("netfront: no grant ref for rx buffer %d", i);
+        nf->rx_gref[i] = (grant_ref_t)ref;
+        nf->rx_posted[i] = 0;
+    }
+    if ((rc = evtchn_alloc_unbound(nf->backend_id, &nf->port)))
+        FAIL("netfront: EVTCHNOP_alloc_unbound for domain %u: %s", nf->backend_id, errno_name(rc));
+    /* The port stays masked: we only ever SCHEDOP_poll on it, which masked ports wake. */
+    evtchn_mask(nf->port);
+    nf->rx_skip_chain = false;
+
+    const char *fail = publish(nf, why);
+    if (fail)
+        return fail;
+    st = wait_backend_state(nf, XenbusStateConnected, deadline);
+    if (st != XenbusStateConnected) {
+        char err[96] = "";
+        snprintf(path, sizeof(path), "%s/error", nf->backend);
+        if (xs_read(0, path, err, sizeof(err)) < 0)
+            err[0] = '\0';
+        FAIL("netfront: backend %s in state %d, not Connected (4), after we published our rings%s%s", nf->backend,
+             st, err[0] ? ": " : "", err);
+    }
+    nf->connected = 1;
+    rx_post_all(nf);
+    return NULL;
+}
+
+const char *netfront_init(struct netfront *nf, unsigned int devid, uint64_t timeout_s, char *why)
+{
+    if (nf->connected || nf->granted)
+        FAIL("netfront: slot in use");
+    const char *fail = init(nf, devid, timeout_s, why);
+    if (fail && nf->granted)
+        release(nf);
+    return fail;
+}
+
+unsigned int netfront_tx_free(struct netfront *nf)
+{
+    unsigned int n = 0;
+    for (int i = 0; i < NF_TX_BUFS; i++)
+        n += !nf->tx_inflight[i];
+    return n;
+}
+
+static int tx_alloc(struct netfront *nf)
+{
+    for (unsigned int k = 0; k < NF_TX_BUFS; k++) {
+        unsigned int i = (nf->tx_next + k) % NF_TX_BUFS;
+        if (!nf->tx_inflight[i]) {
+            nf->tx_next = i + 1;
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+int netfront_send(struct netfront *nf, const void *frame, size_t len)
+{
+    if (!nf || !nf->connected)
+        return -ENODEV;
+    if (len < 14 || len > NF_MTU_FRAME)
+        return -EINVAL;
+    int id = tx_alloc(nf);
+    if (id < 0 || RING_FULL(&nf->tx)) {
+        nf->st.tx_busy++;
+        return -EAGAIN;
+    }
+    memcpy(nf->tx_bufs[id], frame, len);
+    nf->tx_inflight[id] = 1;
+    netif_tx_request_t *req = RING_GET_REQUEST(&nf->tx, nf->tx.req_prod_pvt);
+    nf->tx.req_prod_pvt++;
+    req->gref = nf->tx_gref[id];
+    req->offset = 0;
+    req->flags = 0;         /* the checksums are filled in */
+    req->id = (uint16_t)id;
+    req->size = (uint16_t)len;
+    int notify = 0;
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf->tx, notify);
+    if (notify)
+        evtchn_send(nf->port);
+    nf->st.tx_frames++;
+    nf->st.tx_bytes += len;
+    return 0;
+}
+
+int netfront_tx_claim(struct netfront *nf, uint8_t **page, grant_ref_t *gref)
+{
+    int id = tx_alloc(nf);
+
+    if (id < 0)
+        return -1;
+    nf->tx_inflight[id] = 2;
+    nf->tx_answered[id] = 0;
+    *page = nf->tx_bufs[id];
+    *gref = nf->tx_gref[id];
+    return id;
+}
+
+void netfront_tx_unclaim(struct netfront *nf, int id)
+{
+    if (id >= 0 && id < NF_TX_BUFS && nf->tx_inflight[id] == 2)
+        nf->tx_inflight[id] = 0;
+}
+
+/* Producer indices from the backend: a jump past what we could have asked for is a protocol error. */
+static bool rsp_prod_sane(RING_IDX prod, RING_IDX cons, RING_IDX req_prod_pvt)
+{
+    return prod - cons <= req_prod_pvt - cons;
+}
+
+static void tx_reclaim(struct netfront *nf)
+{
+    netif_tx_front_ring_t *r = &nf->tx;
+    int more;
+
+    do {
+        RING_IDX prod = r->sring->rsp_prod;
+        xen_rmb();
+        if (!rsp_prod_sane(prod, r->rsp_cons, r->req_prod_pvt)) {
+            nf->st.bad_responses++;
+            return;         /* ignore the ring until the backend makes sense again */
+        }
+        for (RING_IDX i = r->rsp_cons; i != prod; i++) {
+            netif_tx_response_t rsp = *RING_GET_RESPONSE(r, i);
+            if (rsp.status == NETIF_RSP_NULL)
+                continue;
+            if (rsp.id >= NF_TX_BUFS || !nf->tx_inflight[rsp.id]) {
+                nf->st.bad_responses++;
+                continue;
+            }
+            if (rsp.status != NETIF_RSP_OKAY)
+                nf->st.tx_errors++;
+            if (nf->tx_inflight[rsp.id] == 2) {     /* net-hostile's: it looks at the answer itself */
+                nf->tx_answered[rsp.id] = 1;
+                nf->tx_status[rsp.id] = rsp.status;
+            } else {
+                nf->tx_inflight[rsp.id] = 0;
+            }
+        }
+        r->rsp_cons = prod;
+        RING_FINAL_CHECK_FOR_RESPONSES(r, more);
+    } while (more);
+}
+
+static void rx_consume(struct netfront *nf, netfront_rx_fn fn, void *arg, int *frames)
+{
+    netif_rx_front_ring_t *r = &nf->rx;
+    int more;
+
+    do {
+        RING_IDX prod = r->sring->rsp_prod;
+        xen_rmb();
+        if (!rsp_prod_sane(prod, r->rsp_cons, r->req_prod_pvt)) {
+            nf->st.bad_responses++;
+            return;
+        }
+        for (RING_IDX i = r->rsp_cons; i != prod; i++) {
+            netif_rx_response_t rsp = *RING_GET_RESPONSE(r, i);
+            uint16_t slot_id = nf->rx_slot_buf[i & (NF_RX_RING_SIZE - 1)];
+            /* Free the buffer this request slot carried, whatever the response says. */
+            uint16_t id = rsp.id < NF_RX_BUFS && rsp.id == slot_id ? rsp.id : slot_id;
+            if (rsp.id != slot_id)
+                nf->st.bad_responses++;
+            nf->rx_posted[id] = 0;
+            bool chained = rsp.flags & (NETRXF_more_data | NETRXF_extra_info);
+            if (nf->rx_skip_chain) {            /* a continuation of a frame we are dropping */
+                nf->rx_skip_chain = chained;
+                continue;
+            }
+            if (chained) {                  /* we offered neither feature-sg nor GSO */
+                nf->st.rx_errors++;
+                nf->rx_skip_chain = true;
+                continue;
+            }
+            if (rsp.status <= 0 || rsp.offset >= 4096 || rsp.offset + (unsigned)rsp.status > 4096) {
+                nf->st.rx_errors++;
+                continue;
+            }
+            nf->st.rx_frames++;
+            nf->st.rx_bytes += (unsigned)rsp.status;
+            (*frames)++;
+            if (fn)
+                fn(nf->rx_bufs[id] + rsp.offset, (size_t)rsp.status, arg);
+        }
+        r->rsp_cons = prod;
+        RING_FINAL_CHECK_FOR_RESPONSES(r, more);
+    } while (more);
+}
+
+int netfront_tx_result(struct netfront *nf, int id, int16_t *status)
+{
+    if (id < 0 || id >= NF_TX_BUFS || nf->tx_inflight[id] != 2 || !nf->tx_answered[id])
+        return 0;
+    *status = nf->tx_status[id];
+    return 1;
+}
+
+void netfront_tx_push_raw(struct netfront *nf, const netif_tx_request_t *reqs, unsigned int n)
+{
+    int notify = 0;
+
+    for (unsigned int i = 0; i < n && !RING_FULL(&nf->tx); i++)
+        *RING_GET_REQUEST(&nf->tx, nf->tx.req_prod_pvt++) = reqs[i];
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf->tx, notify);
+    if (notify)
+        evtchn_send(nf->port);
+}
+
+void netfront_tx_reclaim(struct netfront *nf)
+{
+    if (nf->connected)
+        tx_reclaim(nf);
+}
+
+int netfront_tx_wait(struct netfront *nf, uint64_t deadline_ns)
+{
+
+    for (;;) {
+        if (!nf->connected)
+            return -ENODEV;
+        tx_reclaim(nf);
+        if (netfront_tx_free(nf) && !RING_FULL(&nf->tx))
+            return 0;
+        evtchn_clear(nf->port);
+        int more;
+        RING_FINAL_CHECK_FOR_RESPONSES(&nf->tx, more);
+        if (more)
+            continue;
+        if (evtchn_wait(&nf->port, 1, deadline_ns))
+            return -ETIMEDOUT;
+    }
+}
+
+/* Revokes what netfront_init granted (a grant the backend still uses stays, leaked) and closes the
+ * port; the slot is free again. */
+static void release(struct netfront *nf)
+{
+    for (int i = 0; i < NF_TX_BUFS; i++)
+        if (nf->tx_gref[i])
+            gnttab_end_access(nf->tx_gref[i]);
+    for (int i = 0; i < NF_RX_BUFS; i++)
+        if (nf->rx_gref[i])
+            gnttab_end_access(nf->rx_gref[i]);
+    if (nf->tx_ring_ref > 0)
+        gnttab_end_access((grant_ref_t)nf->tx_ring_ref);
+    if (nf->rx_ring_ref > 0)
+        gnttab_end_access((grant_ref_t)nf->rx_ring_ref);
+    if (nf->port)
+        evtchn_close(nf->port);
+    nf->connected = 0;
+    nf->granted = 0;
+}
+
+void netfront_close(struct netfront *nf)
+{
+    char path[64];
+
+    if (!nf->connected && !nf->granted)
+        return;
+    nf->connected = 0;
+    snprintf(path, sizeof(path), "%s/state", nf->nodename);
+    xs_write(0, path, "6");
+    release(nf);
+}
+
+int netfront_poll(struct netfront *nf, netfront_rx_fn fn, void *arg)
+{
+    int frames = 0;
+
+    if (!nf->connected)
+        return 0;
+    tx_reclaim(nf);
+    rx_consume(nf, fn, arg, &frames);
+    rx_post_all(nf);
+    return frames;
+}
+
+int netfront_ready(struct netfront *nf)
+{
+    int more;
+
+    if (!nf->connected)
+        return 0;
+    evtchn_clear(nf->port);
+    xen_mb();
+    RING_FINAL_CHECK_FOR_RESPONSES(&nf->rx, more);
+    if (more)
+        return 1;
+    RING_FINAL_CHECK_FOR_RESPONSES(&nf->tx, more);
+    return more;
+}
+
+int netfront_wait(struct netfront *nf, uint64_t deadline_ns)
+{
+    if (!nf->connected)
+        return -ENODEV;
+    if (netfront_ready(nf))
+        return 0;
+    return evtchn_wait(&nf->port, 1, deadline_ns);
+}

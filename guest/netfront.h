@@ -1,0 +1,129 @@
+/*
+ * netfront: the frontend half of Xen's netif protocol (xen/io/netif.h), in the manner of Mini-OS
+ * netfront.c and Linux xen-netfront, run in ring 3.  Up to NF_MAX_DEVS devices, device/vif/<devid>.
+ *
+ * Handshake (docs/netif.md): read device/vif/N/{backend,backend-id,mac} and the backend's `ip`
+ * ("a.b.c.d[/prefix]"); wait for the backend to reach InitWait (2); grant a tx and an rx ring page
+ * and NF_RX_BUFS receive pages to the backend; allocate an unbound event channel for it; write
+ * tx-ring-ref, rx-ring-ref, event-channel, request-rx-copy = 1, feature-rx-notify = 1 and
+ * feature-no-csum-offload = 1 in one transaction, then state = Connected (4), and wait for the
+ * backend's Connected.  Every receive buffer is posted.
+ *
+ * Buffers are granted once and the grants reused: tx pages read-only (one slot per frame, at most
+ * NF_MTU_FRAME bytes, no scatter-gather, no GSO), rx pages read-write (request-rx-copy: the backend
+ * copies into them).  Nothing the backend writes into the shared rings is trusted: ids, offsets,
+ * lengths and producer indices are checked, and what fails the check is counted and dropped.
+ *
+ * Waiting is SCHEDOP_poll on the (masked) port, with the ring's *_event fields set by
+ * RING_FINAL_CHECK_FOR_RESPONSES so that the backend notifies us.
+ */
+#ifndef GUEST_NETFRONT_H
+#define GUEST_NETFRONT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "klib.h"           /* memcpy and size_t, which ring.h's FLEX macros want */
+#include "hypercall.h"
+
+/* ring.h leaves the barriers to us at this interface version; x86 is TSO. */
+#ifndef xen_mb
+#define xen_mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define xen_rmb() __asm__ __volatile__("" ::: "memory")
+#define xen_wmb() __asm__ __volatile__("" ::: "memory")
+#endif
+#include <xen/io/netif.h>
+#include <xen/io/xenbus.h>
+
+#define NF_MAX_DEVS  3          /* 3 * (64 + 64 + 2) grant refs of our 504 */
+#define NF_TX_BUFS   64
+#define NF_RX_BUFS   64
+#define NF_MTU_FRAME 1514       /* Ethernet header + 1500 */
+#define NF_RX_RING_SIZE __CONST_RING_SIZE(netif_rx, 4096)
+#define NF_TX_RING_SIZE __CONST_RING_SIZE(netif_tx, 4096)
+
+struct netfront_stats {
+    uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
+    uint64_t rx_errors;         /* negative status, bad offset/length, more_data/extra_info chains */
+    uint64_t tx_errors;         /* tx responses with status != OKAY */
+    uint64_t tx_busy;           /* netfront_send found no free slot */
+    uint64_t bad_responses;     /* ids out of range or not in flight, producer jumps */
+};
+
+struct netfront {
+    unsigned int devid;
+    char nodename[32];          /* device/vif/N (relative to our home) */
+    char backend[96];           /* the backend's absolute path */
+    domid_t backend_id;
+    uint8_t mac[6];
+    uint32_t ip;                /* host order; 0 if the backend has no ip node */
+    unsigned int prefix;
+    evtchn_port_t port;
+    int tx_ring_ref, rx_ring_ref;
+    netif_tx_front_ring_t tx;
+    netif_rx_front_ring_t rx;
+    int connected;
+    struct netfront_stats st;
+    /* Buffers and their bookkeeping. */
+    uint8_t *tx_ring_page, *rx_ring_page;
+    uint8_t (*tx_bufs)[4096], (*rx_bufs)[4096];
+    grant_ref_t tx_gref[NF_TX_BUFS], rx_gref[NF_RX_BUFS];
+    uint8_t tx_inflight[NF_TX_BUFS];        /* 1: on the ring; 2: claimed by net-hostile */
+    uint8_t tx_answered[NF_TX_BUFS];        /* claimed buffers: a response came, with tx_status */
+    int16_t tx_status[NF_TX_BUFS];
+    uint8_t rx_posted[NF_RX_BUFS];
+    uint16_t rx_slot_buf[NF_RX_RING_SIZE];  /* which buffer each rx request slot carries */
+    unsigned int tx_next;
+    int rx_skip_chain;                      /* dropping the rest of a more_data chain */
+    int granted;                            /* the grants above are live */
+};
+
+/* The devices, by slot (not devid); netfront_get(devid) finds a connected one, netfront_slot() a
+ * free slot.  NULL if none. */
+extern struct netfront netfronts[NF_MAX_DEVS];
+struct netfront *netfront_get(unsigned int devid);
+struct netfront *netfront_slot(void);
+
+/* Connects device/vif/devid, waiting up to timeout_s for each handshake step.  NULL, or why not
+ * (formatted into why, WHY_SIZE).  An absent `ip` node is not an error here: nf->ip stays 0. */
+const char *netfront_init(struct netfront *nf, unsigned int devid, uint64_t timeout_s, char *why);
+
+/* Queues one frame (len <= NF_MTU_FRAME) and notifies as the ring says: 0, -XEN_EAGAIN when every
+ * tx slot is in flight (call netfront_poll or netfront_wait), -XEN_EINVAL for a bad length,
+ * -XEN_ENODEV when not connected. */
+int netfront_send(struct netfront *nf, const void *frame, size_t len);
+
+typedef void (*netfront_rx_fn)(const uint8_t *frame, size_t len, void *arg);
+/* Reclaims tx responses and hands every received frame to fn, re-posting the buffers.  Returns the
+ * number of frames received. */
+int netfront_poll(struct netfront *nf, netfront_rx_fn fn, void *arg);
+
+/* Sleeps until the backend notifies us or system time passes deadline_ns (0: no deadline).  Returns
+ * at once if responses are already waiting.  0 on an event, -XEN_ETIMEDOUT at the deadline. */
+int netfront_wait(struct netfront *nf, uint64_t deadline_ns);
+/* As netfront_wait's checks, without sleeping: 1 if responses wait (the event indices are set either way). */
+int netfront_ready(struct netfront *nf);
+
+/* Free tx slots (those not in flight). */
+unsigned int netfront_tx_free(struct netfront *nf);
+
+/* For net-hostile only: a free tx buffer's index, its page and grant ref, and the raw ring.  The
+ * caller fills requests itself; netfront_poll reclaims what the backend answers. */
+int netfront_tx_claim(struct netfront *nf, uint8_t **page, grant_ref_t *gref);
+void netfront_tx_unclaim(struct netfront *nf, int id);
+/* A claimed buffer's answer: 1 and its status once the backend responded, else 0. */
+int netfront_tx_result(struct netfront *nf, int id, int16_t *status);
+/* Puts requests on the tx ring as they are (no checks) and notifies as the ring says. */
+void netfront_tx_push_raw(struct netfront *nf, const netif_tx_request_t *reqs, unsigned int n);
+
+/* Reclaims tx responses only (no rx processing, so safe inside an rx handler). */
+void netfront_tx_reclaim(struct netfront *nf);
+/* Reclaims tx responses until a slot is free or deadline_ns: 0, -XEN_ETIMEDOUT, -XEN_ENODEV. */
+int netfront_tx_wait(struct netfront *nf, uint64_t deadline_ns);
+/* Our state to Closed (6), grants revoked (busy ones stay), port closed.  For a backend that is
+ * Closing. */
+void netfront_close(struct netfront *nf);
+
+/* Backend's xenbus state (read from xenstore), or -errno. */
+int netfront_backend_state(struct netfront *nf);
+
+#endif
