@@ -81,20 +81,10 @@ guest_line() {
 
 # The guest powers off by itself after PASS/FAIL: wait for that, warn on FAIL, destroy if it lingers.
 guest_finish() {
-    local name=$1 i rc=0
+    local name=$1 rc=0
     bench_wait_line "$XENITH_RUNDIR/log/guest-$name.log" '^PASS ' '^FAIL ' 10 bench_xl_alive || rc=$?
     ((rc == 2)) && echo "warning: $name: $BENCH_LINE" >&2
-    for ((i = 0; i < 400; i++)); do
-        [[ -z $(bench_vmm_pid "$name") ]] && break
-        bench_nap
-    done
-    if [[ -n $(bench_vmm_pid "$name") ]]; then
-        bench_xl_destroy "$name" || true
-    else
-        local n=() d
-        for d in "${BENCH_DOMAINS[@]}"; do [[ $d == "$name" ]] || n+=("$d"); done
-        BENCH_DOMAINS=(${n[@]+"${n[@]}"})
-    fi
+    bench_xl_finish "$name" 400
 }
 
 field() { [[ $1 =~ (^| )$2=([0-9]+) ]] && echo "${BASH_REMATCH[2]}"; }

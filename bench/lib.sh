@@ -135,20 +135,41 @@ bench_xl_wait() {
     echo "timeout 0"
 }
 
+# Forgets NAME in the cleanup list (it has gone).
+bench_forget() {
+    local n=() d
+    for d in "${BENCH_DOMAINS[@]}"; do [[ $d == "$1" ]] || n+=("$d"); done
+    BENCH_DOMAINS=(${n[@]+"${n[@]}"})
+}
+
+# Waits up to NAPS polls for NAME's VMM to exit.
+bench_wait_vmm_gone() {
+    local i
+    for ((i = 0; i < $2; i++)); do
+        [[ -z $(bench_vmm_pid "$1") ]] && return 0
+        bench_nap
+    done
+    [[ -z $(bench_vmm_pid "$1") ]]
+}
+
 bench_xl_destroy() {
-    local name=$1 i
+    local name=$1
     timeout 10 "$XL" destroy "$name" >"$BENCH_TMP/$name.destroy-out" 2>&1 || {
         bench_msg "xl destroy $name failed: $(cat "$BENCH_TMP/$name.destroy-out")"
         return 1
     }
-    # Wait (up to 5 s) until its VMM has gone, so runs do not overlap.
-    for ((i = 0; i < 1000; i++)); do
-        [[ -z $(bench_vmm_pid "$name") ]] && break
-        bench_nap
-    done
-    local n=() d
-    for d in "${BENCH_DOMAINS[@]}"; do [[ $d == "$name" ]] || n+=("$d"); done
-    BENCH_DOMAINS=("${n[@]}")
+    # Wait (up to 1000 polls) until its VMM has gone, so runs do not overlap.
+    bench_wait_vmm_gone "$name" 1000 || true
+    bench_forget "$name"
+}
+
+# A guest that powers off by itself: let its VMM finish (up to NAPS polls), destroy it if it lingers.
+bench_xl_finish() {
+    if bench_wait_vmm_gone "$1" "$2"; then
+        bench_forget "$1"
+    else
+        bench_xl_destroy "$1" || true
+    fi
 }
 
 bench_wait_line() {

@@ -90,12 +90,4 @@ for kind in read write watch; do
 	row ring "$kind" "$(awk -v m="$mean" 'BEGIN { printf "%.0f", (m > 0 ? 1e6 / m : 0) }')" "$mean" "$p99"
 done
 # The guest powers off after PASS: let its VMM finish (up to 10 s) before destroying anything.
-for ((i = 0; i < 2000; i++)); do
-	[[ -z $(bench_vmm_pid "$name") ]] && break
-	bench_nap
-done
-if [[ -n $(bench_vmm_pid "$name") ]]; then
-	bench_xl_destroy "$name" || true
-else
-	BENCH_DOMAINS=()
-fi
+bench_xl_finish "$name" 2000
