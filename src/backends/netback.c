@@ -615,24 +615,32 @@ int netback_attach(struct domain *dom, const char *spec, int *devid, char *vifna
 	return 0;
 }
 
+int netback_attach_configs(struct domain *dom, const struct netback_config *cfgs, unsigned int n,
+			   char *err, size_t errlen)
+{
+	struct netback *nb;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (attach(dom, &cfgs[i], &nb, err, errlen)) {
+			netback_teardown_all(dom);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int netback_attach_all(struct domain *dom, char *err, size_t errlen)
 {
 	const struct domain_params *p = dom->params;
-	struct netback_config cfg;
-	struct netback *nb;
+	struct netback_config cfgs[DOMAIN_MAX_VIFS];
 
 	for (unsigned int i = 0; i < p->n_vifs; i++) {
-		if (netback_config_parse(p->vifs[i], &cfg, err, errlen))
-			goto fail;
-		if (cfg.devid < 0)
-			cfg.devid = (int)i;
-		if (attach(dom, &cfg, &nb, err, errlen))
-			goto fail;
+		if (netback_config_parse(p->vifs[i], &cfgs[i], err, errlen))
+			return -1;
+		if (cfgs[i].devid < 0)
+			cfgs[i].devid = (int)i;
 	}
-	return 0;
-fail:
-	netback_teardown_all(dom);
-	return -1;
+	return netback_attach_configs(dom, cfgs, p->n_vifs, err, errlen);
 }
 
 int netback_detach(struct domain *dom, int devid, netback_done_fn done, void *ctx)
@@ -661,6 +669,21 @@ static unsigned int in_order(struct domain *dom, struct netback *order[NETBACK_M
 		struct netback *t = order[i];
 		order[i] = order[n - 1 - i];
 		order[n - 1 - i] = t;
+	}
+	return n;
+}
+
+unsigned int netback_configs(struct domain *dom, struct netback_config *out, unsigned int max)
+{
+	struct netback *order[NETBACK_MAX_VIFS];
+	unsigned int n = in_order(dom, order);
+
+	if (n > max)
+		n = max;
+	for (unsigned int i = 0; i < n; i++) {
+		out[i] = order[i]->cfg;
+		out[i].devid = order[i]->devid;
+		out[i].has_mac = true;           /* a rebooted domain keeps its MACs, as under Xen */
 	}
 	return n;
 }

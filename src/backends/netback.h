@@ -88,6 +88,11 @@ enum netback_work netback_ring_rx(struct netback_ring *r, unsigned int budget);
 /* Every --vif of the domain's params, after xenstore_link_connect.  0, or -1 with err (and the
  * vifs already made are gone again). */
 int netback_attach_all(struct domain *dom, char *err, size_t errlen);
+/* The vifs a domain has now (hot-plugged ones included), oldest first, with devids and MACs fixed:
+ * what a restart rebuilds. */
+unsigned int netback_configs(struct domain *dom, struct netback_config *out, unsigned int max);
+int netback_attach_configs(struct domain *dom, const struct netback_config *cfgs, unsigned int n,
+			   char *err, size_t errlen);
 /* One more vif (vif-attach).  0 with *devid and vifname set, or -errno with err. */
 int netback_attach(struct domain *dom, const char *spec, int *devid, char *vifname, size_t vifname_len,
 		   char *err, size_t errlen);

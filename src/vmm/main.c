@@ -306,12 +306,16 @@ static bool apply_shutdown_action(struct vmm *v)
 		return true;
 	}
 	int old_domid = dom->domid;
+	/* The restarted domain gets the devices it has now, hot-plugged ones included. */
+	struct netback_config vifs[DOMAIN_MAX_VIFS];
+	unsigned int n_vifs = netback_configs(dom, vifs, DOMAIN_MAX_VIFS);
 	domain_teardown(dom);
 	if (action == ACTION_DESTROY)
 		return false;
 	if (domain_build(dom, p, &v->console, &v->loop, v->notify_fd, err, sizeof(err)) ||
 	    claim_domid(v, old_domid, err, sizeof(err)) || xenstore_link_connect(dom, err, sizeof(err)) ||
-	    netback_attach_all(dom, err, sizeof(err)) || domain_start(dom, err, sizeof(err))) {
+	    netback_attach_configs(dom, vifs, n_vifs, err, sizeof(err)) ||
+	    domain_start(dom, err, sizeof(err))) {
 		LOG("restarting domain %s: %s", p->name, err);
 		domain_teardown(dom);
 		return false;
