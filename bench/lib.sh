@@ -35,6 +35,9 @@ bench_msg() { printf '%s\n' "$*" >&2; }
 
 bench_cleanup() {
     local rc=$? name pid kv mine
+    # A signal can land inside bench_nap's `read -t`; finishing a read first keeps the command
+    # substitutions below from aborting bash ("longjmp causes uninitialized stack frame").
+    read -r -t 0 _ </dev/null
     set +e
     trap - EXIT INT TERM
     for name in "${BENCH_DOMAINS[@]}"; do
