@@ -4,8 +4,8 @@
  * Our state, driven by the frontend's (F:) and by the VMM (detach, teardown):
  *
  *   create ─► Initialising(1) ──start (device made, hotplug ok)──► InitWait(2)
- *   InitWait ──F:Connected, ops->connect ok──► Connected(4)
- *   InitWait ──F:Connected, ops->connect failed──► Closing(5)   (reason in backend/error)
+ *   InitWait ──F:Connected (or F:Initialised, for blkback), ops->connect ok──► Connected(4)
+ *   InitWait ──F:Connected (or Initialised), ops->connect failed──► Closing(5)   (reason in backend/error)
  *   any ──F:Closing──► disconnect, Closing(5)
  *   any ──F:Closed / frontend gone──► disconnect, Closed(6) ──not detaching, F:Initialising──► InitWait
  *   close (detach) ──► online=0, Closing(5) ──F:Closed or timeout──► Closed(6), ops->release,
@@ -263,6 +263,10 @@ static void frontend_changed(void *opaque, const char *path)
 			set_state(xb, XenbusStateInitWait);
 		}
 		break;
+	case XenbusStateInitialised:
+		if (!xb->ops->connect_on_initialised)
+			break;          /* netback waits for Connected */
+		/* fall through */
 	case XenbusStateConnected:
 		if (xb->closing || xb->state != XenbusStateInitWait)
 			break;
@@ -288,7 +292,7 @@ static void frontend_changed(void *opaque, const char *path)
 		do_disconnect(xb);
 		set_state(xb, XenbusStateClosed);
 		break;
-	default:                 /* Initialised, InitWait: we wait for Connected, as netback does */
+	default:                 /* InitWait: nothing to do yet */
 		break;
 	}
 }

@@ -23,6 +23,9 @@ struct xenbus_backend_ops {
 	void (*release)(struct xenbus_backend *xb, void *opaque);
 	/* A xenbus_backend_close finished: the directories are gone.  May free the device. */
 	void (*closed)(struct xenbus_backend *xb, void *opaque);
+	/* Connect once the frontend is Initialised (3), as blkback does: blkfront publishes its ring
+	 * there and waits for our Connected.  Otherwise (netback) only on the frontend's Connected. */
+	bool connect_on_initialised;
 };
 
 /* One node of a directory; a NULL value ends the list. */

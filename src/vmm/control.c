@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "backends/blkback.h"
 #include "backends/netback.h"
 #include "lib/error.h"
 #include "lib/unix_socket.h"
@@ -14,7 +15,7 @@
 #include "vmm/domain.h"
 
 #define CONTROL_MSG_MAX 512
-#define CONTROL_REPLY_MAX 8192        /* vif-list has a line per vif */
+#define CONTROL_REPLY_MAX 8192        /* vif-list and vbd-list have a line per device */
 
 int control_listen(const char *path, char *err, size_t errlen)
 {
@@ -80,6 +81,9 @@ static const char *errno_name(int e)
 	case ENOSPC: return "ENOSPC";
 	case ENOMEM: return "ENOMEM";
 	case EBUSY: return "EBUSY";
+	case EACCES: return "EACCES";
+	case EROFS: return "EROFS";
+	case EISDIR: return "EISDIR";
 	default: return "EIO";
 	}
 }
@@ -146,6 +150,52 @@ static bool vif_request(struct domain *dom, const char *cmd, int fd, char *reply
 	return r == 0;
 }
 
+/* vbd-attach SPEC | vbd-detach DEVID | vbd-list [stats] (docs/blkif.md).  Returns true when the
+ * reply is deferred (and fd is no longer ours). */
+static bool vbd_request(struct domain *dom, const char *cmd, int fd, char *reply, size_t len)
+{
+	char err[1024];
+	char *arg = strtok(NULL, "\n");
+	int devid, r;
+
+	while (arg && *arg == ' ')
+		arg++;
+	if (!strcmp(cmd, "vbd-attach")) {
+		if (!arg || !*arg) {
+			snprintf(reply, len, "error EINVAL usage: vbd-attach SPEC");
+			return false;
+		}
+		r = blkback_attach(dom, arg, &devid, err, sizeof(err));
+		if (r)
+			snprintf(reply, len, "error %s %s", errno_name(-r), err);
+		else
+			snprintf(reply, len, "ok devid=%d", devid);
+		return false;
+	}
+	if (!strcmp(cmd, "vbd-list")) {
+		size_t at = (size_t)snprintf(reply, len, "ok\n");
+		if (arg && !strcmp(arg, "stats"))
+			blkback_list_stats(dom, reply + at, len - at);
+		else
+			blkback_list(dom, reply + at, len - at);
+		if (!reply[at])
+			reply[2] = '\0';
+		return false;
+	}
+	char *end;
+	long d = arg ? strtol(arg, &end, 10) : -1;
+	if (!arg || end == arg || *end || d < 0 || d > INT32_MAX) {
+		snprintf(reply, len, "error EINVAL usage: vbd-detach DEVID");
+		return false;
+	}
+	r = blkback_detach(dom, (int)d, detach_done, (void *)(intptr_t)fd);
+	if (r == -ENOENT)
+		snprintf(reply, len, "error ENOENT no vbd %ld", d);
+	else if (r == -EBUSY)
+		snprintf(reply, len, "error EBUSY vbd %ld is already being detached", d);
+	return r == 0;
+}
+
 static bool handle_request(struct domain *dom, char *req, int fd, char *reply, size_t len, bool *destroy)
 {
 	char flags[7];
@@ -168,6 +218,8 @@ static bool handle_request(struct domain *dom, char *req, int fd, char *reply, s
 		grant_request(dom, cmd, reply, len);
 	} else if (!strcmp(cmd, "vif-attach") || !strcmp(cmd, "vif-detach") || !strcmp(cmd, "vif-list")) {
 		return vif_request(dom, cmd, fd, reply, len);
+	} else if (!strcmp(cmd, "vbd-attach") || !strcmp(cmd, "vbd-detach") || !strcmp(cmd, "vbd-list")) {
+		return vbd_request(dom, cmd, fd, reply, len);
 	} else if (!strcmp(cmd, "destroy")) {
 		*destroy = true;
 		snprintf(reply, len, "ok");

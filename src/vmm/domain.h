@@ -14,6 +14,7 @@
 
 #define DOMAIN_MAX_VCPUS 64
 #define DOMAIN_MAX_VIFS 16
+#define DOMAIN_MAX_DISKS 16
 
 enum shutdown_action { ACTION_DESTROY, ACTION_RESTART, ACTION_PRESERVE };
 
@@ -29,6 +30,8 @@ struct domain_params {
 	bool start_paused;
 	const char *vifs[DOMAIN_MAX_VIFS];   /* --vif specs (docs/netif.md), built after the domid is known */
 	unsigned int n_vifs;
+	const char *disks[DOMAIN_MAX_DISKS]; /* --disk specs (docs/blkif.md), built after the domid is known */
+	unsigned int n_disks;
 };
 
 /* What the domain is doing, as xl's state column shows it. */
@@ -43,6 +46,7 @@ struct console_ring;
 struct xenstore_link;
 struct event_loop;
 struct netback;
+struct blkback;
 
 struct domain {
 	const struct domain_params *params;
@@ -59,6 +63,7 @@ struct domain {
 	struct console_ring *console_ring; /* the PV console backend, while the domain is built */
 	struct xenstore_link *xenstore_link;
 	struct netback *vifs;              /* the vif backends, newest first (backends/netback.c) */
+	struct blkback *vbds;              /* the vbd backends, newest first (backends/blkback.c) */
 
 	pthread_mutex_t lock;      /* guards what follows */
 	pthread_cond_t unpaused;

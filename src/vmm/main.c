@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "lib/error.h"
 #include "lib/rundir.h"
+#include "backends/blkback.h"
 #include "backends/netback.h"
 #include "vmm/control.h"
 #include "vmm/domain.h"
@@ -43,6 +44,7 @@ static void usage(FILE *out)
 		"                  [--memory MIB] [--vcpus N] [--on-poweroff ACT] [--on-reboot ACT]\n"
 		"                  [--on-crash ACT] [--paused] [--rundir DIR] [--ready-fd FD]\n"
 		"                  [--vif devid=I,mac=M,bridge=B,script=PATH,ip=A[,vifname=V][,rate=R]]...\n"
+		"                  [--disk vdev=V,devid=D,access=rw|ro,devtype=disk|cdrom,target=PATH]...\n"
 		"ACT: destroy | restart | preserve.  Normally started by `xl create`.\n");
 }
 
@@ -81,7 +83,7 @@ static int parse_number(const char *s, const char *what, unsigned long long max,
 static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t errlen)
 {
 	enum { OPT_NAME = 1, OPT_KERNEL, OPT_RAMDISK, OPT_CMDLINE, OPT_MEMORY, OPT_VCPUS, OPT_POWEROFF,
-	       OPT_REBOOT, OPT_CRASH, OPT_PAUSED, OPT_RUNDIR, OPT_READY, OPT_VIF, OPT_HELP };
+	       OPT_REBOOT, OPT_CRASH, OPT_PAUSED, OPT_RUNDIR, OPT_READY, OPT_VIF, OPT_DISK, OPT_HELP };
 	static const struct option opts[] = {
 		{ "name", 1, NULL, OPT_NAME }, { "kernel", 1, NULL, OPT_KERNEL },
 		{ "ramdisk", 1, NULL, OPT_RAMDISK }, { "cmdline", 1, NULL, OPT_CMDLINE },
@@ -89,7 +91,8 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		{ "on-poweroff", 1, NULL, OPT_POWEROFF }, { "on-reboot", 1, NULL, OPT_REBOOT },
 		{ "on-crash", 1, NULL, OPT_CRASH }, { "paused", 0, NULL, OPT_PAUSED },
 		{ "rundir", 1, NULL, OPT_RUNDIR }, { "ready-fd", 1, NULL, OPT_READY },
-		{ "vif", 1, NULL, OPT_VIF }, { "help", 0, NULL, OPT_HELP }, { 0 },
+		{ "vif", 1, NULL, OPT_VIF }, { "disk", 1, NULL, OPT_DISK }, { "help", 0, NULL, OPT_HELP },
+		{ 0 },
 	};
 	struct domain_params *p = &v->params;
 	unsigned long long n;
@@ -136,6 +139,17 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 			if (netback_config_parse(optarg, &vif, err, errlen))
 				return -1;
 			p->vifs[p->n_vifs++] = optarg;
+			break;
+		}
+		case OPT_DISK: {
+			struct blkback_config disk;
+			if (p->n_disks == DOMAIN_MAX_DISKS) {
+				ERR_SET(err, errlen, "at most %d --disk", DOMAIN_MAX_DISKS);
+				return -1;
+			}
+			if (blkback_config_parse(optarg, &disk, err, errlen))
+				return -1;
+			p->disks[p->n_disks++] = optarg;
 			break;
 		}
 		case OPT_HELP: usage(stdout); exit(0);
@@ -264,7 +278,8 @@ static int setup(struct vmm *v, char *err, size_t errlen)
 		return -1;
 	}
 	if (claim_domid(v, -1, err, errlen) || xenstore_link_connect(&v->dom, err, errlen) ||
-	    watch_fds(v, err, errlen) || netback_attach_all(&v->dom, err, errlen))
+	    watch_fds(v, err, errlen) || netback_attach_all(&v->dom, err, errlen) ||
+	    blkback_attach_all(&v->dom, err, errlen))
 		return -1;
 	return domain_start(&v->dom, err, errlen);
 }
@@ -309,12 +324,15 @@ static bool apply_shutdown_action(struct vmm *v)
 	/* The restarted domain gets the devices it has now, hot-plugged ones included. */
 	struct netback_config vifs[DOMAIN_MAX_VIFS];
 	unsigned int n_vifs = netback_configs(dom, vifs, DOMAIN_MAX_VIFS);
+	static struct blkback_config disks[DOMAIN_MAX_DISKS];   /* PATH_MAX each: not on the stack */
+	unsigned int n_disks = blkback_configs(dom, disks, DOMAIN_MAX_DISKS);
 	domain_teardown(dom);
 	if (action == ACTION_DESTROY)
 		return false;
 	if (domain_build(dom, p, &v->console, &v->loop, v->notify_fd, err, sizeof(err)) ||
 	    claim_domid(v, old_domid, err, sizeof(err)) || xenstore_link_connect(dom, err, sizeof(err)) ||
 	    netback_attach_configs(dom, vifs, n_vifs, err, sizeof(err)) ||
+	    blkback_attach_configs(dom, disks, n_disks, err, sizeof(err)) ||
 	    domain_start(dom, err, sizeof(err))) {
 		LOG("restarting domain %s: %s", p->name, err);
 		domain_teardown(dom);
@@ -381,8 +399,9 @@ static int run(struct vmm *v)
 		if (event_loop_run_once(&v->loop, -1) < 0)
 			break;
 	/* Dom0 devices go before the domain stops being listed, so that once xl sees it gone its
-	 * vifs and their routes are gone too. */
+	 * vifs and their routes are gone too, and its disks' files are closed. */
 	netback_teardown_all(&v->dom);
+	blkback_teardown_all(&v->dom);
 	remove_domain_dir(v);
 	domain_teardown(&v->dom);
 	console_close(&v->console, v->guest_ended);
@@ -433,6 +452,7 @@ int main(int argc, char **argv)
 	if (parse_args(v, argc, argv, err, sizeof(err)) || setup(v, err, sizeof(err))) {
 		LOG("%s", err);
 		netback_teardown_all(&v->dom);
+		blkback_teardown_all(&v->dom);
 		tell_xl(v, "error %s\n", err);
 		remove_domain_dir(v);
 		domain_teardown(&v->dom);

@@ -1,0 +1,616 @@
+/* blkback, the device: one `struct blkback` per vbd (docs/blkif.md).
+ *
+ * Attach: parse the spec, open the target (read-only for access=ro and cdroms), learn its size
+ * (fstat for a file, BLKGETSIZE64 / BLKSSZGET / BLKPBSZGET for a block device), write the backend
+ * and frontend directories with everything the frontend may want to know (xenbus_backend), then
+ * hotplug-status = connected (there is no script: the file is the device) and InitWait.  When the
+ * frontend is Initialised (blkfront publishes its ring there) or Connected, connect() reads
+ * protocol (x86_64-abi only), ring-page-order and ring-ref / ring-ref0.., maps the ring pages,
+ * binds the event channel and starts the data path (blkback_ring.c): its requests are taken on
+ * the main loop, woken by an eventfd that the event channel's callback writes from the vCPU thread
+ * (and the workers write when held-back work may go on); the I/O runs on the ring's workers.
+ *
+ * A ring of several pages must be contiguous for ring.h's macros: pages that are not neighbours in
+ * our mapping of guest RAM are mapped again, side by side, from the RAM's memfd.
+ *
+ * Sizes: `sectors` is in `sector-size` units as blkif.h defines it (512-byte sectors for a file);
+ * requests always count 512-byte sectors.
+ *
+ * Detach and teardown undo it in reverse: the ring drains (every request handed to the workers
+ * answered, its grants released), the workers stop, the event channel and the ring's grants go, the
+ * file closes, the directories go; each disk logs its counters as it goes. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xen/io/protocols.h>
+#include "backends/blkback.h"
+#include "backends/xenbus_backend.h"
+#include "lib/error.h"
+#include "vmm/domain.h"
+#include "vmm/event_loop.h"
+
+_Static_assert(BLKBACK_MAX_DISKS == DOMAIN_MAX_DISKS, "one limit on disks");
+
+#define BUDGET 64                        /* requests per loop iteration per disk */
+#define PAGE 4096u
+
+struct blkback {
+	struct blkback *next;
+	struct domain *dom;
+	struct blkback_config cfg;
+	int devid;
+	char name[48];                       /* vbd<domid>.<devid> (vdev), for log lines */
+	struct blkback_target target;
+	bool block_device;
+	unsigned int sector_size, physical_sector_size;
+	uint64_t bytes;
+	int kick_fd;                         /* -1: none */
+	bool kick_polled;
+	struct xenbus_backend xb;
+	/* While connected: */
+	bool connected;
+	bool broken_reported;
+	unsigned int ring_pages;
+	unsigned long ring_refs[BLKBACK_MAX_RING_PAGES];
+	struct grant_mapping ring_maps[BLKBACK_MAX_RING_PAGES];
+	void *ring_alias;                    /* our own side-by-side mapping of the pages, or NULL */
+	evtchn_port_t port;
+	struct blkback_stats total;          /* of earlier connections */
+	blkback_done_fn detach_done;         /* a vbd-detach waits */
+	void *detach_ctx;
+	struct blkback_ring ring;
+};
+
+/* ---- the main loop's side ---- */
+
+static void kick_self(struct blkback *bd)
+{
+	uint64_t one = 1;
+
+	if (write(bd->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		LOG("%s: waking ourselves: %s", bd->name, strerror(errno));
+}
+
+static void serve(struct blkback *bd)
+{
+	if (!bd->connected)
+		return;
+	enum blkback_work w = blkback_ring_serve(&bd->ring, BUDGET);
+	if (w == BLKBACK_BROKEN && !bd->broken_reported) {
+		bd->broken_reported = true;
+		xenbus_backend_write(&bd->xb, "error", "frontend broke the ring protocol");
+	}
+	if (w == BLKBACK_MORE)
+		kick_self(bd);       /* come back after the other fds had their turn */
+}
+
+static void kicked(void *opaque, uint32_t events)
+{
+	struct blkback *bd = opaque;
+	uint64_t count;
+
+	(void)events;
+	if (read(bd->kick_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		return;
+	serve(bd);
+}
+
+/* The event channel's callback: on a vCPU thread, so only the eventfd. */
+static void guest_notified(void *opaque)
+{
+	struct blkback *bd = opaque;
+	uint64_t one = 1;
+
+	if (write(bd->kick_fd, &one, sizeof(one)) < 0)
+		return;    /* EAGAIN: a wake-up is already pending */
+}
+
+/* ---- xenbus: connect and disconnect ---- */
+
+static void unmap_ring(struct blkback *bd)
+{
+	if (bd->ring_alias)
+		munmap(bd->ring_alias, (size_t)bd->ring_pages * PAGE);
+	bd->ring_alias = NULL;
+	for (unsigned int i = 0; i < bd->ring_pages; i++)
+		gnttab_unmap(&bd->ring_maps[i]);
+	bd->ring_pages = 0;
+}
+
+/* The ring's pages side by side: as they are if they already are, else mapped again from the
+ * guest RAM's memfd. */
+static void *ring_address(struct blkback *bd, char *err, size_t errlen)
+{
+	struct vm *vm = &bd->dom->vm;
+	uint8_t *first = bd->ring_maps[0].page;
+	bool together = true;
+
+	for (unsigned int i = 1; i < bd->ring_pages; i++)
+		together = together && (uint8_t *)bd->ring_maps[i].page == first + (size_t)i * PAGE;
+	if (together)
+		return first;
+	if (vm->memfd < 0) {
+		ERR_SET(err, errlen, "ring pages are not contiguous and guest RAM cannot be mapped again");
+		return NULL;
+	}
+	size_t len = (size_t)bd->ring_pages * PAGE;
+	uint8_t *base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED) {
+		ERR_SET(err, errlen, "reserving %zu bytes for the ring: %s", len, strerror(errno));
+		return NULL;
+	}
+	for (unsigned int i = 0; i < bd->ring_pages; i++) {
+		off_t off = (off_t)((uint8_t *)bd->ring_maps[i].page - vm->ram);
+		if (mmap(base + (size_t)i * PAGE, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, vm->memfd,
+			 off) == MAP_FAILED) {
+			ERR_SET(err, errlen, "mapping ring page %u: %s", i, strerror(errno));
+			munmap(base, len);
+			return NULL;
+		}
+	}
+	bd->ring_alias = base;
+	return base;
+}
+
+static int read_ring_refs(struct blkback *bd, struct xenbus_backend *xb, char *err, size_t errlen)
+{
+	unsigned long order = 0;
+	char key[24];
+	int r = xenbus_backend_read_fe_uint(xb, "ring-page-order", 31, &order);
+
+	if (r && r != -ENOENT) {
+		ERR_SET(err, errlen, "reading %s/ring-page-order: %s", xb->fe_path, strerror(-r));
+		return -1;
+	}
+	if (order > BLKBACK_MAX_RING_ORDER) {
+		ERR_SET(err, errlen, "ring-page-order %lu is beyond max-ring-page-order %d", order, BLKBACK_MAX_RING_ORDER);
+		return -1;
+	}
+	bd->ring_pages = 0;
+	unsigned int pages = 1u << order;
+	for (unsigned int i = 0; i < pages; i++) {
+		snprintf(key, sizeof(key), "ring-ref%u", i);
+		r = xenbus_backend_read_fe_uint(xb, key, UINT32_MAX, &bd->ring_refs[i]);
+		if (r == -ENOENT && order == 0)          /* a one-page ring says ring-ref */
+			r = xenbus_backend_read_fe_uint(xb, "ring-ref", UINT32_MAX, &bd->ring_refs[i]);
+		if (r) {
+			ERR_SET(err, errlen, "reading %s/%s: %s", xb->fe_path, order ? key : "ring-ref", strerror(-r));
+			return -1;
+		}
+	}
+	return (int)pages;
+}
+
+static int vbd_connect(struct xenbus_backend *xb, void *opaque, char *err, size_t errlen)
+{
+	struct blkback *bd = opaque;
+	char protocol[32];
+	unsigned long port;
+	int r, pages;
+
+	r = xenbus_backend_read_fe(xb, "protocol", protocol, sizeof(protocol));
+	if (r == -ENOENT)
+		snprintf(protocol, sizeof(protocol), "%s", XEN_IO_PROTO_ABI_X86_64);   /* the native one */
+	else if (r) {
+		ERR_SET(err, errlen, "reading %s/protocol: %s", xb->fe_path, strerror(-r));
+		return -1;
+	}
+	if (!strcmp(protocol, XEN_IO_PROTO_ABI_X86_32)) {
+		ERR_SET(err, errlen, "protocol %s: 32-bit frontends are not supported (x86_64-abi only)", protocol);
+		return -1;
+	}
+	if (strcmp(protocol, XEN_IO_PROTO_ABI_X86_64)) {
+		ERR_SET(err, errlen, "protocol '%s' is not x86_64-abi", protocol);
+		return -1;
+	}
+	if ((r = xenbus_backend_read_fe_uint(xb, "event-channel", EVTCHN_PORTS - 1, &port))) {
+		ERR_SET(err, errlen, "reading %s/event-channel: %s", xb->fe_path, strerror(-r));
+		return -1;
+	}
+	if ((pages = read_ring_refs(bd, xb, err, errlen)) < 0)
+		return -1;
+	for (int i = 0; i < pages; i++) {
+		if ((r = gnttab_map(bd->dom, (grant_ref_t)bd->ring_refs[i], 0, false, &bd->ring_maps[i]))) {
+			ERR_SET(err, errlen, "mapping ring-ref %lu (page %d): refused (%d)", bd->ring_refs[i], i, r);
+			unmap_ring(bd);
+			return -1;
+		}
+		bd->ring_pages++;
+	}
+	void *sring = ring_address(bd, err, errlen);
+	if (!sring) {
+		unmap_ring(bd);
+		return -1;
+	}
+	r = evtchn_dom0_bind(bd->dom, (evtchn_port_t)port, guest_notified, bd);
+	if (r < 0) {
+		ERR_SET(err, errlen, "binding event channel %lu: not a port left unbound for Dom0 (%d)", port, r);
+		unmap_ring(bd);
+		return -1;
+	}
+	bd->port = (evtchn_port_t)port;
+	if ((r = blkback_ring_init(&bd->ring, bd->dom, bd->name, sring, (unsigned int)pages, bd->port,
+				   &bd->target, bd->kick_fd))) {
+		ERR_SET(err, errlen, "starting the disk's workers: %s", strerror(-r));
+		evtchn_dom0_unbind(bd->dom, bd->port, guest_notified, bd);
+		unmap_ring(bd);
+		return -1;
+	}
+	bd->connected = true;
+	bd->broken_reported = false;
+	LOG("%s: connected: %d ring page(s) (%u requests), ring-ref %lu, event-channel %lu, protocol %s",
+	    bd->name, pages, bd->ring.size, bd->ring_refs[0], port, protocol);
+	kick_self(bd);       /* requests may be waiting already */
+	return 0;
+}
+
+static void add_stats(struct blkback_stats *to, const struct blkback_stats *s)
+{
+	to->reads += s->reads; to->writes += s->writes; to->flushes += s->flushes;
+	to->discards += s->discards; to->errors += s->errors;
+	to->read_bytes += s->read_bytes; to->write_bytes += s->write_bytes;
+}
+
+static void vbd_disconnect(struct xenbus_backend *xb, void *opaque)
+{
+	struct blkback *bd = opaque;
+
+	(void)xb;
+	if (!bd->connected)
+		return;
+	bd->connected = false;
+	/* In-flight I/O first: its grants and responses need the ring and the guest's pages. */
+	blkback_ring_destroy(&bd->ring);
+	evtchn_dom0_unbind(bd->dom, bd->port, guest_notified, bd);
+	unmap_ring(bd);
+	add_stats(&bd->total, &bd->ring.st);
+	bd->ring.st = (struct blkback_stats){ 0 };
+	LOG("%s: disconnected", bd->name);
+}
+
+static struct blkback_stats stats_of(struct blkback *bd)
+{
+	struct blkback_stats s = bd->total;
+
+	if (bd->connected) {
+		struct blkback_stats now = blkback_ring_stats(&bd->ring);
+		add_stats(&s, &now);
+	}
+	return s;
+}
+
+/* ---- lifecycle ---- */
+
+static void log_counters(struct blkback *bd)
+{
+	struct blkback_stats s = stats_of(bd);
+
+	LOG("%s: %llu reads (%llu bytes), %llu writes (%llu bytes), %llu flushes, %llu discards, %llu errors%s",
+	    bd->name, (unsigned long long)s.reads, (unsigned long long)s.read_bytes, (unsigned long long)s.writes,
+	    (unsigned long long)s.write_bytes, (unsigned long long)s.flushes, (unsigned long long)s.discards,
+	    (unsigned long long)s.errors, bd->ring.broken ? " (broken by the guest)" : "");
+}
+
+/* Everything but the xenstore directories (which the caller handles): the reverse of attach. */
+static void release(struct blkback *bd)
+{
+	vbd_disconnect(&bd->xb, bd);
+	if (bd->kick_polled)
+		event_loop_remove(bd->dom->loop, bd->kick_fd);
+	bd->kick_polled = false;
+	if (bd->kick_fd >= 0)
+		close(bd->kick_fd);
+	if (bd->target.fd >= 0)
+		close(bd->target.fd);
+	bd->kick_fd = bd->target.fd = -1;
+}
+
+static void unlink_vbd(struct blkback *bd)
+{
+	for (struct blkback **p = &bd->dom->vbds; *p; p = &(*p)->next)
+		if (*p == bd) {
+			*p = bd->next;
+			break;
+		}
+}
+
+static void vbd_release(struct xenbus_backend *xb, void *opaque)
+{
+	(void)xb;
+	release(opaque);
+}
+
+static void vbd_closed(struct xenbus_backend *xb, void *opaque)
+{
+	struct blkback *bd = opaque;
+
+	(void)xb;
+	log_counters(bd);
+	LOG("%s: detached", bd->name);
+	unlink_vbd(bd);
+	if (bd->detach_done)
+		bd->detach_done(bd->detach_ctx, 0, "");
+	free(bd);
+}
+
+static const struct xenbus_backend_ops vbd_ops = {
+	.connect = vbd_connect, .disconnect = vbd_disconnect, .release = vbd_release, .closed = vbd_closed,
+	.connect_on_initialised = true,
+};
+
+static struct blkback *find(struct domain *dom, int devid)
+{
+	for (struct blkback *bd = dom->vbds; bd; bd = bd->next)
+		if (bd->devid == devid)
+			return bd;
+	return NULL;
+}
+
+/* Opens the target and learns its geometry. */
+static int open_target(struct blkback *bd, char *err, size_t errlen)
+{
+	const char *path = bd->cfg.target;
+	struct stat st;
+	int fd = open(path, (bd->cfg.readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+
+	if (fd < 0) {
+		int e = errno;
+		ERR_SET(err, errlen, "disk %s: opening %s%s: %s", bd->cfg.vdev, path,
+			bd->cfg.readonly ? "" : " read-write", strerror(e));
+		return -e;
+	}
+	bd->target.fd = fd;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		ERR_SET(err, errlen, "disk %s: %s: %s", bd->cfg.vdev, path, strerror(e));
+		return -e;
+	}
+	if (S_ISREG(st.st_mode)) {
+		bd->bytes = (uint64_t)st.st_size;
+		bd->sector_size = bd->physical_sector_size = 512;
+		bd->target.discard = !bd->cfg.readonly;
+	} else if (S_ISBLK(st.st_mode)) {
+		int lss = 512;
+		unsigned int pss = 512;
+		if (ioctl(fd, BLKGETSIZE64, &bd->bytes) < 0) {
+			int e = errno;
+			ERR_SET(err, errlen, "disk %s: size of %s: %s", bd->cfg.vdev, path, strerror(e));
+			return -e;
+		}
+		if (ioctl(fd, BLKSSZGET, &lss) < 0 || lss < 512 || (lss & (lss - 1)))
+			lss = 512;
+		if (ioctl(fd, BLKPBSZGET, &pss) < 0 || pss < (unsigned int)lss)
+			pss = (unsigned int)lss;
+		bd->sector_size = (unsigned int)lss;
+		bd->physical_sector_size = pss;
+		bd->block_device = true;
+		bd->target.discard = false;
+	} else {
+		ERR_SET(err, errlen, "disk %s: %s is neither a regular file nor a block device", bd->cfg.vdev, path);
+		return -EINVAL;
+	}
+	bd->target.sectors = bd->bytes / 512;
+	bd->target.readonly = bd->cfg.readonly;
+	return 0;
+}
+
+static int attach(struct domain *dom, const struct blkback_config *cfg, struct blkback **out, char *err,
+		  size_t errlen)
+{
+	char sectors[24], info[8], ssize[16], pssize[16], devid_s[16], indirect[8], order[8];
+	unsigned int count = 0;
+	int r;
+
+	for (struct blkback *b = dom->vbds; b; b = b->next)
+		count++;
+	if (find(dom, cfg->devid)) {
+		ERR_SET(err, errlen, "disk %s (devid %d) already exists", cfg->vdev, cfg->devid);
+		return -EEXIST;
+	}
+	if (count >= BLKBACK_MAX_DISKS) {
+		ERR_SET(err, errlen, "a domain has at most %d disks", BLKBACK_MAX_DISKS);
+		return -ENOSPC;
+	}
+	struct blkback *bd = calloc(1, sizeof(*bd));
+	if (!bd) {
+		ERR_SET(err, errlen, "out of memory for disk %s", cfg->vdev);
+		return -ENOMEM;
+	}
+	bd->dom = dom;
+	bd->cfg = *cfg;
+	bd->devid = cfg->devid;
+	bd->kick_fd = bd->target.fd = -1;
+	snprintf(bd->name, sizeof(bd->name), "vbd%d.%d (%s)", dom->domid, bd->devid, cfg->vdev);
+	if ((r = open_target(bd, err, errlen)))
+		goto fail;
+	r = -EIO;
+	bd->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (bd->kick_fd < 0 || event_loop_add(dom->loop, bd->kick_fd, EPOLLIN, kicked, bd)) {
+		ERR_SET(err, errlen, "%s: no room on the main loop", bd->name);
+		goto fail;
+	}
+	bd->kick_polled = true;
+	snprintf(sectors, sizeof(sectors), "%llu", (unsigned long long)(bd->bytes / bd->sector_size));
+	snprintf(info, sizeof(info), "%u", (cfg->readonly ? VDISK_READONLY : 0) |
+		 (cfg->cdrom ? VDISK_CDROM | VDISK_REMOVABLE : 0));
+	snprintf(ssize, sizeof(ssize), "%u", bd->sector_size);
+	snprintf(pssize, sizeof(pssize), "%u", bd->physical_sector_size);
+	snprintf(devid_s, sizeof(devid_s), "%d", bd->devid);
+	snprintf(indirect, sizeof(indirect), "%d", BLKBACK_MAX_INDIRECT_SEGS);
+	snprintf(order, sizeof(order), "%d", BLKBACK_MAX_RING_ORDER);
+	const char *devtype = cfg->cdrom ? "cdrom" : "disk";
+	const struct xenbus_node be_all[] = {
+		{ "params", cfg->target }, { "type", bd->block_device ? "phy" : "file" },
+		{ "mode", cfg->readonly ? "r" : "w" }, { "dev", cfg->vdev }, { "device-type", devtype },
+		{ "removable", cfg->cdrom ? "1" : "0" }, { "bootable", "1" },
+		{ "sectors", sectors }, { "info", info }, { "sector-size", ssize },
+		{ "physical-sector-size", pssize }, { "feature-flush-cache", "1" }, { "feature-barrier", "1" },
+		{ "feature-max-indirect-segments", indirect }, { "max-ring-page-order", order },
+		{ "feature-discard", bd->target.discard ? "1" : "0" },
+		/* Last, as the list ends at the first NULL key: only with discard. */
+		{ bd->target.discard ? "discard-granularity" : NULL, "4096" },
+		{ "discard-alignment", "0" },
+		{ NULL, NULL },
+	};
+	const struct xenbus_node fe[] = { { "virtual-device", devid_s }, { "device-type", devtype }, { NULL, NULL } };
+	if (xenbus_backend_create(&bd->xb, dom, "vbd", bd->devid, be_all, fe, &vbd_ops, bd, err, errlen))
+		goto fail;
+	xenbus_backend_write(&bd->xb, "hotplug-status", "connected");
+	if (xenbus_backend_start(&bd->xb, err, errlen))
+		goto fail;
+	bd->next = dom->vbds;
+	dom->vbds = bd;
+	LOG("%s: disk of domain %d: %s (%s, %s), %llu bytes, sector size %u%s", bd->name, dom->domid, cfg->target,
+	    bd->block_device ? "block device" : "file", cfg->readonly ? "read-only" : "read-write",
+	    (unsigned long long)bd->bytes, bd->sector_size, cfg->cdrom ? ", cdrom" : "");
+	*out = bd;
+	return 0;
+fail:
+	release(bd);
+	xenbus_backend_destroy(&bd->xb);
+	free(bd);
+	return r;
+}
+
+int blkback_attach(struct domain *dom, const char *spec, int *devid, char *err, size_t errlen)
+{
+	struct blkback_config cfg;
+	struct blkback *bd;
+
+	if (blkback_config_parse(spec, &cfg, err, errlen))
+		return -EINVAL;
+	int r = attach(dom, &cfg, &bd, err, errlen);
+	if (r)
+		return r;
+	*devid = bd->devid;
+	return 0;
+}
+
+int blkback_attach_configs(struct domain *dom, const struct blkback_config *cfgs, unsigned int n,
+			   char *err, size_t errlen)
+{
+	struct blkback *bd;
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (attach(dom, &cfgs[i], &bd, err, errlen)) {
+			blkback_teardown_all(dom);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int blkback_attach_all(struct domain *dom, char *err, size_t errlen)
+{
+	const struct domain_params *p = dom->params;
+	static struct blkback_config cfgs[DOMAIN_MAX_DISKS];     /* main thread only; PATH_MAX each */
+
+	for (unsigned int i = 0; i < p->n_disks; i++)
+		if (blkback_config_parse(p->disks[i], &cfgs[i], err, errlen))
+			return -1;
+	return blkback_attach_configs(dom, cfgs, p->n_disks, err, errlen);
+}
+
+int blkback_detach(struct domain *dom, int devid, blkback_done_fn done, void *ctx)
+{
+	struct blkback *bd = find(dom, devid);
+
+	if (!bd)
+		return -ENOENT;
+	if (bd->xb.closing)
+		return -EBUSY;
+	bd->detach_done = done;
+	bd->detach_ctx = ctx;
+	LOG("%s: detaching", bd->name);
+	xenbus_backend_close(&bd->xb, BLKBACK_CLOSE_TIMEOUT_MS);    /* may free bd */
+	return 0;
+}
+
+/* Oldest first, as they were attached. */
+static unsigned int in_order(struct domain *dom, struct blkback *order[BLKBACK_MAX_DISKS])
+{
+	unsigned int n = 0;
+
+	for (struct blkback *bd = dom->vbds; bd && n < BLKBACK_MAX_DISKS; bd = bd->next)
+		order[n++] = bd;
+	for (unsigned int i = 0; i < n / 2; i++) {
+		struct blkback *t = order[i];
+		order[i] = order[n - 1 - i];
+		order[n - 1 - i] = t;
+	}
+	return n;
+}
+
+unsigned int blkback_configs(struct domain *dom, struct blkback_config *out, unsigned int max)
+{
+	struct blkback *order[BLKBACK_MAX_DISKS];
+	unsigned int n = in_order(dom, order);
+
+	if (n > max)
+		n = max;
+	for (unsigned int i = 0; i < n; i++)
+		out[i] = order[i]->cfg;
+	return n;
+}
+
+void blkback_list(struct domain *dom, char *out, size_t len)
+{
+	struct blkback *order[BLKBACK_MAX_DISKS];
+	unsigned int n = in_order(dom, order);
+	size_t at = 0;
+
+	if (len)
+		out[0] = '\0';
+	for (unsigned int i = 0; i < n && at < len; i++) {
+		struct blkback *bd = order[i];
+		at += (size_t)snprintf(out + at, len - at, "%s%d %s %d %ld %ld %s %s", at ? "\n" : "", bd->devid,
+				       bd->cfg.vdev, (int)bd->xb.state, bd->connected ? (long)bd->port : -1L,
+				       bd->connected ? (long)bd->ring_refs[0] : -1L, bd->cfg.readonly ? "ro" : "rw",
+				       bd->cfg.target);
+	}
+}
+
+void blkback_list_stats(struct domain *dom, char *out, size_t len)
+{
+	struct blkback *order[BLKBACK_MAX_DISKS];
+	unsigned int n = in_order(dom, order);
+	size_t at = 0;
+
+	if (len)
+		out[0] = '\0';
+	for (unsigned int i = 0; i < n && at < len; i++) {
+		struct blkback *bd = order[i];
+		struct blkback_stats s = stats_of(bd);
+		at += (size_t)snprintf(out + at, len - at,
+				       "%s%d %s reads=%llu writes=%llu flushes=%llu discards=%llu errors=%llu "
+				       "read_bytes=%llu write_bytes=%llu%s", at ? "\n" : "", bd->devid, bd->cfg.vdev,
+				       (unsigned long long)s.reads, (unsigned long long)s.writes,
+				       (unsigned long long)s.flushes, (unsigned long long)s.discards,
+				       (unsigned long long)s.errors, (unsigned long long)s.read_bytes,
+				       (unsigned long long)s.write_bytes, bd->connected && bd->ring.broken ? " broken" : "");
+	}
+}
+
+void blkback_teardown_all(struct domain *dom)
+{
+	while (dom->vbds) {
+		struct blkback *bd = dom->vbds;
+		dom->vbds = bd->next;
+		xenbus_backend_destroy(&bd->xb);    /* disconnect (drains), release, directories */
+		log_counters(bd);
+		if (bd->detach_done)
+			bd->detach_done(bd->detach_ctx, 0, "");
+		free(bd);
+	}
+}

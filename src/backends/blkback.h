@@ -1,0 +1,169 @@
+/* blkback: the Dom0 half of Xen's split block driver (docs/blkif.md), one instance per vbd, inside
+ * the domain's VMM.  blkback_config.c parses the --disk / vbd-attach syntax; blkback.c is the
+ * device (backing file, xenbus, control); blkback_ring.c the data path on the shared ring, served
+ * by the worker threads of blkback_io.c, and pure enough to unit-test on a fake domain. */
+#ifndef XENITH_BLKBACK_H
+#define XENITH_BLKBACK_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "xen/xen_public.h"
+#include "xen/xen_state.h"
+/* ring.h leaves the barriers to us at this interface version. */
+#ifndef xen_mb
+#define xen_mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define xen_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define xen_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+#endif
+#include <string.h>
+#include <xen/io/blkif.h>
+
+struct domain;
+
+#define BLKBACK_MAX_DISKS 16
+#define BLKBACK_SPEC_MAX 1024
+#define BLKBACK_CLOSE_TIMEOUT_MS 10000      /* how long a detach waits for the frontend, as libxl */
+#define BLKBACK_MAX_RING_ORDER 4            /* 16 pages: 512 requests */
+#define BLKBACK_MAX_RING_PAGES (1u << BLKBACK_MAX_RING_ORDER)
+#define BLKBACK_MAX_INDIRECT_SEGS 32        /* feature-max-indirect-segments: one indirect page */
+#define BLKBACK_MAX_INFLIGHT 64             /* requests handed to the workers at once, per disk */
+#define BLKBACK_WORKERS 4                   /* threads per connected disk */
+
+/* ---- One disk's configuration: the --disk / vbd-attach syntax (blkback_config.c) ---- */
+struct blkback_config {
+	char vdev[16];                      /* xvda, hdc, sdb, xvda1 ... */
+	int devid;                          /* the vdev's number (xen-vbd-interface(7)) */
+	bool readonly;                      /* access=ro, or devtype=cdrom */
+	bool cdrom;
+	char target[PATH_MAX];              /* the image or block device */
+};
+/* Parses "vdev=xvda,devid=51712,access=rw,devtype=disk,target=/abs/path" (target last: the rest of
+ * the spec, commas and all; format=raw accepted).  A devid, if given, must be the vdev's.  0, or -1
+ * with err. */
+int blkback_config_parse(const char *spec, struct blkback_config *c, char *err, size_t errlen);
+/* The Xen virtual-device number of a vdev name, or -1. */
+int blkback_vdev_number(const char *vdev);
+
+/* ---- The data path (blkback_ring.c, blkback_io.c) ---- */
+struct blkback_stats {
+	uint64_t reads, writes, flushes, discards, errors;   /* requests; flushes count barriers too */
+	uint64_t read_bytes, write_bytes;
+};
+
+/* The worker pool: threads that take jobs off one queue (blkback_io.c). */
+struct blkback_job {
+	struct blkback_job *next;
+	void (*run)(struct blkback_job *job);
+};
+struct blkback_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct blkback_job *head, *tail;
+	bool stop;
+	unsigned int n_threads;
+	pthread_t threads[BLKBACK_WORKERS];
+};
+/* 0 or -errno (no threads left running then). */
+int blkback_pool_start(struct blkback_pool *p, unsigned int n_threads);
+void blkback_pool_submit(struct blkback_pool *p, struct blkback_job *job);
+/* Runs what is queued, then joins every thread. */
+void blkback_pool_stop(struct blkback_pool *p);
+
+/* What the ring serves from: the backing file. */
+struct blkback_target {
+	int fd;
+	uint64_t sectors;                   /* 512-byte sectors the guest may address */
+	bool readonly;
+	bool discard;                       /* a regular file: fallocate can punch holes */
+};
+
+struct blkback_seg {
+	struct grant_mapping map;
+	uint16_t offset, len;               /* bytes within the page */
+};
+
+/* One request between the ring and a worker. */
+struct blkback_req {
+	struct blkback_job job;             /* first: the pool hands this back */
+	struct blkback_ring *ring;
+	struct blkback_req *next_free;
+	uint64_t id;
+	uint8_t operation;                  /* the response's (an indirect request's indirect_op) */
+	uint8_t kind;                       /* what the worker does (blkback_ring.c) */
+	bool ordered;                       /* flush/barrier: runs alone, after all before it */
+	uint64_t offset, len;               /* bytes, on the target */
+	unsigned int nr_segs;
+	struct blkback_seg segs[BLKBACK_MAX_INDIRECT_SEGS];
+};
+
+struct blkback_ring {
+	struct domain *dom;
+	const char *name;                   /* the disk's, for log lines */
+	blkif_back_ring_t ring;             /* req_cons and req_event: main thread only */
+	unsigned int size;                  /* entries */
+	evtchn_port_t port;
+	struct blkback_target target;
+	int kick_fd;                        /* written when held-back work may go on; -1: none */
+	bool broken;                        /* an impossible producer index: no longer served */
+	bool started;                       /* the pool runs */
+	struct blkback_pool pool;
+	struct blkback_req *held;           /* an ordered request waiting for the others to finish */
+
+	pthread_mutex_t lock;               /* guards what follows, and the response side of the ring */
+	pthread_cond_t idle;                /* inflight fell to 1 or 0 */
+	unsigned int inflight;
+	bool ordered_running;               /* nothing else is handed out meanwhile */
+	bool want_kick;                     /* the main thread stopped for a request or an order */
+	struct blkback_req *free_reqs;
+	struct blkback_stats st;
+	uint64_t log_window_ns;             /* rate limit for complaints about the guest */
+	unsigned int log_count;
+	uint64_t log_suppressed;
+	struct blkback_req reqs[BLKBACK_MAX_INFLIGHT];
+};
+
+enum blkback_work {
+	BLKBACK_IDLE,                       /* all consumed: the guest's next request notifies us */
+	BLKBACK_MORE,                       /* the budget ran out: come back next loop iteration */
+	BLKBACK_WAIT,                       /* held back (in flight or an order): kick_fd says when */
+	BLKBACK_BROKEN,
+};
+
+/* The ring is the frontend's (already mapped, `pages` of 4 KiB, contiguous here); it keeps the
+ * indices the guest left.  Starts the workers: 0 or -errno. */
+int blkback_ring_init(struct blkback_ring *r, struct domain *dom, const char *name, void *sring,
+		      unsigned int pages, evtchn_port_t port, const struct blkback_target *target, int kick_fd);
+/* Takes up to `budget` requests off the ring: errors answered at once, the rest to the workers. */
+enum blkback_work blkback_ring_serve(struct blkback_ring *r, unsigned int budget);
+/* Waits for every request handed out (responses sent, grants released). */
+void blkback_ring_drain(struct blkback_ring *r);
+/* Drains, stops the workers and releases a held request; the ring memory is no longer touched. */
+void blkback_ring_destroy(struct blkback_ring *r);
+struct blkback_stats blkback_ring_stats(struct blkback_ring *r);
+
+/* ---- The device (blkback.c), main thread only ---- */
+/* Every --disk of the domain's params, after xenstore_link_connect.  0, or -1 with err (and the
+ * disks already made are gone again). */
+int blkback_attach_all(struct domain *dom, char *err, size_t errlen);
+/* The disks a domain has now (hot-plugged ones included), oldest first: what a restart rebuilds. */
+unsigned int blkback_configs(struct domain *dom, struct blkback_config *out, unsigned int max);
+int blkback_attach_configs(struct domain *dom, const struct blkback_config *cfgs, unsigned int n,
+			   char *err, size_t errlen);
+/* One more disk (vbd-attach).  0 with *devid set, or -errno with err. */
+int blkback_attach(struct domain *dom, const char *spec, int *devid, char *err, size_t errlen);
+/* vbd-detach: done(ctx, 0 or -errno, message) runs once the disk is gone (maybe before this
+ * returns).  -ENOENT / -EBUSY without calling done. */
+typedef void (*blkback_done_fn)(void *ctx, int rc, const char *msg);
+int blkback_detach(struct domain *dom, int devid, blkback_done_fn done, void *ctx);
+/* vbd-list: one line per disk (docs/blkif.md) into out. */
+void blkback_list(struct domain *dom, char *out, size_t len);
+/* `vbd-list stats`: per disk "devid vdev reads=N writes=N flushes=N discards=N errors=N
+ * read_bytes=N write_bytes=N[ broken]". */
+void blkback_list_stats(struct domain *dom, char *out, size_t len);
+/* Teardown: every disk goes at once (in-flight I/O drained first). */
+void blkback_teardown_all(struct domain *dom);
+
+#endif

@@ -1,0 +1,563 @@
+/* blkback's data path: the blkif ring (xen/io/blkif.h) against a backing file.
+ *
+ * Two sides, two kinds of thread.  The main thread consumes: it copies each request off the ring
+ * once (RING_COPY_REQUEST: the guest may scribble on the slot meanwhile), checks it whole, maps its
+ * grants and hands it to the workers (blkback_io.c), or answers it at once if it is bad.  Workers
+ * do the I/O straight between the file and the granted pages (preadv/pwritev), release the grants
+ * and respond.  Every response, whoever makes it, goes through respond(): under r->lock it takes
+ * the slot at rsp_prod_pvt, pushes (RING_PUSH_RESPONSES_AND_CHECK_NOTIFY) and tells the guest if
+ * the ring asks.  req_cons and req_event are the main thread's alone; rsp_prod_pvt, the response
+ * slots, the counters and the bookkeeping below are the lock's.
+ *
+ * Bounds.  At most BLKBACK_MAX_INFLIGHT requests are out at once (each owns a struct blkback_req
+ * from r->reqs, from the moment it is copied until its response); at most `budget` are taken per
+ * call.  When either stops us the caller learns BLKBACK_MORE (come back next loop iteration) or
+ * BLKBACK_WAIT (a completion writes kick_fd when there is room again).  A producer index more than
+ * a ring ahead of our responses cannot come from an honest frontend: the ring is marked broken and
+ * never looked at again.
+ *
+ * Order.  Requests run concurrently and complete in any order, as blkif allows, except the two
+ * ordering points: FLUSH_DISKCACHE and WRITE_BARRIER wait (held in r->held) until everything taken
+ * before them completed, and nothing taken after them starts until they completed.  A flush is
+ * fdatasync; a barrier is fdatasync, its write, fdatasync.  Their response is sent only after the
+ * fdatasync returned, so an acknowledged flush is on the disk.
+ *
+ * Checks, each answered BLKIF_RSP_ERROR without a byte moved: nr_segments 0 or beyond the maximum
+ * (11 direct, BLKBACK_MAX_INDIRECT_SEGS indirect), a segment with last_sect > 7 or < first_sect, a
+ * range past the device's end (with overflow in mind), writes, barriers and discards on a read-only
+ * disk, grants the guest did not give us (or gave read-only for a read).  Unknown operations and
+ * discards the file cannot do are BLKIF_RSP_EOPNOTSUPP.  Complaints are rate-limited. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+#include "backends/blkback.h"
+#include "lib/error.h"
+#include "vmm/domain.h"
+
+#define PAGE 4096u
+#define SECTOR 512u
+#define SEGS_PER_INDIRECT_PAGE (PAGE / sizeof(struct blkif_request_segment))
+#define LOG_BURST 10
+#define LOG_WINDOW_NS 10000000000ull
+#define SUBMIT 1                 /* parse(): not a status, the request goes to the workers */
+
+enum req_kind { KIND_READ, KIND_WRITE, KIND_FLUSH, KIND_BARRIER, KIND_DISCARD, KIND_NONE };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* At most LOG_BURST complaints per window, then a count of what was left out.  Any thread. */
+static void complain(struct blkback_ring *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void complain(struct blkback_ring *r, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+	uint64_t now = now_ns(), suppressed = 0;
+	bool say;
+
+	pthread_mutex_lock(&r->lock);
+	if (now - r->log_window_ns > LOG_WINDOW_NS) {
+		suppressed = r->log_suppressed;
+		r->log_window_ns = now;
+		r->log_count = 0;
+		r->log_suppressed = 0;
+	}
+	say = r->log_count++ < LOG_BURST;
+	if (!say)
+		r->log_suppressed++;
+	pthread_mutex_unlock(&r->lock);
+	if (suppressed)
+		LOG("%s: %llu more complaints suppressed", r->name, (unsigned long long)suppressed);
+	if (!say)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	LOG("%s: %s", r->name, what);
+}
+
+static void kick(struct blkback_ring *r)
+{
+	uint64_t one = 1;
+
+	if (r->kick_fd >= 0 && write(r->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		LOG("%s: waking the main loop: %s", r->name, strerror(errno));
+}
+
+static void unmap_segs(struct blkback_req *q)
+{
+	for (unsigned int i = 0; i < q->nr_segs; i++)
+		gnttab_unmap(&q->segs[i].map);
+	q->nr_segs = 0;
+}
+
+static void count_locked(struct blkback_ring *r, const struct blkback_req *q, int16_t status)
+{
+	struct blkback_stats *s = &r->st;
+
+	if (status != BLKIF_RSP_OKAY) {
+		s->errors++;
+		return;
+	}
+	switch (q->kind) {
+	case KIND_READ: s->reads++; s->read_bytes += q->len; break;
+	case KIND_WRITE: s->writes++; s->write_bytes += q->len; break;
+	case KIND_BARRIER:
+		if (q->len) {
+			s->writes++;
+			s->write_bytes += q->len;
+		}
+		s->flushes++;
+		break;
+	case KIND_FLUSH: s->flushes++; break;
+	case KIND_DISCARD: s->discards++; break;
+	default: break;
+	}
+}
+
+/* The one place responses are made: the request's grants go, its response is pushed, the guest is
+ * told if it asked, and the request's slot is free again.  Any thread. */
+static void respond(struct blkback_ring *r, struct blkback_req *q, int16_t status)
+{
+	int notify;
+	bool wake = false;
+
+	unmap_segs(q);
+	pthread_mutex_lock(&r->lock);
+	blkif_response_t *rsp = RING_GET_RESPONSE(&r->ring, r->ring.rsp_prod_pvt);
+	rsp->id = q->id;
+	rsp->operation = q->operation;
+	rsp->status = status;
+	r->ring.rsp_prod_pvt++;
+	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&r->ring, notify);
+	count_locked(r, q, status);
+	if (q->ordered)
+		r->ordered_running = false;    /* it ran alone, or never ran */
+	q->next_free = r->free_reqs;
+	r->free_reqs = q;
+	r->inflight--;
+	/* The main thread stopped for want of a slot, for an order to finish, or to let a held
+	 * ordered request go once it is the only one left. */
+	if (r->want_kick && !r->ordered_running && (r->held ? r->inflight == 1 : true)) {
+		r->want_kick = false;
+		wake = true;
+	}
+	if (r->inflight <= 1)
+		pthread_cond_broadcast(&r->idle);     /* drain waits for 0, or 1 with a held request */
+	pthread_mutex_unlock(&r->lock);
+	if (notify)
+		evtchn_dom0_send(r->dom, r->port);
+	if (wake)
+		kick(r);
+}
+
+/* ---- the workers' side ---- */
+
+/* All of q's bytes between the file and its segments, through short transfers and EINTR. */
+static int transfer(struct blkback_ring *r, struct blkback_req *q, bool write)
+{
+	struct iovec iov[BLKBACK_MAX_INDIRECT_SEGS];
+	unsigned int n = 0, first = 0;
+	uint64_t off = q->offset, left = q->len;
+
+	for (unsigned int i = 0; i < q->nr_segs; i++)
+		iov[n++] = (struct iovec){ (uint8_t *)q->segs[i].map.page + q->segs[i].offset, q->segs[i].len };
+	while (left) {
+		ssize_t done = write ? pwritev(r->target.fd, iov + first, (int)(n - first), (off_t)off)
+				     : preadv(r->target.fd, iov + first, (int)(n - first), (off_t)off);
+		if (done < 0 && errno == EINTR)
+			continue;
+		if (done <= 0)
+			return done < 0 ? -errno : -EIO;     /* 0: the file shrank under us */
+		off += (uint64_t)done;
+		left -= (uint64_t)done;
+		while (done > 0 && first < n) {
+			if ((size_t)done >= iov[first].iov_len) {
+				done -= (ssize_t)iov[first].iov_len;
+				first++;
+			} else {
+				iov[first].iov_base = (uint8_t *)iov[first].iov_base + done;
+				iov[first].iov_len -= (size_t)done;
+				done = 0;
+			}
+		}
+	}
+	return 0;
+}
+
+static int sync_data(struct blkback_ring *r)
+{
+	int e;
+
+	while ((e = fdatasync(r->target.fd)) < 0 && errno == EINTR)
+		;
+	return e < 0 ? -errno : 0;
+}
+
+static void run(struct blkback_job *job)
+{
+	struct blkback_req *q = (struct blkback_req *)job;
+	struct blkback_ring *r = q->ring;
+	int16_t status = BLKIF_RSP_OKAY;
+	int e = 0;
+
+	switch (q->kind) {
+	case KIND_READ: e = transfer(r, q, false); break;
+	case KIND_WRITE: e = transfer(r, q, true); break;
+	case KIND_FLUSH: e = sync_data(r); break;
+	case KIND_BARRIER:
+		if (!(e = sync_data(r)) && q->len && !(e = transfer(r, q, true)))
+			e = sync_data(r);
+		break;
+	case KIND_DISCARD:
+		if (fallocate(r->target.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)q->offset,
+			      (off_t)q->len) < 0) {
+			e = -errno;
+			if (e == -EOPNOTSUPP) {
+				status = BLKIF_RSP_EOPNOTSUPP;
+				e = 0;
+			}
+		}
+		break;
+	default: e = -EINVAL; break;
+	}
+	if (e) {
+		complain(r, "request %llu (op %u) at byte %llu, %llu bytes: %s", (unsigned long long)q->id,
+			 q->operation, (unsigned long long)q->offset, (unsigned long long)q->len, strerror(-e));
+		status = BLKIF_RSP_ERROR;
+	}
+	respond(r, q, status);
+}
+
+/* ---- the main thread's side ---- */
+
+/* Checks the segments, the range and the access, then maps the grants (write to the guest's pages
+ * for a read).  SUBMIT or a status. */
+static int parse_segments(struct blkback_ring *r, struct blkback_req *q, const struct blkif_request_segment *segs,
+			  unsigned int n, uint64_t sector)
+{
+	bool to_guest = q->kind == KIND_READ;
+	uint64_t sectors = 0;
+
+	if (!to_guest && r->target.readonly) {
+		complain(r, "request %llu: write to a read-only disk refused", (unsigned long long)q->id);
+		return BLKIF_RSP_ERROR;
+	}
+	for (unsigned int i = 0; i < n; i++) {
+		if (segs[i].last_sect >= PAGE / SECTOR || segs[i].first_sect > segs[i].last_sect) {
+			complain(r, "request %llu: segment %u sectors %u..%u are not within a page",
+				 (unsigned long long)q->id, i, segs[i].first_sect, segs[i].last_sect);
+			return BLKIF_RSP_ERROR;
+		}
+		sectors += segs[i].last_sect - segs[i].first_sect + 1u;
+	}
+	if (sector > r->target.sectors || sectors > r->target.sectors - sector) {
+		complain(r, "request %llu: sectors %llu+%llu are beyond the disk's %llu", (unsigned long long)q->id,
+			 (unsigned long long)sector, (unsigned long long)sectors, (unsigned long long)r->target.sectors);
+		return BLKIF_RSP_ERROR;
+	}
+	q->offset = sector * SECTOR;
+	q->len = sectors * SECTOR;
+	for (unsigned int i = 0; i < n; i++) {
+		struct blkback_seg *s = &q->segs[i];
+		int e = gnttab_map(r->dom, segs[i].gref, 0, !to_guest, &s->map);
+		if (e) {
+			complain(r, "request %llu: segment %u gref %u refused (%d)", (unsigned long long)q->id, i,
+				 segs[i].gref, e);
+			return BLKIF_RSP_ERROR;       /* respond() releases those mapped so far */
+		}
+		s->offset = (uint16_t)(segs[i].first_sect * SECTOR);
+		s->len = (uint16_t)((segs[i].last_sect - segs[i].first_sect + 1u) * SECTOR);
+		q->nr_segs = i + 1;
+	}
+	return SUBMIT;
+}
+
+static int parse_indirect(struct blkback_ring *r, struct blkback_req *q, const blkif_request_indirect_t *ind)
+{
+	struct blkif_request_segment segs[BLKBACK_MAX_INDIRECT_SEGS];
+	struct grant_mapping map;
+	unsigned int n = ind->nr_segments;
+
+	q->operation = ind->indirect_op;
+	if (ind->indirect_op != BLKIF_OP_READ && ind->indirect_op != BLKIF_OP_WRITE) {
+		complain(r, "request %llu: indirect operation %u is not read or write", (unsigned long long)q->id,
+			 ind->indirect_op);
+		return BLKIF_RSP_ERROR;
+	}
+	if (n == 0 || n > BLKBACK_MAX_INDIRECT_SEGS) {
+		complain(r, "request %llu: %u indirect segments (1 to %d)", (unsigned long long)q->id, n,
+			 BLKBACK_MAX_INDIRECT_SEGS);
+		return BLKIF_RSP_ERROR;
+	}
+	_Static_assert(BLKBACK_MAX_INDIRECT_SEGS <= SEGS_PER_INDIRECT_PAGE, "one indirect page suffices");
+	int e = gnttab_map(r->dom, ind->indirect_grefs[0], 0, true, &map);
+	if (e) {
+		complain(r, "request %llu: indirect page gref %u refused (%d)", (unsigned long long)q->id,
+			 ind->indirect_grefs[0], e);
+		return BLKIF_RSP_ERROR;
+	}
+	memcpy(segs, map.page, n * sizeof(segs[0]));     /* once: the guest may change the page */
+	gnttab_unmap(&map);
+	q->kind = ind->indirect_op == BLKIF_OP_READ ? KIND_READ : KIND_WRITE;
+	return parse_segments(r, q, segs, n, ind->sector_number);
+}
+
+static int parse_discard(struct blkback_ring *r, struct blkback_req *q, const blkif_request_discard_t *d)
+{
+	if (!r->target.discard)
+		return BLKIF_RSP_EOPNOTSUPP;
+	if (r->target.readonly) {
+		complain(r, "request %llu: discard on a read-only disk refused", (unsigned long long)q->id);
+		return BLKIF_RSP_ERROR;
+	}
+	if (d->sector_number > r->target.sectors || d->nr_sectors > r->target.sectors - d->sector_number) {
+		complain(r, "request %llu: discard of sectors %llu+%llu is beyond the disk's %llu",
+			 (unsigned long long)q->id, (unsigned long long)d->sector_number,
+			 (unsigned long long)d->nr_sectors, (unsigned long long)r->target.sectors);
+		return BLKIF_RSP_ERROR;
+	}
+	if (!d->nr_sectors)
+		return BLKIF_RSP_OKAY;
+	q->kind = KIND_DISCARD;
+	q->offset = d->sector_number * SECTOR;
+	q->len = d->nr_sectors * SECTOR;
+	return SUBMIT;
+}
+
+/* What the request asks, checked whole: SUBMIT (q filled in) or the status to answer. */
+static int parse(struct blkback_ring *r, struct blkback_req *q, const blkif_request_t *req)
+{
+	q->id = req->id;
+	q->operation = req->operation;
+	q->kind = KIND_NONE;
+	q->ordered = false;
+	q->nr_segs = 0;
+	q->offset = q->len = 0;
+	switch (req->operation) {
+	case BLKIF_OP_READ:
+	case BLKIF_OP_WRITE:
+		if (req->nr_segments == 0 || req->nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+			complain(r, "request %llu: %u segments (1 to %d)", (unsigned long long)req->id,
+				 req->nr_segments, BLKIF_MAX_SEGMENTS_PER_REQUEST);
+			return BLKIF_RSP_ERROR;
+		}
+		q->kind = req->operation == BLKIF_OP_READ ? KIND_READ : KIND_WRITE;
+		return parse_segments(r, q, req->seg, req->nr_segments, req->sector_number);
+	case BLKIF_OP_INDIRECT:
+		return parse_indirect(r, q, (const blkif_request_indirect_t *)req);
+	case BLKIF_OP_FLUSH_DISKCACHE:
+		q->kind = KIND_FLUSH;
+		q->ordered = true;
+		return SUBMIT;
+	case BLKIF_OP_WRITE_BARRIER:
+		if (req->nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+			complain(r, "request %llu: barrier with %u segments (0 to %d)", (unsigned long long)req->id,
+				 req->nr_segments, BLKIF_MAX_SEGMENTS_PER_REQUEST);
+			return BLKIF_RSP_ERROR;
+		}
+		if (r->target.readonly) {
+			complain(r, "request %llu: barrier on a read-only disk refused", (unsigned long long)req->id);
+			return BLKIF_RSP_ERROR;
+		}
+		q->kind = KIND_BARRIER;
+		q->ordered = true;
+		if (!req->nr_segments)
+			return SUBMIT;
+		return parse_segments(r, q, req->seg, req->nr_segments, req->sector_number);
+	case BLKIF_OP_DISCARD:
+		return parse_discard(r, q, (const blkif_request_discard_t *)req);
+	default:
+		complain(r, "request %llu: operation %u not supported", (unsigned long long)req->id, req->operation);
+		return BLKIF_RSP_EOPNOTSUPP;
+	}
+}
+
+static void submit(struct blkback_ring *r, struct blkback_req *q)
+{
+	q->job.run = run;
+	blkback_pool_submit(&r->pool, &q->job);
+}
+
+int blkback_ring_init(struct blkback_ring *r, struct domain *dom, const char *name, void *sring,
+		      unsigned int pages, evtchn_port_t port, const struct blkback_target *target, int kick_fd)
+{
+	blkif_sring_t *s = sring;
+
+	r->dom = dom;
+	r->name = name;
+	r->port = port;
+	r->target = *target;
+	r->kick_fd = kick_fd;
+	r->broken = false;
+	r->held = NULL;
+	r->inflight = 0;
+	r->ordered_running = r->want_kick = false;
+	r->st = (struct blkback_stats){ 0 };
+	r->log_window_ns = 0;
+	r->log_count = 0;
+	r->log_suppressed = 0;
+	/* Start where the frontend's ring is (a fresh one is at 0), as Linux's BACK_RING_ATTACH. */
+	BACK_RING_INIT(&r->ring, s, (size_t)pages * PAGE);
+	r->ring.rsp_prod_pvt = r->ring.req_cons = __atomic_load_n(&s->rsp_prod, __ATOMIC_ACQUIRE);
+	r->size = RING_SIZE(&r->ring);
+	r->free_reqs = NULL;
+	for (unsigned int i = 0; i < BLKBACK_MAX_INFLIGHT; i++) {
+		r->reqs[i].ring = r;
+		r->reqs[i].nr_segs = 0;
+		r->reqs[i].next_free = r->free_reqs;
+		r->free_reqs = &r->reqs[i];
+	}
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->idle, NULL);
+	int e = blkback_pool_start(&r->pool, BLKBACK_WORKERS);
+	if (e) {
+		pthread_cond_destroy(&r->idle);
+		pthread_mutex_destroy(&r->lock);
+		return e;
+	}
+	r->started = true;
+	return 0;
+}
+
+static void mark_broken(struct blkback_ring *r, RING_IDX prod, RING_IDX rsp)
+{
+	if (!r->broken)
+		LOG("%s: req_prod %u is more than a ring (%u) ahead of our responses (%u): disk broken, no "
+		    "longer served", r->name, prod, r->size, rsp);
+	r->broken = true;
+}
+
+/* An ordered request that waited goes once it is the only one out.  False: still waiting. */
+static bool release_held(struct blkback_ring *r)
+{
+	pthread_mutex_lock(&r->lock);
+	bool go = r->held && r->inflight == 1;
+	struct blkback_req *q = r->held;
+	if (go) {
+		r->held = NULL;
+		r->ordered_running = true;
+	} else if (r->held) {
+		r->want_kick = true;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (go)
+		submit(r, q);
+	return go || !q;
+}
+
+enum blkback_work blkback_ring_serve(struct blkback_ring *r, unsigned int budget)
+{
+	unsigned int used = 0;
+
+	if (r->broken)
+		return BLKBACK_BROKEN;
+	if (!release_held(r))
+		return BLKBACK_WAIT;
+	for (;;) {
+		RING_IDX prod = __atomic_load_n(&r->ring.sring->req_prod, __ATOMIC_ACQUIRE);
+		pthread_mutex_lock(&r->lock);
+		RING_IDX rsp = r->ring.rsp_prod_pvt;
+		pthread_mutex_unlock(&r->lock);
+		if (prod - rsp > r->size) {
+			mark_broken(r, prod, rsp);
+			return BLKBACK_BROKEN;
+		}
+		while (r->ring.req_cons != prod) {
+			blkif_request_t req;
+			struct blkback_req *q;
+
+			if (used >= budget)
+				return BLKBACK_MORE;
+			pthread_mutex_lock(&r->lock);
+			q = r->ordered_running ? NULL : r->free_reqs;
+			if (q) {
+				r->free_reqs = q->next_free;
+				r->inflight++;
+			} else {
+				r->want_kick = true;
+			}
+			pthread_mutex_unlock(&r->lock);
+			if (!q)
+				return BLKBACK_WAIT;
+			RING_COPY_REQUEST(&r->ring, r->ring.req_cons, &req);
+			r->ring.req_cons++;
+			used++;
+			int s = parse(r, q, &req);
+			if (s != SUBMIT) {
+				respond(r, q, (int16_t)s);
+				continue;
+			}
+			if (q->ordered) {
+				/* After everything before it, alone. */
+				pthread_mutex_lock(&r->lock);
+				bool wait = r->inflight > 1;
+				if (wait) {
+					r->held = q;
+					r->want_kick = true;
+				} else {
+					r->ordered_running = true;
+				}
+				pthread_mutex_unlock(&r->lock);
+				if (wait)
+					return BLKBACK_WAIT;
+			}
+			submit(r, q);
+		}
+		/* Ask to be told of the next request, then look once more (RING_FINAL_CHECK_FOR_REQUESTS,
+		 * without its peek at rsp_prod_pvt, which is the workers'). */
+		__atomic_store_n(&r->ring.sring->req_event, r->ring.req_cons + 1, __ATOMIC_RELEASE);
+		xen_mb();
+		if (__atomic_load_n(&r->ring.sring->req_prod, __ATOMIC_ACQUIRE) == r->ring.req_cons)
+			return BLKBACK_IDLE;
+	}
+}
+
+void blkback_ring_drain(struct blkback_ring *r)
+{
+	if (!r->started)
+		return;
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		while (r->inflight > (r->held ? 1u : 0u))
+			pthread_cond_wait(&r->idle, &r->lock);
+		bool held = r->held != NULL;
+		pthread_mutex_unlock(&r->lock);
+		if (!held)
+			return;
+		release_held(r);
+	}
+}
+
+void blkback_ring_destroy(struct blkback_ring *r)
+{
+	if (!r->started)
+		return;
+	blkback_ring_drain(r);
+	blkback_pool_stop(&r->pool);
+	pthread_cond_destroy(&r->idle);
+	pthread_mutex_destroy(&r->lock);
+	r->started = false;
+}
+
+struct blkback_stats blkback_ring_stats(struct blkback_ring *r)
+{
+	struct blkback_stats s;
+
+	if (!r->started)
+		return r->st;
+	pthread_mutex_lock(&r->lock);
+	s = r->st;
+	pthread_mutex_unlock(&r->lock);
+	return s;
+}
