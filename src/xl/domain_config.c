@@ -13,8 +13,9 @@
 static const char *const known_keys[] = {
 	"name", "type", "builder", "kernel", "ramdisk", "cmdline", "root", "extra",
 	"memory", "maxmem", "vcpus", "maxvcpus", "on_poweroff", "on_reboot", "on_crash", "vif",
+	"disk",
 	/* Accepted without effect for now (other parts of xl will read them). */
-	"uuid", "disk", "serial", "boot", "device_model_version",
+	"uuid", "serial", "boot", "device_model_version",
 };
 
 static const char *const action_names[] = {
@@ -297,6 +298,58 @@ static int read_vifs(const struct reader *r, struct domain_config *dc)
 	return 0;
 }
 
+/* disk = [ 'spec', ... ]: one disk per item; two may not share a vdev (by number: xvda is d0). */
+static int read_disks(const struct reader *r, struct domain_config *dc)
+{
+	const struct cfg_entry *e = xl_cfg_get(r->cfg, "disk");
+	char where[256];
+	const char *source;
+
+	if (!e)
+		return 0;
+	source = e->source ? e->source : r->cfg->source;
+	if (e->value.kind != CFG_LIST)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e,
+				    "'disk' must be a list, like disk = [ '/srv/guest.img,raw,xvda,rw' ]");
+	if (e->value.n_items > DISK_MAX)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "at most %d disks are supported",
+				    DISK_MAX);
+	if (e->value.n_items == 0)
+		return 0;
+	dc->disks = calloc(e->value.n_items, sizeof(*dc->disks));
+	if (!dc->disks)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "out of memory");
+	for (size_t i = 0; i < e->value.n_items; i++) {
+		const struct cfg_value *item = &e->value.items[i];
+		struct xl_disk *disk = &dc->disks[i];
+
+		if (item->line > 0)
+			snprintf(where, sizeof(where), "%s:%d: disk %zu: ", source, item->line, i);
+		else
+			snprintf(where, sizeof(where), "%s: disk %zu: ", source, i);
+		if (item->kind != CFG_STRING) {
+			snprintf(r->err, r->errlen, "%s'disk' items must be strings", where);
+			return -1;
+		}
+		if (xl_disk_parse(item->str, where, disk, r->warn, r->err, r->errlen))
+			return -1;
+		dc->n_disks++;
+		for (size_t j = 0; j < i; j++) {
+			if (disk->devid != dc->disks[j].devid)
+				continue;
+			if (!strcmp(disk->vdev, dc->disks[j].vdev))
+				snprintf(r->err, r->errlen, "%sduplicate vdev %s (disk %zu has it too)",
+					 where, disk->vdev, j);
+			else
+				snprintf(r->err, r->errlen, "%svdev %s is the same device as disk %zu's "
+					 "%s (devid %u)", where, disk->vdev, j, dc->disks[j].vdev,
+					 disk->devid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int read_config(const struct reader *r, struct domain_config *dc)
 {
 	const struct xl_cfg *cfg = r->cfg;
@@ -376,7 +429,28 @@ static int read_config(const struct reader *r, struct domain_config *dc)
 	    get_action(r, "on_reboot", &dc->on_reboot) < 0 ||
 	    get_action(r, "on_crash", &dc->on_crash) < 0)
 		return -1;
+	if (read_disks(r, dc) < 0)
+		return -1;
 	return read_vifs(r, dc);
+}
+
+int domain_config_resolve_disks(struct domain_config *dc, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < dc->n_disks; i++) {
+		struct xl_disk *disk = &dc->disks[i];
+
+		if (xl_disk_resolve_target(disk, err, errlen))
+			return -1;
+		for (size_t j = 0; j < i; j++) {
+			if (!xl_disk_same_target(&disk->st, &dc->disks[j].st) ||
+			    (disk->readonly && dc->disks[j].readonly))
+				continue;
+			snprintf(err, errlen, "%starget %s is disk %zu's too; a target given twice "
+				 "must be read-only both times", disk->where, disk->target, j);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int domain_config_resolve_vifs(struct domain_config *dc, char *err, size_t errlen)
@@ -426,5 +500,8 @@ void domain_config_free(struct domain_config *dc)
 	for (size_t i = 0; i < dc->n_vifs; i++)
 		xl_vif_free(&dc->vifs[i]);
 	free(dc->vifs);
+	for (size_t i = 0; i < dc->n_disks; i++)
+		xl_disk_free(&dc->disks[i]);
+	free(dc->disks);
 	memset(dc, 0, sizeof(*dc));
 }

@@ -3,6 +3,7 @@
 #define XENITH_DOMAIN_CONFIG_H
 
 #include <stdio.h>
+#include "xl/disk_config.h"
 #include "xl/vif_config.h"
 #include "xl/xl_cfg.h"
 
@@ -26,6 +27,8 @@ struct domain_config {
 	unsigned int max_vcpus;  /* >= vcpus; vcpus when absent */
 	struct xl_vif *vifs; /* vif = [ ... ]: vifs[i].devid is i; defaults not yet resolved */
 	size_t n_vifs;
+	struct xl_disk *disks;   /* disk = [ ... ]: vdevs distinct; targets as written until resolved */
+	size_t n_disks;
 };
 
 #define DOMAIN_NAME_MAX 64     /* bytes */
@@ -38,6 +41,9 @@ int domain_config_from_cfg(const struct xl_cfg *cfg, struct domain_config *dc, F
 /* The defaults of every vif (random MACs distinct from the others, bridge, absolute script path);
  * done apart from the parse as it reads the host.  0, or -1 with `file:line: vif N: message`. */
 int domain_config_resolve_vifs(struct domain_config *dc, char *err, size_t errlen);
+/* Every disk's target made absolute and checked (xl_disk_resolve_target), and a target given twice
+ * refused unless read-only both times.  0, or -1 with `file:line: disk N: message`. */
+int domain_config_resolve_disks(struct domain_config *dc, char *err, size_t errlen);
 /* On error *dc is left empty (all NULL), so domain_config_free is always safe. */
 void domain_config_free(struct domain_config *dc);
 const char *domain_action_name(enum domain_action action);

@@ -59,5 +59,9 @@ int main_domname(struct xl_ctx *ctx, int argc, char **argv);
 int main_network_attach(struct xl_ctx *ctx, int argc, char **argv);
 int main_network_detach(struct xl_ctx *ctx, int argc, char **argv);
 int main_network_list(struct xl_ctx *ctx, int argc, char **argv);
+/* xl_block.c */
+int main_block_attach(struct xl_ctx *ctx, int argc, char **argv);
+int main_block_detach(struct xl_ctx *ctx, int argc, char **argv);
+int main_block_list(struct xl_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -522,8 +522,8 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 {
 	char vmm[PATH_MAX], logpath[PATH_MAX], kernel[PATH_MAX], ramdisk[PATH_MAX];
 	char mem[32], vcpus[32], readyfd[8];
-	char *argv[32 + 2 * VIF_MAX];
-	char *vifs[VIF_MAX] = { 0 };
+	char *argv[32 + 2 * VIF_MAX + 2 * DISK_MAX];
+	char *vifs[VIF_MAX] = { 0 }, *disks[DISK_MAX] = { 0 };
 	size_t argc = 0;
 	int pipefd[2] = { -1, -1 }, logfd = -1, nullfd = -1, status, r = -1;
 	pid_t pid;
@@ -588,6 +588,15 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 	argv[argc++] = (char *)domain_action_name(dc->on_crash);
 	if (paused)
 		argv[argc++] = "--paused";
+	for (size_t i = 0; i < dc->n_disks && i < DISK_MAX; i++) {
+		disks[i] = xl_disk_format_spec(&dc->disks[i]);
+		if (!disks[i]) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+		argv[argc++] = "--disk";
+		argv[argc++] = disks[i];
+	}
 	for (size_t i = 0; i < dc->n_vifs && i < VIF_MAX; i++) {
 		vifs[i] = xl_vif_format_spec(&dc->vifs[i]);
 		if (!vifs[i]) {
@@ -624,5 +633,7 @@ out:
 		close(logfd);
 	for (size_t i = 0; i < VIF_MAX; i++)
 		free(vifs[i]);
+	for (size_t i = 0; i < DISK_MAX; i++)
+		free(disks[i]);
 	return r;
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "lib/xen_version.h"
 #include "lib/xs_client.h"
+#include "xl/xl_block.h"
 #include "xl/xl_cmdtable.h"
 #include "xl/xl_domain.h"
 #include "xl/xl_json.h"
@@ -138,12 +139,50 @@ static size_t json_nics(struct xl_ctx *ctx, struct xs_client *xs, const struct x
 	return n;
 }
 
-/* `xl list -l`: libxl's JSON array of {"domid", "config"}.  The VMM's `info` and `vif-list` (with
- * the backends' xenstore nodes) are what we know of a running domain's configuration, so config
+/* A domain's disks for `list -l`, like json_nics: *infosp and *jsonp to free. */
+static size_t json_disks(struct xl_ctx *ctx, struct xs_client *xs, const struct xl_dominfo *info,
+			 struct xl_vbd_info **infosp, struct xl_json_disk **jsonp)
+{
+	struct xl_json_disk *json;
+	char err[1024];
+	size_t n = 0;
+	int r;
+
+	*infosp = NULL;
+	*jsonp = NULL;
+	if (info->domid == 0)
+		return 0;
+	r = xl_domain_disks(ctx, xs, info->domid, infosp, &n, err, sizeof(err));
+	if (r && r != -ENOSYS && r != -ESRCH)
+		fprintf(stderr, "xl: domain %u (%s): cannot list its disks: %s\n", info->domid,
+			info->name, err);
+	if (r || n == 0)
+		return 0;
+	json = calloc(n, sizeof(*json));
+	if (!json) {
+		xl_vbd_infos_free(*infosp, n);
+		*infosp = NULL;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct xl_vbd_info *k = &(*infosp)[i];
+
+		json[i] = (struct xl_json_disk){
+			.devid = k->devid, .vdev = k->vdev, .target = k->target,
+			.access = k->readonly ? "ro" : "rw", .devtype = k->devtype[0] ? k->devtype : NULL,
+		};
+	}
+	*jsonp = json;
+	return n;
+}
+
+/* `xl list -l`: libxl's JSON array of {"domid", "config"}.  The VMM's `info`, `vbd-list` and
+ * `vif-list` (with the backends' xenstore nodes) are what we know of a running domain's configuration, so config
  * holds what they tell. */
 static void print_json(struct xl_ctx *ctx, const struct xl_dominfo *infos, size_t n)
 {
 	static const struct xl_json_nic no_nics[1];
+	static const struct xl_json_disk no_disks[1];
 	struct json_writer w;
 	struct xs_client *xs = NULL;
 	char err[256];
@@ -161,11 +200,15 @@ static void print_json(struct xl_ctx *ctx, const struct xl_dominfo *infos, size_
 		struct xl_nic *nics;
 		struct xl_json_nic *json;
 		size_t n_nics = json_nics(ctx, xs, &infos[i], &nics, &json);
+		struct xl_vbd_info *vbds;
+		struct xl_json_disk *json_d;
+		size_t n_disks = json_disks(ctx, xs, &infos[i], &vbds, &json_d);
 		struct xl_json_domain d = {
 			.name = infos[i].name, .type = infos[i].type,
 			.max_memkb = (unsigned long long)infos[i].mem_mib * 1024,
 			.target_memkb = (unsigned long long)infos[i].mem_mib * 1024,
 			.max_vcpus = infos[i].vcpus,
+			.disks = json_d ? json_d : no_disks, .n_disks = n_disks,
 			.nics = json ? json : no_nics, .n_nics = n_nics,
 		};
 
@@ -175,6 +218,8 @@ static void print_json(struct xl_ctx *ctx, const struct xl_dominfo *infos, size_
 		json_close(&w, '}');
 		free(json);
 		xl_nics_free(nics, n_nics);
+		free(json_d);
+		xl_vbd_infos_free(vbds, n_disks);
 	}
 	json_close(&w, ']');
 	json_finish(&w);

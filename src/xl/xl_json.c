@@ -108,6 +108,21 @@ void xl_json_domain_config(struct json_writer *w, const char *key, const struct 
 	if (d->ramdisk)
 		json_string(w, "ramdisk", d->ramdisk);
 	json_close(w, '}');
+	if (d->disks) {
+		json_open(w, "disks", '[');
+		for (size_t i = 0; i < d->n_disks; i++) {
+			const struct xl_json_disk *k = &d->disks[i];
+
+			json_open(w, NULL, '{');
+			json_string(w, "vdev", k->vdev);
+			json_number(w, "devid", k->devid);
+			json_string(w, "target", k->target);
+			json_string(w, "access", k->access);
+			json_string(w, "devtype", k->devtype);
+			json_close(w, '}');
+		}
+		json_close(w, ']');
+	}
 	if (d->nics) {
 		json_open(w, "nics", '[');
 		for (size_t i = 0; i < d->n_nics; i++) {

@@ -30,14 +30,22 @@ struct xl_json_nic {
 	const char *mac, *bridge, *ip, *script, *vifname;
 };
 
+/* A disk as `disks` shows it: access "rw"/"ro", devtype "disk"/"cdrom" (NULL: null, unknown). */
+struct xl_json_disk {
+	unsigned int devid;
+	const char *vdev, *target, *access, *devtype;
+};
+
 /* A domain's configuration in libxl_domain_config's shape.  NULL strings are left out; `nics` is
- * left out when nics is NULL (and is [] when n_nics is 0 but nics is not NULL). */
+ * left out when nics is NULL (and is [] when n_nics is 0 but nics is not NULL); `disks` likewise. */
 struct xl_json_domain {
 	const char *name, *type;
 	unsigned long long max_memkb, target_memkb;
 	unsigned int max_vcpus;
 	const char *kernel, *ramdisk, *cmdline;
 	const char *on_poweroff, *on_reboot, *on_crash;
+	const struct xl_json_disk *disks;
+	size_t n_disks;
 	const struct xl_json_nic *nics;
 	size_t n_nics;
 };

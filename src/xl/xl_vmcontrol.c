@@ -9,6 +9,7 @@
 #include "xl/xl_cmdtable.h"
 #include "xl/xl_console.h"
 #include "xl/xl_domain.h"
+#include "xl/xl_block.h"
 #include "xl/xl_json.h"
 #include "xl/xl_network.h"
 
@@ -38,6 +39,7 @@ static int find_domain_or_complain(struct xl_ctx *ctx, const char *qualifier, un
 static void print_config(const struct domain_config *dc)
 {
 	struct xl_json_nic nics[VIF_MAX];
+	struct xl_json_disk disks[DISK_MAX];
 	char macs[VIF_MAX][VIF_MAC_TEXT];
 	struct xl_json_domain d = {
 		.name = dc->name, .type = domain_type_name(dc->type),
@@ -48,10 +50,19 @@ static void print_config(const struct domain_config *dc)
 		.on_poweroff = domain_action_name(dc->on_poweroff),
 		.on_reboot = domain_action_name(dc->on_reboot),
 		.on_crash = domain_action_name(dc->on_crash),
+		.disks = disks, .n_disks = dc->n_disks,
 		.nics = nics, .n_nics = dc->n_vifs,
 	};
 	struct json_writer w;
 
+	for (size_t i = 0; i < dc->n_disks && i < DISK_MAX; i++) {
+		const struct xl_disk *k = &dc->disks[i];
+
+		disks[i] = (struct xl_json_disk){
+			.devid = k->devid, .vdev = k->vdev, .target = k->target,
+			.access = xl_disk_access_name(k), .devtype = xl_disk_devtype_name(k),
+		};
+	}
 	for (size_t i = 0; i < dc->n_vifs && i < VIF_MAX; i++) {
 		const struct xl_vif *v = &dc->vifs[i];
 
@@ -171,12 +182,19 @@ int main_create(struct xl_ctx *ctx, int argc, char **argv)
 	if (dc.type == DOMAIN_TYPE_PV)
 		fprintf(stderr, "xl: warning: type \"pv\": classic PV is not supported by Xenith; "
 			"booting the kernel as PVH\n");
-	if (domain_config_resolve_vifs(&dc, err, sizeof(err))) {
+	if (domain_config_resolve_vifs(&dc, err, sizeof(err)) ||
+	    domain_config_resolve_disks(&dc, err, sizeof(err))) {
 		fprintf(stderr, "xl: %s\n", err);
 		goto out;
 	}
 	if (dryrun) {
-		/* The config as libxl would print it, and what the VMM would be given for the vifs. */
+		/* The config as libxl would print it, and what the VMM would be given for the devices. */
+		for (size_t i = 0; i < dc.n_disks && !quiet; i++) {
+			char *spec = xl_disk_format_spec(&dc.disks[i]);
+
+			fprintf(stderr, "disk %zu: --disk %s\n", i, spec ? spec : "(out of memory)");
+			free(spec);
+		}
 		for (size_t i = 0; i < dc.n_vifs && !quiet; i++) {
 			char *spec = xl_vif_format_spec(&dc.vifs[i]);
 
@@ -201,6 +219,11 @@ int main_create(struct xl_ctx *ctx, int argc, char **argv)
 		goto out;
 	if (name_in_use(ctx, dc.name, &other)) {
 		fprintf(stderr, "xl: a domain named '%s' already exists (domid %u)\n", dc.name, other);
+		goto out;
+	}
+	/* One writer or many readers: no target already in use the wrong way by a running domain. */
+	if (xl_disks_check_in_use(ctx, dc.disks, dc.n_disks, err, sizeof(err))) {
+		fprintf(stderr, "xl: %s\n", err);
 		goto out;
 	}
 	if (xl_domain_spawn(ctx, &dc, paused, &domid, err, sizeof(err))) {
