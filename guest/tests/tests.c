@@ -23,6 +23,14 @@ static const struct test *const tests[] = {
     &test_net_stream,
     &test_net_hostile,
     &test_net_ping,
+    &test_blk_pattern,
+    &test_blk_read_check,
+    &test_blk_ro,
+    &test_blk_flush_durable,
+    &test_blk_ext4,
+    &test_blk_hostile,
+    &test_blk_hotplug,
+    &test_blk_bench,
 };
 
 const struct test *test_find(const char *name)
