@@ -78,6 +78,20 @@ test_guest_pattern_verified_on_host() {
 	[ "$(stat -c %s "$WORK/a.img")" = $((8 << 20)) ] || fail "the image changed size: $(stat -c %s "$WORK/a.img")"
 }
 
+test_block_device_target() {
+	# A real block device (a loop device over an image): size and sector size come from the device.
+	command -v losetup >/dev/null || fail "losetup is missing (util-linux)"
+	image "$WORK/lo.img" 8M
+	local dev; dev=$(losetup -f --show "$WORK/lo.img") || fail "cannot make a loop device"
+	echo "$dev" >"$WORK/loopdev"
+	boot lodev "test=blk-pattern seed=5" "$dev,raw,xvda,rw" || { losetup -d "$dev"; return 1; }
+	expect_log lodev "blk: xvda sectors 16384 sector-size 512 ro=0" 30 || { losetup -d "$dev"; return 1; }
+	expect_log lodev "PASS blk-pattern" 120 || { losetup -d "$dev"; return 1; }
+	wait_for 10 domain_gone lodev || { losetup -d "$dev"; fail "lodev still listed after PASS"; }
+	losetup -d "$dev"
+	pattern check "$WORK/lo.img" 5 >"$WORK/out" 2>&1 || fail "host check through the loop device's file: $(cat "$WORK/out")"
+}
+
 test_host_pattern_read_by_guest() {
 	image "$WORK/b.img" 6M
 	pattern write "$WORK/b.img" 23
