@@ -132,31 +132,6 @@ int xl_domain_disks(struct xl_ctx *ctx, struct xs_client *xs, unsigned int domid
 
 /* ---- the commands --------------------------------------------------------------------------- */
 
-/* The domain named on the command line, which must be a guest: 0, or the exit status. */
-static int find_guest(struct xl_ctx *ctx, const char *qualifier, const char *what,
-		      unsigned int *domid, char *name, size_t namelen)
-{
-	int r;
-
-	if (xl_ctx_rundir(ctx))
-		return EXIT_FAILURE;
-	r = xl_find_domain(ctx, qualifier, domid, name, namelen);
-	if (r == -ENOENT) {
-		fprintf(stderr, "xl: domain '%s' does not exist\n", qualifier);
-		return EXIT_FAILURE;
-	}
-	if (r) {
-		fprintf(stderr, "xl: cannot look up domain '%s': %s\n", qualifier, strerror(-r));
-		return EXIT_FAILURE;
-	}
-	if (*domid == 0 && what) {
-		fprintf(stderr, "xl: cannot %s Domain-0: it is the host, its disks are the host's\n",
-			what);
-		return EXIT_FAILURE;
-	}
-	return 0;
-}
-
 /* The disk list of a domain, with the usual complaints: 0, or the exit status. */
 static int list_or_complain(struct xl_ctx *ctx, const char *qualifier, unsigned int domid,
 			    struct xl_vbd_info **infos, size_t *n)
@@ -175,26 +150,6 @@ static int list_or_complain(struct xl_ctx *ctx, const char *qualifier, unsigned 
 	return 0;
 }
 
-/* Like xl, the spec may come in several arguments: they are one DISKSPEC, joined by commas. */
-static char *join_spec(int argc, char **argv)
-{
-	size_t len = 1;
-	char *spec;
-
-	for (int i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	spec = malloc(len);
-	if (!spec)
-		return NULL;
-	spec[0] = '\0';
-	for (int i = 0; i < argc; i++) {
-		if (i)
-			strcat(spec, ",");
-		strcat(spec, argv[i]);
-	}
-	return spec;
-}
-
 int main_block_attach(struct xl_ctx *ctx, int argc, char **argv)
 {
 	struct xl_disk disk = { 0 };
@@ -207,12 +162,12 @@ int main_block_attach(struct xl_ctx *ctx, int argc, char **argv)
 	while ((opt = xl_getopt(argc, argv, "", NULL, "block-attach", 2, &status)) != -1)
 		if (opt == XL_OPT_STOP)
 			return status;
-	status = find_guest(ctx, argv[optind], "attach a block device to", &domid, name,
+	status = xl_find_domain_or_complain(ctx, argv[optind], "attach a block device to", &domid, name,
 			    sizeof(name));
 	if (status)
 		return status;
 	status = EXIT_FAILURE;
-	spec = join_spec(argc - optind - 1, argv + optind + 1);
+	spec = xl_join_args(argc - optind - 1, argv + optind + 1);
 	if (!spec)
 		goto out_nomem;
 	if (xl_disk_parse(spec, "block-attach: ", &disk, stderr, err, sizeof(err)) ||
@@ -314,7 +269,7 @@ int main_block_detach(struct xl_ctx *ctx, int argc, char **argv)
 			return status;
 		/* -f: the VMM's detach is always the safe one; see the help text. */
 	}
-	status = find_guest(ctx, argv[optind], "detach a block device from", &domid, name,
+	status = xl_find_domain_or_complain(ctx, argv[optind], "detach a block device from", &domid, name,
 			    sizeof(name));
 	if (status)
 		return status;
@@ -361,7 +316,7 @@ int main_block_list(struct xl_ctx *ctx, int argc, char **argv)
 		size_t n = 0;
 
 		fflush(stdout);
-		status = find_guest(ctx, argv[i], NULL, &domid, name, sizeof(name));
+		status = xl_find_domain_or_complain(ctx, argv[i], NULL, &domid, name, sizeof(name));
 		if (status)
 			return status;
 		if (domid == 0)

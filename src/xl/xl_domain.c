@@ -637,3 +637,45 @@ out:
 		free(disks[i]);
 	return r;
 }
+
+int xl_find_domain_or_complain(struct xl_ctx *ctx, const char *qualifier, const char *refuse_dom0,
+			       unsigned int *domid, char *name, size_t namelen)
+{
+	int r;
+
+	if (xl_ctx_rundir(ctx))
+		return EXIT_FAILURE;
+	r = xl_find_domain(ctx, qualifier, domid, name, namelen);
+	if (r == -ENOENT) {
+		fprintf(stderr, "xl: domain '%s' does not exist\n", qualifier);
+		return EXIT_FAILURE;
+	}
+	if (r) {
+		fprintf(stderr, "xl: cannot look up domain '%s': %s\n", qualifier, strerror(-r));
+		return EXIT_FAILURE;
+	}
+	if (*domid == 0 && refuse_dom0) {
+		fprintf(stderr, "xl: cannot %s Domain-0 (it is the host)\n", refuse_dom0);
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+char *xl_join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	char *joined;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	joined = malloc(len);
+	if (!joined)
+		return NULL;
+	joined[0] = '\0';
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			strcat(joined, ",");
+		strcat(joined, argv[i]);
+	}
+	return joined;
+}

@@ -43,6 +43,13 @@ struct xl_dominfo {
 int xl_find_domain(struct xl_ctx *ctx, const char *qualifier, unsigned int *domid, char *name,
 		   size_t namelen);
 
+/* The domain a command names, by ID or name, with xl's complaints on stderr: 0, or the exit status
+ * to return.  With `refuse_dom0` (the verb, as in "cannot <verb> Domain-0") Domain-0 is refused. */
+int xl_find_domain_or_complain(struct xl_ctx *ctx, const char *qualifier, const char *refuse_dom0,
+			       unsigned int *domid, char *name, size_t namelen);
+/* argv[0..argc) joined by commas, as xl takes a device spec given in several words; malloc'd. */
+char *xl_join_args(int argc, char **argv);
+
 /* Sends one request to domain `domid`'s control socket and waits up to timeout_ms for its reply.
  * 0: the VMM said ok; reply holds the text after "ok " ("" if none).
  * -ESRCH: the domain is gone (no directory or socket, or nobody listening: then its directory is

@@ -106,31 +106,6 @@ void xl_nics_free(struct xl_nic *nics, size_t n)
 	free(nics);
 }
 
-/* The domain named on the command line, which must be a guest: 0, or the exit status. */
-static int find_guest(struct xl_ctx *ctx, const char *qualifier, const char *what,
-		      unsigned int *domid, char *name, size_t namelen)
-{
-	int r;
-
-	if (xl_ctx_rundir(ctx))
-		return EXIT_FAILURE;
-	r = xl_find_domain(ctx, qualifier, domid, name, namelen);
-	if (r == -ENOENT) {
-		fprintf(stderr, "xl: domain '%s' does not exist\n", qualifier);
-		return EXIT_FAILURE;
-	}
-	if (r) {
-		fprintf(stderr, "xl: cannot look up domain '%s': %s\n", qualifier, strerror(-r));
-		return EXIT_FAILURE;
-	}
-	if (*domid == 0 && what) {
-		fprintf(stderr, "xl: cannot %s Domain-0: it is the host, its network is the host's\n",
-			what);
-		return EXIT_FAILURE;
-	}
-	return 0;
-}
-
 /* The vif list of a domain, with the usual complaints: 0, or the exit status. */
 static int list_or_complain(struct xl_ctx *ctx, const char *qualifier, unsigned int domid,
 			    struct xl_vif_info **infos, size_t *n)
@@ -147,26 +122,6 @@ static int list_or_complain(struct xl_ctx *ctx, const char *qualifier, unsigned 
 		return EXIT_FAILURE;
 	}
 	return 0;
-}
-
-/* The arguments after the domain, each key=value (or several, comma-separated), as one spec. */
-static char *join_spec(int argc, char **argv)
-{
-	size_t len = 1;
-	char *spec;
-
-	for (int i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	spec = malloc(len);
-	if (!spec)
-		return NULL;
-	spec[0] = '\0';
-	for (int i = 0; i < argc; i++) {
-		if (i)
-			strcat(spec, ",");
-		strcat(spec, argv[i]);
-	}
-	return spec;
 }
 
 static bool has_devid(int argc, char **argv, int *devid)
@@ -201,7 +156,7 @@ int main_network_attach(struct xl_ctx *ctx, int argc, char **argv)
 	while ((opt = xl_getopt(argc, argv, "", NULL, "network-attach", 1, &status)) != -1)
 		if (opt == XL_OPT_STOP)
 			return status;
-	status = find_guest(ctx, argv[optind], "attach a network device to", &domid, name,
+	status = xl_find_domain_or_complain(ctx, argv[optind], "attach a network device to", &domid, name,
 			    sizeof(name));
 	if (status)
 		return status;
@@ -217,7 +172,7 @@ int main_network_attach(struct xl_ctx *ctx, int argc, char **argv)
 	for (int i = 0; i < nargs; i++)
 		if (strncmp(args[i], "devid=", 6))
 			rest[nrest++] = args[i];
-	spec = join_spec(nrest, rest);
+	spec = xl_join_args(nrest, rest);
 	if (!spec)
 		goto out_nomem;
 	if (xl_vif_parse(spec, "network-attach: ", devid, &vif, stderr, err, sizeof(err))) {
@@ -326,7 +281,7 @@ int main_network_detach(struct xl_ctx *ctx, int argc, char **argv)
 	while ((opt = xl_getopt(argc, argv, "", NULL, "network-detach", 2, &status)) != -1)
 		if (opt == XL_OPT_STOP)
 			return status;
-	status = find_guest(ctx, argv[optind], "detach a network device from", &domid, name,
+	status = xl_find_domain_or_complain(ctx, argv[optind], "detach a network device from", &domid, name,
 			    sizeof(name));
 	if (status)
 		return status;
@@ -373,7 +328,7 @@ int main_network_list(struct xl_ctx *ctx, int argc, char **argv)
 		size_t n = 0;
 
 		fflush(stdout);
-		status = find_guest(ctx, argv[i], NULL, &domid, name, sizeof(name));
+		status = xl_find_domain_or_complain(ctx, argv[i], NULL, &domid, name, sizeof(name));
 		if (status)
 			return status;
 		if (domid == 0)

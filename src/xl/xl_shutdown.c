@@ -56,23 +56,6 @@ static bool request_pending(struct xs_client *xs, const char *path)
 	return pending;
 }
 
-static int find(struct xl_ctx *ctx, const char *qualifier, const char *what, unsigned int *domid,
-		char *name, size_t namelen)
-{
-	if (xl_ctx_rundir(ctx))
-		return EXIT_FAILURE;
-	int r = xl_find_domain(ctx, qualifier, domid, name, namelen);
-	if (r) {
-		fprintf(stderr, "xl: domain '%s' does not exist\n", qualifier);
-		return EXIT_FAILURE;
-	}
-	if (*domid == 0) {
-		fprintf(stderr, "xl: cannot %s Domain-0\n", what);
-		return EXIT_FAILURE;
-	}
-	return 0;
-}
-
 /* Sends "poweroff" or "reboot" to one domain and waits as asked. */
 static int signal_domain(struct xl_ctx *ctx, struct xs_client *xs, unsigned int domid, const char *name,
 			 const char *request, bool wait_gone)
@@ -154,7 +137,7 @@ static int shutdown_or_reboot(struct xl_ctx *ctx, int argc, char **argv, const c
 			if (signal_domain(ctx, xs, doms[i].domid, doms[i].name, request, wait_gone))
 				status = EXIT_FAILURE;
 		free(doms);
-	} else if ((status = find(ctx, argv[optind], command, &domid, name, sizeof(name))) == 0) {
+	} else if ((status = xl_find_domain_or_complain(ctx, argv[optind], command, &domid, name, sizeof(name))) == 0) {
 		status = signal_domain(ctx, xs, domid, name, request, wait_gone);
 	}
 	xs_close(xs);
@@ -185,7 +168,7 @@ int main_sysrq(struct xl_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "xl: sysrq takes a single letter, not '%s'\n", key);
 		return 2;
 	}
-	if ((status = find(ctx, argv[optind], "send sysrq to", &domid, name, sizeof(name))))
+	if ((status = xl_find_domain_or_complain(ctx, argv[optind], "send sysrq to", &domid, name, sizeof(name))))
 		return status;
 	struct xs_client *xs = open_store(ctx);
 	if (!xs)

@@ -16,26 +16,6 @@
 #define REQUEST_TIMEOUT_MS 5000
 #define DESTROY_WAIT_MS    10000
 
-/* Looks up argv's domain and says why when it cannot: 0, or the exit status to return. */
-static int find_domain_or_complain(struct xl_ctx *ctx, const char *qualifier, unsigned int *domid,
-				   char *name, size_t namelen)
-{
-	int r;
-
-	if (xl_ctx_rundir(ctx))
-		return EXIT_FAILURE;
-	r = xl_find_domain(ctx, qualifier, domid, name, namelen);
-	if (r == -ENOENT) {
-		fprintf(stderr, "xl: domain '%s' does not exist\n", qualifier);
-		return EXIT_FAILURE;
-	}
-	if (r) {
-		fprintf(stderr, "xl: cannot look up domain '%s': %s\n", qualifier, strerror(-r));
-		return EXIT_FAILURE;
-	}
-	return 0;
-}
-
 static void print_config(const struct domain_config *dc)
 {
 	struct xl_json_nic nics[VIF_MAX];
@@ -250,13 +230,9 @@ int main_destroy(struct xl_ctx *ctx, int argc, char **argv)
 	while ((opt = xl_getopt(argc, argv, "", NULL, "destroy", 1, &status)) != -1)
 		if (opt == XL_OPT_STOP)
 			return status;
-	status = find_domain_or_complain(ctx, argv[optind], &domid, name, sizeof(name));
+	status = xl_find_domain_or_complain(ctx, argv[optind], "destroy", &domid, name, sizeof(name));
 	if (status)
 		return status;
-	if (domid == 0) {
-		fprintf(stderr, "xl: cannot destroy Domain-0\n");
-		return EXIT_FAILURE;
-	}
 	r = xl_domain_request(ctx, domid, "destroy", REQUEST_TIMEOUT_MS, reply, sizeof(reply));
 	if (r == -ESRCH)
 		return EXIT_SUCCESS;     /* it went (or its dead VMM's leftovers did) */
@@ -284,13 +260,9 @@ static int simple_request(struct xl_ctx *ctx, int argc, char **argv, const char 
 	while ((opt = xl_getopt(argc, argv, "", NULL, command, 1, &status)) != -1)
 		if (opt == XL_OPT_STOP)
 			return status;
-	status = find_domain_or_complain(ctx, argv[optind], &domid, name, sizeof(name));
+	status = xl_find_domain_or_complain(ctx, argv[optind], command, &domid, name, sizeof(name));
 	if (status)
 		return status;
-	if (domid == 0) {
-		fprintf(stderr, "xl: cannot %s Domain-0\n", command);
-		return EXIT_FAILURE;
-	}
 	r = xl_domain_request(ctx, domid, command, REQUEST_TIMEOUT_MS, reply, sizeof(reply));
 	if (r == -ESRCH) {
 		fprintf(stderr, "xl: domain '%s' does not exist\n", argv[optind]);
@@ -338,13 +310,10 @@ int main_console(struct xl_ctx *ctx, int argc, char **argv)
 			break;
 		}
 	}
-	status = find_domain_or_complain(ctx, argv[optind], &domid, name, sizeof(name));
+	status = xl_find_domain_or_complain(ctx, argv[optind], "attach to the console of", &domid, name,
+					    sizeof(name));
 	if (status)
 		return status;
-	if (domid == 0) {
-		fprintf(stderr, "xl: Domain-0 has no console here (it is the host)\n");
-		return EXIT_FAILURE;
-	}
 	if (xl_console_attach(ctx, domid, err, sizeof(err))) {
 		fprintf(stderr, "xl: %s\n", err);
 		return EXIT_FAILURE;
