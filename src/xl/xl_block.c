@@ -154,10 +154,10 @@ int main_block_attach(struct xl_ctx *ctx, int argc, char **argv)
 {
 	struct xl_disk disk = { 0 };
 	struct xl_vbd_info *infos = NULL;
-	char name[DOMAIN_NAME_MAX + 1], err[1024], *spec = NULL, *request = NULL, *reply = NULL;
+	char name[DOMAIN_NAME_MAX + 1], err[1024], *spec = NULL;
 	unsigned int domid;
 	size_t n = 0;
-	int opt, status, r;
+	int opt, status;
 
 	while ((opt = xl_getopt(argc, argv, "", NULL, "block-attach", 2, &status)) != -1)
 		if (opt == XL_OPT_STOP)
@@ -192,35 +192,14 @@ int main_block_attach(struct xl_ctx *ctx, int argc, char **argv)
 	}
 	free(spec);
 	spec = xl_disk_format_spec(&disk);
-	if (!spec || asprintf(&request, "vbd-attach %s", spec) < 0) {
-		request = NULL;
+	if (!spec)
 		goto out_nomem;
-	}
-	if (ctx->dryrun) {
-		printf("%s\n", request);
-		status = EXIT_SUCCESS;
-		goto out;
-	}
-	reply = malloc(4096);
-	if (!reply)
-		goto out_nomem;
-	r = xl_domain_request(ctx, domid, request, VBD_REQUEST_TIMEOUT_MS, reply, 4096);
-	if (r == -ESRCH) {
-		fprintf(stderr, "xl: domain '%s' does not exist\n", argv[optind]);
-		goto out;
-	}
-	if (r) {
-		fprintf(stderr, "xl: cannot attach a block device to domain %u (%s): %s\n", domid,
-			name, reply);
-		goto out;
-	}
-	status = EXIT_SUCCESS;       /* like xl: nothing printed */
+	status = xl_device_request(ctx, domid, name, argv[optind], "vbd-attach", spec,
+				   "attach a block device to", VBD_REQUEST_TIMEOUT_MS);
 	goto out;
 out_nomem:
 	fprintf(stderr, "xl: out of memory\n");
 out:
-	free(reply);
-	free(request);
 	free(spec);
 	xl_vbd_infos_free(infos, n);
 	xl_disk_free(&disk);

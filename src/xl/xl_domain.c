@@ -679,3 +679,30 @@ char *xl_join_args(int argc, char **argv)
 	}
 	return joined;
 }
+
+int xl_device_request(struct xl_ctx *ctx, unsigned int domid, const char *name, const char *qualifier,
+		      const char *request, const char *spec, const char *what, int timeout_ms)
+{
+	char *line = NULL, reply[4096];
+	int status = EXIT_FAILURE, r;
+
+	if (asprintf(&line, "%s%s%s", request, spec ? " " : "", spec ? spec : "") < 0) {
+		fprintf(stderr, "xl: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	if (ctx->dryrun) {
+		printf("%s\n", line);
+		status = EXIT_SUCCESS;
+		goto out;
+	}
+	r = xl_domain_request(ctx, domid, line, timeout_ms, reply, sizeof(reply));
+	if (r == -ESRCH)
+		fprintf(stderr, "xl: domain '%s' does not exist\n", qualifier);
+	else if (r)
+		fprintf(stderr, "xl: cannot %s domain %u (%s): %s\n", what, domid, name, reply);
+	else
+		status = EXIT_SUCCESS;       /* like xl: nothing printed */
+out:
+	free(line);
+	return status;
+}

@@ -50,6 +50,11 @@ int xl_find_domain_or_complain(struct xl_ctx *ctx, const char *qualifier, const 
 /* argv[0..argc) joined by commas, as xl takes a device spec given in several words; malloc'd. */
 char *xl_join_args(int argc, char **argv);
 
+/* A device command's request: "<request> <spec>" to the domain's VMM, printed instead under -N;
+ * failures are explained with `what` ("attach a network device to").  Returns the exit status. */
+int xl_device_request(struct xl_ctx *ctx, unsigned int domid, const char *name, const char *qualifier,
+		      const char *request, const char *spec, const char *what, int timeout_ms);
+
 /* Sends one request to domain `domid`'s control socket and waits up to timeout_ms for its reply.
  * 0: the VMM said ok; reply holds the text after "ok " ("" if none).
  * -ESRCH: the domain is gone (no directory or socket, or nobody listening: then its directory is

@@ -147,11 +147,11 @@ int main_network_attach(struct xl_ctx *ctx, int argc, char **argv)
 	struct xl_vif vif = { 0 };
 	struct xl_vif_info *infos = NULL;
 	unsigned char (*taken)[6] = NULL;
-	char name[DOMAIN_NAME_MAX + 1], err[1024], *spec = NULL, *request = NULL, *reply = NULL;
+	char name[DOMAIN_NAME_MAX + 1], err[1024], *spec = NULL;
 	char **args, **rest = NULL;
 	unsigned int domid;
 	size_t n = 0;
-	int opt, status, devid = -1, nargs, nrest = 0, r;
+	int opt, status, devid = -1, nargs, nrest = 0;
 
 	while ((opt = xl_getopt(argc, argv, "", NULL, "network-attach", 1, &status)) != -1)
 		if (opt == XL_OPT_STOP)
@@ -205,35 +205,14 @@ int main_network_attach(struct xl_ctx *ctx, int argc, char **argv)
 	}
 	free(spec);
 	spec = xl_vif_format_spec(&vif);
-	if (!spec || asprintf(&request, "vif-attach %s", spec) < 0) {
-		request = NULL;
+	if (!spec)
 		goto out_nomem;
-	}
-	if (ctx->dryrun) {
-		printf("%s\n", request);
-		status = EXIT_SUCCESS;
-		goto out;
-	}
-	reply = malloc(4096);
-	if (!reply)
-		goto out_nomem;
-	r = xl_domain_request(ctx, domid, request, VIF_REQUEST_TIMEOUT_MS, reply, 4096);
-	if (r == -ESRCH) {
-		fprintf(stderr, "xl: domain '%s' does not exist\n", argv[optind]);
-		goto out;
-	}
-	if (r) {
-		fprintf(stderr, "xl: cannot attach a network device to domain %u (%s): %s\n", domid,
-			name, reply);
-		goto out;
-	}
-	status = EXIT_SUCCESS;       /* like xl: nothing printed */
+	status = xl_device_request(ctx, domid, name, argv[optind], "vif-attach", spec,
+				   "attach a network device to", VIF_REQUEST_TIMEOUT_MS);
 	goto out;
 out_nomem:
 	fprintf(stderr, "xl: out of memory\n");
 out:
-	free(reply);
-	free(request);
 	free(spec);
 	free(rest);
 	free(taken);
