@@ -15,6 +15,7 @@
  * Parsing is pure; only xl_disk_resolve_target looks at the host. */
 #define _GNU_SOURCE
 #include "xl/disk_config.h"
+#include "xl/xl_domain.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -660,51 +661,25 @@ static int parse_vbd_line(char *line, struct xl_vbd_info *info)
 	return 0;
 }
 
+static int vbd_line(char *line, void *record)
+{
+	return parse_vbd_line(line, record);
+}
+
+static void vbd_release(void *records, size_t n)
+{
+	xl_vbd_infos_free(records, n);
+}
+
 int xl_vbd_list_parse(const char *text, struct xl_vbd_info **out, size_t *n, char *err,
 		      size_t errlen)
 {
-	char *copy = strdup(text), *save = NULL;
-	struct xl_vbd_info *infos = NULL;
-	size_t count = 0;
-	int r = 0;
+	void *records;
+	int r = xl_reply_parse_lines(text, "vbd-list", sizeof(**out), vbd_line, vbd_release,
+				     "devid vdev state evtchn ring-ref access target", &records, n, err, errlen);
 
-	*out = NULL;
-	*n = 0;
-	if (!copy) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char shown[160];
-		struct xl_vbd_info *grown;
-
-		if (!line[strspn(line, " \t\r")])
-			continue;
-		snprintf(shown, sizeof(shown), "%s", line);
-		grown = realloc(infos, (count + 1) * sizeof(*infos));
-		if (!grown) {
-			snprintf(err, errlen, "out of memory");
-			r = -1;
-			break;
-		}
-		infos = grown;
-		memset(&infos[count], 0, sizeof(infos[count]));
-		if (parse_vbd_line(line, &infos[count])) {
-			snprintf(err, errlen, "unexpected vbd-list line '%s' (expected: devid vdev state "
-				 "evtchn ring-ref access target)", shown);
-			r = -1;
-			break;
-		}
-		count++;
-	}
-	free(copy);
-	if (r) {
-		xl_vbd_infos_free(infos, count);
-		return -1;
-	}
-	*out = infos;
-	*n = count;
-	return 0;
+	*out = records;
+	return r;
 }
 
 void xl_vbd_infos_free(struct xl_vbd_info *infos, size_t n)

@@ -6,6 +6,7 @@
  * `xl create` report every config mistake with its file:line before it touches the host. */
 #define _GNU_SOURCE
 #include "xl/vif_config.h"
+#include "xl/xl_domain.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -512,48 +513,19 @@ static int parse_info_line(char *line, struct xl_vif_info *info)
 	return 0;
 }
 
+static int vif_line(char *line, void *record)
+{
+	return parse_info_line(line, record);
+}
+
 int xl_vif_list_parse(const char *text, struct xl_vif_info **out, size_t *n, char *err,
 		      size_t errlen)
 {
-	char *copy = strdup(text), *save = NULL;
-	struct xl_vif_info *infos = NULL;
-	size_t count = 0;
-	int r = 0;
+	void *records;
+	int r = xl_reply_parse_lines(text, "vif-list", sizeof(**out), vif_line, NULL,
+				     "devid mac state evtchn tx-ring-ref rx-ring-ref vifname", &records, n,
+				     err, errlen);
 
-	*out = NULL;
-	*n = 0;
-	if (!copy) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char shown[128];
-		struct xl_vif_info *grown;
-
-		if (!line[strspn(line, " \t\r")])
-			continue;
-		snprintf(shown, sizeof(shown), "%s", line);
-		grown = realloc(infos, (count + 1) * sizeof(*infos));
-		if (!grown) {
-			snprintf(err, errlen, "out of memory");
-			r = -1;
-			break;
-		}
-		infos = grown;
-		if (parse_info_line(line, &infos[count])) {
-			snprintf(err, errlen, "unexpected vif-list line '%s' (expected: devid mac state "
-				 "evtchn tx-ring-ref rx-ring-ref vifname)", shown);
-			r = -1;
-			break;
-		}
-		count++;
-	}
-	free(copy);
-	if (r) {
-		free(infos);
-		return -1;
-	}
-	*out = infos;
-	*n = count;
-	return 0;
+	*out = records;
+	return r;
 }

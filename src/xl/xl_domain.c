@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -705,4 +706,54 @@ int xl_device_request(struct xl_ctx *ctx, unsigned int domid, const char *name, 
 out:
 	free(line);
 	return status;
+}
+
+int xl_reply_parse_lines(const char *text, const char *request, size_t size,
+			 int (*parse)(char *line, void *record), void (*release)(void *records, size_t n),
+			 const char *expected, void **out, size_t *n, char *err, size_t errlen)
+{
+	char *copy = strdup(text), *save = NULL;
+	uint8_t *records = NULL;
+	size_t count = 0;
+	int r = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!copy) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char shown[160];
+		uint8_t *grown;
+
+		if (!line[strspn(line, " \t\r")])
+			continue;
+		snprintf(shown, sizeof(shown), "%s", line);   /* parse may cut the line up */
+		grown = realloc(records, (count + 1) * size);
+		if (!grown) {
+			snprintf(err, errlen, "out of memory");
+			r = -1;
+			break;
+		}
+		records = grown;
+		memset(records + count * size, 0, size);
+		if (parse(line, records + count * size)) {
+			snprintf(err, errlen, "unexpected %s line '%s' (expected: %s)", request, shown, expected);
+			r = -1;
+			break;
+		}
+		count++;
+	}
+	free(copy);
+	if (r) {
+		if (release)
+			release(records, count);
+		else
+			free(records);
+		return -1;
+	}
+	*out = records;
+	*n = count;
+	return 0;
 }

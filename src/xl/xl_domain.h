@@ -50,6 +50,13 @@ int xl_find_domain_or_complain(struct xl_ctx *ctx, const char *qualifier, const 
 /* argv[0..argc) joined by commas, as xl takes a device spec given in several words; malloc'd. */
 char *xl_join_args(int argc, char **argv);
 
+/* A VMM's list reply (`request`: vif-list, vbd-list), one record per line: each non-blank line is
+ * parsed by `parse` into the next `size`-byte record.  0 with *out (malloc'd) and *n; -1 with the bad
+ * line and `expected` in err, after `release` (may be NULL) has freed what the parsed records own. */
+int xl_reply_parse_lines(const char *text, const char *request, size_t size,
+			 int (*parse)(char *line, void *record), void (*release)(void *records, size_t n),
+			 const char *expected, void **out, size_t *n, char *err, size_t errlen);
+
 /* A device command's request: "<request> <spec>" to the domain's VMM, printed instead under -N;
  * failures are explained with `what` ("attach a network device to").  Returns the exit status. */
 int xl_device_request(struct xl_ctx *ctx, unsigned int domid, const char *name, const char *qualifier,
