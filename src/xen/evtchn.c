@@ -270,7 +270,8 @@ static long op_close(struct domain *dom, evtchn_port_t port)
 	case EVTCHN_STATE_RESERVED:
 		return -XEN_EINVAL;
 	case EVTCHN_STATE_VIRQ:
-		xen->vcpu[e->vcpu].virq_port[e->virq] = 0;
+		/* A global VIRQ is recorded on vCPU 0 wherever bind_vcpu sent its events, as in Xen. */
+		xen->vcpu[virq_is_global(e->virq) ? 0 : e->vcpu].virq_port[e->virq] = 0;
 		break;
 	case EVTCHN_STATE_INTERDOMAIN:
 		if (!e->dom0_fn && port_valid(e->remote_port)) {
