@@ -91,9 +91,17 @@ FUZZ_CFLAGS  = -std=gnu11 $(XEN_CFLAGS) -iquote src -g -O1 -Wall -Wextra \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_PVH_ELF_SRCS = tests/fuzz/fuzz_pvh_elf.c src/vmm/pvh_loader.c src/vmm/vm.c src/lib/error.c
 FUZZ_XS_MESSAGE_SRCS = tests/fuzz/fuzz_xs_message.c $(XS_SRCS) src/lib/error.c src/lib/unix_socket.c
+# The ring backends run on tests/unit/fake_domain.h: xen_init and the hypercall table (all of
+# src/xen) and what those reach, short of domain.c (the fuzzers stub domain_shutdown).
+FUZZ_FAKE_DOMAIN_SRCS = $(wildcard src/xen/*.c) src/vmm/vm.c src/vmm/guest_access.c src/vmm/io.c \
+                        src/vmm/event_loop.c src/backends/console.c src/lib/error.c
+FUZZ_FAKE_DOMAIN_HDRS = $(wildcard src/backends/*.h src/vmm/*.h src/xen/*.h src/lib/*.h) tests/unit/fake_domain.h
+FUZZ_NETBACK_RING_SRCS = tests/fuzz/fuzz_netback_ring.c src/backends/netback_ring.c $(FUZZ_FAKE_DOMAIN_SRCS)
+FUZZ_BLKBACK_RING_SRCS = tests/fuzz/fuzz_blkback_ring.c src/backends/blkback_ring.c src/backends/blkback_io.c \
+                         $(FUZZ_FAKE_DOMAIN_SRCS)
 
 .PHONY: fuzz
-fuzz: build/fuzz/fuzz_pvh_elf build/fuzz/fuzz_xs_message
+fuzz: build/fuzz/fuzz_pvh_elf build/fuzz/fuzz_xs_message build/fuzz/fuzz_netback_ring build/fuzz/fuzz_blkback_ring
 
 build/fuzz/fuzz_pvh_elf: $(FUZZ_PVH_ELF_SRCS) $(wildcard src/vmm/*.h src/lib/*.h src/xen/*.h)
 	@mkdir -p $(dir $@)
@@ -102,3 +110,20 @@ build/fuzz/fuzz_pvh_elf: $(FUZZ_PVH_ELF_SRCS) $(wildcard src/vmm/*.h src/lib/*.h
 build/fuzz/fuzz_xs_message: $(FUZZ_XS_MESSAGE_SRCS) $(wildcard src/xenstore/*.h src/lib/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XS_MESSAGE_SRCS) -o $@
+
+build/fuzz/fuzz_netback_ring: $(FUZZ_NETBACK_RING_SRCS) $(FUZZ_FAKE_DOMAIN_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_NETBACK_RING_SRCS) -o $@
+
+build/fuzz/fuzz_blkback_ring: $(FUZZ_BLKBACK_RING_SRCS) $(FUZZ_FAKE_DOMAIN_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_BLKBACK_RING_SRCS) -o $@
+
+# Hypercalls on tests/unit/fake_domain.h with the real domain_shutdown, so the VMM core as the unit
+# tests link it (domain.c reaches the rest).
+FUZZ_HYPERCALL_SRCS = tests/fuzz/fuzz_hypercall.c $(filter-out src/vmm/main.c,$(VMM_SRCS)) $(LIB_SRCS)
+fuzz: build/fuzz/fuzz_hypercall
+
+build/fuzz/fuzz_hypercall: $(FUZZ_HYPERCALL_SRCS) $(wildcard src/*/*.h) tests/unit/fake_domain.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_HYPERCALL_SRCS) -o $@

@@ -16,7 +16,8 @@
 
 int gnttab_place_frame_locked(struct domain *dom, unsigned int frame, uint64_t gfn)
 {
-	if (frame >= GNTTAB_MAX_FRAMES || !vm_gpa_to_hva(&dom->vm, gfn << 12, 4096))
+	/* A gfn above 2^52 would wrap in the shift and alias a low frame. */
+	if (frame >= GNTTAB_MAX_FRAMES || gfn >> 52 || !vm_gpa_to_hva(&dom->vm, gfn << 12, 4096))
 		return -XEN_EINVAL;
 	uint8_t *page = vm_gpa_to_hva(&dom->vm, gfn << 12, 4096);
 	if (dom->xen.grant_gfn[frame] != gfn)
@@ -187,7 +188,7 @@ static int16_t copy_side(struct domain *dom, const struct gnttab_copy_ptr *p, bo
 		*host = (uint8_t *)map->page + p->offset;
 		return GNTST_okay;
 	}
-	uint8_t *page = vm_gpa_to_hva(&dom->vm, (uint64_t)p->u.gmfn << 12, 4096);
+	uint8_t *page = p->u.gmfn >> 52 ? NULL : vm_gpa_to_hva(&dom->vm, (uint64_t)p->u.gmfn << 12, 4096);
 	if (!page)
 		return GNTST_bad_page;
 	*host = page + p->offset;

@@ -19,7 +19,8 @@ struct vcpu_info *xen_vcpu_info_locked(struct domain *dom, unsigned int vcpu)
 int shared_info_place_locked(struct domain *dom, uint64_t gfn)
 {
 	struct xen_state *xen = &dom->xen;
-	struct shared_info *page = vm_gpa_to_hva(&dom->vm, gfn << 12, 4096);
+	/* A gfn above 2^52 would wrap in the shift and alias a low frame. */
+	struct shared_info *page = gfn >> 52 ? NULL : vm_gpa_to_hva(&dom->vm, gfn << 12, 4096);
 
 	if (!page)
 		return -XEN_EINVAL;

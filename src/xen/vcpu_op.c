@@ -13,7 +13,9 @@ static long register_vcpu_info(struct domain *dom, unsigned int id, struct vcpu_
 {
 	struct xen_vcpu_state *v = &dom->xen.vcpu[id];
 
-	if (r->offset > 4096 - sizeof(struct vcpu_info))
+	/* Aligned, as its fields are updated atomically; a frame above 2^52 would wrap in the shift. */
+	if (r->offset > 4096 - sizeof(struct vcpu_info) || r->offset % _Alignof(struct vcpu_info) ||
+	    r->mfn >> 52)
 		return -XEN_EINVAL;
 	struct vcpu_info *info = vm_gpa_to_hva(&dom->vm, ((uint64_t)r->mfn << 12) + r->offset,
 					       sizeof(struct vcpu_info));
