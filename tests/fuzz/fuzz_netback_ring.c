@@ -298,6 +298,17 @@ static void op_header(struct input *in)
 	*w = v;
 }
 
+/* A host that stops reading, with a small socket buffer, so that tx fills it within an input and
+ * netback's writes fail (NETIF_RSP_DROPPED); and one that reads everything after each round. */
+static void stall(bool on)
+{
+	int buf = on ? 16 << 10 : 4 << 20;
+
+	if (host_stalled != on)
+		setsockopt(tap, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	host_stalled = on;
+}
+
 static void attach(void)
 {
 	netback_ring_init(nb, dom, "vif7.0", tx_sring(), rx_sring(), port, tap, rx_sg);
@@ -436,7 +447,7 @@ static void setup(uint8_t config)
 	nb->log_count = count;
 	nb->log_suppressed = suppressed;
 	rx_sg = config & 1;
-	host_stalled = false;
+	stall(false);
 	packets_read = 0;
 	attach();
 	tx_budget = TX_BUDGET;
@@ -521,7 +532,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 7: op_host_send(&in); break;
 		case 8: attach(); break;
 		case 9: op_budget(&in); break;
-		case 10: host_stalled = !host_stalled; break;       /* tx may fill the TAP: drops */
+		case 10: stall(!host_stalled); break;              /* tx may fill the TAP: drops */
 		default: op_prod(&in); op_host_send(&in); break;   /* a push and a frame together */
 		}
 		run_round();
