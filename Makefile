@@ -9,6 +9,8 @@ CFLAGS   ?= -O2 -g
 XEN_CFLAGS = -D__XEN_INTERFACE_VERSION__=0x00040e00
 ALL_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
              $(XEN_CFLAGS) -iquote src -MMD -MP -pthread $(CFLAGS) $(SANFLAGS)
+# bzImage payloads come packed with any of the kernel's compressors.
+VMM_LIBS  = -llzma -lz -lzstd -llz4 -lbz2 -llzo2
 LDFLAGS  += -pthread $(SANFLAGS)
 
 LIB_SRCS  := $(wildcard src/lib/*.c)
@@ -25,7 +27,7 @@ XL_OBJS  := $(call obj,$(XL_SRCS))
 XS_OBJS  := $(call obj,$(XS_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all tools guest check san run clean deps
+.PHONY: all tools guest check san run clean deps deps-test
 .SECONDARY:
 all: tools guest
 
@@ -37,7 +39,7 @@ $(BUILD)/%.o: %.c
 
 $(BINDIR)/xenith-vmm: $(VMM_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $^ -o $@ $(LDFLAGS)
+	$(CC) $^ -o $@ $(LDFLAGS) $(VMM_LIBS)
 
 $(BINDIR)/xl: $(call obj,src/xl/xl.c) $(XL_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -55,7 +57,7 @@ $(BINDIR)/xenstored: $(call obj,src/xenstore/main.c) $(XS_OBJS) $(LIB_OBJS)
 # Unit tests link the modules they may test plus the shared helpers.
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(XL_OBJS) $(VMM_LIB_OBJS) $(XS_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $^ -o $@ $(LDFLAGS)
+	$(CC) $^ -o $@ $(LDFLAGS) $(VMM_LIBS)
 
 # The host half of bench/exits.sh: the guest's ring-3 loop, run natively.
 $(BUILD)/tests/hostloop: bench/hostloop.c guest/workload.c
@@ -72,7 +74,10 @@ san:
 deps:
 	scripts/install-deps
 
-check: deps all san
+deps-test:
+	scripts/install-deps test
+
+check: deps-test all san
 	tests/run-all build/san
 
 run: deps all
@@ -105,19 +110,19 @@ fuzz: build/fuzz/fuzz_pvh_elf build/fuzz/fuzz_xs_message build/fuzz/fuzz_netback
 
 build/fuzz/fuzz_pvh_elf: $(FUZZ_PVH_ELF_SRCS) $(wildcard src/vmm/*.h src/lib/*.h src/xen/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_PVH_ELF_SRCS) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_PVH_ELF_SRCS) -o $@ $(VMM_LIBS)
 
 build/fuzz/fuzz_xs_message: $(FUZZ_XS_MESSAGE_SRCS) $(wildcard src/xenstore/*.h src/lib/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XS_MESSAGE_SRCS) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XS_MESSAGE_SRCS) -o $@ $(VMM_LIBS)
 
 build/fuzz/fuzz_netback_ring: $(FUZZ_NETBACK_RING_SRCS) $(FUZZ_FAKE_DOMAIN_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_NETBACK_RING_SRCS) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_NETBACK_RING_SRCS) -o $@ $(VMM_LIBS)
 
 build/fuzz/fuzz_blkback_ring: $(FUZZ_BLKBACK_RING_SRCS) $(FUZZ_FAKE_DOMAIN_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_BLKBACK_RING_SRCS) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_BLKBACK_RING_SRCS) -o $@ $(VMM_LIBS)
 
 # Hypercalls on tests/unit/fake_domain.h with the real domain_shutdown, so the VMM core as the unit
 # tests link it (domain.c reaches the rest).
@@ -126,4 +131,4 @@ fuzz: build/fuzz/fuzz_hypercall
 
 build/fuzz/fuzz_hypercall: $(FUZZ_HYPERCALL_SRCS) $(wildcard src/*/*.h) tests/unit/fake_domain.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_HYPERCALL_SRCS) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_HYPERCALL_SRCS) -o $@ $(VMM_LIBS)
