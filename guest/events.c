@@ -25,11 +25,23 @@ void events_init(void)
 
 void user_sti(void);   /* upcall.S: interrupts on for ring 3 */
 
-int upcall_init(void)
+uint8_t upcall_direct;
+
+int upcall_init(bool direct)
 {
     struct xen_hvm_evtchn_upcall_vector v = { .vcpu = 0, .vector = UPCALL_VECTOR };
     int rc;
 
+    if (direct) {
+        /* Xen delivers this vector without the APIC, so the APIC stays as the reset left it. */
+        upcall_direct = 1;
+        if ((rc = hvm_set_param(HVM_PARAM_CALLBACK_IRQ,
+                                (uint64_t)HVM_PARAM_CALLBACK_TYPE_VECTOR << 56 | UPCALL_VECTOR)))
+            return rc;
+        upcall_method = "HVM_PARAM_CALLBACK_IRQ (local APIC off)";
+        user_sti();
+        return 0;
+    }
     *(volatile uint32_t *)(APIC_BASE + APIC_SVR) = APIC_SVR_ENABLE | SPURIOUS_VECTOR;
     if ((rc = (int)hvm_op(HVMOP_set_evtchn_upcall_vector, &v)) == 0)
         upcall_method = "HVMOP_set_evtchn_upcall_vector";

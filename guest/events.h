@@ -29,7 +29,10 @@ void events_init(void);
 
 /* Registers the upcall vector (HVMOP_set_evtchn_upcall_vector, else HVM_PARAM_CALLBACK_IRQ type 2),
  * software-enables the local APIC and lets ring 3 take interrupts.  0, or the last error. */
-int upcall_init(void);
+/* direct: HVM_PARAM_CALLBACK_IRQ only, local APIC left disabled, no EOI (the handler clears
+ * evtchn_upcall_pending itself, as Linux's does). */
+int upcall_init(bool direct);
+extern uint8_t upcall_direct;       /* read by upcall.S */
 extern const char *upcall_method;           /* which of the two worked, or NULL */
 extern volatile uint64_t upcall_count;      /* upcall interrupts taken (ring 0 counts them) */
 extern volatile uint64_t spurious_count;

@@ -1,3 +1,4 @@
+#include "cmdline.h"
 #include "console.h"
 #include "events.h"
 #include "gnttab.h"
@@ -11,14 +12,16 @@
 
 struct pv_status pv_status = { 1, 1, 1, 1, 1 };
 
-void pv_init(void)
+void pv_init(const char *cmdline)
 {
     struct pv_status *s = &pv_status;
 
     s->shared_info = shared_info_init();
     if (!s->shared_info) {
         events_init();
-        s->upcall = upcall_init();
+        char how[16] = "";
+        cmdline_get(cmdline, "upcall", how, sizeof(how));
+        s->upcall = upcall_init(!strcmp(how, "callback"));
         s->console = xencons_init();
     }
     s->gnttab = gnttab_init();

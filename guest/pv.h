@@ -13,7 +13,9 @@ struct pv_status {
 
 extern struct pv_status pv_status;
 
-void pv_init(void);
+/* upcall=callback on the command line: Xen's callback vector alone, with the local APIC never
+ * enabled (as Linux PVH uses it); otherwise the per-vCPU APIC vector first. */
+void pv_init(const char *cmdline);
 /* NULL if step rc is 0, else "NAME: EXXX (-N)" in why (WHY_SIZE), for a test's failure. */
 const char *pv_need(const char *name, int rc, char *why);
 

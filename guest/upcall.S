@@ -1,7 +1,9 @@
 /*
  * The only interrupts this guest takes, and the gates that let ring 3 take them.  Ring 0 stays tiny
  * (a PVM host emulates every instruction here): the event-channel upcall only counts and EOIs the
- * local APIC; ring 3 does the work (events.c: evtchn_poll).
+ * local APIC; ring 3 does the work (events.c: evtchn_poll).  With Xen's callback vector
+ * (upcall=callback) there is no APIC to EOI: like Xen's level, the vector comes again while
+ * evtchn_upcall_pending stays set, so the handler clears that flag instead, as Linux's does.
  * Ring 3 runs with IF off until it asks for interrupts with user_sti(): a `ud2` at a known address,
  * which the #UD gate recognises and answers by setting IF in the frame it returns to (skipping the
  * ud2).  Neither an IOPL-3 `sti` (PVM hosts run ring 3 at IOPL 0) nor a DPL-3 `int N` gate (PVM
@@ -16,8 +18,14 @@
 upcall_entry:
         push    %rax
         incq    upcall_count(%rip)
+        cmpb    $0, upcall_direct(%rip)
+        jne     1f
         mov     $APIC_EOI, %eax
         movl    $0, (%rax)
+        pop     %rax
+        iretq
+1:      mov     vcpu_info(%rip), %rax   /* evtchn_upcall_pending is vcpu_info's first byte */
+        movb    $0, (%rax)
         pop     %rax
         iretq
 

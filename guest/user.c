@@ -37,7 +37,7 @@ void user_main(const struct boot_info *kernel_bi)
     const char *cmdline = si->cmdline_paddr ? (const char *)si->cmdline_paddr : "";
     printk("cmdline: %s\n", cmdline);
     if (cmdline_u64(cmdline, "pv", 1))      /* pv=0: only the hypercall page, as before the PV core */
-        pv_init();
+        pv_init(cmdline);
 
     cmdline_get(cmdline, "test", name, sizeof(name));
     const struct test *t = test_find(name);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "lib/error.h"
 #include "vmm/domain.h"
+#include "vmm/upcall.h"
 #include "vmm/vcpu.h"
 #include "xen/xen_state.h"
 
@@ -173,7 +174,9 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *vcpu = arg;
 	char why[128];
 
+	upcall_vcpu_thread_init(vcpu);
 	while (wait_until_runnable(vcpu)) {
+		upcall_deliver(vcpu);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->exit_reason = KVM_EXIT_INTR;
@@ -186,6 +189,7 @@ static void *vcpu_thread(void *arg)
 		if (!handle_exit(vcpu))
 			break;
 	}
+	upcall_vcpu_thread_exit(vcpu);
 	return NULL;
 }
 

@@ -17,6 +17,11 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	clockid_t cpu_clock;       /* the thread's CPU-time clock, for xl list's Time column */
+	/* The callback vector's direct path (upcall.c). */
+	bool upcall_owed;          /* atomic: an upcall was raised and may not have been taken yet */
+	bool upcall_timer_made;
+	timer_t upcall_timer;      /* kicks this thread to retry while the guest has interrupts off */
+	uint64_t upcalls_direct;   /* vectors injected */
 };
 
 int vcpu_create(struct vcpu *vcpu, struct domain *dom, unsigned int id, char *err, size_t errlen);

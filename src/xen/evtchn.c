@@ -8,6 +8,7 @@
 #include "lib/error.h"
 #include "vmm/domain.h"
 #include "vmm/guest_access.h"
+#include "vmm/upcall.h"
 #include "xen/hypercalls.h"
 #include "xen/xen_state.h"
 
@@ -37,16 +38,17 @@ static void clear_bit(xen_ulong_t *words, unsigned int bit)
 			   __ATOMIC_ACQ_REL);
 }
 
-/* The upcall: an MSI with the callback vector to the vCPU's local APIC, and a wake-up for a vCPU
- * blocked in SCHEDOP_block/poll. */
+/* The upcall: the callback vector straight to the vCPU, or an MSI with the vCPU's own upcall vector
+ * to its local APIC; and a wake-up for a vCPU blocked in SCHEDOP_block/poll. */
 static void kick_vcpu_locked(struct domain *dom, unsigned int vcpu)
 {
 	struct xen_state *xen = &dom->xen;
 	unsigned int vector = xen->vcpu[vcpu].upcall_vector;
 
-	if (!vector && (xen->callback_via >> 56) == HVM_PARAM_CALLBACK_TYPE_VECTOR)
-		vector = xen->callback_via & 0xff;
-	if (vector) {
+	/* The domain-wide callback vector bypasses the APIC, as in Xen (vmm/upcall.c). */
+	if (upcall_is_direct(dom, vcpu))
+		upcall_request(dom, vcpu);
+	else if (vector) {
 		struct kvm_msi msi = { .address_lo = 0xfee00000u | (vcpu << 12), .data = vector };
 		ioctl(dom->vm.vm_fd, KVM_SIGNAL_MSI, &msi);
 	}

@@ -38,6 +38,17 @@ test_evtchn() {
 	log_has ev "Dom0 answered" || fail "no round trip to Dom0"
 }
 
+# Linux PVH's way: HVM_PARAM_CALLBACK_IRQ's vector with the local APIC never enabled and no EOI.
+# Xen delivers that vector straight to the vCPU, so every upcall must still arrive.
+test_evtchn_callback_vector_without_apic() {
+	boot evc "test=evtchn upcall=callback"
+	expect_clean_end evc evtchn 30
+	log_has evc "upcall HVM_PARAM_CALLBACK_IRQ (local APIC off)" || fail "the guest did not use the callback vector"
+	log_has evc "evtchn: loopback ok" || fail "no loopback line"
+	log_has evc "timer: 20 ticks, mean period" || fail "no timer line: timer upcalls were lost"
+	log_has evc "Dom0 answered" || fail "no round trip to Dom0"
+}
+
 test_evtchn_other_period() {
 	boot ev5 "test=evtchn period=5"
 	expect_clean_end ev5 evtchn 30
