@@ -205,9 +205,12 @@ static bool handle_request(struct domain *dom, char *req, int fd, char *reply, s
 		snprintf(reply, len, "error EINVAL empty request");
 	} else if (!strcmp(cmd, "info")) {
 		domain_state_flags(dom, flags);
-		snprintf(reply, len, "ok domid=%d name=%s mem=%llu vcpus=%u state=%s cputime=%.3f",
+		snprintf(reply, len, "ok domid=%d name=%s mem=%llu vcpus=%u state=%s cputime=%.3f "
+			 "hypercalls=%llu unseen_hypercalls=%llu",
 			 dom->domid, dom->params->name, (unsigned long long)dom->params->memory_mb,
-			 dom->params->vcpus, flags, domain_cpu_seconds(dom));
+			 dom->params->vcpus, flags, domain_cpu_seconds(dom),
+			 (unsigned long long)hcall_watch_seen(dom),
+			 (unsigned long long)hcall_watch_unseen(dom));
 	} else if (!strcmp(cmd, "pause")) {
 		domain_pause(dom);
 		snprintf(reply, len, "ok");

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "lib/error.h"
 #include "vmm/domain.h"
+#include "vmm/hcall_watch.h"
 #include "vmm/upcall.h"
 #include "vmm/vcpu.h"
 #include "xen/xen_state.h"
@@ -177,6 +178,7 @@ static void *vcpu_thread(void *arg)
 	upcall_vcpu_thread_init(vcpu);
 	while (wait_until_runnable(vcpu)) {
 		upcall_deliver(vcpu);
+		hcall_watch_sample(vcpu);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->exit_reason = KVM_EXIT_INTR;

@@ -321,6 +321,10 @@ int xl_domain_info(struct xl_ctx *ctx, unsigned int domid, const char *name, str
 			info->vcpus = (unsigned int)strtoul(v, NULL, 10);
 		else if (!strcmp(w, "cputime"))
 			info->cputime = strtod(v, NULL);
+		else if (!strcmp(w, "hypercalls"))
+			info->hypercalls = strtoull(v, NULL, 10);
+		else if (!strcmp(w, "unseen_hypercalls"))
+			info->unseen_hypercalls = strtoull(v, NULL, 10);
 		else if (!strcmp(w, "type"))
 			snprintf(info->type, sizeof(info->type), "%s", v);
 		else if (!strcmp(w, "state"))

@@ -36,6 +36,8 @@ struct xl_dominfo {
 	unsigned int vcpus;
 	char state[7];           /* xl's six flags: r b p s c d, '-' when clear */
 	double cputime;          /* seconds */
+	unsigned long long hypercalls;          /* that reached the VMM */
+	unsigned long long unseen_hypercalls;   /* vmcall/vmmcall the host's KVM answered without us */
 };
 
 /* Resolves a domain by numeric ID or by name (Domain-0 is ID 0).  0 on success, with the ID and

@@ -215,6 +215,13 @@ static void print_json(struct xl_ctx *ctx, const struct xl_dominfo *infos, size_
 		json_open(&w, NULL, '{');
 		json_number(&w, "domid", infos[i].domid);
 		xl_json_domain_config(&w, "config", &d);
+		/* Not libxl's: what the VMM counts of the guest's hypercalls (docs/guest-abi.md). */
+		if (infos[i].domid) {
+			json_open(&w, "xenith", '{');
+			json_number(&w, "hypercalls", infos[i].hypercalls);
+			json_number(&w, "unseen_hypercalls", infos[i].unseen_hypercalls);
+			json_close(&w, '}');
+		}
 		json_close(&w, '}');
 		free(json);
 		xl_nics_free(nics, n_nics);

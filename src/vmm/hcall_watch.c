@@ -1,0 +1,118 @@
+/* The hypercall watchdog.
+ *
+ * Kernels since the fixes for CVE-2024-53241 issue vmcall/vmmcall themselves.  Where KVM intercepts
+ * Xen hypercalls, or where the loader rewrote the call sites (vmm/xen_call_sites.c), they reach us;
+ * otherwise KVM answers each one as an unknown KVM hypercall (rax = -KVM_ENOSYS) and the guest, which
+ * cannot boot without them, spins.  Nothing exits to us, so we look: every few seconds in which the
+ * domain made no hypercall we have seen, each vCPU is kicked out of KVM_RUN once and its thread checks
+ * whether it stands just past a vmcall/vmmcall with KVM's answer in rax.  Such samples are counted
+ * (xl list -l shows them), and the first is logged with what to do about it. */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include "lib/error.h"
+#include "vmm/domain.h"
+#include "vmm/event_loop.h"
+#include "vmm/guest_access.h"
+#include "vmm/hcall_watch.h"
+
+#define WATCH_PERIOD_S 2
+#define KVM_ENOSYS_ANSWER ((uint64_t)-1000)   /* KVM's rax for a KVM hypercall it does not know */
+
+/* Whether the vCPU stands just past a vmcall (0f 01 c1) or vmmcall (0f 01 d9) that KVM answered. */
+static bool unseen_hypercall(const uint8_t before[3], uint64_t rax)
+{
+	return before[0] == 0x0f && before[1] == 0x01 && (before[2] == 0xc1 || before[2] == 0xd9) &&
+	       rax == KVM_ENOSYS_ANSWER;
+}
+
+uint64_t hcall_watch_seen(const struct domain *dom)
+{
+	uint64_t total = 0;
+
+	for (unsigned int nr = 0; nr <= XEN_HYPERCALL_NR_MAX; nr++)
+		total += __atomic_load_n(&dom->xen.calls[nr], __ATOMIC_RELAXED);
+	return total;
+}
+
+static void on_tick(void *opaque, uint32_t events)
+{
+	struct domain *dom = opaque;
+	struct hcall_watch *w = &dom->hcall_watch;
+	uint64_t expirations, calls = hcall_watch_seen(dom);
+	(void)events;
+
+	if (read(w->timer_fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	bool quiet = calls == w->calls_at_last_tick;
+	w->calls_at_last_tick = calls;
+	if (!quiet)
+		return;
+	pthread_mutex_lock(&dom->lock);
+	if (dom->state == DOMAIN_RUNNING && !dom->paused) {
+		for (unsigned int i = 0; i < dom->n_vcpus; i++) {
+			__atomic_store_n(&dom->vcpus[i].sample_wanted, true, __ATOMIC_RELEASE);
+			vcpu_kick(&dom->vcpus[i]);
+		}
+	}
+	pthread_mutex_unlock(&dom->lock);
+}
+
+int hcall_watch_start(struct domain *dom, char *err, size_t errlen)
+{
+	struct hcall_watch *w = &dom->hcall_watch;
+	struct itimerspec every = { .it_interval = { WATCH_PERIOD_S, 0 }, .it_value = { WATCH_PERIOD_S, 0 } };
+
+	w->timer_fd = -1;
+	w->calls_at_last_tick = hcall_watch_seen(dom);
+	if (!dom->loop)
+		return 0;       /* no main loop (unit tests): nothing to tick on */
+	w->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (w->timer_fd < 0 || timerfd_settime(w->timer_fd, 0, &every, NULL) < 0 ||
+	    event_loop_add(dom->loop, w->timer_fd, EPOLLIN, on_tick, dom) < 0) {
+		ERR_SET(err, errlen, "the hypercall watchdog's timer: %s", strerror(errno));
+		hcall_watch_stop(dom);
+		return -1;
+	}
+	return 0;
+}
+
+void hcall_watch_stop(struct domain *dom)
+{
+	struct hcall_watch *w = &dom->hcall_watch;
+
+	if (w->timer_fd < 0)
+		return;
+	if (dom->loop)
+		event_loop_remove(dom->loop, w->timer_fd);
+	close(w->timer_fd);
+	w->timer_fd = -1;
+}
+
+void hcall_watch_sample(struct vcpu *vcpu)
+{
+	struct domain *dom = vcpu->dom;
+	const struct kvm_regs *regs = &vcpu->run->s.regs.regs;
+	uint8_t before[3];
+
+	if (!__atomic_exchange_n(&vcpu->sample_wanted, false, __ATOMIC_ACQ_REL))
+		return;
+	if (regs->rip < sizeof(before) ||
+	    guest_copy_from(vcpu, before, regs->rip - sizeof(before), sizeof(before)) ||
+	    !unseen_hypercall(before, regs->rax))
+		return;
+	__atomic_fetch_add(&dom->hcall_watch.unseen, 1, __ATOMIC_RELAXED);
+	if (!__atomic_exchange_n(&dom->hcall_watch.reported, true, __ATOMIC_ACQ_REL))
+		LOG("domain %d: vCPU %u issues hypercalls with %s at rip %#llx that this host's KVM "
+		    "answers itself (-KVM_ENOSYS): they never reach Xenith, so the guest cannot make "
+		    "progress. The kernel's call sites were not rewritten; see docs/guest-abi.md",
+		    dom->domid, vcpu->id, before[2] == 0xc1 ? "vmcall" : "vmmcall",
+		    (unsigned long long)regs->rip);
+}
+
+uint64_t hcall_watch_unseen(const struct domain *dom)
+{
+	return __atomic_load_n(&dom->hcall_watch.unseen, __ATOMIC_RELAXED);
+}
