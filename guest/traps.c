@@ -9,7 +9,6 @@
 #include "hypercall.h"
 #include "traps.h"
 #include "x86.h"
-#include "xencons.h"
 
 struct trap_frame {
     uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
@@ -70,14 +69,15 @@ void trap_handler(struct trap_frame *f)
         console_early_puts("nested exception\r\n");
         halt_forever();
     }
-    /* Report through console_io: the ring may be half-written by whatever faulted. */
-    xencons_flush();
-    xencons_disconnect();
-    printk("exception %lu at rip %#lx (err %#lx)\n", f->vector, f->rip, f->error);
+    /* console_io first (the hypervisor log: it cannot hang), then the domain's console ring.  A
+     * writer the fault interrupted never resumes, so bytes it left past out_prod are just
+     * overwritten; if the ring itself is what broke, the nested fault stops us on the debug port
+     * after the hypervisor log has the report. */
+    console_report("exception %lu at rip %#lx (err %#lx)\n", f->vector, f->rip, f->error);
     if (f->vector == 14) {
         uint64_t cr2;
         asm volatile("mov %%cr2, %0" : "=r"(cr2));
-        printk("page fault address %#lx, from ring %lu\n", cr2, f->cs & 3);
+        console_report("page fault address %#lx, from ring %lu\n", cr2, f->cs & 3);
     }
     if (xen_present())
         xen_shutdown(SHUTDOWN_crash);

@@ -8,6 +8,35 @@
 #include <unistd.h>
 #include "backends/console.h"
 #include "lib/error.h"
+#include "lib/hvlog.h"
+
+/* The hypervisor log lives in the folder of the console logs (the run directory's log/). */
+static int open_hvlog(struct console *con, const char *log_path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(log_path, '/');
+	size_t len = slash ? (size_t)(slash - log_path) : 1;
+
+	if (len >= sizeof(dir)) {
+		ERR_SET(err, errlen, "console log path too long: %s", log_path);
+		return -1;
+	}
+	memcpy(dir, slash ? log_path : ".", len);
+	dir[len] = '\0';
+	if (slash == log_path)
+		strcpy(dir, "/");
+	con->hvlog = malloc(sizeof(*con->hvlog));
+	if (!con->hvlog) {
+		ERR_SET(err, errlen, "out of memory for the hypervisor log");
+		return -1;
+	}
+	if (hvlog_open(con->hvlog, dir, 0, err, errlen)) {
+		free(con->hvlog);
+		con->hvlog = NULL;
+		return -1;
+	}
+	return 0;
+}
 
 int console_open(struct console *con, const char *log_path, char *err, size_t errlen)
 {
@@ -20,6 +49,8 @@ int console_open(struct console *con, const char *log_path, char *err, size_t er
 		ERR_SET(err, errlen, "opening console log %s: %s", log_path, strerror(errno));
 		goto fail;
 	}
+	if (open_hvlog(con, log_path, err, errlen))
+		goto fail;
 	con->pty_master = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (con->pty_master < 0 || grantpt(con->pty_master) || unlockpt(con->pty_master) ||
 	    ptsname_r(con->pty_master, con->tty_path, sizeof(con->tty_path))) {
@@ -65,6 +96,12 @@ void console_write(struct console *con, const void *buf, size_t len)
 	pthread_mutex_unlock(&con->lock);
 }
 
+void console_hypervisor_write(struct console *con, int domid, const void *buf, size_t len)
+{
+	if (con && con->hvlog)
+		hvlog_guest_write(con->hvlog, domid, buf, len);
+}
+
 void console_drain_input(struct console *con)
 {
 	char buf[256];
@@ -96,6 +133,11 @@ void console_close(struct console *con, bool flush)
 		close(con->pty_master);
 	if (con->log_fd >= 0)
 		close(con->log_fd);
+	if (con->hvlog) {
+		hvlog_close(con->hvlog);       /* a guest's unfinished line is written out */
+		free(con->hvlog);
+		con->hvlog = NULL;
+	}
 	con->pty_slave = con->pty_master = con->log_fd = -1;
 	pthread_mutex_destroy(&con->lock);
 }

@@ -1,6 +1,7 @@
 /* The PV console backend: the guest's console ring (HVM_PARAM_CONSOLE_PFN/EVTCHN), as xenconsoled
  * serves it.  Output goes to the same log and pty as the early ports; what a client types goes into
- * the ring's input side.  The guest owns the producer index of `out` and the consumer index of `in`,
+ * the ring's input side.  The guest hears from us only when output was taken or input added.
+ * The guest owns the producer index of `out` and the consumer index of `in`,
  * so every index it wrote is checked against the ring size before use. */
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +40,12 @@ static void console_ring_notified(void *opaque)
 		buf[n++] = r->out[MASK_XENCONS_IDX(cons++, r->out)];
 	__atomic_store_n(&r->out_cons, cons, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&c->lock);
-	if (n)
+	/* Signal only when we moved something, as xenconsoled does: a guest that answers each event
+	 * with a notification of its own (say, after taking input) would otherwise ping-pong. */
+	if (n) {
 		console_write(c->dom->console, buf, n);
-	evtchn_dom0_send(c->dom, EVTCHN_CONSOLE_PORT);
+		evtchn_dom0_send(c->dom, EVTCHN_CONSOLE_PORT);
+	}
 }
 
 void console_ring_input(struct domain *dom, const char *buf, size_t len)

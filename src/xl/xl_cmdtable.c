@@ -1,6 +1,7 @@
 /* The command table, lookup by unique prefix, help, and the option parsing every command shares. */
 #include <string.h>
 #include "xl/xl_cmdtable.h"
+#include "xl/xl_dmesg.h"
 
 const struct cmd_spec cmd_table[] = {
 	{ "create", main_create, 1,
@@ -72,6 +73,10 @@ const struct cmd_spec cmd_table[] = {
 	{ "sysrq", main_sysrq, 0,
 	  "Send a sysrq to a guest",
 	  "<Domain> <sysrq letter>", NULL },
+	{ "dmesg", main_dmesg, 0,
+	  "Read and/or clear dmesg buffer",
+	  "[-c]",
+	  "-c                      Clear dmesg buffer as well as printing it" },
 	{ "info", main_info, 0,
 	  "Get information about Xen host",
 	  "[item]",

@@ -1,7 +1,9 @@
 /* shutdown, reboot and sysrq: requests through the guest's control/ directory in xenstore, which a
- * PV guest watches.  A guest shows it listens by writing control/feature-poweroff (-reboot); it
- * acknowledges a request by clearing the node.  xl waits for that acknowledgement, and with -w for
- * the domain to go. */
+ * PV guest watches.  As libxl does (libxl__domain_pvcontrol), a PV or PVH domain is simply sent the
+ * request: its kernel's control driver is assumed.  Only for HVM does libxl first ask whether PV
+ * drivers are there (HVM_PARAM_CALLBACK_IRQ); xl here cannot read a domain's HVM parameters, so it
+ * looks for what the same drivers write, control/feature-poweroff (-reboot).  The guest
+ * acknowledges a request by clearing the node; xl waits for that, and with -w for the domain to go. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "lib/xs_client.h"
 #include "xl/xl_cmdtable.h"
 #include "xl/xl_domain.h"
+#include "xl/xl_shutdown.h"
 
 #define ACK_TIMEOUT_DEFAULT_S 10
 #define POLL_INTERVAL_US 20000
@@ -56,25 +59,50 @@ static bool request_pending(struct xs_client *xs, const char *path)
 	return pending;
 }
 
-/* Sends "poweroff" or "reboot" to one domain and waits as asked. */
-static int signal_domain(struct xl_ctx *ctx, struct xs_client *xs, unsigned int domid, const char *name,
-			 const char *request, bool wait_gone)
+bool xl_pvcontrol_available(const char *type, const char *feature)
 {
-	char path[128], feature[128];
+	if (strcmp(type, "hvm"))
+		return true;
+	return feature && !strcmp(feature, "1");
+}
+
+/* One shutdown or reboot, as xl names it in its messages. */
+struct pvcontrol_request {
+	const char *request;     /* what goes into control/shutdown */
+	const char *doing;       /* "Shutting down" */
+	const char *what;        /* "shutdown" in "external graceful shutdown not possible" */
+};
+
+/* Sends the request to one domain and waits as asked. */
+static int signal_domain(struct xl_ctx *ctx, struct xs_client *xs, unsigned int domid, const char *name,
+			 const struct pvcontrol_request *req, bool wait_gone)
+{
+	char path[128], feature[128], err[512];
+	const char *request = req->request;
+	struct xl_dominfo info;
 	char *value = NULL;
 	size_t len;
 	int timeout = ack_timeout_s();
 
-	snprintf(feature, sizeof(feature), "/local/domain/%u/control/feature-%s", domid, request);
-	if (xs_read(xs, 0, feature, &value, &len) != 0 || strcmp(value, "1")) {
-		free(value);
-		fprintf(stderr, "PV control interface not available: external graceful %s not possible "
-			"(domain %s has not written control/feature-%s).\n", request, name, request);
+	fprintf(stderr, "%s domain %u\n", req->doing, domid);
+	int r = xl_domain_info(ctx, domid, name, &info, err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "xl: domain %s: %s\n", name, r == -ESRCH ? "it is gone" : err);
 		return EXIT_FAILURE;
 	}
+	snprintf(feature, sizeof(feature), "/local/domain/%u/control/feature-%s", domid, request);
+	if (!strcmp(info.type, "hvm") && xs_read(xs, 0, feature, &value, &len) != 0)
+		value = NULL;
+	bool available = xl_pvcontrol_available(info.type, value);
 	free(value);
+	if (!available) {
+		fprintf(stderr, "PV control interface not available: external graceful %s not possible "
+			"(HVM domain %s has no PV drivers: it has not written control/feature-%s).\n",
+			req->what, name, request);
+		return EXIT_FAILURE;
+	}
 	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
-	int r = xs_write_str(xs, 0, path, request);
+	r = xs_write_str(xs, 0, path, request);
 	if (r) {
 		fprintf(stderr, "xl: writing %s: %s\n", path, strerror(-r));
 		return EXIT_FAILURE;
@@ -99,7 +127,7 @@ static int signal_domain(struct xl_ctx *ctx, struct xs_client *xs, unsigned int 
 }
 
 static int shutdown_or_reboot(struct xl_ctx *ctx, int argc, char **argv, const char *command,
-			      const char *request)
+			      const struct pvcontrol_request *request)
 {
 	static const struct option opts[] = {
 		{ "wait", no_argument, NULL, 'w' }, { "all", no_argument, NULL, 'a' }, { 0 },
@@ -146,12 +174,16 @@ static int shutdown_or_reboot(struct xl_ctx *ctx, int argc, char **argv, const c
 
 int main_shutdown(struct xl_ctx *ctx, int argc, char **argv)
 {
-	return shutdown_or_reboot(ctx, argc, argv, "shutdown", "poweroff");
+	static const struct pvcontrol_request req = { "poweroff", "Shutting down", "shutdown" };
+
+	return shutdown_or_reboot(ctx, argc, argv, "shutdown", &req);
 }
 
 int main_reboot(struct xl_ctx *ctx, int argc, char **argv)
 {
-	return shutdown_or_reboot(ctx, argc, argv, "reboot", "reboot");
+	static const struct pvcontrol_request req = { "reboot", "Rebooting", "reboot" };
+
+	return shutdown_or_reboot(ctx, argc, argv, "reboot", &req);
 }
 
 int main_sysrq(struct xl_ctx *ctx, int argc, char **argv)
