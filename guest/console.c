@@ -77,10 +77,10 @@ void console_write(const char *s, size_t len)
     console_io_write(s, len);
 }
 
-/* "\n" becomes "\r\n"; returns the length. */
-static size_t format_line(char *line, const char *fmt, va_list ap)
+/* Formats a message, "\n" becoming "\r\n", and sends it in one piece (one hypercall). */
+static void emit(bool report, const char *fmt, va_list ap)
 {
-    char text[512];
+    char text[512], line[2 * sizeof(text)];
     size_t n = 0;
 
     vsnprintf(text, sizeof(text), fmt, ap);
@@ -89,33 +89,29 @@ static size_t format_line(char *line, const char *fmt, va_list ap)
             line[n++] = '\r';
         line[n++] = *p;
     }
-    return n;
-}
-
-void printk(const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    size_t n = format_line(line, fmt, ap);
-    va_end(ap);
-    console_write(line, n);     /* one hypercall per message */
-}
-
-void console_report(const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    size_t n = format_line(line, fmt, ap);
-    va_end(ap);
-    if (!xen_present()) {
+    if (!report || !xen_present()) {
         console_write(line, n);
         return;
     }
     console_io_write(line, n);
     if (xencons_connected())
         xencons_write(line, n);
+}
+
+void printk(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    emit(false, fmt, ap);
+    va_end(ap);
+}
+
+void console_report(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    emit(true, fmt, ap);
+    va_end(ap);
 }
