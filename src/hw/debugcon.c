@@ -1,4 +1,5 @@
-/* Port 0xe9: the Bochs/Xen debug console.  Each byte written is console output. */
+/* Port 0xe9: the Bochs/Xen debug console.  As in Xen, what an HVM or PVH guest writes there goes to the
+ * hypervisor log (`xl dmesg`, "(d<domid>) " lines), not to the domain's console. */
 #include "hw/device.h"
 #include "lib/error.h"
 #include "vmm/domain.h"
@@ -11,7 +12,7 @@ static void debugcon_io(void *opaque, struct vcpu *vcpu, uint64_t port, bool is_
 	(void)opaque;
 	(void)port;
 	if (is_write)
-		console_write(vcpu->dom->console, data, 1);
+		console_hypervisor_write(vcpu->dom->console, vcpu->dom->domid, data, 1);
 	else
 		*data = DEBUGCON_PORT;   /* Bochs' "present" answer, so guests can probe for it */
 	for (unsigned int i = 1; i < size && !is_write; i++)
