@@ -98,7 +98,7 @@ FUZZ_PVH_ELF_SRCS = tests/fuzz/fuzz_pvh_elf.c src/vmm/pvh_loader.c src/vmm/vm.c 
 FUZZ_XS_MESSAGE_SRCS = tests/fuzz/fuzz_xs_message.c $(XS_SRCS) src/lib/error.c src/lib/unix_socket.c
 # The ring backends run on tests/unit/fake_domain.h: xen_init and the hypercall table (all of
 # src/xen) and what those reach, short of domain.c (the fuzzers stub domain_shutdown).
-FUZZ_FAKE_DOMAIN_SRCS = $(wildcard src/xen/*.c) src/vmm/vm.c src/vmm/guest_access.c src/vmm/io.c src/vmm/upcall.c \
+FUZZ_FAKE_DOMAIN_SRCS = $(wildcard src/xen/*.c) src/vmm/vm.c src/vmm/guest_access.c src/vmm/io.c src/vmm/upcall.c src/lib/hvlog.c \
                         src/vmm/event_loop.c src/backends/console.c src/lib/error.c
 FUZZ_FAKE_DOMAIN_HDRS = $(wildcard src/backends/*.h src/vmm/*.h src/xen/*.h src/lib/*.h) tests/unit/fake_domain.h
 FUZZ_NETBACK_RING_SRCS = tests/fuzz/fuzz_netback_ring.c src/backends/netback_ring.c $(FUZZ_FAKE_DOMAIN_SRCS)
@@ -132,3 +132,11 @@ fuzz: build/fuzz/fuzz_hypercall
 build/fuzz/fuzz_hypercall: $(FUZZ_HYPERCALL_SRCS) $(wildcard src/*/*.h) tests/unit/fake_domain.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_HYPERCALL_SRCS) -o $@ $(VMM_LIBS)
+
+# bzImage kernels: the setup header and every payload decompressor, on any bytes.
+FUZZ_BZIMAGE_SRCS = tests/fuzz/fuzz_bzimage.c src/vmm/bzimage.c src/vmm/decompress.c
+fuzz: build/fuzz/fuzz_bzimage
+
+build/fuzz/fuzz_bzimage: $(FUZZ_BZIMAGE_SRCS) src/vmm/bzimage.h src/vmm/decompress.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_BZIMAGE_SRCS) -o $@ $(VMM_LIBS)
