@@ -129,6 +129,22 @@ void *vm_gpa_to_hva(const struct vm *vm, uint64_t gpa, uint64_t len)
 	return NULL;
 }
 
+int vm_ram_discard(const struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	uint8_t *hva = (gpa | len) & 4095 ? NULL : vm_gpa_to_hva(vm, gpa, len);
+
+	if (!hva || !len)
+		return -EINVAL;
+	/* Punching the memfd frees the pages and zaps every mapping of them, KVM's included (its MMU
+	 * notifier), so the guest sees zeros too.  Plain memory (unit tests) is only zeroed. */
+	if (vm->memfd >= 0 &&
+	    fallocate(vm->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, hva - vm->ram, (off_t)len) == 0)
+		return 0;
+	int r = vm->memfd >= 0 ? -errno : 0;
+	memset(hva, 0, len);
+	return r;
+}
+
 uint64_t vm_special_page_gpa(const struct vm *vm, enum special_page page)
 {
 	return vm->low_ram_size - ((uint64_t)page + 1) * 4096;

@@ -34,6 +34,10 @@ enum special_page {
 	SPECIAL_PAGES = 6,
 };
 uint64_t vm_special_page_gpa(const struct vm *vm, enum special_page page);
+/* Gives the pages [gpa, gpa+len) of guest RAM back to the host (ballooning): they read as zeros
+ * afterwards and cost no host memory until touched again.  Page-aligned, all of it RAM in one region.
+ * 0, -EINVAL for a bad range, or -errno of the hole punch (the pages are then zeroed in place). */
+int vm_ram_discard(const struct vm *vm, uint64_t gpa, uint64_t len);
 
 /* The memory map we promise the guest, in hvm_memmap / e820 terms. Returns the number of entries. */
 #define VM_MEMMAP_MAX 8

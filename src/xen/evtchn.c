@@ -431,8 +431,10 @@ long hcall_event_channel_op(struct vcpu *vcpu, const uint64_t args[5])
 	void *opaque = NULL;
 	long r;
 
+	if (cmd == EVTCHNOP_init_control || cmd == EVTCHNOP_expand_array || cmd == EVTCHNOP_set_priority)
+		return evtchn_fifo_op(vcpu, cmd, args[1]);
 	if (!size)
-		return -XEN_ENOSYS;      /* FIFO ABI ops and the rest */
+		return xen_unknown_subop(vcpu, __HYPERVISOR_event_channel_op, cmd);
 	if (guest_copy_from(vcpu, &a, args[1], size))
 		return -XEN_EFAULT;
 	pthread_mutex_lock(&dom->xen.lock);

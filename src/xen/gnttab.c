@@ -257,6 +257,6 @@ long hcall_grant_table_op(struct vcpu *vcpu, const uint64_t args[5])
 	}
 	default:
 		/* Mapping other domains' grants from a guest (a driver domain) is not supported yet. */
-		return -XEN_ENOSYS;
+		return xen_unknown_subop(vcpu, __HYPERVISOR_grant_table_op, cmd);
 	}
 }

@@ -63,6 +63,6 @@ long hcall_hvm_op(struct vcpu *vcpu, const uint64_t args[5])
 	case HVMOP_pagetable_dying:
 		return 0;                 /* a hint for shadow paging, which we do not do */
 	default:
-		return -XEN_ENOSYS;
+		return xen_unknown_subop(vcpu, __HYPERVISOR_hvm_op, args[0]);
 	}
 }

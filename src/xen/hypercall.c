@@ -3,7 +3,9 @@
  *    hands us each call as KVM_EXIT_XEN (so guests that issue vmcall directly also work);
  *  - elsewhere (PVM hosts among them) the guest's write to the hypercall MSR reaches us, and we fill
  *    the page with stubs that `out` to a reserved port, which exits to us from any ring.
- * A number without an entry answers -ENOSYS and is counted; nothing a guest passes is fatal. */
+ * A number without an entry answers -ENOSYS and is counted; so does a sub-op a family does not
+ * implement (xen_unknown_subop, from each family's default case), per (hypercall, sub-op) pair in a
+ * small table, logged the first time each pair is seen.  Nothing a guest passes is fatal. */
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -34,6 +36,13 @@ static const struct hypercall_entry hypercall_table[] = {
 	[__HYPERVISOR_hvm_op]      = { "hvm_op",      hcall_hvm_op },
 };
 
+static const char *hypercall_name(uint64_t nr)
+{
+	if (nr < sizeof(hypercall_table) / sizeof(hypercall_table[0]) && hypercall_table[nr].name)
+		return hypercall_table[nr].name;
+	return "hypercall";
+}
+
 long xen_hypercall_dispatch(struct vcpu *vcpu, uint64_t nr, const uint64_t args[5])
 {
 	struct xen_state *xen = &vcpu->dom->xen;
@@ -50,7 +59,77 @@ long xen_hypercall_dispatch(struct vcpu *vcpu, uint64_t nr, const uint64_t args[
 	return e->fn(vcpu, args);
 }
 
-void xen_log_stats(const struct domain *dom)
+long xen_unknown_subop(struct vcpu *vcpu, unsigned int hypercall, uint64_t subop)
+{
+	return xen_unknown_subop_answer(vcpu, hypercall, subop, -XEN_ENOSYS);
+}
+
+long xen_unknown_subop_answer(struct vcpu *vcpu, unsigned int hypercall, uint64_t subop, long answer)
+{
+	struct domain *dom = vcpu->dom;
+	struct xen_state *xen = &dom->xen;
+	struct xen_unknown_subop *e = NULL;
+	bool first = false, table_full = false;
+
+	pthread_mutex_lock(&xen->subop_lock);
+	xen->unknown_subops_total++;
+	for (unsigned int i = 0; i < xen->unknown_subop_pairs && !e; i++)
+		if (xen->unknown_subops[i].hypercall == hypercall && xen->unknown_subops[i].subop == subop)
+			e = &xen->unknown_subops[i];
+	if (!e && xen->unknown_subop_pairs < XEN_UNKNOWN_SUBOP_PAIRS) {
+		e = &xen->unknown_subops[xen->unknown_subop_pairs++];
+		*e = (struct xen_unknown_subop){ .hypercall = hypercall, .answer = (int32_t)answer, .subop = subop };
+		first = true;
+	}
+	if (e)
+		e->count++;
+	else
+		table_full = !xen->unknown_subops_untracked++;
+	pthread_mutex_unlock(&xen->subop_lock);
+	if (first)
+		LOG("domain %d: %s (hypercall %u) sub-op %llu is not implemented; answered %ld (vCPU %u)",
+		    dom->domid, hypercall_name(hypercall), hypercall, (unsigned long long)subop, answer, vcpu->id);
+	else if (table_full)
+		LOG("domain %d: more than %u distinct unknown sub-ops; %s sub-op %llu and later ones are "
+		    "counted together", dom->domid, XEN_UNKNOWN_SUBOP_PAIRS, hypercall_name(hypercall),
+		    (unsigned long long)subop);
+	return answer;
+}
+
+uint64_t xen_unknown_subop_count(struct domain *dom, unsigned int hypercall, uint64_t subop)
+{
+	uint64_t n = 0;
+
+	pthread_mutex_lock(&dom->xen.subop_lock);
+	for (unsigned int i = 0; i < dom->xen.unknown_subop_pairs; i++)
+		if (dom->xen.unknown_subops[i].hypercall == hypercall && dom->xen.unknown_subops[i].subop == subop)
+			n = dom->xen.unknown_subops[i].count;
+	pthread_mutex_unlock(&dom->xen.subop_lock);
+	return n;
+}
+
+static void log_unknown_subops(struct domain *dom)
+{
+	struct xen_state *xen = &dom->xen;
+	char line[512] = "";
+	size_t n = 0;
+
+	pthread_mutex_lock(&xen->subop_lock);
+	for (unsigned int i = 0; i < xen->unknown_subop_pairs && n < sizeof(line); i++)
+		n += snprintf(line + n, sizeof(line) - n, " %s/%llu:%llu",
+			      hypercall_name(xen->unknown_subops[i].hypercall),
+			      (unsigned long long)xen->unknown_subops[i].subop,
+			      (unsigned long long)xen->unknown_subops[i].count);
+	if (xen->unknown_subops_untracked && n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, " others:%llu",
+			 (unsigned long long)xen->unknown_subops_untracked);
+	if (xen->unknown_subops_total)
+		LOG("domain %d unknown sub-ops: %llu (not implemented); by hypercall/sub-op:%s", dom->domid,
+		    (unsigned long long)xen->unknown_subops_total, line);
+	pthread_mutex_unlock(&xen->subop_lock);
+}
+
+void xen_log_stats(struct domain *dom)
 {
 	const struct xen_state *xen = &dom->xen;
 	char line[512];
@@ -67,6 +146,7 @@ void xen_log_stats(const struct domain *dom)
 	}
 	LOG("domain %d hypercalls: %llu made, %llu unknown (answered -ENOSYS); by number:%s", dom->domid,
 	    (unsigned long long)total, (unsigned long long)xen->unknown_calls, n ? line : " none");
+	log_unknown_subops(dom);
 }
 
 static bool vcpu_in_long_mode(const struct vcpu *vcpu)
@@ -212,6 +292,7 @@ int xen_init(struct domain *dom, char *err, size_t errlen)
 	for (unsigned int v = 0; v < XEN_MAX_VCPUS; v++)
 		xen->vcpu[v].timer_fd = -1;
 	pthread_mutex_init(&xen->lock, NULL);
+	pthread_mutex_init(&xen->subop_lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);   /* SCHEDOP_poll's deadlines */
 	pthread_cond_init(&xen->wake, &attr);
@@ -219,8 +300,10 @@ int xen_init(struct domain *dom, char *err, size_t errlen)
 	xen->private_shared_info = aligned_alloc(4096, 4096);
 	if (!xen->private_shared_info) {
 		ERR_SET(err, errlen, "out of memory for shared_info");
-		return -1;
+		goto fail;
 	}
+	if (xen_reservation_init(dom, err, errlen))
+		goto fail;
 	memset(xen->private_shared_info, 0, 4096);
 	xen->shared_info = xen->private_shared_info;
 	xen->shared_info_gfn = ~0ull;
@@ -235,6 +318,13 @@ int xen_init(struct domain *dom, char *err, size_t errlen)
 	xen->params[HVM_PARAM_CONSOLE_PFN] = vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_CONSOLE) >> 12;
 	xen->params[HVM_PARAM_CONSOLE_EVTCHN] = EVTCHN_CONSOLE_PORT;
 	return 0;
+fail:
+	free(xen->private_shared_info);
+	xen->private_shared_info = NULL;
+	pthread_cond_destroy(&xen->wake);
+	pthread_mutex_destroy(&xen->subop_lock);
+	pthread_mutex_destroy(&xen->lock);
+	return -1;
 }
 
 void xen_teardown(struct domain *dom)
@@ -248,7 +338,9 @@ void xen_teardown(struct domain *dom)
 	free(xen->private_shared_info);
 	xen->private_shared_info = NULL;
 	xen->shared_info = NULL;
+	xen_reservation_teardown(dom);
 	pthread_cond_destroy(&xen->wake);
+	pthread_mutex_destroy(&xen->subop_lock);
 	pthread_mutex_destroy(&xen->lock);
 }
 

@@ -18,5 +18,7 @@ long hcall_hvm_op(struct vcpu *vcpu, const uint64_t args[5]);
 long hcall_vcpu_op(struct vcpu *vcpu, const uint64_t args[5]);
 long hcall_set_timer_op(struct vcpu *vcpu, const uint64_t args[5]);
 long hcall_grant_table_op(struct vcpu *vcpu, const uint64_t args[5]);
+/* EVTCHNOP_init_control, expand_array and set_priority (evtchn_fifo.c), for hcall_event_channel_op. */
+long evtchn_fifo_op(struct vcpu *vcpu, uint64_t cmd, uint64_t arg);
 
 #endif

@@ -5,7 +5,7 @@
 #include "vmm/domain.h"
 #include "vmm/guest_access.h"
 #include "xen/hypercalls.h"
-#include "xen/xen_public.h"
+#include "xen/xen_state.h"
 
 static long shutdown_op(struct vcpu *vcpu, uint64_t arg)
 {
@@ -108,6 +108,6 @@ long hcall_sched_op(struct vcpu *vcpu, const uint64_t args[5])
 	case SCHEDOP_remote_shutdown:
 		return -XEN_EPERM;   /* only a privileged domain may shut others down */
 	default:
-		return -XEN_ENOSYS;
+		return xen_unknown_subop(vcpu, __HYPERVISOR_sched_op, args[0]);
 	}
 }

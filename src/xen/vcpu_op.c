@@ -72,7 +72,7 @@ long hcall_vcpu_op(struct vcpu *vcpu, const uint64_t args[5])
 	case VCPUOP_stop_periodic_timer:
 		break;
 	default:
-		return -XEN_ENOSYS;
+		return xen_unknown_subop(vcpu, __HYPERVISOR_vcpu_op, cmd);   /* after the vCPU check, as Xen */
 	}
 	/* Singleshot timers are a vCPU's own, as Xen requires; periodic ones may be set for any. */
 	if (id != vcpu->id && (cmd == VCPUOP_set_singleshot_timer || cmd == VCPUOP_stop_singleshot_timer))

@@ -20,6 +20,7 @@ struct vcpu;
 #define EVTCHN_STORE_PORT 1              /* bound at build time to xenstored */
 #define EVTCHN_CONSOLE_PORT 2            /* bound at build time to the console backend */
 #define GNTTAB_MAX_FRAMES 4
+#define XEN_UNKNOWN_SUBOP_PAIRS 32       /* (hypercall, sub-op) pairs counted apart; the rest share one */
 
 /* What a Dom0 service does when the guest notifies a port bound to it.  Runs on a vCPU thread. */
 typedef void (*evtchn_dom0_fn)(void *opaque);
@@ -53,10 +54,33 @@ struct xen_vcpu_state {
 
 struct gnttab_pin { uint16_t readers, writers; };
 
+/* A sub-op we do not implement, and how often a guest asked for it. */
+struct xen_unknown_subop {
+	uint32_t hypercall;
+	int32_t answer;                  /* the Xen errno it got, negative */
+	uint64_t subop;
+	uint64_t count;
+};
+
+/* Ballooning: which pages of guest RAM the guest gave back (XENMEM_decrease_reservation) and which
+ * it took again (XENMEM_populate_physmap).  Plain data, so a save stream can carry it as it is. */
+struct xen_reservation {
+	uint64_t *out;                   /* one bit per page of RAM, in memfd order: 1 = given back */
+	uint64_t ram_pages;              /* RAM pages, which is also the maximum reservation */
+	uint64_t pages_out;              /* bits set in `out` */
+	uint64_t pages_unmapped;         /* XENMEM_increase_reservation: counted, mapped at no gfn (as Xen) */
+	bool discard_error_logged;
+};
+
 struct xen_state {
 	bool kvm_intercepts_hypercalls;      /* KVM_CAP_XEN_HVM with KVM_XEN_HVM_CONFIG_INTERCEPT_HCALL */
 	uint64_t calls[XEN_HYPERCALL_NR_MAX + 1];
 	uint64_t unknown_calls;              /* -ENOSYS answers: counted, never fatal */
+	pthread_mutex_t subop_lock;          /* guards the unknown sub-op counts (a leaf lock) */
+	struct xen_unknown_subop unknown_subops[XEN_UNKNOWN_SUBOP_PAIRS];
+	unsigned int unknown_subop_pairs;    /* entries in use */
+	uint64_t unknown_subops_total;
+	uint64_t unknown_subops_untracked;   /* calls of pairs beyond the table */
 
 	pthread_mutex_t lock;                /* guards all that follows */
 	pthread_cond_t wake;                 /* vCPUs blocked in SCHEDOP_block/poll wait here */
@@ -76,6 +100,7 @@ struct xen_state {
 	struct gnttab_pin pins[GNTTAB_MAX_FRAMES * 4096 / sizeof(grant_entry_v1_t)];
 	int store_kick_fd, store_notify_fd;  /* eventfds to and from xenstored */
 	unsigned int dom0_calls_running;     /* Dom0 callbacks under way (unbind waits for none) */
+	struct xen_reservation reservation;
 };
 
 /* Sets up shared_info, event channels (the store and console ports), grant tables and HVM params.
@@ -90,8 +115,17 @@ int xen_vcpu_setup(struct domain *dom, struct vcpu *vcpu, char *err, size_t errl
 void xen_handle_kvm_xen_exit(struct vcpu *vcpu);
 /* Runs hypercall `nr` for the vCPU; returns the value for rax. */
 long xen_hypercall_dispatch(struct vcpu *vcpu, uint64_t nr, const uint64_t args[5]);
+/* The default case of every multiplexed hypercall: counts (hypercall, sub-op), logs the pair the
+ * first time it is seen, and returns -ENOSYS, Xen's answer to a sub-op it does not know.  Any thread,
+ * with or without xen.lock. */
+long xen_unknown_subop(struct vcpu *vcpu, unsigned int hypercall, uint64_t subop);
+/* The same for a family where Xen answers a DomU's unknown sub-ops otherwise (console_io: -EPERM,
+ * XSM refusing before the command is looked at); returns `answer`. */
+long xen_unknown_subop_answer(struct vcpu *vcpu, unsigned int hypercall, uint64_t subop, long answer);
+/* How often (hypercall, sub-op) was answered by xen_unknown_subop; 0 if never. */
+uint64_t xen_unknown_subop_count(struct domain *dom, unsigned int hypercall, uint64_t subop);
 /* One log line with the counts, when a domain (or one incarnation of it) ends. */
-void xen_log_stats(const struct domain *dom);
+void xen_log_stats(struct domain *dom);
 /* Wakes vCPUs blocked in hypercalls so they see a pause or stop. */
 void xen_wake_vcpus(struct domain *dom);
 
@@ -111,6 +145,13 @@ void evtchn_raise_virq_locked(struct domain *dom, unsigned int vcpu, unsigned in
 bool evtchn_vcpu_has_pending_locked(struct domain *dom, unsigned int vcpu);
 bool evtchn_port_pending_locked(struct domain *dom, evtchn_port_t port);
 void evtchn_init_locked(struct domain *dom);
+
+/* ---- Guest RAM given back and taken again (memory_op.c) ---- */
+/* Sizes the reservation bitmap by the VM's RAM (xen_init calls it).  0, or -1 with err. */
+int xen_reservation_init(struct domain *dom, char *err, size_t errlen);
+void xen_reservation_teardown(struct domain *dom);
+/* True if `gfn` is guest RAM the guest has not given back.  Caller holds xen.lock. */
+bool xen_gfn_populated_locked(struct domain *dom, uint64_t gfn);
 
 /* ---- Time (time.c) ---- */
 uint64_t xen_system_time_ns(const struct domain *dom);

@@ -4,7 +4,7 @@
 #include "vmm/domain.h"
 #include "vmm/guest_access.h"
 #include "xen/hypercalls.h"
-#include "xen/xen_public.h"
+#include "xen/xen_state.h"
 
 static long copy_out(struct vcpu *vcpu, uint64_t gva, const void *src, size_t len)
 {
@@ -76,6 +76,6 @@ long hcall_xen_version(struct vcpu *vcpu, const uint64_t args[5])
 	case XENVER_build_id:
 		return -XEN_ENODATA;
 	default:
-		return -XEN_ENOSYS;
+		return xen_unknown_subop(vcpu, __HYPERVISOR_xen_version, cmd);
 	}
 }
