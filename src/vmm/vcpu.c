@@ -12,6 +12,7 @@
 #include "vmm/hcall_watch.h"
 #include "vmm/upcall.h"
 #include "vmm/vcpu.h"
+#include "vmm/vcpu_emulate.h"
 #include "xen/xen_state.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR1
@@ -144,8 +145,15 @@ static bool handle_exit(struct vcpu *vcpu)
 		domain_crash(vcpu->dom, why);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
-		snprintf(why, sizeof(why), "vCPU %u: KVM internal error %u at rip %#llx", vcpu->id,
-			 run->internal.suberror, (unsigned long long)run->s.regs.regs.rip);
+		/* KVM's emulator (all guest ring-0 code on PVM hosts) gives up on some instructions
+		 * kernels run while booting: we finish those ourselves (vcpu_emulate.c). */
+		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+			if (vcpu_emulate(vcpu, NULL, why, sizeof(why)))
+				return true;
+		} else {
+			snprintf(why, sizeof(why), "vCPU %u: KVM internal error %u at rip %#llx", vcpu->id,
+				 run->internal.suberror, (unsigned long long)run->s.regs.regs.rip);
+		}
 		domain_crash(vcpu->dom, why);
 		return false;
 	default:
