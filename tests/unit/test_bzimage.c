@@ -267,8 +267,16 @@ static void test_debian(struct unit *u, const void *arg)
 	char why[512] = "";
 
 	/* The announced size, read here straight from the header fields. */
+	CHECK(d->image.len > 0x250, "%zu bytes: too short for a bzImage", d->image.len);
+	if (d->image.len <= 0x250)
+		return;
 	size_t pm = (img[0x1f1] + 1) * 512u;
-	uint32_t announced = get32(img + pm + get32(img + 0x248) + get32(img + 0x24c) - 4);
+	uint64_t end = (uint64_t)pm + get32(img + 0x248) + get32(img + 0x24c);
+	CHECK(end >= pm + 4 && end <= d->image.len, "payload ends at %#llx, outside the file",
+	      (unsigned long long)end);
+	if (end < pm + 4 || end > d->image.len)
+		return;
+	uint32_t announced = get32(img + end - 4);
 
 	int rc = bzimage_unpack(img, d->image.len, &elf, &elf_size, &comp, why, sizeof(why));
 	CHECK(rc == 1, "bzimage_unpack gave %d: %s", rc, why);
