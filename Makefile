@@ -140,3 +140,11 @@ fuzz: build/fuzz/fuzz_bzimage
 build/fuzz/fuzz_bzimage: $(FUZZ_BZIMAGE_SRCS) src/vmm/bzimage.h src/vmm/decompress.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_BZIMAGE_SRCS) -o $@ $(VMM_LIBS)
+
+# The instruction emulator on the fake vCPU of tests/unit/fake_x86_cpu.h: decoder and executor only.
+FUZZ_X86_DECODE_SRCS = tests/fuzz/fuzz_x86_decode.c src/vmm/x86_emulate.c
+fuzz: build/fuzz/fuzz_x86_decode
+
+build/fuzz/fuzz_x86_decode: $(FUZZ_X86_DECODE_SRCS) src/vmm/x86_emulate.h tests/unit/fake_x86_cpu.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_X86_DECODE_SRCS) -o $@ $(VMM_LIBS)

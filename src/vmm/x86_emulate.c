@@ -763,13 +763,14 @@ static int exec_xsave(struct emu *e)
 			return STOP;
 	legacy_image(e, img, rex_w(e));
 	for (int i = 0; i < n; i++) {
-		const uint8_t *src = p[i].state_off == XSAVE_HDR ? hdr : img + p[i].state_off;
+		const uint8_t *src;
 		uint8_t *zeros = NULL;
-		if (p[i].comp >= 0) {
+		if (p[i].comp < 0)
+			src = p[i].state_off == XSAVE_HDR ? hdr : img + p[i].state_off;
+		else if (inuse & (1ull << p[i].comp))
 			src = e->xs->buf + p[i].state_off;
-			if (!(inuse & (1ull << p[i].comp)) && !(src = zeros = calloc(1, p[i].len)))
-				return give_up(e, "out of memory");
-		}
+		else if (!(src = zeros = calloc(1, p[i].len)))
+			return give_up(e, "out of memory");
 		int r = write_operand(e, p[i].mem_off, src, p[i].len, false);
 		free(zeros);
 		if (r)
