@@ -53,7 +53,11 @@ int domain_build(struct domain *dom, const struct domain_params *params, struct 
 	if (xen_init(dom, err, errlen) || xen_hypercall_path_init(dom, err, errlen) ||
 	    devices_init(dom, pvh_devices, err, errlen))
 		goto fail;
-	if (pvh_load(&dom->vm, params->kernel, params->ramdisk, params->cmdline, &boot, err, errlen))
+	struct pvh_options opt = {
+		.vcpus = params->vcpus, .max_vcpus = params->vcpus,
+		.rewrite_hypercalls = !dom->xen.kvm_intercepts_hypercalls,
+	};
+	if (pvh_load(&dom->vm, params->kernel, params->ramdisk, params->cmdline, &opt, &boot, err, errlen))
 		goto fail;
 	for (unsigned int i = 0; i < params->vcpus; i++) {
 		if (vcpu_create(&dom->vcpus[i], dom, i, err, errlen))

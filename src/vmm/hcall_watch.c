@@ -17,16 +17,9 @@
 #include "vmm/event_loop.h"
 #include "vmm/guest_access.h"
 #include "vmm/hcall_watch.h"
+#include "vmm/xen_call_sites.h"
 
 #define WATCH_PERIOD_S 2
-#define KVM_ENOSYS_ANSWER ((uint64_t)-1000)   /* KVM's rax for a KVM hypercall it does not know */
-
-/* Whether the vCPU stands just past a vmcall (0f 01 c1) or vmmcall (0f 01 d9) that KVM answered. */
-static bool unseen_hypercall(const uint8_t before[3], uint64_t rax)
-{
-	return before[0] == 0x0f && before[1] == 0x01 && (before[2] == 0xc1 || before[2] == 0xd9) &&
-	       rax == KVM_ENOSYS_ANSWER;
-}
 
 uint64_t hcall_watch_seen(const struct domain *dom)
 {
@@ -96,19 +89,20 @@ void hcall_watch_sample(struct vcpu *vcpu)
 	struct domain *dom = vcpu->dom;
 	const struct kvm_regs *regs = &vcpu->run->s.regs.regs;
 	uint8_t before[3];
+	enum xen_unseen_hypercall kind;
 
 	if (!__atomic_exchange_n(&vcpu->sample_wanted, false, __ATOMIC_ACQ_REL))
 		return;
 	if (regs->rip < sizeof(before) ||
 	    guest_copy_from(vcpu, before, regs->rip - sizeof(before), sizeof(before)) ||
-	    !unseen_hypercall(before, regs->rax))
+	    (kind = xen_call_sites_unseen(before, regs->rax)) == XEN_UNSEEN_NONE)
 		return;
 	__atomic_fetch_add(&dom->hcall_watch.unseen, 1, __ATOMIC_RELAXED);
 	if (!__atomic_exchange_n(&dom->hcall_watch.reported, true, __ATOMIC_ACQ_REL))
 		LOG("domain %d: vCPU %u issues hypercalls with %s at rip %#llx that this host's KVM "
 		    "answers itself (-KVM_ENOSYS): they never reach Xenith, so the guest cannot make "
 		    "progress. The kernel's call sites were not rewritten; see docs/guest-abi.md",
-		    dom->domid, vcpu->id, before[2] == 0xc1 ? "vmcall" : "vmmcall",
+		    dom->domid, vcpu->id, kind == XEN_UNSEEN_VMCALL ? "vmcall" : "vmmcall",
 		    (unsigned long long)regs->rip);
 }
 

@@ -12,9 +12,13 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 #include "lib/error.h"
+#include "vmm/acpi_tables.h"
+#include "vmm/bzimage.h"
 #include "vmm/pvh_loader.h"
 #include "vmm/vm.h"
+#include "vmm/xen_call_sites.h"
 #include "xen/xen_public.h"
+#include "xen/xen_state.h"
 
 #define PAGE_ALIGN(x) (((x) + 4095ull) & ~4095ull)
 #define KERNEL_MAX_BYTES (512ull << 20)
@@ -248,17 +252,75 @@ static unsigned int build_memmap(const struct vm *vm, struct hvm_memmap_table_en
 
 	for (unsigned int i = 0; i < n; i++)
 		map[i] = (struct hvm_memmap_table_entry){ e[i].addr, e[i].size,
-			e[i].type == 1 ? XEN_HVM_MEMMAP_TYPE_RAM : XEN_HVM_MEMMAP_TYPE_RESERVED, 0 };
+			e[i].type == VM_MEMMAP_RAM ? XEN_HVM_MEMMAP_TYPE_RAM :
+			e[i].type == VM_MEMMAP_ACPI ? XEN_HVM_MEMMAP_TYPE_ACPI : XEN_HVM_MEMMAP_TYPE_RESERVED, 0 };
 	return n;
 }
 
+/* A bzImage as distributions ship it becomes the vmlinux inside it; an ELF stays as it is. */
+static int unpack_kernel(const char *kernel, uint8_t **image, size_t *size, char *err, size_t errlen)
+{
+	uint8_t *vmlinux;
+	size_t vmlinux_size;
+	const char *compressor = "?";
+	char why[256];
+	int bz = bzimage_unpack(*image, *size, &vmlinux, &vmlinux_size, &compressor, why, sizeof(why));
+
+	if (bz < 0) {
+		ERR_SET(err, errlen, "kernel %s: bzImage (%s payload): %s", kernel, compressor, why);
+		return -1;
+	}
+	if (bz == 1) {
+		LOG("kernel %s: bzImage, %s payload of %zu bytes", kernel, compressor, vmlinux_size);
+		free(*image);
+		*image = vmlinux;
+		*size = vmlinux_size;
+	}
+	return 0;
+}
+
+/* Kernels that issue vmcall/vmmcall themselves reach us only through rewritten call sites. */
+static int rewrite_call_sites(const char *kernel, uint8_t *image, size_t size, char *err, size_t errlen)
+{
+	struct xen_call_sites found;
+	char why[512], line[512];
+	int n = xen_call_sites_patch(image, size, &found, why, sizeof(why));
+
+	if (n < 0) {
+		ERR_SET(err, errlen, "kernel %s: its Xen hypercalls cannot be routed to Xenith on this host "
+			"(KVM here does not intercept vmcall/vmmcall): %s", kernel, why);
+		return -1;
+	}
+	xen_call_sites_describe(&found, line, sizeof(line));
+	LOG("kernel %s: %d hypercall site%s rewritten to port %#x: %s", kernel, n, n == 1 ? "" : "s",
+	    XEN_HYPERCALL_PORT, line);
+	return 0;
+}
+
+static int build_acpi(struct vm *vm, const struct pvh_options *opt, uint64_t *rsdp, char *err,
+		      size_t errlen)
+{
+	uint64_t at = vm_acpi_region_gpa(vm);
+	uint8_t *region = vm_gpa_to_hva(vm, at, ACPI_PVH_REGION_SIZE);
+	struct acpi_config cfg = { .vcpus = opt->vcpus, .max_vcpus = opt->max_vcpus };
+	size_t used;
+	char why[256];
+
+	if (!region || acpi_build_pvh(region, ACPI_PVH_REGION_SIZE, at, &cfg, rsdp, &used, why, sizeof(why))) {
+		ERR_SET(err, errlen, "ACPI tables for %u vCPUs (%u possible): %s", opt->vcpus,
+			opt->max_vcpus, region ? why : "no room in guest RAM");
+		return -1;
+	}
+	return 0;
+}
+
 int pvh_load(struct vm *vm, const char *kernel, const char *ramdisk, const char *cmdline,
-	     struct pvh_boot *boot, char *err, size_t errlen)
+	     const struct pvh_options *opt, struct pvh_boot *boot, char *err, size_t errlen)
 {
 	struct elf_load_target target = { vm_target, vm };
 	uint8_t *image, *rd = NULL;
 	size_t image_size, rd_size = 0;
-	uint64_t highest;
+	uint64_t highest, rsdp, limit = vm_acpi_region_gpa(vm);
 	char why[256];
 	int r = -1;
 
@@ -269,10 +331,21 @@ int pvh_load(struct vm *vm, const char *kernel, const char *ramdisk, const char 
 	image = read_file(kernel, KERNEL_MAX_BYTES, &image_size, err, errlen);
 	if (!image)
 		return -1;
+	if (unpack_kernel(kernel, &image, &image_size, err, errlen))
+		goto out;
+	if (opt->rewrite_hypercalls && rewrite_call_sites(kernel, image, image_size, err, errlen))
+		goto out;
 	if (pvh_elf_parse(image, image_size, &target, &boot->entry, &highest, why, sizeof(why))) {
 		ERR_SET(err, errlen, "kernel %s: %s", kernel, why);
 		goto out;
 	}
+	if (highest > limit) {
+		ERR_SET(err, errlen, "kernel %s ends at %#llx, past the %llu MiB of low RAM it may use",
+			kernel, (unsigned long long)highest, (unsigned long long)(limit >> 20));
+		goto out;
+	}
+	if (build_acpi(vm, opt, &rsdp, err, errlen))
+		goto out;
 	size_t cmdline_len = strlen(cmdline) + 1;
 	if (cmdline_len > CMDLINE_MAX) {
 		ERR_SET(err, errlen, "command line of %zu bytes is longer than %d", cmdline_len, CMDLINE_MAX);
@@ -288,7 +361,7 @@ int pvh_load(struct vm *vm, const char *kernel, const char *ramdisk, const char 
 	uint64_t memmap = modlist + sizeof(struct hvm_modlist_entry);
 	uint64_t cmd = memmap + nmap * sizeof(struct hvm_memmap_table_entry);
 	uint64_t info_end = cmd + cmdline_len;
-	uint8_t *info = vm_gpa_to_hva(vm, si, info_end - si);
+	uint8_t *info = info_end <= limit ? vm_gpa_to_hva(vm, si, info_end - si) : NULL;
 	if (!info) {
 		ERR_SET(err, errlen, "kernel %s leaves no room for the boot information in %llu MiB",
 			kernel, (unsigned long long)(vm->ram_size >> 20));
@@ -296,14 +369,14 @@ int pvh_load(struct vm *vm, const char *kernel, const char *ramdisk, const char 
 	}
 	struct hvm_start_info start = {
 		.magic = XEN_HVM_START_MAGIC_VALUE, .version = 1,
-		.cmdline_paddr = cmd, .memmap_paddr = memmap, .memmap_entries = nmap,
+		.cmdline_paddr = cmd, .memmap_paddr = memmap, .memmap_entries = nmap, .rsdp_paddr = rsdp,
 	};
 	if (ramdisk) {
 		rd = read_file(ramdisk, vm->low_ram_size, &rd_size, err, errlen);
 		if (!rd)
 			goto out;
 		uint64_t at = PAGE_ALIGN(info_end);
-		void *dst = vm_gpa_to_hva(vm, at, rd_size);
+		void *dst = at + rd_size <= limit ? vm_gpa_to_hva(vm, at, rd_size) : NULL;
 		if (!dst) {
 			ERR_SET(err, errlen, "ramdisk %s (%zu bytes) does not fit in guest RAM after the kernel",
 				ramdisk, rd_size);

@@ -2,6 +2,7 @@
 #ifndef XENITH_PVH_LOADER_H
 #define XENITH_PVH_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,9 +13,17 @@ struct pvh_boot {
 	uint64_t start_info_gpa;   /* for ebx */
 };
 
-/* 0, or -1 with a message naming the file and what is wrong with it. */
+/* What the domain is, beyond its files. */
+struct pvh_options {
+	unsigned int vcpus, max_vcpus;   /* described to the guest in its ACPI tables */
+	bool rewrite_hypercalls;         /* the host's KVM does not intercept Xen hypercalls: rewrite
+					  * the kernel's vmcall/vmmcall sites (vmm/xen_call_sites.c) */
+};
+
+/* Loads an ELF vmlinux or a bzImage (its payload decompressed), the ramdisk, the ACPI tables and
+ * hvm_start_info.  0, or -1 with a message naming the file and what is wrong with it. */
 int pvh_load(struct vm *vm, const char *kernel, const char *ramdisk, const char *cmdline,
-	     struct pvh_boot *boot, char *err, size_t errlen);
+	     const struct pvh_options *opt, struct pvh_boot *boot, char *err, size_t errlen);
 /* The ELF part alone, on a buffer: for the loader and its fuzz/unit tests. Fills entry and the
  * highest guest-physical address loaded; `load` may be NULL to only check. */
 struct elf_load_target {

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "lib/error.h"
+#include "vmm/acpi_tables.h"
 #include "vmm/vm.h"
 
 /* Where VMX keeps its real-mode TSS and identity page table: just below the BIOS. Harmless elsewhere. */
@@ -150,16 +151,23 @@ uint64_t vm_special_page_gpa(const struct vm *vm, enum special_page page)
 	return vm->low_ram_size - ((uint64_t)page + 1) * 4096;
 }
 
+uint64_t vm_acpi_region_gpa(const struct vm *vm)
+{
+	return vm_special_page_gpa(vm, SPECIAL_PAGES - 1) - ACPI_PVH_REGION_SIZE;
+}
+
 unsigned int vm_memory_map(const struct vm *vm, struct vm_memmap_entry map[VM_MEMMAP_MAX])
 {
-	uint64_t special = vm_special_page_gpa(vm, SPECIAL_PAGES - 1);
+	uint64_t special = vm_special_page_gpa(vm, SPECIAL_PAGES - 1), acpi = vm_acpi_region_gpa(vm);
 	unsigned int n = 0;
 
-	map[n++] = (struct vm_memmap_entry){ 0, 0xA0000, 1 };
-	map[n++] = (struct vm_memmap_entry){ 0xA0000, 0x60000, 2 };
-	map[n++] = (struct vm_memmap_entry){ 0x100000, special - 0x100000, 1 };
-	map[n++] = (struct vm_memmap_entry){ special, vm->low_ram_size - special, 2 };
+	map[n++] = (struct vm_memmap_entry){ 0, 0xA0000, VM_MEMMAP_RAM };
+	map[n++] = (struct vm_memmap_entry){ 0xA0000, 0x60000, VM_MEMMAP_RESERVED };
+	map[n++] = (struct vm_memmap_entry){ 0x100000, acpi - 0x100000, VM_MEMMAP_RAM };
+	map[n++] = (struct vm_memmap_entry){ acpi, special - acpi, VM_MEMMAP_ACPI };
+	map[n++] = (struct vm_memmap_entry){ special, vm->low_ram_size - special, VM_MEMMAP_RESERVED };
 	if (vm->ram_size > vm->low_ram_size)
-		map[n++] = (struct vm_memmap_entry){ GUEST_HIGH_RAM_BASE, vm->ram_size - vm->low_ram_size, 1 };
+		map[n++] = (struct vm_memmap_entry){ GUEST_HIGH_RAM_BASE, vm->ram_size - vm->low_ram_size,
+						     VM_MEMMAP_RAM };
 	return n;
 }

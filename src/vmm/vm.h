@@ -34,6 +34,9 @@ enum special_page {
 	SPECIAL_PAGES = 6,
 };
 uint64_t vm_special_page_gpa(const struct vm *vm, enum special_page page);
+/* The ACPI tables of a PVH domain (vmm/acpi_tables.c): VM_ACPI_REGION_SIZE bytes of guest RAM just
+ * below the special pages, typed ACPI in the memory map. */
+uint64_t vm_acpi_region_gpa(const struct vm *vm);
 /* Gives the pages [gpa, gpa+len) of guest RAM back to the host (ballooning): they read as zeros
  * afterwards and cost no host memory until touched again.  Page-aligned, all of it RAM in one region.
  * 0, -EINVAL for a bad range, or -errno of the hole punch (the pages are then zeroed in place). */
@@ -41,7 +44,8 @@ int vm_ram_discard(const struct vm *vm, uint64_t gpa, uint64_t len);
 
 /* The memory map we promise the guest, in hvm_memmap / e820 terms. Returns the number of entries. */
 #define VM_MEMMAP_MAX 8
-struct vm_memmap_entry { uint64_t addr, size; uint32_t type; };   /* type: 1 RAM, 2 reserved */
+struct vm_memmap_entry { uint64_t addr, size; uint32_t type; };   /* e820 types: VM_MEMMAP_* */
+enum { VM_MEMMAP_RAM = 1, VM_MEMMAP_RESERVED = 2, VM_MEMMAP_ACPI = 3 };
 unsigned int vm_memory_map(const struct vm *vm, struct vm_memmap_entry map[VM_MEMMAP_MAX]);
 
 /* The host's memory in bytes (MemTotal), or 0 if unknown. */

@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <time.h>
 #include "fake_domain.h"
+#include "vmm/acpi_tables.h"
 #include "unit.h"
 
 #define BITS (sizeof(xen_ulong_t) * 8)
@@ -525,11 +526,13 @@ struct e820 { uint64_t addr, size; uint32_t type; } __attribute__((packed));
 static void test_memory_map(struct unit *u, const void *arg)
 {
 	struct domain *d = fake_domain_new(1);
-	uint64_t special = FAKE_RAM_SIZE - SPECIAL_PAGES * 4096ull;
+	uint64_t special = FAKE_RAM_SIZE - SPECIAL_PAGES * 4096ull, acpi = special - ACPI_PVH_REGION_SIZE;
+	/* The ACPI tables' region sits just below the special pages, typed ACPI as libxl does. */
 	const struct e820 want[] = {
-		{ 0, 0xA0000, 1 }, { 0xA0000, 0x60000, 2 }, { 0x100000, special - 0x100000, 1 },
-		{ special, SPECIAL_PAGES * 4096ull, 2 },
+		{ 0, 0xA0000, 1 }, { 0xA0000, 0x60000, 2 }, { 0x100000, acpi - 0x100000, 1 },
+		{ acpi, ACPI_PVH_REGION_SIZE, 3 }, { special, SPECIAL_PAGES * 4096ull, 2 },
 	};
+	const unsigned int nwant = sizeof(want) / sizeof(want[0]);
 	struct e820 got[8];
 	(void)arg;
 
@@ -537,9 +540,10 @@ static void test_memory_map(struct unit *u, const void *arg)
 	struct xen_memory_map mm = { .nr_entries = 8 };
 	set_xen_guest_handle(mm.buffer, (void *)(uintptr_t)FAKE_ARG2);
 	CHECK_INT(memop(d, XENMEM_memory_map, &mm, sizeof(mm)), 0);
-	CHECK_INT(mm.nr_entries, 4);
+	CHECK_INT(mm.nr_entries, nwant);
+	CHECK_INT(vm_acpi_region_gpa(&d->vm), acpi);
 	fake_get(d, FAKE_ARG2, got, sizeof(got));
-	for (unsigned int i = 0; i < 4 && i < mm.nr_entries; i++)
+	for (unsigned int i = 0; i < nwant && i < mm.nr_entries; i++)
 		CHECK(got[i].addr == want[i].addr && got[i].size == want[i].size && got[i].type == want[i].type,
 		      "entry %u: %#llx+%#llx type %u, expected %#llx+%#llx type %u", i,
 		      (unsigned long long)got[i].addr, (unsigned long long)got[i].size, got[i].type,
