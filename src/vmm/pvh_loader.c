@@ -291,6 +291,8 @@ static int rewrite_call_sites(const char *kernel, uint8_t *image, size_t size, c
 			"(KVM here does not intercept vmcall/vmmcall): %s", kernel, why);
 		return -1;
 	}
+	if (!n)
+		return 0;      /* it calls through the hypercall page, which needs nothing from us */
 	xen_call_sites_describe(&found, line, sizeof(line));
 	LOG("kernel %s: %d hypercall site%s rewritten to port %#x: %s", kernel, n, n == 1 ? "" : "s",
 	    XEN_HYPERCALL_PORT, line);
