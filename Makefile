@@ -149,3 +149,11 @@ fuzz: build/fuzz/fuzz_x86_decode
 build/fuzz/fuzz_x86_decode: $(FUZZ_X86_DECODE_SRCS) src/vmm/x86_emulate.h tests/unit/fake_x86_cpu.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_X86_DECODE_SRCS) -o $@ $(VMM_LIBS)
+
+# The Xen hypercall call-site rewriter on any bytes: ELF files, or code wrapped into one.
+FUZZ_XEN_CALL_SITES_SRCS = tests/fuzz/fuzz_xen_call_sites.c src/vmm/xen_call_sites.c
+fuzz: build/fuzz/fuzz_xen_call_sites
+
+build/fuzz/fuzz_xen_call_sites: $(FUZZ_XEN_CALL_SITES_SRCS) src/vmm/xen_call_sites.h src/xen/xen_state.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XEN_CALL_SITES_SRCS) -o $@ $(VMM_LIBS)
