@@ -11,6 +11,7 @@
 #include "vmm/guest_access.h"
 #include "xen/hypercalls.h"
 #include "xen/xen_public.h"
+#include "xen/xen_state.h"
 
 /* Xen takes any length and preempts; we take a generous bound and say -EINVAL beyond it. */
 #define CONSOLE_IO_MAX_WRITE (1u << 20)
@@ -24,8 +25,10 @@ long hcall_console_io(struct vcpu *vcpu, const uint64_t args[5])
 	struct domain *dom = vcpu->dom;
 	char chunk[CONSOLE_IO_CHUNK];
 
-	if (cmd != CONSOLEIO_write)
+	if (cmd == CONSOLEIO_read)
 		return -XEN_EPERM;
+	if (cmd != CONSOLEIO_write)
+		return xen_unknown_subop_answer(vcpu, __HYPERVISOR_console_io, cmd, -XEN_EPERM);
 	if (count > CONSOLE_IO_MAX_WRITE)
 		return -XEN_EINVAL;
 	/* As in Xen, chunks copied before a bad address are already logged when -EFAULT comes. */

@@ -442,8 +442,8 @@ static void test_evtchn_bad_pointer(struct unit *u, const void *arg)
 static void test_evtchn_unknown_cmd(struct unit *u, const void *arg)
 {
 	struct domain *d = fake_domain_new(1);
-	const uint64_t cmds[] = { EVTCHNOP_bind_pirq, EVTCHNOP_init_control, EVTCHNOP_expand_array,
-				  EVTCHNOP_set_priority, 99, 1ull << 40 };
+	/* The FIFO ops have answers of their own (test_xen_subops.c). */
+	const uint64_t cmds[] = { EVTCHNOP_bind_pirq, 99, 1ull << 40 };
 	(void)arg;
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
@@ -578,8 +578,8 @@ static void test_reservation(struct unit *u, const void *arg)
 	CHECK_INT(fake_hcall(d, 0, __HYPERVISOR_memory_op, XENMEM_current_reservation, 0xfffff000ull, 0),
 		  -XEN_EFAULT);
 	CHECK_INT(fake_hcall(d, 0, __HYPERVISOR_memory_op, XENMEM_maximum_gpfn, 0xfffff000ull, 0), -XEN_EFAULT);
-	/* Ballooning is not supported: -ENOSYS, never a crash. */
-	CHECK_INT(fake_hcall(d, 0, __HYPERVISOR_memory_op, XENMEM_populate_physmap, FAKE_ARG, 0), -XEN_ENOSYS);
+	/* A zeroed reservation (no extents) does nothing: 0 extents done (test_xen_reservation.c). */
+	CHECK_INT(fake_hcall(d, 0, __HYPERVISOR_memory_op, XENMEM_populate_physmap, FAKE_ARG, 0), 0);
 	CHECK_INT(fake_hcall(d, 0, __HYPERVISOR_memory_op, 63, FAKE_ARG, 0), -XEN_ENOSYS);
 	fake_domain_free(d);
 }
