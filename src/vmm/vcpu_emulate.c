@@ -3,7 +3,6 @@
  * state through KVM_GET/SET_XSAVE (KVM_GET/SET_FPU where the host has no XSAVE) and XCR0 through
  * KVM_GET_XCRS, fetched only for instructions that need them, and exceptions queued with
  * KVM_SET_VCPU_EVENTS.  The logic is in x86_emulate.c, which the unit tests run on a fake vCPU. */
-#include <cpuid.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -33,9 +32,10 @@ struct emu_ctx {
 /* ---- memory ---- */
 
 /* One page's worth of an access: its host address, or the fault with the CPU's error code. */
-static enum x86_mem_result map_chunk(struct emu_ctx *c, uint64_t la, size_t len, enum x86_access acc,
+static enum x86_mem_result map_chunk(void *opaque, uint64_t la, size_t len, enum x86_access acc,
 				     void **hva, uint32_t *pf_error, uint64_t *fault_addr)
 {
+	struct emu_ctx *c = opaque;
 	const struct kvm_sregs *s = &c->vcpu->run->s.regs.sregs;
 	bool write = acc == X86_ACC_WRITE || acc == X86_ACC_PROBE_WRITE;
 	uint64_t gpa;
@@ -56,26 +56,7 @@ static enum x86_mem_result map_chunk(struct emu_ctx *c, uint64_t la, size_t len,
 static enum x86_mem_result emu_access(void *opaque, uint64_t la, void *buf, size_t len, enum x86_access acc,
 				      uint32_t *pf_error, uint64_t *fault_addr)
 {
-	bool write = acc == X86_ACC_WRITE || acc == X86_ACC_PROBE_WRITE;
-
-	/* Writes check every page before the first byte goes, so a fault leaves memory as it was. */
-	for (int pass = write ? 0 : 1; pass < 2; pass++) {
-		for (size_t done = 0; done < len;) {
-			size_t chunk = 4096 - ((la + done) & 4095);
-			void *hva;
-			if (chunk > len - done)
-				chunk = len - done;
-			enum x86_mem_result r = map_chunk(opaque, la + done, chunk, acc, &hva, pf_error, fault_addr);
-			if (r != X86_MEM_OK)
-				return r;
-			if (pass == 1 && acc == X86_ACC_WRITE)
-				memcpy(hva, (const uint8_t *)buf + done, chunk);
-			else if (pass == 1 && !write)
-				memcpy((uint8_t *)buf + done, hva, chunk);
-			done += chunk;
-		}
-	}
-	return X86_MEM_OK;
+	return x86_access_pages(opaque, map_chunk, la, buf, len, acc, pf_error, fault_addr);
 }
 
 /* Really atomic, as other vCPUs may be at the same word (SLUB's cmpxchg16b). */
@@ -101,22 +82,6 @@ static enum x86_mem_result emu_cmpxchg(void *opaque, uint64_t la, void *old, con
 }
 
 /* ---- FPU state ---- */
-
-static void host_xstate_layout(struct x86_xstate_layout *l)
-{
-	unsigned int a, b, c, d;
-
-	memset(l, 0, sizeof(*l));
-	if (__get_cpuid_max(0, NULL) < 0xd)
-		return;
-	for (unsigned int i = 2; i < 63; i++) {
-		__cpuid_count(0xd, i, a, b, c, d);
-		l->size[i] = a;
-		l->offset[i] = b;
-		if (c & 2)
-			l->align64 |= 1ull << i;
-	}
-}
 
 static uint32_t host_mxcsr_mask(void)
 {
@@ -189,7 +154,7 @@ static struct x86_xstate *emu_xstate(void *opaque)
 		return &c->xs;
 	c->xs = (struct x86_xstate){ .buf = (uint8_t *)c->xsave.region, .size = sizeof(c->xsave.region),
 				     .layout = &c->layout, .mxcsr_mask = host_mxcsr_mask() };
-	host_xstate_layout(&c->layout);
+	x86_xstate_layout_host(&c->layout);
 	if (ioctl(c->vcpu->fd, KVM_GET_XSAVE, &c->xsave) == 0) {
 		c->xs.xcr0 = 3;
 		if (ioctl(c->vcpu->fd, KVM_GET_XCRS, &xcrs) == 0)
@@ -299,10 +264,11 @@ static bool queue_event(struct vcpu *vcpu, const struct x86_event *ev, char *why
 
 static void describe_bytes(const struct x86_emu_result *res, char *out, size_t len)
 {
+	unsigned int count = res->length ? res->length : res->n_bytes;   /* the instruction, once decoded */
 	size_t n = 0;
 
 	out[0] = 0;
-	for (unsigned int i = 0; i < res->n_bytes && n + 4 < len; i++)
+	for (unsigned int i = 0; i < count && n + 4 < len; i++)
 		n += (size_t)snprintf(out + n, len - n, "%s%02x", i ? " " : "", res->bytes[i]);
 	if (!res->n_bytes)
 		snprintf(out, len, "(unreadable)");

@@ -16,6 +16,7 @@
  * An opcode the table does not know at all is "unhandled": the caller crashes the domain naming the
  * bytes.  An unknown encoding of an opcode whose every valid form we know (0F AE, 0F C7, 0F B8) is
  * #UD, as the CPU would raise for it. */
+#include <cpuid.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1169,6 +1170,46 @@ static int decode(struct emu *e)
 	if ((e->lock && !((e->form->flags & F_LOCK) && e->mem)) || ((e->form->flags & F_64) && !long64(e)))
 		return fault(e, X86_VEC_UD);
 	return 0;
+}
+
+enum x86_mem_result x86_access_pages(void *opaque, x86_page_fn page, uint64_t la, void *buf, size_t len,
+				     enum x86_access acc, uint32_t *pf_error, uint64_t *fault_addr)
+{
+	bool write = acc == X86_ACC_WRITE || acc == X86_ACC_PROBE_WRITE;
+
+	for (int pass = write ? 0 : 1; pass < 2; pass++) {
+		for (size_t done = 0; done < len;) {
+			size_t chunk = 4096 - ((la + done) & 4095);
+			void *host;
+			if (chunk > len - done)
+				chunk = len - done;
+			enum x86_mem_result r = page(opaque, la + done, chunk, acc, &host, pf_error, fault_addr);
+			if (r != X86_MEM_OK)
+				return r;
+			if (pass == 1 && acc == X86_ACC_WRITE)
+				memcpy(host, (const uint8_t *)buf + done, chunk);
+			else if (pass == 1 && !write)
+				memcpy((uint8_t *)buf + done, host, chunk);
+			done += chunk;
+		}
+	}
+	return X86_MEM_OK;
+}
+
+void x86_xstate_layout_host(struct x86_xstate_layout *l)
+{
+	unsigned int a, b, c, d;
+
+	memset(l, 0, sizeof(*l));
+	if (__get_cpuid_max(0, NULL) < 0xd)
+		return;
+	for (unsigned int i = 2; i < 63; i++) {
+		__cpuid_count(0xd, i, a, b, c, d);
+		l->size[i] = a;
+		l->offset[i] = b;
+		if (c & 2)
+			l->align64 |= 1ull << i;
+	}
 }
 
 void x86_emulate(struct x86_emu_cpu *cpu, const struct x86_emu_ops *ops, void *opaque,

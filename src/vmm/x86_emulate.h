@@ -93,6 +93,16 @@ struct x86_emu_ops {
 	bool (*random)(void *opaque, uint64_t *value);
 };
 
+/* For implementations of ops->access: maps one page's part of an access to a host pointer, or says
+ * why not (X86_MEM_FAULT with the error code, or X86_MEM_UNHANDLED). */
+typedef enum x86_mem_result (*x86_page_fn)(void *opaque, uint64_t la, size_t len, enum x86_access acc,
+					   void **host, uint32_t *pf_error, uint64_t *fault_addr);
+/* ops->access over `page`: page by page, and for writes every page checked before a byte is copied. */
+enum x86_mem_result x86_access_pages(void *opaque, x86_page_fn page, uint64_t la, void *buf, size_t len,
+				     enum x86_access acc, uint32_t *pf_error, uint64_t *fault_addr);
+/* The standard XSAVE layout this CPU reports (CPUID leaf 0xD), which KVM_GET_XSAVE follows. */
+void x86_xstate_layout_host(struct x86_xstate_layout *layout);
+
 /* Instruction kinds, for counters and the first-time log line. */
 #define X86_EMU_KINDS(X) \
 	X(CMPXCHG8B, "cmpxchg8b") X(CMPXCHG16B, "cmpxchg16b") X(POPCNT, "popcnt") X(LZCNT, "lzcnt") \

@@ -10,7 +10,6 @@
 #ifndef XENITH_TESTS_FAKE_X86_CPU_H
 #define XENITH_TESTS_FAKE_X86_CPU_H
 
-#include <cpuid.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,18 +39,7 @@ struct fake_x86 {
 /* The host's XSAVE layout (CPUID 0xD), or the usual one for AVX if the host has none. */
 static inline void fake_x86_layout(struct x86_xstate_layout *l)
 {
-	unsigned int a, b, c, d;
-
-	memset(l, 0, sizeof(*l));
-	if (__get_cpuid_max(0, NULL) >= 0xd) {
-		for (unsigned int i = 2; i < 63; i++) {
-			__cpuid_count(0xd, i, a, b, c, d);
-			l->size[i] = a;
-			l->offset[i] = b;
-			if (c & 2)
-				l->align64 |= 1ull << i;
-		}
-	}
+	x86_xstate_layout_host(l);
 	if (!l->size[2]) {
 		l->offset[2] = 576;
 		l->size[2] = 256;
@@ -115,16 +103,21 @@ static inline unsigned int fake_x86_code(struct fake_x86 *f, const char *hex)
 	return fake_x86_put_hex(f, f->cpu.rip, hex);
 }
 
-static inline enum x86_mem_result fake_x86_page(struct fake_x86 *f, uint64_t la, enum x86_access acc,
-						uint32_t *pf_error, uint64_t *fault_addr)
+static inline enum x86_mem_result fake_x86_page(void *opaque, uint64_t la, size_t len, enum x86_access acc,
+						void **host, uint32_t *pf_error, uint64_t *fault_addr)
 {
+	struct fake_x86 *f = opaque;
 	bool write = acc == X86_ACC_WRITE || acc == X86_ACC_PROBE_WRITE;
 	uint8_t flags = 0;
 
 	if (la >= FAKE_X86_BASE && la - FAKE_X86_BASE < sizeof(f->mem))
 		flags = f->page[(la - FAKE_X86_BASE) / 4096];
-	if ((flags & FAKE_X86_PRESENT) && (!write || (flags & FAKE_X86_WRITABLE)))
+	if ((flags & FAKE_X86_PRESENT) && (!write || (flags & FAKE_X86_WRITABLE))) {
+		if ((la & 4095) + len > 4096)
+			abort();                  /* x86_access_pages split it: never */
+		*host = f->mem + (la - FAKE_X86_BASE);
 		return X86_MEM_OK;
+	}
 	*pf_error = (flags & FAKE_X86_PRESENT ? 1 : 0) | (write ? 2 : 0) | (acc == X86_ACC_FETCH ? 16 : 0);
 	*fault_addr = la;
 	return X86_MEM_FAULT;
@@ -134,7 +127,6 @@ static inline enum x86_mem_result fake_x86_access(void *opaque, uint64_t la, voi
 						  enum x86_access acc, uint32_t *pf_error, uint64_t *fault_addr)
 {
 	struct fake_x86 *f = opaque;
-	bool write = acc == X86_ACC_WRITE || acc == X86_ACC_PROBE_WRITE;
 
 	if (acc == X86_ACC_FETCH) {
 		f->fetch_lo = la < f->fetch_lo ? la : f->fetch_lo;
@@ -142,38 +134,19 @@ static inline enum x86_mem_result fake_x86_access(void *opaque, uint64_t la, voi
 	}
 	if (!len || len > sizeof(f->mem) || la + len < la)
 		f->out_of_range = true;
-	for (int pass = write ? 0 : 1; pass < 2; pass++) {
-		for (size_t done = 0; done < len;) {
-			size_t chunk = 4096 - ((la + done) & 4095);
-			if (chunk > len - done)
-				chunk = len - done;
-			enum x86_mem_result r = fake_x86_page(f, la + done, acc, pf_error, fault_addr);
-			if (r != X86_MEM_OK)
-				return r;
-			uint8_t *p = f->mem + (la + done - FAKE_X86_BASE);
-			if (pass == 1 && acc == X86_ACC_WRITE)
-				memcpy(p, (const uint8_t *)buf + done, chunk);
-			else if (pass == 1 && !write)
-				memcpy((uint8_t *)buf + done, p, chunk);
-			done += chunk;
-		}
-	}
-	return X86_MEM_OK;
+	return x86_access_pages(f, fake_x86_page, la, buf, len, acc, pf_error, fault_addr);
 }
 
 static inline enum x86_mem_result fake_x86_cmpxchg(void *opaque, uint64_t la, void *old, const void *new_val,
 						   size_t len, bool *swapped, uint32_t *pf_error, uint64_t *fault_addr)
 {
 	struct fake_x86 *f = opaque;
-	enum x86_mem_result r = fake_x86_page(f, la, X86_ACC_WRITE, pf_error, fault_addr);
+	void *host;
+	enum x86_mem_result r = fake_x86_page(f, la, len, X86_ACC_WRITE, &host, pf_error, fault_addr);
 
 	if (r != X86_MEM_OK)
 		return r;
-	if ((la & 4095) + len > 4096) {
-		f->out_of_range = true;
-		return X86_MEM_UNHANDLED;
-	}
-	uint8_t *p = fake_x86_mem(f, la);
+	uint8_t *p = host;
 	*swapped = !memcmp(p, old, len);
 	if (*swapped)
 		memcpy(p, new_val, len);

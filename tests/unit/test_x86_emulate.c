@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fake_domain.h"
 #include "fake_x86_cpu.h"
+#include "vmm/vcpu_emulate.h"
 #include "vmm/x86_emulate.h"
 #include "unit.h"
 
@@ -548,6 +550,61 @@ static void test_no_xstate(struct unit *u, const void *arg)
 	fake_x86_free(f);
 }
 
+/* The KVM adapter (vcpu_emulate.c) on a fake domain, as far as it goes without KVM: registers from
+ * and back to the sync-regs area, memory through the real page walker in 64-bit long mode (an
+ * identity map of 2 MiB pages, the one at 4 MiB read-only), atomics on guest RAM, and the messages
+ * when it must give up (the event ioctls fail here: there is no vCPU fd). */
+static void test_adapter(struct unit *u, const void *arg)
+{
+	(void)arg;
+	struct domain *d = fake_domain_new(1);
+	struct vcpu *v = &d->vcpus[0];
+	struct kvm_regs *r = &v->run->s.regs.regs;
+	struct kvm_sregs *sr = &v->run->s.regs.sregs;
+	struct x86_emu_stats stats = { 0 };
+	char why[256];
+	uint64_t e;
+
+	e = 0x2000 | 3, fake_put(d, 0x1000, &e, 8);                 /* PML4[0] -> PDPT */
+	e = 0x3000 | 3, fake_put(d, 0x2000, &e, 8);                 /* PDPT[0] -> PD */
+	for (uint64_t i = 0; i < 4; i++) {
+		e = (i << 21) | (i == 2 ? 0x81 : 0x83);
+		fake_put(d, 0x3000 + 8 * i, &e, 8);
+	}
+	sr->cr0 = 0x80050033;
+	sr->cr3 = 0x1000;
+	sr->cr4 = 0x20 | X86_CR4_OSFXSR;
+	sr->efer = 0x500;
+	sr->cs.l = 1;
+	/* popcnt rax, [rsi]; the result comes back through kvm_dirty_regs */
+	fake_put(d, 0x10000, "\xf3\x48\x0f\xb8\x06", 5);
+	fake_put(d, 0x20000, "\xff\x01\0\0\0\0\0\0", 8);
+	r->rip = 0x10000, r->rsi = 0x20000;
+	CHECK(vcpu_emulate(v, &stats, why, sizeof(why)), "popcnt: %s", why);
+	CHECK(r->rax == 9 && r->rip == 0x10005, "rax %llu rip %#llx", r->rax, r->rip);
+	CHECK(v->run->kvm_dirty_regs & KVM_SYNC_X86_REGS, "registers not marked for KVM");
+	CHECK(stats.count[X86_KIND_POPCNT] == 1, "not counted");
+	/* lock cmpxchg16b [rsi]: swapped in guest RAM */
+	fake_put(d, 0x10000, "\xf0\x48\x0f\xc7\x0e", 5);
+	fake_put(d, 0x20000, "\x01\0\0\0\0\0\0\0\x02\0\0\0\0\0\0\0", 16);
+	r->rip = 0x10000, r->rax = 1, r->rdx = 2, r->rbx = 0x1111, r->rcx = 0x2222;
+	CHECK(vcpu_emulate(v, &stats, why, sizeof(why)), "cmpxchg16b: %s", why);
+	uint64_t m[2];
+	fake_get(d, 0x20000, m, 16);
+	CHECK(m[0] == 0x1111 && m[1] == 0x2222 && (r->rflags & X86_FLAGS_ZF), "cmpxchg16b left %#llx %#llx",
+	      (unsigned long long)m[0], (unsigned long long)m[1]);
+	/* A write to the read-only 2 MiB page: #PF(P|W) to inject, which needs KVM. */
+	r->rip = 0x10000, r->rsi = 0x400000;
+	CHECK(!vcpu_emulate(v, &stats, why, sizeof(why)) && strstr(why, "KVM_GET_VCPU_EVENTS"), "why: %s", why);
+	CHECK(sr->cr2 != 0x400000 && r->rip == 0x10000, "state written back before the event was queued");
+	/* An instruction we do not do: the message names its bytes. */
+	fake_put(d, 0x10000, "\x0f\x0b\x90", 3);
+	r->rip = 0x10000;
+	CHECK(!vcpu_emulate(v, &stats, why, sizeof(why)) && strstr(why, "0f 0b 90"), "why: %s", why);
+	CHECK(stats.unhandled == 1, "unhandled %llu", (unsigned long long)stats.unhandled);
+	fake_domain_free(d);
+}
+
 /* A case that needs the host CPU to have a feature: skipped, saying which, when it has not. */
 static void native_case(struct unit *u, const char *name, unit_fn fn, const char *skip_why)
 {
@@ -566,6 +623,7 @@ int main(void)
 	unit_case(&u, "instruction fetch into an unmapped page: #PF", test_fetch_fault, NULL);
 	unit_case(&u, "xsave/xrstor with XCR0 subsets, XSTATE_BV, compacted", test_xsave_subsets, NULL);
 	unit_case(&u, "no FPU state: FPU instructions unhandled, others run", test_no_xstate, NULL);
+	unit_case(&u, "the KVM adapter on a fake domain: registers, page walk, atomics, refusals", test_adapter, NULL);
 	native_case(&u, "fxsave/fxrstor match the host CPU", test_native_fxsave,
 		    host_has(1, 3, 24) ? NULL : "the host CPU has no FXSR");
 	native_case(&u, "xsave matches the host CPU", test_native_xsave,
