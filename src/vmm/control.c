@@ -209,8 +209,8 @@ static bool handle_request(struct domain *dom, char *req, int fd, char *reply, s
 			 "hypercalls=%llu unseen_hypercalls=%llu",
 			 dom->domid, dom->params->name, (unsigned long long)dom->params->memory_mb,
 			 dom->params->vcpus, flags, domain_cpu_seconds(dom),
-			 (unsigned long long)hcall_watch_seen(dom),
-			 (unsigned long long)hcall_watch_unseen(dom));
+			 (unsigned long long)vcpu_watch_seen(dom),
+			 (unsigned long long)vcpu_watch_unseen(dom));
 	} else if (!strcmp(cmd, "pause")) {
 		domain_pause(dom);
 		snprintf(reply, len, "ok");

@@ -25,7 +25,7 @@ static void domain_reset_state(struct domain *dom)
 	dom->stop_vcpus = false;
 	dom->state = DOMAIN_RUNNING;
 	dom->shutdown_reason = -1;
-	dom->hcall_watch = (struct hcall_watch){ .timer_fd = -1 };
+	dom->vcpu_watch = (struct vcpu_watch){ .timer_fd = -1 };
 }
 
 int domain_build(struct domain *dom, const struct domain_params *params, struct console *console,
@@ -76,7 +76,7 @@ fail:
 int domain_start(struct domain *dom, char *err, size_t errlen)
 {
 	dom->paused = dom->params->start_paused;
-	if (hcall_watch_start(dom, err, errlen))
+	if (vcpu_watch_start(dom, err, errlen))
 		return -1;
 	for (unsigned int i = 0; i < dom->n_vcpus; i++)
 		if (vcpu_start(&dom->vcpus[i], err, errlen))
@@ -145,7 +145,7 @@ void domain_teardown(struct domain *dom)
 	for (unsigned int i = 0; i < dom->n_vcpus; i++)
 		vcpu_destroy(&dom->vcpus[i]);
 	dom->n_vcpus = 0;
-	hcall_watch_stop(dom);
+	vcpu_watch_stop(dom);
 	/* Backends that use the xenstore link go before it does. */
 	netback_teardown_all(dom);
 	blkback_teardown_all(dom);

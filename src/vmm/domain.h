@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "backends/console.h"
-#include "vmm/hcall_watch.h"
+#include "vmm/vcpu_watch.h"
 #include "vmm/io.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -65,7 +65,7 @@ struct domain {
 	struct xenstore_link *xenstore_link;
 	struct netback *vifs;              /* the vif backends, newest first (backends/netback.c) */
 	struct blkback *vbds;              /* the vbd backends, newest first (backends/blkback.c) */
-	struct hcall_watch hcall_watch;    /* hypercalls the host's KVM answers without us */
+	struct vcpu_watch vcpu_watch;      /* what no exit tells us: unseen hypercalls, a halted guest */
 
 	pthread_mutex_t lock;      /* guards what follows */
 	pthread_cond_t unpaused;

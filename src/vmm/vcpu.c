@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include "lib/error.h"
 #include "vmm/domain.h"
-#include "vmm/hcall_watch.h"
+#include "vmm/vcpu_watch.h"
 #include "vmm/upcall.h"
 #include "vmm/vcpu.h"
 #include "vmm/vcpu_emulate.h"
@@ -130,11 +130,16 @@ static bool handle_exit(struct vcpu *vcpu)
 		snprintf(why, sizeof(why), "vCPU %u halted with no way to wake", vcpu->id);
 		domain_crash(vcpu->dom, why);
 		return false;
-	case KVM_EXIT_SHUTDOWN:
-		snprintf(why, sizeof(why), "vCPU %u triple-faulted at rip %#llx", vcpu->id,
-			 (unsigned long long)run->s.regs.regs.rip);
-		domain_crash(vcpu->dom, why);
+	case KVM_EXIT_SHUTDOWN: {
+		/* As in Xen, HVM_PARAM_TRIPLE_FAULT_REASON says what a triple fault means (default: reboot,
+		 * the end of x86 Linux's reboot path when no reset method answers). */
+		uint64_t reason = vcpu->dom->xen.params[HVM_PARAM_TRIPLE_FAULT_REASON];
+		LOG("domain %d: vCPU %u triple-faulted at rip %#llx: shutdown reason %llu",
+		    vcpu->dom->domid, vcpu->id, (unsigned long long)run->s.regs.regs.rip,
+		    (unsigned long long)reason);
+		domain_shutdown(vcpu->dom, reason <= SHUTDOWN_MAX ? (int)reason : SHUTDOWN_crash);
 		return false;
+	}
 	case KVM_EXIT_SYSTEM_EVENT:
 		domain_shutdown(vcpu->dom, run->system_event.type == KVM_SYSTEM_EVENT_RESET ?
 				SHUTDOWN_reboot : SHUTDOWN_poweroff);
@@ -186,7 +191,7 @@ static void *vcpu_thread(void *arg)
 	upcall_vcpu_thread_init(vcpu);
 	while (wait_until_runnable(vcpu)) {
 		upcall_deliver(vcpu);
-		hcall_watch_sample(vcpu);
+		vcpu_watch_sample(vcpu);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->run->exit_reason = KVM_EXIT_INTR;

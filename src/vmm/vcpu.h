@@ -22,7 +22,8 @@ struct vcpu {
 	bool upcall_timer_made;
 	timer_t upcall_timer;      /* kicks this thread to retry while the guest has interrupts off */
 	uint64_t upcalls_direct;   /* vectors injected */
-	bool sample_wanted;        /* atomic: the hypercall watchdog wants a look (hcall_watch.c) */
+	bool sample_wanted;        /* atomic: the watchdog wants a look (vcpu_watch.c) */
+	bool watch_down;           /* atomic: at its last look the vCPU was halted for good */
 };
 
 int vcpu_create(struct vcpu *vcpu, struct domain *dom, unsigned int id, char *err, size_t errlen);

@@ -317,6 +317,8 @@ int xen_init(struct domain *dom, char *err, size_t errlen)
 	xen->params[HVM_PARAM_STORE_EVTCHN] = EVTCHN_STORE_PORT;
 	xen->params[HVM_PARAM_CONSOLE_PFN] = vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_CONSOLE) >> 12;
 	xen->params[HVM_PARAM_CONSOLE_EVTCHN] = EVTCHN_CONSOLE_PORT;
+	/* Xen's default: a triple fault reboots (how x86 Linux's last-resort reboot path ends). */
+	xen->params[HVM_PARAM_TRIPLE_FAULT_REASON] = SHUTDOWN_reboot;
 	return 0;
 fail:
 	free(xen->private_shared_info);
