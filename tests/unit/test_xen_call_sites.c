@@ -12,7 +12,6 @@
  * Images are handed over in mallocs of exactly their size, so ASan catches a read past the end. */
 #include <elf.h>
 #include <errno.h>
-#include <glob.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 #include "vmm/bzimage.h"
 #include "vmm/xen_call_sites.h"
+#include "debian_kernel.h"
 #include "unit.h"
 
 #define MAX_STUBS 4
@@ -196,52 +196,37 @@ static void check_only_sites_changed(struct unit *u, const struct image *before,
 
 static bool debian_vmlinux(struct image *elf, char *why, size_t whylen)
 {
-	const char *root = getenv("XENITH_TEST_ROOT");
-	char cmd[1024], dir[1024] = "", pattern[1100];
-	glob_t g;
-
-	snprintf(cmd, sizeof(cmd), "'%s/scripts/debian-kernel' --cached 2>/dev/null", root && *root ? root : ".");
-	FILE *p = popen(cmd, "r");
-	bool got = p && fgets(dir, sizeof(dir), p);
-	if (p && pclose(p) != 0)
-		got = false;
-	if (!got) {
-		snprintf(why, whylen, "Debian's kernel is not in the cache (scripts/debian-kernel fetches it)");
-		return false;
-	}
-	dir[strcspn(dir, "\n")] = '\0';
-	snprintf(pattern, sizeof(pattern), "%s/boot/vmlinuz-*", dir);
-	if (glob(pattern, 0, NULL, &g) || !g.gl_pathc) {
-		snprintf(why, whylen, "no boot/vmlinuz-* in %.400s", dir);
-		return false;
-	}
+	char path[PATH_MAX], err[256];
+	const char *compressor = NULL;
 	struct image bz;
-	bool ok = load_file(g.gl_pathv[0], &bz);
-	if (!ok) {
-		snprintf(why, whylen, "cannot read %.400s", g.gl_pathv[0]);
-	} else {
-		const char *compressor = NULL;
-		char err[256];
-		ok = bzimage_unpack(bz.p, bz.len, &elf->p, &elf->len, &compressor, err, sizeof(err)) == 1;
-		if (!ok)
-			snprintf(why, whylen, "bzimage_unpack %.200s: %.250s", g.gl_pathv[0], err);
+
+	if (!debian_kernel_bzimage(path, sizeof(path), why, whylen))
+		return false;
+	if (!load_file(path, &bz)) {
+		snprintf(why, whylen, "cannot read %.400s", path);
+		return false;
 	}
+	bool ok = bzimage_unpack(bz.p, bz.len, &elf->p, &elf->len, &compressor, err, sizeof(err)) == 1;
+	if (!ok)
+		snprintf(why, whylen, "bzimage_unpack %.200s: %.250s", path, err);
 	free(bz.p);
-	globfree(&g);
 	return ok;
 }
 
+struct debian_case {
+	const char *tmpdir;
+	struct image vmlinux;
+};
+
 static void test_debian_kernel(struct unit *u, const void *arg)
 {
-	const char *tmpdir = arg;
-	struct image orig, patched;
+	const struct debian_case *c = arg;
+	const char *tmpdir = c->tmpdir;
+	const struct image orig = c->vmlinux;
+	struct image patched;
 	struct xen_call_sites found;
 	char why[512], path_orig[600], path_patched[600], args[2800];
 
-	if (!debian_vmlinux(&orig, why, sizeof(why))) {
-		skip(u->case_name, why);
-		return;
-	}
 	patched = copy_of(&orig);
 	int rc = xen_call_sites_patch(patched.p, patched.len, &found, why, sizeof(why));
 	CHECK(rc == 2, "patched %d sites, expected 2 (%s)", rc, rc < 0 ? why : "");
@@ -249,10 +234,6 @@ static void test_debian_kernel(struct unit *u, const void *arg)
 	CHECK_INT(found.ndispatchers, 1);
 	check_only_sites_changed(u, &orig, &patched, &found);
 
-	if (!tools_present("objdump")) {
-		printf("# %s: objdump (binutils) not found: witness skipped\n", u->case_name);
-		goto out;
-	}
 	snprintf(path_orig, sizeof(path_orig), "%s/vmlinux", tmpdir);
 	snprintf(path_patched, sizeof(path_patched), "%s/vmlinux.patched", tmpdir);
 	CHECK(save_file(path_orig, &orig) && save_file(path_patched, &patched), "writing %s", tmpdir);
@@ -306,8 +287,6 @@ static void test_debian_kernel(struct unit *u, const void *arg)
 	CHECK_INT(found2.nsites, 2);
 	CHECK(!memcmp(again.p, patched.p, patched.len), "a second pass changed the image");
 	free(again.p);
-out:
-	free(orig.p);
 	free(patched.p);
 }
 
@@ -721,7 +700,15 @@ int main(void)
 		printf("not ok - xen-call-sites: mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
-	unit_case(&u, "xen-call-sites-debian-kernel", test_debian_kernel, dir);
+	struct debian_case debian = { dir, { 0 } };
+	char why[512];
+	if (!tools_present("objdump"))
+		skip("xen-call-sites-debian-kernel", "objdump (binutils) not found");
+	else if (!debian_vmlinux(&debian.vmlinux, why, sizeof(why)))
+		skip("xen-call-sites-debian-kernel", why);
+	else
+		unit_case(&u, "xen-call-sites-debian-kernel", test_debian_kernel, &debian);
+	free(debian.vmlinux.p);
 	if (tools_present("as ld nm objdump")) {
 		char name[128];
 		for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
