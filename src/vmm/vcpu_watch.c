@@ -142,7 +142,7 @@ void vcpu_watch_sample(struct vcpu *vcpu)
 	__atomic_fetch_add(&dom->vcpu_watch.unseen, 1, __ATOMIC_RELAXED);
 	if (!__atomic_exchange_n(&dom->vcpu_watch.reported, true, __ATOMIC_ACQ_REL))
 		LOG("domain %d: vCPU %u issues hypercalls with %s at rip %#llx that this host's KVM "
-		    "answers itself (-KVM_ENOSYS): they never reach Xenith, so the guest cannot make "
+		    "answers itself with an error of its own: they never reach Xenith, so the guest cannot make "
 		    "progress. The kernel's call sites were not rewritten; see docs/guest-abi.md",
 		    dom->domid, vcpu->id, kind == XEN_UNSEEN_VMCALL ? "vmcall" : "vmmcall",
 		    (unsigned long long)regs->rip);
