@@ -16,6 +16,7 @@
 #include <zlib.h>
 #include "vmm/bzimage.h"
 #include "vmm/pvh_loader.h"
+#include "debian_kernel.h"
 #include "unit.h"
 
 #define ELF_ENTRY     0x100200u
@@ -67,56 +68,11 @@ static bool write_whole(const char *path, const uint8_t *p, size_t len)
 	return ok;
 }
 
-/* The first line a shell command prints, or false if it fails. */
-static bool command_line(const char *cmd, char *out, size_t len)
-{
-	FILE *p = popen(cmd, "r");
-	if (!p)
-		return false;
-	bool got = fgets(out, (int)len, p) != NULL;
-	if (pclose(p) != 0 || !got)
-		return false;
-	out[strcspn(out, "\n")] = '\0';
-	return true;
-}
-
 static bool have_tool(const char *tool)
 {
 	char cmd[256];
 	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
 	return system(cmd) == 0;
-}
-
-/* The source tree: XENITH_TEST_ROOT (tests/run-all), else the first directory holding
- * scripts/debian-kernel above the test binary, else above the working directory. */
-static bool find_root(char *root, size_t len)
-{
-	const char *env = getenv("XENITH_TEST_ROOT");
-	char start[2][PATH_MAX] = { "", "" };
-	char probe[PATH_MAX + 32];
-
-	if (env && *env) {
-		snprintf(root, len, "%s", env);
-		return true;
-	}
-	ssize_t n = readlink("/proc/self/exe", start[0], sizeof(start[0]) - 1);
-	start[0][n > 0 ? n : 0] = '\0';
-	if (!getcwd(start[1], sizeof(start[1])))
-		start[1][0] = '\0';
-	for (int i = 0; i < 2; i++) {
-		char dir[PATH_MAX];
-		memcpy(dir, start[i], sizeof(dir));
-		for (char *slash; (slash = strrchr(dir, '/')) != NULL; *slash = '\0') {
-			snprintf(probe, sizeof(probe), "%s/scripts/debian-kernel", dir);
-			if (access(probe, X_OK) == 0) {
-				snprintf(root, len, "%s", dir);
-				return true;
-			}
-			if (slash == dir)
-				break;
-		}
-	}
-	return false;
 }
 
 static bool temp_path(char *path, size_t len, const char *tag)
@@ -203,33 +159,18 @@ static struct buf wrap(const uint8_t *stream, size_t stream_len, uint32_t announ
 /* --- 1. Debian's kernel --- */
 
 struct debian {
-	char dir[PATH_MAX];
 	struct buf image;
 };
 
 static bool debian_kernel(struct debian *d, char *why, size_t len)
 {
-	char root[PATH_MAX], cmd[PATH_MAX + 64];
-	glob_t g;
+	char path[PATH_MAX];
 
-	if (!find_root(root, sizeof(root))) {
-		snprintf(why, len, "source tree not found (set XENITH_TEST_ROOT)");
+	if (!debian_kernel_bzimage(path, sizeof(path), why, len))
 		return false;
-	}
-	snprintf(cmd, sizeof(cmd), "'%s/scripts/debian-kernel' --cached 2>/dev/null", root);
-	if (!command_line(cmd, d->dir, sizeof(d->dir))) {
-		snprintf(why, len, "Debian's kernel is not in the cache (run scripts/debian-kernel)");
-		return false;
-	}
-	snprintf(cmd, sizeof(cmd), "%s/boot/vmlinuz-*", d->dir);
-	if (glob(cmd, 0, NULL, &g) != 0 || g.gl_pathc == 0) {
-		snprintf(why, len, "no boot/vmlinuz-* in %s", d->dir);
-		return false;
-	}
-	bool ok = read_whole(g.gl_pathv[0], &d->image);
+	bool ok = read_whole(path, &d->image);
 	if (!ok)
-		snprintf(why, len, "cannot read %s", g.gl_pathv[0]);
-	globfree(&g);
+		snprintf(why, len, "cannot read %s", path);
 	return ok;
 }
 
