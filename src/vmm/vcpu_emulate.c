@@ -175,6 +175,14 @@ static bool emu_read_msr(void *opaque, uint32_t index, uint64_t *value)
 	return vcpu_msr(((struct emu_ctx *)opaque)->vcpu, index, value);
 }
 
+static bool emu_write_msr(void *opaque, uint32_t index, uint64_t value)
+{
+	struct vcpu *vcpu = ((struct emu_ctx *)opaque)->vcpu;
+	struct { struct kvm_msrs hdr; struct kvm_msr_entry e; } m = { .hdr.nmsrs = 1, .e.index = index, .e.data = value };
+
+	return ioctl(vcpu->fd, KVM_SET_MSRS, &m) == 1;
+}
+
 static bool emu_random(void *opaque, uint64_t *value)
 {
 	(void)opaque;
@@ -183,7 +191,7 @@ static bool emu_random(void *opaque, uint64_t *value)
 
 static const struct x86_emu_ops emu_ops = {
 	.access = emu_access, .cmpxchg = emu_cmpxchg, .xstate = emu_xstate,
-	.read_msr = emu_read_msr, .random = emu_random,
+	.read_msr = emu_read_msr, .write_msr = emu_write_msr, .random = emu_random,
 };
 
 /* ---- registers in and out ---- */

@@ -899,6 +899,62 @@ static int exec_rdpid(struct emu *e)
 	return 0;
 }
 
+/* clac, stac: SMAP's override, kernel only. */
+static int exec_clac_stac(struct emu *e)
+{
+	if (e->cpu->cpl)
+		return fault(e, X86_VEC_UD);
+	set_flags(e, X86_FLAGS_AC, e->rm_low == 3 ? X86_FLAGS_AC : 0);
+	return 0;
+}
+
+#define XS_PKRU 9
+
+/* rdpkru, wrpkru: PKRU is XSAVE component 9 of the state (0 while in its init state). */
+static int exec_pkru(struct emu *e)
+{
+	struct x86_emu_cpu *c = e->cpu;
+	bool write = e->rm_low == 7;
+
+	if (!(c->cr4 & X86_CR4_PKE))
+		return fault(e, X86_VEC_UD);
+	if ((uint32_t)c->gpr[X86_RCX] || (write && (uint32_t)c->gpr[X86_RDX]))
+		return gp0(e);
+	if (xstate(e))
+		return STOP;
+	struct x86_xstate *xs = e->xs;
+	uint32_t off = xs->layout->offset[XS_PKRU];
+	if (xs->layout->size[XS_PKRU] < 4 || off < XSAVE_AREA_MIN || off > xs->size - 4)
+		return give_up(e, "PKRU is not in the VMM's state buffer");
+	if (!write) {
+		reg_set(e, X86_RAX, 4, xs_bv(xs) & (1ull << XS_PKRU) ? get32(xs->buf + off) : 0);
+		reg_set(e, X86_RDX, 4, 0);
+		return 0;
+	}
+	if (!(xs_bv(xs) & (1ull << XS_PKRU)))
+		memset(xs->buf + off, 0, xs->layout->size[XS_PKRU]);
+	put32(xs->buf + off, (uint32_t)c->gpr[X86_RAX]);
+	xs_set_bv(xs, xs_bv(xs) | (1ull << XS_PKRU));
+	return 0;
+}
+
+#define MSR_KERNEL_GS_BASE 0xc0000102
+
+static int exec_swapgs(struct emu *e)
+{
+	struct x86_emu_cpu *c = e->cpu;
+	uint64_t kernel_gs;
+
+	if (c->cpl)
+		return gp0(e);
+	if (!e->ops->read_msr || !e->ops->write_msr || !e->ops->read_msr(e->opaque, MSR_KERNEL_GS_BASE, &kernel_gs) ||
+	    !e->ops->write_msr(e->opaque, MSR_KERNEL_GS_BASE, c->seg_base[X86_GS]))
+		return give_up(e, "swapgs: IA32_KERNEL_GS_BASE cannot be read or written");
+	c->seg_base[X86_GS] = kernel_gs;
+	c->sregs_dirty = true;
+	return 0;
+}
+
 /* ---- the table of instruction forms ---- */
 
 enum { P_ANY, P_NP, P_66, P_F3, P_F2, P_NOREP };     /* which mandatory prefix */
@@ -926,7 +982,13 @@ static const struct insn_form forms[] = {
 	{ 0, 0xdb, P_ANY, M_REG, 4, 3, 0, 0, K(FNINIT), exec_fninit },
 	{ 0, 0xdd, P_ANY, M_MEM, 7, -1, 0, 0, K(FNSTSW), exec_fnstsw },
 	{ 0, 0xdf, P_ANY, M_REG, 4, 0, 0, 0, K(FNSTSW), exec_fnstsw },
+	{ 1, 0x01, P_NP, M_REG, 1, 2, 0, 0, K(CLAC_STAC), exec_clac_stac },
+	{ 1, 0x01, P_NP, M_REG, 1, 3, 0, 0, K(CLAC_STAC), exec_clac_stac },
 	{ 1, 0x01, P_NP, M_REG, 2, 0, 0, 0, K(XGETBV), exec_xgetbv },
+	{ 1, 0x01, P_ANY, M_REG, 7, 0, 0, F_64, K(SWAPGS), exec_swapgs },
+	{ 1, 0x01, P_NP, M_REG, 5, 0, 0, 0, K(SERIALIZE), exec_nop },
+	{ 1, 0x01, P_NP, M_REG, 5, 6, 0, 0, K(PKRU), exec_pkru },
+	{ 1, 0x01, P_NP, M_REG, 5, 7, 0, 0, K(PKRU), exec_pkru },
 	{ 1, 0x78, P_NP, M_ANY, -1, -1, 0, 0, K(VMX), exec_ud },          /* vmread */
 	{ 1, 0x79, P_NP, M_ANY, -1, -1, 0, 0, K(VMX), exec_ud },          /* vmwrite */
 	{ 1, 0xae, P_NP, M_MEM, 0, -1, 0, 0, K(FXSAVE), exec_fxsave },

@@ -26,6 +26,7 @@ enum x86_mode { X86_MODE_UNSUPPORTED, X86_MODE_PROT16, X86_MODE_PROT32, X86_MODE
 #define X86_CR4_OSFXSR (1ull << 9)
 #define X86_CR4_FSGSBASE (1ull << 16)
 #define X86_CR4_OSXSAVE (1ull << 18)
+#define X86_CR4_PKE (1ull << 22)
 
 #define X86_FLAGS_CF 0x001u
 #define X86_FLAGS_PF 0x004u
@@ -33,6 +34,7 @@ enum x86_mode { X86_MODE_UNSUPPORTED, X86_MODE_PROT16, X86_MODE_PROT32, X86_MODE
 #define X86_FLAGS_ZF 0x040u
 #define X86_FLAGS_SF 0x080u
 #define X86_FLAGS_OF 0x800u
+#define X86_FLAGS_AC 0x40000u
 #define X86_FLAGS_ARITH (X86_FLAGS_CF | X86_FLAGS_PF | X86_FLAGS_AF | X86_FLAGS_ZF | X86_FLAGS_SF | X86_FLAGS_OF)
 
 /* Registers the emulator reads and writes.  It sets regs_dirty/sregs_dirty when it changed them. */
@@ -87,8 +89,9 @@ struct x86_emu_ops {
 				       bool *swapped, uint32_t *pf_error, uint64_t *fault_addr);
 	/* The FPU/extended state, fetched on first use; NULL if it cannot be had. */
 	struct x86_xstate *(*xstate)(void *opaque);
-	/* MSR read for rdpid (IA32_TSC_AUX); false if unavailable. */
+	/* MSR access for rdpid (IA32_TSC_AUX) and swapgs (IA32_KERNEL_GS_BASE); false if unavailable. */
 	bool (*read_msr)(void *opaque, uint32_t index, uint64_t *value);
+	bool (*write_msr)(void *opaque, uint32_t index, uint64_t value);
 	/* A hardware random number for rdrand/rdseed; false: none available (CF=0, as the CPU says). */
 	bool (*random)(void *opaque, uint64_t *value);
 };
@@ -112,7 +115,8 @@ void x86_xstate_layout_host(struct x86_xstate_layout *layout);
 	X(FXSAVE, "fxsave") X(FXRSTOR, "fxrstor") X(XSAVE, "xsave") X(XSAVEOPT, "xsaveopt") \
 	X(XSAVEC, "xsavec") X(XSAVES, "xsaves") X(XRSTOR, "xrstor") X(XRSTORS, "xrstors") \
 	X(XGETBV, "xgetbv") X(FENCE, "lfence/mfence/sfence") X(CLFLUSH, "clflush/clflushopt/clwb") \
-	X(RDRAND, "rdrand/rdseed") X(RDPID, "rdpid") X(FSGSBASE, "rd/wr fs/gs base")
+	X(RDRAND, "rdrand/rdseed") X(RDPID, "rdpid") X(FSGSBASE, "rd/wr fs/gs base") \
+	X(CLAC_STAC, "clac/stac") X(SWAPGS, "swapgs") X(PKRU, "rdpkru/wrpkru") X(SERIALIZE, "serialize")
 
 enum x86_emu_kind {
 #define X86_EMU_KIND_ENUM(name, text) X86_KIND_##name,

@@ -34,6 +34,7 @@ struct fake_x86 {
 	uint64_t fetch_lo, fetch_hi;     /* linear range of instruction fetches ([lo, hi)) */
 	bool out_of_range;               /* an access reached outside the fake memory's window */
 	unsigned int xstate_calls;
+	uint64_t kernel_gs_base;         /* the MSR swapgs exchanges with */
 };
 
 /* The host's XSAVE layout (CPUID 0xD), or the usual one for AVX if the host has none. */
@@ -164,9 +165,18 @@ static inline struct x86_xstate *fake_x86_xstate(void *opaque)
 
 static inline bool fake_x86_read_msr(void *opaque, uint32_t index, uint64_t *value)
 {
-	(void)opaque;
-	*value = FAKE_X86_TSC_AUX;
-	return index == 0xc0000103;
+	struct fake_x86 *f = opaque;
+	*value = index == 0xc0000103 ? FAKE_X86_TSC_AUX : f->kernel_gs_base;
+	return index == 0xc0000103 || index == 0xc0000102;
+}
+
+static inline bool fake_x86_write_msr(void *opaque, uint32_t index, uint64_t value)
+{
+	struct fake_x86 *f = opaque;
+	if (index != 0xc0000102)
+		return false;
+	f->kernel_gs_base = value;
+	return true;
 }
 
 static inline bool fake_x86_random(void *opaque, uint64_t *value)
@@ -178,7 +188,7 @@ static inline bool fake_x86_random(void *opaque, uint64_t *value)
 
 static const struct x86_emu_ops fake_x86_ops = {
 	.access = fake_x86_access, .cmpxchg = fake_x86_cmpxchg, .xstate = fake_x86_xstate,
-	.read_msr = fake_x86_read_msr, .random = fake_x86_random,
+	.read_msr = fake_x86_read_msr, .write_msr = fake_x86_write_msr, .random = fake_x86_random,
 };
 
 #endif

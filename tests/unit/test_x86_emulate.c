@@ -138,6 +138,9 @@ static const struct row rows[] = {
 	  .check = R(RBX), .want = { [X86_RBX] = 0xffff888000000000ull } },
 	{ "wrfsbase non-canonical: #GP(0)", .code = "f3 48 0f ae d3", .gpr = { [X86_RBX] = 1ull << 60 },
 	  EXC(X86_VEC_GP, 0) },
+	{ "stac", .code = "0f 01 cb", .len = 3, .flags_mask = X86_FLAGS_AC, .flags_want = X86_FLAGS_AC },
+	{ "clac", .code = "0f 01 ca", .rflags = 2 | X86_FLAGS_AC, .len = 3, .flags_mask = X86_FLAGS_AC, .flags_want = 0 },
+	{ "swapgs in 32-bit mode: #UD", .mode = X86_MODE_PROT32, .code = "0f 01 f8", EXC(X86_VEC_UD, -1) },
 	{ "crc32 r32, r/m8", .code = "f2 0f 38 f0 c3", .gpr = { [X86_RAX] = 0, [X86_RBX] = 0x01 }, .len = 5,
 	  .check = R(RAX), .want = { [X86_RAX] = 0xf26b8303 } },
 	/* addressing forms, through popcnt of the 64-bit word 0x0f at DATA + 0x20 */
@@ -185,7 +188,7 @@ static const struct row rows[] = {
 	{ "non-canonical operand: #GP(0)", .code = "f3 48 0f b8 06", .gpr = { [X86_RSI] = 1ull << 50 }, EXC(X86_VEC_GP, 0) },
 	{ "more than 15 bytes: #GP(0)", .code = "66 66 66 66 66 66 66 66 66 66 66 f3 48 0f b8 c3", EXC(X86_VEC_GP, 0) },
 	{ "an opcode we do not emulate", .code = "90", .status = X86_EMU_UNHANDLED },
-	{ "another form of 0f 01", .code = "0f 01 f8", .status = X86_EMU_UNHANDLED },
+	{ "another form of 0f 01 (sgdt)", .code = "0f 01 06", .status = X86_EMU_UNHANDLED },
 	{ "real mode", .mode = -1, .code = "f3 0f b8 c3", .status = X86_EMU_UNHANDLED },
 };
 
@@ -529,6 +532,69 @@ static void test_xsave_subsets(struct unit *u, const void *arg)
 	fake_x86_free(f);
 }
 
+/* swapgs exchanges GS.base and IA32_KERNEL_GS_BASE, only in ring 0. */
+static void test_swapgs(struct unit *u, const void *arg)
+{
+	(void)arg;
+	struct fake_x86 *f = fake_x86_new();
+	struct x86_emu_result res;
+
+	f->cpu.seg_base[X86_GS] = 0x1111;
+	f->kernel_gs_base = 0xffff888000002222ull;
+	fake_x86_code(f, "0f 01 f8");
+	x86_emulate(&f->cpu, &fake_x86_ops, f, &res);
+	CHECK(res.status == X86_EMU_DONE && f->cpu.seg_base[X86_GS] == 0xffff888000002222ull &&
+	      f->kernel_gs_base == 0x1111 && f->cpu.sregs_dirty && f->cpu.rip == CODE + 3, "swapgs: %d", res.status);
+	f->cpu.rip = CODE;
+	f->cpu.cpl = 3;
+	x86_emulate(&f->cpu, &fake_x86_ops, f, &res);
+	CHECK(res.status == X86_EMU_EXCEPTION && res.event.vector == X86_VEC_GP && f->kernel_gs_base == 0x1111,
+	      "swapgs from ring 3: %d", res.status);
+	fake_x86_code(f, "0f 01 cb");
+	x86_emulate(&f->cpu, &fake_x86_ops, f, &res);
+	CHECK(res.status == X86_EMU_EXCEPTION && res.event.vector == X86_VEC_UD, "stac from ring 3: %d", res.status);
+	fake_x86_free(f);
+}
+
+/* rdpkru/wrpkru on XSAVE component 9; serialize. */
+static void test_pkru(struct unit *u, const void *arg)
+{
+	(void)arg;
+	struct fake_x86 *f = fake_x86_new();
+	struct x86_emu_result res;
+
+	if (!f->layout.size[9]) {            /* a host without PKU: its usual place */
+		f->layout.offset[9] = 2688;
+		f->layout.size[9] = 8;
+	}
+	fake_x86_code(f, "0f 01 ee");
+	x86_emulate(&f->cpu, &fake_x86_ops, f, &res);
+	CHECK(res.status == X86_EMU_EXCEPTION && res.event.vector == X86_VEC_UD, "rdpkru without CR4.PKE: %d", res.status);
+	f->cpu.cr4 |= X86_CR4_PKE;
+	f->cpu.gpr[X86_RAX] = 0x55555554;
+	fake_x86_code(f, "0f 01 ef");
+	x86_emulate(&f->cpu, &fake_x86_ops, f, &res);
+	uint32_t v;
+	memcpy(&v, f->xbuf + f->layout.offset[9], 4);
+	CHECK(res.status == X86_EMU_DONE && v == 0x55555554 && (f->xbuf[513] & 2) && f->xs.dirty, "wrpkru: %d, %#x",
+	      res.status, v);
+	f->cpu.rip = CODE;
+	f->cpu.gpr[X86_RAX] = 0;
+	fake_x86_code(f, "0f 01 ee");
+	x86_emulate(&f->cpu, &fake_x86_ops, f, &res);
+	CHECK(res.status == X86_EMU_DONE && f->cpu.gpr[X86_RAX] == 0x55555554, "rdpkru: %#llx",
+	      (unsigned long long)f->cpu.gpr[X86_RAX]);
+	f->cpu.rip = CODE;
+	f->cpu.gpr[X86_RCX] = 1;
+	x86_emulate(&f->cpu, &fake_x86_ops, f, &res);
+	CHECK(res.status == X86_EMU_EXCEPTION && res.event.vector == X86_VEC_GP, "rdpkru with ecx 1: %d", res.status);
+	f->cpu.rip = CODE;
+	fake_x86_code(f, "0f 01 e8");
+	x86_emulate(&f->cpu, &fake_x86_ops, f, &res);
+	CHECK(res.status == X86_EMU_DONE && f->cpu.rip == CODE + 3, "serialize: %d", res.status);
+	fake_x86_free(f);
+}
+
 /* A state the VMM cannot get (no KVM_GET_XSAVE): FPU instructions give up, others still run. */
 static void test_no_xstate(struct unit *u, const void *arg)
 {
@@ -623,6 +689,8 @@ int main(void)
 	unit_case(&u, "instruction fetch into an unmapped page: #PF", test_fetch_fault, NULL);
 	unit_case(&u, "xsave/xrstor with XCR0 subsets, XSTATE_BV, compacted", test_xsave_subsets, NULL);
 	unit_case(&u, "no FPU state: FPU instructions unhandled, others run", test_no_xstate, NULL);
+	unit_case(&u, "swapgs; swapgs and stac from ring 3", test_swapgs, NULL);
+	unit_case(&u, "rdpkru, wrpkru, serialize", test_pkru, NULL);
 	unit_case(&u, "the KVM adapter on a fake domain: registers, page walk, atomics, refusals", test_adapter, NULL);
 	native_case(&u, "fxsave/fxrstor match the host CPU", test_native_fxsave,
 		    host_has(1, 3, 24) ? NULL : "the host CPU has no FXSR");
