@@ -104,7 +104,7 @@ static void handle_msr(struct vcpu *vcpu, bool is_write)
 static bool handle_exit(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
-	char why[160];
+	char why[256];
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
@@ -153,7 +153,7 @@ static bool handle_exit(struct vcpu *vcpu)
 		/* KVM's emulator (all guest ring-0 code on PVM hosts) gives up on some instructions
 		 * kernels run while booting: we finish those ourselves (vcpu_emulate.c). */
 		if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
-			if (vcpu_emulate(vcpu, NULL, why, sizeof(why)))
+			if (vcpu_emulate(vcpu, &vcpu->emu_stats, why, sizeof(why)))
 				return true;
 		} else {
 			snprintf(why, sizeof(why), "vCPU %u: KVM internal error %u at rip %#llx", vcpu->id,

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <time.h>
+#include "vmm/x86_emulate.h"
 
 struct domain;
 
@@ -24,6 +25,7 @@ struct vcpu {
 	uint64_t upcalls_direct;   /* vectors injected */
 	bool sample_wanted;        /* atomic: the watchdog wants a look (vcpu_watch.c) */
 	bool watch_down;           /* atomic: at its last look the vCPU was halted for good */
+	struct x86_emu_stats emu_stats;  /* instructions the VMM emulated for KVM (vcpu_emulate.c) */
 };
 
 int vcpu_create(struct vcpu *vcpu, struct domain *dom, unsigned int id, char *err, size_t errlen);
