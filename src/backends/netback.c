@@ -557,6 +557,9 @@ static int attach(struct domain *dom, const struct netback_config *cfg, struct n
 		{ "handle", handle }, { "mac", nb->mac_text }, { "bridge", nb->cfg.bridge },
 		{ "script", nb->script }, { "type", "vif" }, { "feature-rx-copy", "1" },
 		{ "feature-sg", "0" }, { "feature-rx-flip", "0" },
+		/* IPv4 checksum offload is on unless feature-no-csum-offload says otherwise; IPv6 is
+		 * off unless this says so.  We complete both (netback_csum_fill), as Xen's netback. */
+		{ "feature-ipv6-csum-offload", "1" },
 		{ nb->cfg.ip[0] ? "ip" : NULL, nb->cfg.ip },
 		{ NULL, NULL }, { NULL, NULL }, { NULL, NULL },
 	};

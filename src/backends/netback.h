@@ -84,6 +84,14 @@ enum netback_work netback_ring_tx(struct netback_ring *r, unsigned int budget);
 /* TAP to guest: up to `budget` frames. */
 enum netback_work netback_ring_rx(struct netback_ring *r, unsigned int budget);
 
+/* Completes the TCP or UDP checksum of an Ethernet frame netfront sent with NETTXF_csum_blank
+ * (IPv4 with options, IPv6 with extension headers), whose checksum field holds the partial
+ * pseudo-header sum as Linux leaves a CHECKSUM_PARTIAL packet.  Every length and offset is checked
+ * against `len`.  0, or -1 with why (the frame untouched). */
+int netback_csum_fill(uint8_t *frame, size_t len, char *why, size_t whylen);
+/* RFC 1071: `sum` plus the ones' complement sum of `len` bytes (odd tail zero-padded), folded. */
+uint16_t netback_csum_add(uint32_t sum, const uint8_t *p, size_t len);
+
 /* ---- The device (netback.c), main thread only ---- */
 /* Every --vif of the domain's params, after xenstore_link_connect.  0, or -1 with err (and the
  * vifs already made are gone again). */

@@ -1,14 +1,24 @@
 /* netback's data path (backends/netback_ring.c) on a fake domain: the test plays netfront, with
  * real grant entries and shared rings in the fake RAM, and a SOCK_SEQPACKET pair as the TAP (one
  * frame per read and write).  Honest traffic both ways, then what a hostile frontend can do:
- * bad offsets and sizes, refused grants, too many slots, a runaway producer index. */
+ * bad offsets and sizes, refused grants, too many slots, a runaway producer index.  Then checksum
+ * offload: frames with NETTXF_csum_blank as Linux's netfront sends them, good and malformed, with
+ * an independent RFC 1071 witness, and the host kernel itself as a second witness on a real TAP
+ * in a private network namespace (root and /dev/net/tun needed, else skipped). */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "backends/netback.h"
+#include "backends/tap.h"
 #include "fake_domain.h"
 #include "unit.h"
 
@@ -390,6 +400,498 @@ static void test_rx_runaway_producer(struct unit *u, const void *arg)
 	rig_free(g);
 }
 
+/* ---- Checksum offload: frames from a fake netfront as Linux sends a CHECKSUM_PARTIAL skb ----
+ * NETTXF_csum_blank with the pseudo-header sum in the checksum field.  The witness is computed
+ * here, independently of netback_csum_add: the RFC 1071 sum over pseudo-header and L4 bytes of a
+ * correctly checksummed segment is 0xffff. */
+
+#define NS_TAP "xncsum0"
+static const uint8_t host_mac[6] = { 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff };   /* tap_open's */
+static const uint8_t guest_mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x00, 0x02 };
+static const uint8_t host_ip4[4] = { 10, 99, 0, 1 }, guest_ip4[4] = { 10, 99, 0, 2 };
+static const uint8_t host_ip6[16] = { 0xfd, 0x99, [15] = 1 }, guest_ip6[16] = { 0xfd, 0x99, [15] = 2 };
+
+static uint32_t ref_sum(uint32_t acc, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		acc += (i & 1) ? p[i] : (uint32_t)p[i] << 8;
+	return acc;
+}
+
+static uint16_t ref_fold(uint32_t acc)
+{
+	while (acc > 0xffff)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)acc;
+}
+
+static void wr16(uint8_t *p, unsigned int v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static unsigned int rd16(const uint8_t *p) { return (unsigned int)p[0] << 8 | p[1]; }
+
+struct pkt {
+	int ip;                    /* 4 or 6 */
+	uint8_t proto;             /* 6 TCP, 17 UDP, else anything */
+	size_t ip_opts;            /* IPv4 option bytes (a multiple of 4) */
+	bool v6_exts;              /* hop-by-hop (8 bytes) and destination options (16) before L4 */
+	size_t tcp_opts;           /* TCP option bytes (a multiple of 4) */
+	size_t payload;
+	size_t pad;                /* Ethernet padding after the IP packet */
+	uint16_t dport;
+	uint8_t tcp_flags;
+	/* filled in by build_pkt */
+	size_t len, l4_off, l4_len, csum_at;
+};
+
+/* The pseudo-header sum (unfolded) of the packet's L4 part. */
+static uint32_t ref_pseudo(const struct pkt *s)
+{
+	uint8_t b[4] = { 0, 0, 0, 0 };
+	uint32_t acc;
+
+	if (s->ip == 4)
+		acc = ref_sum(ref_sum(0, guest_ip4, 4), host_ip4, 4);
+	else
+		acc = ref_sum(ref_sum(0, guest_ip6, 16), host_ip6, 16);
+	b[0] = (uint8_t)(s->l4_len >> 8);
+	b[1] = (uint8_t)s->l4_len;
+	acc = ref_sum(acc, b, 2);
+	b[0] = 0;
+	b[1] = s->proto;
+	return ref_sum(acc, b, 2);
+}
+
+/* A frame as netfront hands it over with csum_blank: the checksum field holds the folded
+ * pseudo-header sum, not complemented. */
+static void build_pkt(uint8_t *f, struct pkt *s)
+{
+	size_t at = 14, ip_at = 14;
+
+	memcpy(f, host_mac, 6);
+	memcpy(f + 6, guest_mac, 6);
+	wr16(f + 12, s->ip == 4 ? 0x0800 : 0x86dd);
+	size_t l4_hdr = s->proto == 6 ? 20 + s->tcp_opts : s->proto == 17 ? 8 : 8;
+	size_t l4_len = l4_hdr + s->payload;
+	if (s->ip == 4) {
+		size_t ihl = 20 + s->ip_opts;
+		memset(f + at, 0, ihl);
+		f[at] = (uint8_t)(0x40 | ihl / 4);
+		wr16(f + at + 2, (unsigned int)(ihl + l4_len));
+		wr16(f + at + 6, 0x4000);       /* DF */
+		f[at + 8] = 64;
+		f[at + 9] = s->proto;
+		memcpy(f + at + 12, guest_ip4, 4);
+		memcpy(f + at + 16, host_ip4, 4);
+		memset(f + at + 20, 1, s->ip_opts);       /* NOPs */
+		wr16(f + at + 10, (uint16_t)~ref_fold(ref_sum(0, f + at, ihl)));
+		at += ihl;
+	} else {
+		size_t exts = s->v6_exts ? 24 : 0;
+		memset(f + at, 0, 40 + exts);
+		f[at] = 0x60;
+		wr16(f + at + 4, (unsigned int)(exts + l4_len));
+		f[at + 6] = s->v6_exts ? 0 : s->proto;
+		f[at + 7] = 64;
+		memcpy(f + at + 8, guest_ip6, 16);
+		memcpy(f + at + 24, host_ip6, 16);
+		at += 40;
+		if (s->v6_exts) {
+			f[at] = 60;                     /* hop-by-hop, then destination options */
+			f[at + 1] = 0;                  /* 8 bytes: PadN fills it */
+			f[at + 2] = 1;
+			f[at + 3] = 4;
+			f[at + 8] = s->proto;
+			f[at + 9] = 1;                  /* 16 bytes: Linux refuses over 7 bytes of padding, */
+			f[at + 10] = 0x1e;              /* so an experimental option, skipped if unknown, */
+			f[at + 11] = 6;
+			f[at + 18] = 1;                 /* then PadN */
+			f[at + 19] = 4;
+			at += 24;
+		}
+	}
+	(void)ip_at;
+	s->l4_off = at;
+	s->l4_len = l4_len;
+	uint8_t *h = f + at;
+	memset(h, 0, l4_hdr);
+	wr16(h, 40000);
+	wr16(h + 2, s->dport);
+	if (s->proto == 6) {
+		wr16(h + 4, 0x1234);            /* seq */
+		h[12] = (uint8_t)((20 + s->tcp_opts) / 4 << 4);
+		h[13] = s->tcp_flags;
+		wr16(h + 14, 64240);
+		if (s->tcp_opts) {
+			h[20] = 2;              /* MSS 1460 */
+			h[21] = 4;
+			wr16(h + 22, 1460);
+			memset(h + 24, 1, s->tcp_opts - 4);
+		}
+		s->csum_at = at + 16;
+	} else {
+		wr16(h + 4, (unsigned int)l4_len);
+		s->csum_at = at + 6;
+	}
+	for (size_t i = 0; i < s->payload; i++)
+		h[l4_hdr + i] = (uint8_t)(i * 31 + 7);
+	if (s->proto == 6 || s->proto == 17)
+		wr16(f + s->csum_at, ref_fold(ref_pseudo(s)));
+	at += l4_len;
+	memset(f + at, 0, s->pad);
+	s->len = at + s->pad;
+}
+
+static bool ref_verifies(const uint8_t *f, const struct pkt *s)
+{
+	return ref_fold(ref_sum(ref_pseudo(s), f + s->l4_off, s->l4_len)) == 0xffff;
+}
+
+/* The frame through the tx ring in slots of at most 2000 bytes; returns the status of the first. */
+static int16_t send_frame(struct rig *g, const uint8_t *f, size_t len, uint16_t csum_flags)
+{
+	size_t at = 0;
+	unsigned int i = 0;
+	RING_IDX first = g->tx.rsp_cons;
+
+	while (at < len) {
+		size_t chunk = len - at < 2000 ? len - at : 2000;
+		memcpy(data_page(g, i), f + at, chunk);
+		uint16_t flags = (at + chunk < len ? NETTXF_more_data : 0) | (i == 0 ? csum_flags : 0);
+		tx_put(g, DATA_REF + i, 0, flags, (uint16_t)(100 + i), (uint16_t)(i == 0 ? len : chunk));
+		at += chunk;
+		i++;
+	}
+	tx_push(g);
+	netback_ring_tx(g->nb, 64);
+	int16_t status = RING_GET_RESPONSE(&g->tx, first)->status;
+	g->tx.rsp_cons = g->tx.sring->rsp_prod;
+	return status;
+}
+
+struct good_csum { const char *name; struct pkt p; };
+static const struct good_csum good_csums[] = {
+	{ "csum-udp-ipv4", { .ip = 4, .proto = 17, .payload = 100, .dport = 5555 } },
+	{ "csum-udp-ipv4-odd-length", { .ip = 4, .proto = 17, .payload = 33, .dport = 5555 } },
+	{ "csum-udp-ipv4-ethernet-padding", { .ip = 4, .proto = 17, .payload = 1, .pad = 17, .dport = 5555 } },
+	{ "csum-udp-ipv4-empty-payload", { .ip = 4, .proto = 17, .payload = 0, .dport = 5555 } },
+	{ "csum-udp-ipv4-three-slots", { .ip = 4, .proto = 17, .payload = 5000, .dport = 5555 } },
+	{ "csum-tcp-ipv4", { .ip = 4, .proto = 6, .payload = 200, .dport = 80, .tcp_flags = 0x18 } },
+	{ "csum-tcp-ipv4-ip-and-tcp-options", { .ip = 4, .proto = 6, .ip_opts = 8, .tcp_opts = 12, .payload = 77, .dport = 80, .tcp_flags = 0x18 } },
+	{ "csum-tcp-ipv6", { .ip = 6, .proto = 6, .payload = 1000, .dport = 80, .tcp_flags = 0x18 } },
+	{ "csum-udp-ipv6-extension-headers", { .ip = 6, .proto = 17, .v6_exts = true, .payload = 51, .dport = 5555 } },
+	{ "csum-tcp-ipv6-extension-headers", { .ip = 6, .proto = 6, .v6_exts = true, .tcp_opts = 4, .payload = 9, .dport = 80, .tcp_flags = 0x02 } },
+};
+
+static void test_csum_good(struct unit *u, const void *arg)
+{
+	const struct good_csum *t = arg;
+	struct rig *g = rig_new(false);
+	static uint8_t f[8192], got[8192];
+	struct pkt s = t->p;
+
+	build_pkt(f, &s);
+	CHECK_INT(send_frame(g, f, s.len, NETTXF_csum_blank | NETTXF_data_validated), NETIF_RSP_OKAY);
+	CHECK_INT(host_read(g, got, sizeof(got)), (long)s.len);
+	CHECK(ref_verifies(got, &s), "checksum %#06x does not verify", rd16(got + s.csum_at));
+	CHECK(rd16(got + s.csum_at) != 0, "a zero checksum (UDP: none)");
+	/* Only the checksum field changed. */
+	memcpy(f + s.csum_at, got + s.csum_at, 2);
+	CHECK(!memcmp(f, got, s.len), "bytes other than the checksum changed");
+	/* data_validated alone: the frame goes as it is. */
+	build_pkt(f, &s);
+	CHECK_INT(send_frame(g, f, s.len, NETTXF_data_validated), NETIF_RSP_OKAY);
+	CHECK_INT(host_read(g, got, sizeof(got)), (long)s.len);
+	CHECK(!memcmp(f, got, s.len), "a data_validated frame was changed");
+	CHECK_INT(g->nb->st.tx_errors, 0);
+	rig_free(g);
+}
+
+/* Malformed frames with csum_blank: each mutates a good frame. */
+struct bad_csum { const char *name; struct pkt p; void (*mangle)(uint8_t *f, struct pkt *s); };
+
+static void cut_ipv4(uint8_t *f, struct pkt *s) { (void)f; s->len = 14 + 12; }
+static void cut_mid_l4(uint8_t *f, struct pkt *s) { (void)f; s->len = s->l4_off + 5; }
+static void cut_l4(uint8_t *f, struct pkt *s) { wr16(f + 16, 20 + 5); s->len = s->l4_off + 5; }
+static void ihl_4(uint8_t *f, struct pkt *s) { (void)s; f[14] = 0x44; }
+static void ihl_15(uint8_t *f, struct pkt *s) { (void)s; f[14] = 0x4f; }   /* 60 > total length */
+static void ihl_past_frame(uint8_t *f, struct pkt *s) { f[14] = 0x4f; wr16(f + 16, 60); s->len = 14 + 40; }
+static void total_past_frame(uint8_t *f, struct pkt *s) { (void)s; wr16(f + 16, rd16(f + 16) + 1); }
+static void total_under_ihl(uint8_t *f, struct pkt *s) { (void)s; wr16(f + 16, 19); }
+static void version_6_in_v4(uint8_t *f, struct pkt *s) { (void)s; f[14] = 0x65; }
+static void fragment_v4(uint8_t *f, struct pkt *s) { (void)s; wr16(f + 20, 0x2000); }  /* MF */
+static void fragment_offset_v4(uint8_t *f, struct pkt *s) { (void)s; wr16(f + 20, 0x0010); }
+static void tcp_doff_15(uint8_t *f, struct pkt *s) { f[s->l4_off + 12] = 0xf0; }
+static void tcp_doff_4(uint8_t *f, struct pkt *s) { f[s->l4_off + 12] = 0x40; }
+static void udp_len_short(uint8_t *f, struct pkt *s) { wr16(f + s->l4_off + 4, (unsigned int)s->l4_len - 1); }
+static void udp_len_long(uint8_t *f, struct pkt *s) { wr16(f + s->l4_off + 4, (unsigned int)s->l4_len + 1); }
+static void v6_plen_past_frame(uint8_t *f, struct pkt *s) { (void)s; wr16(f + 18, rd16(f + 18) + 1); }
+static void v6_plen_zero(uint8_t *f, struct pkt *s) { (void)s; wr16(f + 18, 0); }
+static void v6_ext_past_payload(uint8_t *f, struct pkt *s) { (void)s; f[14 + 40 + 8 + 1] = 200; }
+static void v6_ext_cut(uint8_t *f, struct pkt *s) { (void)f; wr16(f + 18, 4); s->len = 14 + 44; }
+static void v6_fragment(uint8_t *f, struct pkt *s)
+{
+	(void)s;
+	f[14 + 40] = 44;                                  /* hop-by-hop's next: a fragment header */
+	f[14 + 48] = 17;
+	f[14 + 49] = 0;
+	wr16(f + 14 + 50, 0x0008);                        /* offset 1 */
+}
+static void v6_version_4(uint8_t *f, struct pkt *s) { (void)s; f[14] = 0x40; }
+static void proto_icmp(uint8_t *f, struct pkt *s) { (void)s; f[14 + 9] = 1; }
+static void proto_v6_none(uint8_t *f, struct pkt *s) { (void)s; f[14 + 6] = 59; }
+static void ethertype_arp(uint8_t *f, struct pkt *s) { (void)s; wr16(f + 12, 0x0806); }
+static void ethertype_vlan(uint8_t *f, struct pkt *s) { (void)s; wr16(f + 12, 0x8100); }
+
+#define V4UDP { .ip = 4, .proto = 17, .payload = 40, .dport = 5555 }
+#define V4TCP { .ip = 4, .proto = 6, .payload = 30, .dport = 80 }
+#define V6UDP { .ip = 6, .proto = 17, .v6_exts = true, .payload = 40, .dport = 5555 }
+static const struct bad_csum bad_csums[] = {
+	{ "csum-bad-ipv4-header-cut-short", V4UDP, cut_ipv4 },
+	{ "csum-bad-frame-ends-in-udp-header", V4UDP, cut_mid_l4 },
+	{ "csum-bad-udp-header-cut-short", V4UDP, cut_l4 },
+	{ "csum-bad-tcp-header-cut-short", V4TCP, cut_l4 },
+	{ "csum-bad-ihl-4", V4UDP, ihl_4 },
+	{ "csum-bad-ihl-15-over-total-length", V4UDP, ihl_15 },
+	{ "csum-bad-ihl-past-frame", V4UDP, ihl_past_frame },
+	{ "csum-bad-ipv4-total-length-past-frame", V4TCP, total_past_frame },
+	{ "csum-bad-ipv4-total-length-under-ihl", V4TCP, total_under_ihl },
+	{ "csum-bad-ipv4-version-6", V4UDP, version_6_in_v4 },
+	{ "csum-bad-ipv4-fragment-mf", V4UDP, fragment_v4 },
+	{ "csum-bad-ipv4-fragment-offset", V4UDP, fragment_offset_v4 },
+	{ "csum-bad-tcp-data-offset-past-segment", V4TCP, tcp_doff_15 },
+	{ "csum-bad-tcp-data-offset-under-20", V4TCP, tcp_doff_4 },
+	{ "csum-bad-udp-length-short", V4UDP, udp_len_short },
+	{ "csum-bad-udp-length-long", V4UDP, udp_len_long },
+	{ "csum-bad-ipv6-payload-past-frame", V6UDP, v6_plen_past_frame },
+	{ "csum-bad-ipv6-payload-length-zero", V6UDP, v6_plen_zero },
+	{ "csum-bad-ipv6-extension-past-payload", V6UDP, v6_ext_past_payload },
+	{ "csum-bad-ipv6-extension-cut-short", V6UDP, v6_ext_cut },
+	{ "csum-bad-ipv6-fragment", V6UDP, v6_fragment },
+	{ "csum-bad-ipv6-version-4", V6UDP, v6_version_4 },
+	{ "csum-bad-ipv4-icmp", V4UDP, proto_icmp },
+	{ "csum-bad-ipv6-no-next-header", V6UDP, proto_v6_none },
+	{ "csum-bad-ethertype-arp", V4UDP, ethertype_arp },
+	{ "csum-bad-vlan-tagged", V4UDP, ethertype_vlan },
+};
+
+static void test_csum_bad(struct unit *u, const void *arg)
+{
+	const struct bad_csum *t = arg;
+	struct rig *g = rig_new(false);
+	static uint8_t f[4096], got[4096];
+	struct pkt s = t->p;
+	char why[256] = "";
+
+	build_pkt(f, &s);
+	t->mangle(f, &s);
+	/* Direct, on a buffer of exactly the frame's length (ASan sees any read past it). */
+	uint8_t *exact = malloc(s.len);
+	memcpy(exact, f, s.len);
+	CHECK_INT(netback_csum_fill(exact, s.len, why, sizeof(why)), -1);
+	CHECK(why[0], "no reason given");
+	CHECK(!memcmp(exact, f, s.len), "a refused frame was changed");
+	free(exact);
+	/* Through the ring: answered ERROR, counted, nothing reaches the host. */
+	CHECK_INT(send_frame(g, f, s.len, NETTXF_csum_blank | NETTXF_data_validated), NETIF_RSP_ERROR);
+	CHECK_INT(host_read(g, got, sizeof(got)), -1);
+	CHECK_INT(g->nb->st.tx_errors, 1);
+	CHECK_INT(g->nb->st.tx_packets, 0);
+	/* Without csum_blank nothing is parsed: the same bytes go through as they are. */
+	CHECK_INT(send_frame(g, f, s.len, 0), NETIF_RSP_OKAY);
+	CHECK_INT(host_read(g, got, sizeof(got)), (long)s.len);
+	rig_free(g);
+}
+
+/* Every prefix of good frames is refused, read within its own length. */
+static void test_csum_prefixes(struct unit *u, const void *arg)
+{
+	(void)arg;
+	for (size_t k = 0; k < sizeof(good_csums) / sizeof(good_csums[0]); k++) {
+		static uint8_t f[8192];
+		struct pkt s = good_csums[k].p;
+		char why[256];
+		build_pkt(f, &s);
+		size_t ip_end = s.l4_off + s.l4_len;
+		for (size_t len = 0; len < ip_end; len++) {
+			uint8_t *exact = malloc(len ? len : 1);
+			memcpy(exact, f, len);
+			int r = netback_csum_fill(exact, len, why, sizeof(why));
+			free(exact);
+			CHECK(r == -1, "%s cut to %zu bytes accepted", good_csums[k].name, len);
+		}
+	}
+}
+
+/* ---- The host kernel as witness: a real TAP in a private network namespace ---- */
+struct netns {
+	char name[32];
+	int self_fd;               /* our own namespace, to come back to */
+	int tap_fd;
+};
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+static void netns_leave(struct netns *n)
+{
+	if (n->tap_fd >= 0)
+		close(n->tap_fd);
+	if (n->self_fd >= 0) {
+		if (setns(n->self_fd, CLONE_NEWNET))
+			perror("setns back");
+		close(n->self_fd);
+	}
+	run("ip netns del %s 2>/dev/null", n->name);
+}
+
+/* Creates the namespace, enters it, makes the TAP with netback's own tap_open and addresses it.
+ * NULL and why when this machine cannot. */
+static const char *netns_enter(struct netns *n)
+{
+	static char why[300];
+	char err[256], path[64];
+
+	n->self_fd = n->tap_fd = -1;
+	snprintf(n->name, sizeof(n->name), "xenith-csum-%d", (int)getpid());
+	if (geteuid() != 0)
+		return "not root (creating a network namespace and a TAP needs CAP_NET_ADMIN)";
+	if (access("/dev/net/tun", R_OK | W_OK))
+		return "no /dev/net/tun";
+	if (run("command -v ip >/dev/null"))
+		return "no ip(8) (Debian package iproute2)";
+	if (run("ip netns add %s", n->name))
+		return "ip netns add failed";
+	snprintf(path, sizeof(path), "/run/netns/%s", n->name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	n->self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || n->self_fd < 0 || setns(fd, CLONE_NEWNET)) {
+		snprintf(why, sizeof(why), "entering namespace %s: %s", n->name, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		netns_leave(n);
+		return why;
+	}
+	close(fd);
+	n->tap_fd = tap_open(NS_TAP, err, sizeof(err));
+	if (n->tap_fd < 0) {
+		snprintf(why, sizeof(why), "tap_open: %s", err);
+		netns_leave(n);
+		return why;
+	}
+	if (run("ip link set lo up && ip link set " NS_TAP " up && ip addr add 10.99.0.1/24 dev " NS_TAP
+		" && ip neigh add 10.99.0.2 lladdr 00:16:3e:00:00:02 dev " NS_TAP
+		" && ip -6 addr add fd99::1/64 dev " NS_TAP " nodad"
+		" && ip -6 neigh add fd99::2 lladdr 00:16:3e:00:00:02 dev " NS_TAP)) {
+		netns_leave(n);
+		return "configuring the TAP with ip(8) failed";
+	}
+	return NULL;
+}
+
+static int bound_socket(int family, int type, uint16_t port)
+{
+	int s = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (family == AF_INET) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+		memcpy(&a.sin_addr, host_ip4, 4);
+		if (bind(s, (struct sockaddr *)&a, sizeof(a)))
+			return close(s), -1;
+	} else {
+		struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+		memcpy(&a.sin6_addr, host_ip6, 16);
+		if (bind(s, (struct sockaddr *)&a, sizeof(a)))
+			return close(s), -1;
+	}
+	if (type == SOCK_STREAM && listen(s, 4))
+		return close(s), -1;
+	return s;
+}
+
+/* A datagram on s within ms: its length, or -1. */
+static ssize_t udp_wait(int s, uint8_t *buf, size_t len, int ms)
+{
+	struct pollfd p = { .fd = s, .events = POLLIN };
+	if (poll(&p, 1, ms) != 1)
+		return -1;
+	return recv(s, buf, len, 0);
+}
+
+/* A TCP SYN-ACK from the host to the guest's port 40000 on the TAP within about ms. */
+static bool synack_wait(int tap, int ip, int ms)
+{
+	uint8_t f[2048];
+	for (int tries = 0; tries < ms / 50; tries++) {
+		struct pollfd p = { .fd = tap, .events = POLLIN };
+		if (poll(&p, 1, 50) != 1)
+			continue;
+		ssize_t n = read(tap, f, sizeof(f));
+		size_t l4 = ip == 4 ? 14 + 20 : 14 + 40;
+		if (n < (ssize_t)l4 + 20 || rd16(f + 12) != (ip == 4 ? 0x0800u : 0x86ddu))
+			continue;
+		if ((ip == 4 ? f[14 + 9] : f[14 + 6]) != 6)
+			continue;
+		if (rd16(f + l4 + 2) == 40000 && (f[l4 + 13] & 0x12) == 0x12)
+			return true;
+	}
+	return false;
+}
+
+static void test_csum_host_kernel(struct unit *u, const void *arg)
+{
+	struct netns *n = (struct netns *)arg;
+	struct rig *g = rig_new(false);
+	static uint8_t f[4096], got[4096];
+	int udp4 = bound_socket(AF_INET, SOCK_DGRAM, 5555);
+	int udp6 = bound_socket(AF_INET6, SOCK_DGRAM, 5555);
+	int tcp4 = bound_socket(AF_INET, SOCK_STREAM, 5556);
+	int tcp6 = bound_socket(AF_INET6, SOCK_STREAM, 5556);
+
+	CHECK(udp4 >= 0 && udp6 >= 0 && tcp4 >= 0 && tcp6 >= 0, "sockets in the namespace: %s", strerror(errno));
+	g->nb->tap_fd = n->tap_fd;
+	/* The control: the partial sum left as it is must be refused by the kernel, or it
+	 * witnesses nothing. */
+	struct pkt s = { .ip = 4, .proto = 17, .payload = 64, .dport = 5555 };
+	build_pkt(f, &s);
+	CHECK_INT(send_frame(g, f, s.len, NETTXF_data_validated), NETIF_RSP_OKAY);
+	CHECK_INT(udp_wait(udp4, got, sizeof(got), 300), -1);
+	CHECK_INT(send_frame(g, f, s.len, NETTXF_csum_blank | NETTXF_data_validated), NETIF_RSP_OKAY);
+	CHECK_INT(udp_wait(udp4, got, sizeof(got), 2000), 64);
+	CHECK(got[1] == (uint8_t)(31 + 7), "payload %u", got[1]);
+	s = (struct pkt){ .ip = 6, .proto = 17, .v6_exts = true, .payload = 99, .dport = 5555 };
+	build_pkt(f, &s);
+	CHECK_INT(send_frame(g, f, s.len, NETTXF_data_validated), NETIF_RSP_OKAY);
+	CHECK_INT(udp_wait(udp6, got, sizeof(got), 300), -1);
+	CHECK_INT(send_frame(g, f, s.len, NETTXF_csum_blank | NETTXF_data_validated), NETIF_RSP_OKAY);
+	CHECK_INT(udp_wait(udp6, got, sizeof(got), 2000), 99);
+	/* TCP: a SYN with a completed checksum is answered with a SYN-ACK; one without is not. */
+	s = (struct pkt){ .ip = 4, .proto = 6, .tcp_opts = 4, .dport = 5556, .tcp_flags = 0x02 };
+	build_pkt(f, &s);
+	CHECK_INT(send_frame(g, f, s.len, NETTXF_data_validated), NETIF_RSP_OKAY);
+	CHECK(!synack_wait(n->tap_fd, 4, 300), "the kernel answered a SYN with a partial checksum");
+	CHECK_INT(send_frame(g, f, s.len, NETTXF_csum_blank | NETTXF_data_validated), NETIF_RSP_OKAY);
+	CHECK(synack_wait(n->tap_fd, 4, 2000), "no SYN-ACK for a TCP/IPv4 SYN with csum_blank");
+	s = (struct pkt){ .ip = 6, .proto = 6, .tcp_opts = 4, .dport = 5556, .tcp_flags = 0x02 };
+	build_pkt(f, &s);
+	CHECK_INT(send_frame(g, f, s.len, NETTXF_data_validated), NETIF_RSP_OKAY);
+	CHECK(!synack_wait(n->tap_fd, 6, 300), "the kernel answered a SYN with a partial checksum");
+	CHECK_INT(send_frame(g, f, s.len, NETTXF_csum_blank | NETTXF_data_validated), NETIF_RSP_OKAY);
+	CHECK(synack_wait(n->tap_fd, 6, 2000), "no SYN-ACK for a TCP/IPv6 SYN with csum_blank");
+	g->nb->tap_fd = g->tap;
+	close(udp4);
+	close(udp6);
+	close(tcp4);
+	close(tcp6);
+	rig_free(g);
+}
+
 int main(void)
 {
 	struct unit u = UNIT_INIT;
@@ -405,5 +907,18 @@ int main(void)
 	unit_case(&u, "rx-big-frames-sg-or-drop", test_rx_big_frames, NULL);
 	unit_case(&u, "rx-readonly-grant-refused", test_rx_readonly_grant, NULL);
 	unit_case(&u, "rx-runaway-producer-breaks-vif", test_rx_runaway_producer, NULL);
+	for (size_t i = 0; i < sizeof(good_csums) / sizeof(good_csums[0]); i++)
+		unit_case(&u, good_csums[i].name, test_csum_good, &good_csums[i]);
+	for (size_t i = 0; i < sizeof(bad_csums) / sizeof(bad_csums[0]); i++)
+		unit_case(&u, bad_csums[i].name, test_csum_bad, &bad_csums[i]);
+	unit_case(&u, "csum-every-prefix-refused", test_csum_prefixes, NULL);
+	struct netns ns;
+	const char *why = netns_enter(&ns);
+	if (why) {
+		printf("skip - csum-host-kernel-accepts-completed-checksums: %s\n", why);
+	} else {
+		unit_case(&u, "csum-host-kernel-accepts-completed-checksums", test_csum_host_kernel, &ns);
+		netns_leave(&ns);
+	}
 	return unit_finish(&u);
 }
