@@ -20,6 +20,21 @@ static long set_param(struct domain *dom, struct xen_hvm_param *p)
 	return 0;
 }
 
+/* A hint for shadow paging.  Xen 4.17 acts on it only for a shadow-paged guest; with HAP (what a PVH
+ * guest gets, and what KVM's paging is) its own domain is -EINVAL, another one -EOPNOTSUPP, an
+ * unknown one -ESRCH.  Linux probes it once at boot and, only on success, calls it at every process
+ * exit: an error here spares a PVM host an exit per process. */
+static long pagetable_dying(struct vcpu *vcpu, uint64_t arg)
+{
+	struct xen_hvm_pagetable_dying a;
+
+	if (guest_copy_from(vcpu, &a, arg, sizeof(a)))
+		return -XEN_EFAULT;
+	if (a.domid == DOMID_SELF || a.domid == (domid_t)vcpu->dom->domid)
+		return -XEN_EINVAL;
+	return a.domid == 0 ? -XEN_EOPNOTSUPP : -XEN_ESRCH;   /* Dom0 always exists; others we cannot see */
+}
+
 long hcall_hvm_op(struct vcpu *vcpu, const uint64_t args[5])
 {
 	struct domain *dom = vcpu->dom;
@@ -61,7 +76,7 @@ long hcall_hvm_op(struct vcpu *vcpu, const uint64_t args[5])
 		return 0;
 	}
 	case HVMOP_pagetable_dying:
-		return 0;                 /* a hint for shadow paging, which we do not do */
+		return pagetable_dying(vcpu, args[1]);
 	default:
 		return xen_unknown_subop(vcpu, __HYPERVISOR_hvm_op, args[0]);
 	}

@@ -34,6 +34,7 @@ static const struct hypercall_entry hypercall_table[] = {
 	[__HYPERVISOR_vcpu_op]     = { "vcpu_op",     hcall_vcpu_op },
 	[__HYPERVISOR_event_channel_op] = { "event_channel_op", hcall_event_channel_op },
 	[__HYPERVISOR_hvm_op]      = { "hvm_op",      hcall_hvm_op },
+	[__HYPERVISOR_vm_assist]   = { "vm_assist",   hcall_vm_assist },
 };
 
 static const char *hypercall_name(uint64_t nr)

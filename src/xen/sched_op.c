@@ -1,11 +1,15 @@
-/* sched_op: yielding, blocking until an event, polling ports, and shutting down. */
+/* sched_op: yielding, blocking until an event, polling ports, and shutting down.  A vCPU in
+ * SCHEDOP_block or SCHEDOP_poll is RUNSTATE_blocked for that time (runstate.c). */
 #include <errno.h>
 #include <sched.h>
 #include <time.h>
 #include "vmm/domain.h"
 #include "vmm/guest_access.h"
 #include "xen/hypercalls.h"
+#include "xen/runstate.h"
 #include "xen/xen_state.h"
+
+#define RFLAGS_IF (1ull << 9)
 
 static long shutdown_op(struct vcpu *vcpu, uint64_t arg)
 {
@@ -47,25 +51,46 @@ static long block_op(struct vcpu *vcpu)
 	vi = xen_vcpu_info_locked(dom, vcpu->id);
 	if (vi)
 		vi->evtchn_upcall_mask = 0;
-	while (!evtchn_vcpu_has_pending_locked(dom, vcpu->id) && !vcpu_must_leave(dom))
-		pthread_cond_wait(&dom->xen.wake, &dom->xen.lock);
+	if (!evtchn_vcpu_has_pending_locked(dom, vcpu->id) && !vcpu_must_leave(dom)) {
+		xen_runstate_switch_locked(vcpu, RUNSTATE_blocked);
+		while (!evtchn_vcpu_has_pending_locked(dom, vcpu->id) && !vcpu_must_leave(dom))
+			pthread_cond_wait(&dom->xen.wake, &dom->xen.lock);
+		xen_runstate_switch_locked(vcpu, RUNSTATE_running);
+	}
 	pthread_mutex_unlock(&dom->xen.lock);
 	return 0;
 }
 
-static bool any_port_pending_locked(struct domain *dom, const evtchn_port_t *ports, unsigned int n)
+/* Xen's evtchn_port_poll over the list, in order: the first port out of range is -EINVAL, unless a
+ * pending one came before it (1).  0: none pending.  Port 0 is valid and never pending. */
+static int ports_poll_locked(struct domain *dom, const evtchn_port_t *ports, unsigned int n)
 {
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
+		if (ports[i] >= EVTCHN_PORTS)
+			return -XEN_EINVAL;
 		if (evtchn_port_pending_locked(dom, ports[i]))
-			return true;
-	return false;
+			return 1;
+	}
+	return 0;
 }
 
+/* Xen's local_events_need_delivery for an HVM vCPU: an upcall is pending and the vCPU could take it
+ * now (interrupts on, as the registers were at the hypercall). */
+static bool upcall_deliverable_locked(struct vcpu *vcpu)
+{
+	return evtchn_vcpu_has_pending_locked(vcpu->dom, vcpu->id) &&
+	       (vcpu->run->s.regs.regs.rflags & RFLAGS_IF);
+}
+
+/* Waits until a polled port is pending, or an upcall is raised for this vCPU (Xen kicks a polling
+ * vCPU awake then, as from SCHEDOP_block), or the deadline in system time passes.  Any of those
+ * returns 0, as in Xen; so does a pause or stop, a wake-up the ABI allows to be spurious. */
 static long poll_op(struct vcpu *vcpu, uint64_t arg)
 {
 	struct domain *dom = vcpu->dom;
 	evtchn_port_t ports[SCHED_POLL_MAX_PORTS];
 	struct sched_poll p;
+	long r;
 
 	if (guest_copy_from(vcpu, &p, arg, sizeof(p)))
 		return -XEN_EFAULT;
@@ -73,24 +98,33 @@ static long poll_op(struct vcpu *vcpu, uint64_t arg)
 		return -XEN_EINVAL;
 	if (guest_copy_from(vcpu, ports, (uint64_t)(uintptr_t)p.ports.p, p.nr_ports * sizeof(ports[0])))
 		return -XEN_EFAULT;
-	for (unsigned int i = 0; i < p.nr_ports; i++)
-		if (ports[i] == 0 || ports[i] >= EVTCHN_PORTS)
-			return -XEN_EINVAL;
 	struct timespec deadline = { 0 };
-	if (p.timeout) {
-		uint64_t abs = dom->xen.boot_ns + p.timeout;
-		deadline.tv_sec = (time_t)(abs / 1000000000ull);
-		deadline.tv_nsec = (long)(abs % 1000000000ull);
-	}
+	if (p.timeout)
+		xen_system_time_to_monotonic(dom, p.timeout, &deadline);
 	pthread_mutex_lock(&dom->xen.lock);
-	while (!any_port_pending_locked(dom, ports, p.nr_ports) && !vcpu_must_leave(dom)) {
+	if (upcall_deliverable_locked(vcpu)) {
+		r = 0;
+		goto out;
+	}
+	r = ports_poll_locked(dom, ports, p.nr_ports);
+	if (r) {
+		r = r > 0 ? 0 : r;
+		goto out;
+	}
+	/* An upcall already pending (with interrupts off) raises no new kick: only a fresh one ends the wait. */
+	bool upcall_before = evtchn_vcpu_has_pending_locked(dom, vcpu->id);
+	xen_runstate_switch_locked(vcpu, RUNSTATE_blocked);
+	while (ports_poll_locked(dom, ports, p.nr_ports) == 0 && !vcpu_must_leave(dom) &&
+	       (upcall_before || !evtchn_vcpu_has_pending_locked(dom, vcpu->id))) {
 		if (!p.timeout)
 			pthread_cond_wait(&dom->xen.wake, &dom->xen.lock);
 		else if (pthread_cond_timedwait(&dom->xen.wake, &dom->xen.lock, &deadline) == ETIMEDOUT)
 			break;
 	}
+	xen_runstate_switch_locked(vcpu, RUNSTATE_running);
+out:
 	pthread_mutex_unlock(&dom->xen.lock);
-	return 0;
+	return r;
 }
 
 long hcall_sched_op(struct vcpu *vcpu, const uint64_t args[5])

@@ -1,6 +1,18 @@
 /* Time as Xen gives it: system time is nanoseconds since the domain was built, published per vCPU
  * as pvclock (vcpu_time_info: a TSC stamp and a scale), and the wallclock at system time 0 in
- * shared_info.  Timers (singleshot and periodic) are timerfds on the main loop raising VIRQ_TIMER. */
+ * shared_info.  Timers (singleshot and periodic) are timerfds on the main loop raising VIRQ_TIMER.
+ *
+ * Why system time is the TSC itself: Linux trusts a record flagged PVCLOCK_TSC_STABLE_BIT without
+ * clamping (pvclock_clocksource_read), so a new record must never place "now" below where the old
+ * one's extrapolation had got to.  Once vCPU 0 has told us the TSC rate, system time is defined as
+ * stime_base + scale(host TSC - tsc_base) with exactly the mul/shift we publish, and every record a
+ * vCPU sees is that same line (tsc_timestamp = tsc_base in its own TSC, system_time = stime_base).
+ * The guest's reading and ours then agree to the nanosecond and never step back; rewriting the record
+ * (each timer event, a moved vcpu_info) changes nothing but its version.  The cost: system time runs
+ * at the TSC's rate as KVM reports it, not CLOCK_MONOTONIC's (NTP-slewed) one; the wallclock in
+ * shared_info absorbs the difference at each update, and timerfds are armed relative to "now" in
+ * both clocks so a deadline never fires early by our own reckoning.  Before vCPU 0's setup (and on
+ * the unit tests' fake domains) system time is CLOCK_MONOTONIC since boot_ns. */
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -22,9 +34,49 @@ static uint64_t clock_ns(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* pvclock's scale, as a guest computes it: ((delta << shift) * mul) >> 32 (shift may be negative). */
+static uint64_t scale_delta(uint64_t delta, uint32_t mul, int8_t shift)
+{
+	if (shift < 0)
+		delta >>= -shift;
+	else
+		delta <<= shift;
+	return (uint64_t)(((unsigned __int128)delta * mul) >> 32);
+}
+
 uint64_t xen_system_time_ns(const struct domain *dom)
 {
-	return clock_ns(CLOCK_MONOTONIC) - dom->xen.boot_ns;
+	const struct xen_state *xen = &dom->xen;
+
+	if (!xen->tsc_to_system_mul)
+		return clock_ns(CLOCK_MONOTONIC) - xen->boot_ns;
+	return xen->stime_base + scale_delta(__rdtsc() - xen->tsc_base, xen->tsc_to_system_mul, xen->tsc_shift);
+}
+
+void xen_time_calibrate(struct domain *dom, uint32_t tsc_khz)
+{
+	struct xen_state *xen = &dom->xen;
+	uint64_t now = xen_system_time_ns(dom);        /* still the clock before: no jump */
+
+	xen->tsc_base = __rdtsc();
+	xen->stime_base = now;
+	xen->tsc_khz = tsc_khz;
+	xen_time_scale(tsc_khz, &xen->tsc_to_system_mul, &xen->tsc_shift);
+}
+
+/* Deltas beyond this (146 years) are "never" for a timerfd and keep the sum in range. */
+#define STIME_DELTA_CAP (1ull << 62)
+
+void xen_system_time_to_monotonic(const struct domain *dom, uint64_t stime, struct timespec *ts)
+{
+	uint64_t now_mono = clock_ns(CLOCK_MONOTONIC);
+	uint64_t now = xen_system_time_ns(dom);
+	uint64_t abs = 1;                              /* long gone: fires (or times out) at once */
+
+	if (stime > now)
+		abs = now_mono + (stime - now < STIME_DELTA_CAP ? stime - now : STIME_DELTA_CAP);
+	ts->tv_sec = (time_t)(abs / 1000000000ull);
+	ts->tv_nsec = (long)(abs % 1000000000ull);
 }
 
 /* pvclock's scale: ns = ((tsc_delta << shift) * mul) >> 32, with mul kept in [2^31, 2^32). */
@@ -67,9 +119,12 @@ void xen_time_update_locked(struct domain *dom, unsigned int vcpu)
 	struct vcpu_info *vi = xen_vcpu_info_locked(dom, vcpu);
 	struct shared_info *si = xen->shared_info;
 
+	/* Once calibrated, every record is the one line system time follows (see the top). */
+	uint64_t tsc = xen->tsc_to_system_mul ? xen->tsc_base : __rdtsc();
+	uint64_t stime = xen->tsc_to_system_mul ? xen->stime_base : xen_system_time_ns(dom);
 	if (vi)
-		write_time_info(&vi->time, __rdtsc() + (uint64_t)xen->vcpu[vcpu].tsc_offset,
-				xen_system_time_ns(dom), xen->tsc_to_system_mul, xen->tsc_shift);
+		write_time_info(&vi->time, tsc + (uint64_t)xen->vcpu[vcpu].tsc_offset, stime,
+				xen->tsc_to_system_mul, xen->tsc_shift);
 	/* The wallclock at system time 0. */
 	uint64_t boot_wall = clock_ns(CLOCK_REALTIME) - xen_system_time_ns(dom);
 	uint32_t wv = __atomic_load_n(&si->wc_version, __ATOMIC_RELAXED) | 1;
@@ -91,13 +146,8 @@ int xen_timer_arm_locked(struct domain *dom, unsigned int vcpu)
 
 	if (v->period_ns && (!deadline || v->next_period_ns < deadline))
 		deadline = v->next_period_ns;
-	if (deadline) {
-		uint64_t abs = dom->xen.boot_ns + deadline;
-		if (!abs)
-			abs = 1;                 /* 0 would disarm */
-		its.it_value.tv_sec = (time_t)(abs / 1000000000ull);
-		its.it_value.tv_nsec = (long)(abs % 1000000000ull);
-	}
+	if (deadline)
+		xen_system_time_to_monotonic(dom, deadline, &its.it_value);   /* never 0, which disarms */
 	return timerfd_settime(v->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ? -errno : 0;
 }
 
@@ -157,10 +207,8 @@ int xen_time_vcpu_setup(struct domain *dom, struct vcpu *vcpu, char *err, size_t
 		ERR_SET(err, errlen, "KVM_GET_TSC_KHZ: %s", strerror(errno));
 		return -1;
 	}
-	if (vcpu->id == 0) {
-		dom->xen.tsc_khz = (uint32_t)khz;
-		xen_time_scale(dom->xen.tsc_khz, &dom->xen.tsc_to_system_mul, &dom->xen.tsc_shift);
-	}
+	if (vcpu->id == 0)
+		xen_time_calibrate(dom, (uint32_t)khz);
 	v->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (v->timer_fd < 0 || event_loop_add(dom->loop, v->timer_fd, EPOLLIN, timer_fired, vcpu)) {
 		ERR_SET(err, errlen, "vCPU %u's timer: %s", vcpu->id, strerror(errno));

@@ -1,8 +1,11 @@
-/* vcpu_op and set_timer_op: where a vCPU's vcpu_info lives, and its timers. */
+/* vcpu_op and set_timer_op: where a vCPU's vcpu_info and runstate live, and its timers.
+ * VCPUOP_register_vcpu_time_memory_area (a second pvclock record, for Linux's vDSO) is not offered:
+ * the default case answers -ENOSYS, and Linux keeps clock_gettime in the kernel. */
 #include <string.h>
 #include "vmm/domain.h"
 #include "vmm/guest_access.h"
 #include "xen/hypercalls.h"
+#include "xen/runstate.h"
 #include "xen/xen_state.h"
 
 /* Xen's bounds for periodic timers: no faster than 1 ms, no slower than its delta limit. */
@@ -39,9 +42,8 @@ static long register_vcpu_info(struct domain *dom, unsigned int id, struct vcpu_
 
 static long singleshot(struct domain *dom, unsigned int id, const struct vcpu_set_singleshot_timer *t)
 {
-	if ((t->flags & VCPU_SSHOTTMR_future) && t->timeout_abs_ns < xen_system_time_ns(dom))
-		return -XEN_ETIME;
-	/* A deadline already past fires at once, which timerfd does for an absolute time gone by. */
+	/* Xen 4.17.3 and later ignore VCPU_SSHOTTMR_future (old Linux mishandled -ETIME): a deadline
+	 * already past fires at once, which timerfd does for an absolute time gone by. */
 	dom->xen.vcpu[id].singleshot_ns = t->timeout_abs_ns ? t->timeout_abs_ns : 1;
 	return xen_timer_arm_locked(dom, id) ? -XEN_EINVAL : 0;
 }
@@ -65,6 +67,22 @@ long hcall_vcpu_op(struct vcpu *vcpu, const uint64_t args[5])
 		r = register_vcpu_info(dom, (unsigned int)id, &reg);
 		pthread_mutex_unlock(&dom->xen.lock);
 		return r;
+	}
+	case VCPUOP_register_runstate_memory_area: {
+		struct vcpu_register_runstate_memory_area area;
+		if (guest_copy_from(vcpu, &area, arg, sizeof(area)))
+			return -XEN_EFAULT;
+		pthread_mutex_lock(&dom->xen.lock);
+		xen_runstate_register_locked(vcpu, (unsigned int)id, area.addr.p);
+		pthread_mutex_unlock(&dom->xen.lock);
+		return 0;
+	}
+	case VCPUOP_get_runstate_info: {
+		struct vcpu_runstate_info info;
+		pthread_mutex_lock(&dom->xen.lock);
+		xen_runstate_get_locked(dom, (unsigned int)id, &info);
+		pthread_mutex_unlock(&dom->xen.lock);
+		return guest_copy_to(vcpu, arg, &info, sizeof(info)) ? -XEN_EFAULT : 0;
 	}
 	case VCPUOP_set_singleshot_timer:
 	case VCPUOP_stop_singleshot_timer:

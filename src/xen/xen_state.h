@@ -40,6 +40,15 @@ struct evtchn_port {
 	void *dom0_opaque;
 };
 
+/* A vCPU's runstate as Xen keeps it (runstate.c), in plain fields a save stream can carry. */
+struct xen_runstate {
+	uint64_t area_gva;               /* VCPUOP_register_runstate_memory_area; 0: none */
+	uint32_t state;                  /* RUNSTATE_running or RUNSTATE_blocked */
+	uint64_t entry_ns;               /* system time the state began (or was last accounted) */
+	uint64_t time[4];                /* ns spent in each RUNSTATE_*, up to entry_ns */
+	bool area_fault_logged;
+};
+
 struct xen_vcpu_state {
 	struct vcpu_info *info;          /* in shared_info, or where VCPUOP_register_vcpu_info put it */
 	bool info_registered;
@@ -50,6 +59,7 @@ struct xen_vcpu_state {
 	uint64_t singleshot_ns;          /* absolute system time, 0: none */
 	uint64_t period_ns;              /* 0: none */
 	uint64_t next_period_ns;
+	struct xen_runstate runstate;
 };
 
 struct gnttab_pin { uint16_t readers, writers; };
@@ -92,6 +102,9 @@ struct xen_state {
 	struct xen_vcpu_state vcpu[XEN_MAX_VCPUS];
 	struct evtchn_port ports[EVTCHN_PORTS];
 	uint64_t boot_ns;                    /* CLOCK_MONOTONIC when system time was 0 */
+	uint64_t tsc_base;                   /* host TSC when system time was stime_base (time.c) */
+	uint64_t stime_base;
+	uint64_t vm_assist;                  /* VMASST_TYPE_* bits the guest enabled */
 	uint32_t tsc_khz;
 	uint32_t tsc_to_system_mul;
 	int8_t tsc_shift;
@@ -153,8 +166,17 @@ void xen_reservation_teardown(struct domain *dom);
 /* True if `gfn` is guest RAM the guest has not given back.  Caller holds xen.lock. */
 bool xen_gfn_populated_locked(struct domain *dom, uint64_t gfn);
 
+/* ---- vm_assist (vm_assist.c): the hypercall, in hypercall.c's table ---- */
+long hcall_vm_assist(struct vcpu *vcpu, const uint64_t args[5]);
+
 /* ---- Time (time.c) ---- */
+struct timespec;
 uint64_t xen_system_time_ns(const struct domain *dom);
+/* From now on system time is the host TSC at `tsc_khz`, continuing from its current value.  Before
+ * the vCPUs run (vCPU 0's setup calls it; tests may). */
+void xen_time_calibrate(struct domain *dom, uint32_t tsc_khz);
+/* The CLOCK_MONOTONIC instant at which system time reaches `stime` (a past one: long ago, not 0). */
+void xen_system_time_to_monotonic(const struct domain *dom, uint64_t stime, struct timespec *ts);
 /* Refreshes vcpu_time_info for a vCPU and the wallclock. Caller holds xen.lock. */
 void xen_time_update_locked(struct domain *dom, unsigned int vcpu);
 int xen_timer_arm_locked(struct domain *dom, unsigned int vcpu);
