@@ -1,4 +1,14 @@
+/* The KVM virtual machine: guest RAM, its memory slots, and extra pages (VMM memory the guest sees
+ * outside RAM, at gfns it chose: Xen's grant frames).
+ *
+ * Extra pages are grouped into KVM memory slots by runs: pages at contiguous gfns whose host pages
+ * are contiguous too share one slot.  Every change recomputes the runs from extra_at[] and makes
+ * KVM's slots match: slots of runs that changed go first (KVM refuses overlapping slots), then the
+ * new runs get free slot ids.  While the guest moves a page there is a moment with no slot at the
+ * old or new gfn: a vCPU touching it then exits as for unclaimed MMIO (reads all ones), which only
+ * a guest racing its own hypercall can see. */
 #define _GNU_SOURCE
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -13,6 +23,34 @@
 
 /* Where VMX keeps its real-mode TSS and identity page table: just below the BIOS. Harmless elsewhere. */
 #define KVM_TSS_GPA 0xfffbd000ULL
+#define PAGE 4096ull
+#define EXTRA_BYTES ((uint64_t)VM_EXTRA_PAGES * PAGE)
+#define EXTRA_SLOT_BASE 2                 /* KVM memory slots 0 and 1 hold RAM */
+/* extra_at[] words: the gpa, the host page in bits 1-11, bit 0 set while mapped. */
+#define EXTRA_PRESENT 1ull
+#define EXTRA_AT(gfn, host) ((gfn) << 12 | (uint64_t)(host) << 1 | EXTRA_PRESENT)
+#define EXTRA_AT_HOST(at) ((unsigned int)(((at) & (PAGE - 1)) >> 1))
+
+/* Pages KVM keeps for its in-kernel devices and VMX: a memory slot over them would hide the device
+ * or be refused. */
+static const struct { uint64_t gpa, size; } kvm_owned[] = {
+	{ 0xfec00000ull, PAGE },             /* IO-APIC (KVM_CREATE_IRQCHIP) */
+	{ 0xfee00000ull, PAGE },             /* local APIC; VMX's APIC-access page */
+	{ KVM_TSS_GPA - PAGE, 4 * PAGE },    /* VMX's identity-map page and 3-page TSS */
+};
+
+/* The guest's physical address width: KVM passes the host CPU's on (CPUID 0x80000008) and takes
+ * no memory slot beyond it. */
+static unsigned int phys_bits(const struct vm *vm)
+{
+	unsigned int eax, ebx, ecx, edx;
+
+	if (vm->phys_bits)
+		return vm->phys_bits;
+	if (__get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx) && (eax & 0xff) >= 32 && (eax & 0xff) <= 52)
+		return eax & 0xff;
+	return 36;    /* what CPUs without the leaf have */
+}
 
 uint64_t host_memory_bytes(void)
 {
@@ -29,8 +67,11 @@ uint64_t host_memory_bytes(void)
 	return kb * 1024;
 }
 
+/* The one KVM call for memory.  A VM without KVM (unit tests' fake domain) has no slots to set. */
 static int set_memslot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva)
 {
+	if (vm->vm_fd < 0)
+		return 0;
 	struct kvm_userspace_memory_region region = {
 		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
 		.userspace_addr = (uint64_t)(uintptr_t)hva,
@@ -70,18 +111,22 @@ int vm_create(struct vm *vm, const char *kvm_device, uint64_t ram_bytes, char *e
 		goto fail;
 	}
 
+	/* The extra pages follow RAM in the memfd and in the mapping (vm.h). */
 	vm->memfd = memfd_create("xenith-guest-ram", MFD_CLOEXEC);
-	if (vm->memfd < 0 || ftruncate(vm->memfd, (off_t)ram_bytes) < 0) {
+	if (vm->memfd < 0 || ftruncate(vm->memfd, (off_t)(ram_bytes + EXTRA_BYTES)) < 0) {
 		ERR_SET(err, errlen, "guest RAM of %llu MiB: %s", (unsigned long long)(ram_bytes >> 20),
 			strerror(errno));
 		goto fail;
 	}
-	vm->ram = mmap(NULL, ram_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, vm->memfd, 0);
+	vm->ram = mmap(NULL, ram_bytes + EXTRA_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
+		       vm->memfd, 0);
 	if (vm->ram == MAP_FAILED) {
 		vm->ram = NULL;
 		ERR_SET(err, errlen, "mapping guest RAM: %s", strerror(errno));
 		goto fail;
 	}
+	vm->extra = vm->ram + ram_bytes;
+	vm->phys_bits = phys_bits(vm);
 	vm->ram_size = ram_bytes;
 	vm->low_ram_size = ram_bytes < GUEST_LOW_RAM_MAX ? ram_bytes : GUEST_LOW_RAM_MAX;
 	madvise(vm->ram, ram_bytes, MADV_MERGEABLE);
@@ -101,8 +146,9 @@ fail:
 
 void vm_destroy(struct vm *vm)
 {
+	vm_extra_release(vm);
 	if (vm->ram)
-		munmap(vm->ram, vm->ram_size);
+		munmap(vm->ram, vm->ram_size + (vm->extra ? EXTRA_BYTES : 0));
 	if (vm->memfd >= 0)
 		close(vm->memfd);
 	if (vm->vm_fd >= 0)
@@ -112,7 +158,7 @@ void vm_destroy(struct vm *vm)
 	*vm = (struct vm){ .kvm_fd = -1, .vm_fd = -1, .memfd = -1 };
 }
 
-void *vm_gpa_to_hva(const struct vm *vm, uint64_t gpa, uint64_t len)
+void *vm_ram_gpa_to_hva(const struct vm *vm, uint64_t gpa, uint64_t len)
 {
 	uint64_t high = vm->ram_size - vm->low_ram_size;
 
@@ -130,9 +176,32 @@ void *vm_gpa_to_hva(const struct vm *vm, uint64_t gpa, uint64_t len)
 	return NULL;
 }
 
+/* An extra page at gpa's gfn, if [gpa, gpa+len) stays within it. */
+static void *extra_to_hva(const struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	uint8_t *pool = __atomic_load_n(&vm->extra, __ATOMIC_ACQUIRE);
+	uint64_t off = gpa & (PAGE - 1);
+
+	if (!pool || len > PAGE - off)
+		return NULL;
+	for (unsigned int i = 0; i < VM_EXTRA_PAGES; i++) {
+		uint64_t at = __atomic_load_n(&vm->extra_at[i], __ATOMIC_ACQUIRE);
+		if ((at & EXTRA_PRESENT) && at >> 12 == gpa >> 12)
+			return pool + EXTRA_AT_HOST(at) * PAGE + off;
+	}
+	return NULL;
+}
+
+void *vm_gpa_to_hva(const struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	void *hva = vm_ram_gpa_to_hva(vm, gpa, len);
+
+	return hva ? hva : extra_to_hva(vm, gpa, len);
+}
+
 int vm_ram_discard(const struct vm *vm, uint64_t gpa, uint64_t len)
 {
-	uint8_t *hva = (gpa | len) & 4095 ? NULL : vm_gpa_to_hva(vm, gpa, len);
+	uint8_t *hva = (gpa | len) & 4095 ? NULL : vm_ram_gpa_to_hva(vm, gpa, len);
 
 	if (!hva || !len)
 		return -EINVAL;
@@ -170,4 +239,194 @@ unsigned int vm_memory_map(const struct vm *vm, struct vm_memmap_entry map[VM_ME
 		map[n++] = (struct vm_memmap_entry){ GUEST_HIGH_RAM_BASE, vm->ram_size - vm->low_ram_size,
 						     VM_MEMMAP_RAM };
 	return n;
+}
+
+/* ---- extra pages ---- */
+
+bool vm_gfn_is_ram(const struct vm *vm, uint64_t gfn)
+{
+	return !(gfn >> 52) && vm_ram_gpa_to_hva(vm, gfn << 12, PAGE);
+}
+
+int vm_gfn_check(const struct vm *vm, uint64_t gfn)
+{
+	/* The width test also keeps `gfn << 12` from wrapping below. */
+	if (gfn >> (phys_bits(vm) - 12))
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(kvm_owned) / sizeof(kvm_owned[0]); i++)
+		if ((gfn << 12) - kvm_owned[i].gpa < kvm_owned[i].size)
+			return -EPERM;
+	return 0;
+}
+
+uint64_t vm_extra_gfn(const struct vm *vm, unsigned int index)
+{
+	uint64_t at = index < VM_EXTRA_PAGES ? __atomic_load_n(&vm->extra_at[index], __ATOMIC_ACQUIRE) : 0;
+
+	return at & EXTRA_PRESENT ? at >> 12 : ~0ull;
+}
+
+int vm_extra_index_at(const struct vm *vm, uint64_t gfn)
+{
+	for (unsigned int i = 0; i < VM_EXTRA_PAGES; i++)
+		if (vm_extra_gfn(vm, i) == gfn)
+			return (int)i;
+	return -1;
+}
+
+unsigned int vm_extra_slots(const struct vm *vm)
+{
+	return vm->extra_n_runs;
+}
+
+void *vm_extra_host(struct vm *vm, unsigned int index)
+{
+	uint8_t *pool = vm->extra;
+
+	if (index >= VM_EXTRA_PAGES)
+		return NULL;
+	if (!pool) {
+		/* A VM vm_create did not make (unit tests): anonymous pages of its own. */
+		pool = mmap(NULL, EXTRA_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (pool == MAP_FAILED)
+			return NULL;
+		vm->extra_own_mapping = true;
+		__atomic_store_n(&vm->extra, pool, __ATOMIC_RELEASE);
+	}
+	/* Each index takes one host page at most, so VM_EXTRA_PAGES of them are enough. */
+	if (!vm->extra_host[index])
+		vm->extra_host[index] = (uint8_t)++vm->extra_hosts_used;
+	return pool + (uint64_t)(vm->extra_host[index] - 1) * PAGE;
+}
+
+/* The runs the mapped extra pages form now, by rising gfn. */
+static unsigned int wanted_runs(const struct vm *vm, struct vm_extra_run runs[VM_EXTRA_PAGES])
+{
+	uint64_t at[VM_EXTRA_PAGES];
+	unsigned int n = 0, r = 0;
+
+	/* Insertion sort of the words: gfns are distinct and sit in the high bits. */
+	for (unsigned int i = 0; i < VM_EXTRA_PAGES; i++) {
+		uint64_t a = vm->extra_at[i];
+		if (!(a & EXTRA_PRESENT))
+			continue;
+		unsigned int j = n++;
+		for (; j && at[j - 1] > a; j--)
+			at[j] = at[j - 1];
+		at[j] = a;
+	}
+	for (unsigned int k = 0; k < n; k++) {
+		uint64_t gfn = at[k] >> 12;
+		unsigned int host = EXTRA_AT_HOST(at[k]);
+		struct vm_extra_run *last = r ? &runs[r - 1] : NULL;
+		if (last && last->gfn + last->pages == gfn && last->first + last->pages == host)
+			last->pages++;
+		else
+			runs[r++] = (struct vm_extra_run){ .gfn = gfn, .first = host, .pages = 1 };
+	}
+	return r;
+}
+
+static bool same_run(const struct vm_extra_run *a, const struct vm_extra_run *b)
+{
+	return a->gfn == b->gfn && a->first == b->first && a->pages == b->pages;
+}
+
+/* Makes KVM's slots for extra pages match extra_at[]; extra_runs[] says what KVM has, even when a
+ * call fails (0 or the first -errno). */
+static int sync_slots(struct vm *vm)
+{
+	struct vm_extra_run want[VM_EXTRA_PAGES], have[VM_EXTRA_PAGES];
+	bool slot_used[VM_EXTRA_PAGES] = { false };
+	unsigned int n_want = wanted_runs(vm, want), n_have = 0;
+	int r = 0;
+
+	for (unsigned int i = 0; i < vm->extra_n_runs; i++) {
+		const struct vm_extra_run *old = &vm->extra_runs[i];
+		bool keep = false;
+		for (unsigned int j = 0; j < n_want && !keep; j++)
+			if (!want[j].slot && same_run(old, &want[j])) {
+				want[j].slot = old->slot;
+				keep = true;
+			}
+		if (!keep) {
+			int e = set_memslot(vm, old->slot, old->gfn << 12, 0, NULL);
+			if (!e)
+				continue;
+			r = r ? r : e;        /* KVM kept it: it is still ours */
+		}
+		have[n_have++] = *old;
+		slot_used[old->slot - EXTRA_SLOT_BASE] = true;
+	}
+	for (unsigned int j = 0; j < n_want; j++) {
+		if (want[j].slot)
+			continue;
+		unsigned int s = 0;
+		while (s < VM_EXTRA_PAGES && slot_used[s])
+			s++;
+		int e = s < VM_EXTRA_PAGES ? set_memslot(vm, EXTRA_SLOT_BASE + s, want[j].gfn << 12,
+							 (uint64_t)want[j].pages * PAGE,
+							 vm->extra + (uint64_t)want[j].first * PAGE) : -ENOSPC;
+		if (e) {
+			r = r ? r : e;
+			continue;
+		}
+		want[j].slot = EXTRA_SLOT_BASE + s;
+		slot_used[s] = true;
+		have[n_have++] = want[j];
+	}
+	memcpy(vm->extra_runs, have, n_have * sizeof(have[0]));
+	vm->extra_n_runs = n_have;
+	return r;
+}
+
+int vm_extra_map(struct vm *vm, unsigned int index, uint64_t gfn)
+{
+	if (index >= VM_EXTRA_PAGES)
+		return -EINVAL;
+	int r = vm_gfn_check(vm, gfn);
+	if (r)
+		return r;
+	if (vm_gfn_is_ram(vm, gfn))
+		return -EEXIST;
+	int there = vm_extra_index_at(vm, gfn);
+	if (there == (int)index)
+		return 0;
+	if (there >= 0)
+		return -EBUSY;
+	if (!vm_extra_host(vm, index))
+		return -ENOMEM;
+	uint64_t old = vm->extra_at[index];
+	__atomic_store_n(&vm->extra_at[index], EXTRA_AT(gfn, vm->extra_host[index] - 1), __ATOMIC_RELEASE);
+	r = sync_slots(vm);
+	if (r) {
+		__atomic_store_n(&vm->extra_at[index], old, __ATOMIC_RELEASE);
+		if (sync_slots(vm))
+			LOG("extra page %u: KVM refused both its new slot at gfn %#llx (%s) and its old one back",
+			    index, (unsigned long long)gfn, strerror(-r));
+	}
+	return r;
+}
+
+void vm_extra_unmap(struct vm *vm, unsigned int index)
+{
+	if (index >= VM_EXTRA_PAGES || !(vm->extra_at[index] & EXTRA_PRESENT))
+		return;
+	__atomic_store_n(&vm->extra_at[index], 0, __ATOMIC_RELEASE);
+	int r = sync_slots(vm);
+	if (r)
+		LOG("extra page %u: KVM kept its slot (%s); the guest still sees the page", index, strerror(-r));
+}
+
+void vm_extra_release(struct vm *vm)
+{
+	if (!vm->extra_own_mapping)
+		return;
+	munmap(vm->extra, EXTRA_BYTES);
+	vm->extra = NULL;
+	vm->extra_own_mapping = false;
+	memset(vm->extra_at, 0, sizeof(vm->extra_at));
+	memset(vm->extra_host, 0, sizeof(vm->extra_host));
+	vm->extra_hosts_used = 0;
+	vm->extra_n_runs = 0;
 }

@@ -9,6 +9,11 @@
 
 #define GUEST_LOW_RAM_MAX 0xC0000000ULL     /* RAM above this moves to 4 GiB, leaving an MMIO hole */
 #define GUEST_HIGH_RAM_BASE 0x100000000ULL
+/* Extra pages (below): as many as Xen's default max_grant_frames, their only user so far. */
+#define VM_EXTRA_PAGES 64
+
+/* Extra pages at contiguous gfns and contiguous host pages: one KVM memory slot. */
+struct vm_extra_run { uint64_t gfn; uint32_t first, pages, slot; };
 
 struct vm {
 	int kvm_fd;
@@ -18,14 +23,27 @@ struct vm {
 	uint8_t *ram;            /* host mapping of all guest RAM, low part first */
 	uint64_t ram_size;
 	uint64_t low_ram_size;   /* bytes mapped at guest-physical 0 */
+	/* Extra pages.  A zeroed struct vm has none mapped.  extra_at[] and extra are read without
+	 * locks by vm_gpa_to_hva (atomics); the rest belongs to vm_extra_map/unmap's caller. */
+	uint8_t *extra;                          /* VM_EXTRA_PAGES host pages; NULL until needed */
+	bool extra_own_mapping;                  /* not part of the RAM mapping (a VM without memfd) */
+	uint64_t extra_at[VM_EXTRA_PAGES];       /* gpa | host page << 1 | 1 while mapped, else 0 */
+	uint8_t extra_host[VM_EXTRA_PAGES];      /* host page + 1 of each index, 0: none given yet */
+	unsigned int extra_hosts_used;
+	struct vm_extra_run extra_runs[VM_EXTRA_PAGES];
+	unsigned int extra_n_runs;
+	unsigned int phys_bits;                  /* guest-physical address width; 0: the host CPU's */
 };
 
 /* Opens kvm_device (usually /dev/kvm), makes the VM with an in-kernel irqchip and `ram_bytes` of RAM.
  * Returns 0, or -1 with the reason in err. */
 int vm_create(struct vm *vm, const char *kvm_device, uint64_t ram_bytes, char *err, size_t errlen);
 void vm_destroy(struct vm *vm);
-/* Host pointer to [gpa, gpa+len) if all of it is guest RAM, else NULL. */
+/* Host pointer to [gpa, gpa+len) if all of it is guest memory: RAM, or within one extra page the
+ * guest has at that gfn.  Else NULL. */
 void *vm_gpa_to_hva(const struct vm *vm, uint64_t gpa, uint64_t len);
+/* The same for RAM only (ballooning, loading): never an extra page. */
+void *vm_ram_gpa_to_hva(const struct vm *vm, uint64_t gpa, uint64_t len);
 /* Xen's "special pages" at the top of low RAM, reserved in the memory map (docs/pv-core.md). */
 enum special_page {
 	SPECIAL_PAGE_XENSTORE = 0,
@@ -41,6 +59,41 @@ uint64_t vm_acpi_region_gpa(const struct vm *vm);
  * afterwards and cost no host memory until touched again.  Page-aligned, all of it RAM in one region.
  * 0, -EINVAL for a bad range, or -errno of the hole punch (the pages are then zeroed in place). */
 int vm_ram_discard(const struct vm *vm, uint64_t gpa, uint64_t len);
+
+/* ---- Extra pages: VMM memory the guest sees outside its RAM ----
+ * Xen maps pages of its own (grant frames) at any gfn the guest names, and Linux PVH names gfns in
+ * unpopulated address space above RAM (xen_alloc_unpopulated_pages).  Each of the VM_EXTRA_PAGES is
+ * known by an index its user owns (gnttab: the grant frame number).  Its host page is given on first
+ * use and kept while the VM lives, so pointers into it stay valid when the guest moves or unmaps it;
+ * vm_create puts the host pages in the guest-RAM memfd just past RAM (mapped right after it), so
+ * `hva - vm->ram` is their memfd offset as for RAM.  Host pages go out in order of first use, so
+ * pages placed in turn at rising gfns share one KVM memory slot: Linux gives frame i the gfn
+ * top - i and places them from the last frame down, which is that order.  Callers serialise
+ * vm_extra_map/unmap/host (xen.lock); vm_gpa_to_hva may run alongside on any thread. */
+
+/* Whether the guest may have memory of ours at `gfn` outside RAM: 0, -EINVAL beyond the guest's
+ * physical address width (KVM takes no slot there, Xen's p2m no entry), -EPERM on a page KVM keeps
+ * for its own devices (local APIC, IO-APIC, VMX's TSS and identity map: Xen answers -EPERM for
+ * MMIO it maps). */
+int vm_gfn_check(const struct vm *vm, uint64_t gfn);
+bool vm_gfn_is_ram(const struct vm *vm, uint64_t gfn);
+/* Shows extra page `index` at `gfn` (moving it if it was elsewhere): 0, -EINVAL (bad index or gfn),
+ * -EPERM (vm_gfn_check), -EEXIST (gfn is RAM), -EBUSY (another index is there), -ENOMEM, or the
+ * KVM_SET_USER_MEMORY_REGION errno (nothing changed then). */
+int vm_extra_map(struct vm *vm, unsigned int index, uint64_t gfn);
+/* Takes extra page `index` out of the guest's physmap; its host page and contents stay. */
+void vm_extra_unmap(struct vm *vm, unsigned int index);
+/* The host page of extra page `index`, given now if it had none; NULL for a bad index or no memory. */
+void *vm_extra_host(struct vm *vm, unsigned int index);
+/* Where extra page `index` is mapped, or ~0. */
+uint64_t vm_extra_gfn(const struct vm *vm, unsigned int index);
+/* Which index is mapped at `gfn`, or -1. */
+int vm_extra_index_at(const struct vm *vm, uint64_t gfn);
+/* KVM memory slots the extra pages take now. */
+unsigned int vm_extra_slots(const struct vm *vm);
+/* Frees the extra pages of a VM that vm_create did not make (a test's fake domain); vm_destroy
+ * does this itself. */
+void vm_extra_release(struct vm *vm);
 
 /* The memory map we promise the guest, in hvm_memmap / e820 terms. Returns the number of entries. */
 #define VM_MEMMAP_MAX 8

@@ -1,9 +1,21 @@
-/* Grant tables v1.  The table lives in guest frames (placed by the guest, or special pages we pick
- * on GNTTABOP_setup_table); each entry is {flags, domid, frame}.  A Dom0 backend maps an entry only
- * if it permits access to that backend's domain, and write access only without GTF_readonly; while
- * mapped the entry carries GTF_reading/GTF_writing, set and cleared with compare-and-swap on the
- * flags word exactly as Xen does, so a guest revoking with cmpxchg sees the entry busy.  Pin counts
- * per entry let several mappings of one entry end in any order. */
+/* Grant tables v1.  The table lives in guest frames; each entry is {flags, domid, frame}.  A Dom0
+ * backend maps an entry only if it permits access to that backend's domain, and write access only
+ * without GTF_readonly; while mapped the entry carries GTF_reading/GTF_writing, set and cleared with
+ * compare-and-swap on the flags word exactly as Xen does, so a guest revoking with cmpxchg sees the
+ * entry busy.  Pin counts per entry let several mappings of one entry end in any order.
+ *
+ * Where the frames are.  Xen keeps its grant frames in its own memory and maps frame i wherever the
+ * guest asks (XENMEM_add_to_physmap, XENMAPSPACE_grant_table): Linux PVH asks for gfns outside RAM,
+ * in a free 128 MiB-aligned stretch above it (xen_alloc_unpopulated_pages).  We do the same with the
+ * VM's extra pages (vmm/vm.h): frame i outside RAM is extra page i, shown at its gfn by a KVM memory
+ * slot.  A frame the guest puts over RAM lives in that RAM page, as it always did here (Xen would
+ * swap the page out of the p2m; keeping it is simpler and the guest sees the same table).  A frame
+ * moved to another gfn takes its entries along; one placed where another frame was displaces it, as
+ * in Xen, except that the displaced frame's grants stop working until it is placed again (Xen keeps
+ * honouring them).  Frames the guest never placed are put on our special pages by
+ * GNTTABOP_setup_table (frames 0-3; beyond, setup_table answers Xen's "not mapped" gfn, ~0).
+ * grant_gfn[] (and the frames' contents) is the state a save stream needs. */
+#include <errno.h>
 #include <string.h>
 #include "lib/error.h"
 #include "vmm/domain.h"
@@ -11,30 +23,111 @@
 #include "xen/hypercalls.h"
 #include "xen/xen_state.h"
 
-#define ENTRIES_PER_FRAME (4096 / sizeof(grant_entry_v1_t))
+#define PAGE 4096ull
+#define ENTRIES_PER_FRAME (PAGE / sizeof(grant_entry_v1_t))
 #define GNTTAB_COPY_BATCH 64
+#define SPECIAL_GRANT_FRAMES (SPECIAL_PAGES - SPECIAL_PAGE_GRANT_FIRST)
+
+_Static_assert(GNTTAB_MAX_FRAMES <= VM_EXTRA_PAGES, "every grant frame needs an extra page");
+
+void *gnttab_frame_page_locked(struct domain *dom, unsigned int frame)
+{
+	uint64_t gfn = frame < GNTTAB_MAX_FRAMES ? dom->xen.grant_gfn[frame] : ~0ull;
+
+	if (gfn == ~0ull)
+		return NULL;
+	if (vm_gfn_is_ram(&dom->vm, gfn))
+		return vm_ram_gpa_to_hva(&dom->vm, gfn << 12, PAGE);
+	return vm_extra_host(&dom->vm, frame);
+}
+
+/* Xen's errno for what the VM layer said about a gfn. */
+static int xen_errno_of(int vm_errno)
+{
+	switch (vm_errno) {
+	case -EPERM: return -XEN_EPERM;
+	case -ENOMEM: return -XEN_ENOMEM;
+	default: return -XEN_EINVAL;
+	}
+}
+
+/* Pages our backends keep rings in (xenstored, the console): a grant frame over them would wipe
+ * the ring under the backend.  Xen, whose rings are plain guest RAM, has no such pages. */
+static bool backend_page(const struct vm *vm, uint64_t gfn)
+{
+	return gfn == vm_special_page_gpa(vm, SPECIAL_PAGE_XENSTORE) >> 12 ||
+	       gfn == vm_special_page_gpa(vm, SPECIAL_PAGE_CONSOLE) >> 12;
+}
+
+static int frame_at_locked(const struct xen_state *xen, uint64_t gfn)
+{
+	for (unsigned int f = 0; f < GNTTAB_MAX_FRAMES; f++)
+		if (xen->grant_gfn[f] == gfn)
+			return (int)f;
+	return -1;
+}
+
+static void unplace_locked(struct domain *dom, unsigned int frame)
+{
+	vm_extra_unmap(&dom->vm, frame);       /* nothing if the frame was in RAM */
+	dom->xen.grant_gfn[frame] = ~0ull;
+}
 
 int gnttab_place_frame_locked(struct domain *dom, unsigned int frame, uint64_t gfn)
 {
-	/* A gfn above 2^52 would wrap in the shift and alias a low frame. */
-	if (frame >= GNTTAB_MAX_FRAMES || gfn >> 52 || !vm_gpa_to_hva(&dom->vm, gfn << 12, 4096))
+	struct xen_state *xen = &dom->xen;
+	struct vm *vm = &dom->vm;
+	int r;
+
+	if (frame >= GNTTAB_MAX_FRAMES)
 		return -XEN_EINVAL;
-	uint8_t *page = vm_gpa_to_hva(&dom->vm, gfn << 12, 4096);
-	if (dom->xen.grant_gfn[frame] != gfn)
-		memset(page, 0, 4096);
-	dom->xen.grant_gfn[frame] = gfn;
-	if (frame + 1 > dom->xen.grant_frames)
-		dom->xen.grant_frames = frame + 1;
+	if ((r = vm_gfn_check(vm, gfn)))
+		return xen_errno_of(r);
+	if (backend_page(vm, gfn))
+		return -XEN_EPERM;
+	if (xen->grant_gfn[frame] != gfn) {
+		/* What the frame holds now: RAM, or its own extra page, whose host page never moves. */
+		uint8_t *old = gnttab_frame_page_locked(dom, frame), *page;
+		int other = frame_at_locked(xen, gfn);
+		if (vm_gfn_is_ram(vm, gfn)) {
+			page = vm_ram_gpa_to_hva(vm, gfn << 12, PAGE);
+			if (other >= 0)
+				unplace_locked(dom, (unsigned int)other);
+			if (old)
+				memmove(page, old, PAGE);
+			else
+				memset(page, 0, PAGE);
+			vm_extra_unmap(vm, frame);
+		} else {
+			page = vm_extra_host(vm, frame);
+			if (!page)
+				return -XEN_ENOMEM;
+			if (other >= 0)
+				vm_extra_unmap(vm, (unsigned int)other);
+			if ((r = vm_extra_map(vm, frame, gfn))) {
+				if (other >= 0 && vm_extra_map(vm, (unsigned int)other, gfn))
+					unplace_locked(dom, (unsigned int)other);
+				return xen_errno_of(r);
+			}
+			if (other >= 0)
+				xen->grant_gfn[other] = ~0ull;
+			if (!old)
+				memset(page, 0, PAGE);
+			else if (old != page)
+				memcpy(page, old, PAGE);
+		}
+		xen->grant_gfn[frame] = gfn;
+	}
+	if (frame + 1 > xen->grant_frames)
+		xen->grant_frames = frame + 1;
 	return 0;
 }
 
 static grant_entry_v1_t *entry_locked(struct domain *dom, grant_ref_t ref)
 {
 	unsigned int frame = ref / ENTRIES_PER_FRAME;
+	grant_entry_v1_t *table = frame < dom->xen.grant_frames ? gnttab_frame_page_locked(dom, frame) : NULL;
 
-	if (frame >= dom->xen.grant_frames || dom->xen.grant_gfn[frame] == ~0ull)
-		return NULL;
-	grant_entry_v1_t *table = vm_gpa_to_hva(&dom->vm, dom->xen.grant_gfn[frame] << 12, 4096);
 	return table ? &table[ref % ENTRIES_PER_FRAME] : NULL;
 }
 
@@ -140,12 +233,16 @@ static long setup_table(struct vcpu *vcpu, uint64_t arg)
 	} else {
 		pthread_mutex_lock(&dom->xen.lock);
 		for (unsigned int f = 0; f < s.nr_frames; f++) {
-			/* Frames the guest did not place go to our special pages. */
-			if (dom->xen.grant_gfn[f] == ~0ull)
+			/* Frames the guest did not place go to our special pages while there are some;
+			 * the rest stay unmapped, which Xen answers with an invalid gfn. */
+			if (dom->xen.grant_gfn[f] == ~0ull && f < SPECIAL_GRANT_FRAMES)
 				gnttab_place_frame_locked(dom, f, vm_special_page_gpa(&dom->vm,
 								SPECIAL_PAGE_GRANT_FIRST + f) >> 12);
-			frames[f] = dom->xen.grant_gfn[f];
+			frames[f] = dom->xen.grant_gfn[f] == ~0ull ? ~(xen_pfn_t)0 : dom->xen.grant_gfn[f];
 		}
+		/* Xen grows the table to nr_frames, mapped or not. */
+		if (s.nr_frames > dom->xen.grant_frames)
+			dom->xen.grant_frames = s.nr_frames;
 		pthread_mutex_unlock(&dom->xen.lock);
 		if (s.nr_frames && guest_copy_to(vcpu, (uint64_t)(uintptr_t)s.frame_list.p, frames, s.nr_frames * sizeof(frames[0])))
 			return -XEN_EFAULT;

@@ -19,7 +19,7 @@ struct vcpu;
 #define EVTCHN_PORTS 1024                /* of the 2-level ABI's 4096: plenty, and bounds the table */
 #define EVTCHN_STORE_PORT 1              /* bound at build time to xenstored */
 #define EVTCHN_CONSOLE_PORT 2            /* bound at build time to the console backend */
-#define GNTTAB_MAX_FRAMES 4
+#define GNTTAB_MAX_FRAMES 64             /* Xen 4.17's default max_grant_frames (xl leaves it to Xen) */
 #define XEN_UNKNOWN_SUBOP_PAIRS 32       /* (hypercall, sub-op) pairs counted apart; the rest share one */
 
 /* What a Dom0 service does when the guest notifies a port bound to it.  Runs on a vCPU thread. */
@@ -108,7 +108,7 @@ struct xen_state {
 	uint32_t tsc_khz;
 	uint32_t tsc_to_system_mul;
 	int8_t tsc_shift;
-	uint64_t grant_gfn[GNTTAB_MAX_FRAMES];   /* ~0: not placed */
+	uint64_t grant_gfn[GNTTAB_MAX_FRAMES];   /* per frame its gfn (RAM or not), ~0: not placed */
 	unsigned int grant_frames;           /* frames in use (setup_table / add_to_physmap) */
 	struct gnttab_pin pins[GNTTAB_MAX_FRAMES * 4096 / sizeof(grant_entry_v1_t)];
 	int store_kick_fd, store_notify_fd;  /* eventfds to and from xenstored */
@@ -199,6 +199,11 @@ struct grant_mapping {
  * GTF_readonly, and marks the entry in use.  0 or -XEN_errno (-EINVAL bad ref, -EPERM refused). */
 int gnttab_map(struct domain *dom, grant_ref_t ref, domid_t mapper, bool readonly, struct grant_mapping *map);
 void gnttab_unmap(struct grant_mapping *map);
+/* Puts grant frame `frame` at `gfn` (XENMEM_add_to_physmap): RAM or not, as Xen does.  0 or -XEN_errno
+ * (-EINVAL bad frame or gfn beyond the guest's address width, -EPERM a page KVM or our backends
+ * keep, -ENOMEM). */
 int gnttab_place_frame_locked(struct domain *dom, unsigned int frame, uint64_t gfn);
+/* The 4 KiB holding frame `frame`'s entries, or NULL if it is not placed (for a save stream). */
+void *gnttab_frame_page_locked(struct domain *dom, unsigned int frame);
 
 #endif
