@@ -3,7 +3,8 @@
  * eventfds: the guest's notifications become writes to `kick`, which xenstored polls; xenstored's
  * writes to `notify` become events on port 1.  XS_INTRODUCE hands xenstored those fds with the
  * guest-RAM memfd, from which it maps the ring page.  Like libxl, we write the domain's nodes
- * (/local/domain/N, /vm/<uuid>) when it is built and remove them when it goes.
+ * (xenstore_layout.c: /local/domain/N, /vm/<uuid>, /libxl/N, the console's backend directory)
+ * in one transaction when it is built, and remove them when it goes.
  *
  * Backends use the same client (xenstore_link.h), on the main thread only.  Watch events come two
  * ways: on the socket, which the main loop polls, and queued inside the client when they arrived
@@ -17,10 +18,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include "hw/device.h"
 #include "lib/error.h"
 #include "lib/xs_client.h"
+#include "backends/xenstore_layout.h"
 #include "backends/xenstore_link.h"
 #include "vmm/domain.h"
 #include "vmm/event_loop.h"
@@ -213,65 +216,49 @@ static void make_uuid(char out[37])
 		 b[14], b[15]);
 }
 
-/* One node: value and permissions ("n0 r5" form). */
-static int put(struct xs_client *xs, uint32_t tx, const char *perms, const char *value,
-	       const char *fmt_path, ...) __attribute__((format(printf, 5, 6)));
-static int put(struct xs_client *xs, uint32_t tx, const char *perms, const char *value,
-	       const char *fmt_path, ...)
-{
-	char path[256];
-	va_list ap;
+struct layout_put {
+	struct xs_client *xs;
+	uint32_t tx;
+};
 
-	va_start(ap, fmt_path);
-	vsnprintf(path, sizeof(path), fmt_path, ap);
-	va_end(ap);
-	int r = xs_write_str(xs, tx, path, value);
-	if (!r && perms)
-		r = xs_set_perms(xs, tx, path, perms);
-	return r;
+/* One node of the layout: value, then permissions ("n0 r5" form). */
+static int layout_put(void *ctx, const char *path, const char *value, const char *perms)
+{
+	struct layout_put *lp = ctx;
+	int r = xs_write_str(lp->xs, lp->tx, path, value);
+
+	return r ? r : xs_set_perms(lp->xs, lp->tx, path, perms);
+}
+
+static void describe_layout(struct xenstore_link *l, struct xenstore_layout *out, char *start_time,
+			    size_t start_len)
+{
+	struct domain *dom = l->dom;
+	const struct domain_params *p = dom->params;
+	struct timeval now;
+
+	gettimeofday(&now, NULL);
+	snprintf(start_time, start_len, "%llu.%02ld", (unsigned long long)now.tv_sec, (long)now.tv_usec / 10000);
+	*out = (struct xenstore_layout){
+		.domid = dom->domid, .name = p->name, .uuid = l->uuid,
+		.memory_kb = p->memory_mb * 1024, .max_memory_kb = p->memory_mb * 1024,
+		/* No maxvcpus yet: every possible vCPU is online at boot. */
+		.vcpus = p->vcpus, .max_vcpus = p->vcpus,
+		.store_gfn = vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_XENSTORE) >> 12,
+		.console_gfn = vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_CONSOLE) >> 12,
+		.store_port = EVTCHN_STORE_PORT, .console_port = EVTCHN_CONSOLE_PORT,
+		.console_tty = dom->console->tty_path, .start_time = start_time,
+	};
 }
 
 static int write_layout(struct xenstore_link *l, uint32_t tx)
 {
-	struct domain *dom = l->dom;
-	const struct domain_params *p = dom->params;
-	int d = dom->domid, r = 0;
-	char ro[32], rw[32], num[64], vm_path[64];
+	struct xenstore_layout layout;
+	struct layout_put lp = { .xs = l->xs, .tx = tx };
+	char start_time[48];
 
-	snprintf(ro, sizeof(ro), "n0 r%d", d);      /* Dom0's, readable by the domain */
-	snprintf(rw, sizeof(rw), "n%d", d);         /* the domain's own */
-	snprintf(vm_path, sizeof(vm_path), "/vm/%s", l->uuid);
-#define PUT(perms, value, ...) do { if (!r) r = put(l->xs, tx, perms, value, __VA_ARGS__); } while (0)
-	PUT(ro, "", "/local/domain/%d", d);
-	PUT(ro, p->name, "/local/domain/%d/name", d);
-	snprintf(num, sizeof(num), "%d", d);
-	PUT(ro, num, "/local/domain/%d/domid", d);
-	PUT(ro, vm_path, "/local/domain/%d/vm", d);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)p->memory_mb * 1024);
-	PUT(ro, num, "/local/domain/%d/memory/target", d);
-	PUT(ro, num, "/local/domain/%d/memory/static-max", d);
-	for (unsigned int i = 0; i < p->vcpus; i++)
-		PUT(ro, "online", "/local/domain/%d/cpu/%u/availability", d, i);
-	PUT(rw, "", "/local/domain/%d/control", d);
-	PUT(rw, "", "/local/domain/%d/control/shutdown", d);
-	PUT(rw, "", "/local/domain/%d/control/sysrq", d);
-	PUT(rw, "", "/local/domain/%d/data", d);
-	PUT(ro, "", "/local/domain/%d/device", d);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)(vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_XENSTORE) >> 12));
-	PUT(ro, num, "/local/domain/%d/store/ring-ref", d);
-	snprintf(num, sizeof(num), "%d", EVTCHN_STORE_PORT);
-	PUT(ro, num, "/local/domain/%d/store/port", d);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)(vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_CONSOLE) >> 12));
-	PUT(ro, num, "/local/domain/%d/console/ring-ref", d);
-	snprintf(num, sizeof(num), "%d", EVTCHN_CONSOLE_PORT);
-	PUT(ro, num, "/local/domain/%d/console/port", d);
-	PUT(ro, "xenconsoled", "/local/domain/%d/console/type", d);
-	PUT(ro, "1048576", "/local/domain/%d/console/limit", d);
-	PUT(ro, dom->console->tty_path, "/local/domain/%d/console/tty", d);
-	PUT(ro, p->name, "%s/name", vm_path);
-	PUT(ro, l->uuid, "%s/uuid", vm_path);
-#undef PUT
-	return r;
+	describe_layout(l, &layout, start_time, sizeof(start_time));
+	return xenstore_layout_write(&layout, layout_put, &lp);
 }
 
 int xenstore_link_connect(struct domain *dom, char *err, size_t errlen)
@@ -321,10 +308,39 @@ int xenstore_link_connect(struct domain *dom, char *err, size_t errlen)
 	return 0;
 }
 
+/* Removes dir and then its parents, `levels` in all, each only while it is empty: the console's
+ * backend/console/<domid> leaves backend/console, backend and /local/domain/0 behind, which other
+ * domains may share.  Each look-and-remove is one transaction, so a sibling made meanwhile wins. */
+static void prune_empty(struct xs_client *xs, const char *dir_path, int levels)
+{
+	char dir[XENSTORE_LAYOUT_ROOT_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", dir_path);
+	for (int up = 0; up < levels; up++) {
+		int r = -EAGAIN;
+		unsigned int count = 0;
+		for (int attempt = 0; r == -EAGAIN && attempt <= LAYOUT_RETRIES; attempt++) {
+			uint32_t tx;
+			char **names = NULL;
+			if ((r = xs_transaction_start(xs, &tx)))
+				break;
+			r = xs_directory(xs, tx, dir, &names, &count);
+			free(names);
+			if (!r && !count)
+				r = xs_rm(xs, tx, dir);
+			int end = xs_transaction_end(xs, tx, r == 0);
+			if (!r)
+				r = end;
+		}
+		char *slash = strrchr(dir, '/');
+		if (r || count || !slash || slash == dir)
+			break;
+		*slash = '\0';
+	}
+}
+
 static void disconnect(struct xenstore_link *l)
 {
-	char path[128];
-
 	if (!l->xs)
 		return;
 	stop_polling_xs(l);
@@ -333,11 +349,16 @@ static void disconnect(struct xenstore_link *l)
 			LOG("domain %d: watch %s still set at disconnect", l->dom->domid, l->watches[i].path);
 	memset(l->watches, 0, sizeof(l->watches));
 	if (l->introduced_domid >= 0) {
+		struct xenstore_layout layout = { .domid = l->introduced_domid, .uuid = l->uuid };
+		char roots[XENSTORE_LAYOUT_ROOTS][XENSTORE_LAYOUT_ROOT_MAX];
 		xs_release(l->xs, (unsigned int)l->introduced_domid);
-		snprintf(path, sizeof(path), "/local/domain/%d", l->introduced_domid);
-		xs_rm(l->xs, 0, path);
-		snprintf(path, sizeof(path), "/vm/%s", l->uuid);
-		xs_rm(l->xs, 0, path);
+		xenstore_layout_roots(&layout, roots);
+		for (int i = 0; i < XENSTORE_LAYOUT_ROOTS; i++)
+			xs_rm(l->xs, 0, roots[i]);
+		/* The last root is backend/console/<domid>: its parents go too, once empty. */
+		char *parent = strrchr(roots[XENSTORE_LAYOUT_ROOTS - 1], '/');
+		*parent = '\0';
+		prune_empty(l->xs, roots[XENSTORE_LAYOUT_ROOTS - 1], 3);
 		l->introduced_domid = -1;
 	}
 	xs_close(l->xs);
