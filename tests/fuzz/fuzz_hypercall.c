@@ -59,7 +59,7 @@
 static const uint64_t implemented[] = {
 	__HYPERVISOR_memory_op, __HYPERVISOR_set_timer_op, __HYPERVISOR_xen_version,
 	__HYPERVISOR_console_io, __HYPERVISOR_grant_table_op, __HYPERVISOR_vcpu_op,
-	__HYPERVISOR_sched_op, __HYPERVISOR_event_channel_op, __HYPERVISOR_hvm_op,
+	__HYPERVISOR_sched_op, __HYPERVISOR_event_channel_op, __HYPERVISOR_hvm_op, __HYPERVISOR_vm_assist,
 };
 #define N_IMPLEMENTED (sizeof(implemented) / sizeof(implemented[0]))
 
