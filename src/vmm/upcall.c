@@ -71,14 +71,16 @@ int upcall_vcpu_thread_init(struct vcpu *vcpu)
 	struct sigaction sa = { .sa_handler = retry_handler };
 	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = UPCALL_RETRY_SIGNAL };
 	sigset_t during_run;
-	struct { struct kvm_signal_mask head; uint8_t set[8]; } mask = { .head.len = 8 };
+	/* KVM's sigset is the kernel's: 8 bytes on x86-64. */
+	union { struct kvm_signal_mask head; uint8_t bytes[sizeof(struct kvm_signal_mask) + 8]; } mask = { 0 };
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(UPCALL_RETRY_SIGNAL, &sa, NULL);   /* no SA_RESTART: KVM_RUN must return EINTR */
 	/* The thread starts with the retry signal blocked (vcpu_start); inside KVM_RUN it is let in. */
 	pthread_sigmask(SIG_BLOCK, NULL, &during_run);
 	sigdelset(&during_run, UPCALL_RETRY_SIGNAL);
-	memcpy(mask.set, &during_run, sizeof(mask.set));
+	mask.head.len = 8;
+	memcpy(mask.head.sigset, &during_run, 8);
 	if (ioctl(vcpu->fd, KVM_SET_SIGNAL_MASK, &mask) < 0) {
 		LOG("vCPU %u: KVM_SET_SIGNAL_MASK: %s; the callback vector waits for the next exit "
 		    "instead of retrying", vcpu->id, strerror(errno));

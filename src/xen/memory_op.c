@@ -135,7 +135,7 @@ static void set_page_out(struct xen_reservation *res, uint64_t index, bool out)
  * wrap in the shift. */
 static bool ram_page(const struct vm *vm, uint64_t gfn, uint64_t *index)
 {
-	uint8_t *hva = gfn >> 52 ? NULL : vm_gpa_to_hva(vm, gfn << 12, 4096);
+	uint8_t *hva = gfn >> 52 ? NULL : vm_ram_gpa_to_hva(vm, gfn << 12, 4096);
 
 	if (!hva)
 		return false;

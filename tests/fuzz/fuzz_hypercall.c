@@ -348,9 +348,13 @@ static void check_state(struct domain *d)
 		if (vs->info_registered) {
 			if (v >= d->n_vcpus)
 				FAIL("vcpu_info registered for vCPU %u of %u", v, d->n_vcpus);
-			const uint8_t *i = (const uint8_t *)vs->info;
-			if (i < ram || i + sizeof(struct vcpu_info) > ram + RAM)
-				FAIL("vCPU %u's vcpu_info at %p, outside RAM", v, (void *)vs->info);
+			/* In RAM, or on a grant frame's page outside it (vm.c's extra pages). */
+			const uint8_t *i = (const uint8_t *)vs->info, *extra = d->vm.extra;
+			bool in_ram = i >= ram && i + sizeof(struct vcpu_info) <= ram + RAM;
+			bool in_extra = extra && i >= extra &&
+					i + sizeof(struct vcpu_info) <= extra + VM_EXTRA_PAGES * 4096ull;
+			if (!in_ram && !in_extra)
+				FAIL("vCPU %u's vcpu_info at %p, outside RAM and grant pages", v, (void *)vs->info);
 		} else if (vs->info) {
 			FAIL("vCPU %u has a vcpu_info pointer but none registered", v);
 		}
@@ -370,14 +374,18 @@ static void check_state(struct domain *d)
 			continue;
 		if (f >= x->grant_frames)
 			FAIL("grant frame %u placed but only %u in use", f, x->grant_frames);
-		if (!frame_in_ram(d, x->grant_gfn[f], PAGE))
-			FAIL("grant frame %u at gfn %#llx, not RAM", f, (unsigned long long)x->grant_gfn[f]);
+		/* In RAM, or outside it on one of the VMM's extra pages (where Linux PVH puts them). */
+		if (!frame_in_ram(d, x->grant_gfn[f], PAGE) && !vm_gpa_to_hva(&d->vm, x->grant_gfn[f] << 12, PAGE))
+			FAIL("grant frame %u at gfn %#llx, neither RAM nor mapped", f,
+			     (unsigned long long)x->grant_gfn[f]);
 	}
 	/* Nothing holds a grant mapping between calls: every pin is back to zero. */
-	for (size_t r = 0; r < sizeof(x->pins) / sizeof(x->pins[0]); r++)
-		if (x->pins[r].readers || x->pins[r].writers)
-			FAIL("grant %zu left pinned (%u readers, %u writers)", r, x->pins[r].readers,
-			     x->pins[r].writers);
+	static const struct gnttab_pin unpinned[sizeof(x->pins) / sizeof(x->pins[0])];
+	if (memcmp(x->pins, unpinned, sizeof(unpinned)))
+		for (size_t r = 0; r < sizeof(x->pins) / sizeof(x->pins[0]); r++)
+			if (x->pins[r].readers || x->pins[r].writers)
+				FAIL("grant %zu left pinned (%u readers, %u writers)", r, x->pins[r].readers,
+				     x->pins[r].writers);
 	if (x->dom0_calls_running)
 		FAIL("%u Dom0 callbacks still running", x->dom0_calls_running);
 	if (x->callback_via != x->params[HVM_PARAM_CALLBACK_IRQ])

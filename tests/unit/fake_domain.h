@@ -87,6 +87,7 @@ static inline void fake_domain_free(struct domain *d)
 		free(d->vcpus[i].run);
 	pthread_cond_destroy(&d->unpaused);
 	pthread_mutex_destroy(&d->lock);
+	vm_extra_release(&d->vm);
 	free(d->vm.ram);
 	free(d);
 }
