@@ -41,7 +41,8 @@ trap 'drop_netns; finish' EXIT
 SKIP_REST=""                 # once set, the checks that need the guest skip with this reason
 
 # check NAME FUNCTION [needs-guest]: runs FUNCTION and reports it; returns 0 (ok), 1 (not ok) or
-# 2 (skipped).
+# 2 (skipped).  Never call it in a condition (if, ||, &&): bash would then ignore the set -e that
+# makes a check's first failing step end it.
 check() {
 	local name=linux-$1 fn=$2
 	if [ "${3:-}" = needs-guest ] && [ -n "$SKIP_REST" ]; then
@@ -261,8 +262,9 @@ check_dmesg_once() {
 	grep -a "^(d$id) " "$WORK/dmesg" >"$WORK/dmesg.d" || fail "xl dmesg has no (d$id) lines: $(head -3 "$WORK/dmesg" | tr '\n' ' ')"
 	[ "$(grep -c 'Linux version' "$WORK/dmesg.d")" = 1 ] ||
 		fail "'Linux version' appears $(grep -c 'Linux version' "$WORK/dmesg.d") times among xl dmesg's (d$id) lines"
-	[ -z "$(sort "$WORK/dmesg.d" | uniq -d | head -1)" ] ||
-		fail "xl dmesg repeats lines: $(sort "$WORK/dmesg.d" | uniq -d | head -2 | tr '\n' ' ')"
+	# Each kernel message carries its own timestamp, so one shown twice is a line written twice.
+	grep -aE '^\(d[0-9]+\) \[ *[0-9]+\.[0-9]{6}\]' "$WORK/dmesg.d" | sort | uniq -d >"$WORK/dmesg.dup" || true
+	[ ! -s "$WORK/dmesg.dup" ] || fail "xl dmesg repeats lines: $(head -2 "$WORK/dmesg.dup" | tr '\n' ' ')"
 	# console_io belongs to the hypervisor log only, not also to the domain's console.
 	! grep -aq "^(d$id) " "$(console_log)" || fail "(d$id) lines in the domain's console log"
 	[ "$(grep -ac 'Linux version' "$(console_log)" || true)" -le 1 ] || fail "'Linux version' twice in the console log"
@@ -315,8 +317,10 @@ check_disk_after_shutdown() {
 
 # ---- the run ----------------------------------------------------------------------------------------
 status=0
-check initramfs check_initramfs || [ $? = 2 ] || status=1
-check initramfs-qemu check_initramfs_qemu || [ $? = 2 ] || status=1
+check initramfs check_initramfs
+[ $? != 1 ] || status=1
+check initramfs-qemu check_initramfs_qemu
+[ $? != 1 ] || status=1
 GUEST_CHECKS="boot console net-bridge net-routed disk-ext4 sysrq dmesg-once reboot shutdown disk-after-shutdown"
 if ! have_kvm; then
 	SKIP_REST="no usable /dev/kvm (needs KVM and root)"
@@ -329,9 +333,8 @@ fi
 # know it; linux-boot makes it.
 [ -n "$SKIP_REST" ] || NETNS="xlx$$"
 for c in $GUEST_CHECKS; do
-	rc=0
-	check "$c" "check_${c//-/_}" needs-guest || rc=$?
-	[ $rc = 1 ] || continue
+	check "$c" "check_${c//-/_}" needs-guest
+	[ $? = 1 ] || continue
 	status=1
 	case $c in
 	boot) SKIP_REST="the guest did not boot (see linux-boot)" ;;
