@@ -13,13 +13,7 @@ SETTLE=${SETTLE:-0.2}       # seconds after the banner before RSS is read
 MEM=128
 
 bench_init
-QEMU=$(command -v qemu-system-x86_64 || true)
-if [[ -z $QEMU ]]; then
-    echo "qemu-system-x86_64 missing: installing Debian's qemu-system-x86"
-    timeout 600 apt-get install -y --no-install-recommends qemu-system-x86 >"$BENCH_TMP/apt.log" 2>&1 ||
-        { tail -5 "$BENCH_TMP/apt.log"; echo "apt-get install failed: QEMU column will be empty"; }
-    QEMU=$(command -v qemu-system-x86_64 || true)
-fi
+bench_find_qemu
 qemu_ok=${QEMU:+1}
 
 xen_boot=() xen_xl=() xen_own=() xen_rss=() xen_ram=()

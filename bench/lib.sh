@@ -3,9 +3,14 @@
 #
 #   bench_init             SKIP without /dev/kvm, temp dir + run directory, cleanup trap, `make all`
 #   bench_xl_create NAME CMDLINE [MEMORY]
-#                          writes a cfg into the temp dir and runs `xl create` in the background;
-#                          sets BENCH_T0 (µs, just before xl ran) and BENCH_XL_DONE (file that
-#                          receives "rc timestamp_us" when xl returns); the domain is destroyed on exit
+#                          writes a cfg for the test guest into the temp dir and starts it as
+#                          bench_xl_create_cfg does
+#   bench_xl_create_cfg NAME CFG [XL_TIMEOUT_S]
+#                          runs `xl create CFG` in the background; sets BENCH_T0 (µs, just before
+#                          xl ran) and BENCH_XL_DONE (file that receives "rc timestamp_us" when xl
+#                          returns); the domain is destroyed on exit
+#   bench_find_qemu        sets QEMU to qemu-system-x86_64, installing Debian's package if missing
+#                          (empty if that fails: the QEMU column stays empty)
 #   bench_wait_line FILE OK_RE FAIL_RE TIMEOUT_S [ALIVE_CMD...]
 #                          waits for a complete line of FILE matching OK_RE; sets BENCH_LINE and
 #                          BENCH_LINE_US (when it was seen).  Returns 1 on timeout, 2 if a line
@@ -105,6 +110,11 @@ kernel = "$GUEST_ELF"
 memory = $memory
 cmdline = "$cmdline"
 EOF
+    bench_xl_create_cfg "$name" "$cfg" 30
+}
+
+bench_xl_create_cfg() {
+    local name=$1 cfg=$2 xl_timeout=${3:-30}
     BENCH_DOMAINS+=("$name")
     BENCH_XL_DONE=$BENCH_TMP/$name.xl-done
     BENCH_XL_OUT=$BENCH_TMP/$name.xl-out
@@ -112,12 +122,21 @@ EOF
     bench_now_us BENCH_T0
     (
         rc=0
-        timeout 30 "$XL" create "$cfg" >"$BENCH_XL_OUT" 2>&1 || rc=$?
+        timeout "$xl_timeout" "$XL" create "$cfg" >"$BENCH_XL_OUT" 2>&1 || rc=$?
         t=$EPOCHREALTIME
         echo "$rc ${t//[!0-9]/}" >"$BENCH_XL_DONE.tmp"
         mv "$BENCH_XL_DONE.tmp" "$BENCH_XL_DONE"
     ) &
     BENCH_PIDS+=($!)
+}
+
+bench_find_qemu() {
+    QEMU=$(command -v qemu-system-x86_64 || true)
+    [[ -n $QEMU ]] && return 0
+    echo "qemu-system-x86_64 missing: installing Debian's qemu-system-x86"
+    timeout 600 apt-get install -y --no-install-recommends qemu-system-x86 >"$BENCH_TMP/apt.log" 2>&1 ||
+        { tail -5 "$BENCH_TMP/apt.log"; echo "apt-get install failed: QEMU column will be empty"; }
+    QEMU=$(command -v qemu-system-x86_64 || true)
 }
 
 # For bench_wait_line's ALIVE_CMD: false once xl create has returned non-zero.

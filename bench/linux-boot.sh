@@ -47,13 +47,7 @@ INITRAMFS=$BENCH_TMP/initramfs.cpio
 timeout 300 "$BENCH_ROOT/scripts/mk-linux-initramfs" -k "$KDIR" "$INITRAMFS" >/dev/null ||
     { bench_msg "scripts/mk-linux-initramfs failed"; exit 1; }
 
-QEMU=$(command -v qemu-system-x86_64 || true)
-if [[ -z $QEMU ]]; then
-    echo "qemu-system-x86_64 missing: installing Debian's qemu-system-x86"
-    timeout 600 apt-get install -y --no-install-recommends qemu-system-x86 >"$BENCH_TMP/apt.log" 2>&1 ||
-        { tail -5 "$BENCH_TMP/apt.log"; echo "apt-get install failed: QEMU column will be empty"; }
-    QEMU=$(command -v qemu-system-x86_64 || true)
-fi
+bench_find_qemu
 qemu_accel=""
 if [[ -n $QEMU ]]; then
     if [[ -r /dev/kvm && -w /dev/kvm ]]; then qemu_accel=kvm; else qemu_accel=tcg; fi
@@ -76,18 +70,8 @@ on_poweroff = "destroy"
 on_reboot = "destroy"
 on_crash = "destroy"
 EOF
-    BENCH_DOMAINS+=("$name")
-    BENCH_XL_DONE=$BENCH_TMP/$name.xl-done
-    BENCH_XL_OUT=$BENCH_TMP/$name.xl-out
-    bench_now_us t0
-    (
-        rc=0
-        timeout 60 "$XL" create "$cfg" >"$BENCH_XL_OUT" 2>&1 || rc=$?
-        t=$EPOCHREALTIME
-        echo "$rc ${t//[!0-9]/}" >"$BENCH_XL_DONE.tmp"
-        mv "$BENCH_XL_DONE.tmp" "$BENCH_XL_DONE"
-    ) &
-    BENCH_PIDS+=($!)
+    bench_xl_create_cfg "$name" "$cfg" 60
+    t0=$BENCH_T0
     rc=0
     bench_wait_line "$log" "$INIT" 'Kernel panic' "$BOOT_TIMEOUT" bench_xl_alive || rc=$?
     ((rc)) || r_init=$((BENCH_LINE_US - t0))
