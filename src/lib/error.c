@@ -7,19 +7,14 @@
 /* The one piece of process-wide state: what to call ourselves in log lines. */
 static const char *log_program = "xenith";
 
-void error_format(char *buf, size_t len, const char *file, int line, const char *fmt, ...)
+void error_format(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
-	const char *base = strrchr(file, '/');
 
 	if (!len)
 		return;
-	n = snprintf(buf, len, "%s:%d: ", base ? base + 1 : file, line);
-	if (n < 0 || (size_t)n >= len)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(buf + n, len - n, fmt, ap);
+	vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
 }
 

@@ -7,15 +7,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "backends/console.h"
+#include "lib/domain_limits.h"
 #include "vmm/vcpu_watch.h"
 #include "vmm/io.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 #include "xen/xen_state.h"
 
-#define DOMAIN_MAX_VCPUS 64
-#define DOMAIN_MAX_VIFS 16
-#define DOMAIN_MAX_DISKS 16
+/* DOMAIN_MAX_VCPUS, _VIFS, _DISKS and the memory bounds are xl's too: lib/domain_limits.h. */
+_Static_assert(DOMAIN_MAX_VCPUS <= XEN_MAX_VCPUS, "the Xen state holds every vCPU");
 
 enum shutdown_action { ACTION_DESTROY, ACTION_RESTART, ACTION_PRESERVE };
 

@@ -14,10 +14,12 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "lib/domain_limits.h"
 #include "lib/error.h"
 #include "lib/rundir.h"
 #include "backends/blkback.h"
 #include "backends/netback.h"
+#include "vmm/acpi_tables.h"
 #include "vmm/control.h"
 #include "vmm/domain.h"
 #include "vmm/event_loop.h"
@@ -66,15 +68,22 @@ static int parse_action(const char *s, enum shutdown_action *out, char *err, siz
 	return -1;
 }
 
-static int parse_number(const char *s, const char *what, unsigned long long max,
-			unsigned long long *out, char *err, size_t errlen)
+/* The smallest RAM has room for the first MiB, the ACPI tables and the special pages (vm.h). */
+_Static_assert((DOMAIN_MIN_MEMORY_MB << 20) > 0x100000 + ACPI_PVH_REGION_SIZE + SPECIAL_PAGES * 4096,
+	       "DOMAIN_MIN_MEMORY_MB holds the fixed parts of the memory map");
+
+/* A decimal number within [min, max] for --option; the refusal names the option, the value and
+ * the range, as xl's own check of the same limit does (lib/domain_limits.h). */
+static int parse_number(const char *s, const char *option, const char *what, unsigned long long min,
+			unsigned long long max, unsigned long long *out, char *err, size_t errlen)
 {
 	char *end;
 
 	errno = 0;
 	*out = strtoull(s, &end, 10);
-	if (errno || end == s || *end || *out > max) {
-		ERR_SET(err, errlen, "--%s '%s' is not a number up to %llu", what, s, max);
+	if (errno || end == s || *end || *s == '-' || *out < min || *out > max) {
+		ERR_SET(err, errlen, "--%s '%s': expected %s from %llu to %llu", option, s, what, min,
+			max);
 		return -1;
 	}
 	return 0;
@@ -95,6 +104,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		{ 0 },
 	};
 	struct domain_params *p = &v->params;
+	char why[512];
 	unsigned long long n;
 	int c;
 
@@ -110,12 +120,14 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		case OPT_RAMDISK: p->ramdisk = optarg; break;
 		case OPT_CMDLINE: p->cmdline = optarg; break;
 		case OPT_MEMORY:
-			if (parse_number(optarg, "memory", 1ull << 30, &n, err, errlen))
+			if (parse_number(optarg, "memory", "MiB of RAM", DOMAIN_MIN_MEMORY_MB,
+					 DOMAIN_MAX_MEMORY_MB, &n, err, errlen))
 				return -1;
 			p->memory_mb = n;
 			break;
 		case OPT_VCPUS:
-			if (parse_number(optarg, "vcpus", 4096, &n, err, errlen))
+			if (parse_number(optarg, "vcpus", "a number of vCPUs", 1, DOMAIN_MAX_VCPUS, &n,
+					 err, errlen))
 				return -1;
 			p->vcpus = (unsigned int)n;
 			break;
@@ -125,30 +137,36 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		case OPT_PAUSED: p->start_paused = true; break;
 		case OPT_RUNDIR: setenv("XENITH_RUNDIR", optarg, 1); break;
 		case OPT_READY:
-			if (parse_number(optarg, "ready-fd", 65535, &n, err, errlen))
+			if (parse_number(optarg, "ready-fd", "a descriptor", 0, 65535, &n, err, errlen))
 				return -1;
 			v->ready_fd = (int)n;
 			break;
 		case OPT_VIF: {
 			struct netback_config vif;
 			if (p->n_vifs == DOMAIN_MAX_VIFS) {
-				ERR_SET(err, errlen, "at most %d --vif", DOMAIN_MAX_VIFS);
+				ERR_SET(err, errlen, "--vif: a domain has at most %d vifs (this is the %dth)",
+					DOMAIN_MAX_VIFS, DOMAIN_MAX_VIFS + 1);
 				return -1;
 			}
 			/* Checked now so that a typo fails before anything is built. */
-			if (netback_config_parse(optarg, &vif, err, errlen))
+			if (netback_config_parse(optarg, &vif, why, sizeof(why))) {
+				ERR_SET(err, errlen, "--vif '%s': %s", optarg, why);
 				return -1;
+			}
 			p->vifs[p->n_vifs++] = optarg;
 			break;
 		}
 		case OPT_DISK: {
 			struct blkback_config disk;
 			if (p->n_disks == DOMAIN_MAX_DISKS) {
-				ERR_SET(err, errlen, "at most %d --disk", DOMAIN_MAX_DISKS);
+				ERR_SET(err, errlen, "--disk: a domain has at most %d disks (this is the %dth)",
+					DOMAIN_MAX_DISKS, DOMAIN_MAX_DISKS + 1);
 				return -1;
 			}
-			if (blkback_config_parse(optarg, &disk, err, errlen))
+			if (blkback_config_parse(optarg, &disk, why, sizeof(why))) {
+				ERR_SET(err, errlen, "--disk '%s': %s", optarg, why);
 				return -1;
+			}
 			p->disks[p->n_disks++] = optarg;
 			break;
 		}
@@ -161,7 +179,8 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		return -1;
 	}
 	if (!*p->name || strlen(p->name) > DOMAIN_NAME_MAX || strpbrk(p->name, "/ \t\n")) {
-		ERR_SET(err, errlen, "domain name '%s' is not usable", p->name);
+		ERR_SET(err, errlen, "--name '%s': a name has 1 to %d bytes without '/' or whitespace",
+			p->name, DOMAIN_NAME_MAX);
 		return -1;
 	}
 	return 0;

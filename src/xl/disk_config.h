@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include "lib/domain_limits.h"
 
-#define DISK_MAX 64              /* disks per domain: like VIF_MAX, the VMM's argv is the limit */
+#define DISK_MAX DOMAIN_MAX_DISKS /* disks per domain: the VMM's limit, shared (lib/domain_limits.h) */
 #define DISK_VDEV_MAX 15         /* "xvdzzzzz255" is far shorter */
 
 struct xl_disk {

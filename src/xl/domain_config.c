@@ -3,7 +3,6 @@
  * of known keys exists only so unknown ones can be warned about, as xl does. */
 #include "xl/domain_config.h"
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,9 +75,10 @@ static int get_string(const struct reader *r, const char *key, const char **out,
 	return 1;
 }
 
-/* 1 when present, 0 when absent, -1 when not a number within [min, max]. */
+/* 1 when present, 0 when absent, -1 when not a number within [min, max] (in unit: "" or " MiB").
+ * The bounds are the VMM's (lib/domain_limits.h), so a config xl takes, the VMM takes too. */
 static int get_number(const struct reader *r, const char *key, long long min, long long max,
-		      long long *out)
+		      const char *unit, long long *out)
 {
 	const struct cfg_entry *e = xl_cfg_get(r->cfg, key);
 	if (!e)
@@ -86,15 +86,12 @@ static int get_number(const struct reader *r, const char *key, long long min, lo
 	long long n;
 	if (cfg_value_to_number(&e->value, &n) < 0)
 		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "'%s' must be a number", key);
-	if (n < min) {
-		if (min == 1)
-			return xl_cfg_error(r->err, r->errlen, r->cfg, e, "%s must be at least 1", key);
-		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "%s must be at least %lld", key,
-				    min);
-	}
+	if (n < min)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "%s must be at least %lld%s", key,
+				    min, unit);
 	if (n > max)
-		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "%s must be at most %lld", key,
-				    max);
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "%s must be at most %lld%s (a "
+				    "Xenith domain's limit)", key, max, unit);
 	*out = n;
 	return 1;
 }
@@ -257,9 +254,9 @@ static int read_vifs(const struct reader *r, struct domain_config *dc)
 	if (e->value.kind != CFG_LIST)
 		return xl_cfg_error(r->err, r->errlen, r->cfg, e,
 				    "'vif' must be a list, like vif = [ 'bridge=xenbr0' ]");
-	if (e->value.n_items > VIF_MAX)
-		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "at most %d vifs are supported",
-				    VIF_MAX);
+	if (e->value.n_items > DOMAIN_MAX_VIFS)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "%zu vifs given; at most %d (a "
+				    "Xenith domain's limit)", e->value.n_items, DOMAIN_MAX_VIFS);
 	if (e->value.n_items == 0)
 		return 0;
 	dc->vifs = calloc(e->value.n_items, sizeof(*dc->vifs));
@@ -311,9 +308,9 @@ static int read_disks(const struct reader *r, struct domain_config *dc)
 	if (e->value.kind != CFG_LIST)
 		return xl_cfg_error(r->err, r->errlen, r->cfg, e,
 				    "'disk' must be a list, like disk = [ '/srv/guest.img,raw,xvda,rw' ]");
-	if (e->value.n_items > DISK_MAX)
-		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "at most %d disks are supported",
-				    DISK_MAX);
+	if (e->value.n_items > DOMAIN_MAX_DISKS)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "%zu disks given; at most %d (a "
+				    "Xenith domain's limit)", e->value.n_items, DOMAIN_MAX_DISKS);
 	if (e->value.n_items == 0)
 		return 0;
 	dc->disks = calloc(e->value.n_items, sizeof(*dc->disks));
@@ -391,11 +388,10 @@ static int read_config(const struct reader *r, struct domain_config *dc)
 	if (read_cmdline(r, &dc->cmdline) < 0)
 		return -1;
 
-	/* Memory in MiB must still fit in a 64-bit byte count. */
 	long long memory = DEFAULT_MEMORY_MB, maxmem;
-	if (get_number(r, "memory", 1, LLONG_MAX >> 20, &memory) < 0)
+	if (get_number(r, "memory", DOMAIN_MIN_MEMORY_MB, DOMAIN_MAX_MEMORY_MB, " MiB", &memory) < 0)
 		return -1;
-	rc = get_number(r, "maxmem", 1, LLONG_MAX >> 20, &maxmem);
+	rc = get_number(r, "maxmem", DOMAIN_MIN_MEMORY_MB, DOMAIN_MAX_MEMORY_MB, " MiB", &maxmem);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
@@ -408,9 +404,9 @@ static int read_config(const struct reader *r, struct domain_config *dc)
 	dc->maxmem_mb = maxmem;
 
 	long long vcpus = 1, max_vcpus;
-	if (get_number(r, "vcpus", 1, DOMAIN_VCPUS_MAX, &vcpus) < 0)
+	if (get_number(r, "vcpus", 1, DOMAIN_MAX_VCPUS, "", &vcpus) < 0)
 		return -1;
-	rc = get_number(r, "maxvcpus", 1, DOMAIN_VCPUS_MAX, &max_vcpus);
+	rc = get_number(r, "maxvcpus", 1, DOMAIN_MAX_VCPUS, "", &max_vcpus);
 	if (rc < 0)
 		return -1;
 	if (rc == 0)

@@ -3,6 +3,7 @@
 #define XENITH_DOMAIN_CONFIG_H
 
 #include <stdio.h>
+#include "lib/domain_limits.h"
 #include "xl/disk_config.h"
 #include "xl/vif_config.h"
 #include "xl/xl_cfg.h"
@@ -20,7 +21,7 @@ struct domain_config {
 	char *kernel;            /* as written: like xl, a relative path is relative to the cwd */
 	char *ramdisk;           /* NULL when absent */
 	char *cmdline;           /* cmdline, or root= + extra as xl joins them; "" when absent */
-	unsigned long memory_mb; /* default 128 */
+	unsigned long memory_mb; /* default 128; DOMAIN_MIN/MAX_MEMORY_MB like maxmem_mb */
 	unsigned int vcpus;      /* default 1 */
 	enum domain_action on_poweroff, on_reboot, on_crash; /* destroy, restart, destroy */
 	unsigned long maxmem_mb; /* >= memory_mb; memory_mb when absent */
@@ -31,9 +32,7 @@ struct domain_config {
 	size_t n_disks;
 };
 
-#define DOMAIN_NAME_MAX 64     /* bytes */
-#define DOMAIN_VCPUS_MAX 4096  /* KVM's own ceiling on x86; the VMM checks the host's */
-
+/* Every count and size is bounded by lib/domain_limits.h, the VMM's limits too. */
 /* Checks and converts; unknown keys are warned about on `warn` like xl does, known-but-unsupported
  * values are errors that say so.  Returns 0, or -1 with `file:line: message` in err. */
 int domain_config_from_cfg(const struct xl_cfg *cfg, struct domain_config *dc, FILE *warn,

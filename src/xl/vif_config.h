@@ -7,8 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include "lib/domain_limits.h"
 
-#define VIF_MAX 64               /* vifs per domain: xl's own limit is memory, ours the VMM's argv */
+#define VIF_MAX DOMAIN_MAX_VIFS  /* vifs per domain: the VMM's limit, shared (lib/domain_limits.h) */
 #define VIF_MAC_TEXT 18          /* "xx:xx:xx:xx:xx:xx" and its NUL */
 #define VIF_NAME_MAX 15          /* a Linux network device name (IFNAMSIZ - 1) */
 #define VIF_DEFAULT_BRIDGE "xenbr0"
