@@ -12,10 +12,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "lib/domain_limits.h"
 
 #define COMMAND_LINE_SOURCE "command line"
 
@@ -501,41 +505,94 @@ static int file_error(char *err, size_t errlen, const char *path, int errnum)
 	return -1;
 }
 
+/* Like Xen's xl: only a plain file is a config (/dev/null reads as an empty one), its size is
+ * known before it is read, and past a cap it is refused unread.  Xen's cap is INT_MAX bytes; ours
+ * is XL_CFG_MAX_BYTES.  Read with O_NONBLOCK so that a FIFO cannot stall us before fstat says what
+ * it is, and never more than the cap even if the file grows meanwhile. */
+static int read_config_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
+{
+	struct stat st;
+	size_t cap, got = 0;
+	int fd;
+
+	*text = NULL;
+	*len = 0;
+	if (!strcmp(path, "/dev/null"))
+		return 0;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return file_error(err, errlen, path, errno);
+	if (fstat(fd, &st) < 0) {
+		file_error(err, errlen, path, errno);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a plain file (a config is read from a regular file, or "
+			 "/dev/null for an empty one)", path);
+		goto fail;
+	}
+	if (st.st_size > XL_CFG_MAX_BYTES) {
+		snprintf(err, errlen, "%s: %lld bytes, more than the %u a config file may have", path,
+			 (long long)st.st_size, XL_CFG_MAX_BYTES);
+		goto fail;
+	}
+	/* Room for one byte more than fstat said, to see whether the file grew. */
+	cap = (size_t)st.st_size + 1;
+	*text = malloc(cap);
+	if (!*text) {
+		file_error(err, errlen, path, ENOMEM);
+		goto fail;
+	}
+	for (;;) {
+		ssize_t n = read(fd, *text + got, cap - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			file_error(err, errlen, path, errno);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > XL_CFG_MAX_BYTES) {
+			snprintf(err, errlen, "%s: grew past the %u bytes a config file may have while "
+				 "it was read", path, XL_CFG_MAX_BYTES);
+			goto fail;
+		}
+		if (got == cap) {
+			/* It grew (or fstat said 0, as /proc files do): more room, one past the cap. */
+			size_t more_cap = cap * 2 < XL_CFG_MAX_BYTES + 1u ? cap * 2 : XL_CFG_MAX_BYTES + 1u;
+			char *more = realloc(*text, more_cap);
+			if (!more) {
+				file_error(err, errlen, path, ENOMEM);
+				goto fail;
+			}
+			*text = more;
+			cap = more_cap;
+		}
+	}
+	close(fd);
+	*len = got;
+	return 0;
+fail:
+	free(*text);
+	*text = NULL;
+	close(fd);
+	return -1;
+}
+
 int xl_cfg_parse_file(const char *path, struct xl_cfg *cfg, char *err, size_t errlen)
 {
+	char *text;
+	size_t len;
+	int rc;
+
 	memset(cfg, 0, sizeof(*cfg));
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		return file_error(err, errlen, path, errno);
-	}
-	char *text = NULL;
-	size_t len = 0, cap = 0;
-	int rc = -1;
-	for (;;) {
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 4096;
-			char *ntext = realloc(text, ncap);
-			if (!ntext) {
-				file_error(err, errlen, path, ENOMEM);
-				goto out;
-			}
-			text = ntext;
-			cap = ncap;
-		}
-		size_t got = fread(text + len, 1, cap - len, f);
-		len += got;
-		if (got == 0)
-			break;
-	}
-	if (ferror(f)) {
-		file_error(err, errlen, path, errno ? errno : EIO);
-		goto out;
-	}
+	if (read_config_file(path, &text, &len, err, errlen))
+		return -1;
 	/* A NUL inside the file is reported by the parser as an unexpected byte. */
-	rc = parse_buffer(text, len, path, cfg, err, errlen);
-out:
+	rc = parse_buffer(text ? text : "", len, path, cfg, err, errlen);
 	free(text);
-	fclose(f);
 	return rc;
 }
 

@@ -1,9 +1,14 @@
 /* xl.cfg parser: good configs are compared through a canonical dump of what was parsed, bad
  * ones by their exact error text. */
 #include "xl/xl_cfg.h"
+#include "lib/domain_limits.h"
 #include "unit.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Values written back in one line: "strings" with C escapes, numbers in decimal (plus how they
@@ -261,6 +266,112 @@ static void test_missing_file(struct unit *u, const void *arg)
 	xl_cfg_free(&cfg);
 }
 
+/* Bounded intake (issue 10): only a plain file is a config, read only up to XL_CFG_MAX_BYTES, and
+ * a refusal names the path and what is wrong.  /dev/null is the empty config, as in Xen's xl. */
+static void check_refused(struct unit *u, const char *path, const char *why)
+{
+	struct xl_cfg cfg;
+	char err[512] = "", expected[512];
+
+	CHECK(xl_cfg_parse_file(path, &cfg, err, sizeof(err)) == -1, "%s parsed", path);
+	snprintf(expected, sizeof(expected), "%s: %s", path, why);
+	CHECK_STR(err, expected);
+	CHECK(cfg.n_entries == 0 && !cfg.source, "%s: cfg not left empty", path);
+	xl_cfg_free(&cfg);
+}
+
+#define NOT_PLAIN "not a plain file (a config is read from a regular file, or /dev/null for an " \
+		  "empty one)"
+
+static void test_not_plain_files(struct unit *u, const void *arg)
+{
+	(void)arg;
+	char dir[] = "/tmp/xenith-test-cfg-XXXXXX", fifo[64];
+	struct xl_cfg cfg;
+	char err[256] = "";
+
+	/* A FIFO nobody writes to: an open that waited for a writer would hang here, so a hang
+	 * ends the test by SIGALRM rather than passing. */
+	alarm(10);
+	check_refused(u, "/dev/zero", NOT_PLAIN);
+	check_refused(u, "/dev/urandom", NOT_PLAIN);
+	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+	check_refused(u, dir, NOT_PLAIN);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	CHECK(mkfifo(fifo, 0600) == 0, "mkfifo %s", fifo);
+	check_refused(u, fifo, NOT_PLAIN);
+	alarm(0);
+	unlink(fifo);
+	rmdir(dir);
+
+	CHECK(xl_cfg_parse_file("/dev/null", &cfg, err, sizeof(err)) == 0, "/dev/null: %s", err);
+	CHECK(cfg.n_entries == 0, "/dev/null has %zu entries", cfg.n_entries);
+	CHECK_STR(cfg.source, "/dev/null");
+	xl_cfg_free(&cfg);
+}
+
+static void test_size_cap(struct unit *u, const void *arg)
+{
+	(void)arg;
+	char path[64], err[256] = "", why[160];
+	struct xl_cfg cfg;
+	struct timespec t0, t1;
+	char *text = malloc(XL_CFG_MAX_BYTES);
+
+	CHECK(text != NULL, "malloc");
+	if (!text)
+		return;
+	/* Exactly the cap: a comment line, blank lines, and one statement at the very end. */
+	memset(text, '\n', XL_CFG_MAX_BYTES);
+	memcpy(text, "# padding", 9);
+	memcpy(text + XL_CFG_MAX_BYTES - 6, "a = 1\n", 6);
+	temp_file(path, text, XL_CFG_MAX_BYTES);
+	CHECK(path[0], "temporary file");
+	CHECK(xl_cfg_parse_file(path, &cfg, err, sizeof(err)) == 0, "%u bytes: %s", XL_CFG_MAX_BYTES,
+	      err);
+	const struct cfg_entry *a = xl_cfg_get(&cfg, "a");
+	/* Line 1 + one per newline before it: all bytes but the comment's 9 and the statement's 6. */
+	int want_line = 1 + (int)XL_CFG_MAX_BYTES - 9 - 6;
+	CHECK(a && a->line == want_line, "the statement at the end is on line %d, not %d",
+	      a ? a->line : -1, want_line);
+	xl_cfg_free(&cfg);
+
+	/* One byte more is refused, by its size, before it is read. */
+	int fd = open(path, O_WRONLY | O_APPEND);
+	CHECK(fd >= 0 && write(fd, "\n", 1) == 1, "appending a byte");
+	if (fd >= 0)
+		close(fd);
+	snprintf(why, sizeof(why), "%u bytes, more than the %u a config file may have",
+		 XL_CFG_MAX_BYTES + 1, XL_CFG_MAX_BYTES);
+	check_refused(u, path, why);
+
+	/* A 1 GiB file (sparse: no disk used) is refused as fast, none of it read. */
+	CHECK(truncate(path, 1ll << 30) == 0, "truncate to 1 GiB");
+	snprintf(why, sizeof(why), "%lld bytes, more than the %u a config file may have", 1ll << 30,
+		 XL_CFG_MAX_BYTES);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	check_refused(u, path, why);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	CHECK(secs < 0.5, "refusing a 1 GiB config took %.3f s: was it read?", secs);
+	unlink(path);
+	free(text);
+}
+
+/* /proc files say size 0 and have content: read they are, up to the cap, like any other file. */
+static void test_size_unknown(struct unit *u, const void *arg)
+{
+	(void)arg;
+	struct xl_cfg cfg;
+	char err[256] = "";
+
+	/* /proc/self/comm is one word and a newline: a key with no '=', so a parse error on line 1
+	 * proves the bytes were read although fstat said 0. */
+	CHECK(xl_cfg_parse_file("/proc/self/comm", &cfg, err, sizeof(err)) == -1, "parsed");
+	CHECK(!strncmp(err, "/proc/self/comm:1: ", 19), "error: %s", err);
+	xl_cfg_free(&cfg);
+}
+
 static void test_small_error_buffer(struct unit *u, const void *arg)
 {
 	(void)arg;
@@ -462,6 +573,10 @@ int main(void)
 	unit_case(&u, "list item lines and lookups", test_item_lines, NULL);
 	unit_case(&u, "parse a file", test_file, NULL);
 	unit_case(&u, "missing file", test_missing_file, NULL);
+	unit_case(&u, "devices, directories and FIFOs refused, /dev/null empty", test_not_plain_files,
+		  NULL);
+	unit_case(&u, "config size capped at XL_CFG_MAX_BYTES", test_size_cap, NULL);
+	unit_case(&u, "a file whose size fstat does not know", test_size_unknown, NULL);
 	unit_case(&u, "small error buffer", test_small_error_buffer, NULL);
 	unit_case(&u, "error and warning placement", test_messages, NULL);
 	unit_case(&u, "cfg_value_to_number", test_value_to_number, NULL);
