@@ -4,10 +4,10 @@
 
 #include <stddef.h>
 #include <limits.h>
+#include "lib/domain_limits.h"
 
 #define DOMID_FIRST 1
 #define DOMID_LAST  0x7fef          /* Xen's DOMID_FIRST_RESERVED - 1 */
-#define DOMAIN_NAME_MAX 64
 
 struct rundir {
 	char path[PATH_MAX - 64];   /* leaves room for the names below it */
