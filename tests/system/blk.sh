@@ -48,7 +48,7 @@ elif cmd == "sums":
         data = f.read()
     print(len(data), hashlib.sha256(data[:lo]).hexdigest(), hashlib.sha256(data[hi:]).hexdigest())
 PY
-pattern() { python3 "$PAT" "$@"; }
+pattern() { need python3 && python3 "$PAT" "$@"; }
 
 # blk_cfg NAME CMDLINE DISK...: a cfg with those disks.
 blk_cfg() {
@@ -80,7 +80,7 @@ test_guest_pattern_verified_on_host() {
 
 test_block_device_target() {
 	# A real block device (a loop device over an image): size and sector size come from the device.
-	command -v losetup >/dev/null || fail "losetup is missing (util-linux)"
+	need losetup util-linux
 	image "$WORK/lo.img" 8M
 	local dev; dev=$(losetup -f --show "$WORK/lo.img") || fail "cannot make a loop device"
 	echo "$dev" >"$WORK/loopdev"
@@ -105,7 +105,7 @@ test_host_pattern_read_by_guest() {
 }
 
 test_ext4_superblock() {
-	command -v mkfs.ext4 >/dev/null || fail "mkfs.ext4 missing (e2fsprogs; scripts/install-deps)"
+	need mkfs.ext4 "e2fsprogs; scripts/install-deps"
 	image "$WORK/fs.img" 16M
 	mkfs.ext4 -F -q -L xenith "$WORK/fs.img" >"$WORK/mkfs" 2>&1 || fail "mkfs.ext4: $(cat "$WORK/mkfs")"
 	boot fs "test=blk-ext4" "$WORK/fs.img,raw,xvda,rw"
@@ -175,7 +175,7 @@ test_disk_in_use_refused() {
 		fail "a ro attach of an image attached rw elsewhere succeeded"
 	fi
 	wait_for 5 vmm_count_is 1 || fail "a VMM is left after the refused creates ($(vmm_count))"
-	log_has owner "FAIL" && fail "the owner failed: $(grep -a FAIL "$(guest_log owner)")"
+	log_lacks owner "FAIL" || fail "the owner failed: $(grep -a FAIL "$(guest_log owner)")"
 	return 0
 }
 
@@ -190,7 +190,7 @@ test_hostile_blkfront_contained() {
 	expect_log evil "PASS blk-hostile" 180
 	grep -qiE "refus|invalid|bad|beyond|out of range|error|protocol" "$(vmm_log evil)" ||
 		fail "the evil domain's VMM logged nothing about its requests"
-	! grep -qE "AddressSanitizer|runtime error" "$(vmm_log evil)" || fail "the evil domain's VMM hit a sanitizer report"
+	no_match "$(vmm_log evil)" -E "AddressSanitizer|runtime error" || fail "the evil domain's VMM hit a sanitizer report"
 	wait_for 10 domain_gone evil || fail "evil still listed after PASS"
 	[ "$(pattern sums "$WORK/evil.img" 64 128)" = "$before" ] ||
 		fail "the evil image changed outside sectors 64..127 (or its size): $(pattern sums "$WORK/evil.img" 64 128) vs $before"
@@ -198,7 +198,7 @@ test_hostile_blkfront_contained() {
 	# The good domain keeps verifying its disk.
 	local n; n=$(grep -ac "round [0-9]* verified" "$(guest_log good)")
 	wait_for 60 log_count_at_least good "round [0-9]* verified" $((n + 2)) || fail "the good domain's disk stopped"
-	! log_has good "FAIL" || fail "the good domain failed: $(grep -a FAIL "$(guest_log good)")"
+	log_lacks good "FAIL" || fail "the good domain failed: $(grep -a FAIL "$(guest_log good)")"
 }
 
 run_tests

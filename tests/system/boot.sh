@@ -35,7 +35,7 @@ test_hostile_hypercalls_get_errors() {
 	# The unknown numbers were answered -ENOSYS and counted, not treated as fatal.
 	local unknown; unknown=$(grep -o '[0-9]* unknown (answered -ENOSYS)' "$(vmm_log fuzz)" | awk '{ print $1 }')
 	[ "${unknown:-0}" -gt 0 ] || fail "the VMM counted no unknown hypercalls: $(grep hypercalls "$(vmm_log fuzz)")"
-	! grep -q "crashed" "$(vmm_log fuzz)" || fail "the fuzzing guest was crashed: $(grep crashed "$(vmm_log fuzz)")"
+	no_match "$(vmm_log fuzz)" "crashed" || fail "the fuzzing guest was crashed: $(grep crashed "$(vmm_log fuzz)")"
 }
 
 test_bundled_example_boots() {
@@ -51,7 +51,8 @@ test_deep_run_directory() {
 	local deep="$XENITH_RUNDIR/$(printf 'd%.0s' $(seq 100))"
 	local cfg; cfg=$(make_cfg deep 'cmdline = "test=counter"')
 	XENITH_RUNDIR=$deep "$XL" create "$cfg" 2>"$WORK/err" || fail "create in a deep run dir: $(cat "$WORK/err")"
-	XENITH_RUNDIR=$deep "$XL" list | grep -q '^deep ' || fail "xl list in the deep run dir does not show it"
+	local list; list=$(XENITH_RUNDIR=$deep "$XL" list) || fail "xl list in the deep run dir failed"
+	grep -q '^deep ' <<<"$list" || fail "xl list in the deep run dir does not show it: $list"
 	XENITH_RUNDIR=$deep "$XL" destroy deep || fail "destroy in the deep run dir failed"
 }
 

@@ -4,6 +4,7 @@
 # Runs xl console under a pty of its own (as a user's terminal), waits for PATTERN, sends Ctrl-],
 # and reports what it saw and how xl ended.
 console_session() {
+	need python3
 	python3 - "$XL" "$1" "$2" <<'PY'
 import os, pty, select, sys, time
 xl, dom, pattern = sys.argv[1], sys.argv[2], sys.argv[3].encode()

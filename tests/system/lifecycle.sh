@@ -102,6 +102,7 @@ test_same_name_twice_refused() {
 vmm_fds() { ls "/proc/$(pgrep -f -- "xenith-vmm.*$XENITH_RUNDIR.*--name $1 ")/fd" | wc -l; }
 
 test_twenty_cycles_leave_nothing() {
+	need_xenstore_utils
 	local cfg witness i fds_before fds_after
 	# A domain that lives through the cycles shows whether anything leaks into other domains' VMMs.
 	witness=$(make_cfg witness 'cmdline = "test=counter"')

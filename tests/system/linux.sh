@@ -218,21 +218,22 @@ check_net_bridge() {
 	# is the guest shell's).
 	# shellcheck disable=SC2016
 	out=$(guest 'grep -o "^xen_netfront " /proc/modules; ip -o -4 addr show dev "$(ls /sys/bus/xen/devices/vif-0/net)"')
-	if ! echo "$out" | grep -q '^xen_netfront' || ! echo "$out" | grep -q 'inet 10.0.0.2/24'; then
-		fail "the guest's module and vif-0 interface: $(echo "$out" | tr '\n' ' ')"
+	if ! grep -q '^xen_netfront' <<<"$out" || ! grep -q 'inet 10.0.0.2/24' <<<"$out"; then
+		fail "the guest's module and vif-0 interface: $(tr '\n' ' ' <<<"$out")"
 	fi
 	in_ns ping -c 3 -W 5 10.0.0.2 >"$WORK/ping" 2>&1 || fail "Dom0 -> guest ping 10.0.0.2: $(tail -2 "$WORK/ping" | tr '\n' ' ')"
 	out=$(guest 'ping -c 3 -W 5 10.0.0.1')
-	echo "$out" | grep -q '3 packets received' || fail "guest -> Dom0 ping: $(echo "$out" | tail -2 | tr '\n' ' ')"
+	grep -q '3 packets received' <<<"$out" || fail "guest -> Dom0 ping: $(tail -2 <<<"$out" | tr '\n' ' ')"
 }
 
 check_net_routed() {
 	local id out; id=$(cat "$STATE/domid")
-	in_ns ip route show | grep -q "10.0.1.2 dev vif$id.1" || fail "no route 10.0.1.2 dev vif$id.1: $(in_ns ip route show | tr '\n' ' ')"
+	local routes; routes=$(in_ns ip route show) || fail "ip route show failed"
+	grep -q "10.0.1.2 dev vif$id.1" <<<"$routes" || fail "no route 10.0.1.2 dev vif$id.1: $(tr '\n' ' ' <<<"$routes")"
 	in_ns ping -c 3 -W 5 -I 10.0.2.1 10.0.1.2 >"$WORK/ping" 2>&1 ||
 		fail "Dom0 (10.0.2.1) -> guest 10.0.1.2 over the routed vif: $(tail -2 "$WORK/ping" | tr '\n' ' ')"
 	out=$(guest 'ping -c 3 -W 5 10.0.2.1')
-	echo "$out" | grep -q '3 packets received' || fail "guest -> Dom0 routed ping: $(echo "$out" | tail -2 | tr '\n' ' ')"
+	grep -q '3 packets received' <<<"$out" || fail "guest -> Dom0 routed ping: $(tail -2 <<<"$out" | tr '\n' ' ')"
 }
 
 check_disk_ext4() {
@@ -266,7 +267,7 @@ check_dmesg_once() {
 	grep -aE '^\(d[0-9]+\) \[ *[0-9]+\.[0-9]{6}\]' "$WORK/dmesg.d" | sort | uniq -d >"$WORK/dmesg.dup" || true
 	[ ! -s "$WORK/dmesg.dup" ] || fail "xl dmesg repeats lines: $(head -2 "$WORK/dmesg.dup" | tr '\n' ' ')"
 	# console_io belongs to the hypervisor log only, not also to the domain's console.
-	! grep -aq "^(d$id) " "$(console_log)" || fail "(d$id) lines in the domain's console log"
+	no_match "$(console_log)" -a "^(d$id) " || fail "(d$id) lines in the domain's console log"
 	[ "$(grep -ac 'Linux version' "$(console_log)" || true)" -le 1 ] || fail "'Linux version' twice in the console log"
 	echo "# xl dmesg: $(wc -l <"$WORK/dmesg.d") (d$id) lines"
 }

@@ -16,6 +16,7 @@ drop_netns() {
 trap 'drop_netns; finish' EXIT
 
 make_netns() {
+	need ip iproute2
 	NETNS="xng$$-$1"
 	ip netns add "$NETNS" || fail "cannot make network namespace $NETNS"
 	in_ns ip link set lo up
@@ -27,6 +28,7 @@ make_netns() {
 guest_cfg() { make_cfg "$1" "cmdline = \"$2\"" "vif = [ '$3' ]"; }
 
 test_stream_arrives_intact() {
+	need python3
 	make_netns stream
 	in_ns python3 - >"$WORK/listen" 2>&1 <<'PY' &
 import socket

@@ -69,8 +69,27 @@ wait_for() {
 # log_count_at_least NAME PATTERN N: PATTERN occurs at least N times in NAME's console log.
 log_count_at_least() { [ "$(grep -ac -- "$2" "$(guest_log "$1")" 2>/dev/null)" -ge "$3" ]; }
 log_has() { grep -qa -- "$2" "$(guest_log "$1")" 2>/dev/null; }
-domain_listed() { "$XL" list 2>/dev/null | awk 'NR > 1 { print $1 }' | grep -qx -- "$1"; }
-domain_gone() { ! domain_listed "$1"; }
+# no_match FILE GREP-ARGS...: FILE can be read and no line of it matches.  (`! grep -q` alone would
+# also pass when FILE is missing.)
+no_match() {
+	local file=$1 rc=0
+	shift
+	grep -q "$@" -- "$file" || rc=$?
+	[ "$rc" -eq 1 ]
+}
+# log_lacks NAME PATTERN: NAME's console log exists and does not show PATTERN.
+log_lacks() { no_match "$(guest_log "$1")" -a -e "$2"; }
+
+# Commands' output is captured, then matched: under pipefail `cmd | grep -q` fails at random when
+# grep exits early and cmd dies of SIGPIPE, and `! cmd | grep -q` then passes.
+# domain_names: the names in xl list, one a line; fails if xl list does.
+domain_names() {
+	local out
+	out=$("$XL" list 2>/dev/null) || return 1
+	awk 'NR > 1 { print $1 }' <<<"$out"
+}
+domain_listed() { local names; names=$(domain_names) && grep -qxF -- "$1" <<<"$names"; }
+domain_gone() { local names; names=$(domain_names) && ! grep -qxF -- "$1" <<<"$names"; }
 vmm_count() { pgrep -fc -- "xenith-vmm.*$XENITH_RUNDIR" || true; }
 vmm_count_is() { [ "$(vmm_count)" = "$1" ]; }
 no_vmm_left() { vmm_count_is 0; }
@@ -87,6 +106,27 @@ expect_log() {
 fail() {
 	echo "$*" >"$WORK/.why"
 	return 1
+}
+
+# skip WHY: ends the running test as `skip - name: WHY`; for what the host lacks, never a pass.
+# Like fail, it returns 1, so that the test's set -e ends it.
+skip() {
+	echo "$*" >"$WORK/.skip"
+	return 1
+}
+
+# need COMMAND [WHERE-FROM]: skips the running test when COMMAND is not installed.
+need() {
+	command -v "$1" >/dev/null 2>&1 || skip "$1 is missing (${2:-scripts/install-deps})"
+}
+
+# The xenstore clients the tests use as peers (Debian's xenstore-utils).
+need_xenstore_utils() {
+	local c
+	for c in xenstore-read xenstore-write xenstore-ls xenstore-list xenstore-rm xenstore-watch \
+		 xenstore-exists xenstore-chmod; do
+		need "$c" "xenstore-utils; scripts/install-deps" || return 1
+	done
 }
 
 check_sanitizers() {
@@ -110,11 +150,13 @@ run_tests() {
 			echo "skip - $name: no usable /dev/kvm (needs KVM and root)"
 			continue
 		fi
-		rm -f "$WORK/.why"
+		rm -f "$WORK/.why" "$WORK/.skip"
 		# Not in a condition, so that set -e holds inside the test: the first failing step ends it.
 		(set -e -o pipefail; $t)
 		local rc=$?
-		if [ $rc -eq 0 ] && check_sanitizers; then
+		if [ -e "$WORK/.skip" ]; then
+			echo "skip - $name: $(cat "$WORK/.skip")"
+		elif [ $rc -eq 0 ] && check_sanitizers; then
 			echo "ok - $name"
 		else
 			echo "not ok - $name: $(cat "$WORK/.why" 2>/dev/null || echo "exited non-zero")"

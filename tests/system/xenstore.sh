@@ -12,8 +12,6 @@ export XENSTORED_PATH="$XS_SOCK"
 WIRE="$ROOT/tests/system/xs_wire.py"
 export PYTHONPATH="$ROOT/tests/system"
 
-have_utils() { command -v xenstore-read >/dev/null && command -v xenstore-watch >/dev/null; }
-
 xs_start() {
 	mkdir -p "$XENITH_RUNDIR/log"
 	"$XENSTORED" --rundir "$XENITH_RUNDIR" 2>>"$XS_LOG" || fail "xenstored did not start: $(tail -3 "$XS_LOG")"
@@ -32,7 +30,7 @@ xs_stop() {
 	fi
 }
 
-control() { python3 "$WIRE" "$XS_SOCK" control "$@"; }
+control() { need python3 && python3 "$WIRE" "$XS_SOCK" control "$@"; }
 
 # expect_out "what" EXPECTED COMMAND...: output of COMMAND (stdout+stderr) must equal EXPECTED.
 expect_out() {
@@ -42,7 +40,7 @@ expect_out() {
 }
 
 test_utils_write_read_ls_rm() {
-	have_utils || { echo "# xenstore-utils missing"; return 0; }
+	need_xenstore_utils
 	xs_start
 	xenstore-write /t/a 1 /t/b "two words" /t/c/d deep
 	expect_out "read" "1" xenstore-read /t/a
@@ -58,7 +56,8 @@ test_utils_write_read_ls_rm() {
 }
 
 test_utils_chmod_and_unpriv_denials() {
-	have_utils || { echo "# xenstore-utils missing"; return 0; }
+	need_xenstore_utils
+	need python3
 	xs_start
 	xenstore-write /secret s
 	local sock; sock=$(control unpriv-socket 5)
@@ -69,8 +68,8 @@ test_utils_chmod_and_unpriv_denials() {
 		env XENSTORED_PATH="$sock" xenstore-ls /
 	if XENSTORED_PATH="$sock" xenstore-write /secret x 2>/dev/null; then fail "write allowed"; fi
 	xenstore-chmod /secret n0 r5
-	xenstore-ls -p / | grep -qE '^secret = "s" [ .]+\(n0,r5\)$' ||
-		fail "perms: $(xenstore-ls -p / | grep '^secret')"
+	local listing; listing=$(xenstore-ls -p /) || fail "xenstore-ls -p / failed"
+	grep -qE '^secret = "s" [ .]+\(n0,r5\)$' <<<"$listing" || fail "perms: $(grep '^secret' <<<"$listing")"
 	expect_out "granted read" "s" env XENSTORED_PATH="$sock" xenstore-read /secret
 	if XENSTORED_PATH="$sock" xenstore-write /secret x 2>/dev/null; then fail "r5 allowed a write"; fi
 	xenstore-chmod /secret n0 b5
@@ -80,7 +79,7 @@ test_utils_chmod_and_unpriv_denials() {
 }
 
 test_watch_fires_on_write_and_rm() {
-	have_utils || { echo "# xenstore-utils missing"; return 0; }
+	need_xenstore_utils
 	xs_start
 	xenstore-write /w/x 0
 	timeout 10 xenstore-watch -n 4 /w >"$WORK/events" &
@@ -96,6 +95,7 @@ test_watch_fires_on_write_and_rm() {
 }
 
 test_transaction_conflict() {
+	need python3
 	xs_start
 	python3 - "$XS_SOCK" <<'PY' || fail "transaction conflict: see above"
 import sys
@@ -119,6 +119,7 @@ PY
 }
 
 test_quotas_for_unprivileged() {
+	need python3
 	xs_start
 	control quota set nodes 20 >/dev/null
 	local sock; sock=$(control unpriv-socket 7)
@@ -139,11 +140,13 @@ assert d7.call("WRITE", raw=b"v2048\0" + b"v" * 2048)[0] == "OK"
 assert d7.call("TRANSACTION_START", "")[0] == "OK"
 assert d7.call("CONTROL", "quota") == ("ERROR", "EACCES")
 PY
-	control quota 7 | grep -q '^nodes *20$' || fail "quota 7: $(control quota 7)"
+	local quota; quota=$(control quota 7) || fail "control quota 7 failed"
+	grep -q '^nodes *20$' <<<"$quota" || fail "quota 7: $quota"
 	xs_stop
 }
 
 test_malformed_traffic_survived() {
+	need python3
 	xs_start
 	python3 - "$XS_SOCK" <<'PY' || fail "malformed traffic: see above"
 import os, random, socket, struct, sys, time
@@ -204,7 +207,7 @@ test_second_instance_refused() {
 
 # xenstored_ensure (src/lib/xs_client.c): two callers at once start exactly one daemon.
 test_ensure_starts_one_daemon() {
-	command -v cc >/dev/null || { echo "# no C compiler"; return 0; }
+	need cc "a C compiler: gcc; scripts/install-deps"
 	cat >"$WORK/ensure.c" <<'EOF_C'
 #include <stdio.h>
 #include "lib/xs_client.h"

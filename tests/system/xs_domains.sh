@@ -4,6 +4,7 @@
 export XENSTORED_PATH="$XENITH_RUNDIR/xenstored/socket"
 
 test_introduce_and_release_fire_watches() {
+	need_xenstore_utils
 	local cfg; cfg=$(make_cfg watched 'cmdline = "test=counter"')
 	# The first domain starts xenstored; the watches go on before the domain of interest.
 	"$XL" create "$(make_cfg starter 'cmdline = "test=counter"')" 2>/dev/null
@@ -25,6 +26,7 @@ test_introduce_and_release_fire_watches() {
 }
 
 test_restart_moves_nodes_to_new_domid() {
+	need_xenstore_utils
 	local cfg id1 id2; cfg=$(make_cfg mover 'cmdline = "test=control"' 'on_reboot = "restart"')
 	"$XL" create "$cfg" 2>/dev/null
 	expect_log mover "control: ready"
