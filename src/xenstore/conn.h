@@ -21,6 +21,7 @@
 struct xs_transport {
 	const char *name;
 	bool close_when_broken;    /* sockets: a broken one goes; rings wait for RELEASE */
+	bool peer_socket;          /* fd is a connected Unix socket: SO_PEERCRED names the peer */
 	/* > 0 bytes read, 0 if none are available now, -1 if the peer is gone or broke the rules
 	 * (the transport sets conn->error_code then). */
 	ssize_t (*read)(struct xs_conn *c, void *buf, size_t len);

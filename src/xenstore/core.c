@@ -6,6 +6,7 @@
 #include "lib/error.h"
 #include "xenstore/conn.h"
 #include "xenstore/domain.h"
+#include "xenstore/lifeline.h"
 #include "xenstore/socket.h"
 
 static void special_free(struct xs_node *n);
@@ -71,6 +72,7 @@ void xsd_destroy(struct xenstored *xsd)
 	while (xsd->domains) {
 		struct xs_domain *d = xsd->domains;
 		xsd->domains = d->next;
+		lifeline_cut(xsd, d);
 		free(d);
 	}
 	tree_free(&xsd->tree);

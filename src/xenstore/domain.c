@@ -9,6 +9,7 @@
 #include "lib/error.h"
 #include "xenstore/conn.h"
 #include "xenstore/domain.h"
+#include "xenstore/lifeline.h"
 #include "xenstore/ring.h"
 #include "xenstore/watch.h"
 
@@ -58,6 +59,7 @@ struct xs_domain *domain_get(struct xenstored *xsd, unsigned int domid, bool cre
 	if (!d)
 		return NULL;
 	d->domid = domid;
+	d->pidfd = -1;
 	d->next = xsd->domains;
 	xsd->domains = d;
 	return d;
@@ -137,6 +139,7 @@ static void release(struct xenstored *xsd, struct xs_domain *d)
 
 	d->ring = NULL;
 	LOG("domain %u released", d->domid);
+	lifeline_cut(xsd, d);
 	ring_conn_close(xsd, c);
 	fire_special(xsd, "@releaseDomain");
 }
@@ -160,7 +163,8 @@ void domain_conn_gone(struct xenstored *xsd, struct xs_conn *c)
 }
 
 /* INTRODUCE <domid>|<mfn>|<port>|, with the guest-RAM memfd, kick and notify eventfds attached.
- * <mfn> is the ring page's index into the memfd; Xen spells it in signed decimal. */
+ * <mfn> is the ring page's index into the memfd; Xen spells it in signed decimal.  The sender is
+ * the domain's VMM: while it lives the domain stays introduced (lifeline.c). */
 int do_introduce(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req)
 {
 	const char *vec[3];
@@ -182,10 +186,26 @@ int do_introduce(struct xenstored *xsd, struct xs_conn *c, struct xs_request *re
 		    domid);
 		return EINVAL;
 	}
+	pid_t vmm;
+	int pidfd = lifeline_open(c, &vmm);
+	if (pidfd == -ESRCH) {
+		LOG("%s: INTRODUCE of domain %u from a process already gone: refused", c->label, domid);
+		return EINVAL;   /* the fds go with the request */
+	}
+	if (pidfd < 0 && c->ops->peer_socket)
+		LOG("%s: domain %u: cannot watch its VMM (pid %d): %s; it goes only with RELEASE",
+		    c->label, domid, (int)vmm, strerror(-pidfd));
 	int memfd = conn_take_fd(c), kick = conn_take_fd(c), notify = conn_take_fd(c);
 	int err = domain_introduce(xsd, domid, (unsigned long)mfn, (unsigned long)port, memfd, kick,
 				   notify);
-	return err ? err : xs_reply_ok(xsd, c, req);
+	if (err) {
+		if (pidfd >= 0)
+			close(pidfd);
+		return err;
+	}
+	if (pidfd >= 0)
+		lifeline_attach(xsd, domain_get(xsd, domid, false), pidfd, vmm);
+	return xs_reply_ok(xsd, c, req);
 }
 
 int do_release(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req)

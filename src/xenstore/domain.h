@@ -2,6 +2,8 @@
 #ifndef XENITH_XENSTORE_DOMAIN_H
 #define XENITH_XENSTORE_DOMAIN_H
 
+#include <sys/types.h>
+
 #include "xenstore/xenstored.h"
 
 struct xs_domain {
@@ -12,6 +14,9 @@ struct xs_domain {
 	unsigned int transactions;  /* open, over all its connections */
 	struct xs_conn *ring;       /* set while introduced */
 	unsigned long mfn, port;
+	int pidfd;                  /* the introducing VMM, watched while introduced; -1: none */
+	pid_t introducer;           /* its pid, for logs */
+	struct xs_poll lifeline;
 };
 
 /* The domain's record, created on first use if `create`.  NULL if absent (or ENOMEM). */
@@ -25,8 +30,9 @@ bool domain_over(const struct xs_conn *c, unsigned int used, unsigned int add, u
  * notify_fd.  Takes ownership of the fds in every case.  0 or an errno. */
 int domain_introduce(struct xenstored *xsd, unsigned int domid, unsigned long mfn,
 		     unsigned long port, int memfd, int kick_fd, int notify_fd);
-/* Stops serving the domain's ring: its connection, watches and transactions go, @releaseDomain
- * fires.  Its nodes stay (the toolstack removes them).  0 or ENOENT. */
+/* Stops serving the domain's ring: its connection, watches and transactions go, the ring is
+ * unmapped and its fds closed, the VMM is no longer watched, @releaseDomain fires.  Its nodes
+ * stay (the toolstack removes them; when the VMM died, lifeline.c does).  0 or ENOENT. */
 int domain_release(struct xenstored *xsd, unsigned int domid);
 /* Called when a ring connection breaks or its peer goes: releases it like RELEASE. */
 void domain_conn_gone(struct xenstored *xsd, struct xs_conn *c);

@@ -9,6 +9,7 @@
 
 #include "lib/error.h"
 #include "xenstore/conn.h"
+#include "xenstore/lifeline.h"
 #include "xenstore/loop.h"
 #include "xenstore/socket.h"
 
@@ -97,6 +98,9 @@ void loop_run(struct xenstored *xsd)
 					c->ops->service(xsd, c, evs[i].events);
 				break;
 			}
+			case XS_POLL_LIFELINE:
+				lifeline_event(xsd, p->owner);
+				break;
 			case XS_POLL_SIGNAL: {
 				struct signalfd_siginfo si;
 				if (read(xsd->signal_fd, &si, sizeof(si)) == sizeof(si)) {

@@ -81,7 +81,7 @@ static void sock_service(struct xenstored *xsd, struct xs_conn *c, uint32_t even
 }
 
 static const struct xs_transport sock_transport = {
-	.name = "socket", .close_when_broken = true, .read = sock_read, .write = sock_write, .destroy = sock_destroy,
+	.name = "socket", .close_when_broken = true, .peer_socket = true, .read = sock_read, .write = sock_write, .destroy = sock_destroy,
 	.service = sock_service,
 };
 

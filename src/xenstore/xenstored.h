@@ -7,6 +7,8 @@
  *   watch.c        WATCH UNWATCH RESET_WATCHES and firing events
  *   transaction.c  TRANSACTION_START/END and conflict detection
  *   domain.c       domains and their quotas; INTRODUCE RELEASE GET_DOMAIN_PATH ...
+ *   lifeline.c     the introducing VMM watched by pidfd: its death releases the domain
+ *   orphans.c      a dead domain's nodes, removed as its toolstack (the VMM) would have
  *   control.c      CONTROL commands (print, quota, unpriv-socket, help)
  *   message.c      the one table indexed by xsd_sockmsg_type; process_message
  *   conn.c         connections: the input parser, the output queue, the transport interface
@@ -58,7 +60,8 @@ int xs_quota_set(struct xs_quota *q, const char *name, unsigned long value);
 unsigned int xs_quota_get(const struct xs_quota *q, const struct xs_quota_desc *d);
 
 /* What epoll hands back: each registered fd's owner starts with one of these. */
-enum xs_poll_kind { XS_POLL_LISTENER, XS_POLL_CONN, XS_POLL_SIGNAL };
+/* LIFELINE: an introduced domain's VMM process (its pidfd; lifeline.c). */
+enum xs_poll_kind { XS_POLL_LISTENER, XS_POLL_CONN, XS_POLL_SIGNAL, XS_POLL_LIFELINE };
 struct xs_poll {
 	enum xs_poll_kind kind;
 	void *owner;
