@@ -237,14 +237,13 @@ static void remove_domain_dir(struct vmm *v)
 
 static int open_console(struct vmm *v, char *err, size_t errlen)
 {
-	char log[PATH_MAX], old[PATH_MAX + 8];
+	char log[PATH_MAX];
 
 	if (!rundir_path(&v->rd, log, sizeof(log), "log/guest-%s.log", v->params.name)) {
 		ERR_SET(err, errlen, "run directory path too long");
 		return -1;
 	}
-	snprintf(old, sizeof(old), "%s.old", log);
-	rename(log, old);      /* keep one previous log, as a rotated console log */
+	/* console_open keeps an ended domain's log as .log.old and refuses one a live domain holds. */
 	return console_open(&v->console, log, err, errlen);
 }
 
