@@ -211,6 +211,8 @@ static int linear(struct emu *e, uint64_t ea, size_t len, uint64_t *la)
 		unsigned int bits = c->cr4 & X86_CR4_LA57 ? 57 : 48;
 		uint64_t a = ea + (e->ea_seg == X86_FS || e->ea_seg == X86_GS ? c->seg_base[e->ea_seg] : 0);
 		uint64_t last = a + len - 1;
+		if (last < a)   /* the CPU would wrap to address 0; no kernel does that on purpose */
+			return give_up(e, "operand wraps around the address space");
 		if ((uint64_t)((int64_t)(a << (64 - bits)) >> (64 - bits)) != a ||
 		    (uint64_t)((int64_t)(last << (64 - bits)) >> (64 - bits)) != last)
 			return e->ea_seg == X86_SS ? raise(e, X86_EVENT_FAULT, X86_VEC_SS, true, 0) : gp0(e);

@@ -188,6 +188,8 @@ static const struct row rows[] = {
 	{ "non-canonical operand: #GP(0)", .code = "f3 48 0f b8 06", .gpr = { [X86_RSI] = 1ull << 50 }, EXC(X86_VEC_GP, 0) },
 	{ "more than 15 bytes: #GP(0)", .code = "66 66 66 66 66 66 66 66 66 66 66 f3 48 0f b8 c3", EXC(X86_VEC_GP, 0) },
 	{ "an opcode we do not emulate", .code = "90", .status = X86_EMU_UNHANDLED },
+	/* fldcw [rax-1] with rax 0: the 2-byte operand would wrap to address 0 (found by the fuzzer). */
+	{ "operand wrapping the address space", .code = "d9 6c 20 ff", .status = X86_EMU_UNHANDLED },
 	{ "another form of 0f 01 (sgdt)", .code = "0f 01 06", .status = X86_EMU_UNHANDLED },
 	{ "real mode", .mode = -1, .code = "f3 0f b8 c3", .status = X86_EMU_UNHANDLED },
 };
