@@ -157,3 +157,11 @@ fuzz: build/fuzz/fuzz_xen_call_sites
 build/fuzz/fuzz_xen_call_sites: $(FUZZ_XEN_CALL_SITES_SRCS) src/vmm/xen_call_sites.h src/xen/xen_state.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XEN_CALL_SITES_SRCS) -o $@ $(VMM_LIBS)
+
+# netback's checksum completion on any frame (the headers netfront's csum_blank frames carry).
+FUZZ_NETBACK_CSUM_SRCS = tests/fuzz/fuzz_netback_csum.c src/backends/netback_ring.c $(FUZZ_FAKE_DOMAIN_SRCS)
+fuzz: build/fuzz/fuzz_netback_csum
+
+build/fuzz/fuzz_netback_csum: $(FUZZ_NETBACK_CSUM_SRCS) $(FUZZ_FAKE_DOMAIN_HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_NETBACK_CSUM_SRCS) -o $@ $(VMM_LIBS)
