@@ -44,8 +44,6 @@ struct blkback_config {
  * the spec, commas and all; format=raw accepted).  A devid, if given, must be the vdev's.  0, or -1
  * with err. */
 int blkback_config_parse(const char *spec, struct blkback_config *c, char *err, size_t errlen);
-/* The Xen virtual-device number of a vdev name, or -1. */
-int blkback_vdev_number(const char *vdev);
 
 /* ---- The data path (blkback_ring.c, blkback_io.c) ---- */
 struct blkback_stats {

@@ -1,10 +1,5 @@
-/* The --disk / vbd-attach syntax (docs/blkif.md) and Xen's virtual-device numbers
- * (xen-vbd-interface(7)):
- *   xvdX[N]  (202 << 8) | (disk << 4) | N     disk < 16, N < 16
- *            (1 << 28) | (disk << 8) | N      beyond, N < 256
- *   hdX[N]   IDE: hda, hdb on major 3, hdc, hdd on 22: (major << 8) | (unit << 6) | N, N < 64
- *   sdX[N]   (8 << 8) | (disk << 4) | N       disk < 16, N < 16
- * Disk letters count as a spreadsheet's columns: a..z, then aa (26), ab ... */
+/* The --disk / vbd-attach syntax (docs/blkif.md); vdev names are Xen's virtual-device names, read
+ * by the same parser xl uses (lib/vdev.c), so whatever xl accepts the VMM accepts too. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -12,63 +7,7 @@
 #include <string.h>
 #include "backends/blkback.h"
 #include "lib/error.h"
-
-/* "a" -> 0, "z" -> 25, "aa" -> 26; the letters' end in *end.  -1 if none or too many. */
-static long disk_index(const char *s, const char **end)
-{
-	long n = 0;
-	const char *p = s;
-
-	while (*p >= 'a' && *p <= 'z') {
-		if (p - s >= 4)
-			return -1;
-		n = n * 26 + (*p - 'a' + 1);
-		p++;
-	}
-	*end = p;
-	return p == s ? -1 : n - 1;
-}
-
-/* The partition number after the letters: 0 if none; -1 if not a number below max. */
-static long partition(const char *s, long max)
-{
-	char *end;
-
-	if (!*s)
-		return 0;
-	if (*s < '1' || *s > '9')
-		return -1;
-	errno = 0;
-	long n = strtol(s, &end, 10);
-	return errno || *end || n >= max ? -1 : n;
-}
-
-int blkback_vdev_number(const char *vdev)
-{
-	const char *rest;
-	long disk, part;
-
-	if (!strncmp(vdev, "xvd", 3)) {
-		if ((disk = disk_index(vdev + 3, &rest)) < 0)
-			return -1;
-		if (disk < 16)
-			return (part = partition(rest, 16)) < 0 ? -1 : (int)((202 << 8) | (disk << 4) | part);
-		if (disk >= 1 << 20)
-			return -1;
-		return (part = partition(rest, 256)) < 0 ? -1 : (int)((1L << 28) | (disk << 8) | part);
-	}
-	if (!strncmp(vdev, "hd", 2)) {
-		if ((disk = disk_index(vdev + 2, &rest)) < 0 || disk > 3 || (part = partition(rest, 64)) < 0)
-			return -1;
-		return (int)(((disk < 2 ? 3 : 22) << 8) | ((disk & 1) << 6) | part);
-	}
-	if (!strncmp(vdev, "sd", 2)) {
-		if ((disk = disk_index(vdev + 2, &rest)) < 0 || disk >= 16 || (part = partition(rest, 16)) < 0)
-			return -1;
-		return (int)((8 << 8) | (disk << 4) | part);
-	}
-	return -1;
-}
+#include "lib/vdev.h"
 
 int blkback_config_parse(const char *spec, struct blkback_config *c, char *err, size_t errlen)
 {
@@ -115,8 +54,14 @@ int blkback_config_parse(const char *spec, struct blkback_config *c, char *err, 
 		}
 		*v++ = '\0';
 		if (!strcmp(kv, "vdev")) {
-			if (strlen(v) >= sizeof(c->vdev) || blkback_vdev_number(v) < 0) {
-				ERR_SET(err, errlen, "disk vdev '%s' is not a virtual device name (xvda, hdc, sdb, ...)", v);
+			unsigned int number;
+			char why[200];
+			if (strlen(v) >= sizeof(c->vdev)) {
+				ERR_SET(err, errlen, "disk vdev '%.64s...' is too long", v);
+				return -1;
+			}
+			if (vdev_to_devid(v, &number, why, sizeof(why))) {
+				ERR_SET(err, errlen, "disk vdev '%s' is not a virtual device name: %s", v, why);
 				return -1;
 			}
 			memcpy(c->vdev, v, strlen(v) + 1);
@@ -160,7 +105,9 @@ int blkback_config_parse(const char *spec, struct blkback_config *c, char *err, 
 		ERR_SET(err, errlen, "disk spec '%s' needs vdev= and target= (target last)", spec);
 		return -1;
 	}
-	c->devid = blkback_vdev_number(c->vdev);
+	unsigned int number = 0;
+	vdev_to_devid(c->vdev, &number, NULL, 0);     /* checked above */
+	c->devid = (int)number;
 	if (devid >= 0 && devid != c->devid) {
 		ERR_SET(err, errlen, "disk devid %ld is not %s's number (%d)", devid, c->vdev, c->devid);
 		return -1;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include "lib/vdev.h"
 #include "lib/domain_limits.h"
 
 #define DISK_MAX DOMAIN_MAX_DISKS /* disks per domain: the VMM's limit, shared (lib/domain_limits.h) */
@@ -35,11 +36,6 @@ int xl_disk_parse(const char *spec, const char *where, struct xl_disk *disk, FIL
 		  char *err, size_t errlen);
 void xl_disk_free(struct xl_disk *disk);
 
-/* A vdev name to its virtual-device number: xvdX[N] and dNpM ((202 << 8) | (disk << 4) | N while
- * disk and N are below 16, else (1 << 28) | (disk << 8) | N), sdX[N] ((8 << 8) | (disk << 4) | N),
- * hdX[N] (majors 3 and 22, (unit << 6) | N).  0, or -1 with the reason (no vdev, no prefix) in
- * why: "there are four IDE disks, hda to hdd". */
-int xl_disk_vdev_to_devid(const char *vdev, unsigned int *devid, char *why, size_t whylen);
 
 /* Makes the target absolute against the cwd (symbolic links are kept, as written), checks that it
  * is a regular file or a block device that can be opened as the disk's access asks, and fills

@@ -220,7 +220,7 @@ static long find_device(const char *which, const struct xl_vbd_info *infos, size
 		if (errno || *end || v > UINT32_MAX)
 			return -1;
 		devid = (unsigned int)v;
-	} else if (xl_disk_vdev_to_devid(which, &devid, why, sizeof(why))) {
+	} else if (vdev_to_devid(which, &devid, why, sizeof(why))) {
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++)

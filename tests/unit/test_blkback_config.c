@@ -1,5 +1,7 @@
-/* The --disk / vbd-attach syntax and vdev numbers (backends/blkback_config.c), table-driven. */
+/* The --disk / vbd-attach syntax (backends/blkback_config.c) and the vdev numbers it takes from
+ * lib/vdev.c, the parser xl uses too, table-driven. */
 #include "backends/blkback.h"
+#include "lib/vdev.h"
 #include "unit.h"
 
 struct vdev_row { const char *vdev; int number; };
@@ -9,14 +11,28 @@ static const struct vdev_row vdevs[] = {
 	{ "xvdq", (1 << 28) | (16 << 8) }, { "xvdaa", (1 << 28) | (26 << 8) }, { "xvdq3", (1 << 28) | (16 << 8) | 3 },
 	{ "hda", 768 }, { "hdb", 832 }, { "hdc", 5632 }, { "hdd", 5696 }, { "hda1", 769 },
 	{ "sda", 2048 }, { "sdb", 2064 }, { "sdb2", 2066 },
-	{ "xvd", -1 }, { "xvdA", -1 }, { "xvda0", -1 }, { "xvda16", -1 }, { "hde", -1 }, { "sdq", -1 },
-	{ "vda", -1 }, { "", -1 }, { "xvda1x", -1 },
+	/* Forms xl passes on (it used to hand the VMM d0 and have it refused). */
+	{ "d0", 51712 }, { "d1p2", 51730 }, { "xvda0", 51712 }, { "xvda16", (1 << 28) | 16 },
+	{ "xvd", -1 }, { "xvdA", -1 }, { "hde", -1 }, { "sdq", -1 },
+	{ "vda", -1 }, { "", -1 }, { "xvda1x", -1 }, { "d01", -1 },
 };
 
+/* The number, and blkback_config_parse taking the name exactly when the parser does. */
 static void test_vdev(struct unit *u, const void *arg)
 {
 	const struct vdev_row *t = arg;
-	CHECK_INT(blkback_vdev_number(t->vdev), t->number);
+	unsigned int number = 0;
+	char why[200] = "", spec[96], err[256] = "";
+	struct blkback_config c;
+
+	int rc = vdev_to_devid(t->vdev, &number, why, sizeof(why));
+	CHECK_INT(rc < 0 ? -1 : (long long)number, t->number);
+	CHECK(rc == 0 || why[0], "refused %s without a reason", t->vdev);
+	snprintf(spec, sizeof(spec), "vdev=%s,target=/disk.img", t->vdev);
+	int prc = blkback_config_parse(spec, &c, err, sizeof(err));
+	CHECK((prc == 0) == (t->number >= 0), "blkback_config_parse(%s): %d %s", spec, prc, err);
+	if (prc == 0)
+		CHECK_INT(c.devid, t->number);
 }
 
 struct spec_row {

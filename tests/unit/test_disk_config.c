@@ -72,7 +72,7 @@ static void test_vdev(struct unit *u, const void *arg)
 	unsigned int devid = 0;
 	char why[256] = "";
 
-	CHECK(xl_disk_vdev_to_devid(c->vdev, &devid, why, sizeof(why)) == 0, "refused: %s", why);
+	CHECK(vdev_to_devid(c->vdev, &devid, why, sizeof(why)) == 0, "refused: %s", why);
 	CHECK_INT(devid, c->devid);
 }
 
@@ -111,7 +111,7 @@ static void test_bad_vdev(struct unit *u, const void *arg)
 	unsigned int devid = 0;
 	char why[256] = "";
 
-	CHECK(xl_disk_vdev_to_devid(c->vdev, &devid, why, sizeof(why)) == -1, "accepted as %u",
+	CHECK(vdev_to_devid(c->vdev, &devid, why, sizeof(why)) == -1, "accepted as %u",
 	      devid);
 	CHECK_STR(why, c->why);
 }
