@@ -2,7 +2,10 @@
  * reads and clears them without asking us, so we only ever set pending bits, atomically.
  * Ports bound to Dom0 call a service's callback in this process; ports bound to ourselves
  * (loopback) and IPIs set bits on our own ports.  Binding to other domains would need their VMMs'
- * cooperation and is refused (-ESRCH) for now. */
+ * cooperation and is refused (-ESRCH) for now.
+ * Every argument struct here (and in evtchn_fifo.c) has the same layout in Xen's compat ABI (only
+ * 32-bit and smaller members, or a uint64_t at an 8-byte offset), so 32-bit callers need no
+ * translation: Xen runs do_event_channel_op for them too (test_xen_compat checks the sizes). */
 #include <string.h>
 #include <sys/ioctl.h>
 #include "lib/error.h"

@@ -14,12 +14,15 @@
  * in Xen, except that the displaced frame's grants stop working until it is placed again (Xen keeps
  * honouring them).  Frames the guest never placed are put on our special pages by
  * GNTTABOP_setup_table (frames 0-3; beyond, setup_table answers Xen's "not mapped" gfn, ~0).
- * grant_gfn[] (and the frames' contents) is the state a save stream needs. */
+ * grant_gfn[] (and the frames' contents) is the state a save stream needs.
+ * A 32-bit vCPU's setup_table and copy come in Xen's compat layout (compat.h): its frame list holds
+ * 32-bit frames, an unmapped one reading 0xffffffff (Xen's compat layer truncates, too). */
 #include <errno.h>
 #include <string.h>
 #include "lib/error.h"
 #include "vmm/domain.h"
 #include "vmm/guest_access.h"
+#include "xen/compat.h"
 #include "xen/hypercalls.h"
 #include "xen/xen_state.h"
 
@@ -222,9 +225,9 @@ static long setup_table(struct vcpu *vcpu, uint64_t arg)
 {
 	struct domain *dom = vcpu->dom;
 	struct gnttab_setup_table s;
-	xen_pfn_t frames[GNTTAB_MAX_FRAMES];
+	uint64_t frames[GNTTAB_MAX_FRAMES];
 
-	if (guest_copy_from(vcpu, &s, arg, sizeof(s)))
+	if (xen_arg_in(vcpu, &xen_abi_gnttab_setup_table, arg, &s))
 		return -XEN_EFAULT;
 	if (!is_self(dom, s.dom)) {
 		s.status = GNTST_permission_denied;
@@ -238,17 +241,17 @@ static long setup_table(struct vcpu *vcpu, uint64_t arg)
 			if (dom->xen.grant_gfn[f] == ~0ull && f < SPECIAL_GRANT_FRAMES)
 				gnttab_place_frame_locked(dom, f, vm_special_page_gpa(&dom->vm,
 								SPECIAL_PAGE_GRANT_FIRST + f) >> 12);
-			frames[f] = dom->xen.grant_gfn[f] == ~0ull ? ~(xen_pfn_t)0 : dom->xen.grant_gfn[f];
+			frames[f] = dom->xen.grant_gfn[f];       /* ~0: not mapped */
 		}
 		/* Xen grows the table to nr_frames, mapped or not. */
 		if (s.nr_frames > dom->xen.grant_frames)
 			dom->xen.grant_frames = s.nr_frames;
 		pthread_mutex_unlock(&dom->xen.lock);
-		if (s.nr_frames && guest_copy_to(vcpu, (uint64_t)(uintptr_t)s.frame_list.p, frames, s.nr_frames * sizeof(frames[0])))
+		if (s.nr_frames && xen_ulongs_out(vcpu, (uint64_t)(uintptr_t)s.frame_list.p, frames, s.nr_frames))
 			return -XEN_EFAULT;
 		s.status = GNTST_okay;
 	}
-	return guest_copy_to(vcpu, arg, &s, sizeof(s)) ? -XEN_EFAULT : 0;
+	return xen_arg_out(vcpu, &xen_abi_gnttab_setup_table, arg, &s) ? -XEN_EFAULT : 0;
 }
 
 static long query_size(struct vcpu *vcpu, uint64_t arg)
@@ -307,21 +310,41 @@ static int16_t do_copy(struct domain *dom, const struct gnttab_copy *c)
 	return st;
 }
 
+/* A batch of copies in the call's layout: `raw` holds n of them, each `stride` bytes. */
+static void copy_batch(struct vcpu *vcpu, uint8_t *raw, size_t n, size_t stride)
+{
+	bool compat = xen_call_compat(vcpu);
+
+	for (size_t i = 0; i < n; i++) {
+		struct gnttab_copy op;
+		uint8_t *at = raw + i * stride;
+		if (compat)
+			xen_abi_widen(&xen_abi_gnttab_copy, at, &op);
+		else
+			memcpy(&op, at, sizeof(op));
+		op.status = do_copy(vcpu->dom, &op);
+		if (compat)
+			xen_abi_narrow(&xen_abi_gnttab_copy, &op, at);
+		else
+			memcpy(at, &op, sizeof(op));
+	}
+}
+
 static long copy_op(struct vcpu *vcpu, uint64_t arg, uint64_t count)
 {
-	struct gnttab_copy ops[GNTTAB_COPY_BATCH];
+	uint8_t raw[GNTTAB_COPY_BATCH * sizeof(struct gnttab_copy)];
+	size_t stride = xen_arg_size(vcpu, &xen_abi_gnttab_copy);
 
 	/* Xen preempts long batches; we bound them instead. */
 	if (count > 4096)
 		return -XEN_EINVAL;
 	for (uint64_t done = 0; done < count;) {
 		size_t n = count - done < GNTTAB_COPY_BATCH ? count - done : GNTTAB_COPY_BATCH;
-		uint64_t at = arg + done * sizeof(ops[0]);
-		if (guest_copy_from(vcpu, ops, at, n * sizeof(ops[0])))
+		uint64_t at = arg + done * stride;
+		if (guest_copy_from(vcpu, raw, at, n * stride))
 			return -XEN_EFAULT;
-		for (size_t i = 0; i < n; i++)
-			ops[i].status = do_copy(vcpu->dom, &ops[i]);
-		if (guest_copy_to(vcpu, at, ops, n * sizeof(ops[0])))
+		copy_batch(vcpu, raw, n, stride);
+		if (guest_copy_to(vcpu, at, raw, n * stride))
 			return -XEN_EFAULT;
 		done += n;
 	}

@@ -1,12 +1,16 @@
 /* hvm_op: HVM parameters (the callback vector, where the store and console rings are) and the
- * per-vCPU upcall vector. */
+ * per-vCPU upcall vector.  Its structs are the same in Xen's compat layout (Xen runs do_hvm_op for
+ * 32-bit callers too); setting the callback latches the domain's shared_info width, as in Xen. */
 #include "vmm/domain.h"
 #include "vmm/guest_access.h"
+#include "xen/compat.h"
 #include "xen/hypercalls.h"
 #include "xen/xen_state.h"
 
-static long set_param(struct domain *dom, struct xen_hvm_param *p)
+static long set_param(struct vcpu *vcpu, struct xen_hvm_param *p)
 {
+	struct domain *dom = vcpu->dom;
+
 	/* A guest may choose how it is called back; the rest is the toolstack's to set. */
 	if (p->index != HVM_PARAM_CALLBACK_IRQ)
 		return -XEN_EPERM;
@@ -17,6 +21,8 @@ static long set_param(struct domain *dom, struct xen_hvm_param *p)
 		return -XEN_EINVAL;
 	dom->xen.callback_via = p->value;
 	dom->xen.params[HVM_PARAM_CALLBACK_IRQ] = p->value;
+	/* Xen's hvm_latch_shinfo_size, after the value is taken (and even where it is 0). */
+	dom->xen.shinfo_compat = xen_call_compat(vcpu);
 	return 0;
 }
 
@@ -52,7 +58,7 @@ long hcall_hvm_op(struct vcpu *vcpu, const uint64_t args[5])
 			return -XEN_EINVAL;
 		pthread_mutex_lock(&dom->xen.lock);
 		if (args[0] == HVMOP_set_param) {
-			r = set_param(dom, &p);
+			r = set_param(vcpu, &p);
 		} else {
 			p.value = dom->xen.params[p.index];
 			r = 0;

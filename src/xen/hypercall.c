@@ -5,7 +5,10 @@
  *    the page with stubs that `out` to a reserved port, which exits to us from any ring.
  * A number without an entry answers -ENOSYS and is counted; so does a sub-op a family does not
  * implement (xen_unknown_subop, from each family's default case), per (hypercall, sub-op) pair in a
- * small table, logged the first time each pair is seen.  Nothing a guest passes is fatal. */
+ * small table, logged the first time each pair is seen.  Nothing a guest passes is fatal.
+ * Each call is made in the vCPU's current mode, as Xen decides it per call: outside 64-bit mode the
+ * arguments come in ebx, ecx, edx, esi, edi and the structs they point to in Xen's compat layout;
+ * the dispatcher records which (xen_call_set_compat) for the handlers to ask (xen/compat.h). */
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -14,6 +17,7 @@
 #include <sys/ioctl.h>
 #include "lib/error.h"
 #include "vmm/domain.h"
+#include "xen/compat.h"
 #include "xen/hypercalls.h"
 #include "xen/xen_state.h"
 
@@ -46,6 +50,11 @@ static const char *hypercall_name(uint64_t nr)
 
 long xen_hypercall_dispatch(struct vcpu *vcpu, uint64_t nr, const uint64_t args[5])
 {
+	return xen_hypercall_dispatch_mode(vcpu, nr, args, false);
+}
+
+long xen_hypercall_dispatch_mode(struct vcpu *vcpu, uint64_t nr, const uint64_t args[5], bool compat)
+{
 	struct xen_state *xen = &vcpu->dom->xen;
 	const struct hypercall_entry *e = NULL;
 
@@ -57,7 +66,10 @@ long xen_hypercall_dispatch(struct vcpu *vcpu, uint64_t nr, const uint64_t args[
 		__atomic_fetch_add(&xen->unknown_calls, 1, __ATOMIC_RELAXED);
 		return -XEN_ENOSYS;
 	}
-	return e->fn(vcpu, args);
+	xen_call_set_compat(vcpu, compat);
+	long r = e->fn(vcpu, args);
+	xen_call_set_compat(vcpu, false);
+	return r;
 }
 
 long xen_unknown_subop(struct vcpu *vcpu, unsigned int hypercall, uint64_t subop)
@@ -150,21 +162,32 @@ void xen_log_stats(struct domain *dom)
 	log_unknown_subops(dom);
 }
 
-static bool vcpu_in_long_mode(const struct vcpu *vcpu)
+bool xen_vcpu_in_long_mode(const struct vcpu *vcpu)
 {
 	const struct kvm_sregs *s = &vcpu->run->s.regs.sregs;
 
 	return (s->efer & EFER_LMA) && s->cs.l;
 }
 
+void xen_hypercall_from_regs(struct vcpu *vcpu)
+{
+	struct kvm_regs *regs = &vcpu->run->s.regs.regs;
+
+	if (xen_vcpu_in_long_mode(vcpu)) {
+		const uint64_t args[5] = { regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8 };
+		regs->rax = (uint64_t)xen_hypercall_dispatch_mode(vcpu, regs->rax & 0xffffffffull, args, false);
+	} else {
+		const uint64_t args[5] = { (uint32_t)regs->rbx, (uint32_t)regs->rcx, (uint32_t)regs->rdx,
+					   (uint32_t)regs->rsi, (uint32_t)regs->rdi };
+		regs->rax = (uint32_t)xen_hypercall_dispatch_mode(vcpu, regs->rax & 0xffffffffull, args, true);
+	}
+	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+}
+
 /* The port path: registers came with the exit (KVM_SYNC_X86_REGS); the result goes back in rax. */
 static void hypercall_port(void *opaque, struct vcpu *vcpu, uint64_t port, bool is_write,
 			   uint8_t *data, unsigned int size)
 {
-	struct kvm_regs *regs = &vcpu->run->s.regs.regs;
-	uint64_t args[5];
-	long ret;
-
 	(void)opaque;
 	(void)port;
 	if (!is_write || size != 4) {
@@ -173,19 +196,7 @@ static void hypercall_port(void *opaque, struct vcpu *vcpu, uint64_t port, bool 
 			memset(data, 0xff, size);
 		return;
 	}
-	if (vcpu_in_long_mode(vcpu)) {
-		uint64_t a[5] = { regs->rdi, regs->rsi, regs->rdx, regs->r10, regs->r8 };
-		memcpy(args, a, sizeof(args));
-		ret = xen_hypercall_dispatch(vcpu, regs->rax & 0xffffffffull, args);
-		regs->rax = (uint64_t)ret;
-	} else {
-		uint64_t a[5] = { (uint32_t)regs->rbx, (uint32_t)regs->rcx, (uint32_t)regs->rdx,
-				  (uint32_t)regs->rsi, (uint32_t)regs->rdi };
-		memcpy(args, a, sizeof(args));
-		ret = xen_hypercall_dispatch(vcpu, regs->rax & 0xffffffffull, args);
-		regs->rax = (uint32_t)ret;
-	}
-	vcpu->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
+	xen_hypercall_from_regs(vcpu);
 }
 
 void xen_handle_kvm_xen_exit(struct vcpu *vcpu)
@@ -197,7 +208,7 @@ void xen_handle_kvm_xen_exit(struct vcpu *vcpu)
 	uint64_t args[5];
 	for (int i = 0; i < 5; i++)
 		args[i] = x->u.hcall.longmode ? x->u.hcall.params[i] : (uint32_t)x->u.hcall.params[i];
-	long ret = xen_hypercall_dispatch(vcpu, x->u.hcall.input, args);
+	long ret = xen_hypercall_dispatch_mode(vcpu, x->u.hcall.input, args, !x->u.hcall.longmode);
 	x->u.hcall.result = x->u.hcall.longmode ? (uint64_t)ret : (uint32_t)ret;
 }
 
@@ -222,6 +233,10 @@ static int hypercall_msr_write(void *opaque, struct vcpu *vcpu, uint32_t index, 
 	uint8_t *page = vm_gpa_to_hva(&vcpu->dom->vm, value, 4096);
 	if (!page)
 		return -1;
+	/* Xen latches the shared_info width when it fills the hypercall page (hvm_latch_shinfo_size). */
+	pthread_mutex_lock(&vcpu->dom->xen.lock);
+	vcpu->dom->xen.shinfo_compat = !xen_vcpu_in_long_mode(vcpu);
+	pthread_mutex_unlock(&vcpu->dom->xen.lock);
 	for (uint32_t nr = 0; nr < XEN_HYPERCALL_SLOTS; nr++)
 		write_port_stub(page + nr * 32, nr);
 	return 0;

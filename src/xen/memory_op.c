@@ -22,13 +22,16 @@
  * shared_info and grant frames, registered vcpu_info pages) are refused, where Xen, which keeps
  * those in its own memory, would only unmap the gfn; and populate refuses gfns outside our RAM and
  * gfns present already, where Xen would map new memory (we have no memory slot there, and keep one
- * page per gfn), which the guest sees as Xen running out of memory for it. */
+ * page per gfn), which the guest sees as Xen running out of memory for it.
+ * A call from a 32-bit vCPU passes its structs and the extent list (32-bit xen_pfn_t) in Xen's
+ * compat layout (compat.h); compat gfns are below 2^32, so the checks below hold as they are. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lib/error.h"
 #include "vmm/domain.h"
 #include "vmm/guest_access.h"
+#include "xen/compat.h"
 #include "xen/hypercalls.h"
 #include "xen/xen_state.h"
 
@@ -50,7 +53,7 @@ static long add_to_physmap(struct vcpu *vcpu, uint64_t arg)
 	struct xen_add_to_physmap a;
 	long r;
 
-	if (guest_copy_from(vcpu, &a, arg, sizeof(a)))
+	if (xen_arg_in(vcpu, &xen_abi_add_to_physmap, arg, &a))
 		return -XEN_EFAULT;
 	if (!is_self(dom, a.domid))
 		return -XEN_EPERM;
@@ -79,7 +82,7 @@ static long memory_map(struct vcpu *vcpu, uint64_t arg)
 	/* The BIOS e820 layout: packed 20-byte entries. */
 	struct __attribute__((packed)) { uint64_t addr, size; uint32_t type; } e820[VM_MEMMAP_MAX];
 
-	if (guest_copy_from(vcpu, &mm, arg, sizeof(mm)))
+	if (xen_arg_in(vcpu, &xen_abi_memory_map, arg, &mm))
 		return -XEN_EFAULT;
 	/* Like Xen: as many entries as fit, and the count of those given. */
 	if (mm.nr_entries < n)
@@ -92,7 +95,7 @@ static long memory_map(struct vcpu *vcpu, uint64_t arg)
 	if (guest_copy_to(vcpu, (uint64_t)(uintptr_t)mm.buffer.p, e820, n * sizeof(e820[0])))
 		return -XEN_EFAULT;
 	mm.nr_entries = n;
-	return guest_copy_to(vcpu, arg, &mm, sizeof(mm)) ? -XEN_EFAULT : 0;
+	return xen_arg_out(vcpu, &xen_abi_memory_map, arg, &mm) ? -XEN_EFAULT : 0;
 }
 
 /* ---- the reservation bitmap ---- */
@@ -252,7 +255,7 @@ static long reservation_op(struct vcpu *vcpu, unsigned int op, uint64_t start, u
 	struct xen_reservation *res = &dom->xen.reservation;
 	struct xen_memory_reservation r;
 
-	if (guest_copy_from(vcpu, &r, arg, sizeof(r)) || r.nr_extents > (UINT_MAX >> MEMOP_EXTENT_SHIFT) ||
+	if (xen_arg_in(vcpu, &xen_abi_memory_reservation, arg, &r) || r.nr_extents > (UINT_MAX >> MEMOP_EXTENT_SHIFT) ||
 	    start >= r.nr_extents || !is_self(dom, r.domid) || !mem_flags_ok(r.mem_flags) ||
 	    r.extent_order > DOMU_MAX_ORDER ||
 	    (op == XENMEM_populate_physmap && (r.mem_flags & XENMEMF_populate_on_demand)))
@@ -261,11 +264,10 @@ static long reservation_op(struct vcpu *vcpu, unsigned int op, uint64_t start, u
 	uint64_t list = (uint64_t)(uintptr_t)r.extent_start.p;
 	uint64_t i;
 	for (i = start; i < r.nr_extents; i++) {
-		xen_pfn_t gfn = 0;
+		uint64_t gfn = 0;
 		bool done;
 		/* Translated guests' increase_reservation names no gfns: Xen never reads the list. */
-		if (op != XENMEM_increase_reservation &&
-		    guest_copy_from(vcpu, &gfn, list + i * sizeof(gfn), sizeof(gfn)))
+		if (op != XENMEM_increase_reservation && xen_ulong_in(vcpu, list, i, &gfn))
 			break;
 		pthread_mutex_lock(&dom->xen.lock);
 		if (op == XENMEM_decrease_reservation) {

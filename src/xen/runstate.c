@@ -14,11 +14,16 @@
  * state changes).  Xen accepts any address and ignores a failed copy; so do we, logging the first.
  * With VMASST_TYPE_runstate_update_flag enabled, a write is framed by XEN_RUNSTATE_UPDATE in
  * state_entry_time: set in the guest's copy first, then the record, then cleared, so a reader on
- * another vCPU retries rather than see half a record.  The area is written in the 64-bit layout. */
+ * another vCPU retries rather than see half a record.
+ * The record's layout is Xen's: registering from a 32-bit vCPU writes the 44-byte compat record at
+ * once (Xen's compat vcpu_op does); every later update is written in the domain's shared_info width
+ * (has_32bit_shinfo, latched by hvm_op.c and the hypercall page), as Xen's update_runstate_area. */
 #include <stddef.h>
+#include <string.h>
 #include "lib/error.h"
 #include "vmm/domain.h"
 #include "vmm/guest_access.h"
+#include "xen/compat.h"
 #include "xen/runstate.h"
 #include "xen/xen_state.h"
 
@@ -39,19 +44,22 @@ static void to_public(const struct xen_runstate *rs, struct vcpu_runstate_info *
 		out->time[i] = rs->time[i];
 }
 
-static void put_flag_byte(struct vcpu *via, uint64_t gva, uint64_t entry_time)
+static void put_flag_byte(struct vcpu *via, uint64_t gva, uint64_t entry_time, bool compat)
 {
 	uint8_t top = (uint8_t)(entry_time >> 56);
+	size_t at = xen_abi_offset(&xen_abi_vcpu_runstate_info, "state_entry_time", compat) + 7;
 
-	guest_copy_to(via, gva + offsetof(struct vcpu_runstate_info, state_entry_time) + 7, &top, 1);
+	guest_copy_to(via, gva + at, &top, 1);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
-/* Writes `rs` to its area through `via`'s page tables. */
-static void publish(struct vcpu *via, unsigned int id, struct xen_runstate *rs)
+/* Writes `rs` to its area through `via`'s page tables, in the compat layout or not. */
+static void publish(struct vcpu *via, unsigned int id, struct xen_runstate *rs, bool compat)
 {
 	struct domain *dom = via->dom;
 	struct vcpu_runstate_info info;
+	uint8_t record[sizeof(info)];
+	size_t size = compat ? xen_abi_vcpu_runstate_info.compat_size : sizeof(info);
 	bool framed = dom->xen.vm_assist & (1ull << VMASST_TYPE_runstate_update_flag);
 
 	if (!rs->area_gva)
@@ -59,12 +67,16 @@ static void publish(struct vcpu *via, unsigned int id, struct xen_runstate *rs)
 	to_public(rs, &info);
 	if (framed) {
 		info.state_entry_time |= XEN_RUNSTATE_UPDATE;
-		put_flag_byte(via, rs->area_gva, info.state_entry_time);
+		put_flag_byte(via, rs->area_gva, info.state_entry_time, compat);
 	}
-	int r = guest_copy_to(via, rs->area_gva, &info, sizeof(info));
+	if (compat)
+		xen_abi_narrow(&xen_abi_vcpu_runstate_info, &info, record);
+	else
+		memcpy(record, &info, sizeof(info));
+	int r = guest_copy_to(via, rs->area_gva, record, size);
 	if (framed) {
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		put_flag_byte(via, rs->area_gva, info.state_entry_time & ~XEN_RUNSTATE_UPDATE);
+		put_flag_byte(via, rs->area_gva, info.state_entry_time & ~XEN_RUNSTATE_UPDATE, compat);
 	}
 	if (r && !rs->area_fault_logged) {
 		rs->area_fault_logged = true;
@@ -79,7 +91,7 @@ void xen_runstate_switch_locked(struct vcpu *vcpu, unsigned int state)
 
 	account(rs, xen_system_time_ns(vcpu->dom));
 	rs->state = state & 3;
-	publish(vcpu, vcpu->id, rs);
+	publish(vcpu, vcpu->id, rs, vcpu->dom->xen.shinfo_compat);
 }
 
 void xen_runstate_register_locked(struct vcpu *caller, unsigned int target, uint64_t gva)
@@ -89,7 +101,7 @@ void xen_runstate_register_locked(struct vcpu *caller, unsigned int target, uint
 	rs->area_gva = gva;
 	rs->area_fault_logged = false;
 	account(rs, xen_system_time_ns(caller->dom));
-	publish(caller, target, rs);
+	publish(caller, target, rs, xen_call_compat(caller));
 }
 
 void xen_runstate_get_locked(struct domain *dom, unsigned int vcpu, struct vcpu_runstate_info *out)

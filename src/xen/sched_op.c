@@ -1,10 +1,12 @@
 /* sched_op: yielding, blocking until an event, polling ports, and shutting down.  A vCPU in
- * SCHEDOP_block or SCHEDOP_poll is RUNSTATE_blocked for that time (runstate.c). */
+ * SCHEDOP_block or SCHEDOP_poll is RUNSTATE_blocked for that time (runstate.c).  Of the structs,
+ * only sched_poll differs in Xen's compat layout (a 32-bit handle, a 4-byte-aligned timeout). */
 #include <errno.h>
 #include <sched.h>
 #include <time.h>
 #include "vmm/domain.h"
 #include "vmm/guest_access.h"
+#include "xen/compat.h"
 #include "xen/hypercalls.h"
 #include "xen/runstate.h"
 #include "xen/xen_state.h"
@@ -92,7 +94,7 @@ static long poll_op(struct vcpu *vcpu, uint64_t arg)
 	struct sched_poll p;
 	long r;
 
-	if (guest_copy_from(vcpu, &p, arg, sizeof(p)))
+	if (xen_arg_in(vcpu, &xen_abi_sched_poll, arg, &p))
 		return -XEN_EFAULT;
 	if (p.nr_ports > SCHED_POLL_MAX_PORTS)
 		return -XEN_EINVAL;

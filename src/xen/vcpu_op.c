@@ -1,9 +1,13 @@
 /* vcpu_op and set_timer_op: where a vCPU's vcpu_info and runstate live, and its timers.
  * VCPUOP_register_vcpu_time_memory_area (a second pvclock record, for Linux's vDSO) is not offered:
- * the default case answers -ENOSYS, and Linux keeps clock_gettime in the kernel. */
+ * the default case answers -ENOSYS, and Linux keeps clock_gettime in the kernel.
+ * A 32-bit caller (Xen's compat vcpu_op) passes the singleshot timer as 12 bytes, the runstate area as
+ * a 4-byte handle, and gets the 44-byte compat runstate record; set_timer_op's 64-bit deadline comes
+ * in two registers (low, high). */
 #include <string.h>
 #include "vmm/domain.h"
 #include "vmm/guest_access.h"
+#include "xen/compat.h"
 #include "xen/hypercalls.h"
 #include "xen/runstate.h"
 #include "xen/xen_state.h"
@@ -69,11 +73,11 @@ long hcall_vcpu_op(struct vcpu *vcpu, const uint64_t args[5])
 		return r;
 	}
 	case VCPUOP_register_runstate_memory_area: {
-		struct vcpu_register_runstate_memory_area area;
-		if (guest_copy_from(vcpu, &area, arg, sizeof(area)))
+		uint64_t area;                   /* the union's handle: a xen_ulong_t wide */
+		if (xen_ulong_in(vcpu, arg, 0, &area))
 			return -XEN_EFAULT;
 		pthread_mutex_lock(&dom->xen.lock);
-		xen_runstate_register_locked(vcpu, (unsigned int)id, area.addr.p);
+		xen_runstate_register_locked(vcpu, (unsigned int)id, area);
 		pthread_mutex_unlock(&dom->xen.lock);
 		return 0;
 	}
@@ -82,7 +86,7 @@ long hcall_vcpu_op(struct vcpu *vcpu, const uint64_t args[5])
 		pthread_mutex_lock(&dom->xen.lock);
 		xen_runstate_get_locked(dom, (unsigned int)id, &info);
 		pthread_mutex_unlock(&dom->xen.lock);
-		return guest_copy_to(vcpu, arg, &info, sizeof(info)) ? -XEN_EFAULT : 0;
+		return xen_arg_out(vcpu, &xen_abi_vcpu_runstate_info, arg, &info) ? -XEN_EFAULT : 0;
 	}
 	case VCPUOP_set_singleshot_timer:
 	case VCPUOP_stop_singleshot_timer:
@@ -97,7 +101,7 @@ long hcall_vcpu_op(struct vcpu *vcpu, const uint64_t args[5])
 		return -XEN_EINVAL;
 	struct vcpu_set_singleshot_timer shot;
 	struct vcpu_set_periodic_timer per;
-	if (cmd == VCPUOP_set_singleshot_timer && guest_copy_from(vcpu, &shot, arg, sizeof(shot)))
+	if (cmd == VCPUOP_set_singleshot_timer && xen_arg_in(vcpu, &xen_abi_vcpu_set_singleshot_timer, arg, &shot))
 		return -XEN_EFAULT;
 	if (cmd == VCPUOP_set_periodic_timer && guest_copy_from(vcpu, &per, arg, sizeof(per)))
 		return -XEN_EFAULT;
@@ -131,10 +135,12 @@ long hcall_vcpu_op(struct vcpu *vcpu, const uint64_t args[5])
 long hcall_set_timer_op(struct vcpu *vcpu, const uint64_t args[5])
 {
 	struct domain *dom = vcpu->dom;
+	/* Xen's compat_set_timer_op(lo, hi) puts the halves together. */
+	uint64_t deadline = xen_call_compat(vcpu) ? (uint32_t)args[0] | (uint64_t)args[1] << 32 : args[0];
 	long r;
 
 	pthread_mutex_lock(&dom->xen.lock);
-	dom->xen.vcpu[vcpu->id].singleshot_ns = args[0];    /* 0 cancels */
+	dom->xen.vcpu[vcpu->id].singleshot_ns = deadline;   /* 0 cancels */
 	r = xen_timer_arm_locked(dom, vcpu->id) ? -XEN_EINVAL : 0;
 	pthread_mutex_unlock(&dom->xen.lock);
 	return r;

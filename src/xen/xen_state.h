@@ -60,6 +60,7 @@ struct xen_vcpu_state {
 	uint64_t period_ns;              /* 0: none */
 	uint64_t next_period_ns;
 	struct xen_runstate runstate;
+	bool call_compat;                /* the hypercall under way came from outside 64-bit mode (compat.h) */
 };
 
 struct gnttab_pin { uint16_t readers, writers; };
@@ -98,6 +99,10 @@ struct xen_state {
 	struct shared_info *private_shared_info;
 	uint64_t shared_info_gfn;            /* ~0: not placed */
 	uint64_t callback_via;               /* HVM_PARAM_CALLBACK_IRQ */
+	/* Xen's has_32bit_shinfo: the guest's shared state (so far: its runstate areas) is in the 32-bit
+	 * layout.  Latched from the calling vCPU's mode when it sets HVM_PARAM_CALLBACK_IRQ or writes the
+	 * hypercall-page MSR, as Xen's hvm_latch_shinfo_size; state a save stream must carry. */
+	bool shinfo_compat;
 	uint64_t params[HVM_NR_PARAMS];
 	struct xen_vcpu_state vcpu[XEN_MAX_VCPUS];
 	struct evtchn_port ports[EVTCHN_PORTS];
@@ -126,8 +131,18 @@ void xen_teardown(struct domain *dom);
 int xen_vcpu_setup(struct domain *dom, struct vcpu *vcpu, char *err, size_t errlen);
 /* A KVM_EXIT_XEN exit (hypercall intercepted by KVM). */
 void xen_handle_kvm_xen_exit(struct vcpu *vcpu);
-/* Runs hypercall `nr` for the vCPU; returns the value for rax. */
+/* Runs hypercall `nr` for the vCPU with its argument structs in the native (64-bit) layout; returns
+ * the value for rax. */
 long xen_hypercall_dispatch(struct vcpu *vcpu, uint64_t nr, const uint64_t args[5]);
+/* The same for a call made in `compat` (32-bit) mode or not: args already cut to 32 bits by the
+ * caller, structs read in Xen's compat layout (compat.h). */
+long xen_hypercall_dispatch_mode(struct vcpu *vcpu, uint64_t nr, const uint64_t args[5], bool compat);
+/* True if the vCPU's registers say it is in 64-bit mode (EFER.LMA and CS.L), as Xen's
+ * hvm_guest_x86_mode() == 8. */
+bool xen_vcpu_in_long_mode(const struct vcpu *vcpu);
+/* The port path's whole call: arguments from the vCPU's synced registers by its mode (64-bit: rdi,
+ * rsi, rdx, r10, r8; otherwise ebx, ecx, edx, esi, edi), the result to rax. */
+void xen_hypercall_from_regs(struct vcpu *vcpu);
 /* The default case of every multiplexed hypercall: counts (hypercall, sub-op), logs the pair the
  * first time it is seen, and returns -ENOSYS, Xen's answer to a sub-op it does not know.  Any thread,
  * with or without xen.lock. */

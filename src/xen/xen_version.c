@@ -1,8 +1,10 @@
-/* xen_version: who we say we are. */
+/* xen_version: who we say we are.  Only platform_parameters (one xen_ulong_t) differs in Xen's compat
+ * layout; the strings and feature_info are the same for a 32-bit caller. */
 #include <string.h>
 #include "lib/xen_version.h"
 #include "vmm/domain.h"
 #include "vmm/guest_access.h"
+#include "xen/compat.h"
 #include "xen/hypercalls.h"
 #include "xen/xen_state.h"
 
@@ -52,7 +54,7 @@ long hcall_xen_version(struct vcpu *vcpu, const uint64_t args[5])
 	}
 	case XENVER_platform_parameters: {
 		xen_platform_parameters_t p = { .virt_start = 0 };
-		return copy_out(vcpu, arg, &p, sizeof(p));
+		return xen_arg_out(vcpu, &xen_abi_platform_parameters, arg, &p) ? -XEN_EFAULT : 0;
 	}
 	case XENVER_get_features: {
 		xen_feature_info_t fi;
