@@ -74,14 +74,27 @@ ABI_STRUCT(xen_abi_vcpu_runstate_info, RI, 44,
 #define PP struct xen_platform_parameters
 ABI_STRUCT(xen_abi_platform_parameters, PP, 4, FIELD(PP, virt_start, 0, 4));
 
+/* Xen's has_32bit_shinfo layout.  The event arrays hold 32-bit words (1024 ports) and the mask moves;
+ * the wallclock moves, its high seconds into arch (xen_wc_sec_hi names it in both); vcpu_info keeps its
+ * 64 bytes and its time record's place, with a 32-bit selector at 4. */
+#define SI struct shared_info
+ABI_STRUCT(xen_abi_shared_info, SI, 2344,
+	   FIELD(SI, evtchn_pending, 2048, 128), FIELD(SI, evtchn_mask, 2176, 128), FIELD(SI, wc_version, 2304, 4),
+	   FIELD(SI, wc_sec, 2308, 4), FIELD(SI, wc_nsec, 2312, 4), FIELD(SI, xen_wc_sec_hi, 2340, 4));
+
+#define VI struct vcpu_info
+ABI_STRUCT(xen_abi_vcpu_info, VI, 64,
+	   FIELD(VI, evtchn_upcall_pending, 0, 1), FIELD(VI, evtchn_upcall_mask, 1, 1),
+	   FIELD(VI, evtchn_pending_sel, 4, 4), FIELD(VI, time, 32, 32));
+
 const struct xen_abi_struct *const xen_abi_structs[] = {
 	&xen_abi_memory_reservation, &xen_abi_add_to_physmap, &xen_abi_memory_map, &xen_abi_gnttab_setup_table,
 	&xen_abi_gnttab_copy, &xen_abi_sched_poll, &xen_abi_vcpu_set_singleshot_timer,
 	&xen_abi_vcpu_register_runstate_memory_area, &xen_abi_vcpu_runstate_info, &xen_abi_platform_parameters,
-	NULL,
+	&xen_abi_shared_info, &xen_abi_vcpu_info, NULL,
 };
 
-#define COMPAT_STRUCT_MAX 64             /* the largest compat struct above, with room */
+#define COMPAT_STRUCT_MAX 64             /* the largest argument struct above (the shared pages are never copied whole) */
 
 void xen_call_set_compat(struct vcpu *vcpu, bool compat)
 {

@@ -17,7 +17,7 @@ struct vcpu;
 struct xen_abi_field {
 	const char *name;
 	uint16_t native_off, compat_off;
-	uint8_t native_size, compat_size;    /* a compat member narrower than its native one is zero-extended */
+	uint16_t native_size, compat_size;   /* a compat member narrower than its native one is zero-extended */
 };
 
 struct xen_abi_struct {
@@ -31,6 +31,9 @@ struct xen_abi_struct {
 extern const struct xen_abi_struct xen_abi_memory_reservation, xen_abi_add_to_physmap, xen_abi_memory_map,
 	xen_abi_gnttab_setup_table, xen_abi_gnttab_copy, xen_abi_sched_poll, xen_abi_vcpu_set_singleshot_timer,
 	xen_abi_vcpu_register_runstate_memory_area, xen_abi_vcpu_runstate_info, xen_abi_platform_parameters;
+/* The shared pages, in the domain's latched width (xen_state.shinfo_compat): only their offsets are
+ * used (xen_abi_offset), never widened or narrowed as a whole. */
+extern const struct xen_abi_struct xen_abi_shared_info, xen_abi_vcpu_info;
 /* All of them, for tests; NULL-terminated. */
 extern const struct xen_abi_struct *const xen_abi_structs[];
 

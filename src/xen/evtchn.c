@@ -5,7 +5,8 @@
  * cooperation and is refused (-ESRCH) for now.
  * Every argument struct here (and in evtchn_fifo.c) has the same layout in Xen's compat ABI (only
  * 32-bit and smaller members, or a uint64_t at an 8-byte offset), so 32-bit callers need no
- * translation: Xen runs do_event_channel_op for them too (test_xen_compat checks the sizes). */
+ * translation: Xen runs do_event_channel_op for them too (test_xen_compat checks the sizes).  The
+ * pending and mask bits and the selector are in the domain's shared_info width (shared_info.c). */
 #include <string.h>
 #include <sys/ioctl.h>
 #include "lib/error.h"
@@ -15,30 +16,28 @@
 #include "xen/hypercalls.h"
 #include "xen/xen_state.h"
 
-#define BITS_PER_WORD (sizeof(xen_ulong_t) * 8)
+#define BITS_PER_WORD 32                 /* the event arrays as 32-bit words, in both widths (shared_info.c) */
 
 static bool port_valid(evtchn_port_t port)
 {
 	return port > 0 && port < EVTCHN_PORTS;
 }
 
-static bool test_bit(const xen_ulong_t *words, unsigned int bit)
+static bool test_bit(const uint32_t *words, unsigned int bit)
 {
-	return __atomic_load_n(&words[bit / BITS_PER_WORD], __ATOMIC_ACQUIRE) &
-	       ((xen_ulong_t)1 << (bit % BITS_PER_WORD));
+	return __atomic_load_n(&words[bit / BITS_PER_WORD], __ATOMIC_ACQUIRE) & (1u << (bit % BITS_PER_WORD));
 }
 
 /* Returns the old value of the bit. */
-static bool test_and_set_bit(xen_ulong_t *words, unsigned int bit)
+static bool test_and_set_bit(uint32_t *words, unsigned int bit)
 {
-	xen_ulong_t m = (xen_ulong_t)1 << (bit % BITS_PER_WORD);
+	uint32_t m = 1u << (bit % BITS_PER_WORD);
 	return __atomic_fetch_or(&words[bit / BITS_PER_WORD], m, __ATOMIC_ACQ_REL) & m;
 }
 
-static void clear_bit(xen_ulong_t *words, unsigned int bit)
+static void clear_bit(uint32_t *words, unsigned int bit)
 {
-	__atomic_fetch_and(&words[bit / BITS_PER_WORD], ~((xen_ulong_t)1 << (bit % BITS_PER_WORD)),
-			   __ATOMIC_ACQ_REL);
+	__atomic_fetch_and(&words[bit / BITS_PER_WORD], ~(1u << (bit % BITS_PER_WORD)), __ATOMIC_ACQ_REL);
 }
 
 /* The upcall: the callback vector straight to the vCPU, or an MSI with the vCPU's own upcall vector
@@ -64,7 +63,7 @@ static void mark_vcpu_pending_locked(struct domain *dom, unsigned int vcpu, evtc
 
 	if (!vi)
 		return;
-	test_and_set_bit(&vi->evtchn_pending_sel, port / BITS_PER_WORD);
+	xen_vcpu_info_select_locked(dom, vi, port);
 	if (!__atomic_exchange_n(&vi->evtchn_upcall_pending, 1, __ATOMIC_ACQ_REL))
 		kick_vcpu_locked(dom, vcpu);
 	else
@@ -73,11 +72,9 @@ static void mark_vcpu_pending_locked(struct domain *dom, unsigned int vcpu, evtc
 
 static void set_pending_locked(struct domain *dom, evtchn_port_t port)
 {
-	struct shared_info *si = dom->xen.shared_info;
-
-	if (test_and_set_bit(si->evtchn_pending, port))
+	if (test_and_set_bit(xen_evtchn_pending_words_locked(dom), port))
 		return;
-	if (test_bit(si->evtchn_mask, port)) {
+	if (test_bit(xen_evtchn_mask_words_locked(dom), port)) {
 		/* No upcall for a masked port, but a vCPU in SCHEDOP_poll on it must wake, as in Xen. */
 		pthread_cond_broadcast(&dom->xen.wake);
 		return;
@@ -87,7 +84,7 @@ static void set_pending_locked(struct domain *dom, evtchn_port_t port)
 
 bool evtchn_port_pending_locked(struct domain *dom, evtchn_port_t port)
 {
-	return port_valid(port) && test_bit(dom->xen.shared_info->evtchn_pending, port);
+	return port_valid(port) && test_bit(xen_evtchn_pending_words_locked(dom), port);
 }
 
 bool evtchn_vcpu_has_pending_locked(struct domain *dom, unsigned int vcpu)
@@ -116,7 +113,7 @@ static int alloc_port_locked(struct domain *dom)
 static void free_port_locked(struct domain *dom, evtchn_port_t port)
 {
 	dom->xen.ports[port] = (struct evtchn_port){ .state = EVTCHN_STATE_FREE };
-	clear_bit(dom->xen.shared_info->evtchn_pending, port);
+	clear_bit(xen_evtchn_pending_words_locked(dom), port);
 }
 
 void evtchn_init_locked(struct domain *dom)
@@ -355,12 +352,10 @@ static long op_status(struct domain *dom, struct evtchn_status *a)
 
 static long op_unmask(struct domain *dom, evtchn_port_t port)
 {
-	struct shared_info *si = dom->xen.shared_info;
-
 	if (!port_valid(port))
 		return -XEN_EINVAL;
-	clear_bit(si->evtchn_mask, port);
-	if (test_bit(si->evtchn_pending, port))
+	clear_bit(xen_evtchn_mask_words_locked(dom), port);
+	if (test_bit(xen_evtchn_pending_words_locked(dom), port))
 		mark_vcpu_pending_locked(dom, dom->xen.ports[port].vcpu, port);
 	return 0;
 }

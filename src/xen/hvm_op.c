@@ -22,7 +22,7 @@ static long set_param(struct vcpu *vcpu, struct xen_hvm_param *p)
 	dom->xen.callback_via = p->value;
 	dom->xen.params[HVM_PARAM_CALLBACK_IRQ] = p->value;
 	/* Xen's hvm_latch_shinfo_size, after the value is taken (and even where it is 0). */
-	dom->xen.shinfo_compat = xen_call_compat(vcpu);
+	xen_shinfo_latch_locked(dom, xen_call_compat(vcpu));
 	return 0;
 }
 

@@ -235,7 +235,7 @@ static int hypercall_msr_write(void *opaque, struct vcpu *vcpu, uint32_t index, 
 		return -1;
 	/* Xen latches the shared_info width when it fills the hypercall page (hvm_latch_shinfo_size). */
 	pthread_mutex_lock(&vcpu->dom->xen.lock);
-	vcpu->dom->xen.shinfo_compat = !xen_vcpu_in_long_mode(vcpu);
+	xen_shinfo_latch_locked(vcpu->dom, !xen_vcpu_in_long_mode(vcpu));
 	pthread_mutex_unlock(&vcpu->dom->xen.lock);
 	for (uint32_t nr = 0; nr < XEN_HYPERCALL_SLOTS; nr++)
 		write_port_stub(page + nr * 32, nr);

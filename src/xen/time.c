@@ -117,7 +117,6 @@ void xen_time_update_locked(struct domain *dom, unsigned int vcpu)
 {
 	struct xen_state *xen = &dom->xen;
 	struct vcpu_info *vi = xen_vcpu_info_locked(dom, vcpu);
-	struct shared_info *si = xen->shared_info;
 
 	/* Once calibrated, every record is the one line system time follows (see the top). */
 	uint64_t tsc = xen->tsc_to_system_mul ? xen->tsc_base : __rdtsc();
@@ -127,14 +126,16 @@ void xen_time_update_locked(struct domain *dom, unsigned int vcpu)
 				xen->tsc_to_system_mul, xen->tsc_shift);
 	/* The wallclock at system time 0. */
 	uint64_t boot_wall = clock_ns(CLOCK_REALTIME) - xen_system_time_ns(dom);
-	uint32_t wv = __atomic_load_n(&si->wc_version, __ATOMIC_RELAXED) | 1;
-	__atomic_store_n(&si->wc_version, wv, __ATOMIC_RELEASE);
+	/* Where the fields sit depends on the domain's shared_info width (shared_info.c). */
+	uint32_t *version = xen_wallclock_word_locked(dom, "wc_version");
+	uint32_t wv = __atomic_load_n(version, __ATOMIC_RELAXED) | 1;
+	__atomic_store_n(version, wv, __ATOMIC_RELEASE);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	si->wc_sec = (uint32_t)(boot_wall / 1000000000ull);
-	si->wc_sec_hi = (uint32_t)((boot_wall / 1000000000ull) >> 32);
-	si->wc_nsec = (uint32_t)(boot_wall % 1000000000ull);
+	*xen_wallclock_word_locked(dom, "wc_sec") = (uint32_t)(boot_wall / 1000000000ull);
+	*xen_wallclock_word_locked(dom, "xen_wc_sec_hi") = (uint32_t)((boot_wall / 1000000000ull) >> 32);
+	*xen_wallclock_word_locked(dom, "wc_nsec") = (uint32_t)(boot_wall % 1000000000ull);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	__atomic_store_n(&si->wc_version, wv + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(version, wv + 1, __ATOMIC_RELEASE);
 }
 
 /* Points the vCPU's timerfd at the earlier of its singleshot and periodic deadlines. */

@@ -39,7 +39,7 @@ static long register_vcpu_info(struct domain *dom, unsigned int id, struct vcpu_
 	v->info_registered = true;
 	/* Events pending before the move must still be noticed. */
 	info->evtchn_upcall_pending = 1;
-	info->evtchn_pending_sel = ~(xen_ulong_t)0;
+	xen_vcpu_info_select_all_locked(dom, info);
 	xen_time_update_locked(dom, id);
 	return 0;
 }

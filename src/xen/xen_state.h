@@ -99,8 +99,7 @@ struct xen_state {
 	struct shared_info *private_shared_info;
 	uint64_t shared_info_gfn;            /* ~0: not placed */
 	uint64_t callback_via;               /* HVM_PARAM_CALLBACK_IRQ */
-	/* Xen's has_32bit_shinfo: the guest's shared state (so far: its runstate areas) is in the 32-bit
-	 * layout.  Latched from the calling vCPU's mode when it sets HVM_PARAM_CALLBACK_IRQ or writes the
+	/* Xen's has_32bit_shinfo: shared_info, vcpu_info and runstate areas are in the 32-bit layout.  Latched from the calling vCPU's mode when it sets HVM_PARAM_CALLBACK_IRQ or writes the
 	 * hypercall-page MSR, as Xen's hvm_latch_shinfo_size; state a save stream must carry. */
 	bool shinfo_compat;
 	uint64_t params[HVM_NR_PARAMS];
@@ -202,6 +201,16 @@ void xen_time_vcpu_teardown(struct domain *dom, unsigned int vcpu);
 /* ---- shared_info and vcpu_info (shared_info.c) ---- */
 int shared_info_place_locked(struct domain *dom, uint64_t gfn);
 struct vcpu_info *xen_vcpu_info_locked(struct domain *dom, unsigned int vcpu);
+/* The 2-level event arrays in the domain's width, as 32-bit words (port n: bit n % 32 of word n / 32). */
+/* Xen's hvm_latch_shinfo_size: the shared pages are in the 32-bit layout from now on, or not. */
+void xen_shinfo_latch_locked(struct domain *dom, bool compat);
+uint32_t *xen_evtchn_pending_words_locked(struct domain *dom);
+uint32_t *xen_evtchn_mask_words_locked(struct domain *dom);
+/* A wallclock field of shared_info ("wc_version", "wc_sec", "wc_nsec", "xen_wc_sec_hi") in the width. */
+uint32_t *xen_wallclock_word_locked(struct domain *dom, const char *member);
+/* Sets `port`'s selector bit in vi (a 32-bit selector of 32-port words for a 32-bit guest), or all. */
+void xen_vcpu_info_select_locked(struct domain *dom, struct vcpu_info *vi, unsigned int port);
+void xen_vcpu_info_select_all_locked(struct domain *dom, struct vcpu_info *vi);
 
 /* ---- Grant tables: the Dom0-side API (gnttab.c) ---- */
 struct grant_mapping {

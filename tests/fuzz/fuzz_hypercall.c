@@ -13,7 +13,10 @@
  *
  * Input: a header, then calls until the input runs out (at most MAX_CALLS).
  *   header  mode byte: bit 0 long-mode paging (else paging off), bit 1 LA57 (5 levels), bit 2 bind
- *           the store and console ports to Dom0 stub services, as a running VMM has them;
+ *           the store and console ports to Dom0 stub services, as a running VMM has them; bit 3 a
+ *           32-bit caller: every call goes through xen_hypercall_from_regs from a vCPU outside
+ *           64-bit mode (compatibility mode under long-mode paging, else 32-bit protected mode), so
+ *           its arguments are cut to 32 bits and its structs read in Xen's compat layout;
  *           then, with paging, a tweak count (low 4 bits) and that many page-table tweaks:
  *           table byte, index (2 bytes), op byte [, address or 8 raw bytes] (see tweak_tables).
  *   call    nr selector byte (< 0xe0: one of the implemented families; 0xff: the next 8 bytes are
@@ -37,6 +40,7 @@
 #include "../unit/fake_domain.h"
 #include "backends/console.h"
 #include "vmm/guest_access.h"
+#include "xen/compat.h"
 
 #define MAX_CALLS 48
 #define RAM FAKE_RAM_SIZE
@@ -398,16 +402,16 @@ static void check_state(struct domain *d)
 
 /* ---- one input ---- */
 
-static bool poll_deadline_passed(struct vcpu *vcpu, uint64_t arg)
+static bool poll_deadline_passed(struct vcpu *vcpu, uint64_t arg, bool compat)
 {
 	struct sched_poll p;
-	struct timespec now;
 
-	if (guest_copy_from(vcpu, &p, arg, sizeof(p)) || !p.timeout)
-		return false;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	uint64_t abs = vcpu->dom->xen.boot_ns + p.timeout;        /* as poll_op computes it */
-	return abs <= (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	/* Read as the call will read it. */
+	xen_call_set_compat(vcpu, compat);
+	int r = xen_arg_in(vcpu, &xen_abi_sched_poll, arg, &p);
+	xen_call_set_compat(vcpu, false);
+	/* In system time, as poll_op compares it: boot_ns + timeout would wrap for a huge timeout. */
+	return !r && p.timeout && p.timeout <= xen_system_time_ns(vcpu->dom);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -430,11 +434,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct domain *d = domain_new();
 	uint8_t mode = u8(&in);
+	bool compat = mode & 8;
 	paging = mode & 1;
 	if (paging) {
 		build_tables(d, mode & 2);
 		tweak_tables(d, &in);
 	}
+	for (unsigned int v = 0; compat && v < d->n_vcpus; v++)
+		d->vcpus[v].run->s.regs.sregs.cs.l = 0;
 	if (mode & 4) {
 		if (evtchn_dom0_bind(d, EVTCHN_STORE_PORT, dom0_service, d) != EVTCHN_STORE_PORT ||
 		    evtchn_dom0_bind(d, EVTCHN_CONSOLE_PORT, dom0_service, &console) != EVTCHN_CONSOLE_PORT)
@@ -452,6 +459,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t args[5];
 		for (int i = 0; i < 5; i++)
 			args[i] = gen_value(&in);
+		if (compat) {
+			/* What a 32-bit caller can pass: the registers' low halves. */
+			nr = (uint32_t)nr;
+			for (int i = 0; i < 5; i++)
+				args[i] = (uint32_t)args[i];
+		}
 
 		uint8_t payload[256];
 		size_t len = u8(&in);
@@ -471,7 +484,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Blocking calls return at once; a poll whose deadline is gone really waits. */
 		bool unblock = false;
 		if (nr == __HYPERVISOR_sched_op && (args[0] == SCHEDOP_block || args[0] == SCHEDOP_poll))
-			unblock = !(args[0] == SCHEDOP_poll && poll_deadline_passed(vcpu, args[1]));
+			unblock = !(args[0] == SCHEDOP_poll && poll_deadline_passed(vcpu, args[1], compat));
 		if (unblock)
 			d->stop_vcpus = true;
 
@@ -479,7 +492,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 vcpu->id, (unsigned long long)nr, (unsigned long long)args[0], (unsigned long long)args[1],
 			 (unsigned long long)args[2], (unsigned long long)args[3], (unsigned long long)args[4]);
 		call_desc = desc;
-		long rc = xen_hypercall_dispatch(vcpu, nr, args);
+		long rc;
+		if (compat) {
+			/* Garbage in the upper halves, which a 32-bit caller's call must not see. */
+			struct kvm_regs *r = &vcpu->run->s.regs.regs;
+			r->rax = nr | 0xdead000000000000ull;
+			r->rbx = args[0] | 0xbeef00000000ull;
+			r->rcx = args[1] | 0xbeef00000000ull;
+			r->rdx = args[2] | 0xbeef00000000ull;
+			r->rsi = args[3] | 0xbeef00000000ull;
+			r->rdi = args[4] | 0xbeef00000000ull;
+			xen_hypercall_from_regs(vcpu);
+			if (r->rax >> 32)
+				FAIL("a 32-bit caller's rax %#llx has an upper half", (unsigned long long)r->rax);
+			rc = (int32_t)r->rax;
+		} else {
+			rc = xen_hypercall_dispatch(vcpu, nr, args);
+		}
+		if (xen_call_compat(vcpu))
+			FAIL("the call's compat mode outlived it");
 		made++;
 		if (trace)
 			fprintf(stderr, "%s = %ld\n", desc, rc);

@@ -530,6 +530,77 @@ static void test_call(struct unit *u, const void *arg)
 	fake_domain_free(d);
 }
 
+/* An event-channel op with a one- or two-word struct at FAKE_ARG (the same in both layouts). */
+static long evtchn_regs(struct unit *u, struct domain *d, int l, uint64_t cmd, uint32_t w0, uint32_t w1)
+{
+	const uint32_t a[2] = { w0, w1 };
+	const uint64_t args[3] = { cmd, FAKE_ARG, 0 };
+	uint32_t out[2];
+
+	fake_put(d, FAKE_ARG, a, sizeof(a));
+	long rc = call_from_regs(u, d, l, __HYPERVISOR_event_channel_op, args);
+	fake_get(d, FAKE_ARG, out, sizeof(out));
+	return rc ? rc : (long)out[1];
+}
+
+static bool bit_at(struct domain *d, size_t off, unsigned int bit)
+{
+	return ((const uint8_t *)d->xen.shared_info)[off + bit / 8] >> (bit % 8) & 1;
+}
+
+/* shared_info and vcpu_info in the width the callback latched: pending bits at 2048 in both, the mask
+ * at 2176 (i386) or 2560, the selector 32 bits at vcpu_info+4 (one bit per 32 ports) or 64 at +8
+ * (per 64), the wallclock at 2304 or 3072. */
+static void test_shared_info_width(struct unit *u, const void *arg)
+{
+	int l = *(const int *)arg;
+	struct domain *d = fake_domain_new(1);
+	const size_t mask = l ? 2560 : 2176, sel = l ? 8 : 4, wc = l ? 3072 : 2304, other_wc = l ? 2304 : 3072;
+	const struct xen_hvm_param cb = { .domid = DOMID_SELF, .index = HVM_PARAM_CALLBACK_IRQ,
+					  .value = (2ull << 56) | 0xf3 };
+	const uint64_t args[3] = { HVMOP_set_param, FAKE_ARG, 0 };
+	uint8_t *vi = (uint8_t *)&d->xen.shared_info->vcpu_info[0];
+	long port = 0;
+
+	set_mode(&d->vcpus[0], l);
+	fake_put(d, FAKE_ARG, &cb, sizeof(cb));
+	CHECK(call_from_regs(u, d, l, __HYPERVISOR_hvm_op, args) == 0, "set_param CALLBACK_IRQ refused");
+	CHECK(d->xen.shinfo_compat == !l, "width latched %s", d->xen.shinfo_compat ? "32-bit" : "64-bit");
+	pthread_mutex_lock(&d->xen.lock);
+	xen_time_update_locked(d, 0);
+	pthread_mutex_unlock(&d->xen.lock);
+	uint32_t w[3], other;
+	memcpy(w, (uint8_t *)d->xen.shared_info + wc, sizeof(w));
+	memcpy(&other, (uint8_t *)d->xen.shared_info + other_wc, 4);
+	CHECK(w[0] && !(w[0] & 1) && w[1] > 1600000000u && w[2] < 1000000000u,
+	      "wallclock at %zu: version %u sec %u nsec %u", wc, w[0], w[1], w[2]);
+	CHECK(other == 0, "the other width's wallclock version written (%u)", other);
+	/* IPI ports up to 70: its selector bit is 2 (i386) or 1. */
+	while (port >= 0 && port < 70)
+		port = evtchn_regs(u, d, l, EVTCHNOP_bind_ipi, 0, 0);
+	CHECK(port == 70, "bind_ipi gave %ld", port);
+	if (port != 70)
+		goto out;
+	unsigned int sel_bit = l ? 70 / 64 : 70 / 32;
+	CHECK(evtchn_regs(u, d, l, EVTCHNOP_send, 70, 0) == 0, "send refused");
+	CHECK(bit_at(d, 2048, 70), "port 70 not pending at 2048");
+	CHECK(vi[0] == 1, "upcall_pending %u", vi[0]);
+	CHECK(bit_at(d, (size_t)(vi - (uint8_t *)d->xen.shared_info) + sel, sel_bit), "selector bit %u at +%zu "
+	      "not set", sel_bit, sel);
+	/* Masked: pending, but no selector bit; unmasking delivers. */
+	memset(vi, 0, 16);
+	memset((uint8_t *)d->xen.shared_info + 2048, 0, 128);
+	((uint8_t *)d->xen.shared_info)[mask + 70 / 8] |= 1 << (70 % 8);
+	CHECK(evtchn_regs(u, d, l, EVTCHNOP_send, 70, 0) == 0, "send refused");
+	CHECK(bit_at(d, 2048, 70) && vi[0] == 0, "masked at %zu: pending %d upcall %u", mask, bit_at(d, 2048, 70), vi[0]);
+	CHECK(evtchn_regs(u, d, l, EVTCHNOP_unmask, 70, 0) == 0, "unmask refused");
+	CHECK(!bit_at(d, mask, 70), "still masked");
+	CHECK(vi[0] == 1 && bit_at(d, (size_t)(vi - (uint8_t *)d->xen.shared_info) + sel, sel_bit),
+	      "unmask delivered nothing");
+out:
+	fake_domain_free(d);
+}
+
 /* xen_hypercall_dispatch (fake_hcall, the fuzzers) stays native whatever the vCPU's mode. */
 static void test_dispatch_native(struct unit *u, const void *arg)
 {
@@ -579,6 +650,9 @@ int main(void)
 	unit_case(&u, "compat_tables_sane", test_tables_sane, NULL);
 	unit_case(&u, "mode_from_efer_lma_and_cs_l", test_mode_detection, NULL);
 	unit_case(&u, "dispatch_without_mode_is_native", test_dispatch_native, NULL);
+	static const int layouts[2] = { 0, 1 };
+	unit_case(&u, "shared_info_width_latched (32-bit)", test_shared_info_width, &layouts[0]);
+	unit_case(&u, "shared_info_width_latched (64-bit)", test_shared_info_width, &layouts[1]);
 	for (int l = 0; l < 2; l++)
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			snprintf(names[l][i], sizeof(names[l][i]), "%s (%s)", cases[i].name, layout_name[l]);
