@@ -20,10 +20,12 @@
 #endif
 #include <string.h>
 #include <xen/io/blkif.h>
+#include "lib/domain_limits.h"
+#include "lib/vdev.h"
 
 struct domain;
 
-#define BLKBACK_MAX_DISKS 16
+#define BLKBACK_MAX_DISKS DOMAIN_MAX_DISKS   /* xl's limit too (lib/domain_limits.h) */
 #define BLKBACK_SPEC_MAX 1024
 #define BLKBACK_CLOSE_TIMEOUT_MS 10000      /* how long a detach waits for the frontend, as libxl */
 #define BLKBACK_MAX_RING_ORDER 4            /* 16 pages: 512 requests */
@@ -34,15 +36,15 @@ struct domain;
 
 /* ---- One disk's configuration: the --disk / vbd-attach syntax (blkback_config.c) ---- */
 struct blkback_config {
-	char vdev[16];                      /* xvda, hdc, sdb, xvda1 ... */
-	int devid;                          /* the vdev's number (xen-vbd-interface(7)) */
+	char vdev[VDEV_NAME_MAX + 1];       /* xvda, hdc, sdb, xvda1, d0p1 ... as xl wrote it */
+	int devid;                          /* the vdev's number (lib/vdev.h) */
 	bool readonly;                      /* access=ro, or devtype=cdrom */
 	bool cdrom;
 	char target[PATH_MAX];              /* the image or block device */
 };
 /* Parses "vdev=xvda,devid=51712,access=rw,devtype=disk,target=/abs/path" (target last: the rest of
- * the spec, commas and all; format=raw accepted).  A devid, if given, must be the vdev's.  0, or -1
- * with err. */
+ * the spec, commas and all; format=raw accepted).  The vdev is read by xl's parser (lib/vdev.h); a
+ * devid, if given, must be the vdev's.  0, or -1 with err. */
 int blkback_config_parse(const char *spec, struct blkback_config *c, char *err, size_t errlen);
 
 /* ---- The data path (blkback_ring.c, blkback_io.c) ---- */

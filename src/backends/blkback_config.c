@@ -55,16 +55,14 @@ int blkback_config_parse(const char *spec, struct blkback_config *c, char *err, 
 		*v++ = '\0';
 		if (!strcmp(kv, "vdev")) {
 			unsigned int number;
-			char why[200];
-			if (strlen(v) >= sizeof(c->vdev)) {
-				ERR_SET(err, errlen, "disk vdev '%.64s...' is too long", v);
-				return -1;
-			}
+			char why[256];
 			if (vdev_to_devid(v, &number, why, sizeof(why))) {
-				ERR_SET(err, errlen, "disk vdev '%s' is not a virtual device name: %s", v, why);
+				ERR_SET(err, errlen, "disk vdev '%.*s%s' is not a virtual device name: %s",
+					VDEV_NAME_MAX, v, strlen(v) > VDEV_NAME_MAX ? "..." : "", why);
 				return -1;
 			}
-			memcpy(c->vdev, v, strlen(v) + 1);
+			memcpy(c->vdev, v, strlen(v) + 1);     /* at most VDEV_NAME_MAX: it parsed */
+			c->devid = (int)number;
 			has_vdev = true;
 		} else if (!strcmp(kv, "devid")) {
 			char *end;
@@ -105,9 +103,6 @@ int blkback_config_parse(const char *spec, struct blkback_config *c, char *err, 
 		ERR_SET(err, errlen, "disk spec '%s' needs vdev= and target= (target last)", spec);
 		return -1;
 	}
-	unsigned int number = 0;
-	vdev_to_devid(c->vdev, &number, NULL, 0);     /* checked above */
-	c->devid = (int)number;
 	if (devid >= 0 && devid != c->devid) {
 		ERR_SET(err, errlen, "disk devid %ld is not %s's number (%d)", devid, c->vdev, c->devid);
 		return -1;

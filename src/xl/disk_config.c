@@ -1,5 +1,5 @@
-/* Disk specs: xl-disk-configuration(5) as far as Xenith takes it, the vdev numbering of
- * xen-vbd-interface(7), and the text the VMM reads (docs/blkif.md).
+/* Disk specs: xl-disk-configuration(5) as far as Xenith takes it (vdev names are read by
+ * lib/vdev.c, as the VMM reads them), and the text the VMM reads (docs/blkif.md).
  *
  * A DISKSPEC mixes three kinds of item, separated by commas:
  *   - key=value ("format=raw", "vdev=xvda", ...); `target=` is special: it takes the whole rest of
@@ -313,13 +313,9 @@ static int finish(struct disk_parse *dp)
 				  "passed to the VMM", disk->target);
 	if (!disk->vdev)
 		return disk_error(dp->err, dp->errlen, dp->where, "no vdev given (like vdev=xvda)");
-	if (strlen(disk->vdev) > DISK_VDEV_MAX ||
-	    vdev_to_devid(disk->vdev, &disk->devid, why, sizeof(why))) {
-		if (strlen(disk->vdev) > DISK_VDEV_MAX)
-			snprintf(why, sizeof(why), "it is longer than %d characters", DISK_VDEV_MAX);
+	if (vdev_to_devid(disk->vdev, &disk->devid, why, sizeof(why)))
 		return disk_error(dp->err, dp->errlen, dp->where, "invalid vdev '%s': %s", disk->vdev,
 				  why);
-	}
 	if (disk->cdrom) {
 		if (dp->access_rw_given)
 			return disk_error(dp->err, dp->errlen, dp->where, "a cdrom is read-only: "

@@ -1,6 +1,6 @@
 /* Virtual block devices as xl understands them (xl-disk-configuration(5), docs/blkif.md): parsing
- * one disk spec, Xen's virtual-device numbers (xen-vbd-interface(7)), the host checks on a target,
- * the `--disk` / `vbd-attach` text, and the VMM's `vbd-list` lines. */
+ * one disk spec (its vdev by lib/vdev.h, the VMM's parser too), the host checks on a target, the
+ * `--disk` / `vbd-attach` text, and the VMM's `vbd-list` lines. */
 #ifndef XENITH_DISK_CONFIG_H
 #define XENITH_DISK_CONFIG_H
 
@@ -8,11 +8,11 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/stat.h>
-#include "lib/vdev.h"
 #include "lib/domain_limits.h"
+#include "lib/vdev.h"
 
 #define DISK_MAX DOMAIN_MAX_DISKS /* disks per domain: the VMM's limit, shared (lib/domain_limits.h) */
-#define DISK_VDEV_MAX 15         /* "xvdzzzzz255" is far shorter */
+#define DISK_VDEV_MAX VDEV_NAME_MAX /* the VMM's too (lib/vdev.h) */
 
 struct xl_disk {
 	char *vdev;              /* as written ("xvda", "hdc", "d0p1"), ":cdrom" suffix dropped */
@@ -35,7 +35,6 @@ struct xl_disk {
 int xl_disk_parse(const char *spec, const char *where, struct xl_disk *disk, FILE *warn,
 		  char *err, size_t errlen);
 void xl_disk_free(struct xl_disk *disk);
-
 
 /* Makes the target absolute against the cwd (symbolic links are kept, as written), checks that it
  * is a regular file or a block device that can be opened as the disk's access asks, and fills
