@@ -143,7 +143,9 @@ build/fuzz/fuzz_bzimage: $(FUZZ_BZIMAGE_SRCS) src/vmm/bzimage.h src/vmm/decompre
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_BZIMAGE_SRCS) -o $@ $(VMM_LIBS)
 
 # The instruction emulator on the fake vCPU of tests/unit/fake_x86_cpu.h: decoder and executor only.
-FUZZ_X86_DECODE_SRCS = tests/fuzz/fuzz_x86_decode.c src/vmm/x86_emulate.c
+FUZZ_X86_DECODE_SRCS = tests/fuzz/fuzz_x86_decode.c src/vmm/x86_emulate.c src/vmm/x86_decode.c src/vmm/x86_operand.c \
+                       src/vmm/x86_xstate.c src/vmm/x86_ops_int.c src/vmm/x86_ops_fpu.c src/vmm/x86_ops_xsave.c \
+                       src/vmm/x86_ops_sys.c
 fuzz: build/fuzz/fuzz_x86_decode
 
 build/fuzz/fuzz_x86_decode: $(FUZZ_X86_DECODE_SRCS) src/vmm/x86_emulate.h tests/unit/fake_x86_cpu.h
