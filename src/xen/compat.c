@@ -119,24 +119,27 @@ size_t xen_abi_offset(const struct xen_abi_struct *s, const char *member, bool c
 	return 0;
 }
 
-void xen_abi_widen(const struct xen_abi_struct *s, const void *compat, void *native)
+/* Copies each member from one layout to the other: the low bytes of a wider native member are the
+ * compat one's (little-endian); `dst` starts zeroed, so widening zero-extends and padding is 0. */
+static void convert(const struct xen_abi_struct *s, const void *src, void *dst, bool to_native)
 {
-	memset(native, 0, s->native_size);
+	memset(dst, 0, to_native ? s->native_size : s->compat_size);
 	for (unsigned int i = 0; i < s->n_fields; i++) {
 		const struct xen_abi_field *f = &s->fields[i];
 		size_t n = f->compat_size < f->native_size ? f->compat_size : f->native_size;
-		memcpy((uint8_t *)native + f->native_off, (const uint8_t *)compat + f->compat_off, n);
+		size_t from = to_native ? f->compat_off : f->native_off, to = to_native ? f->native_off : f->compat_off;
+		memcpy((uint8_t *)dst + to, (const uint8_t *)src + from, n);
 	}
+}
+
+void xen_abi_widen(const struct xen_abi_struct *s, const void *compat, void *native)
+{
+	convert(s, compat, native, true);
 }
 
 void xen_abi_narrow(const struct xen_abi_struct *s, const void *native, void *compat)
 {
-	memset(compat, 0, s->compat_size);
-	for (unsigned int i = 0; i < s->n_fields; i++) {
-		const struct xen_abi_field *f = &s->fields[i];
-		size_t n = f->compat_size < f->native_size ? f->compat_size : f->native_size;
-		memcpy((uint8_t *)compat + f->compat_off, (const uint8_t *)native + f->native_off, n);
-	}
+	convert(s, native, compat, false);
 }
 
 int xen_arg_in(struct vcpu *vcpu, const struct xen_abi_struct *s, uint64_t gva, void *native)
