@@ -148,7 +148,7 @@ FUZZ_X86_DECODE_SRCS = tests/fuzz/fuzz_x86_decode.c src/vmm/x86_emulate.c src/vm
                        src/vmm/x86_ops_sys.c
 fuzz: build/fuzz/fuzz_x86_decode
 
-build/fuzz/fuzz_x86_decode: $(FUZZ_X86_DECODE_SRCS) src/vmm/x86_emulate.h tests/unit/fake_x86_cpu.h
+build/fuzz/fuzz_x86_decode: $(FUZZ_X86_DECODE_SRCS) src/vmm/x86_emulate.h src/vmm/x86_emulate_int.h tests/unit/fake_x86_cpu.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_X86_DECODE_SRCS) -o $@ $(VMM_LIBS)
 
