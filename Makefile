@@ -102,7 +102,8 @@ FUZZ_XS_MESSAGE_SRCS = tests/fuzz/fuzz_xs_message.c $(XS_SRCS) src/lib/error.c s
 FUZZ_FAKE_DOMAIN_SRCS = $(wildcard src/xen/*.c) src/vmm/vm.c src/vmm/guest_access.c src/vmm/io.c src/vmm/upcall.c src/lib/hvlog.c \
                         src/vmm/event_loop.c src/backends/console.c src/lib/error.c
 FUZZ_FAKE_DOMAIN_HDRS = $(wildcard src/backends/*.h src/vmm/*.h src/xen/*.h src/lib/*.h) tests/unit/fake_domain.h
-FUZZ_NETBACK_RING_SRCS = tests/fuzz/fuzz_netback_ring.c src/backends/netback_ring.c $(FUZZ_FAKE_DOMAIN_SRCS)
+FUZZ_NETBACK_RING_SRCS = tests/fuzz/fuzz_netback_ring.c src/backends/netback_ring.c src/backends/netback_csum.c \
+                         $(FUZZ_FAKE_DOMAIN_SRCS)
 FUZZ_BLKBACK_RING_SRCS = tests/fuzz/fuzz_blkback_ring.c src/backends/blkback_ring.c src/backends/blkback_io.c \
                          $(FUZZ_FAKE_DOMAIN_SRCS)
 
@@ -161,9 +162,9 @@ build/fuzz/fuzz_xen_call_sites: $(FUZZ_XEN_CALL_SITES_SRCS) src/vmm/xen_call_sit
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XEN_CALL_SITES_SRCS) -o $@ $(VMM_LIBS)
 
 # netback's checksum completion on any frame (the headers netfront's csum_blank frames carry).
-FUZZ_NETBACK_CSUM_SRCS = tests/fuzz/fuzz_netback_csum.c src/backends/netback_ring.c $(FUZZ_FAKE_DOMAIN_SRCS)
+FUZZ_NETBACK_CSUM_SRCS = tests/fuzz/fuzz_netback_csum.c src/backends/netback_csum.c src/lib/error.c
 fuzz: build/fuzz/fuzz_netback_csum
 
-build/fuzz/fuzz_netback_csum: $(FUZZ_NETBACK_CSUM_SRCS) $(FUZZ_FAKE_DOMAIN_HDRS)
+build/fuzz/fuzz_netback_csum: $(FUZZ_NETBACK_CSUM_SRCS) src/backends/netback.h src/lib/error.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_NETBACK_CSUM_SRCS) -o $@ $(VMM_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_NETBACK_CSUM_SRCS) -o $@ $(VMM_LIBS)

@@ -1,6 +1,7 @@
 /* netback: the Dom0 half of Xen's split network driver (docs/netif.md), one instance per vif,
  * inside the domain's VMM.  netback.c is the device (config, TAP, hotplug, xenbus, control);
- * netback_ring.c the data path on the shared rings, which is pure enough to unit-test. */
+ * netback_ring.c the data path on the shared rings, which is pure enough to unit-test;
+ * netback_csum.c completes the checksums of csum_blank frames. */
 #ifndef XENITH_NETBACK_H
 #define XENITH_NETBACK_H
 
@@ -84,6 +85,7 @@ enum netback_work netback_ring_tx(struct netback_ring *r, unsigned int budget);
 /* TAP to guest: up to `budget` frames. */
 enum netback_work netback_ring_rx(struct netback_ring *r, unsigned int budget);
 
+/* ---- Checksum completion for NETTXF_csum_blank (netback_csum.c) ---- */
 /* Completes the TCP or UDP checksum of an Ethernet frame netfront sent with NETTXF_csum_blank
  * (IPv4 with options, IPv6 with extension headers), whose checksum field holds the partial
  * pseudo-header sum as Linux leaves a CHECKSUM_PARTIAL packet.  Every length and offset is checked

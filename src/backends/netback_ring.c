@@ -19,15 +19,12 @@
  * queue does the buffering.
  *
  * Checksum offload.  Linux's netfront always offers NETIF_F_IP_CSUM (and NETIF_F_IPV6_CSUM when we
- * write feature-ipv6-csum-offload), so a local TCP or UDP packet arrives with NETTXF_csum_blank:
- * its checksum field holds only the pseudo-header sum, as Linux leaves a CHECKSUM_PARTIAL packet.
- * Nothing downstream of a plain TAP would finish it, so we do, as Xen's netback has the kernel do:
- * find the L4 header (IPv4 with options, IPv6 with extension headers; TCP or UDP), sum from there
- * to the end of the IP payload with the partial sum in place, store the complement.  Every length
- * is the guest's, so each is checked against the frame; a frame that does not parse is dropped
- * with NETIF_RSP_ERROR and counted in tx_errors, as Xen's netback drops what checksum_setup
- * refuses.  NETTXF_data_validated alone needs nothing.  On rx we set no NETRXF_* checksum flag:
- * frames from a TAP without a vnet header carry complete checksums we did not verify.
+ * write feature-ipv6-csum-offload), so a local TCP or UDP packet arrives with NETTXF_csum_blank.
+ * Nothing downstream of a plain TAP would finish its checksum, so we do (netback_csum.c); a frame
+ * that does not parse is dropped with NETIF_RSP_ERROR and counted in tx_errors, as Xen's netback
+ * drops what checksum_setup refuses.  NETTXF_data_validated alone needs nothing.  On rx we set no
+ * NETRXF_* checksum flag: frames from a TAP without a vnet header carry complete checksums we did
+ * not verify.
  *
  * A producer index more than a ring ahead of our responses cannot happen with an honest frontend:
  * the vif is marked broken and served no more.  Budgets bound the work per call so one busy vif
@@ -110,163 +107,6 @@ void netback_ring_init(struct netback_ring *r, struct domain *dom, const char *n
 	BACK_RING_INIT(&r->rx, rxs, PAGE);
 	r->rx.rsp_prod_pvt = r->rx.req_cons = __atomic_load_n(&rxs->rsp_prod, __ATOMIC_ACQUIRE);
 }
-
-/* ---- TX: checksum completion ---- */
-
-#define ETH_HLEN 14
-#define ETHERTYPE_IPV4 0x0800
-#define ETHERTYPE_IPV6 0x86dd
-#define IPV4_MIN_HLEN 20
-#define IPV6_HLEN 40
-
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-uint16_t netback_csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	uint64_t acc = sum;
-
-	for (; len >= 2; p += 2, len -= 2)
-		acc += be16(p);
-	if (len)
-		acc += (uint32_t)p[0] << 8;
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)acc;
-}
-
-/* Where the TCP or UDP header starts in the IP packet, how long the L4 part is, which protocol. */
-struct l4_place {
-	size_t off, len;
-	uint8_t proto;
-};
-
-#define WHY(...) (ERR_SET(why, whylen, __VA_ARGS__), -1)
-
-static int ipv4_l4(const uint8_t *ip, size_t avail, struct l4_place *l4, char *why, size_t whylen)
-{
-	if (avail < IPV4_MIN_HLEN)
-		return WHY("IPv4 header cut short (%zu bytes)", avail);
-	size_t ihl = (size_t)(ip[0] & 0xf) * 4, total = be16(ip + 2);
-	if (ip[0] >> 4 != 4)
-		return WHY("IPv4 ethertype with IP version %u", ip[0] >> 4);
-	if (ihl < IPV4_MIN_HLEN)
-		return WHY("IPv4 header length %zu under 20", ihl);
-	if (total < ihl || total > avail)
-		return WHY("IPv4 total length %zu outside header %zu .. frame %zu", total, ihl, avail);
-	if (be16(ip + 6) & 0x3fff)         /* MF or a fragment offset */
-		return WHY("IPv4 fragment with a blank checksum");
-	*l4 = (struct l4_place){ .off = ihl, .len = total - ihl, .proto = ip[9] };
-	return 0;
-}
-
-/* IPv6 extension headers that may stand before TCP/UDP, and how their length is coded. */
-static const struct ipv6_ext {
-	uint8_t type;
-	uint8_t unit, bias;                /* length = (byte 1 + bias) * unit; unit 0: fixed 8 */
-} ipv6_exts[] = {
-	{ 0, 8, 1 },                       /* hop-by-hop options */
-	{ 43, 8, 1 },                      /* routing */
-	{ 44, 0, 0 },                      /* fragment */
-	{ 51, 4, 2 },                      /* authentication */
-	{ 60, 8, 1 },                      /* destination options */
-};
-
-static int ipv6_l4(const uint8_t *ip, size_t avail, struct l4_place *l4, char *why, size_t whylen)
-{
-	if (avail < IPV6_HLEN)
-		return WHY("IPv6 header cut short (%zu bytes)", avail);
-	if (ip[0] >> 4 != 6)
-		return WHY("IPv6 ethertype with IP version %u", ip[0] >> 4);
-	size_t end = IPV6_HLEN + be16(ip + 4), off = IPV6_HLEN;
-	uint8_t next = ip[6];
-	if (end == IPV6_HLEN || end > avail)
-		return WHY("IPv6 payload length %zu (frame has %zu after the header)", end - IPV6_HLEN,
-			   avail - IPV6_HLEN);
-	for (;;) {
-		const struct ipv6_ext *x = NULL;
-		for (size_t i = 0; i < sizeof(ipv6_exts) / sizeof(ipv6_exts[0]); i++)
-			if (ipv6_exts[i].type == next)
-				x = &ipv6_exts[i];
-		if (!x)
-			break;
-		if (end - off < 8)
-			return WHY("IPv6 extension header %u at %zu cut short", next, off);
-		size_t hlen = x->unit ? ((size_t)ip[off + 1] + x->bias) * x->unit : 8;
-		if (hlen > end - off)
-			return WHY("IPv6 extension header %u at %zu: length %zu past the payload", next, off, hlen);
-		if (!x->unit && (be16(ip + off + 2) & 0xfff9))    /* offset or M set */
-			return WHY("IPv6 fragment with a blank checksum");
-		next = ip[off];
-		off += hlen;                   /* each header is at least 8 bytes: the walk ends */
-	}
-	*l4 = (struct l4_place){ .off = off, .len = end - off, .proto = next };
-	return 0;
-}
-
-/* The L4 protocols whose checksum we complete: where the field is, what the header must hold. */
-static const struct l4_proto {
-	uint8_t proto;
-	const char *name;
-	size_t min_hlen, csum_at;
-} l4_protos[] = {
-	{ 6, "TCP", 20, 16 },
-	{ 17, "UDP", 8, 6 },
-};
-
-static int l4_check(const struct l4_proto *p, const uint8_t *h, size_t len, char *why, size_t whylen)
-{
-	if (len < p->min_hlen)
-		return WHY("%s header cut short (%zu bytes)", p->name, len);
-	if (p->proto == 6) {
-		size_t doff = (size_t)(h[12] >> 4) * 4;
-		if (doff < 20 || doff > len)
-			return WHY("TCP data offset %zu outside 20 .. %zu", doff, len);
-	} else if (be16(h + 4) != len) {
-		return WHY("UDP length %u, IP says %zu", be16(h + 4), len);
-	}
-	return 0;
-}
-
-int netback_csum_fill(uint8_t *frame, size_t len, char *why, size_t whylen)
-{
-	struct l4_place l4;
-	int r;
-
-	if (len < ETH_HLEN)
-		return WHY("frame of %zu bytes", len);
-	uint16_t type = be16(frame + 12);
-	uint8_t *ip = frame + ETH_HLEN;
-	if (type == ETHERTYPE_IPV4)
-		r = ipv4_l4(ip, len - ETH_HLEN, &l4, why, whylen);
-	else if (type == ETHERTYPE_IPV6)
-		r = ipv6_l4(ip, len - ETH_HLEN, &l4, why, whylen);
-	else
-		return WHY("blank checksum on ethertype %#06x (only IPv4 and IPv6 are completed)", type);
-	if (r)
-		return r;
-	const struct l4_proto *p = NULL;
-	for (size_t i = 0; i < sizeof(l4_protos) / sizeof(l4_protos[0]); i++)
-		if (l4_protos[i].proto == l4.proto)
-			p = &l4_protos[i];
-	if (!p)
-		return WHY("blank checksum on IP protocol %u (only TCP and UDP are completed)", l4.proto);
-	uint8_t *h = ip + l4.off;
-	if (l4_check(p, h, l4.len, why, whylen))
-		return -1;
-	/* The field holds the pseudo-header sum: summing over it completes the checksum.  0 would
-	 * mean "no checksum" to UDP, and is the same as 0xffff to TCP. */
-	uint16_t c = (uint16_t)~netback_csum_add(0, h, l4.len);
-	if (!c)
-		c = 0xffff;
-	h[p->csum_at] = (uint8_t)(c >> 8);
-	h[p->csum_at + 1] = (uint8_t)c;
-	return 0;
-}
-
-#undef WHY
 
 /* ---- TX ---- */
 

@@ -1,12 +1,17 @@
-/* libFuzzer target for netback's checksum completion (netback_csum_fill in
- * src/backends/netback_ring.c): the Ethernet/IPv4/IPv6/TCP/UDP headers of a frame netfront sent with
- * NETTXF_csum_blank, every byte the guest's.  The frame sits in a malloc of exactly its size, so ASan
- * sees any read past it.  Besides the sanitizers' findings it aborts when
- *   - a refusal changed the frame or gave no reason;
- *   - an accepted frame changed anywhere but one 16-bit field;
- *   - for plain IPv4 (20-byte header) TCP or UDP, the one's-complement algebra does not hold: the
- *     segment's sum after completion plus the partial value that was in the field is all ones
- *     (checked here with its own parse and RFC 1071 sum).
+/* libFuzzer target for netback's checksum completion (netback_csum_fill in src/backends/netback_csum.c):
+ * the Ethernet/IPv4/IPv6/TCP/UDP headers of a frame netfront sent with NETTXF_csum_blank, every byte
+ * the guest's.  The frame sits in a malloc of exactly its size, so ASan sees any read past it.
+ *
+ * The target has its own parse (ref_locate, written from RFC 791/8200/793/768, sharing nothing with
+ * netback) that finds the TCP or UDP checksum field and the pseudo-header.  Where it finds one, it
+ * first writes the pseudo-header sum into the field, as Linux leaves a CHECKSUM_PARTIAL packet, so
+ * every frame netback accepts can be checked end to end.  It aborts when
+ *   - a refusal changed the frame, or gave no reason;
+ *   - a success changed anything but the two checksum bytes this parse finds (or succeeded on a
+ *     frame where it finds none, or on a fragment);
+ *   - the completed checksum does not verify: the RFC 1071 sum over pseudo-header and segment,
+ *     computed here, is not all ones; or a UDP checksum came out 0 ("none");
+ *   - netback_csum_add disagrees with the sum computed here (any bytes, any starting sum).
  * Build and run: tests/fuzz/run [SECONDS]. */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,82 +21,200 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* netback_ring.c links the hypercall table (fake domain sources); its shutdown is never reached. */
-struct domain;
-void domain_shutdown(struct domain *d, int reason);
-void domain_shutdown(struct domain *d, int reason)
-{
-	(void)d;
-	(void)reason;
-}
-
 static void fail(const char *what)
 {
 	fprintf(stderr, "netback_csum: %s\n", what);
 	abort();
 }
 
-static uint32_t sum16(const uint8_t *p, size_t len)
+static unsigned int rd16(const uint8_t *p)
 {
-	uint32_t s = 0;
+	return (unsigned int)p[0] << 8 | p[1];
+}
+
+static uint64_t ref_sum(const uint8_t *p, size_t len)
+{
+	uint64_t s = 0;
 
 	for (size_t i = 0; i + 1 < len; i += 2)
-		s += (uint32_t)p[i] << 8 | p[i + 1];
+		s += rd16(p + i);
 	if (len & 1)
-		s += (uint32_t)p[len - 1] << 8;
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
+		s += (uint64_t)p[len - 1] << 8;
 	return s;
 }
 
-/* The algebra for the simplest shape: Ethernet, IPv4 without options, TCP or UDP. */
-static void check_ipv4(const uint8_t *before, const uint8_t *after, size_t size, size_t first, size_t last)
+static unsigned int ref_fold(uint64_t s)
 {
-	if (size < 34 || before[12] != 0x08 || before[13] != 0x00 || before[14] != 0x45)
-		return;
-	unsigned int proto = before[23], total = (unsigned int)before[16] << 8 | before[17];
-	size_t field = proto == 6 ? 34 + 16 : proto == 17 ? 34 + 6 : 0;
-	if (!field || total < 20 || 14 + (size_t)total > size || field + 2 > 14 + (size_t)total)
-		return;
-	if (first < field || last > field + 1)
-		fail("the checksum was written somewhere other than the L4 checksum field");
-	uint32_t partial = (uint32_t)before[field] << 8 | before[field + 1];
-	uint32_t s = sum16(after + 34, 14 + (size_t)total - 34) + partial;
 	while (s >> 16)
 		s = (s & 0xffff) + (s >> 16);
-	/* A UDP checksum of 0 is sent as 0xffff (the same one's-complement zero). */
-	if (s != 0xffff && !(proto == 17 && after[field] == 0xff && after[field + 1] == 0xff))
-		fail("the completed checksum does not verify");
+	return (unsigned int)s;
+}
+
+/* What the pseudo-header needs, and where the segment and its checksum field are in the frame. */
+struct ref_place {
+	size_t l4, end, field;             /* segment [l4, end), field at frame + field */
+	const uint8_t *src, *dst;
+	size_t alen;                       /* address length: 4 or 16 */
+	unsigned int proto;
+	int fragment;                      /* part of a datagram: its checksum covers other frames */
+};
+
+/* IPv6 headers that may come before TCP/UDP: how each codes its length (RFC 8200 4.3-4.6, 4302). */
+static const struct ref_ext { unsigned int type, unit, add; } ref_exts[] = {
+	{ 0, 8, 1 }, { 43, 8, 1 }, { 60, 8, 1 },   /* (byte 1 + 1) * 8 */
+	{ 44, 0, 8 },                              /* fragment: always 8 */
+	{ 51, 4, 2 },                              /* AH: (byte 1 + 2) * 4 */
+};
+
+/* Routing types whose address list names the final destination, the pseudo-header's (RFC 8200
+ * 8.1) while segments are left: type 0 and 2 last in the list, the segment routing header first. */
+static const struct ref_route { unsigned int type; int final_is_last; } ref_routes[] = {
+	{ 0, 1 }, { 2, 1 }, { 4, 0 },
+};
+
+static void ref_route_dst(const uint8_t *h, size_t hlen, struct ref_place *p)
+{
+	size_t n = (hlen - 8) / 16;
+
+	if (!h[3] || !n)
+		return;
+	for (size_t i = 0; i < sizeof(ref_routes) / sizeof(ref_routes[0]); i++)
+		if (ref_routes[i].type == h[2])
+			p->dst = h + 8 + (ref_routes[i].final_is_last ? n - 1 : 0) * 16;
+}
+
+static int ref_ipv6(const uint8_t *f, size_t size, struct ref_place *p)
+{
+	if (size < 14 + 40)
+		return 0;
+	size_t end = 14 + 40 + rd16(f + 18), at = 14 + 40;
+	unsigned int next = f[20];
+	p->src = f + 22;
+	p->dst = f + 38;
+	p->alen = 16;
+	if (end > size)
+		return 0;
+	for (;;) {
+		const struct ref_ext *x = NULL;
+		for (size_t i = 0; i < sizeof(ref_exts) / sizeof(ref_exts[0]); i++)
+			if (ref_exts[i].type == next)
+				x = &ref_exts[i];
+		if (!x)
+			break;
+		if (at + 2 > end)
+			return 0;
+		size_t hlen = x->unit ? (f[at + 1] + x->add) * x->unit : x->add;
+		if (at + hlen > end)
+			return 0;
+		if (next == 43 && hlen >= 8)
+			ref_route_dst(f + at, hlen, p);
+		if (next == 44 && (rd16(f + at + 2) >> 3 || (f[at + 3] & 1)))
+			p->fragment = 1;
+		next = f[at];
+		at += hlen;
+	}
+	p->l4 = at;
+	p->end = end;
+	p->proto = next;
+	return 1;
+}
+
+static int ref_ipv4(const uint8_t *f, size_t size, struct ref_place *p)
+{
+	if (size < 14 + 20)
+		return 0;
+	size_t ihl = (f[14] & 0xf) * 4u, total = rd16(f + 16);
+	if (total < ihl || 14 + total > size)
+		return 0;
+	p->src = f + 26;
+	p->dst = f + 30;
+	p->alen = 4;
+	p->l4 = 14 + ihl;
+	p->end = 14 + total;
+	p->proto = f[23];
+	p->fragment = (rd16(f + 20) & 0x1fff) || (f[20] & 0x20);
+	return 1;
+}
+
+static int ref_locate(const uint8_t *f, size_t size, struct ref_place *p)
+{
+	*p = (struct ref_place){ 0 };
+	if (size < 14)
+		return 0;
+	int found = rd16(f + 12) == 0x0800 ? ref_ipv4(f, size, p) : rd16(f + 12) == 0x86dd ? ref_ipv6(f, size, p) : 0;
+	if (!found || (p->proto != 6 && p->proto != 17))
+		return 0;
+	p->field = p->l4 + (p->proto == 6 ? 16 : 6);
+	return p->field + 2 <= p->end;
+}
+
+/* The folded sum of the pseudo-header: addresses, protocol, segment length. */
+static unsigned int ref_pseudo(const struct ref_place *p)
+{
+	size_t len = p->end - p->l4;
+
+	return ref_fold(ref_sum(p->src, p->alen) + ref_sum(p->dst, p->alen) + p->proto + (len >> 16) +
+			(len & 0xffff));
+}
+
+static void check_csum_add(const uint8_t *data, size_t size)
+{
+	uint32_t start = 0;
+
+	if (size >= 4)
+		memcpy(&start, data, 4);
+	if (netback_csum_add(start, data, size) != ref_fold(start + ref_sum(data, size)))
+		fail("netback_csum_add disagrees with an RFC 1071 sum");
+}
+
+static void check_accepted(const uint8_t *before, const uint8_t *after, size_t size, const struct ref_place *p,
+			   int located)
+{
+	size_t first = size, last = 0;
+
+	for (size_t i = 0; i < size; i++) {
+		if (after[i] != before[i]) {
+			if (first == size)
+				first = i;
+			last = i;
+		}
+	}
+	if (!located)
+		fail("accepted a frame in which an independent parse finds no TCP or UDP checksum");
+	if (p->fragment)
+		fail("accepted a fragment: the checksum covers bytes in other frames");
+	if (first != size && (first < p->field || last > p->field + 1))
+		fail("a byte outside the TCP/UDP checksum field changed");
+	if (ref_fold(ref_pseudo(p) + ref_sum(after + p->l4, p->end - p->l4)) != 0xffff)
+		fail("the completed checksum does not verify against the pseudo-header");
+	if (p->proto == 17 && !rd16(after + p->field))
+		fail("a UDP checksum of 0 (meaning none)");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *frame = malloc(size ? size : 1), *before = malloc(size ? size : 1);
+	struct ref_place p;
 	char why[256] = "";
 
 	if (!frame || !before)
 		abort();
-	memcpy(frame, data, size);
+	check_csum_add(data, size);
 	memcpy(before, data, size);
-	int rc = netback_csum_fill(frame, size, why, sizeof(why));
-	if (rc < 0) {
+	int located = ref_locate(before, size, &p);
+	if (located) {
+		unsigned int partial = ref_pseudo(&p);
+		before[p.field] = (uint8_t)(partial >> 8);
+		before[p.field + 1] = (uint8_t)partial;
+	}
+	memcpy(frame, before, size);
+	if (netback_csum_fill(frame, size, why, sizeof(why)) < 0) {
 		if (memcmp(frame, before, size))
 			fail("a refused frame was changed");
-		if (!why[0])
+		if (!why[0] || !memchr(why, 0, sizeof(why)))
 			fail("a refusal without a reason");
 	} else {
-		size_t first = size, last = 0;
-		for (size_t i = 0; i < size; i++) {
-			if (frame[i] != before[i]) {
-				if (first == size)
-					first = i;
-				last = i;
-			}
-		}
-		if (first != size && last > first + 1)
-			fail("bytes beyond one 16-bit field changed");
-		if (first != size)
-			check_ipv4(before, frame, size, first, last);
+		check_accepted(before, frame, size, &p, located);
 	}
 	free(frame);
 	free(before);
