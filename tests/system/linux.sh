@@ -22,20 +22,8 @@ CMD_TIMEOUT=${XENITH_LINUX_CMD_TIMEOUT:-120}
 QEMU_TIMEOUT=${XENITH_LINUX_QEMU_TIMEOUT:-240}
 CONSOLE="$ROOT/tests/system/linux_console.py"
 NAME=debian
-NETNS=""
 STATE="$WORK/state"          # what one check leaves for the next (checks run in subshells)
 mkdir -p "$STATE"
-
-in_ns() { ip netns exec "$NETNS" "$@"; }
-xl_ns() { ip netns exec "$NETNS" "$XL" "$@"; }
-
-drop_netns() {
-	[ -n "$NETNS" ] || return 0
-	cleanup_domains
-	ip netns del "$NETNS" 2>/dev/null
-	NETNS=""
-}
-trap 'drop_netns; finish' EXIT
 
 # ---- the checks' frame: ok / not ok / skip, each check in a subshell under set -e -----------------
 SKIP_REST=""                 # once set, the checks that need the guest skip with this reason

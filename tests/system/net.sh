@@ -2,10 +2,6 @@
 # Each test works inside a network namespace of its own, made and removed here; traffic only goes to
 # that namespace's addresses.
 . "$(dirname "$0")/testlib.bash"
-NETNS=""
-
-in_ns() { ip netns exec "$NETNS" "$@"; }
-xl_ns() { ip netns exec "$NETNS" "$XL" "$@"; }
 
 # A namespace with bridge xenbr0 at 10.0.0.1/24.
 make_netns() {
@@ -17,14 +13,6 @@ make_netns() {
 	in_ns ip addr add 10.0.0.1/24 dev xenbr0
 	in_ns ip link set xenbr0 up
 }
-
-drop_netns() {
-	[ -n "$NETNS" ] || return 0
-	cleanup_domains
-	ip netns del "$NETNS" 2>/dev/null
-	NETNS=""
-}
-trap 'drop_netns; finish' EXIT
 
 net_cfg() {   # NAME CMDLINE VIF...
 	local name=$1 cmdline=$2 vifs="" v

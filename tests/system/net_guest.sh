@@ -2,18 +2,6 @@
 # network tests): net-stream's datagrams arrive numbered and intact at a listener in Dom0, and
 # net-ping gets its echo replies from another guest's net-echo.
 . "$(dirname "$0")/testlib.bash"
-NETNS=""
-
-in_ns() { ip netns exec "$NETNS" "$@"; }
-xl_ns() { ip netns exec "$NETNS" "$XL" "$@"; }
-
-drop_netns() {
-	[ -n "$NETNS" ] || return 0
-	cleanup_domains || true
-	ip netns del "$NETNS" 2>/dev/null || true
-	NETNS=""
-}
-trap 'drop_netns; finish' EXIT
 
 make_netns() {
 	need ip iproute2

@@ -29,7 +29,28 @@ cleanup_domains() {
 	return 0
 }
 
+# For tests that run xenstored themselves: the binary, its socket (where xenstore-utils look) and log.
+use_test_xenstored() {
+	XENSTORED="$BUILD/bin/xenstored"
+	[ -x "$XENSTORED" ] || XENSTORED="$ROOT/bin/xenstored"
+	XS_SOCK="$XENITH_RUNDIR/xenstored/socket"
+	XS_LOG="$XENITH_RUNDIR/log/xenstored.log"
+	export XENSTORED_PATH="$XS_SOCK"
+}
+
+# A test file's network namespace (NETNS, made by the file), with its domains; gone at exit too.
+NETNS=""
+in_ns() { ip netns exec "$NETNS" "$@"; }
+xl_ns() { ip netns exec "$NETNS" "$XL" "$@"; }
+drop_netns() {
+	[ -n "$NETNS" ] || return 0
+	cleanup_domains
+	ip netns del "$NETNS" 2>/dev/null
+	NETNS=""
+}
+
 finish() {
+	drop_netns
 	cleanup_domains
 	rm -rf "$XENITH_RUNDIR"
 }

@@ -4,11 +4,7 @@
 . "$(dirname "$0")/testlib.bash"
 NEEDS_KVM=0
 
-XENSTORED="$BUILD/bin/xenstored"
-[ -x "$XENSTORED" ] || XENSTORED="$ROOT/bin/xenstored"
-XS_SOCK="$XENITH_RUNDIR/xenstored/socket"
-XS_LOG="$XENITH_RUNDIR/log/xenstored.log"
-export XENSTORED_PATH="$XS_SOCK"
+use_test_xenstored
 WIRE="$ROOT/tests/system/xs_wire.py"
 export PYTHONPATH="$ROOT/tests/system"
 

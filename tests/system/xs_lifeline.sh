@@ -5,12 +5,8 @@
 . "$(dirname "$0")/testlib.bash"
 NEEDS_KVM=0
 
-XENSTORED="$BUILD/bin/xenstored"
-[ -x "$XENSTORED" ] || XENSTORED="$ROOT/bin/xenstored"
-XS_SOCK="$XENITH_RUNDIR/xenstored/socket"
-XS_LOG="$XENITH_RUNDIR/log/xenstored.log"
+use_test_xenstored
 XS_PID="$XENITH_RUNDIR/xenstored.pid"
-export XENSTORED_PATH="$XS_SOCK"
 export PYTHONPATH="$ROOT/tests/system"
 
 fd_count() { ls "/proc/$1/fd" | wc -l; }
