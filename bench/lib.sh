@@ -1,7 +1,10 @@
 # shellcheck shell=bash disable=SC2034,SC2119,SC2120
 # Shared helpers for the bench/*.sh scripts.  Source it; it is not a program.
 #
-#   bench_init             SKIP without /dev/kvm, temp dir + run directory, cleanup trap, `make all`
+#   bench_init [--kvm-optional]
+#                          SKIP without /dev/kvm (with --kvm-optional: BENCH_HAVE_KVM stays empty and
+#                          nothing is built, for peer-only runs), temp dir + run directory, cleanup
+#                          trap, `make all`
 #   bench_xl_create NAME CMDLINE [MEMORY]
 #                          writes a cfg for the test guest into the temp dir and starts it as
 #                          bench_xl_create_cfg does
@@ -80,10 +83,14 @@ bench_cleanup() {
 }
 
 bench_init() {
+    BENCH_HAVE_KVM=1
     if [[ ! -e /dev/kvm ]]; then
-        echo "/dev/kvm is missing: nothing to measure on this host."
-        echo "SKIP: no /dev/kvm"
-        exit 0
+        if [[ ${1:-} != --kvm-optional ]]; then
+            echo "/dev/kvm is missing: nothing to measure on this host."
+            echo "SKIP: no /dev/kvm"
+            exit 0
+        fi
+        BENCH_HAVE_KVM=""
     fi
     BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/xenith-bench.XXXXXX")
     export XENITH_RUNDIR=$BENCH_TMP/run
@@ -93,6 +100,7 @@ bench_init() {
     trap 'exit 143' TERM
     mkfifo "$BENCH_TMP/nap"
     exec {BENCH_NAPFD}<>"$BENCH_TMP/nap"
+    [[ -n $BENCH_HAVE_KVM ]] || return 0     # nothing of ours to build for a peer-only run
     if ! timeout 900 make -C "$BENCH_ROOT" all >"$BENCH_TMP/build.log" 2>&1; then
         cat "$BENCH_TMP/build.log" >&2
         bench_msg "build failed (make -C $BENCH_ROOT all)"

@@ -19,25 +19,10 @@ done
 READY='xenith-init: shell ready on '      # printed by the login shell just before its first prompt
 INIT='Run /init as init process'
 
-# bench_init without its exit on a missing /dev/kvm: QEMU's side runs anyway.
-BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/xenith-bench.XXXXXX")
-export XENITH_RUNDIR=$BENCH_TMP/run
-mkdir -p "$XENITH_RUNDIR"
-trap bench_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-mkfifo "$BENCH_TMP/nap"
-exec {BENCH_NAPFD}<>"$BENCH_TMP/nap"
-
-xenith_ok=1
-if [[ ! -e /dev/kvm ]]; then
-    xenith_ok=""
-    echo "Xenith: SKIP: no /dev/kvm on this host (nothing can boot under Xenith here)"
-elif ! timeout 900 make -C "$BENCH_ROOT" all >"$BENCH_TMP/build.log" 2>&1; then
-    cat "$BENCH_TMP/build.log" >&2
-    bench_msg "build failed (make -C $BENCH_ROOT all)"
-    exit 1
-fi
+# Without /dev/kvm QEMU's side runs anyway.
+bench_init --kvm-optional
+xenith_ok=$BENCH_HAVE_KVM
+[[ -n $xenith_ok ]] || echo "Xenith: SKIP: no /dev/kvm on this host (nothing can boot under Xenith here)"
 
 KDIR=$(timeout 600 "$BENCH_ROOT/scripts/debian-kernel") || { bench_msg "scripts/debian-kernel failed"; exit 1; }
 BZIMAGE=""
