@@ -95,7 +95,8 @@ FUZZ_CC     ?= $(shell command -v clang-14 || command -v clang || echo clang)
 FUZZ_CFLAGS  = -std=gnu11 $(XEN_CFLAGS) -iquote src -g -O1 -Wall -Wextra \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_PVH_ELF_SRCS = tests/fuzz/fuzz_pvh_elf.c src/vmm/pvh_loader.c src/vmm/vm.c src/lib/error.c src/vmm/bzimage.c \
-                    src/vmm/decompress.c src/vmm/acpi_tables.c src/vmm/acpi_aml.c src/vmm/xen_call_sites.c
+                    src/vmm/decompress.c src/vmm/acpi_tables.c src/vmm/acpi_aml.c src/vmm/xen_call_sites.c \
+                    src/vmm/elf.c
 FUZZ_XS_MESSAGE_SRCS = tests/fuzz/fuzz_xs_message.c $(XS_SRCS) src/lib/error.c src/lib/unix_socket.c
 # The ring backends run on tests/unit/fake_domain.h: xen_init and the hypercall table (all of
 # src/xen) and what those reach, short of domain.c (the fuzzers stub domain_shutdown).
@@ -154,7 +155,7 @@ build/fuzz/fuzz_x86_decode: $(FUZZ_X86_DECODE_SRCS) src/vmm/x86_emulate.h src/vm
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_X86_DECODE_SRCS) -o $@ $(VMM_LIBS)
 
 # The Xen hypercall call-site rewriter on any bytes: ELF files, or code wrapped into one.
-FUZZ_XEN_CALL_SITES_SRCS = tests/fuzz/fuzz_xen_call_sites.c src/vmm/xen_call_sites.c
+FUZZ_XEN_CALL_SITES_SRCS = tests/fuzz/fuzz_xen_call_sites.c src/vmm/xen_call_sites.c src/vmm/elf.c
 fuzz: build/fuzz/fuzz_xen_call_sites
 
 build/fuzz/fuzz_xen_call_sites: $(FUZZ_XEN_CALL_SITES_SRCS) src/vmm/xen_call_sites.h src/xen/xen_state.h

@@ -14,6 +14,7 @@
 #include "lib/error.h"
 #include "vmm/acpi_tables.h"
 #include "vmm/bzimage.h"
+#include "vmm/elf.h"
 #include "vmm/pvh_loader.h"
 #include "vmm/vm.h"
 #include "vmm/xen_call_sites.h"
@@ -24,155 +25,40 @@
 #define KERNEL_MAX_BYTES (512ull << 20)
 #define CMDLINE_MAX 4096
 
-/* A 32- or 64-bit ELF seen through one shape. */
-struct elf_view {
-	const uint8_t *img;
-	size_t size;
-	bool is64;
-	uint64_t phoff, shoff;
-	unsigned int phnum, shnum, phentsize, shentsize;
-};
-
-struct segment { uint32_t type; uint64_t offset, paddr, filesz, memsz; };
-struct section { uint32_t type; uint64_t offset, size; };
-
-static bool in_file(const struct elf_view *e, uint64_t off, uint64_t len)
+/* XEN_ELFNOTE_PHYS32_ENTRY: a 4-byte address, or 8 bytes holding the same one zero-extended. */
+static bool entry_note(const struct elf_note *n, void *ctx)
 {
-	return off <= e->size && len <= e->size - off;
-}
-
-static int elf_open(struct elf_view *e, const uint8_t *img, size_t size, char *why, size_t whylen)
-{
-	*e = (struct elf_view){ .img = img, .size = size };
-	if (size < EI_NIDENT || memcmp(img, ELFMAG, SELFMAG)) {
-		snprintf(why, whylen, "not an ELF file");
-		return -1;
-	}
-	if (img[EI_DATA] != ELFDATA2LSB) {
-		snprintf(why, whylen, "not a little-endian ELF");
-		return -1;
-	}
-	if (img[EI_CLASS] == ELFCLASS64 && size >= sizeof(Elf64_Ehdr)) {
-		Elf64_Ehdr h;
-		memcpy(&h, img, sizeof(h));
-		e->is64 = true;
-		e->phoff = h.e_phoff; e->phnum = h.e_phnum; e->phentsize = h.e_phentsize;
-		e->shoff = h.e_shoff; e->shnum = h.e_shnum; e->shentsize = h.e_shentsize;
-		if (h.e_machine != EM_X86_64) {
-			snprintf(why, whylen, "ELF64 for machine %u, not x86-64", h.e_machine);
-			return -1;
-		}
-	} else if (img[EI_CLASS] == ELFCLASS32 && size >= sizeof(Elf32_Ehdr)) {
-		Elf32_Ehdr h;
-		memcpy(&h, img, sizeof(h));
-		e->phoff = h.e_phoff; e->phnum = h.e_phnum; e->phentsize = h.e_phentsize;
-		e->shoff = h.e_shoff; e->shnum = h.e_shnum; e->shentsize = h.e_shentsize;
-		if (h.e_machine != EM_386 && h.e_machine != EM_X86_64) {
-			snprintf(why, whylen, "ELF32 for machine %u, not x86", h.e_machine);
-			return -1;
-		}
-	} else {
-		snprintf(why, whylen, "truncated or unknown-class ELF header");
-		return -1;
-	}
-	size_t want_ph = e->is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
-	size_t want_sh = e->is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
-	if (e->phnum && (e->phentsize < want_ph ||
-			 !in_file(e, e->phoff, (uint64_t)e->phnum * e->phentsize))) {
-		snprintf(why, whylen, "program headers lie outside the file");
-		return -1;
-	}
-	if (e->shnum && (e->shentsize < want_sh ||
-			 !in_file(e, e->shoff, (uint64_t)e->shnum * e->shentsize)))
-		e->shnum = 0;      /* sections are optional to a loader: ignore a broken table */
-	return 0;
-}
-
-static struct segment elf_segment(const struct elf_view *e, unsigned int i)
-{
-	const uint8_t *p = e->img + e->phoff + (uint64_t)i * e->phentsize;
-
-	if (e->is64) {
-		Elf64_Phdr ph;
-		memcpy(&ph, p, sizeof(ph));
-		return (struct segment){ ph.p_type, ph.p_offset, ph.p_paddr, ph.p_filesz, ph.p_memsz };
-	}
-	Elf32_Phdr ph;
-	memcpy(&ph, p, sizeof(ph));
-	return (struct segment){ ph.p_type, ph.p_offset, ph.p_paddr, ph.p_filesz, ph.p_memsz };
-}
-
-static struct section elf_section(const struct elf_view *e, unsigned int i)
-{
-	const uint8_t *p = e->img + e->shoff + (uint64_t)i * e->shentsize;
-
-	if (e->is64) {
-		Elf64_Shdr sh;
-		memcpy(&sh, p, sizeof(sh));
-		return (struct section){ sh.sh_type, sh.sh_offset, sh.sh_size };
-	}
-	Elf32_Shdr sh;
-	memcpy(&sh, p, sizeof(sh));
-	return (struct section){ sh.sh_type, sh.sh_offset, sh.sh_size };
-}
-
-/* Looks through one note area for Xen's PHYS32_ENTRY. */
-static bool find_entry_note(const struct elf_view *e, uint64_t off, uint64_t len, uint32_t *entry)
-{
-	if (!in_file(e, off, len))
+	if (n->type != XEN_ELFNOTE_PHYS32_ENTRY || (n->descsz != 4 && n->descsz != 8))
 		return false;
-	const uint8_t *p = e->img + off, *end = p + len;
-
-	while ((size_t)(end - p) >= 12) {
-		uint32_t namesz, descsz, type;
-		memcpy(&namesz, p, 4);
-		memcpy(&descsz, p + 4, 4);
-		memcpy(&type, p + 8, 4);
-		uint64_t name_len = ((uint64_t)namesz + 3) & ~3ull;
-		uint64_t desc_len = ((uint64_t)descsz + 3) & ~3ull;
-		if (name_len + desc_len > (uint64_t)(end - p) - 12)
-			return false;
-		const uint8_t *name = p + 12, *desc = name + name_len;
-		if (namesz == 4 && !memcmp(name, "Xen", 4) && type == XEN_ELFNOTE_PHYS32_ENTRY &&
-		    (descsz == 4 || descsz == 8)) {
-			memcpy(entry, desc, 4);    /* an 8-byte desc holds the same address, zero-extended */
-			return true;
-		}
-		p = desc + desc_len;
-	}
-	return false;
+	memcpy(ctx, n->desc, 4);
+	return true;
 }
 
 int pvh_elf_parse(const uint8_t *image, size_t size, const struct elf_load_target *load,
 		  uint32_t *entry, uint64_t *highest, char *why, size_t whylen)
 {
-	struct elf_view e;
-	bool found = false;
+	struct elf_file e;
 	unsigned int loads = 0;
 
 	if (elf_open(&e, image, size, why, whylen))
 		return -1;
+	if (e.is64 ? e.machine != EM_X86_64 : e.machine != EM_386 && e.machine != EM_X86_64) {
+		snprintf(why, whylen, "ELF%d for machine %u, not x86%s", e.is64 ? 64 : 32, e.machine,
+			 e.is64 ? "-64" : "");
+		return -1;
+	}
 	*highest = 0;
-	for (unsigned int i = 0; i < e.phnum && !found; i++) {
-		struct segment s = elf_segment(&e, i);
-		if (s.type == PT_NOTE)
-			found = find_entry_note(&e, s.offset, s.filesz, entry);
-	}
-	for (unsigned int i = 0; i < e.shnum && !found; i++) {
-		struct section s = elf_section(&e, i);
-		if (s.type == SHT_NOTE)
-			found = find_entry_note(&e, s.offset, s.size, entry);
-	}
-	if (!found) {
+	if (!elf_xen_notes(&e, entry_note, entry)) {
 		snprintf(why, whylen, "no PVH entry point (Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY); "
 			 "classic PV kernels are not supported, only PVH");
 		return -1;
 	}
 	for (unsigned int i = 0; i < e.phnum; i++) {
-		struct segment s = elf_segment(&e, i);
+		struct elf_segment s = elf_segment(&e, i);
 		if (s.type != PT_LOAD || !s.memsz)
 			continue;
-		if (s.filesz > s.memsz || !in_file(&e, s.offset, s.filesz) || s.paddr + s.memsz < s.paddr) {
+		if (s.filesz > s.memsz || !elf_in_file(&e, s.offset, s.filesz) ||
+		    s.paddr + s.memsz < s.paddr) {
 			snprintf(why, whylen, "segment %u has sizes or offsets outside the file", i);
 			return -1;
 		}

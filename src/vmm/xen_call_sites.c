@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/kvm_para.h>
+#include "vmm/elf.h"
 #include "vmm/xen_call_sites.h"
 #include "xen/xen_state.h"
 
@@ -89,122 +90,29 @@ static const struct load_form load_forms32[] = {
 	{ { 0xbb }, 1, 3, ADDR_ABSOLUTE },                      /* mov $stub,%ebx */
 };
 
-static bool in_file(size_t size, uint64_t off, uint64_t len)
+static bool hypercall_page_note(const struct elf_note *n, void *ctx)
 {
-	return off <= size && len <= size - off;
-}
-
-/* Does a note area hold Xen's XEN_ELFNOTE_HYPERCALL_PAGE? */
-static bool notes_name_hypercall_page(const uint8_t *p, uint64_t len)
-{
-	while (len >= 12) {
-		uint32_t namesz, descsz, type;
-		memcpy(&namesz, p, 4);
-		memcpy(&descsz, p + 4, 4);
-		memcpy(&type, p + 8, 4);
-		uint64_t name_len = ((uint64_t)namesz + 3) & ~3ull, desc_len = ((uint64_t)descsz + 3) & ~3ull;
-		if (name_len > len - 12 || desc_len > len - 12 - name_len)
-			return false;
-		if (namesz == 4 && !memcmp(p + 12, "Xen", 4) && type == XEN_ELFNOTE_HYPERCALL_PAGE)
-			return true;
-		p += 12 + name_len + desc_len;
-		len -= 12 + name_len + desc_len;
-	}
-	return false;
-}
-
-struct phdr { uint32_t type, flags; uint64_t offset, vaddr, filesz; };
-
-static struct phdr read_phdr(const uint8_t *p, bool is64)
-{
-	if (is64) {
-		Elf64_Phdr ph;
-		memcpy(&ph, p, sizeof(ph));
-		return (struct phdr){ ph.p_type, ph.p_flags, ph.p_offset, ph.p_vaddr, ph.p_filesz };
-	}
-	Elf32_Phdr ph;
-	memcpy(&ph, p, sizeof(ph));
-	return (struct phdr){ ph.p_type, ph.p_flags, ph.p_offset, ph.p_vaddr, ph.p_filesz };
-}
-
-/* Section notes count too: some kernels carry theirs only there. */
-static bool section_notes_name_hypercall_page(const uint8_t *elf, size_t size, bool is64,
-					      uint64_t shoff, unsigned int shnum, unsigned int shentsize)
-{
-	size_t want = is64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr);
-
-	if (!shnum || shentsize < want || !in_file(size, shoff, (uint64_t)shnum * shentsize))
-		return false;
-	for (unsigned int i = 0; i < shnum; i++) {
-		const uint8_t *p = elf + shoff + (uint64_t)i * shentsize;
-		uint64_t type, offset, len;
-		if (is64) {
-			Elf64_Shdr sh;
-			memcpy(&sh, p, sizeof(sh));
-			type = sh.sh_type, offset = sh.sh_offset, len = sh.sh_size;
-		} else {
-			Elf32_Shdr sh;
-			memcpy(&sh, p, sizeof(sh));
-			type = sh.sh_type, offset = sh.sh_offset, len = sh.sh_size;
-		}
-		if (type == SHT_NOTE && in_file(size, offset, len) &&
-		    notes_name_hypercall_page(elf + offset, len))
-			return true;
-	}
-	return false;
+	(void)ctx;
+	return n->type == XEN_ELFNOTE_HYPERCALL_PAGE;
 }
 
 static int image_open(struct kernel_image *im, uint8_t *elf, size_t size, char *why, size_t whylen)
 {
-	uint64_t phoff, shoff;
-	unsigned int phnum, phentsize, shnum, shentsize, machine;
-	bool is64;
+	struct elf_file e;
 
 	*im = (struct kernel_image){ .bytes = elf, .size = size };
-	if (size < EI_NIDENT || memcmp(elf, ELFMAG, SELFMAG)) {
-		snprintf(why, whylen, "not an ELF file");
+	if (elf_open(&e, elf, size, why, whylen))
+		return -1;
+	if (e.machine != EM_X86_64 && e.machine != EM_386) {
+		snprintf(why, whylen, "ELF for machine %u, not x86", e.machine);
 		return -1;
 	}
-	if (elf[EI_DATA] != ELFDATA2LSB) {
-		snprintf(why, whylen, "not a little-endian ELF");
-		return -1;
-	}
-	if (elf[EI_CLASS] == ELFCLASS64 && size >= sizeof(Elf64_Ehdr)) {
-		Elf64_Ehdr h;
-		memcpy(&h, elf, sizeof(h));
-		is64 = true;
-		machine = h.e_machine;
-		phoff = h.e_phoff, phnum = h.e_phnum, phentsize = h.e_phentsize;
-		shoff = h.e_shoff, shnum = h.e_shnum, shentsize = h.e_shentsize;
-	} else if (elf[EI_CLASS] == ELFCLASS32 && size >= sizeof(Elf32_Ehdr)) {
-		Elf32_Ehdr h;
-		memcpy(&h, elf, sizeof(h));
-		is64 = false;
-		machine = h.e_machine;
-		phoff = h.e_phoff, phnum = h.e_phnum, phentsize = h.e_phentsize;
-		shoff = h.e_shoff, shnum = h.e_shnum, shentsize = h.e_shentsize;
-	} else {
-		snprintf(why, whylen, "truncated or unknown-class ELF header");
-		return -1;
-	}
-	if (machine != EM_X86_64 && machine != EM_386) {
-		snprintf(why, whylen, "ELF for machine %u, not x86", machine);
-		return -1;
-	}
-	im->code64 = machine == EM_X86_64;     /* ELF32 files for x86-64 exist: their code is 64-bit */
-	if (phnum && (phentsize < (is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)) ||
-		      !in_file(size, phoff, (uint64_t)phnum * phentsize))) {
-		snprintf(why, whylen, "program headers lie outside the file");
-		return -1;
-	}
-	for (unsigned int i = 0; i < phnum; i++) {
-		struct phdr ph = read_phdr(elf + phoff + (uint64_t)i * phentsize, is64);
-		if (ph.type == PT_NOTE && in_file(size, ph.offset, ph.filesz) &&
-		    notes_name_hypercall_page(elf + ph.offset, ph.filesz))
-			im->hypercall_page_note = true;
+	im->code64 = e.machine == EM_X86_64;     /* ELF32 files for x86-64 exist: their code is 64-bit */
+	for (unsigned int i = 0; i < e.phnum; i++) {
+		struct elf_segment ph = elf_segment(&e, i);
 		if (ph.type != PT_LOAD || !ph.filesz)
 			continue;
-		if (!in_file(size, ph.offset, ph.filesz) || ph.vaddr + ph.filesz < ph.vaddr) {
+		if (!elf_in_file(&e, ph.offset, ph.filesz) || ph.vaddr + ph.filesz < ph.vaddr) {
 			snprintf(why, whylen, "segment %u (offset %#llx, %llu bytes at %#llx) lies outside "
 				 "the file or the address space", i, (unsigned long long)ph.offset,
 				 (unsigned long long)ph.filesz, (unsigned long long)ph.vaddr);
@@ -218,9 +126,7 @@ static int image_open(struct kernel_image *im, uint8_t *elf, size_t size, char *
 		}
 		im->seg[im->nsegs++] = (struct code_segment){ ph.vaddr, ph.offset, ph.filesz };
 	}
-	if (!im->hypercall_page_note)
-		im->hypercall_page_note = section_notes_name_hypercall_page(elf, size, is64, shoff, shnum,
-									     shentsize);
+	im->hypercall_page_note = elf_xen_notes(&e, hypercall_page_note, NULL);
 	return 0;
 }
 
