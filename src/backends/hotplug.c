@@ -1,129 +1,324 @@
-/* Running a hotplug script and telling the caller what it said.  The VMM's main thread waits for
- * it (bounded), as an attach is not done until the script has wired the device up. */
+/* Running a hotplug script without holding up the VMM's main loop.
+ *
+ * posix_spawn starts the child (glibc's is vfork-like: no copy of the VMM's page tables, which map
+ * all of guest RAM, and a failed exec is reported to us rather than from a half-forked child).  The
+ * child leads a process group of its own, so that a timeout or a cancel also kills what the script
+ * started (a `sleep`, an `ip monitor`).  On the loop we watch:
+ *   - its stderr pipe, whose tail becomes the message;
+ *   - a pidfd, readable once it exited: then the pipe is drained and the child reaped.  We do not
+ *     wait for the pipe's end of file, which a grandchild may hold open for ever;
+ *   - a timer: at the timeout the group is SIGKILLed, and the pidfd then ends it as any exit.
+ * The child stays unreaped until the pidfd says it ended, so its pid (and group) cannot be reused
+ * while we may still signal it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include "backends/hotplug.h"
 #include "lib/error.h"
+#include "vmm/event_loop.h"
 
 #define ENV_MAX 32
+#define HOTPLUG_OUT_MAX 1024          /* the tail of the script's stderr we keep */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void child(const char *script, const char *command, char *const env[], int err_fd)
-{
-	char *argv[] = { (char *)script, (char *)command, NULL };
-	char *envp[ENV_MAX + 2];
-	int n = 0, null_fd = open("/dev/null", O_RDONLY);
-	sigset_t none;
-
-	envp[n++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	for (int i = 0; env[i] && n < ENV_MAX + 1; i++)
-		envp[n++] = env[i];
-	envp[n] = NULL;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);      /* the VMM blocks SIGTERM & co for its signalfd */
-	signal(SIGPIPE, SIG_DFL);
-	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(2, 1) < 0 || dup2(err_fd, 2) < 0)
-		_exit(126);
-	execve(script, argv, envp);
-	dprintf(2, "cannot run %s: %s\n", script, strerror(errno));
-	_exit(127);
-}
+struct hotplug {
+	struct event_loop *loop;
+	pid_t pid;
+	int pidfd;
+	int err_fd;                    /* read end of the child's stderr; -1 once at its end */
+	uint64_t timer;
+	unsigned int timeout_ms;
+	bool killed;
+	hotplug_done_fn done;
+	void *ctx;
+	char *script;
+	char *command;
+	char out[HOTPLUG_OUT_MAX];
+	size_t used;
+};
 
 /* Keeps the tail of what the script printed, on one line. */
-static void keep(char *msg, size_t msglen, size_t *used, const char *buf, size_t n)
+static void keep(struct hotplug *h, const char *buf, size_t n)
 {
-	for (size_t i = 0; i < n && msglen; i++) {
+	const size_t cap = sizeof(h->out);
+
+	for (size_t i = 0; i < n; i++) {
 		char c = buf[i] == '\n' || buf[i] == '\t' ? ' ' : buf[i];
 		if ((unsigned char)c < 0x20)
 			continue;
-		if (*used + 1 >= msglen) {
-			memmove(msg, msg + msglen / 2, *used - msglen / 2);
-			*used -= msglen / 2;
+		if (h->used + 1 >= cap) {
+			memmove(h->out, h->out + cap / 2, h->used - cap / 2);
+			h->used -= cap / 2;
 		}
-		msg[(*used)++] = c;
+		h->out[h->used++] = c;
 	}
-	if (msglen)
-		msg[*used] = '\0';
+	h->out[h->used] = '\0';
 }
 
-int hotplug_run(const char *script, const char *command, char *const env[], char *msg, size_t msglen)
+static void stop_reading(struct hotplug *h)
 {
-	char out[1024] = "", buf[512];
-	size_t used = 0;
-	int pipe_fds[2], status = 0;
-	long long deadline = now_ms() + HOTPLUG_TIMEOUT_S * 1000ll;
-	bool killed = false;
+	if (h->err_fd < 0)
+		return;
+	event_loop_remove(h->loop, h->err_fd);
+	close(h->err_fd);
+	h->err_fd = -1;
+}
 
-	if (pipe2(pipe_fds, O_CLOEXEC) < 0) {
-		snprintf(msg, msglen, "cannot run %s: %s", script, strerror(errno));
-		return -1;
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		snprintf(msg, msglen, "cannot run %s: %s", script, strerror(errno));
-		close(pipe_fds[0]);
-		close(pipe_fds[1]);
-		return -1;
-	}
-	if (!pid)
-		child(script, command, env, pipe_fds[1]);
-	close(pipe_fds[1]);
-	for (;;) {
-		long long left = deadline - now_ms();
-		struct pollfd p = { .fd = pipe_fds[0], .events = POLLIN };
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			killed = true;
-			break;
-		}
-		int n = poll(&p, 1, (int)left);
-		if (n < 0 && errno == EINTR)
+/* Reads what the pipe holds now; at its end (or an error) stops watching it. */
+static void drain(struct hotplug *h)
+{
+	char buf[512];
+
+	while (h->err_fd >= 0) {
+		ssize_t got = read(h->err_fd, buf, sizeof(buf));
+		if (got > 0)
+			keep(h, buf, (size_t)got);
+		else if (got < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			continue;
-		ssize_t got = read(pipe_fds[0], buf, sizeof(buf));
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		keep(out, sizeof(out), &used, buf, (size_t)got);
+		else if (got < 0 && errno == EAGAIN)
+			return;
+		else
+			stop_reading(h);
 	}
-	close(pipe_fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	while (used && out[used - 1] == ' ')
-		out[--used] = '\0';
-	if (used)
-		LOG("%s %s: %s", script, command, out);
-	if (killed) {
-		snprintf(msg, msglen, "%s %s killed after %d s%s%s", script, command, HOTPLUG_TIMEOUT_S,
-			used ? ": " : "", out);
+}
+
+static void on_stderr(void *opaque, uint32_t events)
+{
+	(void)events;
+	drain(opaque);
+}
+
+static void free_handle(struct hotplug *h)
+{
+	stop_reading(h);
+	if (h->pidfd >= 0) {
+		event_loop_remove(h->loop, h->pidfd);
+		close(h->pidfd);
+	}
+	event_loop_timer_cancel(h->loop, h->timer);
+	free(h->script);
+	free(h->command);
+	free(h);
+}
+
+/* The message for an ended child; 0 when it exited 0. */
+static int outcome(const struct hotplug *h, int status, char *msg, size_t msglen)
+{
+	const char *sep = h->used ? ": " : "";
+
+	msg[0] = '\0';
+	if (h->killed) {
+		if (h->timeout_ms % 1000)
+			snprintf(msg, msglen, "%s %s killed after %u ms%s%s", h->script, h->command,
+				 h->timeout_ms, sep, h->out);
+		else
+			snprintf(msg, msglen, "%s %s killed after %u s%s%s", h->script, h->command,
+				 h->timeout_ms / 1000, sep, h->out);
 		return -1;
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (WIFEXITED(status))
-		snprintf(msg, msglen, "%s %s failed (exit %d)%s%s", script, command, WEXITSTATUS(status),
-			used ? ": " : "", out);
+		snprintf(msg, msglen, "%s %s failed (exit %d)%s%s", h->script, h->command, WEXITSTATUS(status),
+			 sep, h->out);
 	else
-		snprintf(msg, msglen, "%s %s died of signal %d%s%s", script, command, WTERMSIG(status),
-			used ? ": " : "", out);
+		snprintf(msg, msglen, "%s %s died of signal %d%s%s", h->script, h->command, WTERMSIG(status),
+			 sep, h->out);
 	return -1;
+}
+
+static void on_exit_of_child(void *opaque, uint32_t events)
+{
+	struct hotplug *h = opaque;
+	char msg[HOTPLUG_OUT_MAX + 512];
+	int status = 0;
+
+	(void)events;
+	pid_t r = waitpid(h->pid, &status, WNOHANG);
+	if (r == 0 || (r < 0 && errno == EINTR))
+		return;                       /* not yet: the pidfd stays readable until it is */
+	if (r < 0) {
+		LOG("hotplug %s %s: waitpid: %s", h->script, h->command, strerror(errno));
+		status = 0xff00;              /* reads as exit 255 */
+	}
+	drain(h);                             /* what it wrote before it exited is in the pipe */
+	while (h->used && h->out[h->used - 1] == ' ')
+		h->out[--h->used] = '\0';
+	if (h->used)
+		LOG("%s %s: %s", h->script, h->command, h->out);
+	int rc = outcome(h, status, msg, sizeof(msg));
+	hotplug_done_fn done = h->done;
+	void *ctx = h->ctx;
+	free_handle(h);                       /* before done, which may start the next script */
+	done(ctx, rc, msg);
+}
+
+static void on_timeout(void *opaque)
+{
+	struct hotplug *h = opaque;
+
+	h->timer = 0;
+	h->killed = true;
+	kill(-h->pid, SIGKILL);
+}
+
+/* argv and envp for the child, built before it exists (nothing is allocated in it). */
+static void spawn_child(const struct hotplug_call *call, int err_w, pid_t *pid, int *why)
+{
+	char *argv[] = { (char *)call->script, (char *)call->command, NULL };
+	char *envp[ENV_MAX + 2];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int n = 0;
+
+	envp[n++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	for (int i = 0; call->env && call->env[i] && n < ENV_MAX + 1; i++)
+		envp[n++] = call->env[i];
+	envp[n] = NULL;
+	sigemptyset(&none);
+	sigfillset(&all);                     /* the VMM blocks SIGTERM & co and ignores SIGPIPE */
+	*why = posix_spawn_file_actions_init(&fa);
+	if (*why)
+		return;
+	*why = posix_spawnattr_init(&attr);
+	if (*why) {
+		posix_spawn_file_actions_destroy(&fa);
+		return;
+	}
+	if (!(*why = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) &&
+	    !(*why = posix_spawn_file_actions_adddup2(&fa, 2, 1)) &&
+	    !(*why = posix_spawn_file_actions_adddup2(&fa, err_w, 2)) &&
+	    !(*why = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+						     POSIX_SPAWN_SETPGROUP)) &&
+	    !(*why = posix_spawnattr_setsigmask(&attr, &none)) &&
+	    !(*why = posix_spawnattr_setsigdefault(&attr, &all)) &&
+	    !(*why = posix_spawnattr_setpgroup(&attr, 0)))
+		*why = posix_spawn(pid, call->script, &fa, &attr, argv, envp);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+}
+
+int hotplug_start(struct event_loop *loop, const struct hotplug_call *call, hotplug_done_fn done, void *ctx,
+		  struct hotplug **out, char *msg, size_t msglen)
+{
+	struct hotplug *h = calloc(1, sizeof(*h));
+	int pipe_fds[2] = { -1, -1 }, why = 0;
+	const char *what = "";
+
+	if (!h) {
+		snprintf(msg, msglen, "cannot run %s: %s", call->script, strerror(ENOMEM));
+		return -1;
+	}
+	*h = (struct hotplug){ .loop = loop, .pid = -1, .pidfd = -1, .err_fd = -1, .done = done, .ctx = ctx,
+			       .timeout_ms = call->timeout_ms ? call->timeout_ms : HOTPLUG_TIMEOUT_S * 1000u,
+			       .script = strdup(call->script), .command = strdup(call->command) };
+	if (!h->script || !h->command) {
+		why = ENOMEM;
+		goto fail;
+	}
+	if (pipe2(pipe_fds, O_CLOEXEC) < 0 || fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK) < 0) {
+		why = errno;
+		what = "pipe: ";
+		goto fail;
+	}
+	spawn_child(call, pipe_fds[1], &h->pid, &why);
+	close(pipe_fds[1]);
+	h->err_fd = pipe_fds[0];
+	pipe_fds[0] = -1;
+	if (why) {
+		h->pid = -1;
+		goto fail;
+	}
+	h->pidfd = (int)syscall(SYS_pidfd_open, h->pid, 0);
+	if (h->pidfd < 0) {
+		why = errno;
+		what = "pidfd_open: ";
+		goto fail;
+	}
+	int r = event_loop_add(loop, h->pidfd, EPOLLIN, on_exit_of_child, h);
+	if (r || (r = event_loop_add(loop, h->err_fd, EPOLLIN, on_stderr, h)) ||
+	    (r = event_loop_timer_add(loop, h->timeout_ms, on_timeout, h, &h->timer))) {
+		why = -r;
+		what = "watching it: ";
+		goto fail;
+	}
+	*out = h;
+	return 0;
+fail:
+	snprintf(msg, msglen, "cannot run %s: %s%s", call->script, what, strerror(why));
+	if (pipe_fds[0] >= 0)
+		close(pipe_fds[0]);
+	if (h->pid > 0) {
+		kill(-h->pid, SIGKILL);
+		while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	free_handle(h);                       /* removing what was never added is harmless */
+	return -1;
+}
+
+void hotplug_cancel(struct hotplug *h)
+{
+	if (!h)
+		return;
+	kill(-h->pid, SIGKILL);
+	while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	LOG("%s %s: cancelled", h->script, h->command);
+	free_handle(h);
+}
+
+/* hotplug_run's wait: its own loop, which has nothing but this script to serve. */
+struct hotplug_wait {
+	bool finished;
+	int rc;
+	char *msg;
+	size_t msglen;
+};
+
+static void wait_done(void *ctx, int rc, const char *msg)
+{
+	struct hotplug_wait *w = ctx;
+
+	w->finished = true;
+	w->rc = rc;
+	snprintf(w->msg, w->msglen, "%s", msg);
+}
+
+int hotplug_run(const char *script, const char *command, char *const env[], char *msg, size_t msglen)
+{
+	const struct hotplug_call call = { .script = script, .command = command, .env = env };
+	struct hotplug_wait w = { .msg = msg, .msglen = msglen };
+	struct event_loop loop;
+	struct hotplug *h;
+	int r = event_loop_init(&loop);
+
+	if (r) {
+		snprintf(msg, msglen, "cannot run %s: epoll: %s", script, strerror(-r));
+		return -1;
+	}
+	if (hotplug_start(&loop, &call, wait_done, &w, &h, msg, msglen)) {
+		event_loop_destroy(&loop);
+		return -1;
+	}
+	while (!w.finished)
+		if ((r = event_loop_run_once(&loop, -1)) < 0) {
+			hotplug_cancel(h);
+			snprintf(msg, msglen, "%s %s: waiting: %s", script, command, strerror(-r));
+			w.rc = -1;
+			break;
+		}
+	event_loop_destroy(&loop);
+	return w.rc;
 }
