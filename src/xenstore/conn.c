@@ -76,6 +76,7 @@ void conn_reap(struct xenstored *xsd)
 		struct xs_conn *c = xsd->graveyard;
 		xsd->graveyard = c->next;
 		free(c->out);
+		free(c->lost_tx);
 		free(c);
 	}
 }
@@ -97,13 +98,9 @@ bool conn_output_full(const struct xenstored *xsd, const struct xs_conn *c)
 	return c->out_len - c->out_off > cap;
 }
 
-int conn_queue(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
-	       const void *body, size_t len)
+/* Room for `need` more bytes at the end of the output queue.  0 or -ENOMEM. */
+static int reserve(struct xs_conn *c, size_t need)
 {
-	struct xsd_sockmsg hdr = { .type = type, .req_id = req_id, .tx_id = tx_id,
-				   .len = (uint32_t)len };
-	size_t need = sizeof(hdr) + len;
-
 	if (c->out_off && c->out_off == c->out_len)
 		c->out_off = c->out_len = 0;
 	if (c->out_len + need > c->out_cap) {
@@ -124,10 +121,37 @@ int conn_queue(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id
 			c->out_cap = cap;
 		}
 	}
+	return 0;
+}
+
+int conn_queue_bytes(struct xs_conn *c, const void *data, size_t len)
+{
+	if (!len)
+		return 0;
+	if (reserve(c, len))
+		return -ENOMEM;
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
+	if (c->snapshot_dirty)
+		*c->snapshot_dirty = true;
+	return 0;
+}
+
+int conn_queue(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
+	       const void *body, size_t len)
+{
+	struct xsd_sockmsg hdr = { .type = type, .req_id = req_id, .tx_id = tx_id,
+				   .len = (uint32_t)len };
+	size_t need = sizeof(hdr) + len;
+
+	if (reserve(c, need))
+		return -ENOMEM;
 	memcpy(c->out + c->out_len, &hdr, sizeof(hdr));
 	if (len)
 		memcpy(c->out + c->out_len + sizeof(hdr), body, len);
 	c->out_len += need;
+	if (c->snapshot_dirty)
+		*c->snapshot_dirty = true;
 	return 0;
 }
 

@@ -62,6 +62,8 @@ struct xs_conn {
 	struct xs_watch *watches;
 	struct xs_tx *txs;
 	uint32_t next_tx_id;
+	uint32_t *lost_tx;         /* ids of transactions a restart lost: they answer EAGAIN */
+	unsigned int n_lost_tx;
 
 	bool broken;               /* stop serving it (peer gone or misbehaved) */
 	bool closed;               /* conn_close()d, waiting in the graveyard */
@@ -72,6 +74,9 @@ struct xs_conn {
 	/* transport state */
 	int fd;                    /* socket, or the ring's kick fd */
 	void *ring;                /* struct xenstore_domain_interface, mapped */
+	uint32_t ring_cons;        /* requests consumed; published as req_cons at the commit point */
+	uint32_t ring_published;   /* the req_cons we last wrote (if the page's differs, follow it) */
+	bool *snapshot_dirty;      /* rings: their I/O state is in the snapshot; set on every change */
 	int memfd, notify_fd;
 	const uint8_t *mem_in;     /* memory transport (tests, fuzzing) */
 	size_t mem_in_len;
@@ -92,6 +97,8 @@ int conn_flush(struct xs_conn *c);
 /* Queues a message (header + payload).  Returns 0, or -ENOMEM. */
 int conn_queue(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 	       const void *body, size_t len);
+/* Queues raw bytes (a resumed ring's output, persist.c).  0 or -ENOMEM. */
+int conn_queue_bytes(struct xs_conn *c, const void *data, size_t len);
 /* Queues a WATCH_EVENT unless the connection's queue is full (then it is dropped and counted). */
 void conn_send_event(struct xenstored *xsd, struct xs_conn *c, const char *path,
 		     const char *token);

@@ -2,11 +2,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/error.h"
 #include "xenstore/conn.h"
 #include "xenstore/domain.h"
 #include "xenstore/lifeline.h"
+#include "xenstore/resume.h"
 #include "xenstore/socket.h"
 
 static void special_free(struct xs_node *n);
@@ -33,8 +35,9 @@ int xsd_init(struct xenstored *xsd)
 	static const struct xs_quota defaults = XS_QUOTA_DEFAULTS;
 
 	memset(xsd, 0, sizeof(*xsd));
-	xsd->epfd = xsd->signal_fd = -1;
+	xsd->epfd = xsd->signal_fd = xsd->timer_fd = -1;
 	xsd->quota = defaults;
+	xsd->reconnect_ms = XS_RECONNECT_MS_DEFAULT;
 	if (tree_init(&xsd->tree, &xsd->generation))
 		return -ENOMEM;
 	xsd->tree.owner_changed = domain_owner_changed;
@@ -73,8 +76,15 @@ void xsd_destroy(struct xenstored *xsd)
 		struct xs_domain *d = xsd->domains;
 		xsd->domains = d->next;
 		lifeline_cut(xsd, d);
+		resume_forget(d);
 		free(d);
 	}
+	free(xsd->persist.buf);
+	xsd->persist.buf = NULL;
+	xsd->persist.cap = 0;
+	if (xsd->timer_fd >= 0)
+		close(xsd->timer_fd);
+	xsd->timer_fd = -1;
 	tree_free(&xsd->tree);
 	special_free(xsd->special_intro);
 	special_free(xsd->special_release);

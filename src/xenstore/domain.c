@@ -10,6 +10,7 @@
 #include "xenstore/conn.h"
 #include "xenstore/domain.h"
 #include "xenstore/lifeline.h"
+#include "xenstore/resume.h"
 #include "xenstore/ring.h"
 #include "xenstore/watch.h"
 
@@ -120,14 +121,23 @@ int domain_introduce(struct xenstored *xsd, unsigned int domid, unsigned long mf
 		close(notify_fd);
 		return err;
 	}
-	struct xs_conn *c = ring_conn_new(xsd, domid, mfn, memfd, kick_fd, notify_fd, &err);
+	bool resuming = d->awaiting != NULL;
+	struct xs_conn *c = ring_conn_new(xsd, domid, mfn, memfd, kick_fd, notify_fd, resuming, &err);
 	if (!c)
 		return err;
 	d->ring = c;
 	d->mfn = mfn;
 	d->port = port;
-	LOG("domain %u introduced (ring page %lu, port %lu)", domid, mfn, port);
-	fire_special(xsd, "@introduceDomain");
+	xsd->persist.dirty = true;
+	if (resuming) {
+		/* Back after a restart: no @introduceDomain, the domain never went away. */
+		LOG("domain %u re-introduced by its VMM (ring page %lu, port %lu): resuming its ring",
+		    domid, mfn, port);
+		resume_apply(xsd, d, c);
+	} else {
+		LOG("domain %u introduced (ring page %lu, port %lu)", domid, mfn, port);
+		fire_special(xsd, "@introduceDomain");
+	}
 	/* The guest may have queued requests before we looked. */
 	ring_service(xsd, c);
 	return 0;
@@ -139,16 +149,24 @@ static void release(struct xenstored *xsd, struct xs_domain *d)
 
 	d->ring = NULL;
 	LOG("domain %u released", d->domid);
+	resume_forget(d);
 	lifeline_cut(xsd, d);
-	ring_conn_close(xsd, c);
+	if (c)
+		ring_conn_close(xsd, c);
+	xsd->persist.dirty = true;
 	fire_special(xsd, "@releaseDomain");
+}
+
+bool domain_introduced(const struct xs_domain *d)
+{
+	return d && (d->ring || d->awaiting);
 }
 
 int domain_release(struct xenstored *xsd, unsigned int domid)
 {
 	struct xs_domain *d = domain_get(xsd, domid, false);
 
-	if (!d || !d->ring)
+	if (!domain_introduced(d))
 		return ENOENT;
 	release(xsd, d);
 	return 0;
@@ -224,8 +242,7 @@ int do_resume(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req)
 
 	if (domain_parse_id(xs_onearg(req), &domid))
 		return EINVAL;
-	struct xs_domain *d = domain_get(xsd, domid, false);
-	if (!d || !d->ring)
+	if (!domain_introduced(domain_get(xsd, domid, false)))
 		return ENOENT;
 	return xs_reply_ok(xsd, c, req);
 }
@@ -248,6 +265,6 @@ int do_is_domain_introduced(struct xenstored *xsd, struct xs_conn *c, struct xs_
 	if (domain_parse_id(xs_onearg(req), &domid))
 		return EINVAL;
 	struct xs_domain *d = domain_get(xsd, domid, false);
-	bool yes = domid == 0 || (d && d->ring);
+	bool yes = domid == 0 || domain_introduced(d);
 	return xs_reply(xsd, c, req, yes ? "T" : "F", 2);
 }

@@ -6,6 +6,25 @@
 
 #include "xenstore/xenstored.h"
 
+/* A ring connection's state as the snapshot keeps it (persist.c): what xenstored had consumed and
+ * produced, a request half read, output not yet written, the guest's watches and the ids of its
+ * open transactions (lost in a restart: they answer EAGAIN).  A domain loaded from a snapshot
+ * holds its own copy (owned) until its VMM re-introduces it (resume.c). */
+struct xs_ring_state {
+	uint32_t req_cons;          /* requests consumed up to here */
+	uint32_t rsp_prod;          /* responses written up to here */
+	uint32_t next_tx_id;
+	uint32_t *tx_ids;           /* transactions open then */
+	unsigned int n_tx_ids;
+	bool in_body;
+	uint32_t hdr_got, body_got;
+	struct xsd_sockmsg hdr;
+	char *body;                 /* body_got bytes */
+	char *out;                  /* queued, not yet in the ring */
+	size_t out_len;
+	struct xs_watch *watches;
+};
+
 struct xs_domain {
 	struct xs_domain *next;
 	unsigned int domid;
@@ -17,6 +36,7 @@ struct xs_domain {
 	int pidfd;                  /* the introducing VMM, watched while introduced; -1: none */
 	pid_t introducer;           /* its pid, for logs */
 	struct xs_poll lifeline;
+	struct xs_ring_state *awaiting;   /* loaded from a snapshot, its VMM not back yet */
 };
 
 /* The domain's record, created on first use if `create`.  NULL if absent (or ENOMEM). */
@@ -36,6 +56,8 @@ int domain_introduce(struct xenstored *xsd, unsigned int domid, unsigned long mf
 int domain_release(struct xenstored *xsd, unsigned int domid);
 /* Called when a ring connection breaks or its peer goes: releases it like RELEASE. */
 void domain_conn_gone(struct xenstored *xsd, struct xs_conn *c);
+/* Is the domain introduced: served, or awaiting its VMM after a restart? */
+bool domain_introduced(const struct xs_domain *d);
 /* Parses a decimal domid 0..65535: 0 or EINVAL. */
 int domain_parse_id(const char *s, unsigned int *domid);
 

@@ -11,6 +11,8 @@
 #include "xenstore/conn.h"
 #include "xenstore/lifeline.h"
 #include "xenstore/loop.h"
+#include "xenstore/persist.h"
+#include "xenstore/resume.h"
 #include "xenstore/socket.h"
 
 int loop_init(struct xenstored *xsd, char *err, size_t errlen)
@@ -74,6 +76,31 @@ int loop_watch_listeners(struct xenstored *xsd)
 	return 0;
 }
 
+void loop_commit(struct xenstored *xsd)
+{
+	persist_commit(xsd);
+	for (struct xs_conn *c = xsd->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->closed)
+			continue;
+		if (c->out_len > c->out_off) {
+			bool was_full = conn_output_full(xsd, c);
+			conn_flush(c);
+			/* Requests left unread while its queue was full get their turn now. */
+			if (was_full && !conn_output_full(xsd, c))
+				c->more_input = true;
+		}
+		if (c->broken && c->ops->close_when_broken) {
+			conn_close(xsd, c);
+			continue;
+		}
+		if (c->dirty && c->ops->signal) {
+			c->ops->signal(c);
+			c->dirty = false;
+		}
+	}
+}
+
 void loop_run(struct xenstored *xsd)
 {
 	struct epoll_event evs[64];
@@ -85,6 +112,12 @@ void loop_run(struct xenstored *xsd)
 				continue;
 			LOG("epoll_wait: %s", strerror(errno));
 			break;
+		}
+		/* Connections a batch limit interrupted last round get their next turn. */
+		for (struct xs_conn *c = xsd->conns, *next; c; c = next) {
+			next = c->next;   /* closed ones move to the graveyard, skipped below */
+			if (c->more_input && !c->closed)
+				c->ops->service(xsd, c, 0);
 		}
 		for (int i = 0; i < n; i++) {
 			struct xs_poll *p = evs[i].data.ptr;
@@ -101,6 +134,9 @@ void loop_run(struct xenstored *xsd)
 			case XS_POLL_LIFELINE:
 				lifeline_event(xsd, p->owner);
 				break;
+			case XS_POLL_TIMER:
+				resume_timer_event(xsd);
+				break;
 			case XS_POLL_SIGNAL: {
 				struct signalfd_siginfo si;
 				if (read(xsd->signal_fd, &si, sizeof(si)) == sizeof(si)) {
@@ -111,28 +147,8 @@ void loop_run(struct xenstored *xsd)
 			}
 			}
 		}
-		/* Watch events queued to other connections while serving these go out now. */
-		for (struct xs_conn *c = xsd->conns, *next; c; c = next) {
-			next = c->next;
-			if (c->closed)
-				continue;
-			if (c->out_len > c->out_off)
-				conn_flush(c);
-			if (c->broken && c->ops->close_when_broken) {
-				conn_close(xsd, c);
-				continue;
-			}
-			if (c->dirty && c->ops->signal) {
-				c->ops->signal(c);
-				c->dirty = false;
-			}
-		}
-		/* Connections a batch limit interrupted get their next turn. */
-		for (struct xs_conn *c = xsd->conns, *next; c; c = next) {
-			next = c->next;   /* closed ones move to the graveyard, skipped below */
-			if (c->more_input && !c->closed)
-				c->ops->service(xsd, c, 0);
-		}
+		/* The snapshot first, then the round's replies and watch events (persist.c). */
+		loop_commit(xsd);
 		conn_reap(xsd);
 	}
 }

@@ -16,6 +16,9 @@ void loop_forget(struct xenstored *xsd, int fd);
  * its epoll set and signalfd after, as a signalfd polled across fork() misses the child's
  * signals).  0 or -errno. */
 int loop_watch_listeners(struct xenstored *xsd);
+/* The end of a round: writes the snapshot if it changed (persist.c), then sends what the round
+ * queued on every connection and signals the rings.  Unit tests call it after feeding input. */
+void loop_commit(struct xenstored *xsd);
 /* Runs until SIGTERM/SIGINT or xsd->stop. */
 void loop_run(struct xenstored *xsd);
 

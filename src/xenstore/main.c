@@ -1,6 +1,8 @@
-/* xenstored [--rundir DIR] [--foreground] [--pid-file FILE] [--quota-<name> N ...]
- * Listens on <rundir>/xenstored/socket (rundir: --rundir, $XENITH_RUNDIR or /run/xenith) and
- * serves until SIGTERM or SIGINT, then removes its sockets.  Logs go to stderr. */
+/* xenstored [--rundir DIR] [--foreground] [--pid-file FILE] [--no-persist]
+ *           [--reconnect-ms N] [--quota-<name> N ...]
+ * Loads <rundir>/xenstored/tree (the snapshot, persist.c) if there is one, listens on
+ * <rundir>/xenstored/socket (rundir: --rundir, $XENITH_RUNDIR or /run/xenith) and serves until
+ * SIGTERM or SIGINT, then removes its sockets.  Logs go to stderr. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,8 @@
 #include "lib/unix_socket.h"
 #include "xenstore/domain.h"
 #include "xenstore/loop.h"
+#include "xenstore/persist.h"
+#include "xenstore/resume.h"
 #include "xenstore/socket.h"
 #include "xenstore/xenstored.h"
 
@@ -21,18 +25,24 @@ struct options {
 	const char *rundir;
 	const char *pid_file;
 	bool foreground;
+	bool no_persist;
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: xenstored [--rundir DIR] [--foreground] [--pid-file FILE]"
-		     " [--quota-NAME N ...]\n  quotas (0 = unlimited):\n");
+	fprintf(out, "usage: xenstored [--rundir DIR] [--foreground] [--pid-file FILE] [--no-persist]\n"
+		     "                 [--reconnect-ms N] [--quota-NAME N ...]\n"
+		     "  --no-persist      keep no snapshot: a restart starts with an empty store\n"
+		     "  --reconnect-ms N  how long a domain from the snapshot waits for its VMM"
+		     " (default %u)\n  quotas (0 = unlimited):\n", XS_RECONNECT_MS_DEFAULT);
 	for (size_t i = 0; i < xs_quota_table_len; i++)
 		fprintf(out, "    --quota-%-13s %s\n", xs_quota_table[i].name, xs_quota_table[i].what);
 }
 
-static int parse_args(int argc, char **argv, struct options *o, struct xs_quota *q)
+static int parse_args(int argc, char **argv, struct options *o, struct xenstored *xsd)
 {
+	struct xs_quota *q = &xsd->quota;
+
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -44,6 +54,19 @@ static int parse_args(int argc, char **argv, struct options *o, struct xs_quota 
 			exit(0);
 		} else if (!strcmp(a, "--rundir") && val) {
 			o->rundir = val;
+			i++;
+		} else if (!strcmp(a, "--no-persist")) {
+			o->no_persist = true;
+		} else if (!strcmp(a, "--reconnect-ms") && val) {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(val, &end, 10);
+			if (errno || *end || !*val || *val == '-' || v > 24ul * 3600 * 1000) {
+				fprintf(stderr, "xenstored: --reconnect-ms %s: want milliseconds, at most a day\n",
+					val);
+				return -1;
+			}
+			xsd->reconnect_ms = (unsigned int)v;
 			i++;
 		} else if (!strcmp(a, "--pid-file") && val) {
 			o->pid_file = val;
@@ -121,7 +144,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xenstored: out of memory\n");
 		return 1;
 	}
-	if (parse_args(argc, argv, &o, &xsdp->quota))
+	if (parse_args(argc, argv, &o, xsdp))
 		goto out;
 	if (!o.rundir)
 		o.rundir = getenv("XENITH_RUNDIR");
@@ -143,6 +166,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xenstored: another xenstored already answers on %s\n", sock);
 		goto out;
 	}
+	if (!o.no_persist) {
+		char tree[PATH_MAX + 16];
+		snprintf(tree, sizeof(tree), "%s/tree", dir);
+		persist_enable(xsdp, tree);
+		if (persist_load(xsdp) == -ENOMEM) {
+			fprintf(stderr, "xenstored: out of memory\n");
+			goto out;
+		}
+	}
 	if (socket_listen(xsdp, sock, 0, true, err, sizeof(err))) {
 		fprintf(stderr, "xenstored: %s\n", err);
 		goto out;
@@ -159,9 +191,22 @@ int main(int argc, char **argv)
 	}
 	if (o.pid_file && write_pid_file(o.pid_file))
 		LOG("writing pid file %s: %s", o.pid_file, strerror(errno));
+	int r = resume_arm(xsdp);
+	if (r)
+		LOG("arming the reconnection timer: %s; domains from the snapshot go only with RELEASE",
+		    strerror(-r));
 	LOG("serving %s (pid %d)", sock, (int)getpid());
+	loop_commit(xsdp);     /* the snapshot as loaded (or a fresh one) */
 	loop_run(xsdp);
-	LOG("%llu requests served", xsdp->requests);
+	LOG("%llu requests served; snapshot written %lu times (last: %llu bytes in %llu us)",
+	    xsdp->requests, xsdp->persist.writes, xsdp->persist.bytes, xsdp->persist.ns / 1000);
+	/* A clean stop keeps the snapshot while domains may come back for their rings; with none,
+	 * it leaves nothing behind, like the sockets. */
+	bool domains = false;
+	for (struct xs_domain *d = xsdp->domains; d; d = d->next)
+		domains |= domain_introduced(d);
+	if (!domains)
+		persist_remove(xsdp);
 	if (o.pid_file)
 		unlink(o.pid_file);
 	status = 0;

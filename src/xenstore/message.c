@@ -20,14 +20,14 @@ const struct xs_handler xs_handlers[XS_TYPE_COUNT] = {
 	[XS_WATCH]                = { "WATCH", do_watch, XS_FLAG_NOTID },
 	[XS_UNWATCH]              = { "UNWATCH", do_unwatch, XS_FLAG_NOTID },
 	[XS_TRANSACTION_START]    = { "TRANSACTION_START", do_transaction_start, 0 },
-	[XS_TRANSACTION_END]      = { "TRANSACTION_END", do_transaction_end, 0 },
-	[XS_INTRODUCE]            = { "INTRODUCE", do_introduce, XS_FLAG_PRIV | XS_FLAG_NOTID },
-	[XS_RELEASE]              = { "RELEASE", do_release, XS_FLAG_PRIV | XS_FLAG_NOTID },
+	[XS_TRANSACTION_END]      = { "TRANSACTION_END", do_transaction_end, XS_FLAG_STORE },
+	[XS_INTRODUCE]            = { "INTRODUCE", do_introduce, XS_FLAG_PRIV | XS_FLAG_NOTID | XS_FLAG_STORE },
+	[XS_RELEASE]              = { "RELEASE", do_release, XS_FLAG_PRIV | XS_FLAG_NOTID | XS_FLAG_STORE },
 	[XS_GET_DOMAIN_PATH]      = { "GET_DOMAIN_PATH", do_get_domain_path, XS_FLAG_NOTID },
-	[XS_WRITE]                = { "WRITE", do_write, 0 },
-	[XS_MKDIR]                = { "MKDIR", do_mkdir, 0 },
-	[XS_RM]                   = { "RM", do_rm, 0 },
-	[XS_SET_PERMS]            = { "SET_PERMS", do_set_perms, 0 },
+	[XS_WRITE]                = { "WRITE", do_write, XS_FLAG_STORE },
+	[XS_MKDIR]                = { "MKDIR", do_mkdir, XS_FLAG_STORE },
+	[XS_RM]                   = { "RM", do_rm, XS_FLAG_STORE },
+	[XS_SET_PERMS]            = { "SET_PERMS", do_set_perms, XS_FLAG_STORE },
 	[XS_WATCH_EVENT]          = { "WATCH_EVENT", NULL, 0 },
 	[XS_ERROR]                = { "ERROR", NULL, 0 },
 	[XS_IS_DOMAIN_INTRODUCED] = { "IS_DOMAIN_INTRODUCED", do_is_domain_introduced,
@@ -62,10 +62,14 @@ void process_message(struct xenstored *xsd, struct xs_conn *c, struct xs_request
 	if (!(h->flags & XS_FLAG_NOTID) && req->hdr.tx_id) {
 		req->tx = tx_lookup(c, req->hdr.tx_id);
 		if (!req->tx) {
-			err = ENOENT;
-			goto fail;
+			err = tx_lost(xsd, c, req);
+			if (err)
+				goto fail;
+			return;
 		}
 	}
+	if (h->flags & XS_FLAG_STORE)
+		xsd->persist.dirty = true;
 	err = h->fn(xsd, c, req);
 	if (!err)
 		return;

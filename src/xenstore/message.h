@@ -6,6 +6,7 @@
 
 #define XS_FLAG_PRIV  (1u << 0)   /* privileged callers only: others get EACCES */
 #define XS_FLAG_NOTID (1u << 1)   /* the header's tx_id is ignored */
+#define XS_FLAG_STORE (1u << 2)   /* may change what the snapshot holds (persist.c) */
 
 struct xs_handler {
 	const char *name;

@@ -44,10 +44,17 @@ static void ring_fail(struct xs_conn *c, int code, const char *why, unsigned int
 	c->error_code = code;
 }
 
+/* Consumes into ring_cons only: req_cons is published at the commit point, after the snapshot
+ * that records what these bytes did (persist.c), so a xenstored killed before it re-reads them. */
 static ssize_t ring_read(struct xs_conn *c, void *buf, size_t len)
 {
 	volatile struct xenstore_domain_interface *r = page(c);
-	XENSTORE_RING_IDX cons = load(&r->req_cons), prod = load(&r->req_prod);
+	XENSTORE_RING_IDX published = load(&r->req_cons);
+
+	/* Only a guest rewriting req_cons (or a test) moves it: follow, as Xen reads it each time. */
+	if (published != c->ring_published)
+		c->ring_cons = c->ring_published = published;
+	XENSTORE_RING_IDX cons = c->ring_cons, prod = load(&r->req_prod);
 	XENSTORE_RING_IDX avail = prod - cons;
 
 	if (avail > XENSTORE_RING_SIZE) {
@@ -61,7 +68,9 @@ static ssize_t ring_read(struct xs_conn *c, void *buf, size_t len)
 		n = XENSTORE_RING_SIZE - MASK_XENSTORE_IDX(cons);
 	for (size_t i = 0; i < n; i++)
 		((char *)buf)[i] = r->req[MASK_XENSTORE_IDX(cons) + i];
-	store(&r->req_cons, cons + (XENSTORE_RING_IDX)n);
+	c->ring_cons = cons + (XENSTORE_RING_IDX)n;
+	if (n && c->snapshot_dirty)
+		*c->snapshot_dirty = true;
 	return (ssize_t)n;
 }
 
@@ -90,6 +99,9 @@ static void ring_signal(struct xs_conn *c)
 {
 	uint64_t one = 1;
 
+	store(&page(c)->req_cons, c->ring_cons);
+	c->ring_published = c->ring_cons;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (write(c->notify_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		LOG("%s: notify: %s", c->label, strerror(errno));
 }
@@ -122,7 +134,7 @@ static const struct xs_transport ring_transport = {
 };
 
 struct xs_conn *ring_conn_new(struct xenstored *xsd, unsigned int domid, unsigned long mfn,
-			      int memfd, int kick_fd, int notify_fd, int *err)
+			      int memfd, int kick_fd, int notify_fd, bool resume, int *err)
 {
 	char label[48];
 	struct stat st;
@@ -163,7 +175,14 @@ struct xs_conn *ring_conn_new(struct xenstored *xsd, unsigned int domid, unsigne
 	}
 	volatile struct xenstore_domain_interface *p = page(c);
 	p->server_features |= XS_RING_FEATURES;
-	p->error = XENSTORE_ERROR_NONE;
+	c->ring_cons = c->ring_published = load(&p->req_cons);
+	c->snapshot_dirty = &xsd->persist.dirty;
+	/* A resumed ring keeps its error: a guest that broke the rules before still has to ask for a
+	 * reconnection. */
+	if (!resume)
+		p->error = XENSTORE_ERROR_NONE;
+	else if (p->error != XENSTORE_ERROR_NONE)
+		c->broken = true;
 	return c;
 fail:
 	conn_close(xsd, c);
@@ -182,6 +201,10 @@ static void ring_reconnect(struct xenstored *xsd, struct xs_conn *c)
 	c->hdr_got = c->body_got = 0;
 	c->in_body = false;
 	c->out_off = c->out_len = 0;
+	c->ring_cons = c->ring_published = 0;
+	c->n_lost_tx = 0;
+	if (c->snapshot_dirty)
+		*c->snapshot_dirty = true;
 	store(&r->req_cons, 0);
 	store(&r->req_prod, 0);
 	store(&r->rsp_cons, 0);
@@ -217,17 +240,21 @@ void ring_service(struct xenstored *xsd, struct xs_conn *c)
 	volatile struct xenstore_domain_interface *r = page(c);
 	if (r->connection == XENSTORE_RECONNECT)
 		ring_reconnect(xsd, c);
+	/* With a snapshot to write first, replies and req_cons wait for the loop's commit point. */
+	bool now = !xsd->persist.enabled;
 	if (!c->broken) {
-		conn_flush(c);
+		if (now)
+			conn_flush(c);
 		conn_handle_input(xsd, c);
-		conn_flush(c);
+		if (now)
+			conn_flush(c);
 	}
 	if (c->broken && r->error == XENSTORE_ERROR_NONE) {
 		/* Keep the kick fd watched: a reconnect request can revive the ring. */
 		r->error = (uint32_t)(c->error_code ? c->error_code : XENSTORE_ERROR_COMM);
 		c->dirty = true;
 	}
-	if (c->dirty) {
+	if (c->dirty && now) {
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		ring_signal(c);
 		c->dirty = false;

@@ -6,9 +6,10 @@
 
 #include "xenstore/xenstored.h"
 
-/* Maps the page and registers the kick fd.  Takes the fds (closed on failure, *err set). */
+/* Maps the page and registers the kick fd.  Takes the fds (closed on failure, *err set).  A
+ * resumed ring (after a restart) keeps the page's error field; a new one has it cleared. */
 struct xs_conn *ring_conn_new(struct xenstored *xsd, unsigned int domid, unsigned long mfn,
-			      int memfd, int kick_fd, int notify_fd, int *err);
+			      int memfd, int kick_fd, int notify_fd, bool resume, int *err);
 /* The kick fd fired (or the ring was just introduced): move bytes both ways. */
 void ring_service(struct xenstored *xsd, struct xs_conn *c);
 /* The kick fd reported hang-up or error. */

@@ -69,13 +69,16 @@ static void sock_destroy(struct xs_conn *c)
 }
 
 /* Edge-triggered: each wakeup reads until the socket is empty or flow control stops us; an
- * EPOLLOUT edge after the client has read resumes both directions. */
+ * EPOLLOUT edge after the client has read resumes both directions.  With a snapshot to write,
+ * replies wait for the loop's commit point (persist.c: nothing acknowledged is lost). */
 static void sock_service(struct xenstored *xsd, struct xs_conn *c, uint32_t events)
 {
 	(void)events;
-	conn_flush(c);
+	if (!xsd->persist.enabled)
+		conn_flush(c);
 	conn_handle_input(xsd, c);
-	conn_flush(c);
+	if (!xsd->persist.enabled)
+		conn_flush(c);
 	if (c->broken)
 		conn_close(xsd, c);
 }

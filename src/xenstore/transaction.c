@@ -245,13 +245,40 @@ int do_transaction_start(struct xenstored *xsd, struct xs_conn *c, struct xs_req
 	tx->events_tail = &tx->events;
 	do {
 		tx->id = c->next_tx_id++;
-	} while (tx->id == 0 || tx_lookup(c, tx->id));
+	} while (tx->id == 0 || tx_lookup(c, tx->id) || tx_is_lost(c, tx->id));
 	tx->next = c->txs;
 	c->txs = tx;
 	if (c->dom)
 		c->dom->transactions++;
 	int n = snprintf(id, sizeof(id), "%u", tx->id);
 	return xs_reply(xsd, c, req, id, (unsigned int)n + 1);
+}
+
+bool tx_is_lost(const struct xs_conn *c, uint32_t id)
+{
+	for (unsigned int i = 0; i < c->n_lost_tx; i++)
+		if (c->lost_tx[i] == id)
+			return true;
+	return false;
+}
+
+int tx_lost(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->n_lost_tx && c->lost_tx[i] != req->hdr.tx_id; i++)
+		;
+	if (i == c->n_lost_tx)
+		return ENOENT;
+	if (req->hdr.type != XS_TRANSACTION_END)
+		return EAGAIN;
+	const char *arg = xs_onearg(req);
+	if (!arg || (strcmp(arg, "T") && strcmp(arg, "F")))
+		return EINVAL;
+	c->lost_tx[i] = c->lost_tx[--c->n_lost_tx];
+	if (c->snapshot_dirty)
+		*c->snapshot_dirty = true;
+	return strcmp(arg, "F") ? EAGAIN : xs_reply_ok(xsd, c, req);
 }
 
 int do_transaction_end(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req)

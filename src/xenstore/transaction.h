@@ -35,6 +35,12 @@ void tx_drop_all(struct xenstored *xsd, struct xs_conn *c);
 /* Commits: EAGAIN if something it used changed meanwhile, else 0.  Frees nothing. */
 int tx_commit(struct xenstored *xsd, struct xs_tx *tx);
 
+/* A request naming a transaction a restart lost (resume.c): ending it forgets it (an abort is
+ * OK; a commit is EAGAIN, so the guest starts it again, as after any conflict); any other
+ * request in it is EAGAIN.  ENOENT for an id that was never lost. */
+int tx_lost(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req);
+bool tx_is_lost(const struct xs_conn *c, uint32_t id);
+
 int do_transaction_start(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req);
 int do_transaction_end(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req);
 

@@ -9,6 +9,8 @@
  *   domain.c       domains and their quotas; INTRODUCE RELEASE GET_DOMAIN_PATH ...
  *   lifeline.c     the introducing VMM watched by pidfd: its death releases the domain
  *   orphans.c      a dead domain's nodes, removed as its toolstack (the VMM) would have
+ *   persist.c      the snapshot file: the store and the domains' rings survive a restart
+ *   resume.c       domains loaded from it, awaiting their VMMs' re-introduction
  *   control.c      CONTROL commands (print, quota, unpriv-socket, help)
  *   message.c      the one table indexed by xsd_sockmsg_type; process_message
  *   conn.c         connections: the input parser, the output queue, the transport interface
@@ -61,7 +63,9 @@ unsigned int xs_quota_get(const struct xs_quota *q, const struct xs_quota_desc *
 
 /* What epoll hands back: each registered fd's owner starts with one of these. */
 /* LIFELINE: an introduced domain's VMM process (its pidfd; lifeline.c). */
-enum xs_poll_kind { XS_POLL_LISTENER, XS_POLL_CONN, XS_POLL_SIGNAL, XS_POLL_LIFELINE };
+/* TIMER: the bound on domains awaiting re-introduction after a restart (resume.c). */
+enum xs_poll_kind { XS_POLL_LISTENER, XS_POLL_CONN, XS_POLL_SIGNAL, XS_POLL_LIFELINE,
+		    XS_POLL_TIMER };
 struct xs_poll {
 	enum xs_poll_kind kind;
 	void *owner;
@@ -76,6 +80,21 @@ struct xs_listener {
 	bool privileged;
 	char path[PATH_MAX];
 };
+
+/* The snapshot (persist.c): where, whether something it holds changed since it was written, and
+ * what writing it costs. */
+struct xs_persist {
+	bool enabled;
+	bool dirty;                       /* the next commit point writes it */
+	char path[PATH_MAX];              /* <rundir>/xenstored/tree */
+	char *buf;                        /* the encoding, kept between writes */
+	size_t cap;
+	unsigned long writes, failures;
+	unsigned long long bytes, ns;     /* of the last write, for CONTROL print and logs */
+};
+
+/* How long a domain loaded from the snapshot waits for its VMM to introduce it again. */
+#define XS_RECONNECT_MS_DEFAULT 10000
 
 struct xenstored {
 	struct xs_tree tree;              /* the store */
@@ -93,6 +112,10 @@ struct xenstored {
 	bool stop;
 	char rundir[PATH_MAX - 128];
 	unsigned long long requests;      /* served, for CONTROL quota/print and logs */
+	struct xs_persist persist;
+	unsigned int reconnect_ms;        /* how long a loaded domain waits for its VMM */
+	int timer_fd;                     /* armed while domains await their VMMs; -1: none */
+	struct xs_poll timer_poll;
 };
 
 /* A request being processed: header, payload (NUL-terminated for convenience: body[len] == 0),
