@@ -21,6 +21,7 @@
  * file closes, the directories go; each disk logs its counters as it goes. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <stdint.h>
@@ -35,6 +36,7 @@
 #include <unistd.h>
 #include <xen/io/protocols.h>
 #include "backends/blkback.h"
+#include "backends/pv_backend.h"
 #include "backends/xenbus_backend.h"
 #include "lib/error.h"
 #include "vmm/domain.h"
@@ -46,10 +48,8 @@ _Static_assert(BLKBACK_MAX_DISKS == DOMAIN_MAX_DISKS, "one limit on disks");
 #define PAGE 4096u
 
 struct blkback {
-	struct blkback *next;
-	struct domain *dom;
+	struct pv_device dev;                /* first: the generic instance (pv_backend.h) */
 	struct blkback_config cfg;
-	int devid;
 	char name[48];                       /* vbd<domid>.<devid> (vdev), for log lines */
 	struct blkback_target target;
 	bool block_device;
@@ -57,7 +57,6 @@ struct blkback {
 	uint64_t bytes;
 	int kick_fd;                         /* -1: none */
 	bool kick_polled;
-	struct xenbus_backend xb;
 	/* While connected: */
 	bool connected;
 	bool broken_reported;
@@ -67,10 +66,10 @@ struct blkback {
 	void *ring_alias;                    /* our own side-by-side mapping of the pages, or NULL */
 	evtchn_port_t port;
 	struct blkback_stats total;          /* of earlier connections */
-	blkback_done_fn detach_done;         /* a vbd-detach waits */
-	void *detach_ctx;
 	struct blkback_ring ring;
 };
+
+_Static_assert(offsetof(struct blkback, dev) == 0, "xenbus callbacks get the pv_device as the blkback");
 
 /* ---- the main loop's side ---- */
 
@@ -89,7 +88,7 @@ static void serve(struct blkback *bd)
 	enum blkback_work w = blkback_ring_serve(&bd->ring, BUDGET);
 	if (w == BLKBACK_BROKEN && !bd->broken_reported) {
 		bd->broken_reported = true;
-		xenbus_backend_write(&bd->xb, "error", "frontend broke the ring protocol");
+		xenbus_backend_write(&bd->dev.xb, "error", "frontend broke the ring protocol");
 	}
 	if (w == BLKBACK_MORE)
 		kick_self(bd);       /* come back after the other fds had their turn */
@@ -132,7 +131,7 @@ static void unmap_ring(struct blkback *bd)
  * guest RAM's memfd. */
 static void *ring_address(struct blkback *bd, char *err, size_t errlen)
 {
-	struct vm *vm = &bd->dom->vm;
+	struct vm *vm = &bd->dev.dom->vm;
 	uint8_t *first = bd->ring_maps[0].page;
 	bool together = true;
 
@@ -221,7 +220,7 @@ static int vbd_connect(struct xenbus_backend *xb, void *opaque, char *err, size_
 	if ((pages = read_ring_refs(bd, xb, err, errlen)) < 0)
 		return -1;
 	for (int i = 0; i < pages; i++) {
-		if ((r = gnttab_map(bd->dom, (grant_ref_t)bd->ring_refs[i], 0, false, &bd->ring_maps[i]))) {
+		if ((r = gnttab_map(bd->dev.dom, (grant_ref_t)bd->ring_refs[i], 0, false, &bd->ring_maps[i]))) {
 			ERR_SET(err, errlen, "mapping ring-ref %lu (page %d): refused (%d)", bd->ring_refs[i], i, r);
 			unmap_ring(bd);
 			return -1;
@@ -233,17 +232,17 @@ static int vbd_connect(struct xenbus_backend *xb, void *opaque, char *err, size_
 		unmap_ring(bd);
 		return -1;
 	}
-	r = evtchn_dom0_bind(bd->dom, (evtchn_port_t)port, guest_notified, bd);
+	r = evtchn_dom0_bind(bd->dev.dom, (evtchn_port_t)port, guest_notified, bd);
 	if (r < 0) {
 		ERR_SET(err, errlen, "binding event channel %lu: not a port left unbound for Dom0 (%d)", port, r);
 		unmap_ring(bd);
 		return -1;
 	}
 	bd->port = (evtchn_port_t)port;
-	if ((r = blkback_ring_init(&bd->ring, bd->dom, bd->name, sring, (unsigned int)pages, bd->port,
+	if ((r = blkback_ring_init(&bd->ring, bd->dev.dom, bd->name, sring, (unsigned int)pages, bd->port,
 				   &bd->target, bd->kick_fd))) {
 		ERR_SET(err, errlen, "starting the disk's workers: %s", strerror(-r));
-		evtchn_dom0_unbind(bd->dom, bd->port, guest_notified, bd);
+		evtchn_dom0_unbind(bd->dev.dom, bd->port, guest_notified, bd);
 		unmap_ring(bd);
 		return -1;
 	}
@@ -272,7 +271,7 @@ static void vbd_disconnect(struct xenbus_backend *xb, void *opaque)
 	bd->connected = false;
 	/* In-flight I/O first: its grants and responses need the ring and the guest's pages. */
 	blkback_ring_destroy(&bd->ring);
-	evtchn_dom0_unbind(bd->dom, bd->port, guest_notified, bd);
+	evtchn_dom0_unbind(bd->dev.dom, bd->port, guest_notified, bd);
 	unmap_ring(bd);
 	add_stats(&bd->total, &bd->ring.st);
 	bd->ring.st = (struct blkback_stats){ 0 };
@@ -305,9 +304,9 @@ static void log_counters(struct blkback *bd)
 /* Everything but the xenstore directories (which the caller handles): the reverse of attach. */
 static void release(struct blkback *bd)
 {
-	vbd_disconnect(&bd->xb, bd);
+	vbd_disconnect(&bd->dev.xb, bd);
 	if (bd->kick_polled)
-		event_loop_remove(bd->dom->loop, bd->kick_fd);
+		event_loop_remove(bd->dev.dom->loop, bd->kick_fd);
 	bd->kick_polled = false;
 	if (bd->kick_fd >= 0)
 		close(bd->kick_fd);
@@ -316,46 +315,16 @@ static void release(struct blkback *bd)
 	bd->kick_fd = bd->target.fd = -1;
 }
 
-static void unlink_vbd(struct blkback *bd)
-{
-	for (struct blkback **p = &bd->dom->vbds; *p; p = &(*p)->next)
-		if (*p == bd) {
-			*p = bd->next;
-			break;
-		}
-}
-
 static void vbd_release(struct xenbus_backend *xb, void *opaque)
 {
 	(void)xb;
 	release(opaque);
 }
 
-static void vbd_closed(struct xenbus_backend *xb, void *opaque)
-{
-	struct blkback *bd = opaque;
-
-	(void)xb;
-	log_counters(bd);
-	LOG("%s: detached", bd->name);
-	unlink_vbd(bd);
-	if (bd->detach_done)
-		bd->detach_done(bd->detach_ctx, 0, "");
-	free(bd);
-}
-
 static const struct xenbus_backend_ops vbd_ops = {
-	.connect = vbd_connect, .disconnect = vbd_disconnect, .release = vbd_release, .closed = vbd_closed,
-	.connect_on_initialised = true,
+	.connect = vbd_connect, .disconnect = vbd_disconnect, .release = vbd_release,
+	.closed = pv_device_closed, .connect_on_initialised = true,
 };
-
-static struct blkback *find(struct domain *dom, int devid)
-{
-	for (struct blkback *bd = dom->vbds; bd; bd = bd->next)
-		if (bd->devid == devid)
-			return bd;
-	return NULL;
-}
 
 /* Opens the target and learns its geometry. */
 static int open_target(struct blkback *bd, char *err, size_t errlen)
@@ -405,33 +374,23 @@ static int open_target(struct blkback *bd, char *err, size_t errlen)
 	return 0;
 }
 
-static int attach(struct domain *dom, const struct blkback_config *cfg, struct blkback **out, char *err,
-		  size_t errlen)
+static int vbd_attach(struct domain *dom, const void *config, int devid, struct pv_device **out,
+		      char *err, size_t errlen)
 {
+	const struct blkback_config *cfg = config;
 	char sectors[24], info[8], ssize[16], pssize[16], devid_s[16], indirect[8], order[8];
-	unsigned int count = 0;
+	struct blkback *bd = calloc(1, sizeof(*bd));
 	int r;
 
-	for (struct blkback *b = dom->vbds; b; b = b->next)
-		count++;
-	if (find(dom, cfg->devid)) {
-		ERR_SET(err, errlen, "disk %s (devid %d) already exists", cfg->vdev, cfg->devid);
-		return -EEXIST;
-	}
-	if (count >= BLKBACK_MAX_DISKS) {
-		ERR_SET(err, errlen, "a domain has at most %d disks", BLKBACK_MAX_DISKS);
-		return -ENOSPC;
-	}
-	struct blkback *bd = calloc(1, sizeof(*bd));
 	if (!bd) {
 		ERR_SET(err, errlen, "out of memory for disk %s", cfg->vdev);
 		return -ENOMEM;
 	}
-	bd->dom = dom;
+	bd->dev.dom = dom;
+	bd->dev.devid = devid;
 	bd->cfg = *cfg;
-	bd->devid = cfg->devid;
 	bd->kick_fd = bd->target.fd = -1;
-	snprintf(bd->name, sizeof(bd->name), "vbd%d.%d (%s)", dom->domid, bd->devid, cfg->vdev);
+	snprintf(bd->name, sizeof(bd->name), "vbd%d.%d (%s)", dom->domid, devid, cfg->vdev);
 	if ((r = open_target(bd, err, errlen)))
 		goto fail;
 	r = -EIO;
@@ -446,7 +405,7 @@ static int attach(struct domain *dom, const struct blkback_config *cfg, struct b
 		 (cfg->cdrom ? VDISK_CDROM | VDISK_REMOVABLE : 0));
 	snprintf(ssize, sizeof(ssize), "%u", bd->sector_size);
 	snprintf(pssize, sizeof(pssize), "%u", bd->physical_sector_size);
-	snprintf(devid_s, sizeof(devid_s), "%d", bd->devid);
+	snprintf(devid_s, sizeof(devid_s), "%d", devid);
 	snprintf(indirect, sizeof(indirect), "%d", BLKBACK_MAX_INDIRECT_SEGS);
 	snprintf(order, sizeof(order), "%d", BLKBACK_MAX_RING_ORDER);
 	const char *devtype = cfg->cdrom ? "cdrom" : "disk";
@@ -464,153 +423,136 @@ static int attach(struct domain *dom, const struct blkback_config *cfg, struct b
 		{ NULL, NULL },
 	};
 	const struct xenbus_node fe[] = { { "virtual-device", devid_s }, { "device-type", devtype }, { NULL, NULL } };
-	if (xenbus_backend_create(&bd->xb, dom, "vbd", bd->devid, be_all, fe, &vbd_ops, bd, err, errlen))
+	if (xenbus_backend_create(&bd->dev.xb, dom, "vbd", devid, be_all, fe, &vbd_ops, &bd->dev, err, errlen))
 		goto fail;
-	xenbus_backend_write(&bd->xb, "hotplug-status", "connected");
-	if (xenbus_backend_start(&bd->xb, err, errlen))
+	xenbus_backend_write(&bd->dev.xb, "hotplug-status", "connected");
+	if (xenbus_backend_start(&bd->dev.xb, err, errlen))
 		goto fail;
-	bd->next = dom->vbds;
-	dom->vbds = bd;
 	LOG("%s: disk of domain %d: %s (%s, %s), %llu bytes, sector size %u%s", bd->name, dom->domid, cfg->target,
 	    bd->block_device ? "block device" : "file", cfg->readonly ? "read-only" : "read-write",
 	    (unsigned long long)bd->bytes, bd->sector_size, cfg->cdrom ? ", cdrom" : "");
-	*out = bd;
+	*out = &bd->dev;
 	return 0;
 fail:
 	release(bd);
-	xenbus_backend_destroy(&bd->xb);
+	xenbus_backend_destroy(&bd->dev.xb);
 	free(bd);
 	return r;
 }
 
+static struct blkback *blkback_of(const struct pv_device *dev)
+{
+	return (struct blkback *)(void *)dev;       /* dev is its first member */
+}
+
+static void vbd_describe(const void *config, int devid, char *out, size_t len)
+{
+	snprintf(out, len, "disk %s (devid %d)", ((const struct blkback_config *)config)->vdev, devid);
+}
+
+static void vbd_list_line(const struct pv_device *dev, char *out, size_t len)
+{
+	const struct blkback *bd = blkback_of(dev);
+
+	snprintf(out, len, "%d %s %d %ld %ld %s %s", dev->devid, bd->cfg.vdev, (int)dev->xb.state,
+		 bd->connected ? (long)bd->port : -1L, bd->connected ? (long)bd->ring_refs[0] : -1L,
+		 bd->cfg.readonly ? "ro" : "rw", bd->cfg.target);
+}
+
+static void vbd_stats_line(const struct pv_device *dev, char *out, size_t len)
+{
+	struct blkback *bd = blkback_of(dev);
+	struct blkback_stats s = stats_of(bd);
+
+	snprintf(out, len, "%d %s reads=%llu writes=%llu flushes=%llu discards=%llu errors=%llu "
+		 "read_bytes=%llu write_bytes=%llu%s", dev->devid, bd->cfg.vdev,
+		 (unsigned long long)s.reads, (unsigned long long)s.writes, (unsigned long long)s.flushes,
+		 (unsigned long long)s.discards, (unsigned long long)s.errors,
+		 (unsigned long long)s.read_bytes, (unsigned long long)s.write_bytes,
+		 bd->connected && bd->ring.broken ? " broken" : "");
+}
+
+static void vbd_save(const struct pv_device *dev, void *config, struct pv_runtime *rt)
+{
+	const struct blkback *bd = blkback_of(dev);
+
+	*(struct blkback_config *)config = bd->cfg;
+	rt->connected = bd->connected;
+	if (bd->connected) {
+		rt->port = bd->port;
+		rt->n_refs = bd->ring_pages;
+		for (unsigned int i = 0; i < bd->ring_pages && i < PV_MAX_RING_REFS; i++)
+			rt->refs[i] = (uint32_t)bd->ring_refs[i];
+	}
+}
+
+static void vbd_teardown(struct pv_device *dev)
+{
+	struct blkback *bd = blkback_of(dev);
+
+	log_counters(bd);
+	free(bd);
+}
+
+#define VBD_FIELD(tag, field, kind, ...) \
+	{ tag, #field, kind, offsetof(struct blkback_config, field), \
+	  sizeof(((struct blkback_config *)0)->field), __VA_ARGS__ }
+static const struct pv_field vbd_fields[] = {
+	VBD_FIELD(16, vdev, PV_FIELD_STR, 0, 0, true),
+	VBD_FIELD(17, devid, PV_FIELD_INT, 0, INT32_MAX, true),
+	VBD_FIELD(18, readonly, PV_FIELD_BOOL, 0, 0, true),
+	VBD_FIELD(19, cdrom, PV_FIELD_BOOL, 0, 0, true),
+	VBD_FIELD(20, target, PV_FIELD_STR, 0, 0, true),
+	{ 0 },
+};
+
+static int vbd_parse(const char *spec, void *config, char *err, size_t errlen)
+{
+	return blkback_config_parse(spec, config, err, errlen);
+}
+
+static int vbd_check(const void *config, char *err, size_t errlen)
+{
+	return blkback_config_check(config, err, errlen);
+}
+
+_Static_assert(BLKBACK_MAX_RING_PAGES <= PV_MAX_RING_REFS, "a saved record holds every ring page");
+
+const struct pv_backend_type blkback_type = {
+	.name = "vbd", .option = "disk", .plural = "disks",
+	.spec_usage = "vdev=V,devid=D,access=rw|ro,devtype=disk|cdrom,target=PATH",
+	.max = BLKBACK_MAX_DISKS, .max_devid = INT32_MAX, .close_timeout_ms = BLKBACK_CLOSE_TIMEOUT_MS,
+	.config_size = sizeof(struct blkback_config),
+	.devid_offset = offsetof(struct blkback_config, devid),
+	.fields = vbd_fields,
+	.parse = vbd_parse, .check = vbd_check, .describe = vbd_describe, .attach = vbd_attach,
+	.list_line = vbd_list_line, .stats_line = vbd_stats_line, .save = vbd_save,
+	.teardown = vbd_teardown,
+};
+
+/* ---- What control.c calls until it serves pv_backend_request (pv_backend.h) ---- */
+
 int blkback_attach(struct domain *dom, const char *spec, int *devid, char *err, size_t errlen)
 {
-	struct blkback_config cfg;
-	struct blkback *bd;
+	struct pv_device *dev;
+	int r = pv_backend_attach_spec(dom, &blkback_type, spec, &dev, err, errlen);
 
-	if (blkback_config_parse(spec, &cfg, err, errlen))
-		return -EINVAL;
-	int r = attach(dom, &cfg, &bd, err, errlen);
-	if (r)
-		return r;
-	*devid = bd->devid;
-	return 0;
-}
-
-int blkback_attach_configs(struct domain *dom, const struct blkback_config *cfgs, unsigned int n,
-			   char *err, size_t errlen)
-{
-	struct blkback *bd;
-
-	for (unsigned int i = 0; i < n; i++) {
-		if (attach(dom, &cfgs[i], &bd, err, errlen)) {
-			blkback_teardown_all(dom);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-int blkback_attach_all(struct domain *dom, char *err, size_t errlen)
-{
-	const struct domain_params *p = dom->params;
-	static struct blkback_config cfgs[DOMAIN_MAX_DISKS];     /* main thread only; PATH_MAX each */
-
-	for (unsigned int i = 0; i < p->n_disks; i++)
-		if (blkback_config_parse(p->disks[i], &cfgs[i], err, errlen))
-			return -1;
-	return blkback_attach_configs(dom, cfgs, p->n_disks, err, errlen);
+	if (!r)
+		*devid = dev->devid;
+	return r;
 }
 
 int blkback_detach(struct domain *dom, int devid, blkback_done_fn done, void *ctx)
 {
-	struct blkback *bd = find(dom, devid);
-
-	if (!bd)
-		return -ENOENT;
-	if (bd->xb.closing)
-		return -EBUSY;
-	bd->detach_done = done;
-	bd->detach_ctx = ctx;
-	LOG("%s: detaching", bd->name);
-	xenbus_backend_close(&bd->xb, BLKBACK_CLOSE_TIMEOUT_MS);    /* may free bd */
-	return 0;
-}
-
-/* Oldest first, as they were attached. */
-static unsigned int in_order(struct domain *dom, struct blkback *order[BLKBACK_MAX_DISKS])
-{
-	unsigned int n = 0;
-
-	for (struct blkback *bd = dom->vbds; bd && n < BLKBACK_MAX_DISKS; bd = bd->next)
-		order[n++] = bd;
-	for (unsigned int i = 0; i < n / 2; i++) {
-		struct blkback *t = order[i];
-		order[i] = order[n - 1 - i];
-		order[n - 1 - i] = t;
-	}
-	return n;
-}
-
-unsigned int blkback_configs(struct domain *dom, struct blkback_config *out, unsigned int max)
-{
-	struct blkback *order[BLKBACK_MAX_DISKS];
-	unsigned int n = in_order(dom, order);
-
-	if (n > max)
-		n = max;
-	for (unsigned int i = 0; i < n; i++)
-		out[i] = order[i]->cfg;
-	return n;
+	return pv_backend_detach(dom, &blkback_type, devid, done, ctx);
 }
 
 void blkback_list(struct domain *dom, char *out, size_t len)
 {
-	struct blkback *order[BLKBACK_MAX_DISKS];
-	unsigned int n = in_order(dom, order);
-	size_t at = 0;
-
-	if (len)
-		out[0] = '\0';
-	for (unsigned int i = 0; i < n && at < len; i++) {
-		struct blkback *bd = order[i];
-		at += (size_t)snprintf(out + at, len - at, "%s%d %s %d %ld %ld %s %s", at ? "\n" : "", bd->devid,
-				       bd->cfg.vdev, (int)bd->xb.state, bd->connected ? (long)bd->port : -1L,
-				       bd->connected ? (long)bd->ring_refs[0] : -1L, bd->cfg.readonly ? "ro" : "rw",
-				       bd->cfg.target);
-	}
+	pv_backend_list(dom, &blkback_type, false, out, len);
 }
 
 void blkback_list_stats(struct domain *dom, char *out, size_t len)
 {
-	struct blkback *order[BLKBACK_MAX_DISKS];
-	unsigned int n = in_order(dom, order);
-	size_t at = 0;
-
-	if (len)
-		out[0] = '\0';
-	for (unsigned int i = 0; i < n && at < len; i++) {
-		struct blkback *bd = order[i];
-		struct blkback_stats s = stats_of(bd);
-		at += (size_t)snprintf(out + at, len - at,
-				       "%s%d %s reads=%llu writes=%llu flushes=%llu discards=%llu errors=%llu "
-				       "read_bytes=%llu write_bytes=%llu%s", at ? "\n" : "", bd->devid, bd->cfg.vdev,
-				       (unsigned long long)s.reads, (unsigned long long)s.writes,
-				       (unsigned long long)s.flushes, (unsigned long long)s.discards,
-				       (unsigned long long)s.errors, (unsigned long long)s.read_bytes,
-				       (unsigned long long)s.write_bytes, bd->connected && bd->ring.broken ? " broken" : "");
-	}
-}
-
-void blkback_teardown_all(struct domain *dom)
-{
-	while (dom->vbds) {
-		struct blkback *bd = dom->vbds;
-		dom->vbds = bd->next;
-		xenbus_backend_destroy(&bd->xb);    /* disconnect (drains), release, directories */
-		log_counters(bd);
-		if (bd->detach_done)
-			bd->detach_done(bd->detach_ctx, 0, "");
-		free(bd);
-	}
+	pv_backend_list(dom, &blkback_type, true, out, len);
 }

@@ -46,6 +46,8 @@ struct blkback_config {
  * the spec, commas and all; format=raw accepted).  The vdev is read by xl's parser (lib/vdev.h); a
  * devid, if given, must be the vdev's.  0, or -1 with err. */
 int blkback_config_parse(const char *spec, struct blkback_config *c, char *err, size_t errlen);
+/* A config that did not come from the parser (a saved record): the same rules.  0, or -1 with err. */
+int blkback_config_check(const struct blkback_config *c, char *err, size_t errlen);
 
 /* ---- The data path (blkback_ring.c, blkback_io.c) ---- */
 struct blkback_stats {
@@ -144,14 +146,9 @@ void blkback_ring_drain(struct blkback_ring *r);
 void blkback_ring_destroy(struct blkback_ring *r);
 struct blkback_stats blkback_ring_stats(struct blkback_ring *r);
 
-/* ---- The device (blkback.c), main thread only ---- */
-/* Every --disk of the domain's params, after xenstore_link_connect.  0, or -1 with err (and the
- * disks already made are gone again). */
-int blkback_attach_all(struct domain *dom, char *err, size_t errlen);
-/* The disks a domain has now (hot-plugged ones included), oldest first: what a restart rebuilds. */
-unsigned int blkback_configs(struct domain *dom, struct blkback_config *out, unsigned int max);
-int blkback_attach_configs(struct domain *dom, const struct blkback_config *cfgs, unsigned int n,
-			   char *err, size_t errlen);
+/* ---- The device (blkback.c), main thread only ----
+ * Its table row is `blkback_type` (backends/pv_backend.h); the VMM reaches disks only through that.
+ * What follows forwards to the generic code for control.c until it calls pv_backend_request. */
 /* One more disk (vbd-attach).  0 with *devid set, or -errno with err. */
 int blkback_attach(struct domain *dom, const char *spec, int *devid, char *err, size_t errlen);
 /* vbd-detach: done(ctx, 0 or -errno, message) runs once the disk is gone (maybe before this
@@ -163,7 +160,5 @@ void blkback_list(struct domain *dom, char *out, size_t len);
 /* `vbd-list stats`: per disk "devid vdev reads=N writes=N flushes=N discards=N errors=N
  * read_bytes=N write_bytes=N[ broken]". */
 void blkback_list_stats(struct domain *dom, char *out, size_t len);
-/* Teardown: every disk goes at once (in-flight I/O drained first). */
-void blkback_teardown_all(struct domain *dom);
 
 #endif

@@ -111,3 +111,31 @@ int blkback_config_parse(const char *spec, struct blkback_config *c, char *err, 
 		c->readonly = true;
 	return 0;
 }
+
+int blkback_config_check(const struct blkback_config *c, char *err, size_t errlen)
+{
+	unsigned int number;
+	char why[256];
+
+	if (memchr(c->vdev, '\0', sizeof(c->vdev)) == NULL || memchr(c->target, '\0', sizeof(c->target)) == NULL) {
+		ERR_SET(err, errlen, "disk vdev or target is not a string");
+		return -1;
+	}
+	if (vdev_to_devid(c->vdev, &number, why, sizeof(why))) {
+		ERR_SET(err, errlen, "disk vdev '%s' is not a virtual device name: %s", c->vdev, why);
+		return -1;
+	}
+	if ((long)number != c->devid) {
+		ERR_SET(err, errlen, "disk devid %d is not %s's number (%u)", c->devid, c->vdev, number);
+		return -1;
+	}
+	if (!c->target[0]) {
+		ERR_SET(err, errlen, "disk target is empty");
+		return -1;
+	}
+	if (c->cdrom && !c->readonly) {
+		ERR_SET(err, errlen, "disk %s is a cdrom but not read-only", c->vdev);
+		return -1;
+	}
+	return 0;
+}

@@ -10,6 +10,7 @@
  * TAP (which removes it), remove the directories; each vif logs its counters as it goes. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 #include "backends/hotplug.h"
 #include "backends/netback.h"
+#include "backends/pv_backend.h"
 #include "backends/tap.h"
 #include "backends/xenbus_backend.h"
 #include "lib/error.h"
@@ -36,10 +38,8 @@ _Static_assert(NETBACK_MAX_VIFS == DOMAIN_MAX_VIFS, "one limit on vifs");
 #define DEFAULT_SCRIPT "vif-bridge"
 
 struct netback {
-	struct netback *next;
-	struct domain *dom;
+	struct pv_device dev;                /* first: the generic instance (pv_backend.h) */
 	struct netback_config cfg;
-	int devid;
 	char vifname[IFNAMSIZ];
 	char script[PATH_MAX];               /* resolved */
 	char mac_text[18];
@@ -47,17 +47,16 @@ struct netback {
 	bool kick_polled, tap_polled;        /* on the main loop */
 	uint32_t tap_events;                 /* EPOLLIN or 0 */
 	bool online;                         /* `online` succeeded: `offline` is due */
-	struct xenbus_backend xb;
 	/* While connected: */
 	bool connected;
 	unsigned long tx_ref, rx_ref;
 	evtchn_port_t port;
 	struct grant_mapping tx_map, rx_map;
 	struct netback_stats total;          /* of earlier connections */
-	netback_done_fn detach_done;         /* a vif-detach waits */
-	void *detach_ctx;
 	struct netback_ring ring;            /* big: two frame buffers */
 };
+
+_Static_assert(offsetof(struct netback, dev) == 0, "xenbus callbacks get the pv_device as the netback");
 
 /* ---- configuration ---- */
 
@@ -92,6 +91,10 @@ static int copy_value(char *dst, size_t len, const char *key, const char *v, cha
 	memcpy(dst, v, strlen(v) + 1);
 	return 0;
 }
+
+/* Addresses (space separated, as Xen allows) reach a shell script: keep them plain. */
+#define IP_CHARS "0123456789abcdefABCDEF.:/"
+#define IP_LIST_CHARS IP_CHARS " "
 
 int netback_config_parse(const char *spec, struct netback_config *c, char *err, size_t errlen)
 {
@@ -144,15 +147,14 @@ int netback_config_parse(const char *spec, struct netback_config *c, char *err, 
 			if (!*v || copy_value(c->script, sizeof(c->script), kv, v, err, errlen))
 				return *v ? -1 : (ERR_SET(err, errlen, "vif script is empty"), -1);
 		} else if (!strcmp(kv, "ip")) {
-			/* Addresses (space separated, as Xen allows) reach a shell script: keep them plain. */
-			if (strspn(v, "0123456789abcdefABCDEF.:/ ") != strlen(v)) {
+			if (strspn(v, IP_LIST_CHARS) != strlen(v)) {
 				ERR_SET(err, errlen, "vif ip '%s' is not a list of addresses", v);
 				return -1;
 			}
 			if (copy_value(c->ip, sizeof(c->ip), kv, v, err, errlen))
 				return -1;
 		} else if (!strcmp(kv, "gatewayip")) {
-			if (strspn(v, "0123456789abcdefABCDEF.:/") != strlen(v) ||
+			if (strspn(v, IP_CHARS) != strlen(v) ||
 			    copy_value(c->gatewayip, sizeof(c->gatewayip), kv, v, err, errlen)) {
 				ERR_SET(err, errlen, "vif gatewayip '%s' is not an address", v);
 				return -1;
@@ -164,6 +166,34 @@ int netback_config_parse(const char *spec, struct netback_config *c, char *err, 
 			ERR_SET(err, errlen, "unknown vif option '%s' (devid, mac, bridge, script, ip, vifname, rate)", kv);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* A config from a saved record: what the parser would have refused (strings are NUL-terminated
+ * within their buffers already, and the devid within 0-65535: pv_record.c). */
+static int vif_check(const void *config, char *err, size_t errlen)
+{
+	const struct netback_config *c = config;
+	const struct { const char *key, *value; } names[] = {
+		{ "bridge", c->bridge }, { "vifname", c->vifname }, { "netdev", c->netdev },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].value[0] && !ifname_ok(names[i].value)) {
+			ERR_SET(err, errlen, "vif %s '%s' is not a usable interface name", names[i].key,
+				names[i].value);
+			return -1;
+		}
+	if (c->has_mac && (c->mac[0] & 1)) {
+		ERR_SET(err, errlen, "vif mac is a multicast address");
+		return -1;
+	}
+	if (strspn(c->ip, IP_LIST_CHARS) != strlen(c->ip) ||
+	    strspn(c->gatewayip, IP_CHARS) != strlen(c->gatewayip)) {
+		ERR_SET(err, errlen, "vif ip '%s' or gatewayip '%s' is not a list of addresses", c->ip,
+			c->gatewayip);
+		return -1;
 	}
 	return 0;
 }
@@ -213,7 +243,7 @@ static void set_tap_polling(struct netback *nb, bool on)
 
 	if (!nb->tap_polled || nb->tap_events == want)
 		return;
-	if (!event_loop_modify(nb->dom->loop, nb->tap_fd, want))
+	if (!event_loop_modify(nb->dev.dom->loop, nb->tap_fd, want))
 		nb->tap_events = want;
 }
 
@@ -235,7 +265,7 @@ static void serve(struct netback *nb)
 	enum netback_work rx = netback_ring_rx(&nb->ring, RX_BUDGET);
 	if (tx == NETBACK_BROKEN || rx == NETBACK_BROKEN) {
 		set_tap_polling(nb, false);
-		xenbus_backend_write(&nb->xb, "error", "frontend broke the ring protocol");
+		xenbus_backend_write(&nb->dev.xb, "error", "frontend broke the ring protocol");
 		return;
 	}
 	set_tap_polling(nb, rx != NETBACK_NO_SLOTS);
@@ -301,16 +331,16 @@ static int vif_connect(struct xenbus_backend *xb, void *opaque, char *err, size_
 		return -1;
 	}
 	xenbus_backend_read_fe_uint(xb, "feature-sg", 1, &sg);
-	if ((r = gnttab_map(nb->dom, (grant_ref_t)tx_ref, 0, false, &nb->tx_map))) {
+	if ((r = gnttab_map(nb->dev.dom, (grant_ref_t)tx_ref, 0, false, &nb->tx_map))) {
 		ERR_SET(err, errlen, "mapping tx-ring-ref %lu: refused (%d)", tx_ref, r);
 		return -1;
 	}
-	if ((r = gnttab_map(nb->dom, (grant_ref_t)rx_ref, 0, false, &nb->rx_map))) {
+	if ((r = gnttab_map(nb->dev.dom, (grant_ref_t)rx_ref, 0, false, &nb->rx_map))) {
 		ERR_SET(err, errlen, "mapping rx-ring-ref %lu: refused (%d)", rx_ref, r);
 		gnttab_unmap(&nb->tx_map);
 		return -1;
 	}
-	r = evtchn_dom0_bind(nb->dom, (evtchn_port_t)port, guest_notified, nb);
+	r = evtchn_dom0_bind(nb->dev.dom, (evtchn_port_t)port, guest_notified, nb);
 	if (r < 0) {
 		ERR_SET(err, errlen, "binding event channel %lu: not a port left unbound for Dom0 (%d)", port, r);
 		gnttab_unmap(&nb->rx_map);
@@ -320,7 +350,7 @@ static int vif_connect(struct xenbus_backend *xb, void *opaque, char *err, size_
 	nb->tx_ref = tx_ref;
 	nb->rx_ref = rx_ref;
 	nb->port = (evtchn_port_t)port;
-	netback_ring_init(&nb->ring, nb->dom, nb->vifname, nb->tx_map.page, nb->rx_map.page, nb->port,
+	netback_ring_init(&nb->ring, nb->dev.dom, nb->vifname, nb->tx_map.page, nb->rx_map.page, nb->port,
 			  nb->tap_fd, sg);
 	nb->connected = true;
 	LOG("%s: connected: tx-ring-ref %lu rx-ring-ref %lu event-channel %lu%s", nb->vifname, tx_ref,
@@ -346,7 +376,7 @@ static void vif_disconnect(struct xenbus_backend *xb, void *opaque)
 	if (!nb->connected)
 		return;
 	set_tap_polling(nb, false);
-	evtchn_dom0_unbind(nb->dom, nb->port, guest_notified, nb);
+	evtchn_dom0_unbind(nb->dev.dom, nb->port, guest_notified, nb);
 	gnttab_unmap(&nb->rx_map);
 	gnttab_unmap(&nb->tx_map);
 	add_stats(&nb->total, &nb->ring.st);
@@ -377,7 +407,7 @@ static void hotplug_env(struct netback *nb, const char *command, char **env)
 		sock[0] = '\0';
 #define ENV(...) do { if (asprintf(&env[n], __VA_ARGS__) < 0) env[n] = NULL; else n++; } while (0)
 	ENV("vif=%s", nb->vifname);
-	ENV("XENBUS_PATH=backend/vif/%d/%d", nb->dom->domid, nb->devid);
+	ENV("XENBUS_PATH=backend/vif/%d/%d", nb->dev.dom->domid, nb->dev.devid);
 	ENV("XENBUS_TYPE=vif");
 	ENV("XENBUS_BASE_PATH=backend");
 	ENV("script=%s", nb->script);
@@ -419,14 +449,14 @@ static void release(struct netback *nb)
 {
 	char msg[512];
 
-	vif_disconnect(&nb->xb, nb);
+	vif_disconnect(&nb->dev.xb, nb);
 	if (nb->online && run_script(nb, "offline", msg, sizeof(msg)))
 		LOG("%s: %s", nb->vifname, msg);
 	nb->online = false;
 	if (nb->tap_polled)
-		event_loop_remove(nb->dom->loop, nb->tap_fd);
+		event_loop_remove(nb->dev.dom->loop, nb->tap_fd);
 	if (nb->kick_polled)
-		event_loop_remove(nb->dom->loop, nb->kick_fd);
+		event_loop_remove(nb->dev.dom->loop, nb->kick_fd);
 	if (nb->tap_fd >= 0)
 		close(nb->tap_fd);
 	if (nb->kick_fd >= 0)
@@ -435,45 +465,16 @@ static void release(struct netback *nb)
 	nb->tap_polled = nb->kick_polled = false;
 }
 
-static void unlink_vif(struct netback *nb)
-{
-	for (struct netback **p = &nb->dom->vifs; *p; p = &(*p)->next)
-		if (*p == nb) {
-			*p = nb->next;
-			break;
-		}
-}
-
 static void vif_release(struct xenbus_backend *xb, void *opaque)
 {
 	(void)xb;
 	release(opaque);
 }
 
-static void vif_closed(struct xenbus_backend *xb, void *opaque)
-{
-	struct netback *nb = opaque;
-
-	(void)xb;
-	log_counters(nb);
-	LOG("%s: detached", nb->vifname);
-	unlink_vif(nb);
-	if (nb->detach_done)
-		nb->detach_done(nb->detach_ctx, 0, "");
-	free(nb);
-}
-
 static const struct xenbus_backend_ops vif_ops = {
-	.connect = vif_connect, .disconnect = vif_disconnect, .release = vif_release, .closed = vif_closed,
+	.connect = vif_connect, .disconnect = vif_disconnect, .release = vif_release,
+	.closed = pv_device_closed,
 };
-
-static struct netback *find(struct domain *dom, int devid)
-{
-	for (struct netback *nb = dom->vifs; nb; nb = nb->next)
-		if (nb->devid == devid)
-			return nb;
-	return NULL;
-}
 
 static void random_mac(uint8_t mac[6])
 {
@@ -488,35 +489,20 @@ static void random_mac(uint8_t mac[6])
 	mac[3] = b[0] & 0x7f; mac[4] = b[1]; mac[5] = b[2];
 }
 
-static int attach(struct domain *dom, const struct netback_config *cfg, struct netback **out, char *err, size_t errlen)
+static int vif_attach(struct domain *dom, const void *config, int devid, struct pv_device **out,
+		      char *err, size_t errlen)
 {
+	const struct netback_config *cfg = config;
 	char handle[16], msg[768];
-	unsigned int count = 0;
-	int devid = cfg->devid;
-
-	for (struct netback *v = dom->vifs; v; v = v->next) {
-		count++;
-		if (cfg->devid < 0 && v->devid >= devid)
-			devid = v->devid + 1;          /* as libxl: one past the highest */
-	}
-	if (devid < 0)
-		devid = 0;
-	if (find(dom, devid)) {
-		ERR_SET(err, errlen, "vif %d already exists", devid);
-		return -EEXIST;
-	}
-	if (count >= NETBACK_MAX_VIFS) {
-		ERR_SET(err, errlen, "a domain has at most %d vifs", NETBACK_MAX_VIFS);
-		return -ENOSPC;
-	}
 	struct netback *nb = calloc(1, sizeof(*nb));
+
 	if (!nb) {
 		ERR_SET(err, errlen, "out of memory for vif %d", devid);
 		return -ENOMEM;
 	}
-	nb->dom = dom;
+	nb->dev.dom = dom;
+	nb->dev.devid = devid;
 	nb->cfg = *cfg;
-	nb->devid = devid;
 	nb->tap_fd = nb->kick_fd = -1;
 	if (!nb->cfg.has_mac)
 		random_mac(nb->cfg.mac);
@@ -574,171 +560,157 @@ static int attach(struct domain *dom, const struct netback_config *cfg, struct n
 		be_all[n++] = (struct xenbus_node){ "rate", nb->cfg.rate };
 	be_all[n] = (struct xenbus_node){ NULL, NULL };
 	const struct xenbus_node fe[] = { { "handle", handle }, { "mac", nb->mac_text }, { NULL, NULL } };
-	if (xenbus_backend_create(&nb->xb, dom, "vif", devid, be_all, fe, &vif_ops, nb, err, errlen))
+	if (xenbus_backend_create(&nb->dev.xb, dom, "vif", devid, be_all, fe, &vif_ops, &nb->dev, err, errlen))
 		goto fail;
 	if (run_script(nb, "online", msg, sizeof(msg))) {
-		xenbus_backend_write(&nb->xb, "hotplug-status", "error");
-		xenbus_backend_write(&nb->xb, "hotplug-error", msg);
+		xenbus_backend_write(&nb->dev.xb, "hotplug-status", "error");
+		xenbus_backend_write(&nb->dev.xb, "hotplug-error", msg);
 		ERR_SET(err, errlen, "vif %d (%s): %s", devid, nb->vifname, msg);
 		nb->online = true;        /* a half-done `online` is undone by `offline` */
 		goto fail;
 	}
 	nb->online = true;
-	xenbus_backend_write(&nb->xb, "hotplug-status", "connected");
+	xenbus_backend_write(&nb->dev.xb, "hotplug-status", "connected");
 	if (nb->cfg.rate[0])
 		LOG("%s: rate=%s accepted but not enforced yet", nb->vifname, nb->cfg.rate);
-	if (xenbus_backend_start(&nb->xb, err, errlen))
+	if (xenbus_backend_start(&nb->dev.xb, err, errlen))
 		goto fail;
-	nb->next = dom->vifs;
-	dom->vifs = nb;
 	LOG("%s: vif %d of domain %d, mac %s, %s %s", nb->vifname, devid, dom->domid, nb->mac_text,
 	    nb->script, nb->cfg.bridge);
-	*out = nb;
+	*out = &nb->dev;
 	return 0;
 fail:
 	release(nb);
-	xenbus_backend_destroy(&nb->xb);
+	xenbus_backend_destroy(&nb->dev.xb);
 	free(nb);
 	return r;
 }
 
+static struct netback *netback_of(const struct pv_device *dev)
+{
+	return (struct netback *)(void *)dev;       /* dev is its first member */
+}
+
+static void vif_describe(const void *config, int devid, char *out, size_t len)
+{
+	(void)config;
+	snprintf(out, len, "vif %d", devid);
+}
+
+static void vif_attach_reply(const struct pv_device *dev, char *out, size_t len)
+{
+	snprintf(out, len, " vifname=%s", netback_of(dev)->vifname);
+}
+
+static void vif_list_line(const struct pv_device *dev, char *out, size_t len)
+{
+	const struct netback *nb = netback_of(dev);
+
+	snprintf(out, len, "%d %s %d %ld %ld %ld %s", dev->devid, nb->mac_text, (int)dev->xb.state,
+		 nb->connected ? (long)nb->port : -1L, nb->connected ? (long)nb->tx_ref : -1L,
+		 nb->connected ? (long)nb->rx_ref : -1L, nb->vifname);
+}
+
+static void vif_stats_line(const struct pv_device *dev, char *out, size_t len)
+{
+	const struct netback *nb = netback_of(dev);
+	struct netback_stats s = stats_of(nb);
+
+	snprintf(out, len, "%d %s tx_packets=%llu tx_bytes=%llu tx_drops=%llu tx_errors=%llu "
+		 "rx_packets=%llu rx_bytes=%llu rx_drops=%llu rx_errors=%llu%s", dev->devid, nb->vifname,
+		 (unsigned long long)s.tx_packets, (unsigned long long)s.tx_bytes,
+		 (unsigned long long)s.tx_drops, (unsigned long long)s.tx_errors,
+		 (unsigned long long)s.rx_packets, (unsigned long long)s.rx_bytes,
+		 (unsigned long long)s.rx_drops, (unsigned long long)s.rx_errors,
+		 nb->ring.broken ? " broken" : "");
+}
+
+/* A restarted or migrated domain keeps its devids and MACs, as under Xen. */
+static void vif_save(const struct pv_device *dev, void *config, struct pv_runtime *rt)
+{
+	const struct netback *nb = netback_of(dev);
+	struct netback_config *c = config;
+
+	*c = nb->cfg;
+	c->devid = dev->devid;
+	c->has_mac = true;
+	rt->connected = nb->connected;
+	if (nb->connected) {
+		rt->port = nb->port;
+		rt->n_refs = 2;
+		rt->refs[0] = (uint32_t)nb->tx_ref;
+		rt->refs[1] = (uint32_t)nb->rx_ref;
+	}
+}
+
+static void vif_teardown(struct pv_device *dev)
+{
+	struct netback *nb = netback_of(dev);
+
+	log_counters(nb);
+	free(nb);
+}
+
+#define VIF_FIELD(tag, field, kind, ...) \
+	{ tag, #field, kind, offsetof(struct netback_config, field), \
+	  sizeof(((struct netback_config *)0)->field), __VA_ARGS__ }
+static const struct pv_field vif_fields[] = {
+	VIF_FIELD(16, devid, PV_FIELD_INT, 0, 65535, true),
+	VIF_FIELD(17, mac, PV_FIELD_BYTES, 0, 0, true),
+	VIF_FIELD(18, has_mac, PV_FIELD_BOOL, 0, 0, true),
+	VIF_FIELD(19, bridge, PV_FIELD_STR, 0, 0, false),
+	VIF_FIELD(20, script, PV_FIELD_STR, 0, 0, false),
+	VIF_FIELD(21, ip, PV_FIELD_STR, 0, 0, false),
+	VIF_FIELD(22, vifname, PV_FIELD_STR, 0, 0, false),
+	VIF_FIELD(23, rate, PV_FIELD_STR, 0, 0, false),
+	VIF_FIELD(24, netdev, PV_FIELD_STR, 0, 0, false),
+	VIF_FIELD(25, gatewayip, PV_FIELD_STR, 0, 0, false),
+	{ 0 },
+};
+
+static int vif_parse(const char *spec, void *config, char *err, size_t errlen)
+{
+	return netback_config_parse(spec, config, err, errlen);
+}
+
+const struct pv_backend_type netback_type = {
+	.name = "vif", .option = "vif", .plural = "vifs",
+	.spec_usage = "devid=I,mac=M,bridge=B,script=PATH,ip=A[,vifname=V][,rate=R]",
+	.max = NETBACK_MAX_VIFS, .max_devid = 65535, .close_timeout_ms = NETBACK_CLOSE_TIMEOUT_MS,
+	.config_size = sizeof(struct netback_config),
+	.devid_offset = offsetof(struct netback_config, devid),
+	.fields = vif_fields,
+	.parse = vif_parse, .check = vif_check, .describe = vif_describe, .attach = vif_attach,
+	.attach_reply = vif_attach_reply, .list_line = vif_list_line, .stats_line = vif_stats_line,
+	.save = vif_save, .teardown = vif_teardown,
+};
+
+/* ---- What control.c calls until it serves pv_backend_request (pv_backend.h) ---- */
+
 int netback_attach(struct domain *dom, const char *spec, int *devid, char *vifname, size_t vifname_len,
 		   char *err, size_t errlen)
 {
-	struct netback_config cfg;
-	struct netback *nb;
+	struct pv_device *dev;
+	int r = pv_backend_attach_spec(dom, &netback_type, spec, &dev, err, errlen);
 
-	if (netback_config_parse(spec, &cfg, err, errlen))
-		return -EINVAL;
-	int r = attach(dom, &cfg, &nb, err, errlen);
 	if (r)
 		return r;
-	*devid = nb->devid;
-	snprintf(vifname, vifname_len, "%s", nb->vifname);
+	*devid = dev->devid;
+	snprintf(vifname, vifname_len, "%s", netback_of(dev)->vifname);
 	return 0;
-}
-
-int netback_attach_configs(struct domain *dom, const struct netback_config *cfgs, unsigned int n,
-			   char *err, size_t errlen)
-{
-	struct netback *nb;
-
-	for (unsigned int i = 0; i < n; i++) {
-		if (attach(dom, &cfgs[i], &nb, err, errlen)) {
-			netback_teardown_all(dom);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-int netback_attach_all(struct domain *dom, char *err, size_t errlen)
-{
-	const struct domain_params *p = dom->params;
-	struct netback_config cfgs[DOMAIN_MAX_VIFS];
-
-	for (unsigned int i = 0; i < p->n_vifs; i++) {
-		if (netback_config_parse(p->vifs[i], &cfgs[i], err, errlen))
-			return -1;
-		if (cfgs[i].devid < 0)
-			cfgs[i].devid = (int)i;
-	}
-	return netback_attach_configs(dom, cfgs, p->n_vifs, err, errlen);
 }
 
 int netback_detach(struct domain *dom, int devid, netback_done_fn done, void *ctx)
 {
-	struct netback *nb = find(dom, devid);
-
-	if (!nb)
-		return -ENOENT;
-	if (nb->xb.closing)
-		return -EBUSY;
-	nb->detach_done = done;
-	nb->detach_ctx = ctx;
-	LOG("%s: detaching", nb->vifname);
-	xenbus_backend_close(&nb->xb, NETBACK_CLOSE_TIMEOUT_MS);    /* may free nb */
-	return 0;
-}
-
-/* Oldest first, as devids were handed out. */
-static unsigned int in_order(struct domain *dom, struct netback *order[NETBACK_MAX_VIFS])
-{
-	unsigned int n = 0;
-
-	for (struct netback *nb = dom->vifs; nb && n < NETBACK_MAX_VIFS; nb = nb->next)
-		order[n++] = nb;
-	for (unsigned int i = 0; i < n / 2; i++) {
-		struct netback *t = order[i];
-		order[i] = order[n - 1 - i];
-		order[n - 1 - i] = t;
-	}
-	return n;
-}
-
-unsigned int netback_configs(struct domain *dom, struct netback_config *out, unsigned int max)
-{
-	struct netback *order[NETBACK_MAX_VIFS];
-	unsigned int n = in_order(dom, order);
-
-	if (n > max)
-		n = max;
-	for (unsigned int i = 0; i < n; i++) {
-		out[i] = order[i]->cfg;
-		out[i].devid = order[i]->devid;
-		out[i].has_mac = true;           /* a rebooted domain keeps its MACs, as under Xen */
-	}
-	return n;
+	return pv_backend_detach(dom, &netback_type, devid, done, ctx);
 }
 
 void netback_list(struct domain *dom, char *out, size_t len)
 {
-	struct netback *order[NETBACK_MAX_VIFS];
-	unsigned int n = in_order(dom, order);
-	size_t at = 0;
-
-	if (len)
-		out[0] = '\0';
-	for (unsigned int i = 0; i < n && at < len; i++) {
-		struct netback *nb = order[i];
-		at += (size_t)snprintf(out + at, len - at, "%s%d %s %d %ld %ld %ld %s", at ? "\n" : "", nb->devid,
-				       nb->mac_text, (int)nb->xb.state, nb->connected ? (long)nb->port : -1L,
-				       nb->connected ? (long)nb->tx_ref : -1L, nb->connected ? (long)nb->rx_ref : -1L,
-				       nb->vifname);
-	}
+	pv_backend_list(dom, &netback_type, false, out, len);
 }
 
 void netback_list_stats(struct domain *dom, char *out, size_t len)
 {
-	struct netback *order[NETBACK_MAX_VIFS];
-	unsigned int n = in_order(dom, order);
-	size_t at = 0;
-
-	if (len)
-		out[0] = '\0';
-	for (unsigned int i = 0; i < n && at < len; i++) {
-		struct netback *nb = order[i];
-		struct netback_stats s = stats_of(nb);
-		at += (size_t)snprintf(out + at, len - at,
-				       "%s%d %s tx_packets=%llu tx_bytes=%llu tx_drops=%llu tx_errors=%llu "
-				       "rx_packets=%llu rx_bytes=%llu rx_drops=%llu rx_errors=%llu%s",
-				       at ? "\n" : "", nb->devid, nb->vifname, (unsigned long long)s.tx_packets,
-				       (unsigned long long)s.tx_bytes, (unsigned long long)s.tx_drops,
-				       (unsigned long long)s.tx_errors, (unsigned long long)s.rx_packets,
-				       (unsigned long long)s.rx_bytes, (unsigned long long)s.rx_drops,
-				       (unsigned long long)s.rx_errors, nb->ring.broken ? " broken" : "");
-	}
-}
-
-void netback_teardown_all(struct domain *dom)
-{
-	while (dom->vifs) {
-		struct netback *nb = dom->vifs;
-		dom->vifs = nb->next;
-		xenbus_backend_destroy(&nb->xb);    /* disconnect, release, directories */
-		log_counters(nb);
-		if (nb->detach_done)
-			nb->detach_done(nb->detach_ctx, 0, "");
-		free(nb);
-	}
+	pv_backend_list(dom, &netback_type, true, out, len);
 }

@@ -94,15 +94,9 @@ int netback_csum_fill(uint8_t *frame, size_t len, char *why, size_t whylen);
 /* RFC 1071: `sum` plus the ones' complement sum of `len` bytes (odd tail zero-padded), folded. */
 uint16_t netback_csum_add(uint32_t sum, const uint8_t *p, size_t len);
 
-/* ---- The device (netback.c), main thread only ---- */
-/* Every --vif of the domain's params, after xenstore_link_connect.  0, or -1 with err (and the
- * vifs already made are gone again). */
-int netback_attach_all(struct domain *dom, char *err, size_t errlen);
-/* The vifs a domain has now (hot-plugged ones included), oldest first, with devids and MACs fixed:
- * what a restart rebuilds. */
-unsigned int netback_configs(struct domain *dom, struct netback_config *out, unsigned int max);
-int netback_attach_configs(struct domain *dom, const struct netback_config *cfgs, unsigned int n,
-			   char *err, size_t errlen);
+/* ---- The device (netback.c), main thread only ----
+ * Its table row is `netback_type` (backends/pv_backend.h); the VMM reaches vifs only through that.
+ * What follows forwards to the generic code for control.c until it calls pv_backend_request. */
 /* One more vif (vif-attach).  0 with *devid and vifname set, or -errno with err. */
 int netback_attach(struct domain *dom, const char *spec, int *devid, char *vifname, size_t vifname_len,
 		   char *err, size_t errlen);
@@ -115,7 +109,5 @@ void netback_list(struct domain *dom, char *out, size_t len);
 /* `vif-list stats`: per vif "devid vifname tx_packets=N tx_bytes=N tx_drops=N tx_errors=N
  * rx_packets=N ... rx_errors=N[ broken]". */
 void netback_list_stats(struct domain *dom, char *out, size_t len);
-/* Teardown, after the vCPUs stopped: every vif goes at once (offline scripts run). */
-void netback_teardown_all(struct domain *dom);
 
 #endif

@@ -27,4 +27,29 @@ static int port80_init(struct domain *dom, void **state, char *err, size_t errle
 	return 0;
 }
 
-const struct device_ops port80_device = { .name = "port80", .init = port80_init };
+/* Nothing is kept, so nothing is saved; a restore of anything but nothing is a mistake. */
+static long port80_save(struct domain *dom, void *state, uint8_t *buf, size_t len)
+{
+	(void)dom;
+	(void)state;
+	(void)buf;
+	(void)len;
+	return 0;
+}
+
+static int port80_restore(struct domain *dom, void *state, const uint8_t *buf, size_t len, char *err,
+			  size_t errlen)
+{
+	(void)dom;
+	(void)state;
+	(void)buf;
+	if (len) {
+		ERR_SET(err, errlen, "%zu bytes of state for a device that keeps none", len);
+		return -1;
+	}
+	return 0;
+}
+
+const struct device_ops port80_device = {
+	.name = "port80", .init = port80_init, .save = port80_save, .restore = port80_restore,
+};

@@ -3,6 +3,7 @@
  * No receive and no interrupts yet. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include "hw/device.h"
 #include "lib/error.h"
 #include "vmm/domain.h"
@@ -104,6 +105,50 @@ static void uart_teardown(struct domain *dom, void *state)
 	free(u);
 }
 
+/* The registers a driver programmed, in this order: IER, LCR, MCR, SCR, DLL, DLM. */
+#define UART_SAVED 6
+
+static long uart_save(struct domain *dom, void *state, uint8_t *buf, size_t len)
+{
+	struct uart *u = state;
+
+	(void)dom;
+	if (len < UART_SAVED)
+		return -1;
+	pthread_mutex_lock(&u->lock);
+	const uint8_t regs[UART_SAVED] = { u->ier, u->lcr, u->mcr, u->scr, u->dll, u->dlm };
+	pthread_mutex_unlock(&u->lock);
+	memcpy(buf, regs, UART_SAVED);
+	return UART_SAVED;
+}
+
+static int uart_restore(struct domain *dom, void *state, const uint8_t *buf, size_t len, char *err,
+			size_t errlen)
+{
+	struct uart *u = state;
+
+	(void)dom;
+	if (len != UART_SAVED) {
+		ERR_SET(err, errlen, "%zu bytes of UART state, not %d", len, UART_SAVED);
+		return -1;
+	}
+	/* Bits a write could never have set. */
+	if (buf[0] & ~0x0f || buf[2] & ~0x1f) {
+		ERR_SET(err, errlen, "IER %#x or MCR %#x has bits the UART does not keep", buf[0], buf[2]);
+		return -1;
+	}
+	pthread_mutex_lock(&u->lock);
+	u->ier = buf[0];
+	u->lcr = buf[1];
+	u->mcr = buf[2];
+	u->scr = buf[3];
+	u->dll = buf[4];
+	u->dlm = buf[5];
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
 const struct device_ops uart16550_device = {
 	.name = "uart16550", .init = uart_init, .teardown = uart_teardown,
+	.save = uart_save, .restore = uart_restore,
 };

@@ -5,8 +5,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
-#include "backends/blkback.h"
-#include "backends/netback.h"
 #include "hw/device.h"
 #include "lib/error.h"
 #include "vmm/domain.h"
@@ -18,8 +16,7 @@ static void domain_reset_state(struct domain *dom)
 	dom->mmio = (struct io_bus){ .name = "mmio" };
 	dom->msrs = (struct msr_table){ 0 };
 	dom->devices = NULL;
-	dom->vifs = NULL;
-	dom->vbds = NULL;
+	dom->pv_devices = NULL;
 	dom->n_vcpus = 0;
 	dom->paused = false;
 	dom->stop_vcpus = false;
@@ -147,8 +144,7 @@ void domain_teardown(struct domain *dom)
 	dom->n_vcpus = 0;
 	vcpu_watch_stop(dom);
 	/* Backends that use the xenstore link go before it does. */
-	netback_teardown_all(dom);
-	blkback_teardown_all(dom);
+	pv_backends_teardown_all(dom);
 	devices_teardown(dom);
 	xen_teardown(dom);
 	vm_destroy(&dom->vm);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "backends/console.h"
+#include "backends/pv_backend.h"
 #include "lib/domain_limits.h"
 #include "vmm/vcpu_watch.h"
 #include "vmm/io.h"
@@ -29,10 +30,8 @@ struct domain_params {
 	unsigned int vcpus;
 	enum shutdown_action on_poweroff, on_reboot, on_crash;
 	bool start_paused;
-	const char *vifs[DOMAIN_MAX_VIFS];   /* --vif specs (docs/netif.md), built after the domid is known */
-	unsigned int n_vifs;
-	const char *disks[DOMAIN_MAX_DISKS]; /* --disk specs (docs/blkif.md), built after the domid is known */
-	unsigned int n_disks;
+	struct pv_spec pv_specs[PV_MAX_DEVICES];  /* --vif, --disk ...: built after the domid is known */
+	unsigned int n_pv_specs;
 };
 
 /* What the domain is doing, as xl's state column shows it. */
@@ -46,8 +45,6 @@ struct device_instance;
 struct console_ring;
 struct xenstore_link;
 struct event_loop;
-struct netback;
-struct blkback;
 
 struct domain {
 	const struct domain_params *params;
@@ -63,8 +60,7 @@ struct domain {
 	struct device_instance *devices;   /* built from the device table, torn down in reverse */
 	struct console_ring *console_ring; /* the PV console backend, while the domain is built */
 	struct xenstore_link *xenstore_link;
-	struct netback *vifs;              /* the vif backends, newest first (backends/netback.c) */
-	struct blkback *vbds;              /* the vbd backends, newest first (backends/blkback.c) */
+	struct pv_device *pv_devices;      /* PV backends of every type, newest first (pv_backend.h) */
 	struct vcpu_watch vcpu_watch;      /* what no exit tells us: unseen hypercalls, a halted guest */
 
 	pthread_mutex_t lock;      /* guards what follows */

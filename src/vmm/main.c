@@ -17,8 +17,7 @@
 #include "lib/domain_limits.h"
 #include "lib/error.h"
 #include "lib/rundir.h"
-#include "backends/blkback.h"
-#include "backends/netback.h"
+#include "backends/pv_backend.h"
 #include "vmm/acpi_tables.h"
 #include "vmm/control.h"
 #include "vmm/domain.h"
@@ -33,6 +32,7 @@ struct vmm {
 	int notify_fd;
 	int signal_fd;
 	int control_fd;
+	struct control_server control;
 	struct event_loop loop;
 	bool running;
 	bool guest_ended;            /* the guest shut down (rather than being destroyed) */
@@ -44,10 +44,10 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: xenith-vmm --name NAME --kernel PATH [--ramdisk PATH] [--cmdline STR]\n"
 		"                  [--memory MIB] [--vcpus N] [--on-poweroff ACT] [--on-reboot ACT]\n"
-		"                  [--on-crash ACT] [--paused] [--rundir DIR] [--ready-fd FD]\n"
-		"                  [--vif devid=I,mac=M,bridge=B,script=PATH,ip=A[,vifname=V][,rate=R]]...\n"
-		"                  [--disk vdev=V,devid=D,access=rw|ro,devtype=disk|cdrom,target=PATH]...\n"
-		"ACT: destroy | restart | preserve.  Normally started by `xl create`.\n");
+		"                  [--on-crash ACT] [--paused] [--rundir DIR] [--ready-fd FD]\n");
+	for (const struct pv_backend_type *const *t = pv_backend_types; *t; t++)
+		fprintf(out, "                  [--%s %s]...\n", (*t)->option, (*t)->spec_usage);
+	fprintf(out, "ACT: destroy | restart | preserve.  Normally started by `xl create`.\n");
 }
 
 static int parse_action(const char *s, enum shutdown_action *out, char *err, size_t errlen)
@@ -89,25 +89,57 @@ static int parse_number(const char *s, const char *option, const char *what, uns
 	return 0;
 }
 
+/* A PV device option (--vif, --disk ...), checked now so that a typo fails before anything is
+ * built; the spec is parsed again once the domid is known. */
+static int add_pv_spec(struct domain_params *p, const struct pv_backend_type *type, const char *spec,
+		       char *err, size_t errlen)
+{
+	unsigned int count = 0;
+	char why[512];
+
+	for (unsigned int i = 0; i < p->n_pv_specs; i++)
+		count += p->pv_specs[i].type == type;
+	if (count == type->max || p->n_pv_specs == PV_MAX_DEVICES) {
+		ERR_SET(err, errlen, "--%s: a domain has at most %u %s (this is the %uth)", type->option,
+			count == type->max ? type->max : count, type->plural, count + 1);
+		return -1;
+	}
+	void *config = calloc(1, type->config_size);
+	int r = config ? type->parse(spec, config, why, sizeof(why)) : -1;
+	free(config);
+	if (r) {
+		ERR_SET(err, errlen, "--%s '%s': %s", type->option, spec, config ? why : "out of memory");
+		return -1;
+	}
+	p->pv_specs[p->n_pv_specs++] = (struct pv_spec){ .type = type, .spec = spec };
+	return 0;
+}
+
 static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t errlen)
 {
 	enum { OPT_NAME = 1, OPT_KERNEL, OPT_RAMDISK, OPT_CMDLINE, OPT_MEMORY, OPT_VCPUS, OPT_POWEROFF,
-	       OPT_REBOOT, OPT_CRASH, OPT_PAUSED, OPT_RUNDIR, OPT_READY, OPT_VIF, OPT_DISK, OPT_HELP };
-	static const struct option opts[] = {
+	       OPT_REBOOT, OPT_CRASH, OPT_PAUSED, OPT_RUNDIR, OPT_READY, OPT_HELP, OPT_PV_FIRST };
+	static const struct option fixed[] = {
 		{ "name", 1, NULL, OPT_NAME }, { "kernel", 1, NULL, OPT_KERNEL },
 		{ "ramdisk", 1, NULL, OPT_RAMDISK }, { "cmdline", 1, NULL, OPT_CMDLINE },
 		{ "memory", 1, NULL, OPT_MEMORY }, { "vcpus", 1, NULL, OPT_VCPUS },
 		{ "on-poweroff", 1, NULL, OPT_POWEROFF }, { "on-reboot", 1, NULL, OPT_REBOOT },
 		{ "on-crash", 1, NULL, OPT_CRASH }, { "paused", 0, NULL, OPT_PAUSED },
 		{ "rundir", 1, NULL, OPT_RUNDIR }, { "ready-fd", 1, NULL, OPT_READY },
-		{ "vif", 1, NULL, OPT_VIF }, { "disk", 1, NULL, OPT_DISK }, { "help", 0, NULL, OPT_HELP },
-		{ 0 },
+		{ "help", 0, NULL, OPT_HELP },
 	};
+	enum { N_FIXED = sizeof(fixed) / sizeof(fixed[0]), N_OPTS_MAX = N_FIXED + 16 };
+	/* The fixed options, then one per PV backend type (pv_backend_types[c - OPT_PV_FIRST]). */
+	struct option opts[N_OPTS_MAX + 1];
+	unsigned int n_opts = N_FIXED;
 	struct domain_params *p = &v->params;
-	char why[512];
 	unsigned long long n;
 	int c;
 
+	memcpy(opts, fixed, sizeof(fixed));
+	for (unsigned int i = 0; pv_backend_types[i] && n_opts < N_OPTS_MAX; i++)
+		opts[n_opts++] = (struct option){ pv_backend_types[i]->option, 1, NULL, OPT_PV_FIRST + (int)i };
+	opts[n_opts] = (struct option){ 0 };
 	*p = (struct domain_params){
 		.cmdline = "", .memory_mb = 128, .vcpus = 1, .on_poweroff = ACTION_DESTROY,
 		.on_reboot = ACTION_RESTART, .on_crash = ACTION_DESTROY,
@@ -141,37 +173,15 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 				return -1;
 			v->ready_fd = (int)n;
 			break;
-		case OPT_VIF: {
-			struct netback_config vif;
-			if (p->n_vifs == DOMAIN_MAX_VIFS) {
-				ERR_SET(err, errlen, "--vif: a domain has at most %d vifs (this is the %dth)",
-					DOMAIN_MAX_VIFS, DOMAIN_MAX_VIFS + 1);
-				return -1;
-			}
-			/* Checked now so that a typo fails before anything is built. */
-			if (netback_config_parse(optarg, &vif, why, sizeof(why))) {
-				ERR_SET(err, errlen, "--vif '%s': %s", optarg, why);
-				return -1;
-			}
-			p->vifs[p->n_vifs++] = optarg;
-			break;
-		}
-		case OPT_DISK: {
-			struct blkback_config disk;
-			if (p->n_disks == DOMAIN_MAX_DISKS) {
-				ERR_SET(err, errlen, "--disk: a domain has at most %d disks (this is the %dth)",
-					DOMAIN_MAX_DISKS, DOMAIN_MAX_DISKS + 1);
-				return -1;
-			}
-			if (blkback_config_parse(optarg, &disk, why, sizeof(why))) {
-				ERR_SET(err, errlen, "--disk '%s': %s", optarg, why);
-				return -1;
-			}
-			p->disks[p->n_disks++] = optarg;
-			break;
-		}
 		case OPT_HELP: usage(stdout); exit(0);
-		default: usage(stderr); exit(2);
+		default:
+			if (c >= OPT_PV_FIRST && c < OPT_PV_FIRST + (int)(n_opts - N_FIXED)) {
+				if (add_pv_spec(p, pv_backend_types[c - OPT_PV_FIRST], optarg, err, errlen))
+					return -1;
+				break;
+			}
+			usage(stderr);
+			exit(2);
 		}
 	}
 	if (optind < argc || !p->name || !p->kernel) {
@@ -296,8 +306,8 @@ static int setup(struct vmm *v, char *err, size_t errlen)
 		return -1;
 	}
 	if (claim_domid(v, -1, err, errlen) || xenstore_link_connect(&v->dom, err, errlen) ||
-	    watch_fds(v, err, errlen) || netback_attach_all(&v->dom, err, errlen) ||
-	    blkback_attach_all(&v->dom, err, errlen))
+	    watch_fds(v, err, errlen) ||
+	    pv_backends_attach_specs(&v->dom, v->params.pv_specs, v->params.n_pv_specs, err, errlen))
 		return -1;
 	return domain_start(&v->dom, err, errlen);
 }
@@ -339,36 +349,37 @@ static bool apply_shutdown_action(struct vmm *v)
 		return true;
 	}
 	int old_domid = dom->domid;
-	/* The restarted domain gets the devices it has now, hot-plugged ones included. */
-	struct netback_config vifs[DOMAIN_MAX_VIFS];
-	unsigned int n_vifs = netback_configs(dom, vifs, DOMAIN_MAX_VIFS);
-	static struct blkback_config disks[DOMAIN_MAX_DISKS];   /* PATH_MAX each: not on the stack */
-	unsigned int n_disks = blkback_configs(dom, disks, DOMAIN_MAX_DISKS);
+	/* The restarted domain gets the devices it has now, hot-plugged ones included: saved as
+	 * migration will save them, and restored from those records. */
+	uint8_t *saved = NULL;
+	size_t saved_len = 0;
+	if (action == ACTION_RESTART && pv_backends_save_all(dom, &saved, &saved_len, err, sizeof(err))) {
+		LOG("restarting domain %s: saving its devices: %s", p->name, err);
+		action = ACTION_DESTROY;
+	}
 	domain_teardown(dom);
 	if (action == ACTION_DESTROY)
 		return false;
 	if (domain_build(dom, p, &v->console, &v->loop, v->notify_fd, err, sizeof(err)) ||
 	    claim_domid(v, old_domid, err, sizeof(err)) || xenstore_link_connect(dom, err, sizeof(err)) ||
-	    netback_attach_configs(dom, vifs, n_vifs, err, sizeof(err)) ||
-	    blkback_attach_configs(dom, disks, n_disks, err, sizeof(err)) ||
+	    pv_backends_restore_all(dom, saved, saved_len, err, sizeof(err)) ||
 	    domain_start(dom, err, sizeof(err))) {
 		LOG("restarting domain %s: %s", p->name, err);
+		free(saved);
 		domain_teardown(dom);
 		return false;
 	}
+	free(saved);
 	LOG("domain %s restarted as domain %d", p->name, dom->domid);
 	return true;
 }
 
-static void on_control(void *opaque, uint32_t events)
+/* `destroy` on the control socket, answered: the loop ends and the domain is torn down. */
+static void on_control_destroy(void *opaque)
 {
 	struct vmm *v = opaque;
-	bool destroy = false;
 
-	(void)events;
-	control_serve_one(v->control_fd, &v->dom, &destroy);
-	if (destroy)
-		v->running = false;
+	v->running = false;
 }
 
 static void on_shutdown_notice(void *opaque, uint32_t events)
@@ -418,8 +429,7 @@ static int run(struct vmm *v)
 			break;
 	/* Dom0 devices go before the domain stops being listed, so that once xl sees it gone its
 	 * vifs and their routes are gone too, and its disks' files are closed. */
-	netback_teardown_all(&v->dom);
-	blkback_teardown_all(&v->dom);
+	pv_backends_teardown_all(&v->dom);
 	remove_domain_dir(v);
 	domain_teardown(&v->dom);
 	console_close(&v->console, v->guest_ended);
@@ -428,7 +438,7 @@ static int run(struct vmm *v)
 
 static int watch_fds(struct vmm *v, char *err, size_t errlen)
 {
-	if (event_loop_add(&v->loop, v->control_fd, EPOLLIN, on_control, v) ||
+	if (control_serve(&v->control, &v->loop, v->control_fd, &v->dom, on_control_destroy, v) ||
 	    event_loop_add(&v->loop, v->notify_fd, EPOLLIN, on_shutdown_notice, v) ||
 	    event_loop_add(&v->loop, v->signal_fd, EPOLLIN, on_signal, v) ||
 	    event_loop_add(&v->loop, v->console.pty_master, EPOLLIN, on_console_input, v)) {
@@ -469,8 +479,7 @@ int main(int argc, char **argv)
 
 	if (parse_args(v, argc, argv, err, sizeof(err)) || setup(v, err, sizeof(err))) {
 		LOG("%s", err);
-		netback_teardown_all(&v->dom);
-		blkback_teardown_all(&v->dom);
+		pv_backends_teardown_all(&v->dom);
 		tell_xl(v, "error %s\n", err);
 		remove_domain_dir(v);
 		domain_teardown(&v->dom);
@@ -484,6 +493,7 @@ int main(int argc, char **argv)
 	tell_xl(v, "ok %d\n", v->dom.domid);
 	status = run(v);
 out:
+	control_server_close(&v->control);
 	if (v->control_fd >= 0)
 		close(v->control_fd);
 	if (v->notify_fd >= 0)
