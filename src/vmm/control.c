@@ -1,21 +1,36 @@
+/* The control socket's server: connections on the event loop, never a blocking call.
+ *
+ * A connection lives in three steps.  Waiting: accepted non-blocking, watched for its request,
+ * with a deadline timer; at most waiting_max of them (more are answered EBUSY and closed at once),
+ * so a client that connects and says nothing costs one slot for deadline_ms, never the loop.
+ * Answering: its one message read, the connection leaves the loop (it is never read again) and the
+ * request table's handler runs.  Then either the reply goes out at once, or the handler deferred it
+ * and the connection waits, off the loop, for control_reply_later.  A reply is one SOCK_SEQPACKET
+ * message sent with MSG_DONTWAIT: a fresh connection's send buffer takes it whole, and a peer that
+ * has gone just means the connection closes. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include "backends/blkback.h"
-#include "backends/netback.h"
 #include "lib/error.h"
 #include "lib/unix_socket.h"
 #include "vmm/control.h"
-#include "vmm/domain.h"
+#include "vmm/event_loop.h"
 
-#define CONTROL_MSG_MAX 512
-#define CONTROL_REPLY_MAX 8192        /* vif-list and vbd-list have a line per device */
+#define ACCEPTS_PER_WAKEUP 64      /* the listen fd is level-triggered: the rest come next pass */
+
+struct control_conn {
+	struct control_server *server;
+	struct control_conn *next;
+	int fd;
+	bool waiting;              /* on the loop for its request (counted in n_waiting) */
+	uint64_t deadline;         /* timer id while waiting */
+};
 
 int control_listen(const char *path, char *err, size_t errlen)
 {
@@ -33,224 +48,207 @@ int control_listen(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-/* Dom0 looking at a guest's grant through the same API backends use: `grant-read REF LEN` answers
- * the bytes (non-printing ones as \\xNN), `grant-write REF TEXT` stores TEXT at the page's start. */
-static void grant_request(struct domain *dom, const char *cmd, char *reply, size_t len)
+/* Off the loop and its deadline: the connection is never read again. */
+static void stop_waiting(struct control_conn *c)
 {
-	char *ref_s = strtok(NULL, " "), *arg = strtok(NULL, "");
-	struct grant_mapping map;
-	bool write = !strcmp(cmd, "grant-write");
-	char *end;
-	unsigned long ref = ref_s ? strtoul(ref_s, &end, 10) : 0;
+	struct control_server *s = c->server;
 
-	if (!ref_s || *end || !arg) {
-		snprintf(reply, len, "error EINVAL usage: %s REF %s", cmd, write ? "TEXT" : "LEN");
+	if (!c->waiting)
 		return;
-	}
-	int r = gnttab_map(dom, (grant_ref_t)ref, 0, !write, &map);
-	if (r) {
-		snprintf(reply, len, "error %s grant %lu refused for Dom0 %s (%d)", r == -XEN_EPERM ? "EPERM" : "EINVAL",
-			 ref, write ? "writing" : "reading", r);
-		return;
-	}
-	if (write) {
-		size_t n = strlen(arg) + 1;
-		memcpy(map.page, arg, n < 4096 ? n : 4096);
-		snprintf(reply, len, "ok");
-	} else {
-		unsigned long want = strtoul(arg, NULL, 10);
-		size_t at = (size_t)snprintf(reply, len, "ok ");
-		const uint8_t *p = map.page;
-		for (unsigned long i = 0; i < want && i < 4096 && at + 5 < len; i++) {
-			if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
-				reply[at++] = (char)p[i];
-			else
-				at += (size_t)snprintf(reply + at, len - at, "\\x%02x", p[i]);
+	event_loop_remove(s->loop, c->fd);
+	event_loop_timer_cancel(s->loop, c->deadline);
+	c->waiting = false;
+	s->n_waiting--;
+}
+
+static void conn_close(struct control_conn *c)
+{
+	struct control_server *s = c->server;
+
+	stop_waiting(c);
+	for (struct control_conn **p = &s->conns; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
 		}
-		reply[at] = '\0';
-	}
-	gnttab_unmap(&map);
+	close(c->fd);
+	free(c);
 }
 
-static const char *errno_name(int e)
+/* One message, never waiting; a peer that is gone or not reading loses its reply. */
+static void send_reply(int fd, const char *reply)
 {
-	switch (e) {
-	case EINVAL: return "EINVAL";
-	case EEXIST: return "EEXIST";
-	case ENOENT: return "ENOENT";
-	case ENOSPC: return "ENOSPC";
-	case ENOMEM: return "ENOMEM";
-	case EBUSY: return "EBUSY";
-	case EACCES: return "EACCES";
-	case EROFS: return "EROFS";
-	case EISDIR: return "EISDIR";
-	default: return "EIO";
-	}
+	if (send(fd, reply, strlen(reply), MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		LOG("control reply '%.40s': %s", reply, strerror(errno));
 }
 
-/* vif-detach answers once the vif is gone, which can take until the frontend closes: the
- * connection stays open until then (its fd travels as the callback's context). */
-static void detach_done(void *ctx, int rc, const char *msg)
+void control_reply_later(void *conn, int rc, const char *msg)
 {
-	int fd = (int)(intptr_t)ctx;
+	struct control_conn *c = conn;
 	char reply[256];
 
 	if (rc)
-		snprintf(reply, sizeof(reply), "error %s %s", errno_name(-rc), msg);
+		snprintf(reply, sizeof(reply), "error %s %s", control_errno_name(-rc), msg);
 	else
 		snprintf(reply, sizeof(reply), "ok");
-	if (send(fd, reply, strlen(reply), MSG_NOSIGNAL) < 0)
-		LOG("control reply: %s", strerror(errno));
-	close(fd);
+	send_reply(c->fd, reply);
+	conn_close(c);
 }
 
-/* vif-attach SPEC | vif-detach DEVID | vif-list [stats] (docs/netif.md).  Returns true when the
- * reply is deferred (and fd is no longer ours). */
-static bool vif_request(struct domain *dom, const char *cmd, int fd, char *reply, size_t len)
+char *control_next_word(struct control_call *call, const char *delims)
 {
-	char err[1024], vifname[32];
-	char *arg = strtok(NULL, "\n");
-	int devid, r;
-
-	while (arg && *arg == ' ')
-		arg++;
-	if (!strcmp(cmd, "vif-attach")) {
-		if (!arg || !*arg) {
-			snprintf(reply, len, "error EINVAL usage: vif-attach SPEC");
-			return false;
-		}
-		r = netback_attach(dom, arg, &devid, vifname, sizeof(vifname), err, sizeof(err));
-		if (r)
-			snprintf(reply, len, "error %s %s", errno_name(-r), err);
-		else
-			snprintf(reply, len, "ok devid=%d vifname=%s", devid, vifname);
-		return false;
-	}
-	if (!strcmp(cmd, "vif-list")) {
-		size_t at = (size_t)snprintf(reply, len, "ok\n");
-		if (arg && !strcmp(arg, "stats"))
-			netback_list_stats(dom, reply + at, len - at);
-		else
-			netback_list(dom, reply + at, len - at);
-		if (!reply[at])
-			reply[2] = '\0';
-		return false;
-	}
-	char *end;
-	long d = arg ? strtol(arg, &end, 10) : -1;
-	if (!arg || end == arg || *end || d < 0 || d > 65535) {
-		snprintf(reply, len, "error EINVAL usage: vif-detach DEVID");
-		return false;
-	}
-	r = netback_detach(dom, (int)d, detach_done, (void *)(intptr_t)fd);
-	if (r == -ENOENT)
-		snprintf(reply, len, "error ENOENT no vif %ld", d);
-	else if (r == -EBUSY)
-		snprintf(reply, len, "error EBUSY vif %ld is already being detached", d);
-	return r == 0;
+	return strtok_r(NULL, delims, &call->save);
 }
 
-/* vbd-attach SPEC | vbd-detach DEVID | vbd-list [stats] (docs/blkif.md).  Returns true when the
- * reply is deferred (and fd is no longer ours). */
-static bool vbd_request(struct domain *dom, const char *cmd, int fd, char *reply, size_t len)
+static const struct control_request *find(const struct control_server *s, const char *name)
 {
-	char err[1024];
-	char *arg = strtok(NULL, "\n");
-	int devid, r;
-
-	while (arg && *arg == ' ')
-		arg++;
-	if (!strcmp(cmd, "vbd-attach")) {
-		if (!arg || !*arg) {
-			snprintf(reply, len, "error EINVAL usage: vbd-attach SPEC");
-			return false;
-		}
-		r = blkback_attach(dom, arg, &devid, err, sizeof(err));
-		if (r)
-			snprintf(reply, len, "error %s %s", errno_name(-r), err);
-		else
-			snprintf(reply, len, "ok devid=%d", devid);
-		return false;
-	}
-	if (!strcmp(cmd, "vbd-list")) {
-		size_t at = (size_t)snprintf(reply, len, "ok\n");
-		if (arg && !strcmp(arg, "stats"))
-			blkback_list_stats(dom, reply + at, len - at);
-		else
-			blkback_list(dom, reply + at, len - at);
-		if (!reply[at])
-			reply[2] = '\0';
-		return false;
-	}
-	char *end;
-	long d = arg ? strtol(arg, &end, 10) : -1;
-	if (!arg || end == arg || *end || d < 0 || d > INT32_MAX) {
-		snprintf(reply, len, "error EINVAL usage: vbd-detach DEVID");
-		return false;
-	}
-	r = blkback_detach(dom, (int)d, detach_done, (void *)(intptr_t)fd);
-	if (r == -ENOENT)
-		snprintf(reply, len, "error ENOENT no vbd %ld", d);
-	else if (r == -EBUSY)
-		snprintf(reply, len, "error EBUSY vbd %ld is already being detached", d);
-	return r == 0;
+	for (size_t i = 0; i < s->n_table; i++)
+		if (!strcmp(s->table[i].name, name))
+			return &s->table[i];
+	return NULL;
 }
 
-static bool handle_request(struct domain *dom, char *req, int fd, char *reply, size_t len, bool *destroy)
+/* Serves the request in req (NUL-terminated) on c, which is off the loop. */
+static void dispatch(struct control_conn *c, char *req)
 {
-	char flags[7];
-	char *cmd = strtok(req, " \n");
+	struct control_server *s = c->server;
+	char reply[CONTROL_REPLY_MAX] = "error EIO the request gave no reply";
+	struct control_call call = { .dom = s->dom, .reply = reply, .len = sizeof(reply) };
+	char *name = strtok_r(req, " \n", &call.save);
 
-	if (!cmd) {
-		snprintf(reply, len, "error EINVAL empty request");
-	} else if (!strcmp(cmd, "info")) {
-		domain_state_flags(dom, flags);
-		snprintf(reply, len, "ok domid=%d name=%s mem=%llu vcpus=%u state=%s cputime=%.3f "
-			 "hypercalls=%llu unseen_hypercalls=%llu",
-			 dom->domid, dom->params->name, (unsigned long long)dom->params->memory_mb,
-			 dom->params->vcpus, flags, domain_cpu_seconds(dom),
-			 (unsigned long long)vcpu_watch_seen(dom),
-			 (unsigned long long)vcpu_watch_unseen(dom));
-	} else if (!strcmp(cmd, "pause")) {
-		domain_pause(dom);
-		snprintf(reply, len, "ok");
-	} else if (!strcmp(cmd, "unpause")) {
-		domain_unpause(dom);
-		snprintf(reply, len, "ok");
-	} else if (!strcmp(cmd, "grant-read") || !strcmp(cmd, "grant-write")) {
-		grant_request(dom, cmd, reply, len);
-	} else if (!strcmp(cmd, "vif-attach") || !strcmp(cmd, "vif-detach") || !strcmp(cmd, "vif-list")) {
-		return vif_request(dom, cmd, fd, reply, len);
-	} else if (!strcmp(cmd, "vbd-attach") || !strcmp(cmd, "vbd-detach") || !strcmp(cmd, "vbd-list")) {
-		return vbd_request(dom, cmd, fd, reply, len);
-	} else if (!strcmp(cmd, "destroy")) {
-		*destroy = true;
-		snprintf(reply, len, "ok");
+	call.request = name ? find(s, name) : NULL;
+	if (!name) {
+		snprintf(reply, sizeof(reply), "error EINVAL empty request");
+	} else if (!call.request) {
+		snprintf(reply, sizeof(reply), "error ENOSYS unknown request '%.64s'", name);
 	} else {
-		snprintf(reply, len, "error ENOSYS unknown request '%.64s'", cmd);
+		if (call.request->flags & CONTROL_MAY_DEFER)
+			call.conn = c;
+		if (call.request->handler(&call) == CONTROL_DEFERRED && call.conn)
+			return;                 /* c is control_reply_later's now */
 	}
-	return false;
+	send_reply(c->fd, reply);
+	conn_close(c);
+	if (call.destroy && s->on_destroy)
+		s->on_destroy(s->ctx);
 }
 
-void control_serve_one(int listen_fd, struct domain *dom, bool *destroy)
+static void conn_readable(void *opaque, uint32_t events)
 {
-	char req[CONTROL_MSG_MAX + 1], reply[CONTROL_REPLY_MAX];
-	struct timeval timeout = { .tv_sec = 2 };
-	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	ssize_t n;
+	struct control_conn *c = opaque;
+	char req[CONTROL_REQUEST_MAX + 1];
 
-	if (fd < 0)
+	(void)events;
+	/* MSG_TRUNC: the message's whole length, so a longer one is refused rather than cut. */
+	ssize_t n = recv(c->fd, req, CONTROL_REQUEST_MAX, MSG_DONTWAIT | MSG_TRUNC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	/* A client that connects and says nothing must not hold the domain's main loop for long. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-	n = recv(fd, req, CONTROL_MSG_MAX, 0);
-	if (n > 0) {
-		req[n] = '\0';
-		if (handle_request(dom, req, fd, reply, sizeof(reply), destroy))
-			return;         /* answered later; the fd went with the request */
-		if (send(fd, reply, strlen(reply), MSG_NOSIGNAL) < 0)
-			LOG("control reply: %s", strerror(errno));
+	if (n <= 0) {                    /* hung up (or failed) without a request */
+		conn_close(c);
+		return;
 	}
+	stop_waiting(c);
+	if (n > CONTROL_REQUEST_MAX) {
+		char reply[96];
+		snprintf(reply, sizeof(reply), "error EINVAL request longer than %d bytes", CONTROL_REQUEST_MAX);
+		send_reply(c->fd, reply);
+		conn_close(c);
+		return;
+	}
+	req[n] = '\0';
+	dispatch(c, req);
+}
+
+static void conn_deadline(void *opaque)
+{
+	struct control_conn *c = opaque;
+
+	c->deadline = 0;
+	LOG("control connection sent no request within %u ms: closed", c->server->deadline_ms);
+	conn_close(c);
+}
+
+/* A new connection, or -errno (it is then closed). */
+static int conn_open(struct control_server *s, int fd)
+{
+	struct control_conn *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return -ENOMEM;
+	*c = (struct control_conn){ .server = s, .fd = fd, .next = s->conns };
+	if ((r = event_loop_add(s->loop, fd, EPOLLIN, conn_readable, c))) {
+		free(c);
+		return r;
+	}
+	if ((r = event_loop_timer_add(s->loop, s->deadline_ms, conn_deadline, c, &c->deadline))) {
+		event_loop_remove(s->loop, fd);
+		free(c);
+		return r;
+	}
+	c->waiting = true;
+	s->n_waiting++;
+	s->conns = c;
+	return 0;
+}
+
+/* Answers EBUSY at once.  A request already queued is read first: closing a socket with unread
+ * data resets the peer, which would then never see the answer. */
+static void refuse(int fd)
+{
+	char discard[1];
+
+	for (int i = 0; i < 4 && recv(fd, discard, sizeof(discard), MSG_DONTWAIT | MSG_TRUNC) > 0; i++)
+		;
+	send_reply(fd, "error EBUSY too many control connections waiting; try again");
 	close(fd);
+}
+
+static void listen_readable(void *opaque, uint32_t events)
+{
+	struct control_server *s = opaque;
+
+	(void)events;
+	for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
+		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				LOG("control socket accept: %s", strerror(errno));
+			return;
+		}
+		if (s->n_waiting >= s->waiting_max) {
+			LOG("control socket: %u connections already wait for their request: one refused",
+			    s->n_waiting);
+			refuse(fd);
+			continue;
+		}
+		int r = conn_open(s, fd);
+		if (r) {
+			LOG("control connection: %s", strerror(-r));
+			close(fd);
+		}
+	}
+}
+
+int control_serve(struct control_server *s, struct event_loop *loop, int listen_fd, struct domain *dom,
+		  void (*on_destroy)(void *ctx), void *ctx)
+{
+	*s = (struct control_server){ .loop = loop, .dom = dom, .listen_fd = listen_fd, .on_destroy = on_destroy,
+				      .ctx = ctx, .deadline_ms = CONTROL_DEADLINE_MS,
+				      .waiting_max = CONTROL_WAITING_MAX };
+	s->table = control_requests(&s->n_table);
+	int r = event_loop_add(loop, listen_fd, EPOLLIN, listen_readable, s);
+	if (r)
+		s->loop = NULL;
+	return r;
+}
+
+void control_server_close(struct control_server *s)
+{
+	if (!s->loop)
+		return;
+	event_loop_remove(s->loop, s->listen_fd);
+	while (s->conns)
+		conn_close(s->conns);
+	s->loop = NULL;
 }

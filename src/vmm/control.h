@@ -1,15 +1,90 @@
-/* The domain's control socket (docs/vmm-control.md): one request, one reply, per connection. */
+/* The domain's control socket (docs/vmm-control.md): one request, one reply, per connection.
+ *
+ * Served on the VMM's event loop without ever blocking it: each accepted connection is watched
+ * non-blocking until its request arrives (or its deadline passes, or too many wait already), then
+ * answered from the request table and closed.  A request whose answer comes later (vif-detach,
+ * vbd-detach) keeps its connection until its done callback runs. */
 #ifndef XENITH_CONTROL_H
 #define XENITH_CONTROL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct domain;
+struct event_loop;
+struct control_conn;
 
-/* Binds a SOCK_SEQPACKET socket at path. Returns the fd, or -1 with err. */
+#define CONTROL_REQUEST_MAX 512        /* one request message; longer ones are refused */
+#define CONTROL_REPLY_MAX 8192         /* vif-list and vbd-list have a line per device */
+#define CONTROL_DEADLINE_MS 2000       /* from connecting to a whole request */
+#define CONTROL_WAITING_MAX 32         /* connections waiting for their request; more are refused */
+
+/* ---- The request table ---- */
+enum control_outcome { CONTROL_REPLY, CONTROL_DEFERRED };
+
+enum control_flags {
+	CONTROL_MAY_DEFER = 1 << 0,    /* the handler may answer later through control_reply_later */
+};
+
+struct control_request;
+
+/* One request being served: its words, the reply to fill, and how to answer later. */
+struct control_call {
+	struct domain *dom;
+	const struct control_request *request;
+	char *save;                    /* strtok_r state: the request's words after its name */
+	char *reply;
+	size_t len;
+	struct control_conn *conn;     /* for control_reply_later; NULL unless CONTROL_MAY_DEFER */
+	bool destroy;                  /* the domain is to be destroyed once the reply is out */
+};
+
+struct control_request {
+	const char *name;
+	const char *usage;             /* "vif-detach DEVID", as docs/vmm-control.md lists it */
+	const char *description;       /* one line */
+	/* Fills call->reply ("ok[ text]" or "error ENAME why") and returns CONTROL_REPLY, or (only
+	 * with CONTROL_MAY_DEFER) hands call->conn to something that calls control_reply_later, and
+	 * returns CONTROL_DEFERRED: the connection is then no longer the handler's to touch. */
+	enum control_outcome (*handler)(struct control_call *call);
+	unsigned int flags;
+};
+
+/* The table (control_requests.c), in the order docs/vmm-control.md lists it. */
+const struct control_request *control_requests(size_t *n);
+/* The next word of the request (strtok_r on delims), or NULL. */
+char *control_next_word(struct control_call *call, const char *delims);
+/* Answers a deferred request ("ok", or "error ENAME msg" for rc = -errno) and closes it; the
+ * signature of the backends' done callbacks, with the connection as ctx. */
+void control_reply_later(void *conn, int rc, const char *msg);
+/* "EINVAL" for EINVAL ...; "EIO" for an errno no reply uses. */
+const char *control_errno_name(int e);
+
+/* ---- The server ---- */
+struct control_server {
+	struct event_loop *loop;
+	struct domain *dom;
+	int listen_fd;
+	void (*on_destroy)(void *ctx);   /* after `destroy` was answered */
+	void *ctx;
+	const struct control_request *table;
+	size_t n_table;
+	unsigned int deadline_ms;
+	unsigned int waiting_max;
+	struct control_conn *conns;      /* every open connection, waiting or deferred */
+	unsigned int n_waiting;
+};
+
+/* Binds a SOCK_SEQPACKET socket at path (non-blocking). Returns the fd, or -1 with err. */
 int control_listen(const char *path, char *err, size_t errlen);
-/* Serves one connection waiting on listen_fd. Sets *destroy when the request was `destroy`. */
-void control_serve_one(int listen_fd, struct domain *dom, bool *destroy);
+/* Serves listen_fd on loop with the request table, CONTROL_DEADLINE_MS and CONTROL_WAITING_MAX
+ * (fields of s a test may change afterwards).  0 or -errno. */
+int control_serve(struct control_server *s, struct event_loop *loop, int listen_fd, struct domain *dom,
+		  void (*on_destroy)(void *ctx), void *ctx);
+/* Stops serving and closes every connection (listen_fd stays the caller's).  After the backends'
+ * teardown, which answers the deferred requests: a deferred connection closed here must not be
+ * answered later. */
+void control_server_close(struct control_server *s);
 
 #endif

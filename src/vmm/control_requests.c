@@ -1,0 +1,229 @@
+/* The control socket's requests (docs/vmm-control.md): one row each, a handler per row.  A new
+ * request is a function and a row here, and a line in the doc's table (test_vmm_control_doc
+ * checks that the two agree).  Reply texts are what xl and the system tests match, byte for byte. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "backends/blkback.h"
+#include "backends/netback.h"
+#include "vmm/control.h"
+#include "vmm/domain.h"
+
+const char *control_errno_name(int e)
+{
+	static const struct { int e; const char *name; } names[] = {
+		{ EINVAL, "EINVAL" }, { EEXIST, "EEXIST" }, { ENOENT, "ENOENT" }, { ENOSPC, "ENOSPC" },
+		{ ENOMEM, "ENOMEM" }, { EBUSY, "EBUSY" }, { EACCES, "EACCES" }, { EROFS, "EROFS" },
+		{ EISDIR, "EISDIR" },
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].e == e)
+			return names[i].name;
+	return "EIO";
+}
+
+static enum control_outcome info_request(struct control_call *c)
+{
+	struct domain *dom = c->dom;
+	char flags[7];
+
+	domain_state_flags(dom, flags);
+	snprintf(c->reply, c->len, "ok domid=%d name=%s mem=%llu vcpus=%u state=%s cputime=%.3f "
+		 "hypercalls=%llu unseen_hypercalls=%llu",
+		 dom->domid, dom->params->name, (unsigned long long)dom->params->memory_mb,
+		 dom->params->vcpus, flags, domain_cpu_seconds(dom),
+		 (unsigned long long)vcpu_watch_seen(dom),
+		 (unsigned long long)vcpu_watch_unseen(dom));
+	return CONTROL_REPLY;
+}
+
+static enum control_outcome pause_request(struct control_call *c)
+{
+	domain_pause(c->dom);
+	snprintf(c->reply, c->len, "ok");
+	return CONTROL_REPLY;
+}
+
+static enum control_outcome unpause_request(struct control_call *c)
+{
+	domain_unpause(c->dom);
+	snprintf(c->reply, c->len, "ok");
+	return CONTROL_REPLY;
+}
+
+static enum control_outcome destroy_request(struct control_call *c)
+{
+	c->destroy = true;
+	snprintf(c->reply, c->len, "ok");
+	return CONTROL_REPLY;
+}
+
+/* Dom0 looking at a guest's grant through the same API backends use: `grant-read REF LEN` answers
+ * the bytes (non-printing ones as \\xNN), `grant-write REF TEXT` stores TEXT at the page's start. */
+static enum control_outcome grant_request(struct control_call *c)
+{
+	char *ref_s = control_next_word(c, " "), *arg = control_next_word(c, "");
+	bool write = !strcmp(c->request->name, "grant-write");
+	struct grant_mapping map;
+	char *end, *reply = c->reply;
+	size_t len = c->len;
+	unsigned long ref = ref_s ? strtoul(ref_s, &end, 10) : 0;
+
+	if (!ref_s || *end || !arg) {
+		snprintf(reply, len, "error EINVAL usage: %s", c->request->usage);
+		return CONTROL_REPLY;
+	}
+	int r = gnttab_map(c->dom, (grant_ref_t)ref, 0, !write, &map);
+	if (r) {
+		snprintf(reply, len, "error %s grant %lu refused for Dom0 %s (%d)", r == -XEN_EPERM ? "EPERM" : "EINVAL",
+			 ref, write ? "writing" : "reading", r);
+		return CONTROL_REPLY;
+	}
+	if (write) {
+		size_t n = strlen(arg) + 1;
+		memcpy(map.page, arg, n < 4096 ? n : 4096);
+		snprintf(reply, len, "ok");
+	} else {
+		unsigned long want = strtoul(arg, NULL, 10);
+		size_t at = (size_t)snprintf(reply, len, "ok ");
+		const uint8_t *p = map.page;
+		for (unsigned long i = 0; i < want && i < 4096 && at + 5 < len; i++) {
+			if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+				reply[at++] = (char)p[i];
+			else
+				at += (size_t)snprintf(reply + at, len - at, "\\x%02x", p[i]);
+		}
+		reply[at] = '\0';
+	}
+	gnttab_unmap(&map);
+	return CONTROL_REPLY;
+}
+
+/* The rest of the request after its name (to the end of the line, leading spaces skipped). */
+static char *rest_of_line(struct control_call *c)
+{
+	char *arg = control_next_word(c, "\n");
+
+	while (arg && *arg == ' ')
+		arg++;
+	return arg;
+}
+
+/* A DEVID argument from 0 to max, or -1. */
+static long devid_arg(const char *arg, long max)
+{
+	char *end;
+	long d = arg ? strtol(arg, &end, 10) : -1;
+
+	return !arg || end == arg || *end || d < 0 || d > max ? -1 : d;
+}
+
+/* vif-attach SPEC | vif-detach DEVID | vif-list [stats] (docs/netif.md). */
+static enum control_outcome vif_request(struct control_call *c)
+{
+	const char *cmd = c->request->name;
+	char err[1024], vifname[32], *arg = rest_of_line(c);
+	int devid, r;
+
+	if (!strcmp(cmd, "vif-attach")) {
+		if (!arg || !*arg) {
+			snprintf(c->reply, c->len, "error EINVAL usage: %s", c->request->usage);
+			return CONTROL_REPLY;
+		}
+		r = netback_attach(c->dom, arg, &devid, vifname, sizeof(vifname), err, sizeof(err));
+		if (r)
+			snprintf(c->reply, c->len, "error %s %s", control_errno_name(-r), err);
+		else
+			snprintf(c->reply, c->len, "ok devid=%d vifname=%s", devid, vifname);
+		return CONTROL_REPLY;
+	}
+	if (!strcmp(cmd, "vif-list")) {
+		size_t at = (size_t)snprintf(c->reply, c->len, "ok\n");
+		if (arg && !strcmp(arg, "stats"))
+			netback_list_stats(c->dom, c->reply + at, c->len - at);
+		else
+			netback_list(c->dom, c->reply + at, c->len - at);
+		if (!c->reply[at])
+			c->reply[2] = '\0';
+		return CONTROL_REPLY;
+	}
+	long d = devid_arg(arg, 65535);
+	if (d < 0) {
+		snprintf(c->reply, c->len, "error EINVAL usage: %s", c->request->usage);
+		return CONTROL_REPLY;
+	}
+	r = netback_detach(c->dom, (int)d, control_reply_later, c->conn);   /* may answer at once */
+	if (r == -ENOENT)
+		snprintf(c->reply, c->len, "error ENOENT no vif %ld", d);
+	else if (r == -EBUSY)
+		snprintf(c->reply, c->len, "error EBUSY vif %ld is already being detached", d);
+	return r ? CONTROL_REPLY : CONTROL_DEFERRED;
+}
+
+/* vbd-attach SPEC | vbd-detach DEVID | vbd-list [stats] (docs/blkif.md). */
+static enum control_outcome vbd_request(struct control_call *c)
+{
+	const char *cmd = c->request->name;
+	char err[1024], *arg = rest_of_line(c);
+	int devid, r;
+
+	if (!strcmp(cmd, "vbd-attach")) {
+		if (!arg || !*arg) {
+			snprintf(c->reply, c->len, "error EINVAL usage: %s", c->request->usage);
+			return CONTROL_REPLY;
+		}
+		r = blkback_attach(c->dom, arg, &devid, err, sizeof(err));
+		if (r)
+			snprintf(c->reply, c->len, "error %s %s", control_errno_name(-r), err);
+		else
+			snprintf(c->reply, c->len, "ok devid=%d", devid);
+		return CONTROL_REPLY;
+	}
+	if (!strcmp(cmd, "vbd-list")) {
+		size_t at = (size_t)snprintf(c->reply, c->len, "ok\n");
+		if (arg && !strcmp(arg, "stats"))
+			blkback_list_stats(c->dom, c->reply + at, c->len - at);
+		else
+			blkback_list(c->dom, c->reply + at, c->len - at);
+		if (!c->reply[at])
+			c->reply[2] = '\0';
+		return CONTROL_REPLY;
+	}
+	long d = devid_arg(arg, INT32_MAX);
+	if (d < 0) {
+		snprintf(c->reply, c->len, "error EINVAL usage: %s", c->request->usage);
+		return CONTROL_REPLY;
+	}
+	r = blkback_detach(c->dom, (int)d, control_reply_later, c->conn);   /* may answer at once */
+	if (r == -ENOENT)
+		snprintf(c->reply, c->len, "error ENOENT no vbd %ld", d);
+	else if (r == -EBUSY)
+		snprintf(c->reply, c->len, "error EBUSY vbd %ld is already being detached", d);
+	return r ? CONTROL_REPLY : CONTROL_DEFERRED;
+}
+
+static const struct control_request requests[] = {
+	{ "info", "info", "the domain's ID, name, memory, vCPUs, state and counters", info_request, 0 },
+	{ "pause", "pause", "stops all vCPUs", pause_request, 0 },
+	{ "unpause", "unpause", "resumes them", unpause_request, 0 },
+	{ "destroy", "destroy", "tears the domain down; the VMM exits after replying", destroy_request, 0 },
+	{ "grant-read", "grant-read REF LEN", "reads a granted page as Dom0", grant_request, 0 },
+	{ "grant-write", "grant-write REF TEXT", "writes TEXT to a granted page as Dom0", grant_request, 0 },
+	{ "vif-attach", "vif-attach SPEC", "hot-plugs a vif", vif_request, 0 },
+	{ "vif-detach", "vif-detach DEVID", "unplugs a vif, answered once it is gone", vif_request,
+	  CONTROL_MAY_DEFER },
+	{ "vif-list", "vif-list [stats]", "a line per vif", vif_request, 0 },
+	{ "vbd-attach", "vbd-attach SPEC", "hot-plugs a disk", vbd_request, 0 },
+	{ "vbd-detach", "vbd-detach DEVID", "unplugs a disk, answered once it is gone", vbd_request,
+	  CONTROL_MAY_DEFER },
+	{ "vbd-list", "vbd-list [stats]", "a line per disk", vbd_request, 0 },
+};
+
+const struct control_request *control_requests(size_t *n)
+{
+	*n = sizeof(requests) / sizeof(requests[0]);
+	return requests;
+}
