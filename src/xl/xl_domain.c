@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -22,10 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 #include "lib/unix_socket.h"
+#include "xl/xl_bounds.h"
+#include "xl/xl_control.h"
 #include "xl/xl_domain.h"
+#include "xl/xl_reap.h"
+#include "xl/xl_store.h"
+#include "xl/xl_vmm.h"
 
 #define READY_FD 3               /* where the VMM finds its --ready-fd */
-#define CONTROL_REPLY_MAX 65536  /* one reply message; vif-list has a line per vif */
 
 int xl_ctx_rundir(struct xl_ctx *ctx)
 {
@@ -116,33 +123,21 @@ static struct timeval ms_to_timeval(int ms)
 	return (struct timeval){ .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
 }
 
-/* Connects to domains/<domid>/control.sock.  0 with *fdp, or -errno from connect() and friends. */
-static int control_connect(const struct rundir *rd, unsigned int domid, int timeout_ms, int *fdp)
+/* Connects to domains/<domid>/control.sock, only to see whether anyone listens.  0 or -errno. */
+static int control_probe(const struct rundir *rd, unsigned int domid, int timeout_ms)
 {
 	struct timeval tv = ms_to_timeval(timeout_ms);
 	char path[PATH_MAX];
-	int fd = -1, r;
+	int fd, r;
 
 	if (!rundir_path(rd, path, sizeof(path), "domains/%u/control.sock", domid))
 		return -ENAMETOOLONG;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = unix_socket_connect(fd, path);
-	if (r)
-		goto out;
-	*fdp = fd;
-	fd = -1;
-out:
-	if (fd >= 0)
-		close(fd);
+	if (fd < 0)
+		return -errno;
+	r = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ? -errno :
+	    unix_socket_connect(fd, path);
+	close(fd);
 	return r;
 }
 
@@ -156,159 +151,61 @@ static bool domain_dir_exists(const struct rundir *rd, unsigned int domid)
 	return stat(path, &st) == 0 || errno != ENOENT;
 }
 
-/* Removes what a dead VMM left in domains/<domid>: its name first, so that the directory stops
- * being listed as a domain at once, then every other entry, then the directory. */
-static void remove_domain_dir(const struct rundir *rd, unsigned int domid)
+/* A dead VMM's leftovers go; what could not be removed from xenstore is said, not fatal. */
+static void reap(struct xl_ctx *ctx, unsigned int domid)
 {
-	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
+	char why[512];
 
-	if (!rundir_path(rd, path, sizeof(path), "domains/%u", domid))
-		return;
-	d = opendir(path);
-	if (!d)
-		return;
-	unlinkat(dirfd(d), "name", 0);
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			unlinkat(dirfd(d), de->d_name, 0);
-	}
-	closedir(d);
-	rmdir(path);
+	if (xl_reap_domain(&ctx->rd, domid, why, sizeof(why)))
+		fprintf(stderr, "xl: warning: domain %u's VMM is dead; %s\n", domid, why);
 }
 
 bool xl_domain_reap_if_dead(struct xl_ctx *ctx, unsigned int domid)
 {
-	int fd = -1, r;
+	int r = control_probe(&ctx->rd, domid, XL_PROBE_MS);
 
-	r = control_connect(&ctx->rd, domid, 1000, &fd);
-	if (r == 0) {
-		close(fd);
-		return false;
-	}
 	if (r == -ECONNREFUSED) {
-		remove_domain_dir(&ctx->rd, domid);
+		reap(ctx, domid);
 		return true;
 	}
+	if (r == 0 || r == -EAGAIN)
+		return false;        /* someone listens, even if too busy to take us now */
 	return !domain_dir_exists(&ctx->rd, domid);
 }
 
-static int errno_from_name(const char *name)
+int xl_domain_call(struct xl_ctx *ctx, unsigned int domid, const char *request, int timeout_ms,
+		   char *reply, size_t len, pid_t *vmm_pid)
 {
-	for (int e = 1; e < 256; e++) {
-		const char *n = strerrorname_np(e);
+	struct xl_call call = { .domid = domid, .request = request, .reply = reply, .len = len };
 
-		if (n && !strcmp(n, name))
-			return e;
-	}
-	return EIO;
-}
-
-/* "ok[ text]" or "error ENAME message" into (return value, reply).  An ok's text may run over
- * several lines (vif-list), after "ok " or after "ok" and a newline. */
-static int parse_reply(char *msg, const char *request, unsigned int domid, char *reply, size_t len)
-{
-	size_t n = strlen(msg);
-
-	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
-		msg[--n] = '\0';
-	if (!strcmp(msg, "ok")) {
-		snprintf(reply, len, "%s", "");
-		return 0;
-	}
-	if (!strncmp(msg, "ok ", 3) || !strncmp(msg, "ok\n", 3)) {
-		snprintf(reply, len, "%s", msg + 3);
-		return 0;
-	}
-	msg[strcspn(msg, "\n")] = '\0';
-	if (!strncmp(msg, "error ", 6)) {
-		char *name = msg + 6, *text = strchr(name, ' ');
-
-		if (text)
-			*text++ = '\0';
-		snprintf(reply, len, "%s", text && *text ? text : name);
-		return -errno_from_name(name);
-	}
-	snprintf(reply, len, "domain %u answered '%s' with '%.200s', which is not ok/error", domid,
-		 request, msg);
-	return -EPROTO;
+	xl_control_calls(&ctx->rd, &call, 1, timeout_ms);
+	if (call.refused)
+		reap(ctx, domid);
+	if (vmm_pid)
+		*vmm_pid = call.vmm_pid;
+	return call.result;
 }
 
 int xl_domain_request(struct xl_ctx *ctx, unsigned int domid, const char *request, int timeout_ms,
 		      char *reply, size_t len)
 {
-	char *msg = NULL;
-	ssize_t n;
-	int fd = -1, r;
-
-	r = control_connect(&ctx->rd, domid, timeout_ms, &fd);
-	if (r == -ECONNREFUSED)
-		remove_domain_dir(&ctx->rd, domid);
-	if (r == -ECONNREFUSED || r == -ENOENT || r == -ENOTDIR) {
-		snprintf(reply, len, "domain %u is gone", domid);
-		r = -ESRCH;
-		goto out;
-	}
-	if (r) {
-		snprintf(reply, len, "cannot connect to domain %u's control socket: %s", domid,
-			 strerror(-r));
-		goto out;
-	}
-	if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0) {
-		r = -errno;
-		snprintf(reply, len, "cannot send '%s' to domain %u: %s", request, domid, strerror(-r));
-		goto out;
-	}
-	msg = malloc(CONTROL_REPLY_MAX + 1);
-	if (!msg) {
-		r = -ENOMEM;
-		snprintf(reply, len, "out of memory");
-		goto out;
-	}
-	n = recv(fd, msg, CONTROL_REPLY_MAX, 0);
-	if (n < 0) {
-		r = errno == EAGAIN ? -ETIMEDOUT : -errno;
-		if (r == -ETIMEDOUT)
-			snprintf(reply, len, "domain %u did not answer '%s' within %d ms", domid,
-				 request, timeout_ms);
-		else
-			snprintf(reply, len, "no answer from domain %u to '%s': %s", domid, request,
-				 strerror(-r));
-		goto out;
-	}
-	if (n == 0) {
-		r = -ECONNRESET;
-		snprintf(reply, len, "domain %u closed its control socket without answering '%s'",
-			 domid, request);
-		goto out;
-	}
-	msg[n] = '\0';
-	r = parse_reply(msg, request, domid, reply, len);
-out:
-	free(msg);
-	if (fd >= 0)
-		close(fd);
-	return r;
+	return xl_domain_call(ctx, domid, request, timeout_ms, reply, len, NULL);
 }
 
-int xl_domain_info(struct xl_ctx *ctx, unsigned int domid, const char *name, struct xl_dominfo *info,
-		   char *err, size_t errlen)
+static void info_init(struct xl_dominfo *info, unsigned int domid, const char *name)
 {
-	char reply[4096], *save = NULL;
-	int r;
-
 	memset(info, 0, sizeof(*info));
 	info->domid = domid;
 	snprintf(info->name, sizeof(info->name), "%s", name);
 	snprintf(info->type, sizeof(info->type), "pvh");
 	memcpy(info->state, "------", sizeof(info->state));
-	r = xl_domain_request(ctx, domid, "info", 5000, reply, sizeof(reply));
-	if (r) {
-		snprintf(err, errlen, "%s", reply);
-		return r;
-	}
-	/* Words of key=value; the name comes from the run directory, as it may hold spaces. */
+}
+
+/* Words of key=value; the name comes from the run directory, as it may hold spaces. */
+static void info_parse(char *reply, struct xl_dominfo *info)
+{
+	char *save = NULL;
+
 	for (char *w = strtok_r(reply, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
 		char *v = strchr(w, '=');
 
@@ -331,7 +228,58 @@ int xl_domain_info(struct xl_ctx *ctx, unsigned int domid, const char *name, str
 			for (size_t i = 0; i < 6 && v[i]; i++)
 				info->state[i] = v[i] > ' ' && v[i] < 0x7f ? v[i] : '?';
 	}
-	return 0;
+}
+
+int xl_domain_info(struct xl_ctx *ctx, unsigned int domid, const char *name, struct xl_dominfo *info,
+		   char *err, size_t errlen)
+{
+	struct rundir_domain dom = { .domid = domid };
+	int r;
+
+	snprintf(dom.name, sizeof(dom.name), "%s", name);
+	xl_domain_info_all(ctx, &dom, 1, info, &r, XL_REQUEST_MS);
+	if (r)
+		snprintf(err, errlen, "%s", info->problem);
+	return r;
+}
+
+void xl_domain_info_all(struct xl_ctx *ctx, const struct rundir_domain *doms, size_t n,
+			struct xl_dominfo *infos, int *results, int timeout_ms)
+{
+	struct xl_call *calls = calloc(n ? n : 1, sizeof(*calls));
+	char (*replies)[4096] = calloc(n ? n : 1, sizeof(*replies));
+
+	for (size_t i = 0; i < n; i++)
+		info_init(&infos[i], doms[i].domid, doms[i].name);
+	if (!calls || !replies) {
+		for (size_t i = 0; i < n; i++) {
+			results[i] = -ENOMEM;
+			snprintf(infos[i].problem, sizeof(infos[i].problem), "out of memory");
+		}
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		calls[i] = (struct xl_call){ .domid = doms[i].domid, .request = "info",
+					     .reply = replies[i], .len = sizeof(replies[i]) };
+	xl_control_calls(&ctx->rd, calls, n, timeout_ms);
+	for (size_t i = 0; i < n; i++) {
+		results[i] = calls[i].result;
+		infos[i].vmm_pid = calls[i].vmm_pid;
+		if (calls[i].refused)
+			reap(ctx, doms[i].domid);
+		if (calls[i].result == 0) {
+			info_parse(replies[i], &infos[i]);
+			continue;
+		}
+		snprintf(infos[i].problem, sizeof(infos[i].problem), "%s", replies[i]);
+		if (calls[i].result != -ESRCH) {
+			infos[i].unresponsive = true;
+			memcpy(infos[i].state, "??????", sizeof(infos[i].state));
+		}
+	}
+out:
+	free(calls);
+	free(replies);
 }
 
 int xl_domain_wait_gone(struct xl_ctx *ctx, unsigned int domid, int timeout_ms)
@@ -434,7 +382,7 @@ static int absolute_path(const char *what, const char *path, char *buf, char *er
 
 /* Runs in the child of fork(): detaches twice and becomes the VMM.  Never returns. */
 static void __attribute__((noreturn)) exec_vmm(const char *vmm, char *const argv[], int nullfd,
-					       int logfd, int readyfd)
+					       int logfd, int readyfd, int pidfd_w)
 {
 	static const int reset[] = { SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGCHLD };
 	sigset_t none;
@@ -444,8 +392,12 @@ static void __attribute__((noreturn)) exec_vmm(const char *vmm, char *const argv
 	if (setsid() < 0)
 		_exit(1);
 	pid = fork();
-	if (pid != 0)
+	if (pid != 0) {
+		/* xl needs the VMM's pid to stop it if the start is interrupted. */
+		if (pid > 0 && write(pidfd_w, &pid, sizeof(pid)) != (ssize_t)sizeof(pid))
+			_exit(1);
 		_exit(pid < 0 ? 1 : 0);
+	}
 	/* The grandchild: its parent has exited, so it is nobody's child but init's (or a
 	 * subreaper's).  Move the descriptors above 2 first so the dup2()s cannot collide. */
 	n = fcntl(nullfd, F_DUPFD_CLOEXEC, 10);
@@ -468,28 +420,12 @@ static void __attribute__((noreturn)) exec_vmm(const char *vmm, char *const argv
 	_exit(127);
 }
 
-/* Reads the VMM's one line: "ok <domid>" or "error <message>". */
-static int read_ready(int fd, unsigned int *domid, const char *logpath, char *err, size_t errlen)
+/* The VMM's one line: "ok <domid>" or "error <message>" ("" if it closed the pipe without one). */
+static int parse_ready(const char *line, unsigned int *domid, const char *logpath, char *err,
+		       size_t errlen)
 {
-	char line[1024];
-	size_t len = 0;
 	unsigned long id;
-	ssize_t n;
 
-	while (len < sizeof(line) - 1 && !memchr(line, '\n', len)) {
-		n = read(fd, line + len, sizeof(line) - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "cannot read the VMM's ready line: %s", strerror(errno));
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	line[len] = '\0';
-	line[strcspn(line, "\n")] = '\0';
 	if (!*line) {
 		snprintf(err, errlen, "the VMM exited without saying whether the domain started; see %s",
 			 logpath);
@@ -507,6 +443,132 @@ static int read_ready(int fd, unsigned int *domid, const char *logpath, char *er
 	}
 	*domid = (unsigned int)id;
 	return 0;
+}
+
+/* What a start is waiting on: the ready pipe, the signals that stop it, and the VMM itself. */
+struct spawn_wait {
+	int ready_fd;            /* read end of the ready pipe */
+	int signal_fd;           /* SIGINT, SIGTERM, SIGHUP */
+	pid_t vmm_pid;
+	int vmm_pidfd;
+	char line[1024];
+	size_t len;
+	bool eof;
+};
+
+/* Reads what the ready pipe has; true once the line is whole (or the pipe closed). */
+static bool ready_read(struct spawn_wait *w)
+{
+	while (!w->eof && w->len < sizeof(w->line) - 1 && !memchr(w->line, '\n', w->len)) {
+		ssize_t n = read(w->ready_fd, w->line + w->len, sizeof(w->line) - 1 - w->len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;                /* EAGAIN: not yet */
+		if (n == 0)
+			w->eof = true;
+		w->len += (size_t)n;
+	}
+	w->line[w->len] = '\0';
+	return w->eof || w->len == sizeof(w->line) - 1 || memchr(w->line, '\n', w->len);
+}
+
+/* Waits up to timeout_ms for the ready line: 0 when it is there, -ETIMEDOUT, or the number of the
+ * signal that came first. */
+static int ready_wait(struct spawn_wait *w, int timeout_ms)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (!ready_read(w)) {
+		struct pollfd p[2] = { { .fd = w->ready_fd, .events = POLLIN },
+				       { .fd = w->signal_fd, .events = POLLIN } };
+		long spent;
+		int n;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		spent = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (spent >= timeout_ms)
+			return -ETIMEDOUT;
+		n = poll(p, 2, (int)(timeout_ms - spent));
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0 && p[1].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(w->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				return (int)si.ssi_signo;
+		}
+	}
+	w->line[strcspn(w->line, "\n")] = '\0';
+	return 0;
+}
+
+/* Ends a VMM that is being started and must not be: SIGTERM first (it tears down what it made),
+ * SIGKILL after XL_STOP_GRACE_MS.  It is our child (we are its subreaper), so its pid cannot have
+ * been reused.  0 once it is gone, else -1 with why. */
+static int spawn_stop(struct spawn_wait *w, char *why, size_t len)
+{
+	if (w->vmm_pidfd < 0)
+		return 0;
+	if (xl_pidfd_signal(w->vmm_pidfd, SIGTERM) == 0 &&
+	    xl_pidfd_wait(w->vmm_pidfd, XL_STOP_GRACE_MS) == 0)
+		goto gone;
+	if (xl_pidfd_signal(w->vmm_pidfd, SIGKILL) == 0 &&
+	    xl_pidfd_wait(w->vmm_pidfd, XL_KILL_WAIT_MS) == 0)
+		goto gone;
+	if (xl_pidfd_wait(w->vmm_pidfd, 0) == 0)
+		goto gone;
+	snprintf(why, len, "its VMM (pid %d) is still there %d s after SIGKILL", (int)w->vmm_pid,
+		 XL_KILL_WAIT_MS / 1000);
+	return -1;
+gone:
+	while (waitpid(w->vmm_pid, NULL, WNOHANG) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* After a stopped start: whatever the VMM made that it did not remove itself. */
+static void spawn_clean(struct xl_ctx *ctx, struct spawn_wait *w, const char *name)
+{
+	struct rundir_domain *doms = NULL;
+	unsigned int domid = 0;
+	char err[256];
+	size_t n = 0;
+
+	ready_read(w);
+	w->line[strcspn(w->line, "\n")] = '\0';
+	xl_reap_staging(&ctx->rd, w->vmm_pid);
+	if (parse_ready(w->line, &domid, "", err, sizeof(err)) == 0) {
+		xl_domain_reap_if_dead(ctx, domid);
+		return;
+	}
+	/* It may have taken a domid without saying so: the domain of that name nobody serves. */
+	if (rundir_list_domains(&ctx->rd, &doms, &n))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(doms[i].name, name))
+			xl_domain_reap_if_dead(ctx, doms[i].domid);
+	free(doms);
+}
+
+/* Says whether xenstored answers, for the message of a VMM that did not: a VMM waits on it. */
+static void xenstored_hint(struct xl_ctx *ctx, char *buf, size_t len)
+{
+	struct xl_store s;
+	char why[256], *value = NULL;
+	size_t vlen;
+	int r;
+
+	buf[0] = '\0';
+	if (xl_store_open(&ctx->rd, &s, XL_PROBE_MS, why, sizeof(why)))
+		return;
+	r = xs_read(s.xs, 0, "/local/domain/0/name", &value, &vlen);
+	free(value);
+	if (xl_store_timed_out(r))
+		snprintf(buf, len, "; %s either", xl_store_explain(&s, r, why, sizeof(why)));
+	xl_store_close(&s);
 }
 
 static void log_command_line(int logfd, char *const argv[])
@@ -530,7 +592,12 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 	char *argv[32 + 2 * VIF_MAX + 2 * DISK_MAX];
 	char *vifs[VIF_MAX] = { 0 }, *disks[DISK_MAX] = { 0 };
 	size_t argc = 0;
-	int pipefd[2] = { -1, -1 }, logfd = -1, nullfd = -1, status, r = -1;
+	int pipefd[2] = { -1, -1 }, pidpipe[2] = { -1, -1 }, logfd = -1, nullfd = -1, status, r = -1;
+	struct spawn_wait w = { .ready_fd = -1, .signal_fd = -1, .vmm_pidfd = -1 };
+	char why[256] = "", hint[384] = "";
+	bool masked = false, reaper = false, stopped;
+	sigset_t stops, oldmask;
+	int waited;
 	pid_t pid;
 
 	if (xl_ctx_rundir(ctx)) {
@@ -614,20 +681,80 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 	argv[argc] = NULL;
 	log_command_line(logfd, argv);
 
+	/* From here a signal must not leave a half-made domain: SIGINT, SIGTERM and SIGHUP wait in a
+	 * signalfd (the VMM's fork clears the mask), and the VMM stays our child until it is ready. */
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGTERM);
+	sigaddset(&stops, SIGHUP);
+	if (pipe2(pidpipe, O_CLOEXEC) < 0 || sigprocmask(SIG_BLOCK, &stops, &oldmask) < 0) {
+		snprintf(err, errlen, "cannot set up to start the VMM: %s", strerror(errno));
+		goto out;
+	}
+	masked = true;
+	w.signal_fd = signalfd(-1, &stops, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (w.signal_fd < 0 || prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+		snprintf(err, errlen, "cannot set up to start the VMM: %s", strerror(errno));
+		goto out;
+	}
+	reaper = true;
 	fflush(NULL);             /* nothing buffered may be written twice by the children */
 	pid = fork();
 	if (pid == 0)
-		exec_vmm(vmm, argv, nullfd, logfd, pipefd[1]);
+		exec_vmm(vmm, argv, nullfd, logfd, pipefd[1], pidpipe[1]);
 	if (pid < 0) {
 		snprintf(err, errlen, "cannot fork to start the VMM: %s", strerror(errno));
 		goto out;
 	}
 	close(pipefd[1]);
 	pipefd[1] = -1;
+	close(pidpipe[1]);
+	pidpipe[1] = -1;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	r = read_ready(pipefd[0], domid, logpath, err, errlen);
+	if (read(pidpipe[0], &w.vmm_pid, sizeof(w.vmm_pid)) == (ssize_t)sizeof(w.vmm_pid) &&
+	    w.vmm_pid > 0)
+		w.vmm_pidfd = xl_pidfd_open(w.vmm_pid);
+	w.ready_fd = pipefd[0];
+	fcntl(w.ready_fd, F_SETFL, O_NONBLOCK);
+	waited = ready_wait(&w, XL_READY_MS);
+	if (waited == 0) {
+		r = parse_ready(w.line, domid, logpath, err, errlen);
+		if (r && !*w.line && xl_pidfd_wait(w.vmm_pidfd, XL_KILL_WAIT_MS) == 0) {
+			spawn_stop(&w, why, sizeof(why));     /* reaps it */
+			spawn_clean(ctx, &w, dc->name);       /* it died: what it left */
+		}
+		goto out;
+	}
+	if (waited == -ETIMEDOUT)
+		xenstored_hint(ctx, hint, sizeof(hint));
+	stopped = spawn_stop(&w, why, sizeof(why)) == 0;
+	if (stopped)
+		spawn_clean(ctx, &w, dc->name);
+	if (waited > 0) {
+		snprintf(err, errlen, "interrupted; domain %s was not created%s%s", dc->name,
+			 stopped ? "" : ", but ", stopped ? "" : why);
+		r = waited;
+	} else if (waited == -ETIMEDOUT) {
+		snprintf(err, errlen, "the VMM (pid %d) did not say within %d s whether domain %s "
+			 "started%s; %s; see %s", (int)w.vmm_pid, XL_READY_MS / 1000, dc->name, hint,
+			 stopped ? "it was stopped and nothing of the domain is left" : why, logpath);
+	} else {
+		snprintf(err, errlen, "waiting for the VMM of domain %s: %s; %s", dc->name,
+			 strerror(-waited), stopped ? "it was stopped" : why);
+	}
 out:
+	if (reaper)
+		prctl(PR_SET_CHILD_SUBREAPER, 0);
+	if (w.vmm_pidfd >= 0)
+		close(w.vmm_pidfd);
+	if (w.signal_fd >= 0)
+		close(w.signal_fd);
+	if (masked)
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	for (size_t i = 0; i < 2; i++)
+		if (pidpipe[i] >= 0)
+			close(pidpipe[i]);
 	if (pipefd[0] >= 0)
 		close(pipefd[0]);
 	if (pipefd[1] >= 0)

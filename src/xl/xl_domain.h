@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include "lib/rundir.h"
 #include "xl/domain_config.h"
 
@@ -38,6 +39,11 @@ struct xl_dominfo {
 	double cputime;          /* seconds */
 	unsigned long long hypercalls;          /* that reached the VMM */
 	unsigned long long unseen_hypercalls;   /* vmcall/vmmcall the host's KVM answered without us */
+	/* A domain whose VMM did not answer `info` (in time, or sensibly): listed all the same, with
+	 * the name and ID from the run directory, zeros, state "??????" and why. */
+	bool unresponsive;
+	pid_t vmm_pid;           /* who serves its control socket; 0 if unknown */
+	char problem[256];
 };
 
 /* Resolves a domain by numeric ID or by name (Domain-0 is ID 0).  0 on success, with the ID and
@@ -73,13 +79,26 @@ int xl_device_request(struct xl_ctx *ctx, unsigned int domid, const char *name, 
 int xl_domain_request(struct xl_ctx *ctx, unsigned int domid, const char *request, int timeout_ms,
 		      char *reply, size_t len);
 
+/* xl_domain_request that also gives the pid serving the control socket (SO_PEERCRED; 0 if it
+ * could not connect), for `xl destroy` to fall back on. */
+int xl_domain_call(struct xl_ctx *ctx, unsigned int domid, const char *request, int timeout_ms,
+		   char *reply, size_t len, pid_t *vmm_pid);
+
 /* `info` for a domain (domid >= 1), parsed.  Same returns as xl_domain_request; `name` is the one
  * in the run directory. */
 int xl_domain_info(struct xl_ctx *ctx, unsigned int domid, const char *name, struct xl_dominfo *info,
 		   char *err, size_t errlen);
 
-/* Removes domains/<domid> if its VMM is gone (its socket refuses connections).  Returns true if the
- * domain is gone afterwards (removed now or already), false if a VMM still answers. */
+/* `info` for n domains at once, all within timeout_ms (XL_LIST_MS).  results[i] is as
+ * xl_domain_info's return; a domain that did not answer (or answered nonsense) has its infos[i]
+ * filled from the run directory with `unresponsive` set and the reason in `problem`.  Domains
+ * whose VMM is dead are reaped (results[i] == -ESRCH). */
+void xl_domain_info_all(struct xl_ctx *ctx, const struct rundir_domain *doms, size_t n,
+			struct xl_dominfo *infos, int *results, int timeout_ms);
+
+/* Removes what domain domid left (xl_reap_domain: xenstore nodes, domains/<domid>) if its VMM is
+ * gone (its socket refuses connections).  Returns true if the domain is gone afterwards (removed
+ * now or already), false if a VMM still listens. */
 bool xl_domain_reap_if_dead(struct xl_ctx *ctx, unsigned int domid);
 
 /* Waits until domains/<domid> has gone (reaping it if its VMM died without cleaning up).  0, or
@@ -92,8 +111,11 @@ const char *xl_kvm_device(void);
 int xl_check_kvm(char *err, size_t errlen);
 
 /* Starts a VMM for `dc`, detached (double fork, setsid, stdin /dev/null, output appended to
- * log/vmm-<name>.log), and waits for its ready line.  0 with *domid set, or -1 with the message
- * (the VMM's own `error` text, or why it could not start) in err. */
+ * log/vmm-<name>.log), and waits up to XL_READY_MS for its ready line.  0 with *domid set; -1 with
+ * the message (the VMM's own `error` text, or why it could not start or did not answer) in err; or
+ * the number of a signal (SIGINT, SIGTERM, SIGHUP) that interrupted the wait, with err saying so.
+ * Whenever it does not return 0, the VMM has been stopped (SIGTERM, then SIGKILL) and everything
+ * it made removed. */
 int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool paused,
 		    unsigned int *domid, char *err, size_t errlen);
 

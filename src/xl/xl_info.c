@@ -17,10 +17,12 @@
 #include "lib/xen_version.h"
 #include "lib/xs_client.h"
 #include "xl/xl_block.h"
+#include "xl/xl_bounds.h"
 #include "xl/xl_cmdtable.h"
 #include "xl/xl_domain.h"
 #include "xl/xl_json.h"
 #include "xl/xl_network.h"
+#include "xl/xl_store.h"
 
 /* The value of `key` in /proc/meminfo, in KiB; 0 if absent. */
 static unsigned long long meminfo_kib(const char *key)
@@ -90,7 +92,14 @@ static int domain_info(struct xl_ctx *ctx, unsigned int domid, const char *name,
 		dom0_info(info);
 		return 0;
 	}
-	return xl_domain_info(ctx, domid, name, info, err, errlen);
+	struct rundir_domain dom = { .domid = domid };
+	int r;
+
+	snprintf(dom.name, sizeof(dom.name), "%s", name);
+	xl_domain_info_all(ctx, &dom, 1, info, &r, XL_LIST_MS);
+	if (r)
+		snprintf(err, errlen, "%s", info->problem);
+	return r;
 }
 
 static void print_table(const struct xl_dominfo *infos, size_t n)
@@ -113,7 +122,7 @@ static size_t json_nics(struct xl_ctx *ctx, struct xs_client *xs, const struct x
 
 	*nicsp = NULL;
 	*jsonp = NULL;
-	if (info->domid == 0)
+	if (info->domid == 0 || info->unresponsive)
 		return 0;
 	r = xl_domain_nics(ctx, xs, info->domid, nicsp, &n, err, sizeof(err));
 	if (r && r != -ENOSYS && r != -ESRCH)
@@ -150,7 +159,7 @@ static size_t json_disks(struct xl_ctx *ctx, struct xs_client *xs, const struct 
 
 	*infosp = NULL;
 	*jsonp = NULL;
-	if (info->domid == 0)
+	if (info->domid == 0 || info->unresponsive)
 		return 0;
 	r = xl_domain_disks(ctx, xs, info->domid, infosp, &n, err, sizeof(err));
 	if (r && r != -ENOSYS && r != -ESRCH)
@@ -184,13 +193,16 @@ static void print_json(struct xl_ctx *ctx, const struct xl_dominfo *infos, size_
 	static const struct xl_json_nic no_nics[1];
 	static const struct xl_json_disk no_disks[1];
 	struct json_writer w;
+	struct xl_store store = { 0 };
 	struct xs_client *xs = NULL;
 	char err[256];
 
-	/* Only where xenstored already runs: a listing does not start it. */
+	/* Only where xenstored already runs: a listing does not start it.  Its replies are bounded;
+	 * one that does not come is said by the device listings. */
 	for (size_t i = 0; i < n; i++) {
-		if (infos[i].domid) {
-			xs = xs_open(ctx->rd.path, err, sizeof(err));
+		if (infos[i].domid && !infos[i].unresponsive) {
+			if (xl_store_open(&ctx->rd, &store, XL_XENSTORE_MS, err, sizeof(err)) == 0)
+				xs = store.xs;
 			break;
 		}
 	}
@@ -220,6 +232,12 @@ static void print_json(struct xl_ctx *ctx, const struct xl_dominfo *infos, size_
 			json_open(&w, "xenith", '{');
 			json_number(&w, "hypercalls", infos[i].hypercalls);
 			json_number(&w, "unseen_hypercalls", infos[i].unseen_hypercalls);
+			if (infos[i].unresponsive) {
+				json_bool(&w, "unresponsive", true);
+				json_string(&w, "problem", infos[i].problem);
+				if (infos[i].vmm_pid > 0)
+					json_number(&w, "vmm_pid", (unsigned long long)infos[i].vmm_pid);
+			}
 			json_close(&w, '}');
 		}
 		json_close(&w, '}');
@@ -230,8 +248,7 @@ static void print_json(struct xl_ctx *ctx, const struct xl_dominfo *infos, size_
 	}
 	json_close(&w, ']');
 	json_finish(&w);
-	if (xs)
-		xs_close(xs);
+	xl_store_close(&store);
 }
 
 int main_list(struct xl_ctx *ctx, int argc, char **argv)
@@ -243,6 +260,7 @@ int main_list(struct xl_ctx *ctx, int argc, char **argv)
 	};
 	struct rundir_domain *doms = NULL;
 	struct xl_dominfo *infos = NULL;
+	int *results = NULL;
 	size_t ndoms = 0, n = 0;
 	bool details = false;
 	char err[1024];
@@ -276,6 +294,10 @@ int main_list(struct xl_ctx *ctx, int argc, char **argv)
 				fprintf(stderr, "xl: domain '%s' does not exist\n", argv[i]);
 				goto out;
 			}
+			if (r && infos[n].unresponsive) {
+				n++;                 /* listed, marked; said below */
+				continue;
+			}
 			if (r) {
 				fprintf(stderr, "xl: cannot get information on domain '%s': %s\n", argv[i],
 					err);
@@ -293,20 +315,24 @@ int main_list(struct xl_ctx *ctx, int argc, char **argv)
 		infos = calloc(ndoms + 1, sizeof(*infos));
 		if (!infos)
 			goto out_nomem;
+		results = calloc(ndoms + 1, sizeof(*results));
+		if (!results)
+			goto out_nomem;
 		dom0_info(&infos[n++]);
+		/* All at once, so that one hung VMM costs the bound once. */
+		xl_domain_info_all(ctx, doms, ndoms, infos + 1, results, XL_LIST_MS);
 		for (size_t i = 0; i < ndoms; i++) {
-			r = xl_domain_info(ctx, doms[i].domid, doms[i].name, &infos[n], err,
-					   sizeof(err));
-			if (r == -ESRCH)
+			if (results[i] == -ESRCH)
 				continue;        /* gone since listed, or a dead VMM's leftovers */
-			if (r) {
-				fprintf(stderr, "xl: domain %u (%s): %s\n", doms[i].domid, doms[i].name,
-					err);
-				continue;
-			}
+			if (n != i + 1)
+				infos[n] = infos[i + 1];
 			n++;
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		if (infos[i].unresponsive)
+			fprintf(stderr, "xl: domain %u (%s) is not answering: %s\n", infos[i].domid,
+				infos[i].name, infos[i].problem);
 	if (details)
 		print_json(ctx, infos, n);
 	else
@@ -316,6 +342,7 @@ int main_list(struct xl_ctx *ctx, int argc, char **argv)
 out_nomem:
 	fprintf(stderr, "xl: out of memory\n");
 out:
+	free(results);
 	free(infos);
 	free(doms);
 	return status;

@@ -85,6 +85,12 @@ void json_number(struct json_writer *w, const char *key, unsigned long long valu
 	fprintf(w->f, "%llu", value);
 }
 
+void json_bool(struct json_writer *w, const char *key, bool value)
+{
+	begin_item(w, key);
+	fputs(value ? "true" : "false", w->f);
+}
+
 void json_finish(struct json_writer *w)
 {
 	fputc('\n', w->f);

@@ -21,6 +21,7 @@ void json_open(struct json_writer *w, const char *key, char bracket);
 void json_close(struct json_writer *w, char bracket);
 void json_string(struct json_writer *w, const char *key, const char *value);   /* NULL: null */
 void json_number(struct json_writer *w, const char *key, unsigned long long value);
+void json_bool(struct json_writer *w, const char *key, bool value);
 /* Ends the document with a newline. */
 void json_finish(struct json_writer *w);
 

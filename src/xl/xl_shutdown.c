@@ -12,11 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 #include "lib/xs_client.h"
+#include "xl/xl_bounds.h"
 #include "xl/xl_cmdtable.h"
 #include "xl/xl_domain.h"
 #include "xl/xl_shutdown.h"
+#include "xl/xl_store.h"
+#include "xl/xl_vmm.h"
 
-#define ACK_TIMEOUT_DEFAULT_S 10
 #define POLL_INTERVAL_US 20000
 
 static int ack_timeout_s(void)
@@ -24,7 +26,7 @@ static int ack_timeout_s(void)
 	const char *env = getenv("XENITH_SHUTDOWN_TIMEOUT");
 	int v = env ? atoi(env) : 0;
 
-	return v > 0 ? v : ACK_TIMEOUT_DEFAULT_S;
+	return v > 0 ? v : XL_SHUTDOWN_ACK_S;
 }
 
 static double now_s(void)
@@ -35,28 +37,31 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static struct xs_client *open_store(struct xl_ctx *ctx)
+/* Every reply bounded (XL_XENSTORE_MS); xenstored is not started here. */
+static int open_store(struct xl_ctx *ctx, struct xl_store *store)
 {
 	char err[512];
-	struct xs_client *xs;
 
 	if (xl_ctx_rundir(ctx))
-		return NULL;
-	xs = xs_open(ctx->rd.path, err, sizeof(err));
-	if (!xs)
+		return -1;
+	if (xl_store_open(&ctx->rd, store, XL_XENSTORE_MS, err, sizeof(err))) {
 		fprintf(stderr, "xl: cannot reach xenstored: %s\n", err);
-	return xs;
+		return -1;
+	}
+	return 0;
 }
 
-/* True while `path` holds a request the guest has not taken. */
-static bool request_pending(struct xs_client *xs, const char *path)
+/* 1 while `path` holds a request the guest has not taken, 0 once it has, or -errno. */
+static int request_pending(struct xl_store *store, const char *path)
 {
 	char *value = NULL;
 	size_t len;
-	bool pending = xs_read(xs, 0, path, &value, &len) == 0 && len > 0;
+	int r = xs_read(store->xs, 0, path, &value, &len);
 
 	free(value);
-	return pending;
+	if (r == -ENOENT)
+		return 0;
+	return r ? r : len > 0;
 }
 
 bool xl_pvcontrol_available(const char *type, const char *feature)
@@ -74,10 +79,11 @@ struct pvcontrol_request {
 };
 
 /* Sends the request to one domain and waits as asked. */
-static int signal_domain(struct xl_ctx *ctx, struct xs_client *xs, unsigned int domid, const char *name,
-			 const struct pvcontrol_request *req, bool wait_gone)
+static int signal_domain(struct xl_ctx *ctx, struct xl_store *store, unsigned int domid,
+			 const char *name, const struct pvcontrol_request *req, bool wait_gone)
 {
-	char path[128], feature[128], err[512];
+	struct xs_client *xs = store->xs;
+	char path[128], feature[128], err[512], who[256];
 	const char *request = req->request;
 	struct xl_dominfo info;
 	char *value = NULL;
@@ -104,11 +110,16 @@ static int signal_domain(struct xl_ctx *ctx, struct xs_client *xs, unsigned int 
 	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
 	r = xs_write_str(xs, 0, path, request);
 	if (r) {
-		fprintf(stderr, "xl: writing %s: %s\n", path, strerror(-r));
+		fprintf(stderr, "xl: writing %s: %s\n", path, xl_store_explain(store, r, err, sizeof(err)));
 		return EXIT_FAILURE;
 	}
 	double deadline = now_s() + timeout;
-	while (request_pending(xs, path)) {
+	while ((r = request_pending(store, path)) != 0) {
+		if (r < 0) {
+			fprintf(stderr, "xl: reading %s: %s\n", path,
+				xl_store_explain(store, r, err, sizeof(err)));
+			return EXIT_FAILURE;
+		}
 		if (now_s() > deadline) {
 			fprintf(stderr, "xl: domain %s did not acknowledge the %s request within %d s "
 				"(timed out; set XENITH_SHUTDOWN_TIMEOUT to wait longer)\n", name, request, timeout);
@@ -120,8 +131,12 @@ static int signal_domain(struct xl_ctx *ctx, struct xs_client *xs, unsigned int 
 		return EXIT_SUCCESS;
 	fprintf(stderr, "Waiting for 1 domains\n");
 	/* A rebooting domain comes back under a new ID; either way this ID goes. */
-	while (xl_domain_wait_gone(ctx, domid, 1000) == -ETIMEDOUT)
-		;
+	if (xl_domain_wait_gone(ctx, domid, XL_SHUTDOWN_GONE_MS) == -ETIMEDOUT) {
+		xl_vmm_describe(info.vmm_pid, who, sizeof(who));
+		fprintf(stderr, "xl: domain %u (%s) took the %s request but is still there after %d s; "
+			"%s\n", domid, name, request, XL_SHUTDOWN_GONE_MS / 1000, who);
+		return EXIT_FAILURE;
+	}
 	fprintf(stderr, "Domain %u has been shut down\n", domid);
 	return EXIT_SUCCESS;
 }
@@ -153,8 +168,8 @@ static int shutdown_or_reboot(struct xl_ctx *ctx, int argc, char **argv, const c
 		fprintf(stderr, "xl %s: a domain is required\n", command);
 		return 2;
 	}
-	struct xs_client *xs = open_store(ctx);
-	if (!xs)
+	struct xl_store store;
+	if (open_store(ctx, &store))
 		return EXIT_FAILURE;
 	status = EXIT_SUCCESS;
 	if (all) {
@@ -162,13 +177,13 @@ static int shutdown_or_reboot(struct xl_ctx *ctx, int argc, char **argv, const c
 		size_t n = 0;
 		rundir_list_domains(&ctx->rd, &doms, &n);
 		for (size_t i = 0; i < n; i++)
-			if (signal_domain(ctx, xs, doms[i].domid, doms[i].name, request, wait_gone))
+			if (signal_domain(ctx, &store, doms[i].domid, doms[i].name, request, wait_gone))
 				status = EXIT_FAILURE;
 		free(doms);
 	} else if ((status = xl_find_domain_or_complain(ctx, argv[optind], command, &domid, name, sizeof(name))) == 0) {
-		status = signal_domain(ctx, xs, domid, name, request, wait_gone);
+		status = signal_domain(ctx, &store, domid, name, request, wait_gone);
 	}
-	xs_close(xs);
+	xl_store_close(&store);
 	return status;
 }
 
@@ -202,15 +217,16 @@ int main_sysrq(struct xl_ctx *ctx, int argc, char **argv)
 	}
 	if ((status = xl_find_domain_or_complain(ctx, argv[optind], "send sysrq to", &domid, name, sizeof(name))))
 		return status;
-	struct xs_client *xs = open_store(ctx);
-	if (!xs)
+	struct xl_store store;
+	char err[512];
+	if (open_store(ctx, &store))
 		return EXIT_FAILURE;
 	snprintf(path, sizeof(path), "/local/domain/%u/control/sysrq", domid);
-	int r = xs_write_str(xs, 0, path, key);
-	xs_close(xs);
-	if (r) {
-		fprintf(stderr, "xl: writing %s: %s\n", path, strerror(-r));
+	int r = xs_write_str(store.xs, 0, path, key);
+	if (r)
+		fprintf(stderr, "xl: writing %s: %s\n", path, xl_store_explain(&store, r, err, sizeof(err)));
+	xl_store_close(&store);
+	if (r)
 		return EXIT_FAILURE;
-	}
 	return EXIT_SUCCESS;
 }

@@ -1,5 +1,6 @@
 /* Domain life cycle: create, destroy, pause, unpause, console. */
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -10,11 +11,12 @@
 #include "xl/xl_console.h"
 #include "xl/xl_domain.h"
 #include "xl/xl_block.h"
+#include "xl/xl_bounds.h"
+#include "xl/xl_reap.h"
+#include "xl/xl_vmm.h"
 #include "xl/xl_json.h"
 #include "xl/xl_network.h"
 
-#define REQUEST_TIMEOUT_MS 5000
-#define DESTROY_WAIT_MS    10000
 
 static void print_config(const struct domain_config *dc)
 {
@@ -95,7 +97,7 @@ int main_create(struct xl_ctx *ctx, int argc, char **argv)
 	bool console = false, paused = false, dryrun = ctx->dryrun, quiet = false;
 	char err[1024];
 	unsigned int domid, other;
-	int opt, status = EXIT_FAILURE;
+	int opt, status = EXIT_FAILURE, r;
 
 	/* Like xl: the config file may come first, before the options. */
 	if (argc > 1 && argv[1][0] != '-' && !strchr(argv[1], '=')) {
@@ -206,8 +208,11 @@ int main_create(struct xl_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "xl: %s\n", err);
 		goto out;
 	}
-	if (xl_domain_spawn(ctx, &dc, paused, &domid, err, sizeof(err))) {
+	r = xl_domain_spawn(ctx, &dc, paused, &domid, err, sizeof(err));
+	if (r) {
 		fprintf(stderr, "xl: %s\n", err);
+		if (r > 0)
+			status = 128 + r;     /* as a shell reports a command a signal ended */
 		goto out;
 	}
 	if (console && xl_console_attach(ctx, domid, err, sizeof(err))) {
@@ -221,10 +226,49 @@ out:
 	return status;
 }
 
+/* The fallback of `xl destroy` when the VMM did not do it (why says what it did not do): SIGKILL
+ * to the domain's own xenith-vmm, never to another process, then its leftovers. */
+static int destroy_by_kill(struct xl_ctx *ctx, unsigned int domid, const char *name, pid_t pid,
+			   const char *why)
+{
+	char kwhy[512], rwhy[512];
+	int r;
+
+	if (pid <= 0)
+		pid = xl_vmm_find(ctx->rd.path, name);
+	if (pid <= 0) {
+		if (xl_domain_reap_if_dead(ctx, domid))
+			return EXIT_SUCCESS;
+		fprintf(stderr, "xl: cannot destroy domain %u (%s): %s, and no xenith-vmm process "
+			"serves it to kill\n", domid, name, why);
+		return EXIT_FAILURE;
+	}
+	r = xl_vmm_signal(pid, ctx->rd.path, name, SIGKILL, XL_KILL_WAIT_MS, kwhy, sizeof(kwhy));
+	if (r == -EPERM) {
+		fprintf(stderr, "xl: cannot destroy domain %u (%s): %s; %s, so it is not killed\n",
+			domid, name, why, kwhy);
+		return EXIT_FAILURE;
+	}
+	if (r) {
+		fprintf(stderr, "xl: cannot destroy domain %u (%s): %s; killing it failed: %s\n", domid,
+			name, why, kwhy);
+		return EXIT_FAILURE;
+	}
+	fprintf(stderr, "xl: domain %u (%s): %s; killed its VMM (pid %d)\n", domid, name, why,
+		(int)pid);
+	if (xl_reap_domain(&ctx->rd, domid, rwhy, sizeof(rwhy)))
+		fprintf(stderr, "xl: warning: domain %u (%s) is destroyed, but %s\n", domid, name, rwhy);
+	return EXIT_SUCCESS;
+}
+
+/* Asks the VMM to destroy its domain and waits until both its directory and its process are
+ * gone; a VMM that does not answer, or does not go, is killed (destroy_by_kill).  Success is
+ * never reported while the process lives. */
 int main_destroy(struct xl_ctx *ctx, int argc, char **argv)
 {
-	char name[DOMAIN_NAME_MAX + 1], reply[1024], log[PATH_MAX];
+	char name[DOMAIN_NAME_MAX + 1], reply[1024], why[1024], who[256];
 	unsigned int domid;
+	pid_t pid = 0;
 	int opt, status, r;
 
 	while ((opt = xl_getopt(argc, argv, "", NULL, "destroy", 1, &status)) != -1)
@@ -233,21 +277,21 @@ int main_destroy(struct xl_ctx *ctx, int argc, char **argv)
 	status = xl_find_domain_or_complain(ctx, argv[optind], "destroy", &domid, name, sizeof(name));
 	if (status)
 		return status;
-	r = xl_domain_request(ctx, domid, "destroy", REQUEST_TIMEOUT_MS, reply, sizeof(reply));
+	r = xl_domain_call(ctx, domid, "destroy", XL_REQUEST_MS, reply, sizeof(reply), &pid);
 	if (r == -ESRCH)
-		return EXIT_SUCCESS;     /* it went (or its dead VMM's leftovers did) */
-	if (r) {
-		fprintf(stderr, "xl: cannot destroy domain %u (%s): %s\n", domid, name, reply);
-		return EXIT_FAILURE;
+		return EXIT_SUCCESS;     /* it went, or its dead VMM's leftovers just did */
+	if (r == 0) {
+		/* Gone from the list first (the VMM removes its directory), then the process. */
+		if (xl_domain_wait_gone(ctx, domid, XL_DESTROY_GONE_MS) == 0 &&
+		    xl_vmm_wait_exit(pid, XL_KILL_WAIT_MS) == 0)
+			return EXIT_SUCCESS;
+		xl_vmm_describe(pid, who, sizeof(who));
+		snprintf(why, sizeof(why), "%s accepted destroy but did not exit within %d s", who,
+			 XL_DESTROY_GONE_MS / 1000);
+	} else {
+		snprintf(why, sizeof(why), "%s", reply);
 	}
-	/* Wait until it is gone, so that an `xl list` right after no longer shows it. */
-	if (xl_domain_wait_gone(ctx, domid, DESTROY_WAIT_MS)) {
-		fprintf(stderr, "xl: domain %u (%s) accepted destroy but is still there after %d s; "
-			"see %s\n", domid, name, DESTROY_WAIT_MS / 1000,
-			rundir_path(&ctx->rd, log, sizeof(log), "log/vmm-%s.log", name) ?: "its log");
-		return EXIT_FAILURE;
-	}
-	return EXIT_SUCCESS;
+	return destroy_by_kill(ctx, domid, name, pid, why);
 }
 
 /* pause and unpause: one request, no reply text. */
@@ -263,7 +307,7 @@ static int simple_request(struct xl_ctx *ctx, int argc, char **argv, const char 
 	status = xl_find_domain_or_complain(ctx, argv[optind], command, &domid, name, sizeof(name));
 	if (status)
 		return status;
-	r = xl_domain_request(ctx, domid, command, REQUEST_TIMEOUT_MS, reply, sizeof(reply));
+	r = xl_domain_request(ctx, domid, command, XL_REQUEST_MS, reply, sizeof(reply));
 	if (r == -ESRCH) {
 		fprintf(stderr, "xl: domain '%s' does not exist\n", argv[optind]);
 		return EXIT_FAILURE;

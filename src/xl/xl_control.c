@@ -1,0 +1,262 @@
+/* Control-socket requests, many at once under one deadline (xl_control.h).
+ *
+ * Every socket is non-blocking and one poll() loop drives them all through connect, send and
+ * receive, so a VMM that is stopped, hung or slow costs the bound once, however many domains are
+ * asked.  A SEQPACKET connect to a listener whose queue is full fails with EAGAIN (Unix sockets
+ * have no connect in progress), so such calls are retried on a short tick until the deadline.
+ * When the deadline passes, each call still waiting says which process did not answer: the peer
+ * credentials of the socket name the listener, and /proc says whether it is stopped. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include "lib/unix_socket.h"
+#include "xl/xl_control.h"
+#include "xl/xl_vmm.h"
+
+#define CONTROL_REPLY_MAX 65536  /* one reply message; vif-list has a line per vif */
+#define CONNECT_RETRY_MS  20
+
+enum { PHASE_CONNECT, PHASE_SEND, PHASE_RECV, PHASE_DONE };
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void format_ms(int ms, char *buf, size_t len)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, len, "%d s", ms / 1000);
+	else
+		snprintf(buf, len, "%d ms", ms);
+}
+
+static void finish(struct xl_call *c, int result)
+{
+	c->result = result;
+	c->phase = PHASE_DONE;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static int errno_from_name(const char *name)
+{
+	for (int e = 1; e < 256; e++) {
+		const char *n = strerrorname_np(e);
+
+		if (n && !strcmp(n, name))
+			return e;
+	}
+	return EIO;
+}
+
+/* "ok[ text]" or "error ENAME message" into (result, reply).  An ok's text may run over several
+ * lines (vif-list), after "ok " or after "ok" and a newline. */
+static int parse_reply(char *msg, struct xl_call *c)
+{
+	size_t n = strlen(msg);
+
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	if (!strcmp(msg, "ok")) {
+		snprintf(c->reply, c->len, "%s", "");
+		return 0;
+	}
+	if (!strncmp(msg, "ok ", 3) || !strncmp(msg, "ok\n", 3)) {
+		snprintf(c->reply, c->len, "%s", msg + 3);
+		return 0;
+	}
+	msg[strcspn(msg, "\n")] = '\0';
+	if (!strncmp(msg, "error ", 6)) {
+		char *name = msg + 6, *text = strchr(name, ' ');
+
+		if (text)
+			*text++ = '\0';
+		snprintf(c->reply, c->len, "%s", text && *text ? text : name);
+		return -errno_from_name(name);
+	}
+	snprintf(c->reply, c->len, "domain %u answered '%.40s' with '%.200s', which is not ok/error",
+		 c->domid, c->request, msg);
+	return -EPROTO;
+}
+
+/* The request's first word, as messages name it (a grant-write's text may be long). */
+static int verb_len(const char *request)
+{
+	size_t n = strcspn(request, " ");
+
+	return n > 40 ? 40 : (int)n;
+}
+
+static void try_connect(const struct rundir *rd, struct xl_call *c)
+{
+	struct ucred cred;
+	socklen_t credlen = sizeof(cred);
+	char path[PATH_MAX];
+	int r;
+
+	if (!rundir_path(rd, path, sizeof(path), "domains/%u/control.sock", c->domid)) {
+		snprintf(c->reply, c->len, "run directory path too long");
+		finish(c, -ENAMETOOLONG);
+		return;
+	}
+	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		r = -errno;
+		snprintf(c->reply, c->len, "cannot make a socket: %s", strerror(-r));
+		finish(c, r);
+		return;
+	}
+	r = unix_socket_connect(c->fd, path);
+	if (r == -EAGAIN) {           /* its listen queue is full: try again on the next tick */
+		close(c->fd);
+		c->fd = -1;
+		return;
+	}
+	if (r == -ECONNREFUSED)
+		c->refused = true;
+	if (r == -ECONNREFUSED || r == -ENOENT || r == -ENOTDIR) {
+		snprintf(c->reply, c->len, "domain %u is gone", c->domid);
+		finish(c, -ESRCH);
+		return;
+	}
+	if (r) {
+		snprintf(c->reply, c->len, "cannot connect to %s: %s", path, strerror(-r));
+		finish(c, r);
+		return;
+	}
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &credlen) == 0)
+		c->vmm_pid = cred.pid;
+	c->phase = PHASE_SEND;
+}
+
+static void try_send(struct xl_call *c)
+{
+	if (send(c->fd, c->request, strlen(c->request), MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) {
+		c->phase = PHASE_RECV;
+		return;
+	}
+	if (errno == EAGAIN || errno == EINTR)
+		return;
+	int r = -errno;
+	snprintf(c->reply, c->len, "cannot send '%.*s' to domain %u: %s", verb_len(c->request),
+		 c->request, c->domid, strerror(-r));
+	finish(c, r);
+}
+
+static void try_recv(struct xl_call *c, char *msg)
+{
+	ssize_t n = recv(c->fd, msg, CONTROL_REPLY_MAX, MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		int r = -errno;
+		snprintf(c->reply, c->len, "no answer from domain %u to '%.*s': %s", c->domid,
+			 verb_len(c->request), c->request, strerror(-r));
+		finish(c, r);
+		return;
+	}
+	if (n == 0) {
+		snprintf(c->reply, c->len, "domain %u closed its control socket without answering "
+			 "'%.*s'", c->domid, verb_len(c->request), c->request);
+		finish(c, -ECONNRESET);
+		return;
+	}
+	msg[n] = '\0';
+	finish(c, parse_reply(msg, c));
+}
+
+static void time_out(struct xl_call *c, int timeout_ms)
+{
+	char bound[32], who[256];
+
+	format_ms(timeout_ms, bound, sizeof(bound));
+	if (c->phase == PHASE_CONNECT) {
+		snprintf(c->reply, c->len, "its control socket did not accept a connection within %s "
+			 "(nobody takes connections from it: its VMM is stopped or hung)", bound);
+	} else {
+		xl_vmm_describe(c->vmm_pid, who, sizeof(who));
+		snprintf(c->reply, c->len, "%s did not answer '%.*s' within %s", who,
+			 verb_len(c->request), c->request, bound);
+	}
+	finish(c, -ETIMEDOUT);
+}
+
+void xl_control_calls(const struct rundir *rd, struct xl_call *calls, size_t n, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	struct pollfd *fds = calloc(n ? n : 1, sizeof(*fds));
+	char *msg = malloc(CONTROL_REPLY_MAX + 1);
+
+	for (size_t i = 0; i < n; i++) {
+		calls[i].fd = -1;
+		calls[i].phase = PHASE_CONNECT;
+		calls[i].result = 0;
+		calls[i].refused = false;
+		calls[i].vmm_pid = 0;
+		if (calls[i].len)
+			calls[i].reply[0] = '\0';
+	}
+	if (!fds || !msg) {
+		for (size_t i = 0; i < n; i++) {
+			snprintf(calls[i].reply, calls[i].len, "out of memory");
+			finish(&calls[i], -ENOMEM);
+		}
+		goto out;
+	}
+	for (;;) {
+		bool connecting = false, waiting = false;
+		long long left;
+
+		for (size_t i = 0; i < n; i++) {
+			struct xl_call *c = &calls[i];
+
+			if (c->phase == PHASE_CONNECT)
+				try_connect(rd, c);
+			if (c->phase == PHASE_SEND)
+				try_send(c);
+			if (c->phase == PHASE_RECV)
+				try_recv(c, msg);
+			fds[i] = (struct pollfd){ .fd = -1 };
+			if (c->phase == PHASE_CONNECT)
+				connecting = true;
+			else if (c->phase != PHASE_DONE)
+				fds[i] = (struct pollfd){ .fd = c->fd,
+							  .events = c->phase == PHASE_SEND ? POLLOUT : POLLIN };
+			waiting |= c->phase != PHASE_DONE;
+		}
+		left = deadline - now_ms();
+		if (!waiting || left <= 0)
+			break;
+		if (connecting && left > CONNECT_RETRY_MS)
+			left = CONNECT_RETRY_MS;
+		if (poll(fds, n, (int)left) < 0 && errno != EINTR) {
+			int r = -errno;
+
+			for (size_t i = 0; i < n; i++) {
+				if (calls[i].phase == PHASE_DONE)
+					continue;
+				snprintf(calls[i].reply, calls[i].len, "poll: %s", strerror(-r));
+				finish(&calls[i], r);
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (calls[i].phase != PHASE_DONE)
+			time_out(&calls[i], timeout_ms);
+out:
+	free(fds);
+	free(msg);
+}

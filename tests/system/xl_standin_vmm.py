@@ -1,0 +1,68 @@
+"""A stand-in for xenith-vmm's run-directory side, for tests/system/xl_faults.sh (no KVM needed):
+it makes domains/<domid>/ as the VMM does (name, control.sock as SOCK_SEQPACKET, whole by rename)
+and answers `info` and `destroy` on the control socket as docs/vmm-control.md says.
+
+    xl_standin_vmm.py --rundir DIR --name NAME --domid N [--ready-fd FD] [--ignore-term] [--hang]
+
+With --ready-fd it writes "ok N" there once listening, unless --hang, which never says anything
+(a VMM stuck while starting).  --ignore-term ignores SIGTERM, as a VMM busy in its setup does.
+Started as `exec -a xenith-vmm python3 ...`, its command line is a VMM's for xl's checks."""
+import argparse
+import os
+import signal
+import socket
+import sys
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--rundir", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--domid", type=int, required=True)
+    p.add_argument("--ready-fd", type=int)
+    p.add_argument("--ignore-term", action="store_true")
+    p.add_argument("--hang", action="store_true")
+    a, _ = p.parse_known_args()
+    if a.ignore_term:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    staging = os.path.join(a.rundir, "domains", ".new-%d" % os.getpid())
+    final = os.path.join(a.rundir, "domains", str(a.domid))
+    os.makedirs(staging)
+    with open(os.path.join(staging, "name"), "w") as f:
+        f.write(a.name)
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    srv.bind(os.path.join(staging, "control.sock"))
+    srv.listen(16)
+    os.rename(staging, final)
+    if a.ready_fd is not None and not a.hang:
+        os.write(a.ready_fd, b"ok %d\n" % a.domid)
+        os.close(a.ready_fd)
+    print("ready", flush=True)
+    while True:
+        conn, _ = srv.accept()
+        try:
+            serve(conn, a, final)
+        except OSError:
+            pass            # xl gave up on a request we were too stopped to answer
+        conn.close()
+
+
+def serve(conn, a, final):
+    req = conn.recv(4096).decode(errors="replace").split()
+    if not req:
+        return
+    if req[0] == "info":
+        conn.send(("ok domid=%d name=%s mem=32 vcpus=1 state=-b---- cputime=0.5 "
+                   "hypercalls=7 unseen_hypercalls=0" % (a.domid, a.name)).encode())
+    elif req[0] == "destroy":
+        conn.send(b"ok")
+        conn.close()
+        for entry in ("name", "control.sock"):
+            os.unlink(os.path.join(final, entry))
+        os.rmdir(final)
+        sys.exit(0)
+    else:
+        conn.send(b"error ENOSYS the stand-in does not do " + req[0].encode())
+
+
+main()
