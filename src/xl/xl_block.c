@@ -18,30 +18,16 @@
 #include "lib/xs_client.h"
 #include "xl/xl_block.h"
 #include "xl/xl_cmdtable.h"
+#include "xl/xl_device.h"
 
 #define VBD_REQUEST_TIMEOUT_MS 30000   /* detach waits for the guest to close the device */
-#define LIST_TIMEOUT_MS 5000
-#define LIST_REPLY_MAX 65536
+
+static const struct xl_device_type vbd_device;
 
 int xl_vbd_list(struct xl_ctx *ctx, unsigned int domid, struct xl_vbd_info **out, size_t *n,
 		char *err, size_t errlen)
 {
-	char *reply = malloc(LIST_REPLY_MAX);
-	int r;
-
-	*out = NULL;
-	*n = 0;
-	if (!reply) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	r = xl_domain_request(ctx, domid, "vbd-list", LIST_TIMEOUT_MS, reply, LIST_REPLY_MAX);
-	if (r)
-		snprintf(err, errlen, "%s", reply);
-	else if (xl_vbd_list_parse(reply, out, n, err, errlen))
-		r = -EPROTO;
-	free(reply);
-	return r;
+	return xl_device_list(ctx, &vbd_device, domid, (void **)out, n, err, errlen);
 }
 
 /* The first of disks[] that clashes with one of domain `dom`'s disks, said in err: -1, else 0. */
@@ -132,83 +118,60 @@ int xl_domain_disks(struct xl_ctx *ctx, struct xs_client *xs, unsigned int domid
 
 /* ---- the commands --------------------------------------------------------------------------- */
 
-/* The disk list of a domain, with the usual complaints: 0, or the exit status. */
-static int list_or_complain(struct xl_ctx *ctx, const char *qualifier, unsigned int domid,
-			    struct xl_vbd_info **infos, size_t *n)
+static void free_disk(void *dev)
 {
-	char err[1024];
-	int r = xl_vbd_list(ctx, domid, infos, n, err, sizeof(err));
+	xl_disk_free(dev);
+	free(dev);
+}
 
-	if (r == -ESRCH) {
-		fprintf(stderr, "xl: domain '%s' does not exist\n", qualifier);
+static int parse_attach(int argc, char **argv, void **dev)
+{
+	struct xl_disk *disk = calloc(1, sizeof(*disk));
+	char err[1024], *spec = xl_join_args(argc, argv);
+	int status = EXIT_FAILURE;
+
+	*dev = disk;
+	if (!disk || !spec)
+		fprintf(stderr, "xl: out of memory\n");
+	else if (xl_disk_parse(spec, "block-attach: ", disk, stderr, err, sizeof(err)) ||
+		 xl_disk_resolve_target(disk, err, sizeof(err)))
+		fprintf(stderr, "xl: %s\n", err);
+	else
+		status = 0;
+	free(spec);
+	return status;
+}
+
+static int make_spec(struct xl_ctx *ctx, unsigned int domid, void *dev, const void *list, size_t n,
+		     char **spec)
+{
+	const struct xl_vbd_info *infos = list;
+	struct xl_disk *disk = dev;
+	char err[1024];
+
+	for (size_t i = 0; i < n; i++) {
+		if (infos[i].devid == disk->devid) {
+			fprintf(stderr, "xl: domain %u already has a disk at vdev %s (devid %u)\n", domid,
+				infos[i].vdev, infos[i].devid);
+			return EXIT_FAILURE;
+		}
+	}
+	if (xl_disks_check_in_use(ctx, disk, 1, err, sizeof(err))) {
+		fprintf(stderr, "xl: %s\n", err);
 		return EXIT_FAILURE;
 	}
-	if (r) {
-		fprintf(stderr, "xl: cannot list the disks of domain %u: %s\n", domid, err);
+	*spec = xl_disk_format_spec(disk);
+	if (!*spec) {
+		fprintf(stderr, "xl: out of memory\n");
 		return EXIT_FAILURE;
 	}
 	return 0;
 }
 
-int main_block_attach(struct xl_ctx *ctx, int argc, char **argv)
-{
-	struct xl_disk disk = { 0 };
-	struct xl_vbd_info *infos = NULL;
-	char name[DOMAIN_NAME_MAX + 1], err[1024], *spec = NULL;
-	unsigned int domid;
-	size_t n = 0;
-	int opt, status;
-
-	while ((opt = xl_getopt(argc, argv, "", NULL, "block-attach", 2, &status)) != -1)
-		if (opt == XL_OPT_STOP)
-			return status;
-	status = xl_find_domain_or_complain(ctx, argv[optind], "attach a block device to", &domid, name,
-			    sizeof(name));
-	if (status)
-		return status;
-	status = EXIT_FAILURE;
-	spec = xl_join_args(argc - optind - 1, argv + optind + 1);
-	if (!spec)
-		goto out_nomem;
-	if (xl_disk_parse(spec, "block-attach: ", &disk, stderr, err, sizeof(err)) ||
-	    xl_disk_resolve_target(&disk, err, sizeof(err))) {
-		fprintf(stderr, "xl: %s\n", err);
-		goto out;
-	}
-	status = list_or_complain(ctx, argv[optind], domid, &infos, &n);
-	if (status)
-		goto out;
-	status = EXIT_FAILURE;
-	for (size_t i = 0; i < n; i++) {
-		if (infos[i].devid == disk.devid) {
-			fprintf(stderr, "xl: domain %u already has a disk at vdev %s (devid %u)\n", domid,
-				infos[i].vdev, infos[i].devid);
-			goto out;
-		}
-	}
-	if (xl_disks_check_in_use(ctx, &disk, 1, err, sizeof(err))) {
-		fprintf(stderr, "xl: %s\n", err);
-		goto out;
-	}
-	free(spec);
-	spec = xl_disk_format_spec(&disk);
-	if (!spec)
-		goto out_nomem;
-	status = xl_device_request(ctx, domid, name, argv[optind], "vbd-attach", spec,
-				   "attach a block device to", VBD_REQUEST_TIMEOUT_MS);
-	goto out;
-out_nomem:
-	fprintf(stderr, "xl: out of memory\n");
-out:
-	free(spec);
-	xl_vbd_infos_free(infos, n);
-	xl_disk_free(&disk);
-	return status;
-}
-
 /* A DevId (all digits) or a vdev name to the devid in the list; -1 if none. */
-static long find_device(const char *which, const struct xl_vbd_info *infos, size_t n)
+static long find_device(const char *which, const void *list, size_t n)
 {
+	const struct xl_vbd_info *infos = list;
 	unsigned int devid;
 	char why[256], *end;
 
@@ -229,87 +192,63 @@ static long find_device(const char *which, const struct xl_vbd_info *infos, size
 	return -1;
 }
 
+/* xl's layout; Vdev is the devid, handle the frontend's domid, as xl prints them. */
+static void print_header(void)
+{
+	printf("%-5s %-3s %-6s %-5s %-6s %-8s %-30s\n", "Vdev", "BE", "handle", "state", "evt-ch",
+	       "ring-ref", "BE-path");
+}
+
+static void print_row(unsigned int domid, const void *list, size_t i)
+{
+	const struct xl_vbd_info *info = (const struct xl_vbd_info *)list + i;
+	char be_path[128];
+
+	snprintf(be_path, sizeof(be_path), "/local/domain/0/backend/vbd/%u/%u", domid, info->devid);
+	printf("%-5u %-3d %-6u %-5d %-6d %-8d %-30s\n", info->devid, 0, domid, info->state, info->evtchn,
+	       info->ring_ref, be_path);
+}
+
+static int parse_list(const char *text, void **out, size_t *n, char *err, size_t errlen)
+{
+	return xl_vbd_list_parse(text, (struct xl_vbd_info **)out, n, err, errlen);
+}
+
+static void free_list(void *records, size_t n)
+{
+	xl_vbd_infos_free(records, n);
+}
+
+static const struct option detach_opts[] = {
+	{ "force", no_argument, NULL, 'f' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+static const struct xl_device_type vbd_device = {
+	.request = "vbd", .attach_cmd = "block-attach", .detach_cmd = "block-detach",
+	.list_cmd = "block-list", .attach_args = 2,
+	.attach_what = "attach a block device to", .detach_what = "detach a block device from",
+	.plural = "disks", .not_found = "Error: Device %s not connected.\n",
+	/* -f: the VMM's detach is always the safe one; see the help text. */
+	.detach_opts = "f", .detach_longopts = detach_opts,
+	.timeout_ms = VBD_REQUEST_TIMEOUT_MS,
+	.parse_list = parse_list, .free_list = free_list, .parse_args = parse_attach,
+	.make_spec = make_spec, .free_dev = free_disk, .find = find_device,
+	.print_header = print_header, .print_row = print_row,
+};
+
+int main_block_attach(struct xl_ctx *ctx, int argc, char **argv)
+{
+	return xl_device_attach_main(ctx, &vbd_device, argc, argv);
+}
+
 int main_block_detach(struct xl_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	struct xl_vbd_info *infos = NULL;
-	char name[DOMAIN_NAME_MAX + 1], request[64], reply[1024];
-	unsigned int domid;
-	size_t n = 0;
-	long devid;
-	int opt, status, r;
-
-	while ((opt = xl_getopt(argc, argv, "f", opts, "block-detach", 2, &status)) != -1) {
-		if (opt == XL_OPT_STOP)
-			return status;
-		/* -f: the VMM's detach is always the safe one; see the help text. */
-	}
-	status = xl_find_domain_or_complain(ctx, argv[optind], "detach a block device from", &domid, name,
-			    sizeof(name));
-	if (status)
-		return status;
-	status = list_or_complain(ctx, argv[optind], domid, &infos, &n);
-	if (status)
-		goto out;
-	status = EXIT_FAILURE;
-	devid = find_device(argv[optind + 1], infos, n);
-	if (devid < 0) {
-		fprintf(stderr, "Error: Device %s not connected.\n", argv[optind + 1]);
-		goto out;
-	}
-	snprintf(request, sizeof(request), "vbd-detach %ld", devid);
-	r = xl_domain_request(ctx, domid, request, VBD_REQUEST_TIMEOUT_MS, reply, sizeof(reply));
-	if (r == -ESRCH) {
-		fprintf(stderr, "xl: domain '%s' does not exist\n", argv[optind]);
-		goto out;
-	}
-	if (r) {
-		fprintf(stderr, "xl: cannot detach vbd %ld from domain %u (%s): %s\n", devid, domid,
-			name, reply);
-		goto out;
-	}
-	status = EXIT_SUCCESS;
-out:
-	xl_vbd_infos_free(infos, n);
-	return status;
+	return xl_device_detach_main(ctx, &vbd_device, argc, argv);
 }
 
 int main_block_list(struct xl_ctx *ctx, int argc, char **argv)
 {
-	char name[DOMAIN_NAME_MAX + 1], be_path[128];
-	unsigned int domid;
-	int opt, status;
-
-	while ((opt = xl_getopt(argc, argv, "", NULL, "block-list", 1, &status)) != -1)
-		if (opt == XL_OPT_STOP)
-			return status;
-	/* xl's layout; Vdev is the devid, handle the frontend's domid, as xl prints them. */
-	printf("%-5s %-3s %-6s %-5s %-6s %-8s %-30s\n", "Vdev", "BE", "handle", "state", "evt-ch",
-	       "ring-ref", "BE-path");
-	for (int i = optind; i < argc; i++) {
-		struct xl_vbd_info *infos = NULL;
-		size_t n = 0;
-
-		fflush(stdout);
-		status = xl_find_domain_or_complain(ctx, argv[i], NULL, &domid, name, sizeof(name));
-		if (status)
-			return status;
-		if (domid == 0)
-			continue;        /* the host's own disks are not vbds */
-		status = list_or_complain(ctx, argv[i], domid, &infos, &n);
-		if (status)
-			return status;
-		for (size_t j = 0; j < n; j++) {
-			snprintf(be_path, sizeof(be_path), "/local/domain/0/backend/vbd/%u/%u", domid,
-				 infos[j].devid);
-			printf("%-5u %-3d %-6u %-5d %-6d %-8d %-30s\n", infos[j].devid, 0, domid,
-			       infos[j].state, infos[j].evtchn, infos[j].ring_ref, be_path);
-		}
-		xl_vbd_infos_free(infos, n);
-	}
-	return EXIT_SUCCESS;
+	return xl_device_list_main(ctx, &vbd_device, argc, argv);
 }

@@ -10,30 +10,17 @@
 #include <string.h>
 #include "lib/xs_client.h"
 #include "xl/xl_cmdtable.h"
+#include "xl/xl_device.h"
 #include "xl/xl_network.h"
 
 #define VIF_REQUEST_TIMEOUT_MS 30000   /* attach runs the hotplug script, detach waits on the guest */
-#define LIST_TIMEOUT_MS 5000
+
+static const struct xl_device_type vif_device;
 
 int xl_vif_list(struct xl_ctx *ctx, unsigned int domid, struct xl_vif_info **out, size_t *n,
 		char *err, size_t errlen)
 {
-	char *reply = malloc(65536);
-	int r;
-
-	*out = NULL;
-	*n = 0;
-	if (!reply) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	r = xl_domain_request(ctx, domid, "vif-list", LIST_TIMEOUT_MS, reply, 65536);
-	if (r)
-		snprintf(err, errlen, "%s", reply);
-	else if (xl_vif_list_parse(reply, out, n, err, errlen))
-		r = -EPROTO;
-	free(reply);
-	return r;
+	return xl_device_list(ctx, &vif_device, domid, (void **)out, n, err, errlen);
 }
 
 int xl_vifs_check_bridges(const struct xl_vif *vifs, size_t n, char *err, size_t errlen)
@@ -106,23 +93,7 @@ void xl_nics_free(struct xl_nic *nics, size_t n)
 	free(nics);
 }
 
-/* The vif list of a domain, with the usual complaints: 0, or the exit status. */
-static int list_or_complain(struct xl_ctx *ctx, const char *qualifier, unsigned int domid,
-			    struct xl_vif_info **infos, size_t *n)
-{
-	char err[1024];
-	int r = xl_vif_list(ctx, domid, infos, n, err, sizeof(err));
-
-	if (r == -ESRCH) {
-		fprintf(stderr, "xl: domain '%s' does not exist\n", qualifier);
-		return EXIT_FAILURE;
-	}
-	if (r) {
-		fprintf(stderr, "xl: cannot list the vifs of domain %u: %s\n", domid, err);
-		return EXIT_FAILURE;
-	}
-	return 0;
-}
+/* ---- the commands: xl_device.c, with this row ---- */
 
 static bool has_devid(int argc, char **argv, int *devid)
 {
@@ -142,88 +113,97 @@ static bool has_devid(int argc, char **argv, int *devid)
 	return true;
 }
 
-int main_network_attach(struct xl_ctx *ctx, int argc, char **argv)
-{
-	struct xl_vif vif = { 0 };
-	struct xl_vif_info *infos = NULL;
-	unsigned char (*taken)[6] = NULL;
-	char name[DOMAIN_NAME_MAX + 1], err[1024], *spec = NULL;
-	char **args, **rest = NULL;
-	unsigned int domid;
-	size_t n = 0;
-	int opt, status, devid = -1, nargs, nrest = 0;
+struct vif_attach {
+	struct xl_vif vif;
+	int devid;
+};
 
-	while ((opt = xl_getopt(argc, argv, "", NULL, "network-attach", 1, &status)) != -1)
-		if (opt == XL_OPT_STOP)
-			return status;
-	status = xl_find_domain_or_complain(ctx, argv[optind], "attach a network device to", &domid, name,
-			    sizeof(name));
-	if (status)
-		return status;
-	status = EXIT_FAILURE;
-	/* devid= is ours to pass on (the VMM picks one otherwise); the rest is a vif spec. */
-	nargs = argc - optind - 1;
-	args = argv + optind + 1;
-	rest = calloc((size_t)nargs + 1, sizeof(*rest));
-	if (!rest)
+static void free_attach(void *dev)
+{
+	struct vif_attach *a = dev;
+
+	xl_vif_free(&a->vif);
+	free(a);
+}
+
+/* devid= is ours to pass on (the VMM picks one otherwise); the rest is a vif spec. */
+static int parse_attach(int argc, char **argv, void **dev)
+{
+	struct vif_attach *a = calloc(1, sizeof(*a));
+	char **rest = calloc((size_t)argc + 1, sizeof(*rest)), *spec = NULL, err[1024];
+	int nrest = 0, status = EXIT_FAILURE;
+
+	*dev = a;
+	if (!a || !rest)
 		goto out_nomem;
-	if (!has_devid(nargs, args, &devid))
+	a->devid = -1;
+	if (!has_devid(argc, argv, &a->devid))
 		goto out;
-	for (int i = 0; i < nargs; i++)
-		if (strncmp(args[i], "devid=", 6))
-			rest[nrest++] = args[i];
+	for (int i = 0; i < argc; i++)
+		if (strncmp(argv[i], "devid=", 6))
+			rest[nrest++] = argv[i];
 	spec = xl_join_args(nrest, rest);
 	if (!spec)
 		goto out_nomem;
-	if (xl_vif_parse(spec, "network-attach: ", devid, &vif, stderr, err, sizeof(err))) {
+	if (xl_vif_parse(spec, "network-attach: ", a->devid, &a->vif, stderr, err, sizeof(err))) {
 		fprintf(stderr, "xl: %s\n", err);
 		goto out;
 	}
-	status = list_or_complain(ctx, argv[optind], domid, &infos, &n);
-	if (status)
-		goto out;
-	status = EXIT_FAILURE;
-	taken = calloc(n + 1, sizeof(*taken));
-	if (!taken)
-		goto out_nomem;
-	for (size_t i = 0; i < n; i++) {
-		xl_vif_mac_parse(infos[i].mac, taken[i]);
-		if (vif.mac_set && !memcmp(vif.mac, taken[i], 6)) {
-			fprintf(stderr, "xl: domain %u already has a vif with mac %s (devid %u)\n",
-				domid, infos[i].mac, infos[i].devid);
-			goto out;
-		}
-		if (devid >= 0 && infos[i].devid == (unsigned int)devid) {
-			fprintf(stderr, "xl: domain %u already has a vif with devid %d\n", domid, devid);
-			goto out;
-		}
-	}
-	if (xl_vif_resolve_defaults(&vif, (const unsigned char (*)[6])taken, n, err, sizeof(err)) ||
-	    xl_vifs_check_bridges(&vif, 1, err, sizeof(err))) {
-		fprintf(stderr, "xl: %s\n", err);
-		goto out;
-	}
-	free(spec);
-	spec = xl_vif_format_spec(&vif);
-	if (!spec)
-		goto out_nomem;
-	status = xl_device_request(ctx, domid, name, argv[optind], "vif-attach", spec,
-				   "attach a network device to", VIF_REQUEST_TIMEOUT_MS);
+	status = 0;
 	goto out;
 out_nomem:
 	fprintf(stderr, "xl: out of memory\n");
 out:
 	free(spec);
 	free(rest);
+	return status;
+}
+
+static int make_spec(struct xl_ctx *ctx, unsigned int domid, void *dev, const void *list, size_t n,
+		     char **spec)
+{
+	struct vif_attach *a = dev;
+	const struct xl_vif_info *infos = list;
+	unsigned char (*taken)[6] = calloc(n + 1, sizeof(*taken));
+	char err[1024];
+	int status = EXIT_FAILURE;
+
+	(void)ctx;
+	if (!taken)
+		goto out_nomem;
+	for (size_t i = 0; i < n; i++) {
+		xl_vif_mac_parse(infos[i].mac, taken[i]);
+		if (a->vif.mac_set && !memcmp(a->vif.mac, taken[i], 6)) {
+			fprintf(stderr, "xl: domain %u already has a vif with mac %s (devid %u)\n",
+				domid, infos[i].mac, infos[i].devid);
+			goto out;
+		}
+		if (a->devid >= 0 && infos[i].devid == (unsigned int)a->devid) {
+			fprintf(stderr, "xl: domain %u already has a vif with devid %d\n", domid, a->devid);
+			goto out;
+		}
+	}
+	if (xl_vif_resolve_defaults(&a->vif, (const unsigned char (*)[6])taken, n, err, sizeof(err)) ||
+	    xl_vifs_check_bridges(&a->vif, 1, err, sizeof(err))) {
+		fprintf(stderr, "xl: %s\n", err);
+		goto out;
+	}
+	*spec = xl_vif_format_spec(&a->vif);
+	if (*spec) {
+		status = 0;
+		goto out;
+	}
+out_nomem:
+	fprintf(stderr, "xl: out of memory\n");
+out:
 	free(taken);
-	free(infos);
-	xl_vif_free(&vif);
 	return status;
 }
 
 /* DevId or MAC (xl tells them apart by the ':') to the devid in the list; -1 if none. */
-static long find_device(const char *which, const struct xl_vif_info *infos, size_t n)
+static long find_device(const char *which, const void *list, size_t n)
 {
+	const struct xl_vif_info *infos = list;
 	unsigned char mac[6], have[6];
 	char *end;
 	long devid;
@@ -248,81 +228,56 @@ static long find_device(const char *which, const struct xl_vif_info *infos, size
 	return -1;
 }
 
+/* xl's layout: Idx BE Mac Addr. handle state evt-ch tx-/rx-ring-ref BE-path. */
+static void print_header(void)
+{
+	printf("%-3s %-2s %-17s %-6s %-5s %-6s %5s/%-5s %-30s\n", "Idx", "BE", "Mac Addr.", "handle",
+	       "state", "evt-ch", "tx-", "rx-ring-ref", "BE-path");
+}
+
+static void print_row(unsigned int domid, const void *list, size_t i)
+{
+	const struct xl_vif_info *info = (const struct xl_vif_info *)list + i;
+	char be_path[128];
+
+	snprintf(be_path, sizeof(be_path), "/local/domain/0/backend/vif/%u/%u", domid, info->devid);
+	printf("%-3u %-2d %s %6u %5d %6d %5d/%-11d %-30s\n", info->devid, 0, info->mac, info->devid,
+	       info->state, info->evtchn, info->tx_ring_ref, info->rx_ring_ref, be_path);
+}
+
+static int parse_list(const char *text, void **out, size_t *n, char *err, size_t errlen)
+{
+	return xl_vif_list_parse(text, (struct xl_vif_info **)out, n, err, errlen);
+}
+
+static void free_list(void *records, size_t n)
+{
+	(void)n;
+	free(records);
+}
+
+static const struct xl_device_type vif_device = {
+	.request = "vif", .attach_cmd = "network-attach", .detach_cmd = "network-detach",
+	.list_cmd = "network-list", .attach_args = 1,
+	.attach_what = "attach a network device to", .detach_what = "detach a network device from",
+	.plural = "vifs", .not_found = "Unknown device %s.\n", .detach_opts = "",
+	.timeout_ms = VIF_REQUEST_TIMEOUT_MS,
+	.parse_list = parse_list, .free_list = free_list, .parse_args = parse_attach,
+	.make_spec = make_spec, .free_dev = free_attach, .find = find_device,
+	.print_header = print_header, .print_row = print_row,
+};
+
+int main_network_attach(struct xl_ctx *ctx, int argc, char **argv)
+{
+	return xl_device_attach_main(ctx, &vif_device, argc, argv);
+}
+
 int main_network_detach(struct xl_ctx *ctx, int argc, char **argv)
 {
-	struct xl_vif_info *infos = NULL;
-	char name[DOMAIN_NAME_MAX + 1], request[64], reply[1024];
-	unsigned int domid;
-	size_t n = 0;
-	long devid;
-	int opt, status, r;
-
-	while ((opt = xl_getopt(argc, argv, "", NULL, "network-detach", 2, &status)) != -1)
-		if (opt == XL_OPT_STOP)
-			return status;
-	status = xl_find_domain_or_complain(ctx, argv[optind], "detach a network device from", &domid, name,
-			    sizeof(name));
-	if (status)
-		return status;
-	status = list_or_complain(ctx, argv[optind], domid, &infos, &n);
-	if (status)
-		goto out;
-	status = EXIT_FAILURE;
-	devid = find_device(argv[optind + 1], infos, n);
-	if (devid < 0) {
-		fprintf(stderr, "Unknown device %s.\n", argv[optind + 1]);
-		goto out;
-	}
-	snprintf(request, sizeof(request), "vif-detach %ld", devid);
-	r = xl_domain_request(ctx, domid, request, VIF_REQUEST_TIMEOUT_MS, reply, sizeof(reply));
-	if (r == -ESRCH) {
-		fprintf(stderr, "xl: domain '%s' does not exist\n", argv[optind]);
-		goto out;
-	}
-	if (r) {
-		fprintf(stderr, "xl: cannot detach vif %ld from domain %u (%s): %s\n", devid, domid,
-			name, reply);
-		goto out;
-	}
-	status = EXIT_SUCCESS;
-out:
-	free(infos);
-	return status;
+	return xl_device_detach_main(ctx, &vif_device, argc, argv);
 }
 
 int main_network_list(struct xl_ctx *ctx, int argc, char **argv)
 {
-	char name[DOMAIN_NAME_MAX + 1], be_path[128];
-	unsigned int domid;
-	int opt, status;
-
-	while ((opt = xl_getopt(argc, argv, "", NULL, "network-list", 1, &status)) != -1)
-		if (opt == XL_OPT_STOP)
-			return status;
-	/* xl's layout: Idx BE Mac Addr. handle state evt-ch tx-/rx-ring-ref BE-path. */
-	printf("%-3s %-2s %-17s %-6s %-5s %-6s %5s/%-5s %-30s\n", "Idx", "BE", "Mac Addr.", "handle",
-	       "state", "evt-ch", "tx-", "rx-ring-ref", "BE-path");
-	for (int i = optind; i < argc; i++) {
-		struct xl_vif_info *infos = NULL;
-		size_t n = 0;
-
-		fflush(stdout);
-		status = xl_find_domain_or_complain(ctx, argv[i], NULL, &domid, name, sizeof(name));
-		if (status)
-			return status;
-		if (domid == 0)
-			continue;        /* the host's own interfaces are not vifs */
-		status = list_or_complain(ctx, argv[i], domid, &infos, &n);
-		if (status)
-			return status;
-		for (size_t j = 0; j < n; j++) {
-			snprintf(be_path, sizeof(be_path), "/local/domain/0/backend/vif/%u/%u", domid,
-				 infos[j].devid);
-			printf("%-3u %-2d %s %6u %5d %6d %5d/%-11d %-30s\n", infos[j].devid, 0,
-			       infos[j].mac, infos[j].devid, infos[j].state, infos[j].evtchn,
-			       infos[j].tx_ring_ref, infos[j].rx_ring_ref, be_path);
-		}
-		free(infos);
-	}
-	return EXIT_SUCCESS;
+	return xl_device_list_main(ctx, &vif_device, argc, argv);
 }
