@@ -8,11 +8,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "lib/rundir.h"
+#include "vmm/control.h"
 
 int main(int argc, char **argv)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX, .sun_path = "control.sock" };
-	char dir[PATH_MAX], req[512] = "", reply[8193];
+	char dir[PATH_MAX], req[CONTROL_REQUEST_MAX + 1] = "", reply[CONTROL_REPLY_MAX + 1];
 	struct rundir rd;
 	int fd, r;
 
