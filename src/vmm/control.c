@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "backends/pv_backend.h"
 #include "lib/error.h"
 #include "lib/unix_socket.h"
 #include "vmm/control.h"
@@ -88,7 +89,7 @@ void control_reply_later(void *conn, int rc, const char *msg)
 	char reply[256];
 
 	if (rc)
-		snprintf(reply, sizeof(reply), "error %s %s", control_errno_name(-rc), msg);
+		snprintf(reply, sizeof(reply), "error %s %s", pv_errno_name(-rc), msg);
 	else
 		snprintf(reply, sizeof(reply), "ok");
 	send_reply(c->fd, reply);

@@ -55,11 +55,10 @@ struct control_request {
 const struct control_request *control_requests(size_t *n);
 /* The next word of the request (strtok_r on delims), or NULL. */
 char *control_next_word(struct control_call *call, const char *delims);
-/* Answers a deferred request ("ok", or "error ENAME msg" for rc = -errno) and closes it; the
+/* Answers a deferred request ("ok", or "error ENAME msg" for rc = -errno, named by
+ * pv_errno_name) and closes it; the
  * signature of the backends' done callbacks, with the connection as ctx. */
 void control_reply_later(void *conn, int rc, const char *msg);
-/* "EINVAL" for EINVAL ...; "EIO" for an errno no reply uses. */
-const char *control_errno_name(int e);
 
 /* ---- The server ---- */
 struct control_server {

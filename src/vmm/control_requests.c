@@ -9,21 +9,9 @@
 #include <string.h>
 #include "backends/blkback.h"
 #include "backends/netback.h"
+#include "backends/pv_backend.h"
 #include "vmm/control.h"
 #include "vmm/domain.h"
-
-const char *control_errno_name(int e)
-{
-	static const struct { int e; const char *name; } names[] = {
-		{ EINVAL, "EINVAL" }, { EEXIST, "EEXIST" }, { ENOENT, "ENOENT" }, { ENOSPC, "ENOSPC" },
-		{ ENOMEM, "ENOMEM" }, { EBUSY, "EBUSY" }, { EACCES, "EACCES" }, { EROFS, "EROFS" },
-		{ EISDIR, "EISDIR" },
-	};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (names[i].e == e)
-			return names[i].name;
-	return "EIO";
-}
 
 static enum control_outcome info_request(struct control_call *c)
 {
@@ -135,7 +123,7 @@ static enum control_outcome vif_request(struct control_call *c)
 		}
 		r = netback_attach(c->dom, arg, &devid, vifname, sizeof(vifname), err, sizeof(err));
 		if (r)
-			snprintf(c->reply, c->len, "error %s %s", control_errno_name(-r), err);
+			snprintf(c->reply, c->len, "error %s %s", pv_errno_name(-r), err);
 		else
 			snprintf(c->reply, c->len, "ok devid=%d vifname=%s", devid, vifname);
 		return CONTROL_REPLY;
@@ -177,7 +165,7 @@ static enum control_outcome vbd_request(struct control_call *c)
 		}
 		r = blkback_attach(c->dom, arg, &devid, err, sizeof(err));
 		if (r)
-			snprintf(c->reply, c->len, "error %s %s", control_errno_name(-r), err);
+			snprintf(c->reply, c->len, "error %s %s", pv_errno_name(-r), err);
 		else
 			snprintf(c->reply, c->len, "ok devid=%d", devid);
 		return CONTROL_REPLY;
