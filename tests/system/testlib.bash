@@ -187,3 +187,202 @@ run_tests() {
 	done
 	return $status
 }
+
+# ---- Fault tests (faults.sh, chaos.sh, big_domain.sh): processes, descriptors, leftovers ----
+# Every wait is bounded; every helper that looks at xenstore goes through timeout, since a stopped
+# xenstored would otherwise hang the test itself.
+
+# need_kvm: for a file that sets NEEDS_KVM=0 because only some of its tests boot a guest.
+need_kvm() {
+	have_kvm || skip "no usable /dev/kvm (needs KVM and root)" || return 1
+	[ -e "$GUEST" ] || skip "no test guest at $GUEST (make guest)"
+}
+
+# The VMM serving domain NAME (the newest, should two be there), and xenstored of this run dir.
+vmm_pid_of() { pgrep -n -f -- "xenith-vmm.*$XENITH_RUNDIR.*--name $1( |\$)" || true; }
+xenstored_pid() { pgrep -n -f -- "xenstored --rundir $XENITH_RUNDIR( |\$)" || true; }
+pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+pid_dead() { ! pid_alive "$1"; }
+
+fds_of() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+fds_of_is() { [ "$(fds_of "$1")" = "$2" ]; }
+# steady_fds PID: PID's fd count once it held for a second (transient clients gone), at most 10 s.
+steady_fds() {
+	local n m i
+	n=$(fds_of "$1")
+	for i in $(seq 20); do
+		sleep 0.5
+		m=$(fds_of "$1")
+		[ "$m" = "$n" ] && [ "$i" -ge 2 ] && break
+		n=$m
+	done
+	echo "$n"
+}
+# memfd_inodes PID: the inodes of PID's memfds (guest RAM and the like), one a line.
+memfd_inodes() {
+	local f
+	for f in "/proc/$1"/fd/*; do
+		if [[ $(readlink "$f" 2>/dev/null) == /memfd:* ]]; then stat -L -c %i "$f" 2>/dev/null || true; fi
+	done | sort -u
+}
+# holds_any_inode PID INODE...: PID has one of these files open or mapped; prints where.
+holds_any_inode() {
+	local pid=$1 f i maps
+	shift
+	for f in "/proc/$pid"/fd/*; do
+		i=$(stat -L -c %i "$f" 2>/dev/null) || continue
+		[[ " $* " == *" $i "* ]] && { echo "fd $(basename "$f") -> $(readlink "$f")"; return 0; }
+	done
+	maps=$(awk '{ print $5 }' "/proc/$pid/maps" 2>/dev/null | sort -u)
+	for i in "$@"; do
+		grep -qx -- "$i" <<<"$maps" && { echo "a mapping of inode $i"; return 0; }
+	done
+	return 1
+}
+
+# xenstore-utils (Debian's) on this run dir's xenstored, never waiting more than XS_WAIT seconds.
+XS_WAIT=${XS_WAIT:-10}
+xs() { XENSTORED_PATH="$XENITH_RUNDIR/xenstored/socket" timeout "$XS_WAIT" "$@"; }
+xs_read_is() { [ "$(xs xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
+xs_absent() { ! xs xenstore-exists "$1" 2>/dev/null; }
+# The domids with a home, Dom0 left out, on one line ("" if none, or no /local/domain at all).
+xs_domids() { { xs xenstore-list /local/domain 2>/dev/null || true; } | { grep -vx 0 || true; } | tr '\n' ' ' | sed 's/ $//'; }
+# Backend directories in Dom0's home (backend/<type>/<domid>), as "type/domid" words.
+xs_backend_dirs() {
+	local t
+	for t in $( { xs xenstore-list /local/domain/0/backend 2>/dev/null || true; }); do
+		{ xs xenstore-list "/local/domain/0/backend/$t" 2>/dev/null || true; } | sed "s|^|$t/|"
+	done | tr '\n' ' ' | sed 's/ $//'
+}
+# xs_introduced DOMID: xenstored's IS_DOMAIN_INTRODUCED answer (T or F) through xs_wire.py.
+xs_introduced() {
+	PYTHONPATH="$ROOT/tests/system" timeout "$XS_WAIT" python3 -c '
+import sys, xs_wire
+c = xs_wire.Conn(sys.argv[1])
+status, body = c.call("IS_DOMAIN_INTRODUCED", sys.argv[2])
+print(body.rstrip(b"\0").decode() if status == "OK" else "error " + body)' \
+		"$XENITH_RUNDIR/xenstored/socket" "$1" 2>&1
+}
+not_introduced() { [ "$(xs_introduced "$1")" = F ]; }
+
+# A network namespace of the test's own with bridge xbr0 at 10.0.0.1/24 (drop_netns removes it).
+make_bridge_netns() {
+	need ip iproute2
+	NETNS="xf$$-$1"
+	ip netns add "$NETNS" || fail "cannot make network namespace $NETNS"
+	in_ns ip link set lo up
+	in_ns ip link add xbr0 type bridge
+	in_ns ip addr add 10.0.0.1/24 dev xbr0
+	in_ns ip link set xbr0 up
+}
+# The vif TAPs in the test's namespace, one line ("" if none).
+taps_in_ns() { in_ns ip -o link show | awk -F': ' '$2 ~ /^vif/ { sub(/@.*/, "", $2); print $2 }' | tr '\n' ' ' | sed 's/ $//'; }
+tap_master() { in_ns ip -o link show "$1" 2>/dev/null | grep -o 'master [^ ]*' | awk '{ print $2 }'; }
+
+# Background processes a test starts (watchers, pings, xl commands in flight): stopped by pid,
+# and only while they are still this shell's jobs (a reaped pid may since belong to another).
+BG_PIDS=()
+track_bg() { BG_PIDS+=("$@"); }
+own_bg() {
+	local p j
+	for p in "${BG_PIDS[@]}"; do
+		for j in $(jobs -p); do [ "$p" = "$j" ] && echo "$p"; done
+	done
+	return 0
+}
+stop_bg() {
+	local p live
+	live=$(own_bg)
+	for p in $live; do kill -TERM "$p" 2>/dev/null || true; done
+	[ -z "$live" ] || sleep 0.2
+	for p in $(own_bg); do kill -KILL "$p" 2>/dev/null || true; done
+	for p in $live; do wait "$p" 2>/dev/null || true; done     # reaped quietly
+	BG_PIDS=()
+	return 0
+}
+
+# bounded SECONDS TAG COMMAND...: runs COMMAND under timeout with its stdout in $WORK/TAG.out and
+# stderr in $WORK/TAG.err; its status goes to BOUNDED_RC.  A command still running after SECONDS
+# fails the test, naming it.
+BOUNDED_RC=0
+bounded() {
+	local secs=$1 tag=$2
+	shift 2
+	BOUNDED_RC=0
+	timeout -k 5 "$secs" "$@" >"$WORK/$tag.out" 2>"$WORK/$tag.err" || BOUNDED_RC=$?
+	if [ "$BOUNDED_RC" = 124 ] || [ "$BOUNDED_RC" = 137 ]; then
+		fail "'$*' did not return within $secs s (killed by timeout); it said: $(tail -c 300 "$WORK/$tag.err" | tr '\n' ' ')"
+	fi
+}
+said() { tr '\n' ' ' <"$WORK/$1.$2"; }
+
+# start_interruptible VAR OUTFILE COMMAND...: COMMAND in the background (stdout and stderr to
+# OUTFILE), in a process group of its own, with SIGINT at its default (a non-interactive shell's
+# background jobs ignore it), so that `kill -INT -- -PID` reaches it as Ctrl-C in a terminal
+# would.  Its pid goes to VAR; `wait` gives its status.
+start_interruptible() {
+	local var=$1 out=$2
+	shift 2
+	setsid env --default-signal=INT "$@" >"$out" 2>&1 &
+	printf -v "$var" %s "$!"
+	track_bg "$!"
+}
+# finished PID: a child of this shell has exited (a zombie until waited for, which kill -0 misses).
+finished() { [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null || echo gone)" = Z ] || [ ! -e "/proc/$1" ]; }
+# wait_bounded SECONDS PID WHAT: waits for child PID; its status goes to WAIT_RC (read by the
+# test files).
+WAIT_RC=0
+# shellcheck disable=SC2034
+wait_bounded() {
+	wait_for "$1" finished "$2" || fail "$3 (pid $2) still runs $1 s later"
+	WAIT_RC=0
+	wait "$2" 2>/dev/null || WAIT_RC=$?
+}
+
+# SIGSTOP with a record, so that the test's EXIT trap (undo_faults) resumes what it stopped.
+STOPPED_PIDS=()
+stop_pid() { kill -STOP "$1" && STOPPED_PIDS+=("$1"); }
+resume_pids() {
+	local p
+	for p in "${STOPPED_PIDS[@]}"; do kill -CONT "$p" 2>/dev/null || true; done
+	STOPPED_PIDS=()
+}
+# For a test's `trap undo_faults EXIT`: nothing it stopped stays stopped, nothing it started in the
+# background runs on, and its namespace goes (run_tests cannot see a NETNS set inside the test).
+undo_faults() { resume_pids; stop_bg; drop_netns; }
+
+# Leftovers of a domain that should be gone, by name (and domid when known), as one line:
+# "" when nothing is left.  Looks at processes, the run directory, xenstore and the namespace.
+leftovers_of() {
+	local name=$1 id=${2:-} out="" d
+	[ -n "$(vmm_pid_of "$name")" ] && out="$out VMM pid $(vmm_pid_of "$name");"
+	for d in "$XENITH_RUNDIR"/domains/* "$XENITH_RUNDIR"/domains/.new-*; do
+		[ -e "$d" ] || continue
+		if [ "$(cat "$d/name" 2>/dev/null)" = "$name" ] || [ "$(basename "$d")" = "$id" ] ||
+		   [[ $(basename "$d") == .new-* ]]; then
+			out="$out run dir domains/$(basename "$d");"
+		fi
+	done
+	if [ -n "$id" ]; then
+		xs_absent "/local/domain/$id" || out="$out xenstore /local/domain/$id;"
+		local b
+		for b in $(xs_backend_dirs); do [ "${b#*/}" = "$id" ] && out="$out xenstore backend/$b;"; done
+		[ -n "$NETNS" ] && [[ " $(taps_in_ns) " == *" vif$id."* ]] && out="$out TAP of vif$id;"
+	fi
+	echo "${out# }"
+}
+nothing_left_of() { [ -z "$(leftovers_of "$@")" ]; }
+
+# Run-dir entries besides the ones a run dir always has (logs included).
+rundir_extras() {
+	local f out=""
+	for f in "$XENITH_RUNDIR"/* "$XENITH_RUNDIR"/.[!.]*; do
+		[ -e "$f" ] || continue
+		case ${f##*/} in
+		domains|log|work|domid.lock|last-domid|xenstored|xenstored.lock) ;;
+		*) out="$out ${f##*/}" ;;
+		esac
+	done
+	echo "${out# }"
+}
+# ---- end of the fault tests' helpers ----
