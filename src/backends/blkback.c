@@ -494,9 +494,7 @@ static void vbd_teardown(struct pv_device *dev)
 	free(bd);
 }
 
-#define VBD_FIELD(tag, field, kind, ...) \
-	{ tag, #field, kind, offsetof(struct blkback_config, field), \
-	  sizeof(((struct blkback_config *)0)->field), __VA_ARGS__ }
+#define VBD_FIELD(...) PV_FIELD(struct blkback_config, __VA_ARGS__)
 static const struct pv_field vbd_fields[] = {
 	VBD_FIELD(16, vdev, PV_FIELD_STR, 0, 0, true),
 	VBD_FIELD(17, devid, PV_FIELD_INT, 0, INT32_MAX, true),

@@ -651,9 +651,7 @@ static void vif_teardown(struct pv_device *dev)
 	free(nb);
 }
 
-#define VIF_FIELD(tag, field, kind, ...) \
-	{ tag, #field, kind, offsetof(struct netback_config, field), \
-	  sizeof(((struct netback_config *)0)->field), __VA_ARGS__ }
+#define VIF_FIELD(...) PV_FIELD(struct netback_config, __VA_ARGS__)
 static const struct pv_field vif_fields[] = {
 	VIF_FIELD(16, devid, PV_FIELD_INT, 0, 65535, true),
 	VIF_FIELD(17, mac, PV_FIELD_BYTES, 0, 0, true),

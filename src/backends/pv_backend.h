@@ -63,6 +63,11 @@ struct pv_field {
 	bool required;
 };
 
+/* A row of a type's `fields`: PV_FIELD(struct netback_config, 16, devid, PV_FIELD_INT, 0, 65535, true). */
+#define PV_FIELD(config, tag_, field, kind_, min_, max_, required_)                               \
+	{ .tag = (tag_), .name = #field, .kind = (kind_), .offset = offsetof(config, field),         \
+	  .size = sizeof(((config *)0)->field), .min = (min_), .max = (max_), .required = (required_) }
+
 /* What the connected ring had when it was saved.  Restart and migration rebuild the ring from the
  * frontend's xenstore nodes, so on restore this is checked and handed back, not applied. */
 struct pv_runtime {
