@@ -98,6 +98,7 @@ FUZZ_PVH_ELF_SRCS = tests/fuzz/fuzz_pvh_elf.c src/vmm/pvh_loader.c src/vmm/vm.c 
                     src/vmm/decompress.c src/vmm/acpi_tables.c src/vmm/acpi_aml.c src/vmm/xen_call_sites.c \
                     src/vmm/elf.c
 FUZZ_XS_MESSAGE_SRCS = tests/fuzz/fuzz_xs_message.c $(XS_SRCS) src/lib/error.c src/lib/unix_socket.c
+FUZZ_XS_SNAPSHOT_SRCS = tests/fuzz/fuzz_xs_snapshot.c $(XS_SRCS) src/lib/error.c src/lib/unix_socket.c
 # The ring backends run on tests/unit/fake_domain.h: xen_init and the hypercall table (all of
 # src/xen) and what those reach, short of domain.c (the fuzzers stub domain_shutdown).
 FUZZ_FAKE_DOMAIN_SRCS = $(wildcard src/xen/*.c) src/vmm/vm.c src/vmm/guest_access.c src/vmm/io.c src/vmm/upcall.c src/lib/hvlog.c \
@@ -118,6 +119,12 @@ build/fuzz/fuzz_pvh_elf: $(FUZZ_PVH_ELF_SRCS) $(wildcard src/vmm/*.h src/lib/*.h
 build/fuzz/fuzz_xs_message: $(FUZZ_XS_MESSAGE_SRCS) $(wildcard src/xenstore/*.h src/lib/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XS_MESSAGE_SRCS) -o $@ $(VMM_LIBS)
+
+# xenstored's snapshot loader (persist.c) and the ring resume it feeds (resume.c).
+fuzz: build/fuzz/fuzz_xs_snapshot
+build/fuzz/fuzz_xs_snapshot: $(FUZZ_XS_SNAPSHOT_SRCS) $(wildcard src/xenstore/*.h src/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XS_SNAPSHOT_SRCS) -o $@ $(VMM_LIBS)
 
 build/fuzz/fuzz_netback_ring: $(FUZZ_NETBACK_RING_SRCS) $(FUZZ_FAKE_DOMAIN_HDRS)
 	@mkdir -p $(dir $@)

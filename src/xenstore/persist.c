@@ -77,7 +77,7 @@ struct enc {
 
 static void put(struct enc *e, const void *data, size_t n)
 {
-	if (e->oom)
+	if (e->oom || !n)
 		return;
 	if (e->len + n > e->p->cap) {
 		size_t cap = e->p->cap ? e->p->cap : 64 * 1024;
@@ -181,6 +181,13 @@ static void put_ring_kept(struct enc *e, const struct xs_ring_state *s)
 	put_watches(e, s->watches);
 }
 
+static int by_domid(const void *a, const void *b)
+{
+	const struct xs_domain *x = *(struct xs_domain *const *)a, *y = *(struct xs_domain *const *)b;
+
+	return (x->domid > y->domid) - (x->domid < y->domid);
+}
+
 long persist_encode(struct xenstored *xsd)
 {
 	struct enc e = { .p = &xsd->persist };
@@ -195,10 +202,18 @@ long persist_encode(struct xenstored *xsd)
 	tree_walk(xsd->tree.root, put_node, &e);
 	for (struct xs_domain *d = xsd->domains; d; d = d->next)
 		n_domains += domain_introduced(d);
+	/* In domid order, so that the same store always encodes the same. */
+	struct xs_domain **sorted = malloc((n_domains ? n_domains : 1) * sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	n_domains = 0;
+	for (struct xs_domain *d = xsd->domains; d; d = d->next)
+		if (domain_introduced(d))
+			sorted[n_domains++] = d;
+	qsort(sorted, n_domains, sizeof(*sorted), by_domid);
 	put_u32(&e, n_domains);
-	for (struct xs_domain *d = xsd->domains; d; d = d->next) {
-		if (!domain_introduced(d))
-			continue;
+	for (uint32_t i = 0; i < n_domains; i++) {
+		struct xs_domain *d = sorted[i];
 		put_u32(&e, d->domid);
 		put_u64(&e, d->mfn);
 		put_u64(&e, d->port);
@@ -208,6 +223,7 @@ long persist_encode(struct xenstored *xsd)
 		else
 			put_ring_kept(&e, d->awaiting);
 	}
+	free(sorted);
 	if (e.oom)
 		return -ENOMEM;
 	uint64_t payload = e.len - HEADER_LEN;
@@ -503,8 +519,8 @@ int persist_decode(struct xenstored *xsd, const void *data, size_t len, char *wh
 			return EINVAL;
 	if (d.left)
 		return fail(&d, "%s: bytes after the last record", "payload"), EINVAL;
-	if (generation > xsd->generation)
-		xsd->generation = generation;
+	/* Every node's is at most this (checked): the counter goes on from where it was. */
+	xsd->generation = generation;
 	return 0;
 }
 

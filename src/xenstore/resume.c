@@ -91,11 +91,11 @@ void resume_apply(struct xenstored *xsd, struct xs_domain *d, struct xs_conn *c)
 		LOG("%s: ring indices moved while xenstored was away (req_cons %u, snapshot %u, "
 		    "req_prod %u): reading from req_cons", c->label, published, s->req_cons, prod);
 	}
-	if (written <= s->out_len) {
+	if (written < s->out_len) {
 		if (conn_queue_bytes(c, s->out + written, s->out_len - written))
 			LOG("%s: out of memory for %zu bytes of output kept over the restart", c->label,
 			    s->out_len - written);
-	} else {
+	} else if (written > s->out_len) {
 		LOG("%s: rsp_prod moved %u bytes past the %zu kept over the restart: they are dropped",
 		    c->label, written, s->out_len);
 	}
