@@ -92,6 +92,40 @@ static void test_limit(struct unit *u, const void *arg)
 	free(dom);
 }
 
+/* Saving a domain with no devices gives nothing; restoring refuses a bad record by its offset and
+ * a device whose attach fails with the attach's reason, and leaves no device behind. */
+static void test_save_restore_all(struct unit *u, const void *arg)
+{
+	const struct pv_backend_type *vbd = pv_backend_type_by_name("vbd");
+	struct domain *dom = calloc(1, sizeof(*dom));
+	uint8_t *buf = (uint8_t *)"x", rec[PV_RECORD_MAX * 2];
+	size_t len = 1;
+	char err[1024] = "";
+
+	(void)arg;
+	dom->domid = 4;
+	CHECK(!pv_backends_save_all(dom, &buf, &len, err, sizeof(err)) && !buf && !len, "empty save: %s", err);
+	CHECK(!pv_backends_restore_all(dom, rec, 0, err, sizeof(err)) && !dom->pv_devices, "empty restore: %s", err);
+	memset(rec, 0, 64);
+	CHECK(pv_backends_restore_all(dom, rec, 64, err, sizeof(err)) == -1, "zeros restored");
+	CHECK(strstr(err, "restoring the device at byte 0: not a PV device record") != NULL, "'%s'", err);
+	void *config = calloc(1, vbd->config_size);
+	struct pv_runtime rt = { .state = 4 };
+	CHECK(!vbd->parse("vdev=xvdc,access=ro,target=/nonexistent/h1.img", config, err, sizeof(err)), "%s", err);
+	long n = pv_record_encode(vbd, config, &rt, rec, sizeof(rec), err, sizeof(err));
+	CHECK(n > 0, "encode: %s", err);
+	/* Two such records: the first one's attach fails, and its reason is the error. */
+	memcpy(rec + n, rec, (size_t)n);
+	CHECK(pv_backends_restore_all(dom, rec, 2 * (size_t)n, err, sizeof(err)) == -1, "restored");
+	CHECK(strstr(err, "disk xvdc: opening /nonexistent/h1.img: No such file") != NULL, "'%s'", err);
+	CHECK(dom->pv_devices == NULL, "a device was left behind");
+	/* A record cut short: refused, by its offset. */
+	CHECK(pv_backends_restore_all(dom, rec, (size_t)n - 1, err, sizeof(err)) == -1 &&
+	      strstr(err, "at byte 0") && strstr(err, "truncated"), "'%s'", err);
+	free(config);
+	free(dom);
+}
+
 int main(void)
 {
 	struct unit u = UNIT_INIT;
@@ -99,5 +133,6 @@ int main(void)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		unit_case(&u, rows[i].name, test_row, &rows[i]);
 	unit_case(&u, "vif-attach-limit", test_limit, NULL);
+	unit_case(&u, "save-restore-all", test_save_restore_all, NULL);
 	return unit_finish(&u);
 }
