@@ -341,8 +341,8 @@ int pv_record_decode(const uint8_t *buf, size_t len, struct pv_saved *saved, siz
 		at += 4u + n;
 	}
 	for (const struct pv_field *f = type->fields; f->tag; f++) {
-		unsigned int bit = f->tag - TAG_FIRST_TYPE;
-		if (f->required && !(seen[bit / 8] & (1u << (bit % 8)))) {
+		unsigned int bit = f->tag - TAG_FIRST_TYPE;     /* a row's tags: 16 to 527 (test_pv_record) */
+		if (f->required && (bit >= sizeof(seen) * 8 || !(seen[bit / 8] & (1u << (bit % 8))))) {
 			ERR_SET(err, errlen, "%s record: %s is missing", type->name, f->name);
 			goto fail;
 		}
