@@ -150,15 +150,19 @@ start_xenstored_by_a_domain() {
 # survivors_answer: xl list answers, showing every live domain under its domid, none marked; and
 # each has its home in xenstore (back within BOUND s if xenstored was just killed).
 survivors_answer() {
-	local name id
+	local name id marked
 	bounded "$CMD_BOUND" list "$XL" list
 	[ "$BOUNDED_RC" = 0 ] || fail "round $1 ($NOTE): xl list exited $BOUNDED_RC: $(said list err)"
 	for name in "${!ALIVE[@]}"; do
 		id=${ALIVE[$name]}
 		grep -qE "^$name +$id " "$WORK/list.out" ||
 			fail "round $1 ($NOTE): survivor $name (domid $id) is not in xl list: $(said list out)"
-		if grep -q -- "$NOT_ANSWERING" "$WORK/list.err" && grep -qE "\b($name|$id)\b" "$WORK/list.err"; then
-			fail "round $1 ($NOTE): survivor $name is marked as not answering: $(said list err)"
+		# A row with one of xl's six state flags, as an answering domain has (xl.sh checks the form).
+		grep -qE "^$name +$id +[0-9]+ +[0-9]+ +[-rbpscd]{6} " "$WORK/list.out" ||
+			fail "round $1 ($NOTE): survivor $name's row in xl list is marked: $(grep -E "^$name " "$WORK/list.out")"
+		marked=$(grep -F -- "$NOT_ANSWERING" "$WORK/list.err" || true)
+		if grep -qF "($name)" <<<"$marked"; then
+			fail "round $1 ($NOTE): xl list says survivor $name is $NOT_ANSWERING: $marked"
 		fi
 		wait_for "$BOUND" xs_read_is "/local/domain/$id/name" "$name" ||
 			fail "round $1 ($NOTE): survivor $name has no home in xenstore (/local/domain/$id/name: '$(xs xenstore-read "/local/domain/$id/name" 2>&1)')"

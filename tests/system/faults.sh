@@ -213,7 +213,7 @@ test_stopped_xenstored_every_command_returns() {
 	grep -qi xenstored "$WORK/shutdown.err" || fail "xl shutdown's failure with xenstored stopped does not name xenstored: $(said shutdown err)"
 	bounded "$CMD_BOUND" destroy "$XL" destroy held
 	[ "$BOUNDED_RC" = 0 ] || fail "xl destroy held exited $BOUNDED_RC with xenstored stopped (it must still end the domain): $(said destroy err)"
-	pid_dead "$vmm" || fail "xl destroy held succeeded, but its VMM (pid $vmm) still runs"
+	wait_for 2 pid_dead "$vmm" || fail "xl destroy held succeeded, but its VMM (pid $vmm) still runs"
 	[ ! -e "$XENITH_RUNDIR/domains/$id" ] || fail "domains/$id is still in the run dir after xl destroy"
 
 	resume_pids

@@ -265,15 +265,17 @@ print(body.rstrip(b"\0").decode() if status == "OK" else "error " + body)' \
 }
 not_introduced() { [ "$(xs_introduced "$1")" = F ]; }
 
-# A network namespace of the test's own with bridge xbr0 at 10.0.0.1/24 (drop_netns removes it).
+# make_bridge_netns TAG [BRIDGE]: a network namespace of the test's own (NETNS) with BRIDGE (xbr0)
+# at 10.0.0.1/24; drop_netns removes it.
 make_bridge_netns() {
+	local bridge=${2:-xbr0}
 	need ip iproute2
 	NETNS="xf$$-$1"
 	ip netns add "$NETNS" || fail "cannot make network namespace $NETNS"
 	in_ns ip link set lo up
-	in_ns ip link add xbr0 type bridge
-	in_ns ip addr add 10.0.0.1/24 dev xbr0
-	in_ns ip link set xbr0 up
+	in_ns ip link add "$bridge" type bridge
+	in_ns ip addr add 10.0.0.1/24 dev "$bridge"
+	in_ns ip link set "$bridge" up
 }
 # The vif TAPs in the test's namespace, one line ("" if none).
 taps_in_ns() { in_ns ip -o link show | awk -F': ' '$2 ~ /^vif/ { sub(/@.*/, "", $2); print $2 }' | tr '\n' ' ' | sed 's/ $//'; }
