@@ -527,30 +527,3 @@ const struct pv_backend_type blkback_type = {
 	.list_line = vbd_list_line, .stats_line = vbd_stats_line, .save = vbd_save,
 	.teardown = vbd_teardown,
 };
-
-/* ---- What control.c calls until it serves pv_backend_request (pv_backend.h) ---- */
-
-int blkback_attach(struct domain *dom, const char *spec, int *devid, char *err, size_t errlen)
-{
-	struct pv_device *dev;
-	int r = pv_backend_attach_spec(dom, &blkback_type, spec, &dev, err, errlen);
-
-	if (!r)
-		*devid = dev->devid;
-	return r;
-}
-
-int blkback_detach(struct domain *dom, int devid, blkback_done_fn done, void *ctx)
-{
-	return pv_backend_detach(dom, &blkback_type, devid, done, ctx);
-}
-
-void blkback_list(struct domain *dom, char *out, size_t len)
-{
-	pv_backend_list(dom, &blkback_type, false, out, len);
-}
-
-void blkback_list_stats(struct domain *dom, char *out, size_t len)
-{
-	pv_backend_list(dom, &blkback_type, true, out, len);
-}

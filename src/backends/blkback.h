@@ -148,17 +148,6 @@ struct blkback_stats blkback_ring_stats(struct blkback_ring *r);
 
 /* ---- The device (blkback.c), main thread only ----
  * Its table row is `blkback_type` (backends/pv_backend.h); the VMM reaches disks only through that.
- * What follows forwards to the generic code for control.c until it calls pv_backend_request. */
-/* One more disk (vbd-attach).  0 with *devid set, or -errno with err. */
-int blkback_attach(struct domain *dom, const char *spec, int *devid, char *err, size_t errlen);
-/* vbd-detach: done(ctx, 0 or -errno, message) runs once the disk is gone (maybe before this
- * returns).  -ENOENT / -EBUSY without calling done. */
-typedef void (*blkback_done_fn)(void *ctx, int rc, const char *msg);
-int blkback_detach(struct domain *dom, int devid, blkback_done_fn done, void *ctx);
-/* vbd-list: one line per disk (docs/blkif.md) into out. */
-void blkback_list(struct domain *dom, char *out, size_t len);
-/* `vbd-list stats`: per disk "devid vdev reads=N writes=N flushes=N discards=N errors=N
- * read_bytes=N write_bytes=N[ broken]". */
-void blkback_list_stats(struct domain *dom, char *out, size_t len);
+ * Its list and stats lines are docs/blkif.md's. */
 
 #endif

@@ -682,33 +682,3 @@ const struct pv_backend_type netback_type = {
 	.attach_reply = vif_attach_reply, .list_line = vif_list_line, .stats_line = vif_stats_line,
 	.save = vif_save, .teardown = vif_teardown,
 };
-
-/* ---- What control.c calls until it serves pv_backend_request (pv_backend.h) ---- */
-
-int netback_attach(struct domain *dom, const char *spec, int *devid, char *vifname, size_t vifname_len,
-		   char *err, size_t errlen)
-{
-	struct pv_device *dev;
-	int r = pv_backend_attach_spec(dom, &netback_type, spec, &dev, err, errlen);
-
-	if (r)
-		return r;
-	*devid = dev->devid;
-	snprintf(vifname, vifname_len, "%s", netback_of(dev)->vifname);
-	return 0;
-}
-
-int netback_detach(struct domain *dom, int devid, netback_done_fn done, void *ctx)
-{
-	return pv_backend_detach(dom, &netback_type, devid, done, ctx);
-}
-
-void netback_list(struct domain *dom, char *out, size_t len)
-{
-	pv_backend_list(dom, &netback_type, false, out, len);
-}
-
-void netback_list_stats(struct domain *dom, char *out, size_t len)
-{
-	pv_backend_list(dom, &netback_type, true, out, len);
-}

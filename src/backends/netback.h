@@ -96,18 +96,6 @@ uint16_t netback_csum_add(uint32_t sum, const uint8_t *p, size_t len);
 
 /* ---- The device (netback.c), main thread only ----
  * Its table row is `netback_type` (backends/pv_backend.h); the VMM reaches vifs only through that.
- * What follows forwards to the generic code for control.c until it calls pv_backend_request. */
-/* One more vif (vif-attach).  0 with *devid and vifname set, or -errno with err. */
-int netback_attach(struct domain *dom, const char *spec, int *devid, char *vifname, size_t vifname_len,
-		   char *err, size_t errlen);
-/* vif-detach: done(ctx, 0 or -errno, message) runs once the vif is gone (maybe before this
- * returns).  -ENOENT / -EBUSY without calling done. */
-typedef void (*netback_done_fn)(void *ctx, int rc, const char *msg);
-int netback_detach(struct domain *dom, int devid, netback_done_fn done, void *ctx);
-/* vif-list: one line per vif (docs/netif.md) into out. */
-void netback_list(struct domain *dom, char *out, size_t len);
-/* `vif-list stats`: per vif "devid vifname tx_packets=N tx_bytes=N tx_drops=N tx_errors=N
- * rx_packets=N ... rx_errors=N[ broken]". */
-void netback_list_stats(struct domain *dom, char *out, size_t len);
+ * Its list and stats lines are docs/netif.md's. */
 
 #endif

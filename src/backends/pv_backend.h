@@ -192,6 +192,8 @@ bool pv_backend_handles(const char *verb);
 /* The i-th verb of the table into buf (for the request table's doc check): buf, or NULL past the
  * last. */
 const char *pv_backend_verb(unsigned int i, char *buf, size_t len);
+/* Its usage, as docs/vmm-control.md lists it: "vif-attach SPEC", "vif-detach DEVID", "vif-list [stats]". */
+const char *pv_backend_verb_usage(unsigned int i, char *buf, size_t len);
 /* Serves `verb arg` (arg: the rest of the request, may be NULL), the reply into reply.  Returns
  * true when the reply is deferred: done(ctx, rc, msg) then runs once the device is gone, and
  * reply is unused.  Replies: "ok devid=I[ vifname=V]", "ok\n<lines>", "error EINVAL usage: ...",

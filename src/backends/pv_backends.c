@@ -292,6 +292,7 @@ int pv_backends_restore_all(struct domain *dom, const uint8_t *buf, size_t len, 
 /* ---- control requests ---- */
 
 static const char *const verb_suffixes[] = { "-attach", "-detach", "-list" };
+static const char *const verb_arguments[] = { " SPEC", " DEVID", " [stats]" };
 #define N_SUFFIXES (sizeof(verb_suffixes) / sizeof(verb_suffixes[0]))
 
 const char *pv_backend_verb(unsigned int i, char *buf, size_t len)
@@ -304,6 +305,16 @@ const char *pv_backend_verb(unsigned int i, char *buf, size_t len)
 	if (!pv_backend_types[t])
 		return NULL;
 	snprintf(buf, len, "%s%s", pv_backend_types[t]->name, verb_suffixes[i % N_SUFFIXES]);
+	return buf;
+}
+
+const char *pv_backend_verb_usage(unsigned int i, char *buf, size_t len)
+{
+	char verb[PV_TYPE_NAME_MAX + 16];
+
+	if (!pv_backend_verb(i, verb, sizeof(verb)))
+		return NULL;
+	snprintf(buf, len, "%s%s", verb, verb_arguments[i % N_SUFFIXES]);
 	return buf;
 }
 

@@ -117,7 +117,10 @@ static void dispatch(struct control_conn *c, char *req)
 	struct control_call call = { .dom = s->dom, .reply = reply, .len = sizeof(reply) };
 	char *name = strtok_r(req, " \n", &call.save);
 
+	call.name = name;
 	call.request = name ? find(s, name) : NULL;
+	if (name && !call.request)
+		call.request = control_device_request(name);
 	if (!name) {
 		snprintf(reply, sizeof(reply), "error EINVAL empty request");
 	} else if (!call.request) {

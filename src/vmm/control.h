@@ -33,6 +33,7 @@ struct control_request;
 struct control_call {
 	struct domain *dom;
 	const struct control_request *request;
+	const char *name;              /* the request's first word, as sent */
 	char *save;                    /* strtok_r state: the request's words after its name */
 	char *reply;
 	size_t len;
@@ -53,6 +54,9 @@ struct control_request {
 
 /* The table (control_requests.c), in the order docs/vmm-control.md lists it. */
 const struct control_request *control_requests(size_t *n);
+/* The row serving `name` when it is a PV backend type's request (vif-attach, vbd-list, ...: see
+ * pv_backend_verb), else NULL. */
+const struct control_request *control_device_request(const char *name);
 /* The next word of the request (strtok_r on delims), or NULL. */
 char *control_next_word(struct control_call *call, const char *delims);
 /* Answers a deferred request ("ok", or "error ENAME msg" for rc = -errno, named by

@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "backends/blkback.h"
-#include "backends/netback.h"
 #include "backends/pv_backend.h"
 #include "vmm/control.h"
 #include "vmm/domain.h"
@@ -90,108 +88,20 @@ static enum control_outcome grant_request(struct control_call *c)
 	return CONTROL_REPLY;
 }
 
-/* The rest of the request after its name (to the end of the line, leading spaces skipped). */
-static char *rest_of_line(struct control_call *c)
+/* <type>-attach SPEC | <type>-detach DEVID | <type>-list [stats] for every PV backend type: the
+ * backend table (backends/pv_backends.c) serves them, so a new type needs no row here. */
+static enum control_outcome device_request(struct control_call *c)
 {
 	char *arg = control_next_word(c, "\n");
 
-	while (arg && *arg == ' ')
-		arg++;
-	return arg;
+	return pv_backend_request(c->dom, c->name, arg, c->reply, c->len, control_reply_later, c->conn) ?
+	       CONTROL_DEFERRED : CONTROL_REPLY;
 }
 
-/* A DEVID argument from 0 to max, or -1. */
-static long devid_arg(const char *arg, long max)
-{
-	char *end;
-	long d = arg ? strtol(arg, &end, 10) : -1;
-
-	return !arg || end == arg || *end || d < 0 || d > max ? -1 : d;
-}
-
-/* vif-attach SPEC | vif-detach DEVID | vif-list [stats] (docs/netif.md). */
-static enum control_outcome vif_request(struct control_call *c)
-{
-	const char *cmd = c->request->name;
-	char err[1024], vifname[32], *arg = rest_of_line(c);
-	int devid, r;
-
-	if (!strcmp(cmd, "vif-attach")) {
-		if (!arg || !*arg) {
-			snprintf(c->reply, c->len, "error EINVAL usage: %s", c->request->usage);
-			return CONTROL_REPLY;
-		}
-		r = netback_attach(c->dom, arg, &devid, vifname, sizeof(vifname), err, sizeof(err));
-		if (r)
-			snprintf(c->reply, c->len, "error %s %s", pv_errno_name(-r), err);
-		else
-			snprintf(c->reply, c->len, "ok devid=%d vifname=%s", devid, vifname);
-		return CONTROL_REPLY;
-	}
-	if (!strcmp(cmd, "vif-list")) {
-		size_t at = (size_t)snprintf(c->reply, c->len, "ok\n");
-		if (arg && !strcmp(arg, "stats"))
-			netback_list_stats(c->dom, c->reply + at, c->len - at);
-		else
-			netback_list(c->dom, c->reply + at, c->len - at);
-		if (!c->reply[at])
-			c->reply[2] = '\0';
-		return CONTROL_REPLY;
-	}
-	long d = devid_arg(arg, 65535);
-	if (d < 0) {
-		snprintf(c->reply, c->len, "error EINVAL usage: %s", c->request->usage);
-		return CONTROL_REPLY;
-	}
-	r = netback_detach(c->dom, (int)d, control_reply_later, c->conn);   /* may answer at once */
-	if (r == -ENOENT)
-		snprintf(c->reply, c->len, "error ENOENT no vif %ld", d);
-	else if (r == -EBUSY)
-		snprintf(c->reply, c->len, "error EBUSY vif %ld is already being detached", d);
-	return r ? CONTROL_REPLY : CONTROL_DEFERRED;
-}
-
-/* vbd-attach SPEC | vbd-detach DEVID | vbd-list [stats] (docs/blkif.md). */
-static enum control_outcome vbd_request(struct control_call *c)
-{
-	const char *cmd = c->request->name;
-	char err[1024], *arg = rest_of_line(c);
-	int devid, r;
-
-	if (!strcmp(cmd, "vbd-attach")) {
-		if (!arg || !*arg) {
-			snprintf(c->reply, c->len, "error EINVAL usage: %s", c->request->usage);
-			return CONTROL_REPLY;
-		}
-		r = blkback_attach(c->dom, arg, &devid, err, sizeof(err));
-		if (r)
-			snprintf(c->reply, c->len, "error %s %s", pv_errno_name(-r), err);
-		else
-			snprintf(c->reply, c->len, "ok devid=%d", devid);
-		return CONTROL_REPLY;
-	}
-	if (!strcmp(cmd, "vbd-list")) {
-		size_t at = (size_t)snprintf(c->reply, c->len, "ok\n");
-		if (arg && !strcmp(arg, "stats"))
-			blkback_list_stats(c->dom, c->reply + at, c->len - at);
-		else
-			blkback_list(c->dom, c->reply + at, c->len - at);
-		if (!c->reply[at])
-			c->reply[2] = '\0';
-		return CONTROL_REPLY;
-	}
-	long d = devid_arg(arg, INT32_MAX);
-	if (d < 0) {
-		snprintf(c->reply, c->len, "error EINVAL usage: %s", c->request->usage);
-		return CONTROL_REPLY;
-	}
-	r = blkback_detach(c->dom, (int)d, control_reply_later, c->conn);   /* may answer at once */
-	if (r == -ENOENT)
-		snprintf(c->reply, c->len, "error ENOENT no vbd %ld", d);
-	else if (r == -EBUSY)
-		snprintf(c->reply, c->len, "error EBUSY vbd %ld is already being detached", d);
-	return r ? CONTROL_REPLY : CONTROL_DEFERRED;
-}
+static const struct control_request device_requests = {
+	"<type>-attach|-detach|-list", "<type>-attach SPEC", "the PV backend table's requests",
+	device_request, CONTROL_MAY_DEFER,
+};
 
 static const struct control_request requests[] = {
 	{ "info", "info", "the domain's ID, name, memory, vCPUs, state and counters", info_request, 0 },
@@ -200,15 +110,12 @@ static const struct control_request requests[] = {
 	{ "destroy", "destroy", "tears the domain down; the VMM exits after replying", destroy_request, 0 },
 	{ "grant-read", "grant-read REF LEN", "reads a granted page as Dom0", grant_request, 0 },
 	{ "grant-write", "grant-write REF TEXT", "writes TEXT to a granted page as Dom0", grant_request, 0 },
-	{ "vif-attach", "vif-attach SPEC", "hot-plugs a vif", vif_request, 0 },
-	{ "vif-detach", "vif-detach DEVID", "unplugs a vif, answered once it is gone", vif_request,
-	  CONTROL_MAY_DEFER },
-	{ "vif-list", "vif-list [stats]", "a line per vif", vif_request, 0 },
-	{ "vbd-attach", "vbd-attach SPEC", "hot-plugs a disk", vbd_request, 0 },
-	{ "vbd-detach", "vbd-detach DEVID", "unplugs a disk, answered once it is gone", vbd_request,
-	  CONTROL_MAY_DEFER },
-	{ "vbd-list", "vbd-list [stats]", "a line per disk", vbd_request, 0 },
 };
+
+const struct control_request *control_device_request(const char *name)
+{
+	return pv_backend_handles(name) ? &device_requests : NULL;
+}
 
 const struct control_request *control_requests(size_t *n)
 {

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include "backends/pv_backend.h"
 #include "vmm/control.h"
 #include "unit.h"
 
@@ -150,10 +151,21 @@ static void test_doc_agrees(struct unit *u, const void *arg)
 	const char *path = arg;
 	char why[512], report[4096];
 	struct doc_usages d;
-	size_t n;
-	const struct control_request *t = control_requests(&n);
+	size_t n_fixed, n;
+	const struct control_request *fixed = control_requests(&n_fixed);
+	/* The fixed rows, then the PV backend table's requests (served through one row). */
+	char usages[USAGES_MAX][128], names[USAGES_MAX][32];
+	struct control_request t[USAGES_MAX];
 	char *text = slurp(path, why, sizeof(why));
 
+	for (n = 0; n < n_fixed && n < USAGES_MAX; n++)
+		t[n] = fixed[n];
+	for (unsigned int i = 0; n < USAGES_MAX && pv_backend_verb_usage(i, usages[n], sizeof(usages[n])); i++, n++) {
+		name_of(usages[n], names[n], sizeof(names[n]));
+		const struct control_request *row = control_device_request(names[n]);
+		CHECK(row, "'%s' is not served by the control socket", names[n]);
+		t[n] = (struct control_request){ names[n], usages[n], row ? row->description : "", NULL, 0 };
+	}
 	CHECK(text, "%s", why);
 	if (!text)
 		return;
