@@ -246,9 +246,6 @@ test_sigterm_create_kills_a_deaf_vmm() { interrupted_create TERM "--hang --ignor
 
 # ---- with real guests (need /dev/kvm) ----
 
-need_kvm() { have_kvm || skip "no usable /dev/kvm (needs KVM and root)"; [ -e "$GUEST" ] || skip "no test guest at $GUEST (make guest)"; }
-vmm_pid_of() { pgrep -f -- "xenith-vmm.*$XENITH_RUNDIR.*--name $1( |\$)" | head -1; }
-
 test_kvm_stopped_vmm_listed_and_killed() {
 	need_kvm
 	local cfg out rc=0 vmm
