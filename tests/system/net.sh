@@ -3,17 +3,6 @@
 # that namespace's addresses.
 . "$(dirname "$0")/testlib.bash"
 
-# A namespace with bridge xenbr0 at 10.0.0.1/24.
-make_netns() {
-	need ip iproute2
-	NETNS="xnt$$-$1"
-	ip netns add "$NETNS" || fail "cannot make network namespace $NETNS"
-	in_ns ip link set lo up
-	in_ns ip link add xenbr0 type bridge
-	in_ns ip addr add 10.0.0.1/24 dev xenbr0
-	in_ns ip link set xenbr0 up
-}
-
 net_cfg() {   # NAME CMDLINE VIF...
 	local name=$1 cmdline=$2 vifs="" v
 	shift 2
@@ -24,7 +13,7 @@ net_cfg() {   # NAME CMDLINE VIF...
 vif_master() { in_ns ip -o link show "$1" 2>/dev/null | grep -o 'master [^ ]*' | awk '{ print $2 }'; }
 
 test_ping_guest_on_bridge() {
-	make_netns br
+	make_bridge_netns br xenbr0
 	xl_ns create "$(net_cfg pinged "test=net-echo" 'bridge=xenbr0,ip=10.0.0.2/24')" 2>"$WORK/err" ||
 		fail "create: $(cat "$WORK/err")"
 	expect_log pinged "net: eth0 .* up"
@@ -37,7 +26,7 @@ test_ping_guest_on_bridge() {
 }
 
 test_two_guests_ping_each_other() {
-	make_netns pair
+	make_bridge_netns pair xenbr0
 	xl_ns create "$(net_cfg left "test=net-echo" 'bridge=xenbr0,ip=10.0.0.2/24')" 2>/dev/null
 	expect_log left "net: eth0 .* up"
 	xl_ns create "$(net_cfg right "test=net-ping dst=10.0.0.2 count=5" 'bridge=xenbr0,ip=10.0.0.3/24')" 2>/dev/null
@@ -46,7 +35,7 @@ test_two_guests_ping_each_other() {
 }
 
 test_routed_vif() {
-	make_netns route
+	make_bridge_netns route xenbr0
 	xl_ns create "$(net_cfg routed "test=net-echo" 'script=vif-route,ip=10.0.1.2')" 2>"$WORK/err" ||
 		fail "create: $(cat "$WORK/err")"
 	expect_log routed "net: eth0 .* up"
@@ -61,7 +50,7 @@ test_routed_vif() {
 }
 
 test_missing_bridge_refused_cleanly() {
-	make_netns nobr
+	make_bridge_netns nobr xenbr0
 	if xl_ns create "$(net_cfg nobridge "test=net-echo" 'bridge=nosuchbr,ip=10.0.0.2/24')" >"$WORK/out" 2>&1; then
 		fail "create with a missing bridge succeeded"
 	fi
@@ -73,7 +62,7 @@ test_missing_bridge_refused_cleanly() {
 }
 
 test_network_attach_and_detach() {
-	make_netns hot
+	make_bridge_netns hot xenbr0
 	xl_ns create "$(net_cfg hotplug "test=net-echo" 'bridge=xenbr0,ip=10.0.0.2/24')" 2>/dev/null
 	expect_log hotplug "net: eth0 .* up"
 	local id; id=$(domain_id hotplug)
@@ -91,7 +80,7 @@ test_network_attach_and_detach() {
 
 test_udp_echo_10000_lossless() {
 	need python3
-	make_netns udp
+	make_bridge_netns udp xenbr0
 	xl_ns create "$(net_cfg echo "test=net-echo stats=1" 'bridge=xenbr0,ip=10.0.0.2/24')" 2>/dev/null
 	expect_log echo "net: eth0 .* up"
 	# A windowed sender: never more than 32 datagrams in flight, so neither side is overloaded.
@@ -120,7 +109,7 @@ PY
 }
 
 test_hostile_netfront_contained() {
-	make_netns bad
+	make_bridge_netns bad xenbr0
 	xl_ns create "$(net_cfg good "test=net-echo" 'bridge=xenbr0,ip=10.0.0.2/24')" 2>/dev/null
 	expect_log good "net: eth0 .* up"
 	xl_ns create "$(net_cfg evil "test=net-hostile" 'bridge=xenbr0,ip=10.0.0.9/24')" 2>/dev/null

@@ -3,21 +3,11 @@
 # net-ping gets its echo replies from another guest's net-echo.
 . "$(dirname "$0")/testlib.bash"
 
-make_netns() {
-	need ip iproute2
-	NETNS="xng$$-$1"
-	ip netns add "$NETNS" || fail "cannot make network namespace $NETNS"
-	in_ns ip link set lo up
-	in_ns ip link add xbr0 type bridge
-	in_ns ip addr add 10.0.0.1/24 dev xbr0
-	in_ns ip link set xbr0 up
-}
-
 guest_cfg() { make_cfg "$1" "cmdline = \"$2\"" "vif = [ '$3' ]"; }
 
 test_stream_arrives_intact() {
 	need python3
-	make_netns stream
+	make_bridge_netns stream
 	in_ns python3 - >"$WORK/listen" 2>&1 <<'PY' &
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -46,7 +36,7 @@ PY
 }
 
 test_guest_pings_guest() {
-	make_netns ping
+	make_bridge_netns ping
 	xl_ns create "$(guest_cfg target 'test=net-echo' 'bridge=xbr0,ip=10.0.0.2/24')" 2>/dev/null
 	expect_log target "net: eth0 .* up"
 	xl_ns create "$(guest_cfg pinger 'test=net-ping dst=10.0.0.2 count=10 interval=50' 'bridge=xbr0,ip=10.0.0.4/24')" 2>/dev/null
