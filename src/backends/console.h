@@ -12,21 +12,20 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include "lib/logfile.h"
 
 struct hvlog;
 
-#define CONSOLE_LOG_CAP (1024u * 1024)        /* bytes in guest-<name>.log before it rotates */
+#define CONSOLE_LOG_CAP LOGFILE_CAP           /* bytes in guest-<name>.log before it rotates */
 #define CONSOLE_LOG_LINE_SLACK 1024u          /* past the cap, how far a line may run to its end */
-#define CONSOLE_LOG_MODE 0640
-#define CONSOLE_LOGS_KEPT 16u                 /* ended domains' logs kept per log folder */
-#define CONSOLE_LOGS_KEPT_MAX 1024u
-#define CONSOLE_LOGS_KEPT_ENV "XENITH_CONSOLE_LOGS_KEPT"
+#define CONSOLE_LOG_MODE LOGFILE_MODE
+#define CONSOLE_LOGS_KEPT LOGFILE_KEPT        /* ended domains' logs kept per log folder */
+#define CONSOLE_LOGS_KEPT_MAX LOGFILE_KEPT_MAX
+#define CONSOLE_LOGS_KEPT_ENV LOGFILE_KEPT_ENV
 #define CONSOLE_LOG_LOCK "console.lock"       /* in the log folder: orders opening and pruning */
 
-struct console_log_policy {
-	size_t cap;              /* bytes per file before it moves to .old; 0: unbounded */
-	unsigned int kept;       /* ended domains whose logs stay; 0: removed when their domain ends */
-};
+/* The console logs' family in the log folder: guest-<name>.log. */
+extern const struct logfile_family console_log_family;
 
 struct console {
 	pthread_mutex_t lock;
@@ -38,12 +37,12 @@ struct console {
 	char log_path[PATH_MAX]; /* empty: nothing to rotate or prune (a bare log_fd, as fuzzers use) */
 	size_t log_size;         /* bytes in the current file, as written by us */
 	bool log_mid_line;       /* the last byte written was not a newline */
-	struct console_log_policy policy;
+	struct logfile_policy policy;
 };
 
 /* The default policy, with `kept` from the value of $XENITH_CONSOLE_LOGS_KEPT when that is not
  * NULL (0 to CONSOLE_LOGS_KEPT_MAX).  0, or -1 with err naming the variable and its value. */
-int console_log_policy_parse(struct console_log_policy *policy, const char *kept_env,
+int console_log_policy_parse(struct logfile_policy *policy, const char *kept_env,
 			     char *err, size_t errlen);
 
 /* Opens log_path (moving an earlier log of that name to .old), a fresh pty, and the hypervisor
@@ -52,7 +51,7 @@ int console_log_policy_parse(struct console_log_policy *policy, const char *kept
 int console_open(struct console *con, const char *log_path, char *err, size_t errlen);
 /* The same with an explicit policy. */
 int console_open_with(struct console *con, const char *log_path,
-		      const struct console_log_policy *policy, char *err, size_t errlen);
+		      const struct logfile_policy *policy, char *err, size_t errlen);
 /* Thread-safe; never blocks on a slow reader: a full pty drops output, the log keeps it. */
 void console_write(struct console *con, const void *buf, size_t len);
 /* A DomU's console_io text, for the hypervisor log (`xl dmesg`) as "(d<domid>) " lines. */

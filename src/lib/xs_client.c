@@ -579,7 +579,7 @@ int xenstored_ensure(const char *rundir, const char *xenstored_binary, char *err
 		goto out;
 	}
 	if (pid == 0) {
-		int log = open(logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		int log = open(logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (log >= 0)
 			dup2(log, STDERR_FILENO);

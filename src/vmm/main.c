@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "lib/domain_limits.h"
+#include "lib/daemon_log.h"
 #include "lib/error.h"
 #include "lib/rundir.h"
 #include "backends/pv_backend.h"
@@ -286,6 +287,7 @@ static int setup(struct vmm *v, char *err, size_t errlen)
 		ERR_SET(err, errlen, "run directory: %s", strerror(-r));
 		return -1;
 	}
+	vmm_log_bound(v->rd.path, v->params.name);   /* our stderr, when xl made it log/vmm-<name>.log */
 	if (open_console(v, err, errlen))
 		return -1;
 	if (!rundir_path(&v->rd, v->dir, sizeof(v->dir), "domains/.new-%d", (int)getpid()) ||

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "lib/daemon_log.h"
 #include "lib/unix_socket.h"
 #include "xl/xl_bounds.h"
 #include "xl/xl_control.h"
@@ -617,7 +618,7 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 		snprintf(err, errlen, "log path for domain '%s' is too long", dc->name);
 		return -1;
 	}
-	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	logfd = vmm_log_open(logpath);   /* appending, 0640, live to pruners from here on */
 	if (logfd < 0) {
 		snprintf(err, errlen, "cannot open %s: %s", logpath, strerror(errno));
 		goto out;

@@ -14,74 +14,12 @@
 #include <unistd.h>
 #include "backends/console.h"
 #include "unit.h"
-
-#define MAX_FILE (CONSOLE_LOG_CAP + CONSOLE_LOG_LINE_SLACK)
-
-struct folder {
-	char dir[64];
-};
-
-static bool folder_make(struct unit *u, struct folder *f)
-{
-	snprintf(f->dir, sizeof(f->dir), "/tmp/xenith-console-log.XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		CHECK(0, "mkdtemp: %s", strerror(errno));
-		return false;
-	}
-	return true;
-}
-
-static void folder_remove(struct folder *f)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd))
-		fprintf(stderr, "# could not remove %s\n", f->dir);
-}
-
-static void path_in(const struct folder *f, const char *name, char *out, size_t len)
-{
-	snprintf(out, len, "%s/%s", f->dir, name);
-}
-
-static bool exists_in(const struct folder *f, const char *name)
-{
-	char p[128];
-
-	path_in(f, name, p, sizeof(p));
-	return access(p, F_OK) == 0;
-}
-
-/* The whole file (NUL-terminated), or NULL if it cannot be read; *len its size. */
-static char *slurp(const struct folder *f, const char *name, size_t *len)
-{
-	char p[128];
-	int fd;
-	size_t room = 2 * MAX_FILE + 1;
-	char *buf = malloc(room);
-	ssize_t n;
-
-	path_in(f, name, p, sizeof(p));
-	fd = open(p, O_RDONLY | O_CLOEXEC);
-	*len = 0;
-	if (fd < 0 || !buf) {
-		free(buf);
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	while ((n = read(fd, buf + *len, room - 1 - *len)) > 0)
-		*len += (size_t)n;
-	buf[*len] = '\0';
-	close(fd);
-	return buf;
-}
+#include "log_folder.h"
 
 static bool open_console(struct unit *u, struct console *con, const struct folder *f,
 			 const char *name, size_t cap, unsigned int kept)
 {
-	struct console_log_policy policy = { .cap = cap, .kept = kept };
+	struct logfile_policy policy = { .cap = cap, .kept = kept };
 	char p[128], err[512];
 
 	path_in(f, name, p, sizeof(p));
@@ -218,15 +156,6 @@ static const struct mode_case modes[] = {
 	{ "mode: an earlier 0600 log stays 0600", 022, 0600, 0640, 0600 },
 };
 
-static mode_t mode_of(const struct folder *f, const char *name)
-{
-	char p[128];
-	struct stat st;
-
-	path_in(f, name, p, sizeof(p));
-	return stat(p, &st) == 0 ? st.st_mode & 07777 : (mode_t)-1;
-}
-
 static void test_mode(struct unit *u, const void *arg)
 {
 	const struct mode_case *c = arg;
@@ -298,7 +227,7 @@ static void test_live_log_not_taken_over(struct unit *u, const void *arg)
 {
 	struct folder f;
 	struct console a, b;
-	struct console_log_policy policy = { .cap = CONSOLE_LOG_CAP, .kept = 16 };
+	struct logfile_policy policy = { .cap = CONSOLE_LOG_CAP, .kept = 16 };
 	char p[128], err[512] = "";
 	size_t len;
 	(void)arg;
@@ -323,20 +252,6 @@ out:
 	folder_remove(&f);
 }
 
-/* Makes an ended domain's log (and .old) with a given age. */
-static void make_ended(struct unit *u, const struct folder *f, const char *name, time_t mtime)
-{
-	char p[128];
-	struct timespec times[2] = { { mtime, 0 }, { mtime, 0 } };
-
-	path_in(f, name, p, sizeof(p));
-	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
-	if (fd < 0 || write(fd, "ended\n", 6) != 6 || futimens(fd, times))
-		CHECK(0, "making %s: %s", p, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-}
-
 static void test_ended_logs_pruned_oldest_first(struct unit *u, const void *arg)
 {
 	static const char *const kept_files[] = {
@@ -356,10 +271,7 @@ static void test_ended_logs_pruned_oldest_first(struct unit *u, const void *arg)
 	if (!open_console(u, &live2, &f, "guest-live2.log", CONSOLE_LOG_CAP, 16))
 		goto out;
 	/* live2 is the oldest of all by mtime, but its console holds it. */
-	char p[128];
-	path_in(&f, "guest-live2.log", p, sizeof(p));
-	struct timespec ancient[2] = { { 1, 0 }, { 1, 0 } };
-	utimensat(AT_FDCWD, p, ancient, 0);
+	set_mtime(&f, "guest-live2.log", 1);
 	make_ended(u, &f, "guest-e1.log", 1000);
 	make_ended(u, &f, "guest-e1.log.old", 900);
 	make_ended(u, &f, "guest-e2.log", 2000);
@@ -506,7 +418,7 @@ static const struct policy_case policies[] = {
 static void test_policy(struct unit *u, const void *arg)
 {
 	const struct policy_case *c = arg;
-	struct console_log_policy p;
+	struct logfile_policy p;
 	char err[256] = "";
 
 	CHECK_INT(console_log_policy_parse(&p, c->env, err, sizeof(err)), c->rc);
