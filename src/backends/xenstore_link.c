@@ -10,7 +10,15 @@
  * ways: on the socket, which the main loop polls, and queued inside the client when they arrived
  * while it waited for a reply.  The second kind makes no fd readable, so whoever takes the client
  * (xenstore_link_xs) also pokes `recheck`, an eventfd whose handler drains the queue.  Events are
- * dispatched by token ("w<id>") to the watch's callback; an unwatched id drops its late events. */
+ * dispatched by token ("w<id>") to the watch's callback; an unwatched id drops its late events.
+ *
+ * Losing xenstored (killed, crashed, restarted): the guest keeps running and its kicks pile up in
+ * the kick eventfd.  The link retries on a timer with backoff (RETRY_FIRST_MS doubling up to
+ * RETRY_MAX_MS): xenstored_ensure (which starts one if none answers), a new connection, the
+ * domain's nodes checked (rewritten if xenstored came back without its snapshot), INTRODUCE again
+ * with the same memfd and eventfds (xenstored resumes the ring where its snapshot left it), and
+ * the link's watches set again under their old tokens, each firing once as a new watch does.
+ * Watches asked for meanwhile are kept and set then. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +27,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include "hw/device.h"
 #include "lib/error.h"
@@ -31,6 +40,8 @@
 
 #define LAYOUT_RETRIES 8
 #define EVENTS_PER_ROUND 256         /* then the rest wait a loop iteration: others get a turn */
+#define RETRY_FIRST_MS 100
+#define RETRY_MAX_MS 5000
 
 struct link_watch {
 	int id;                      /* 0: free */
@@ -47,6 +58,9 @@ struct xenstore_link {
 	bool polling_xs;             /* the client's socket is on the main loop */
 	struct xs_client *xs;
 	int introduced_domid;        /* -1: not introduced */
+	int retry_fd;                /* timerfd: reconnecting after losing xenstored */
+	unsigned int retry_ms;       /* the next delay; 0 while connected */
+	unsigned int attempts;
 	char uuid[37];
 	int next_watch_id;
 	struct link_watch watches[XENSTORE_LINK_MAX_WATCHES];
@@ -86,6 +100,8 @@ static struct link_watch *watch_by_token(struct xenstore_link *l, const char *to
 	return NULL;
 }
 
+static void link_lost(struct xenstore_link *l, int err);
+
 static void dispatch_events(struct xenstore_link *l)
 {
 	char path[XENSTORE_ABS_PATH_MAX + 1], token[32];
@@ -99,10 +115,8 @@ static void dispatch_events(struct xenstore_link *l)
 	}
 	if (n > EVENTS_PER_ROUND)
 		poke_recheck(l);
-	else if (r && r != -ETIMEDOUT && l->xs && l->polling_xs) {
-		LOG("domain %d: lost xenstored: %s; watches stop", l->dom->domid, strerror(-r));
-		stop_polling_xs(l);
-	}
+	else if (r && r != -ETIMEDOUT && l->xs && l->polling_xs)
+		link_lost(l, r);
 }
 
 static void xs_readable(void *opaque, uint32_t events)
@@ -139,7 +153,7 @@ int xenstore_link_watch(struct domain *dom, const char *path, xenstore_watch_fn 
 	struct link_watch *w = NULL;
 	char token[32];
 
-	if (!l || !l->xs)
+	if (!l || (!l->xs && !l->retry_ms))
 		return -ENOTCONN;
 	if (strlen(path) > XENSTORE_ABS_PATH_MAX)
 		return -ENAMETOOLONG;
@@ -151,7 +165,8 @@ int xenstore_link_watch(struct domain *dom, const char *path, xenstore_watch_fn 
 	if (++l->next_watch_id <= 0)
 		l->next_watch_id = 1;
 	snprintf(token, sizeof(token), "w%d", l->next_watch_id);
-	int r = xs_watch(l->xs, path, token);
+	/* Without xenstored now, the watch is set when the link reconnects. */
+	int r = l->xs ? xs_watch(l->xs, path, token) : 0;
 	if (r)
 		return r;
 	w->id = l->next_watch_id;
@@ -261,25 +276,40 @@ static int write_layout(struct xenstore_link *l, uint32_t tx)
 	return xenstore_layout_write(&layout, layout_put, &lp);
 }
 
-int xenstore_link_connect(struct domain *dom, char *err, size_t errlen)
+/* A client on xenstored's socket (started if none answers), polled by the main loop. */
+static int open_client(struct xenstore_link *l, char *err, size_t errlen)
 {
-	struct xenstore_link *l = dom->xenstore_link;
 	int r;
 
-	if (!l)
-		return 0;
-	if (!l->xs) {
-		if ((r = xenstored_ensure(NULL, NULL, err, errlen)) < 0)
-			return -1;
-		l->xs = xs_open(NULL, err, errlen);
-		if (!l->xs)
-			return -1;
-		if ((r = event_loop_add(dom->loop, xs_fileno(l->xs), EPOLLIN, xs_readable, l))) {
-			ERR_SET(err, errlen, "watching the xenstore connection: %s", strerror(-r));
-			return -1;
-		}
-		l->polling_xs = true;
+	if (xenstored_ensure(NULL, NULL, err, errlen) < 0)
+		return -1;
+	l->xs = xs_open(NULL, err, errlen);
+	if (!l->xs)
+		return -1;
+	if ((r = event_loop_add(l->dom->loop, xs_fileno(l->xs), EPOLLIN, xs_readable, l))) {
+		ERR_SET(err, errlen, "watching the xenstore connection: %s", strerror(-r));
+		xs_close(l->xs);
+		l->xs = NULL;
+		return -1;
 	}
+	l->polling_xs = true;
+	return 0;
+}
+
+static void close_client(struct xenstore_link *l)
+{
+	if (!l->xs)
+		return;
+	stop_polling_xs(l);
+	xs_close(l->xs);
+	l->xs = NULL;
+}
+
+/* The domain's nodes, in one transaction. */
+static int write_nodes(struct xenstore_link *l, char *err, size_t errlen)
+{
+	int r;
+
 	for (int attempt = 0;; attempt++) {
 		uint32_t tx;
 		r = xs_transaction_start(l->xs, &tx);
@@ -292,20 +322,129 @@ int xenstore_link_connect(struct domain *dom, char *err, size_t errlen)
 		if (r != -EAGAIN || attempt == LAYOUT_RETRIES)
 			break;
 	}
-	if (r) {
-		ERR_SET(err, errlen, "writing domain %d's xenstore nodes: %s", dom->domid, strerror(-r));
-		return -1;
-	}
+	if (r)
+		ERR_SET(err, errlen, "writing domain %d's xenstore nodes: %s", l->dom->domid, strerror(-r));
+	return r ? -1 : 0;
+}
+
+/* INTRODUCE with the guest-RAM memfd and our eventfds.  `again`: after a reconnection, where
+ * EEXIST means an earlier attempt of ours got that far. */
+static int introduce(struct xenstore_link *l, bool again, char *err, size_t errlen)
+{
+	struct domain *dom = l->dom;
 	uint64_t ring_gpa = vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_XENSTORE);
 	/* The ring sits in low RAM, where memfd offset and guest-physical address agree. */
-	r = xs_introduce(l->xs, (unsigned int)dom->domid, (unsigned long)(ring_gpa >> 12), EVTCHN_STORE_PORT,
-			 dom->vm.memfd, l->kick_fd, l->notify_fd);
-	if (r) {
+	int r = xs_introduce(l->xs, (unsigned int)dom->domid, (unsigned long)(ring_gpa >> 12),
+			     EVTCHN_STORE_PORT, dom->vm.memfd, l->kick_fd, l->notify_fd);
+
+	if (r && !(again && r == -EEXIST)) {
 		ERR_SET(err, errlen, "introducing domain %d to xenstored: %s", dom->domid, strerror(-r));
 		return -1;
 	}
+	return 0;
+}
+
+int xenstore_link_connect(struct domain *dom, char *err, size_t errlen)
+{
+	struct xenstore_link *l = dom->xenstore_link;
+
+	if (!l)
+		return 0;
+	if (!l->xs && open_client(l, err, errlen))
+		return -1;
+	if (write_nodes(l, err, errlen) || introduce(l, false, err, errlen))
+		return -1;
 	l->introduced_domid = dom->domid;
 	return 0;
+}
+
+static void schedule_retry(struct xenstore_link *l)
+{
+	struct itimerspec when = {
+		.it_value = { .tv_sec = l->retry_ms / 1000, .tv_nsec = (long)(l->retry_ms % 1000) * 1000000 },
+	};
+
+	if (timerfd_settime(l->retry_fd, 0, &when, NULL) < 0)
+		LOG("domain %d: arming the xenstore reconnection timer: %s", l->dom->domid, strerror(errno));
+	l->retry_ms = l->retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : l->retry_ms * 2;
+}
+
+static void link_lost(struct xenstore_link *l, int err)
+{
+	close_client(l);
+	if (l->introduced_domid < 0) {
+		LOG("domain %d: lost xenstored: %s", l->dom->domid, strerror(-err));
+		return;
+	}
+	LOG("domain %d: lost xenstored: %s; the guest goes on, reconnecting", l->dom->domid,
+	    strerror(-err));
+	l->retry_ms = RETRY_FIRST_MS;
+	l->attempts = 0;
+	schedule_retry(l);
+}
+
+/* One attempt: xenstored answering, the domain's nodes there, the ring introduced, our watches
+ * set.  Each step may be done again by the next attempt. */
+static int reconnect(struct xenstore_link *l, char *err, size_t errlen)
+{
+	char path[64], token[32], *value;
+	size_t len;
+	int r, watches = 0;
+
+	if (open_client(l, err, errlen))
+		return -1;
+	snprintf(path, sizeof(path), "/local/domain/%d/domid", l->dom->domid);
+	r = xs_read(l->xs, 0, path, &value, &len);
+	if (!r) {
+		free(value);
+	} else if (r == -ENOENT) {
+		LOG("domain %d: xenstored came back without our nodes (no snapshot): writing them again",
+		    l->dom->domid);
+		if (write_nodes(l, err, errlen))
+			return -1;
+	} else {
+		ERR_SET(err, errlen, "reading %s: %s", path, strerror(-r));
+		return -1;
+	}
+	if (introduce(l, true, err, errlen))
+		return -1;
+	for (int i = 0; i < XENSTORE_LINK_MAX_WATCHES; i++) {
+		struct link_watch *w = &l->watches[i];
+		if (!w->id)
+			continue;
+		snprintf(token, sizeof(token), "w%d", w->id);
+		r = xs_watch(l->xs, w->path, token);
+		if (r && r != -EEXIST) {
+			ERR_SET(err, errlen, "watching %s again: %s", w->path, strerror(-r));
+			return -1;
+		}
+		watches++;
+	}
+	LOG("domain %d: reconnected to xenstored (attempt %u): domain introduced again, %d watches set",
+	    l->dom->domid, l->attempts, watches);
+	poke_recheck(l);       /* the watches' first events may have come with the replies */
+	return 0;
+}
+
+static void retry_fired(void *opaque, uint32_t events)
+{
+	struct xenstore_link *l = opaque;
+	uint64_t expirations;
+	char err[256];
+
+	(void)events;
+	if (read(l->retry_fd, &expirations, sizeof(expirations)) < 0 || !l->retry_ms)
+		return;
+	l->attempts++;
+	if (!reconnect(l, err, sizeof(err))) {
+		l->retry_ms = 0;
+		return;
+	}
+	close_client(l);
+	if (l->attempts <= 3 || l->attempts % 20 == 0)
+		LOG("domain %d: reconnecting to xenstored, attempt %u: %s; next in %u ms", l->dom->domid,
+		    l->attempts, err, l->retry_ms);
+	schedule_retry(l);
 }
 
 /* Removes dir and then its parents, `levels` in all, each only while it is empty: the console's
@@ -341,8 +480,13 @@ static void prune_empty(struct xs_client *xs, const char *dir_path, int levels)
 
 static void disconnect(struct xenstore_link *l)
 {
-	if (!l->xs)
+	if (!l->xs) {
+		/* xenstored releases the domain itself when it is not introduced again in time. */
+		if (l->introduced_domid >= 0)
+			LOG("domain %d: ending without xenstored: its nodes go when xenstored notices",
+			    l->dom->domid);
 		return;
+	}
 	stop_polling_xs(l);
 	for (int i = 0; i < XENSTORE_LINK_MAX_WATCHES; i++)
 		if (l->watches[i].id)
@@ -379,10 +523,12 @@ static int xenstore_link_init(struct domain *dom, void **state, char *err, size_
 	l->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	l->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	l->recheck_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	l->retry_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	memset(vm_gpa_to_hva(&dom->vm, vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_XENSTORE), 4096), 0, 4096);
-	if (l->kick_fd < 0 || l->notify_fd < 0 || l->recheck_fd < 0 ||
+	if (l->kick_fd < 0 || l->notify_fd < 0 || l->recheck_fd < 0 || l->retry_fd < 0 ||
 	    event_loop_add(dom->loop, l->notify_fd, EPOLLIN, xenstored_notified, l) ||
 	    event_loop_add(dom->loop, l->recheck_fd, EPOLLIN, rechecked, l) ||
+	    event_loop_add(dom->loop, l->retry_fd, EPOLLIN, retry_fired, l) ||
 	    evtchn_dom0_bind(dom, EVTCHN_STORE_PORT, guest_kicked, l) < 0) {
 		ERR_SET(err, errlen, "setting up the xenstore event channel: %s", strerror(errno));
 		if (l->notify_fd >= 0) {
@@ -392,6 +538,10 @@ static int xenstore_link_init(struct domain *dom, void **state, char *err, size_
 		if (l->recheck_fd >= 0) {
 			event_loop_remove(dom->loop, l->recheck_fd);
 			close(l->recheck_fd);
+		}
+		if (l->retry_fd >= 0) {
+			event_loop_remove(dom->loop, l->retry_fd);
+			close(l->retry_fd);
 		}
 		if (l->kick_fd >= 0)
 			close(l->kick_fd);
@@ -410,8 +560,10 @@ static void xenstore_link_teardown(struct domain *dom, void *state)
 	disconnect(l);
 	event_loop_remove(dom->loop, l->notify_fd);
 	event_loop_remove(dom->loop, l->recheck_fd);
+	event_loop_remove(dom->loop, l->retry_fd);
 	close(l->notify_fd);
 	close(l->recheck_fd);
+	close(l->retry_fd);
 	close(l->kick_fd);
 	dom->xenstore_link = NULL;
 	free(l);
