@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lib/daemon_log.h"
 #include "lib/error.h"
 #include "lib/unix_socket.h"
 #include "xenstore/domain.h"
@@ -155,6 +156,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	strcpy(xsdp->rundir, o.rundir);
+	xenstored_log_bound(xsdp->rundir);    /* xenstored.log capped like the VMMs' (docs/vmm-control.md) */
 	snprintf(dir, sizeof(dir), "%s/xenstored", xsdp->rundir);
 	snprintf(sock, sizeof(sock), "%s/socket", dir);
 	if ((mkdir(xsdp->rundir, 0755) < 0 && errno != EEXIST) ||
