@@ -30,6 +30,7 @@
 
 #define ENV_MAX 32
 #define HOTPLUG_OUT_MAX 1024          /* the tail of the script's stderr we keep */
+_Static_assert(HOTPLUG_MSG_MAX >= HOTPLUG_OUT_MAX + 512, "hotplug.h's message size holds the tail");
 
 struct hotplug {
 	struct event_loop *loop;
@@ -140,7 +141,7 @@ static int outcome(const struct hotplug *h, int status, char *msg, size_t msglen
 static void on_exit_of_child(void *opaque, uint32_t events)
 {
 	struct hotplug *h = opaque;
-	char msg[HOTPLUG_OUT_MAX + 512];
+	char msg[HOTPLUG_MSG_MAX];
 	int status = 0;
 
 	(void)events;

@@ -11,6 +11,8 @@
 #include <stddef.h>
 
 #define HOTPLUG_TIMEOUT_S 30
+/* Room for any message hotplug gives: its words plus the script's last 1 KiB of stderr. */
+#define HOTPLUG_MSG_MAX (1024 + 512)
 
 struct event_loop;
 struct hotplug;

@@ -7,7 +7,14 @@
  * (netback_ring.c) then runs on the main loop, woken by an eventfd that the event channel's
  * callback writes from the vCPU thread, and by the TAP fd, which is polled only while the guest
  * has rx slots posted.  Detach and teardown undo it in reverse: disconnect, `offline`, close the
- * TAP (which removes it), remove the directories; each vif logs its counters as it goes. */
+ * TAP (which removes it), remove the directories; each vif logs its counters as it goes.
+ *
+ * Scripts and the main loop: a vif-attach or vif-detach request comes while the loop serves the
+ * guest, so there `online` and `offline` run as children watched on the loop (hotplug_start) and
+ * the request is answered when they end: attach_async leaves the device `attaching` until
+ * online_done, and a detach's release leaves it `releasing` until offline_done (the TAP stays
+ * until `offline` ended, as the script expects it).  At VMM start, restart and exit nothing else
+ * is served, so vif_attach and teardown run them synchronously (hotplug_run). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
@@ -46,7 +53,10 @@ struct netback {
 	int tap_fd, kick_fd;                 /* -1: none */
 	bool kick_polled, tap_polled;        /* on the main loop */
 	uint32_t tap_events;                 /* EPOLLIN or 0 */
-	bool online;                         /* `online` succeeded: `offline` is due */
+	bool online;                         /* `online` ran (or runs): `offline` is due */
+	struct hotplug *hotplug;             /* the script running on the loop, or NULL */
+	void (*after_release)(struct netback *nb);   /* once an asynchronous `offline` ended */
+	char attach_err[1024];               /* why a deferred attach failed, for its answer */
 	/* While connected: */
 	bool connected;
 	unsigned long tx_ref, rx_ref;
@@ -422,14 +432,35 @@ static void hotplug_env(struct netback *nb, const char *command, char **env)
 	env[n] = NULL;
 }
 
+static void free_env(char **env)
+{
+	for (int i = 0; env[i]; i++)
+		free(env[i]);
+}
+
+/* Waits for the script: only where the loop serves nothing else (start, restart, exit). */
 static int run_script(struct netback *nb, const char *command, char *msg, size_t msglen)
 {
 	char *env[16];
 
 	hotplug_env(nb, command, env);
 	int r = hotplug_run(nb->script, command, env, msg, msglen);
-	for (int i = 0; env[i]; i++)
-		free(env[i]);
+	free_env(env);
+	return r;
+}
+
+/* Starts the script as a child watched on the main loop; done(nb, rc, msg) runs when it ends. */
+static int start_script(struct netback *nb, const char *command, hotplug_done_fn done, char *msg,
+			size_t msglen)
+{
+	const struct hotplug_call call = { .script = nb->script, .command = command };
+	struct hotplug_call with_env = call;
+	char *env[16];
+
+	hotplug_env(nb, command, env);
+	with_env.env = env;
+	int r = hotplug_start(nb->dev.dom->loop, &with_env, done, nb, &nb->hotplug, msg, msglen);
+	free_env(env);
 	return r;
 }
 
@@ -444,15 +475,9 @@ static void log_counters(const struct netback *nb)
 	    (unsigned long long)s.rx_errors, nb->ring.broken ? " (broken by the guest)" : "");
 }
 
-/* Everything but the xenstore directories (which the caller handles): the reverse of attach. */
-static void release(struct netback *nb)
+/* The TAP and the eventfd, off the loop and closed (closing the TAP removes it). */
+static void close_fds(struct netback *nb)
 {
-	char msg[512];
-
-	vif_disconnect(&nb->dev.xb, nb);
-	if (nb->online && run_script(nb, "offline", msg, sizeof(msg)))
-		LOG("%s: %s", nb->vifname, msg);
-	nb->online = false;
 	if (nb->tap_polled)
 		event_loop_remove(nb->dev.dom->loop, nb->tap_fd);
 	if (nb->kick_polled)
@@ -465,10 +490,57 @@ static void release(struct netback *nb)
 	nb->tap_polled = nb->kick_polled = false;
 }
 
+static void offline_done(void *ctx, int rc, const char *msg)
+{
+	struct netback *nb = ctx;
+
+	nb->hotplug = NULL;
+	if (rc)
+		LOG("%s: %s", nb->vifname, msg);
+	nb->online = false;
+	close_fds(nb);
+	nb->after_release(nb);
+}
+
+/* Everything but the xenstore directories (which the caller handles): the reverse of attach.
+ * Where the loop serves (dev.may_defer), `offline` runs on it and the device stays `releasing`
+ * until then(nb) runs after it; otherwise all of it, then(nb) too, happens before this returns.
+ * A script still running is cancelled first.  Safe to call again: what is undone stays undone. */
+static void release(struct netback *nb, void (*then)(struct netback *nb))
+{
+	char msg[HOTPLUG_MSG_MAX];
+
+	vif_disconnect(&nb->dev.xb, nb);
+	if (nb->hotplug) {
+		hotplug_cancel(nb->hotplug);
+		nb->hotplug = NULL;
+	}
+	if (nb->online && nb->dev.may_defer) {
+		if (!start_script(nb, "offline", offline_done, msg, sizeof(msg))) {
+			nb->dev.releasing = true;
+			nb->after_release = then;
+			return;
+		}
+		LOG("%s: %s", nb->vifname, msg);
+	} else if (nb->online && run_script(nb, "offline", msg, sizeof(msg))) {
+		LOG("%s: %s", nb->vifname, msg);
+	}
+	nb->online = false;
+	close_fds(nb);
+	if (then)
+		then(nb);
+}
+
+/* After a detach's release: pv_device_closed's removal may go on. */
+static void released(struct netback *nb)
+{
+	pv_device_released(&nb->dev);
+}
+
 static void vif_release(struct xenbus_backend *xb, void *opaque)
 {
 	(void)xb;
-	release(opaque);
+	release(opaque, released);
 }
 
 static const struct xenbus_backend_ops vif_ops = {
@@ -489,11 +561,12 @@ static void random_mac(uint8_t mac[6])
 	mac[3] = b[0] & 0x7f; mac[4] = b[1]; mac[5] = b[2];
 }
 
-static int vif_attach(struct domain *dom, const void *config, int devid, struct pv_device **out,
-		      char *err, size_t errlen)
+/* The device up to its directories: TAP, eventfd, both on the loop, backend and frontend nodes.
+ * 0 with *out, or -errno with err and nothing left. */
+static int make_device(struct domain *dom, const struct netback_config *cfg, int devid,
+		       struct netback **out, char *err, size_t errlen)
 {
-	const struct netback_config *cfg = config;
-	char handle[16], msg[768];
+	char handle[16];
 	struct netback *nb = calloc(1, sizeof(*nb));
 
 	if (!nb) {
@@ -525,7 +598,6 @@ static int vif_attach(struct domain *dom, const void *config, int devid, struct 
 	}
 	nb->tap_fd = tap_open(nb->vifname, err, errlen);
 	nb->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	int r = -EIO;
 	if (nb->tap_fd < 0)
 		goto fail;
 	if (nb->kick_fd < 0 || event_loop_add(dom->loop, nb->kick_fd, EPOLLIN, kicked, nb)) {
@@ -562,28 +634,110 @@ static int vif_attach(struct domain *dom, const void *config, int devid, struct 
 	const struct xenbus_node fe[] = { { "handle", handle }, { "mac", nb->mac_text }, { NULL, NULL } };
 	if (xenbus_backend_create(&nb->dev.xb, dom, "vif", devid, be_all, fe, &vif_ops, &nb->dev, err, errlen))
 		goto fail;
-	if (run_script(nb, "online", msg, sizeof(msg))) {
-		xenbus_backend_write(&nb->dev.xb, "hotplug-status", "error");
-		xenbus_backend_write(&nb->dev.xb, "hotplug-error", msg);
-		ERR_SET(err, errlen, "vif %d (%s): %s", devid, nb->vifname, msg);
-		nb->online = true;        /* a half-done `online` is undone by `offline` */
-		goto fail;
-	}
-	nb->online = true;
+	*out = nb;
+	return 0;
+fail:
+	release(nb, NULL);
+	xenbus_backend_destroy(&nb->dev.xb);
+	free(nb);
+	return -EIO;
+}
+
+/* `online` failed with msg: the nodes that say so, and the attach's error. */
+static void online_failed(struct netback *nb, const char *msg, char *err, size_t errlen)
+{
+	xenbus_backend_write(&nb->dev.xb, "hotplug-status", "error");
+	xenbus_backend_write(&nb->dev.xb, "hotplug-error", msg);
+	ERR_SET(err, errlen, "vif %d (%s): %s", nb->dev.devid, nb->vifname, msg);
+}
+
+/* `online` succeeded: hotplug-status, then InitWait.  0, or -1 with err. */
+static int online_succeeded(struct netback *nb, char *err, size_t errlen)
+{
 	xenbus_backend_write(&nb->dev.xb, "hotplug-status", "connected");
 	if (nb->cfg.rate[0])
 		LOG("%s: rate=%s accepted but not enforced yet", nb->vifname, nb->cfg.rate);
 	if (xenbus_backend_start(&nb->dev.xb, err, errlen))
-		goto fail;
-	LOG("%s: vif %d of domain %d, mac %s, %s %s", nb->vifname, devid, dom->domid, nb->mac_text,
-	    nb->script, nb->cfg.bridge);
-	*out = &nb->dev;
+		return -1;
+	LOG("%s: vif %d of domain %d, mac %s, %s %s", nb->vifname, nb->dev.devid, nb->dev.dom->domid,
+	    nb->mac_text, nb->script, nb->cfg.bridge);
 	return 0;
-fail:
-	release(nb);
+}
+
+/* Undoes a device whose attach failed (with `offline` if `online` ran) and frees it. */
+static void discard(struct netback *nb)
+{
+	release(nb, NULL);
 	xenbus_backend_destroy(&nb->dev.xb);
 	free(nb);
-	return r;
+}
+
+/* At start and restart: `online` is waited for. */
+static int vif_attach(struct domain *dom, const void *config, int devid, struct pv_device **out,
+		      char *err, size_t errlen)
+{
+	char msg[HOTPLUG_MSG_MAX];
+	struct netback *nb;
+	int r = make_device(dom, config, devid, &nb, err, errlen);
+
+	if (r)
+		return r;
+	nb->online = true;                /* a half-done `online` is undone by `offline` */
+	if (run_script(nb, "online", msg, sizeof(msg))) {
+		online_failed(nb, msg, err, errlen);
+		discard(nb);
+		return -EIO;
+	}
+	if (online_succeeded(nb, err, errlen)) {
+		discard(nb);
+		return -EIO;
+	}
+	*out = &nb->dev;
+	return 0;
+}
+
+/* A failed deferred attach, once its `offline` ended: the directories go, then the answer. */
+static void attach_undone(struct netback *nb)
+{
+	nb->dev.releasing = false;
+	xenbus_backend_destroy(&nb->dev.xb);
+	pv_device_attached(&nb->dev, -EIO, nb->attach_err);     /* frees nb */
+}
+
+static void online_done(void *ctx, int rc, const char *msg)
+{
+	struct netback *nb = ctx;
+
+	nb->hotplug = NULL;
+	if (rc)
+		online_failed(nb, msg, nb->attach_err, sizeof(nb->attach_err));
+	else if (!online_succeeded(nb, nb->attach_err, sizeof(nb->attach_err))) {
+		pv_device_attached(&nb->dev, 0, NULL);
+		return;
+	}
+	release(nb, attach_undone);
+}
+
+/* A vif-attach request: `online` runs on the loop and online_done answers. */
+static int vif_attach_async(struct domain *dom, const void *config, int devid, struct pv_device **out,
+			    char *err, size_t errlen)
+{
+	char msg[HOTPLUG_MSG_MAX];
+	struct netback *nb;
+	int r = make_device(dom, config, devid, &nb, err, errlen);
+
+	if (r)
+		return r;
+	nb->dev.may_defer = true;
+	if (start_script(nb, "online", online_done, msg, sizeof(msg))) {
+		online_failed(nb, msg, err, errlen);
+		discard(nb);                      /* it never ran: nothing for `offline` to undo */
+		return -EIO;
+	}
+	nb->online = true;
+	nb->dev.attaching = true;
+	*out = &nb->dev;
+	return 0;
 }
 
 static struct netback *netback_of(const struct pv_device *dev)
@@ -647,6 +801,9 @@ static void vif_teardown(struct pv_device *dev)
 {
 	struct netback *nb = netback_of(dev);
 
+	/* pv_backends_teardown_all: a script still running (a detach's `offline`, whose release
+	 * xenbus already did) is cancelled and the rest undone now.  A no-op after a release. */
+	release(nb, NULL);
 	log_counters(nb);
 	free(nb);
 }
@@ -679,6 +836,7 @@ const struct pv_backend_type netback_type = {
 	.devid_offset = offsetof(struct netback_config, devid),
 	.fields = vif_fields,
 	.parse = vif_parse, .check = vif_check, .describe = vif_describe, .attach = vif_attach,
-	.attach_reply = vif_attach_reply, .list_line = vif_list_line, .stats_line = vif_stats_line,
+	.attach_async = vif_attach_async, .attach_reply = vif_attach_reply, .list_line = vif_list_line,
+	.stats_line = vif_stats_line,
 	.save = vif_save, .teardown = vif_teardown,
 };

@@ -29,7 +29,8 @@ struct pv_device;
 /* Ring references a saved record may carry (blkback's 16-page ring is the most). */
 #define PV_MAX_RING_REFS 16
 
-/* A deferred detach's answer: rc 0 or -errno, msg what went wrong ("" when nothing). */
+/* A deferred request's answer: rc 0 or -errno; msg what went wrong, or for rc 0 the reply's text
+ * after "ok" ("" for a detach, "devid=3 vifname=vif7.3" for an attach). */
 typedef void (*pv_done_fn)(void *ctx, int rc, const char *msg);
 
 /* ---- The saved-state record (pv_record.c) ----
@@ -102,6 +103,12 @@ struct pv_backend_type {
 	 * pv_device as their opaque pointer's first member (see pv_device_of). */
 	int (*attach)(struct domain *dom, const void *config, int devid, struct pv_device **out,
 		      char *err, size_t errlen);
+	/* Optional: attach for a running domain, whose main loop must not wait (a `<name>-attach`
+	 * request): as attach, but *out may come back `attaching` (a hotplug script runs), and the
+	 * type then ends it from the loop with pv_device_attached.  Its instance has `may_defer` set.
+	 * Without it, requests use attach. */
+	int (*attach_async)(struct domain *dom, const void *config, int devid, struct pv_device **out,
+			    char *err, size_t errlen);
 	/* Optional: the attach reply's text after "ok devid=N" (vif: " vifname=V"). */
 	void (*attach_reply)(const struct pv_device *dev, char *out, size_t len);
 	/* <name>-list: the device's line (docs/netif.md, docs/blkif.md), and `<name>-list stats`. */
@@ -129,14 +136,31 @@ struct pv_device {
 	struct xenbus_backend xb;
 	pv_done_fn detach_done;      /* a detach waits */
 	void *detach_ctx;
+	/* The loop serves while this device's scripts run, so they may end later (a request's
+	 * attach or detach).  False while the domain is set up, restored and torn down: there
+	 * everything ends before the call returns. */
+	bool may_defer;
+	bool attaching;              /* attach_async's work goes on: pv_device_attached ends it */
+	pv_done_fn attach_done;      /* the deferred attach's answer */
+	void *attach_ctx;
+	bool releasing;              /* the type's release goes on: pv_device_released ends it */
+	bool closed;                 /* pv_device_closed came while releasing */
 };
 
 /* The instance a type's struct starts with (its first member). */
 #define pv_device_of(instance) (&(instance)->dev)
 
 /* The xenbus `closed` callback every type uses: unlinks the device, answers the detach, and
- * hands it to its type's teardown. */
+ * hands it to its type's teardown; while `releasing`, all that waits for pv_device_released. */
 void pv_device_closed(struct xenbus_backend *xb, void *opaque);
+/* A type's release that went on from the loop (the `offline` script) has ended. */
+void pv_device_released(struct pv_device *dev);
+/* An `attaching` device's attach has ended: rc 0 answers "ok devid=I[ <attach_reply>]"; -errno
+ * answers msg, after the type undid everything but the list entry (directories included): the
+ * device is unlinked and handed to its type's teardown. */
+void pv_device_attached(struct pv_device *dev, int rc, const char *msg);
+/* "devid=I[ vifname=V]": an attach's reply after "ok ". */
+void pv_device_attach_text(const struct pv_device *dev, char *out, size_t len);
 
 /* A device spec given at start: what --vif / --disk said. */
 struct pv_spec {
@@ -152,18 +176,20 @@ int pv_backends_attach_specs(struct domain *dom, const struct pv_spec *specs, un
 /* One more from a spec (`<name>-attach`): 0 with *out, or -errno with err. */
 int pv_backend_attach_spec(struct domain *dom, const struct pv_backend_type *type, const char *spec,
 			   struct pv_device **out, char *err, size_t errlen);
-/* `<name>-detach`: done runs once it is gone (maybe before this returns).  -ENOENT or -EBUSY
- * without calling done. */
+/* `<name>-detach`: done runs once it is gone (maybe before this returns).  -ENOENT, or -EBUSY
+ * (being attached or detached) without calling done. */
 int pv_backend_detach(struct domain *dom, const struct pv_backend_type *type, int devid,
 		      pv_done_fn done, void *ctx);
 struct pv_device *pv_backend_find(struct domain *dom, const struct pv_backend_type *type, int devid);
 /* One line per device of the type, oldest first, '\n' between them. */
 void pv_backend_list(struct domain *dom, const struct pv_backend_type *type, bool stats, char *out,
 		     size_t len);
-/* Every device goes at once (vCPUs stopped): pending detaches are answered ok. */
+/* Every device goes at once (vCPUs stopped), its scripts run to the end here: pending detaches
+ * are answered ok, pending attaches with an error. */
 void pv_backends_teardown_all(struct domain *dom);
 
-/* Saves every device, oldest first, as records one after another into a malloc'd buffer.  0 with
+/* Saves every device, oldest first, as records one after another into a malloc'd buffer; not one
+ * still attaching or being detached (its request is answered as if it never came back).  0 with
  * *buf (NULL when there are none) and *len, or -1 with err. */
 int pv_backends_save_all(struct domain *dom, uint8_t **buf, size_t *len, char *err, size_t errlen);
 /* Re-creates the devices of such a buffer, in order.  0, or -1 with err (and none of them left). */
@@ -195,9 +221,10 @@ const char *pv_backend_verb(unsigned int i, char *buf, size_t len);
 /* Its usage, as docs/vmm-control.md lists it: "vif-attach SPEC", "vif-detach DEVID", "vif-list [stats]". */
 const char *pv_backend_verb_usage(unsigned int i, char *buf, size_t len);
 /* Serves `verb arg` (arg: the rest of the request, may be NULL), the reply into reply.  Returns
- * true when the reply is deferred: done(ctx, rc, msg) then runs once the device is gone, and
- * reply is unused.  Replies: "ok devid=I[ vifname=V]", "ok\n<lines>", "error EINVAL usage: ...",
- * "error ENOENT no vif N", "error EBUSY vif N is already being detached", "error E... why". */
+ * true when the reply is deferred: done(ctx, rc, msg) then runs once the detached device is gone
+ * or the attach (its hotplug script) ended, and reply is unused.  Replies: "ok devid=I[ vifname=V]",
+ * "ok\n<lines>", "error EINVAL usage: ...", "error ENOENT no vif N", "error EBUSY vif N is
+ * already being detached", "error EBUSY vif N is still being attached", "error E... why". */
 bool pv_backend_request(struct domain *dom, const char *verb, const char *arg, char *reply,
 			size_t len, pv_done_fn done, void *ctx);
 /* The errno names replies use (EIO for any other). */

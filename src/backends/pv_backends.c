@@ -1,6 +1,12 @@
 /* The PV backend table and what every type shares (pv_backend.h): the domain's instance list,
- * devid choice and limits, deferred detach, teardown, saving and restoring all devices, and the
- * control requests <name>-attach / <name>-detach / <name>-list.  Main thread only. */
+ * devid choice and limits, deferred attach and detach, teardown, saving and restoring all devices,
+ * and the control requests <name>-attach / <name>-detach / <name>-list.  Main thread only.
+ *
+ * Deferred work: a request's attach may leave its device `attaching` (a hotplug script runs on
+ * the loop), and a detach's release may go on after xenbus is done (`releasing`, the `offline`
+ * script).  Such a device is in the list all along, so its devid is taken and it is listed; a
+ * detach of it answers EBUSY; teardown_all ends it at once.  Its request is answered only when
+ * everything is done: the device ready, or nothing of it left. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -76,13 +82,12 @@ static unsigned int in_order(struct domain *dom, const struct pv_backend_type *t
 	return n;
 }
 
-void pv_device_closed(struct xenbus_backend *xb, void *opaque)
+/* Out of the list and freed by its type; the detach's answer after that. */
+static void remove_detached(struct pv_device *dev)
 {
-	struct pv_device *dev = opaque;
 	pv_done_fn done = dev->detach_done;
 	void *ctx = dev->detach_ctx;
 
-	(void)xb;
 	LOG("%s %d of domain %d: detached", dev->type->name, dev->devid, dev->dom->domid);
 	unlink_device(dev);
 	dev->type->teardown(dev);        /* logs its counters, frees dev */
@@ -90,11 +95,60 @@ void pv_device_closed(struct xenbus_backend *xb, void *opaque)
 		done(ctx, 0, "");
 }
 
+void pv_device_closed(struct xenbus_backend *xb, void *opaque)
+{
+	struct pv_device *dev = opaque;
+
+	(void)xb;
+	if (dev->releasing)
+		dev->closed = true;      /* pv_device_released finishes */
+	else
+		remove_detached(dev);
+}
+
+void pv_device_released(struct pv_device *dev)
+{
+	dev->releasing = false;
+	if (dev->closed) {
+		dev->closed = false;
+		remove_detached(dev);
+	}
+}
+
+void pv_device_attach_text(const struct pv_device *dev, char *out, size_t len)
+{
+	int at = snprintf(out, len, "devid=%d", dev->devid);
+
+	if (dev->type->attach_reply && at >= 0 && (size_t)at < len)
+		dev->type->attach_reply(dev, out + at, len - (size_t)at);
+}
+
+void pv_device_attached(struct pv_device *dev, int rc, const char *msg)
+{
+	pv_done_fn done = dev->attach_done;
+	void *ctx = dev->attach_ctx;
+	char text[1024];
+
+	dev->attaching = false;
+	dev->attach_done = NULL;
+	if (!rc) {
+		pv_device_attach_text(dev, text, sizeof(text));
+	} else {
+		snprintf(text, sizeof(text), "%s", msg);       /* msg may live in dev */
+		LOG("%s %d of domain %d: attach failed: %s", dev->type->name, dev->devid, dev->dom->domid, text);
+		unlink_device(dev);
+		dev->type->teardown(dev);
+	}
+	if (done)
+		done(ctx, rc, text);
+}
+
 /* ---- attach ---- */
 
-/* devid < 0: one past the highest of the type, as libxl picks. */
+/* devid < 0: one past the highest of the type, as libxl picks.  `serving`: the main loop serves
+ * (a request), so the type's attach_async may leave the device attaching. */
 static int attach_config(struct domain *dom, const struct pv_backend_type *type, const void *config,
-			 int devid, struct pv_device **out, char *err, size_t errlen)
+			 int devid, bool serving, struct pv_device **out, char *err, size_t errlen)
 {
 	unsigned int count = 0;
 	char what[128];
@@ -118,7 +172,8 @@ static int attach_config(struct domain *dom, const struct pv_backend_type *type,
 		return -ENOSPC;
 	}
 	struct pv_device *dev = NULL;
-	int r = type->attach(dom, config, devid, &dev, err, errlen);
+	int r = serving && type->attach_async ? type->attach_async(dom, config, devid, &dev, err, errlen)
+					      : type->attach(dom, config, devid, &dev, err, errlen);
 	if (r)
 		return r;
 	dev->type = type;
@@ -130,8 +185,8 @@ static int attach_config(struct domain *dom, const struct pv_backend_type *type,
 	return 0;
 }
 
-int pv_backend_attach_spec(struct domain *dom, const struct pv_backend_type *type, const char *spec,
-			   struct pv_device **out, char *err, size_t errlen)
+static int attach_spec(struct domain *dom, const struct pv_backend_type *type, const char *spec,
+		       bool serving, struct pv_device **out, char *err, size_t errlen)
 {
 	void *config = calloc(1, type->config_size);
 	int r = -ENOMEM;
@@ -141,9 +196,15 @@ int pv_backend_attach_spec(struct domain *dom, const struct pv_backend_type *typ
 		return r;
 	}
 	r = type->parse(spec, config, err, errlen) ? -EINVAL
-		: attach_config(dom, type, config, *config_devid(type, config), out, err, errlen);
+		: attach_config(dom, type, config, *config_devid(type, config), serving, out, err, errlen);
 	free(config);
 	return r;
+}
+
+int pv_backend_attach_spec(struct domain *dom, const struct pv_backend_type *type, const char *spec,
+			   struct pv_device **out, char *err, size_t errlen)
+{
+	return attach_spec(dom, type, spec, false, out, err, errlen);
 }
 
 int pv_backends_attach_specs(struct domain *dom, const struct pv_spec *specs, unsigned int n,
@@ -160,7 +221,8 @@ int pv_backends_attach_specs(struct domain *dom, const struct pv_spec *specs, un
 			place += specs[j].type == type;
 		if (config && !type->parse(specs[i].spec, config, err, errlen)) {
 			int devid = *config_devid(type, config);
-			r = attach_config(dom, type, config, devid < 0 ? (int)place : devid, &dev, err, errlen);
+			r = attach_config(dom, type, config, devid < 0 ? (int)place : devid, false, &dev, err,
+					  errlen);
 		} else if (!config) {
 			ERR_SET(err, errlen, "out of memory for a %s", type->name);
 		}
@@ -182,10 +244,11 @@ int pv_backend_detach(struct domain *dom, const struct pv_backend_type *type, in
 
 	if (!dev)
 		return -ENOENT;
-	if (dev->xb.closing)
+	if (dev->xb.closing || dev->releasing || dev->attaching)
 		return -EBUSY;
 	dev->detach_done = done;
 	dev->detach_ctx = ctx;
+	dev->may_defer = true;                /* the loop serves: `offline` may end later */
 	LOG("%s %d of domain %d: detaching", type->name, devid, dom->domid);
 	xenbus_backend_close(&dev->xb, type->close_timeout_ms);    /* may free dev */
 	return 0;
@@ -208,18 +271,26 @@ void pv_backend_list(struct domain *dom, const struct pv_backend_type *type, boo
 	}
 }
 
+/* Scripts run to their end here, synchronously (may_defer cleared), because nothing is left to
+ * serve: the VMM exits, or the domain restarts and its devices are rebuilt before the loop runs
+ * again; a script still running from a request is cancelled and its undoing done at once. */
 void pv_backends_teardown_all(struct domain *dom)
 {
 	while (dom->pv_devices) {
 		struct pv_device *dev = dom->pv_devices;
-		pv_done_fn done = dev->detach_done;
-		void *ctx = dev->detach_ctx;
+		pv_done_fn done = dev->attaching ? dev->attach_done : dev->detach_done;
+		void *ctx = dev->attaching ? dev->attach_ctx : dev->detach_ctx;
+		char what[160];
 
+		snprintf(what, sizeof(what), "%s %d: attach cancelled: the domain is going away",
+			 dev->type->name, dev->devid);
+		int rc = dev->attaching ? -EIO : 0;
 		dom->pv_devices = dev->next;
+		dev->may_defer = false;
 		xenbus_backend_destroy(&dev->xb);      /* disconnect, release, directories */
 		dev->type->teardown(dev);
 		if (done)
-			done(ctx, 0, "");
+			done(ctx, rc, rc ? what : "");
 	}
 }
 
@@ -240,6 +311,8 @@ int pv_backends_save_all(struct domain *dom, uint8_t **buf, size_t *len, char *e
 	}
 	for (unsigned int i = 0; i < n; i++) {
 		const struct pv_backend_type *type = order[i]->type;
+		if (order[i]->attaching || order[i]->releasing || order[i]->xb.closing)
+			continue;
 		struct pv_runtime rt = { .state = order[i]->xb.state };
 		void *config = calloc(1, type->config_size);
 		long r = -1;
@@ -278,7 +351,7 @@ int pv_backends_restore_all(struct domain *dom, const uint8_t *buf, size_t len, 
 			return -1;
 		}
 		int r = attach_config(dom, saved.type, saved.config, *config_devid(saved.type, saved.config),
-				      &dev, err, errlen);
+				      false, &dev, err, errlen);
 		pv_saved_free(&saved);
 		if (r) {
 			pv_backends_teardown_all(dom);
@@ -374,14 +447,19 @@ bool pv_backend_request(struct domain *dom, const char *verb, const char *arg, c
 			snprintf(reply, len, "error EINVAL usage: %s SPEC", verb);
 			return false;
 		}
-		int r = pv_backend_attach_spec(dom, type, arg, &dev, err, sizeof(err));
+		int r = attach_spec(dom, type, arg, true, &dev, err, sizeof(err));
 		if (r) {
 			snprintf(reply, len, "error %s %s", pv_errno_name(-r), err);
 			return false;
 		}
-		int at = snprintf(reply, len, "ok devid=%d", dev->devid);
-		if (type->attach_reply && at >= 0 && (size_t)at < len)
-			type->attach_reply(dev, reply + at, len - (size_t)at);
+		if (dev->attaching) {            /* its script runs: pv_device_attached answers */
+			dev->attach_done = done;
+			dev->attach_ctx = ctx;
+			return true;
+		}
+		int at = snprintf(reply, len, "ok ");
+		if (at >= 0 && (size_t)at < len)
+			pv_device_attach_text(dev, reply + at, len - (size_t)at);
 		return false;
 	}
 	if (which == 2) {
@@ -400,8 +478,11 @@ bool pv_backend_request(struct domain *dom, const char *verb, const char *arg, c
 		return false;
 	}
 	int r = pv_backend_detach(dom, type, (int)d, done, ctx);
+	struct pv_device *busy = r == -EBUSY ? pv_backend_find(dom, type, (int)d) : NULL;
 	if (r == -ENOENT)
 		snprintf(reply, len, "error ENOENT no %s %ld", type->name, d);
+	else if (busy && busy->attaching)
+		snprintf(reply, len, "error EBUSY %s %ld is still being attached", type->name, d);
 	else if (r == -EBUSY)
 		snprintf(reply, len, "error EBUSY %s %ld is already being detached", type->name, d);
 	return r == 0;

@@ -86,12 +86,12 @@ static void send_reply(int fd, const char *reply)
 void control_reply_later(void *conn, int rc, const char *msg)
 {
 	struct control_conn *c = conn;
-	char reply[256];
+	char reply[CONTROL_REPLY_MAX];
 
 	if (rc)
 		snprintf(reply, sizeof(reply), "error %s %s", pv_errno_name(-rc), msg);
 	else
-		snprintf(reply, sizeof(reply), "ok");
+		snprintf(reply, sizeof(reply), "ok%s%s", msg && *msg ? " " : "", msg ? msg : "");
 	send_reply(c->fd, reply);
 	conn_close(c);
 }

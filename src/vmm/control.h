@@ -3,7 +3,8 @@
  * Served on the VMM's event loop without ever blocking it: each accepted connection is watched
  * non-blocking until its request arrives (or its deadline passes, or too many wait already), then
  * answered from the request table and closed.  A request whose answer comes later (vif-detach,
- * vbd-detach) keeps its connection until its done callback runs. */
+ * vbd-detach, a vif-attach whose hotplug script runs) keeps its connection until its done
+ * callback runs. */
 #ifndef XENITH_CONTROL_H
 #define XENITH_CONTROL_H
 
@@ -59,9 +60,10 @@ const struct control_request *control_requests(size_t *n);
 const struct control_request *control_device_request(const char *name);
 /* The next word of the request (strtok_r on delims), or NULL. */
 char *control_next_word(struct control_call *call, const char *delims);
-/* Answers a deferred request ("ok", or "error ENAME msg" for rc = -errno, named by
- * pv_errno_name) and closes it; the
- * signature of the backends' done callbacks, with the connection as ctx. */
+/* Answers a deferred request and closes it: for rc 0 "ok", followed by a space and msg when msg
+ * is not empty (a deferred vif-attach's "devid=3 vifname=vif7.3"); for rc = -errno "error ENAME
+ * msg", named by pv_errno_name.  The signature of the backends' done callbacks, with the
+ * connection as ctx. */
 void control_reply_later(void *conn, int rc, const char *msg);
 
 /* ---- The server ---- */
