@@ -1,0 +1,347 @@
+/* vif hotplug scripts on the VMM's main loop (backends/netback.c, pv_backends.c): a vif-attach
+ * or vif-detach request runs its script as a child watched on the loop and is answered when the
+ * script ends, while the loop keeps serving.  No KVM: a fake domain whose RAM is a memfd, linked to
+ * the real xenstored (started by the link, as in a VMM), real TAP devices in a network namespace of
+ * this test's own, and real shell scripts.  Needs root (the namespace, /dev/net/tun). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "fake_domain.h"
+#include "backends/pv_backend.h"
+#include "backends/xenstore_link.h"
+#include "hw/device.h"
+#include "lib/xs_client.h"
+#include "vmm/event_loop.h"
+
+extern const struct device_ops xenstore_link_device;
+
+/* One script for every case: what it does comes from its own file name. */
+static const char script_text[] =
+	"#!/bin/sh\n"
+	"dir=$(dirname \"$0\")\n"
+	"echo \"$1 start $vif\" >>\"$dir/trace\"\n"
+	"case \"$(basename \"$0\")\" in\n"
+	"slow) sleep 0.3 ;;\n"
+	"failing) [ \"$1\" = online ] && { sleep 0.2; echo 'no bridge here' >&2; exit 1; } ;;\n"
+	"hang) [ \"$1\" = online ] && sleep 30 ;;\n"
+	"esac\n"
+	"echo \"$1 end $vif\" >>\"$dir/trace\"\n";
+
+struct answer {
+	bool answered;
+	int rc;
+	char msg[1600];
+};
+
+struct fixture {
+	char dir[64], xenstored[PATH_MAX];
+	struct domain *d;
+	struct event_loop loop;
+	struct domain_params params;
+	struct console con;
+	void *link;
+	unsigned int ticks;          /* a 20 ms ticker on the same loop: it is not blocked */
+	uint64_t tick_id;
+	struct answer answer;
+};
+
+static bool find_xenstored(char *out, size_t len)
+{
+	char self[PATH_MAX - 32];
+	const char *env = getenv("XENITH_XENSTORED");
+
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return access(out, X_OK) == 0;
+	}
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n < 0)
+		return false;
+	self[n] = '\0';
+	*strrchr(self, '/') = '\0';
+	static const char *const rel[] = { "../bin/xenstored", "../../../bin/xenstored" };
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(out, len, "%s/%s", self, rel[i]);
+		if (access(out, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void tick(void *opaque)
+{
+	struct fixture *f = opaque;
+
+	f->ticks++;
+	event_loop_timer_add(&f->loop, 20, tick, f, &f->tick_id);
+}
+
+static void answered(void *ctx, int rc, const char *msg)
+{
+	struct answer *a = ctx;
+
+	a->answered = true;
+	a->rc = rc;
+	snprintf(a->msg, sizeof(a->msg), "%s", msg ? msg : "");
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+static bool run_until_answered(struct fixture *f, int ms)
+{
+	long long end = now_ms() + ms;
+
+	while (!f->answer.answered && now_ms() < end)
+		event_loop_run_once(&f->loop, 20);
+	return f->answer.answered;
+}
+
+static bool link_exists(const char *name)
+{
+	return if_nametoindex(name) != 0;
+}
+
+static char *read_log(struct fixture *f)
+{
+	static char buf[4096];
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/trace", f->dir);
+	FILE *l = fopen(path, "r");
+	size_t n = l ? fread(buf, 1, sizeof(buf) - 1, l) : 0;
+	if (l)
+		fclose(l);
+	buf[n] = '\0';
+	return buf;
+}
+
+static char *store_read(const char *path)
+{
+	char err[256], *value = NULL;
+	size_t len;
+	struct xs_client *xs = xs_open(NULL, err, sizeof(err));
+
+	if (xs && xs_read(xs, 0, path, &value, &len))
+		value = NULL;
+	xs_close(xs);
+	return value;
+}
+
+static bool setup(struct unit *u, struct fixture *f)
+{
+	char err[256], path[128];
+
+	memset(f, 0, sizeof(*f));
+	if (!find_xenstored(f->xenstored, sizeof(f->xenstored))) {
+		printf("skip - netback-hotplug: no xenstored binary beside the tests\n");
+		return false;
+	}
+	snprintf(f->dir, sizeof(f->dir), "/tmp/nb-hotplug.XXXXXX");
+	if (!mkdtemp(f->dir))
+		abort();
+	static const char *const names[] = { "slow", "failing", "hang" };
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", f->dir, names[i]);
+		FILE *s = fopen(path, "w");
+		if (!s || fputs(script_text, s) < 0 || fclose(s) || chmod(path, 0755))
+			abort();
+	}
+	setenv("XENITH_RUNDIR", f->dir, 1);
+	setenv("XENITH_XENSTORED", f->xenstored, 1);
+	f->d = fake_domain_new(1);
+	int memfd = memfd_create("hotplug-guest", MFD_CLOEXEC);
+	if (memfd < 0 || ftruncate(memfd, FAKE_RAM_SIZE))
+		abort();
+	void *ram = mmap(NULL, FAKE_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (ram == MAP_FAILED)
+		abort();
+	free(f->d->vm.ram);
+	f->d->vm.ram = ram;
+	f->d->vm.memfd = memfd;
+	if (event_loop_init(&f->loop))
+		abort();
+	f->d->loop = &f->loop;
+	f->params = (struct domain_params){ .name = "hotplugtest", .memory_mb = 8, .vcpus = 1 };
+	f->d->params = &f->params;
+	snprintf(f->con.tty_path, sizeof(f->con.tty_path), "/dev/pts/99");
+	f->d->console = &f->con;
+	if (xenstore_link_device.init(f->d, &f->link, err, sizeof(err)) ||
+	    xenstore_link_connect(f->d, err, sizeof(err))) {
+		CHECK(0, "xenstore link: %s", err);
+		return false;
+	}
+	event_loop_timer_add(&f->loop, 20, tick, f, &f->tick_id);
+	return true;
+}
+
+static void teardown(struct fixture *f)
+{
+	char cmd[128];
+
+	pv_backends_teardown_all(f->d);
+	if (f->link)
+		xenstore_link_device.teardown(f->d, f->link);
+	snprintf(cmd, sizeof(cmd), "pkill -f 'xenstored --rundir %s( |$)'", f->dir);
+	if (system(cmd) < 0)
+		fprintf(stderr, "# could not run pkill\n");
+	event_loop_destroy(&f->loop);
+	munmap(f->d->vm.ram, FAKE_RAM_SIZE);
+	close(f->d->vm.memfd);
+	f->d->vm.ram = malloc(1);
+	f->d->vm.memfd = -1;
+	fake_domain_free(f->d);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd))
+		fprintf(stderr, "# could not remove %s\n", f->dir);
+}
+
+/* Sends `verb arg` as the control socket would; true when the answer is deferred. */
+static bool request(struct fixture *f, const char *verb, const char *arg, char *reply, size_t len)
+{
+	f->answer = (struct answer){ 0 };
+	return pv_backend_request(f->d, verb, arg, reply, len, answered, &f->answer);
+}
+
+static void spec(struct fixture *f, char *out, size_t len, int devid, const char *script)
+{
+	snprintf(out, len, "devid=%d,vifname=xthp%d,bridge=xenbr0,mac=00:16:3e:00:00:%02x,script=%s/%s",
+		 devid, devid, devid, f->dir, script);
+}
+
+/* A slow `online`: the request is deferred, the loop keeps ticking, the answer is xl's ok line,
+ * and meanwhile the devid is taken and a detach of it is refused. */
+static void test_slow_attach_and_detach(struct unit *u, const void *arg)
+{
+	struct fixture f;
+	char s[256], reply[512], path[128], *v;
+
+	(void)arg;
+	if (!setup(u, &f))
+		goto out;
+	spec(&f, s, sizeof(s), 1, "slow");
+	unsigned int ticks = f.ticks;
+	long long start = now_ms();
+	CHECK(request(&f, "vif-attach", s, reply, sizeof(reply)), "the attach was not deferred: '%s'", reply);
+	CHECK(now_ms() - start < 200, "the request waited %lld ms for its script", now_ms() - start);
+	CHECK(link_exists("xthp1"), "no TAP while `online` runs");
+	char busy[256];
+	struct answer kept = f.answer;
+	CHECK(!request(&f, "vif-detach", "1", busy, sizeof(busy)), "detach of an attaching vif deferred");
+	CHECK_STR(busy, "error EBUSY vif 1 is still being attached");
+	f.answer = kept;
+	CHECK(run_until_answered(&f, 5000), "no answer to the attach");
+	CHECK(f.answer.rc == 0, "attach answered %d: %s", f.answer.rc, f.answer.msg);
+	CHECK_STR(f.answer.msg, "devid=1 vifname=xthp1");
+	CHECK(f.ticks >= ticks + 8, "the loop ticked %u times during a 300 ms script", f.ticks - ticks);
+	CHECK(strstr(read_log(&f), "online end xthp1") != NULL, "script log: %s", read_log(&f));
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%d/1/hotplug-status", FAKE_DOMID);
+	v = store_read(path);
+	CHECK(v && !strcmp(v, "connected"), "hotplug-status: %s", v ? v : "(none)");
+	free(v);
+
+	/* Detach: `offline` runs on the loop; the TAP stays until it ended, the answer comes after. */
+	ticks = f.ticks;
+	CHECK(request(&f, "vif-detach", "1", reply, sizeof(reply)), "detach not deferred: '%s'", reply);
+	CHECK(run_until_answered(&f, 15000), "no answer to the detach");
+	CHECK(f.answer.rc == 0, "detach answered %d: %s", f.answer.rc, f.answer.msg);
+	CHECK(strstr(read_log(&f), "offline end xthp1") != NULL, "offline did not finish before the answer: %s",
+	      read_log(&f));
+	CHECK(!link_exists("xthp1"), "the TAP outlived its detach");
+	CHECK(f.ticks > ticks, "the loop did not tick during the detach");
+	v = store_read(path);
+	CHECK(v == NULL, "backend node left: %s", v);
+	free(v);
+	CHECK(!request(&f, "vif-list", NULL, reply, sizeof(reply)), "list deferred");
+	CHECK_STR(reply, "ok");
+out:
+	teardown(&f);
+}
+
+/* A failing `online`: the answer is the script's message, and nothing of the vif is left. */
+static void test_failing_attach(struct unit *u, const void *arg)
+{
+	struct fixture f;
+	char s[256], reply[512], path[128], *v;
+
+	(void)arg;
+	if (!setup(u, &f))
+		goto out;
+	spec(&f, s, sizeof(s), 2, "failing");
+	CHECK(request(&f, "vif-attach", s, reply, sizeof(reply)), "not deferred: '%s'", reply);
+	CHECK(run_until_answered(&f, 5000), "no answer");
+	CHECK(f.answer.rc == -EIO, "rc %d", f.answer.rc);
+	CHECK(strstr(f.answer.msg, "vif 2 (xthp2): ") == f.answer.msg && strstr(f.answer.msg, "no bridge here"),
+	      "message: %s", f.answer.msg);
+	CHECK(strstr(read_log(&f), "offline end xthp2") != NULL, "`offline` did not undo a failed `online`: %s",
+	      read_log(&f));
+	CHECK(!link_exists("xthp2"), "TAP left");
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%d/2", FAKE_DOMID);
+	v = store_read(path);
+	CHECK(v == NULL, "backend directory left");
+	free(v);
+	CHECK(!request(&f, "vif-list", NULL, reply, sizeof(reply)), "list deferred");
+	CHECK_STR(reply, "ok");
+out:
+	teardown(&f);
+}
+
+/* The domain goes while `online` hangs: the script is killed, `offline` runs, the request is
+ * answered with an error, nothing is left. */
+static void test_teardown_during_attach(struct unit *u, const void *arg)
+{
+	struct fixture f;
+	char s[256], reply[512];
+
+	(void)arg;
+	if (!setup(u, &f))
+		goto out;
+	spec(&f, s, sizeof(s), 3, "hang");
+	CHECK(request(&f, "vif-attach", s, reply, sizeof(reply)), "not deferred: '%s'", reply);
+	long long end = now_ms() + 300;
+	while (now_ms() < end)
+		event_loop_run_once(&f.loop, 20);
+	CHECK(!f.answer.answered, "answered before its script ended");
+	long long start = now_ms();
+	pv_backends_teardown_all(f.d);
+	CHECK(now_ms() - start < 5000, "teardown waited %lld ms", now_ms() - start);
+	CHECK(f.answer.answered && f.answer.rc == -EIO, "answer %d rc %d: %s", f.answer.answered, f.answer.rc,
+	      f.answer.msg);
+	CHECK(strstr(read_log(&f), "offline end xthp3") != NULL, "no `offline` at teardown: %s", read_log(&f));
+	CHECK(strstr(read_log(&f), "online end xthp3") == NULL, "the hung `online` was not killed");
+	CHECK(!link_exists("xthp3"), "TAP left");
+out:
+	teardown(&f);
+}
+
+int main(void)
+{
+	struct unit u = UNIT_INIT;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0 || access("/dev/net/tun", R_OK | W_OK)) {
+		printf("skip - netback-hotplug: needs root, a network namespace and /dev/net/tun\n");
+		return unit_finish(&u);
+	}
+	unit_case(&u, "slow-online-and-offline-do-not-block-the-loop", test_slow_attach_and_detach, NULL);
+	unit_case(&u, "failing-online-answers-its-message-and-leaves-nothing", test_failing_attach, NULL);
+	unit_case(&u, "teardown-kills-a-hung-online", test_teardown_during_attach, NULL);
+	return unit_finish(&u);
+}
