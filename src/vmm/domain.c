@@ -61,7 +61,9 @@ int domain_build(struct domain *dom, const struct domain_params *params, struct 
 			goto fail;
 		dom->n_vcpus++;
 	}
-	/* Secondary vCPUs wait in the in-kernel APIC for a start IPI, as on hardware. */
+	/* Secondary vCPUs wait in the in-kernel APIC for a start IPI, as on hardware, or for
+	 * VCPUOP_initialise + VCPUOP_up (xen/vcpu_power.c); offline until then. */
+	vcpu_power_init(dom);
 	if (pvh_setup_boot_vcpu(dom->vcpus[0].fd, &boot, err, errlen))
 		goto fail;
 	return 0;

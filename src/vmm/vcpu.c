@@ -15,8 +15,6 @@
 #include "vmm/vcpu_emulate.h"
 #include "xen/xen_state.h"
 
-#define VCPU_KICK_SIGNAL SIGUSR1
-
 static void kick_handler(int sig)
 {
 	(void)sig;   /* only here to interrupt KVM_RUN */
@@ -168,19 +166,78 @@ static bool handle_exit(struct vcpu *vcpu)
 	}
 }
 
-/* Waits while paused; returns false once the vCPU must stop. */
+/* Loads a VCPUOP_initialise context on this thread (KVM wants a vCPU's registers set by its own)
+ * and leaves the wait-for-SIPI state. */
+static bool load_context(struct vcpu *vcpu, const struct vcpu_boot_context *ctx)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = ctx->regs;
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	char why[160];
+
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, &sregs) < 0)
+		goto fail;
+	vcpu_context_apply(ctx, &sregs);
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0 ||
+	    ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp) < 0)
+		goto fail;
+	vcpu->run->kvm_dirty_regs &= ~(uint64_t)(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+	return true;
+fail:
+	snprintf(why, sizeof(why), "vCPU %u: loading its VCPUOP_initialise context: %s", vcpu->id, strerror(errno));
+	domain_crash(vcpu->dom, why);
+	return false;
+}
+
+/* Waits while paused or down (parked, runstate offline); returns false once the vCPU must stop. */
 static bool wait_until_runnable(struct vcpu *vcpu)
 {
 	struct domain *dom = vcpu->dom;
-	bool go;
+	struct vcpu_boot_context ctx;
+	bool go, have_context, parked = false;
 
 	pthread_mutex_lock(&dom->lock);
-	while (dom->paused && !dom->stop_vcpus)
-		pthread_cond_wait(&dom->unpaused, &dom->lock);
+	while (!dom->stop_vcpus) {
+		if (dom->paused) {
+			pthread_cond_wait(&dom->unpaused, &dom->lock);
+		} else if (vcpu_power_wants_park_locked(vcpu)) {
+			if (!parked) {
+				parked = vcpu->power.parked = true;
+				pthread_mutex_unlock(&dom->lock);
+				vcpu_power_runstate(vcpu, true);
+				pthread_mutex_lock(&dom->lock);
+				continue;
+			}
+			pthread_cond_wait(&dom->unpaused, &dom->lock);
+		} else {
+			break;
+		}
+	}
 	vcpu->run->immediate_exit = 0;
 	go = !dom->stop_vcpus;
+	vcpu->power.parked = false;
+	have_context = go && vcpu_power_take_context_locked(vcpu, &ctx);
 	pthread_mutex_unlock(&dom->lock);
+	if (parked && go)
+		vcpu_power_runstate(vcpu, false);
+	if (have_context && !load_context(vcpu, &ctx))
+		return false;
 	return go;
+}
+
+/* The first real exit of a secondary that was waiting for SIPI: the guest started it. */
+static void note_running(struct vcpu *vcpu)
+{
+	bool news;
+
+	if (vcpu->seen_running)
+		return;
+	vcpu->seen_running = true;
+	pthread_mutex_lock(&vcpu->dom->lock);
+	news = vcpu_power_seen_running_locked(vcpu);
+	pthread_mutex_unlock(&vcpu->dom->lock);
+	if (news)
+		vcpu_power_runstate(vcpu, false);
 }
 
 static void *vcpu_thread(void *arg)
@@ -201,6 +258,7 @@ static void *vcpu_thread(void *arg)
 			domain_crash(vcpu->dom, why);
 			break;
 		}
+		note_running(vcpu);
 		if (!handle_exit(vcpu))
 			break;
 	}
@@ -226,14 +284,6 @@ int vcpu_start(struct vcpu *vcpu, char *err, size_t errlen)
 	vcpu->thread_started = true;
 	pthread_getcpuclockid(vcpu->thread, &vcpu->cpu_clock);
 	return 0;
-}
-
-void vcpu_kick(struct vcpu *vcpu)
-{
-	if (!vcpu->thread_started)
-		return;
-	vcpu->run->immediate_exit = 1;
-	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 }
 
 void vcpu_join(struct vcpu *vcpu)

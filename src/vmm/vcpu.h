@@ -4,9 +4,14 @@
 
 #include <linux/kvm.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <time.h>
 #include "vmm/x86_emulate.h"
+#include "xen/vcpu_power.h"
+
+/* The signal that makes a vCPU thread leave KVM_RUN. */
+#define VCPU_KICK_SIGNAL SIGUSR1
 
 struct domain;
 
@@ -26,12 +31,21 @@ struct vcpu {
 	bool sample_wanted;        /* atomic: the watchdog wants a look (vcpu_watch.c) */
 	bool watch_down;           /* atomic: at its last look the vCPU was halted for good */
 	struct x86_emu_stats emu_stats;  /* instructions the VMM emulated for KVM (vcpu_emulate.c) */
+	struct vcpu_power power;   /* up or down (xen/vcpu_power.c), under dom->lock */
+	bool seen_running;         /* the thread's own: it has had an exit other than a kick */
 };
 
 int vcpu_create(struct vcpu *vcpu, struct domain *dom, unsigned int id, char *err, size_t errlen);
 int vcpu_start(struct vcpu *vcpu, char *err, size_t errlen);
-/* Makes the vCPU leave KVM_RUN soon so it sees a new pause or stop flag. Caller holds dom->lock. */
-void vcpu_kick(struct vcpu *vcpu);
+/* Makes the vCPU leave KVM_RUN soon so it sees a new pause, stop or power state. Caller holds
+ * dom->lock.  Inline, so the Xen code (and the fuzzers that link it without vcpu.c) can call it. */
+static inline void vcpu_kick(struct vcpu *vcpu)
+{
+	if (!vcpu->thread_started)
+		return;
+	vcpu->run->immediate_exit = 1;
+	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}
 void vcpu_join(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);
 /* The signal used for kicks; installed once per process. */

@@ -3,13 +3,16 @@
  * the default case answers -ENOSYS, and Linux keeps clock_gettime in the kernel.
  * A 32-bit caller (Xen's compat vcpu_op) passes the singleshot timer as 12 bytes, the runstate area as
  * a 4-byte handle, and gets the 44-byte compat runstate record; set_timer_op's 64-bit deadline comes
- * in two registers (low, high). */
+ * in two registers (low, high).
+ * initialise/up/down/is_up go to vcpu_power.c, which says how secondaries start. */
 #include <string.h>
+#include "lib/error.h"
 #include "vmm/domain.h"
 #include "vmm/guest_access.h"
 #include "xen/compat.h"
 #include "xen/hypercalls.h"
 #include "xen/runstate.h"
+#include "xen/vcpu_power.h"
 #include "xen/xen_state.h"
 
 /* Xen's bounds for periodic timers: no faster than 1 ms, no slower than its delta limit. */
@@ -52,6 +55,47 @@ static long singleshot(struct domain *dom, unsigned int id, const struct vcpu_se
 	return xen_timer_arm_locked(dom, id) ? -XEN_EINVAL : 0;
 }
 
+/* initialise, up, down and is_up (xen/vcpu_power.c), under the domain's lock. */
+static long power_op(struct vcpu *vcpu, uint64_t cmd, unsigned int id, uint64_t arg)
+{
+	struct domain *dom = vcpu->dom;
+	struct vcpu_boot_context boot;
+	bool shutdown = false;
+	long r;
+
+	if (cmd == VCPUOP_initialise) {
+		struct vcpu_hvm_context ctx;
+		char why[200];
+		if (guest_copy_from(vcpu, &ctx, arg, sizeof(ctx)))
+			return -XEN_EFAULT;
+		r = vcpu_context_from_hvm(&ctx, &boot, why, sizeof(why));
+		if (r) {
+			LOG("domain %d: VCPUOP_initialise of vCPU %u refused: %s", dom->domid, id, why);
+			return r;
+		}
+	}
+	pthread_mutex_lock(&dom->lock);
+	switch (cmd) {
+	case VCPUOP_initialise:
+		r = vcpu_power_initialise_locked(dom, id, &boot);
+		break;
+	case VCPUOP_up:
+		r = vcpu_power_up_locked(dom, id);
+		break;
+	case VCPUOP_down:
+		r = vcpu_power_down_locked(dom, id, &shutdown);
+		break;
+	default:
+		r = vcpu_power_is_up_locked(&dom->vcpus[id]);
+	}
+	pthread_mutex_unlock(&dom->lock);
+	if (shutdown)
+		domain_shutdown(dom, SHUTDOWN_poweroff);
+	else if (cmd == VCPUOP_down && id != vcpu->id)
+		xen_wake_vcpus(dom);             /* out of SCHEDOP_block, to park */
+	return r;
+}
+
 long hcall_vcpu_op(struct vcpu *vcpu, const uint64_t args[5])
 {
 	struct domain *dom = vcpu->dom;
@@ -61,8 +105,11 @@ long hcall_vcpu_op(struct vcpu *vcpu, const uint64_t args[5])
 	if (id >= dom->n_vcpus)
 		return -XEN_ENOENT;
 	switch (cmd) {
+	case VCPUOP_initialise:
+	case VCPUOP_up:
+	case VCPUOP_down:
 	case VCPUOP_is_up:
-		return id == 0 ? 1 : 0;          /* secondary vCPUs wait for VCPUOP_up (not yet) */
+		return power_op(vcpu, cmd, (unsigned int)id, arg);
 	case VCPUOP_register_vcpu_info: {
 		struct vcpu_register_vcpu_info reg;
 		if (guest_copy_from(vcpu, &reg, arg, sizeof(reg)))
