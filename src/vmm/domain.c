@@ -40,6 +40,11 @@ int domain_build(struct domain *dom, const struct domain_params *params, struct 
 		ERR_SET(err, errlen, "vcpus=%u: a domain has 1 to %d vCPUs", params->vcpus, DOMAIN_MAX_VCPUS);
 		return -1;
 	}
+	if (params->max_vcpus && (params->max_vcpus < params->vcpus || params->max_vcpus > DOMAIN_MAX_VCPUS)) {
+		ERR_SET(err, errlen, "max_vcpus=%u: must be from vcpus (%u) to %d", params->max_vcpus, params->vcpus,
+			DOMAIN_MAX_VCPUS);
+		return -1;
+	}
 	if (!params->memory_mb || (host && ram > host)) {
 		ERR_SET(err, errlen, "memory=%llu MiB: must be more than 0 and at most the host's %llu MiB",
 			(unsigned long long)params->memory_mb, (unsigned long long)(host >> 20));
@@ -51,12 +56,14 @@ int domain_build(struct domain *dom, const struct domain_params *params, struct 
 	    devices_init(dom, pvh_devices, err, errlen))
 		goto fail;
 	struct pvh_options opt = {
-		.vcpus = params->vcpus, .max_vcpus = params->vcpus,
+		.vcpus = params->vcpus, .max_vcpus = domain_max_vcpus(params),
 		.rewrite_hypercalls = !dom->xen.kvm_intercepts_hypercalls,
 	};
 	if (pvh_load(&dom->vm, params->kernel, params->ramdisk, params->cmdline, &opt, &boot, err, errlen))
 		goto fail;
-	for (unsigned int i = 0; i < params->vcpus; i++) {
+	/* Every possible vCPU exists from the start: those past `vcpus` are offline in xenstore and
+	 * disabled in the MADT until the guest plugs them (xl vcpu-set). */
+	for (unsigned int i = 0; i < domain_max_vcpus(params); i++) {
 		if (vcpu_create(&dom->vcpus[i], dom, i, err, errlen))
 			goto fail;
 		dom->n_vcpus++;
@@ -179,4 +186,15 @@ double domain_cpu_seconds(struct domain *dom)
 			total += ts.tv_sec + ts.tv_nsec / 1e9;
 	}
 	return total;
+}
+
+unsigned int domain_vcpus_online(struct domain *dom)
+{
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&dom->lock);
+	for (unsigned int i = 0; i < dom->n_vcpus; i++)
+		n += vcpu_power_is_up_locked(&dom->vcpus[i]);
+	pthread_mutex_unlock(&dom->lock);
+	return n;
 }

@@ -28,6 +28,7 @@ struct domain_params {
 	const char *kvm_device;
 	uint64_t memory_mb;
 	unsigned int vcpus;
+	unsigned int max_vcpus;  /* vCPUs made and described (hot-pluggable up to it); 0: vcpus */
 	enum shutdown_action on_poweroff, on_reboot, on_crash;
 	bool start_paused;
 	struct pv_spec pv_specs[PV_MAX_DEVICES];  /* --vif, --disk ...: built after the domid is known */
@@ -72,6 +73,12 @@ struct domain {
 	int notify_fd;             /* eventfd: tells the main loop a shutdown happened */
 };
 
+/* How many vCPUs the domain has: online ones and those that may be plugged later. */
+static inline unsigned int domain_max_vcpus(const struct domain_params *params)
+{
+	return params->max_vcpus > params->vcpus ? params->max_vcpus : params->vcpus;
+}
+
 /* Makes the VM, devices, Xen state and vCPUs and loads the kernel.  0, or -1 with err set; on failure
  * everything it made is gone again. */
 int domain_build(struct domain *dom, const struct domain_params *params, struct console *console,
@@ -86,6 +93,8 @@ void domain_teardown(struct domain *dom);
 /* State letters for xl list: six characters and a NUL. */
 void domain_state_flags(struct domain *dom, char flags[7]);
 double domain_cpu_seconds(struct domain *dom);
+/* vCPUs up now (Xen's VCPUOP_is_up), for xl list's VCPUs column. */
+unsigned int domain_vcpus_online(struct domain *dom);
 /* Once the domain has its domid: writes its xenstore nodes and introduces it to xenstored. */
 int xenstore_link_connect(struct domain *dom, char *err, size_t errlen);
 /* What a console client typed, for the PV console ring (backends/console_ring.c). */

@@ -44,8 +44,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: xenith-vmm --name NAME --kernel PATH [--ramdisk PATH] [--cmdline STR]\n"
-		"                  [--memory MIB] [--vcpus N] [--on-poweroff ACT] [--on-reboot ACT]\n"
-		"                  [--on-crash ACT] [--paused] [--rundir DIR] [--ready-fd FD]\n");
+		"                  [--memory MIB] [--vcpus N] [--max-vcpus N] [--on-poweroff ACT]\n"
+		"                  [--on-reboot ACT] [--on-crash ACT] [--paused] [--rundir DIR] [--ready-fd FD]\n");
 	for (const struct pv_backend_type *const *t = pv_backend_types; *t; t++)
 		fprintf(out, "                  [--%s %s]...\n", (*t)->option, (*t)->spec_usage);
 	fprintf(out, "ACT: destroy | restart | preserve.  Normally started by `xl create`.\n");
@@ -119,7 +119,7 @@ static int add_pv_spec(struct domain_params *p, const struct pv_backend_type *ty
 static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t errlen)
 {
 	enum { OPT_NAME = 1, OPT_KERNEL, OPT_RAMDISK, OPT_CMDLINE, OPT_MEMORY, OPT_VCPUS, OPT_POWEROFF,
-	       OPT_REBOOT, OPT_CRASH, OPT_PAUSED, OPT_RUNDIR, OPT_READY, OPT_HELP, OPT_PV_FIRST };
+	       OPT_REBOOT, OPT_CRASH, OPT_PAUSED, OPT_RUNDIR, OPT_READY, OPT_HELP, OPT_MAX_VCPUS, OPT_PV_FIRST };
 	static const struct option fixed[] = {
 		{ "name", 1, NULL, OPT_NAME }, { "kernel", 1, NULL, OPT_KERNEL },
 		{ "ramdisk", 1, NULL, OPT_RAMDISK }, { "cmdline", 1, NULL, OPT_CMDLINE },
@@ -127,7 +127,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		{ "on-poweroff", 1, NULL, OPT_POWEROFF }, { "on-reboot", 1, NULL, OPT_REBOOT },
 		{ "on-crash", 1, NULL, OPT_CRASH }, { "paused", 0, NULL, OPT_PAUSED },
 		{ "rundir", 1, NULL, OPT_RUNDIR }, { "ready-fd", 1, NULL, OPT_READY },
-		{ "help", 0, NULL, OPT_HELP },
+		{ "help", 0, NULL, OPT_HELP }, { "max-vcpus", 1, NULL, OPT_MAX_VCPUS },
 	};
 	enum { N_FIXED = sizeof(fixed) / sizeof(fixed[0]), N_OPTS_MAX = N_FIXED + 16 };
 	/* The fixed options, then one per PV backend type (pv_backend_types[c - OPT_PV_FIRST]). */
@@ -164,6 +164,12 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 				return -1;
 			p->vcpus = (unsigned int)n;
 			break;
+		case OPT_MAX_VCPUS:
+			if (parse_number(optarg, "max-vcpus", "a number of vCPUs", 1, DOMAIN_MAX_VCPUS, &n,
+					 err, errlen))
+				return -1;
+			p->max_vcpus = (unsigned int)n;
+			break;
 		case OPT_POWEROFF: if (parse_action(optarg, &p->on_poweroff, err, errlen)) return -1; break;
 		case OPT_REBOOT: if (parse_action(optarg, &p->on_reboot, err, errlen)) return -1; break;
 		case OPT_CRASH: if (parse_action(optarg, &p->on_crash, err, errlen)) return -1; break;
@@ -187,6 +193,10 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 	}
 	if (optind < argc || !p->name || !p->kernel) {
 		ERR_SET(err, errlen, "--name and --kernel are required, and nothing else may follow");
+		return -1;
+	}
+	if (p->max_vcpus && p->max_vcpus < p->vcpus) {
+		ERR_SET(err, errlen, "--max-vcpus %u: less than --vcpus %u", p->max_vcpus, p->vcpus);
 		return -1;
 	}
 	if (!*p->name || strlen(p->name) > DOMAIN_NAME_MAX || strpbrk(p->name, "/ \t\n")) {

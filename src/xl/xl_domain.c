@@ -589,7 +589,7 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 		    unsigned int *domid, char *err, size_t errlen)
 {
 	char vmm[PATH_MAX], logpath[PATH_MAX], kernel[PATH_MAX], ramdisk[PATH_MAX];
-	char mem[32], vcpus[32], readyfd[8];
+	char mem[32], vcpus[32], max_vcpus[32], readyfd[8];
 	char *argv[32 + 2 * VIF_MAX + 2 * DISK_MAX];
 	char *vifs[VIF_MAX] = { 0 }, *disks[DISK_MAX] = { 0 };
 	size_t argc = 0;
@@ -653,6 +653,11 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 	argv[argc++] = mem;
 	argv[argc++] = "--vcpus";
 	argv[argc++] = vcpus;
+	if (dc->max_vcpus > dc->vcpus) {
+		snprintf(max_vcpus, sizeof(max_vcpus), "%u", dc->max_vcpus);
+		argv[argc++] = "--max-vcpus";
+		argv[argc++] = max_vcpus;
+	}
 	argv[argc++] = "--on-poweroff";
 	argv[argc++] = (char *)domain_action_name(dc->on_poweroff);
 	argv[argc++] = "--on-reboot";
