@@ -45,6 +45,10 @@ const struct cmd_spec cmd_table[] = {
 	  "[options] <Domain>",
 	  "-t <type>               console type, pv or serial (the same console here)\n"
 	  "Ctrl-] detaches." },
+	{ "vcpu-set", main_vcpuset, 0,
+	  "Set the number of active VCPUs allowed for the domain",
+	  "[option] <Domain> <vCPUs>",
+	  "-i, --ignore-host       Don't limit the vCPU based on the host CPU count" },
 	{ "save", NULL, 0, "Save a domain state to restore later", "<Domain> <CheckpointFile>", NULL },
 	{ "restore", NULL, 0, "Restore a domain from a saved state", "<CheckpointFile>", NULL },
 	{ "migrate", NULL, 0, "Migrate a domain to another host", "<Domain> <host>", NULL },

@@ -55,6 +55,8 @@ int main_list(struct xl_ctx *ctx, int argc, char **argv);
 int main_info(struct xl_ctx *ctx, int argc, char **argv);
 int main_domid(struct xl_ctx *ctx, int argc, char **argv);
 int main_domname(struct xl_ctx *ctx, int argc, char **argv);
+/* xl_vcpu.c */
+int main_vcpuset(struct xl_ctx *ctx, int argc, char **argv);
 /* xl_network.c */
 int main_network_attach(struct xl_ctx *ctx, int argc, char **argv);
 int main_network_detach(struct xl_ctx *ctx, int argc, char **argv);
