@@ -10,6 +10,7 @@
 #include "backends/pv_backend.h"
 #include "vmm/control.h"
 #include "vmm/domain.h"
+#include "vmm/sched.h"
 
 static enum control_outcome info_request(struct control_call *c)
 {
@@ -98,6 +99,102 @@ static enum control_outcome device_request(struct control_call *c)
 	       CONTROL_DEFERRED : CONTROL_REPLY;
 }
 
+/* One line per vCPU: `vcpu=I cpu=C state=S time=SECONDS hard=LIST soft=LIST` (cpu -1 and state p
+ * while its thread does not run).  Lines that would not fit the reply are left out whole. */
+static enum control_outcome vcpu_list_request(struct control_call *c)
+{
+	struct domain *dom = c->dom;
+	size_t at = (size_t)snprintf(c->reply, c->len, "ok");
+
+	for (unsigned int i = 0; i < dom->n_vcpus && dom->sched; i++) {
+		struct vcpu_sched_info info;
+		char hard[512], soft[512], line[1200];
+
+		domain_sched_vcpu_info(dom->sched, i, dom->vcpus[i].thread_started, &info);
+		domain_sched_affinity_text(dom->sched, i, hard, soft, sizeof(hard));
+		int n = snprintf(line, sizeof(line), "\nvcpu=%u cpu=%d state=%c time=%.3f hard=%s soft=%s", i,
+				 info.cpu, info.state, info.cpu_seconds, hard, soft);
+		if (n < 0 || at + (size_t)n >= c->len)
+			break;
+		memcpy(c->reply + at, line, (size_t)n + 1);
+		at += (size_t)n;
+	}
+	return CONTROL_REPLY;
+}
+
+/* `vcpu-pin VCPU|all HARD [SOFT]`: "-" leaves an affinity as it is, as xl's vcpu-pin does. */
+static enum control_outcome vcpu_pin_request(struct control_call *c)
+{
+	char *vcpu = control_next_word(c, " "), *hard_s = control_next_word(c, " "),
+	     *soft_s = control_next_word(c, " "), *extra = control_next_word(c, " ");
+	struct cpumap hard, soft;
+	char why[512], *end;
+	long id = -1;
+
+	if (!vcpu || !hard_s || extra) {
+		snprintf(c->reply, c->len, "error EINVAL usage: %s", c->request->usage);
+		return CONTROL_REPLY;
+	}
+	if (strcmp(vcpu, "all")) {
+		errno = 0;
+		id = strtol(vcpu, &end, 10);
+		if (errno || *end || end == vcpu || id < 0 || id >= DOMAIN_MAX_VCPUS) {
+			snprintf(c->reply, c->len, "error EINVAL '%s' is not a vCPU (a number or all)", vcpu);
+			return CONTROL_REPLY;
+		}
+	}
+	bool set_hard = strcmp(hard_s, "-"), set_soft = soft_s && strcmp(soft_s, "-");
+	if ((set_hard && cpumap_parse(hard_s, &hard, why, sizeof(why))) ||
+	    (set_soft && cpumap_parse(soft_s, &soft, why, sizeof(why)))) {
+		snprintf(c->reply, c->len, "error EINVAL %s", why);
+		return CONTROL_REPLY;
+	}
+	if (!c->dom->sched || domain_sched_pin(c->dom->sched, (int)id, c->dom->n_vcpus, set_hard ? &hard : NULL,
+					       set_soft ? &soft : NULL, why, sizeof(why)))
+		snprintf(c->reply, c->len, "error EINVAL %s", c->dom->sched ? why : "no placement state");
+	else
+		snprintf(c->reply, c->len, "ok");
+	return CONTROL_REPLY;
+}
+
+/* `sched-credit [weight=W] [cap=C]`: sets what is given, then answers the domain's
+ * `weight=W cap=C cgroup=PATH`, or `weight=W cap=C unenforced=WHY` on a host without cgroup cpu
+ * control (where setting either is ENOTSUP). */
+static enum control_outcome sched_credit_request(struct control_call *c)
+{
+	long weight = -1, cap = -1;
+	char *word, *end, why[1024];
+	unsigned int w, k;
+
+	while ((word = control_next_word(c, " "))) {
+		long *into = !strncmp(word, "weight=", 7) ? &weight : !strncmp(word, "cap=", 4) ? &cap : NULL;
+		const char *num = into ? strchr(word, '=') + 1 : NULL;
+		errno = 0;
+		if (into)
+			*into = strtol(num, &end, 10);
+		if (!into || errno || end == num || *end || *into < 0 || *into > 65535) {
+			snprintf(c->reply, c->len, "error EINVAL '%s': usage: %s (numbers 0 to 65535)", word,
+				 c->request->usage);
+			return CONTROL_REPLY;
+		}
+	}
+	if (!c->dom->sched) {
+		snprintf(c->reply, c->len, "error ENOTSUP no scheduling state");
+		return CONTROL_REPLY;
+	}
+	if (weight >= 0 || cap >= 0) {
+		int r = domain_sched_set(c->dom->sched, (int)weight, (int)cap, why, sizeof(why));
+		if (r) {
+			snprintf(c->reply, c->len, "error %s %s", r == -ENOTSUP ? "ENOTSUP" : r == -EIO ? "EIO" : "EINVAL",
+				 why);
+			return CONTROL_REPLY;
+		}
+	}
+	bool enforced = domain_sched_get(c->dom->sched, &w, &k, why, sizeof(why));
+	snprintf(c->reply, c->len, "ok weight=%u cap=%u %s=%s", w, k, enforced ? "cgroup" : "unenforced", why);
+	return CONTROL_REPLY;
+}
+
 static const struct control_request device_requests = {
 	"<type>-attach|-detach|-list", "<type>-attach SPEC", "the PV backend table's requests",
 	device_request, CONTROL_MAY_DEFER,
@@ -110,6 +207,10 @@ static const struct control_request requests[] = {
 	{ "destroy", "destroy", "tears the domain down; the VMM exits after replying", destroy_request, 0 },
 	{ "grant-read", "grant-read REF LEN", "reads a granted page as Dom0", grant_request, 0 },
 	{ "grant-write", "grant-write REF TEXT", "writes TEXT to a granted page as Dom0", grant_request, 0 },
+	{ "vcpu-list", "vcpu-list", "each vCPU's host CPU, state, time and affinities", vcpu_list_request, 0 },
+	{ "vcpu-pin", "vcpu-pin VCPU HARD [SOFT]", "sets vCPU affinities", vcpu_pin_request, 0 },
+	{ "sched-credit", "sched-credit [weight=W] [cap=C]", "reads or sets the credit weight and cap",
+	  sched_credit_request, 0 },
 };
 
 const struct control_request *control_device_request(const char *name)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "backends/console.h"
 #include "backends/pv_backend.h"
+#include "lib/cpumap.h"
 #include "lib/domain_limits.h"
 #include "vmm/vcpu_watch.h"
 #include "vmm/io.h"
@@ -33,6 +34,10 @@ struct domain_params {
 	bool start_paused;
 	struct pv_spec pv_specs[PV_MAX_DEVICES];  /* --vif, --disk ...: built after the domid is known */
 	unsigned int n_pv_specs;
+	/* Placement and share (vmm/sched.h): Xen's credit weight (256) and cap (0), and each vCPU's
+	 * hard and soft affinity (all CPUs) from --weight, --cap, --cpus, --cpus-soft. */
+	unsigned int sched_weight, sched_cap;
+	struct cpumap cpus[DOMAIN_MAX_VCPUS], cpus_soft[DOMAIN_MAX_VCPUS];
 };
 
 /* What the domain is doing, as xl's state column shows it. */
@@ -46,6 +51,7 @@ struct device_instance;
 struct console_ring;
 struct xenstore_link;
 struct event_loop;
+struct domain_sched;
 
 struct domain {
 	const struct domain_params *params;
@@ -63,6 +69,7 @@ struct domain {
 	struct xenstore_link *xenstore_link;
 	struct pv_device *pv_devices;      /* PV backends of every type, newest first (pv_backend.h) */
 	struct vcpu_watch vcpu_watch;      /* what no exit tells us: unseen hypercalls, a halted guest */
+	struct domain_sched *sched;        /* placement and share; the VMM's, kept across restarts */
 
 	pthread_mutex_t lock;      /* guards what follows */
 	pthread_cond_t unpaused;

@@ -23,6 +23,7 @@
 #include "vmm/control.h"
 #include "vmm/domain.h"
 #include "vmm/event_loop.h"
+#include "vmm/sched.h"
 
 struct vmm {
 	struct rundir rd;
@@ -35,6 +36,7 @@ struct vmm {
 	int control_fd;
 	struct control_server control;
 	struct event_loop loop;
+	struct domain_sched sched;   /* cgroup, weight, cap, affinities (vmm/sched.h) */
 	bool running;
 	bool guest_ended;            /* the guest shut down (rather than being destroyed) */
 	char dir[PATH_MAX];          /* the domain's directory under domains/ */
@@ -48,6 +50,7 @@ static void usage(FILE *out)
 		"                  [--on-reboot ACT] [--on-crash ACT] [--paused] [--rundir DIR] [--ready-fd FD]\n");
 	for (const struct pv_backend_type *const *t = pv_backend_types; *t; t++)
 		fprintf(out, "                  [--%s %s]...\n", (*t)->option, (*t)->spec_usage);
+	fprintf(out, "                  [--weight W] [--cap C] [--cpus [VCPU=]LIST]... [--cpus-soft [VCPU=]LIST]...\n");
 	fprintf(out, "ACT: destroy | restart | preserve.  Normally started by `xl create`.\n");
 }
 
@@ -120,6 +123,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 {
 	enum { OPT_NAME = 1, OPT_KERNEL, OPT_RAMDISK, OPT_CMDLINE, OPT_MEMORY, OPT_VCPUS, OPT_POWEROFF,
 	       OPT_REBOOT, OPT_CRASH, OPT_PAUSED, OPT_RUNDIR, OPT_READY, OPT_HELP, OPT_MAX_VCPUS, OPT_PV_FIRST };
+	enum { OPT_WEIGHT = 0x100, OPT_CAP, OPT_CPUS, OPT_CPUS_SOFT };   /* above the PV options' */
 	static const struct option fixed[] = {
 		{ "name", 1, NULL, OPT_NAME }, { "kernel", 1, NULL, OPT_KERNEL },
 		{ "ramdisk", 1, NULL, OPT_RAMDISK }, { "cmdline", 1, NULL, OPT_CMDLINE },
@@ -127,6 +131,8 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		{ "on-poweroff", 1, NULL, OPT_POWEROFF }, { "on-reboot", 1, NULL, OPT_REBOOT },
 		{ "on-crash", 1, NULL, OPT_CRASH }, { "paused", 0, NULL, OPT_PAUSED },
 		{ "rundir", 1, NULL, OPT_RUNDIR }, { "ready-fd", 1, NULL, OPT_READY },
+		{ "weight", 1, NULL, OPT_WEIGHT }, { "cap", 1, NULL, OPT_CAP },
+		{ "cpus", 1, NULL, OPT_CPUS }, { "cpus-soft", 1, NULL, OPT_CPUS_SOFT },
 		{ "help", 0, NULL, OPT_HELP }, { "max-vcpus", 1, NULL, OPT_MAX_VCPUS },
 	};
 	enum { N_FIXED = sizeof(fixed) / sizeof(fixed[0]), N_OPTS_MAX = N_FIXED + 16 };
@@ -145,6 +151,11 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		.cmdline = "", .memory_mb = 128, .vcpus = 1, .on_poweroff = ACTION_DESTROY,
 		.on_reboot = ACTION_RESTART, .on_crash = ACTION_DESTROY,
 	};
+	p->sched_weight = SCHED_WEIGHT_DEFAULT;
+	for (unsigned int i = 0; i < DOMAIN_MAX_VCPUS; i++) {
+		cpumap_fill(&p->cpus[i]);
+		cpumap_fill(&p->cpus_soft[i]);
+	}
 	p->kvm_device = getenv("XENITH_KVM_DEVICE") ? getenv("XENITH_KVM_DEVICE") : "/dev/kvm";
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -181,6 +192,24 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 			v->ready_fd = (int)n;
 			break;
 		case OPT_HELP: usage(stdout); exit(0);
+		case OPT_WEIGHT:
+			if (parse_number(optarg, "weight", "a credit weight", SCHED_WEIGHT_MIN, SCHED_WEIGHT_MAX,
+					 &n, err, errlen))
+				return -1;
+			p->sched_weight = (unsigned int)n;
+			break;
+		case OPT_CAP:
+			if (parse_number(optarg, "cap", "a cap in % of one CPU (0: none)", 0, SCHED_CAP_MAX, &n,
+					 err, errlen))
+				return -1;
+			p->sched_cap = (unsigned int)n;
+			break;
+		case OPT_CPUS:
+		case OPT_CPUS_SOFT:
+			if (sched_parse_affinity_option(c == OPT_CPUS ? "cpus" : "cpus-soft", optarg,
+							c == OPT_CPUS ? p->cpus : p->cpus_soft, err, errlen))
+				return -1;
+			break;
 		default:
 			if (c >= OPT_PV_FIRST && c < OPT_PV_FIRST + (int)(n_opts - N_FIXED)) {
 				if (add_pv_spec(p, pv_backend_types[c - OPT_PV_FIRST], optarg, err, errlen))
@@ -247,7 +276,8 @@ static void remove_domain_dir(struct vmm *v)
 	if (!v->dir[0])
 		return;
 	/* The name goes first: from then on nobody lists this domain. */
-	for (const char *const *f = (const char *const[]){ "name", "control.sock", "console.tty", NULL };
+	for (const char *const *f = (const char *const[]){ "name", "control.sock", "console.tty", "cgroup",
+							    NULL };
 	     *f; f++) {
 		snprintf(path, sizeof(path), "%s/%s", v->dir, *f);
 		unlink(path);
@@ -306,6 +336,13 @@ static int setup(struct vmm *v, char *err, size_t errlen)
 		v->dir[0] = '\0';
 		return -1;
 	}
+	/* The whole process joins the domain's cgroup before any vCPU thread exists; its path is left
+	 * in the domain's directory for xl's reaper, should this process be killed. */
+	domain_sched_configure(&v->sched, v->params.sched_weight, v->params.sched_cap, v->params.cpus,
+			       v->params.cpus_soft);
+	const char *cgroup = domain_sched_enter(&v->sched, v->params.name);
+	if (cgroup && write_file(v->dir, "cgroup", cgroup))
+		LOG("writing %s/cgroup: %s", v->dir, strerror(errno));
 	if (domain_build(&v->dom, &v->params, &v->console, &v->loop, v->notify_fd, err, errlen))
 		return -1;
 	snprintf(sock, sizeof(sock), "%s/control.sock", v->dir);
@@ -444,6 +481,7 @@ static int run(struct vmm *v)
 	pv_backends_teardown_all(&v->dom);
 	remove_domain_dir(v);
 	domain_teardown(&v->dom);
+	domain_sched_end(&v->sched);
 	console_close(&v->console, v->guest_ended);
 	return 0;
 }
@@ -475,6 +513,8 @@ int main(int argc, char **argv)
 	pthread_cond_init(&v->dom.unpaused, NULL);
 	v->console = (struct console){ .log_fd = -1, .pty_master = -1, .pty_slave = -1 };
 	v->dom.vm = (struct vm){ .kvm_fd = -1, .vm_fd = -1, .memfd = -1 };
+	domain_sched_init(&v->sched);
+	v->dom.sched = &v->sched;
 	signal(SIGPIPE, SIG_IGN);
 	vcpu_install_kick_signal();
 	sigemptyset(&quit);
@@ -495,6 +535,7 @@ int main(int argc, char **argv)
 		tell_xl(v, "error %s\n", err);
 		remove_domain_dir(v);
 		domain_teardown(&v->dom);
+		domain_sched_end(&v->sched);
 		if (v->console.log_fd >= 0)
 			console_close(&v->console, false);
 		goto out;
@@ -513,6 +554,7 @@ out:
 	if (v->signal_fd >= 0)
 		close(v->signal_fd);
 	event_loop_destroy(&v->loop);
+	domain_sched_destroy(&v->sched);
 	pthread_cond_destroy(&v->dom.unpaused);
 	pthread_mutex_destroy(&v->dom.lock);
 	free(v);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "lib/error.h"
 #include "vmm/domain.h"
+#include "vmm/sched.h"
 #include "vmm/vcpu_watch.h"
 #include "vmm/upcall.h"
 #include "vmm/vcpu.h"
@@ -245,6 +246,9 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *vcpu = arg;
 	char why[128];
 
+	/* Its tid and hard affinity (vmm/sched.h) before it first enters the guest. */
+	if (vcpu->dom->sched)
+		domain_sched_vcpu_thread(vcpu->dom->sched, vcpu->id);
 	upcall_vcpu_thread_init(vcpu);
 	while (wait_until_runnable(vcpu)) {
 		upcall_deliver(vcpu);
