@@ -57,6 +57,10 @@ int main_domid(struct xl_ctx *ctx, int argc, char **argv);
 int main_domname(struct xl_ctx *ctx, int argc, char **argv);
 /* xl_vcpu.c */
 int main_vcpuset(struct xl_ctx *ctx, int argc, char **argv);
+/* xl_sched.c */
+int main_vcpulist(struct xl_ctx *ctx, int argc, char **argv);
+int main_vcpupin(struct xl_ctx *ctx, int argc, char **argv);
+int main_sched_credit(struct xl_ctx *ctx, int argc, char **argv);
 /* xl_network.c */
 int main_network_attach(struct xl_ctx *ctx, int argc, char **argv);
 int main_network_detach(struct xl_ctx *ctx, int argc, char **argv);
