@@ -49,12 +49,40 @@ struct {
     uint64_t base;
 } __attribute__((packed)) gdt_ptr = { sizeof(gdt) - 1, (uint64_t)gdt };
 
+/* Secondary CPUs' copies; their TSSs start as the boot one (the I/O bitmap allowing every port). */
+static uint64_t cpu_gdt[SMP_MAX_CPUS][sizeof(gdt) / sizeof(gdt[0])];
+static struct tss64 cpu_tss[SMP_MAX_CPUS];
+
+static void put_tss(uint64_t *table, const struct tss64 *t)
+{
+    uint64_t base = (uint64_t)t, limit = sizeof(*t) - 1;
+
+    table[TSS_SEL / 8] = (limit & 0xffff) | (base & 0xffffff) << 16 | 0x89ull << 40 /* present, avail. TSS */
+                         | (limit >> 16 & 0xf) << 48 | (base >> 24 & 0xff) << 56;
+    table[TSS_SEL / 8 + 1] = base >> 32;
+}
+
 void gdt_init_tss(void)
 {
-    uint64_t base = (uint64_t)&tss, limit = sizeof(tss) - 1;
+    put_tss(gdt, &tss);
+    asm volatile("ltr %w0" : : "r"(TSS_SEL));
+}
 
-    gdt[TSS_SEL / 8] = (limit & 0xffff) | (base & 0xffffff) << 16 | 0x89ull << 40 /* present, avail. TSS */
-                       | (limit >> 16 & 0xf) << 48 | (base >> 24 & 0xff) << 56;
-    gdt[TSS_SEL / 8 + 1] = base >> 32;
+void gdt_load_cpu(unsigned int cpu, uint64_t rsp0)
+{
+    uint64_t *table = cpu_gdt[cpu % SMP_MAX_CPUS];
+    struct tss64 *t = &cpu_tss[cpu % SMP_MAX_CPUS];
+    struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) ptr = { sizeof(cpu_gdt[0]) - 1, (uint64_t)table };
+
+    t->rsp[0] = rsp0;
+    t->iomap_base = __builtin_offsetof(struct tss64, iomap);
+    t->iomap[8192] = 0xff;
+    for (unsigned int i = 0; i < TSS_SEL / 8; i++)
+        table[i] = gdt[i];
+    put_tss(table, t);
+    asm volatile("lgdt %0" : : "m"(ptr));
     asm volatile("ltr %w0" : : "r"(TSS_SEL));
 }

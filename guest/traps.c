@@ -43,19 +43,24 @@ static void set_gate(unsigned int v, uint64_t addr, uint8_t type)
     };
 }
 
-void traps_init(void)
+void traps_load(void)
 {
     struct {
         uint16_t limit;
         uint64_t base;
     } __attribute__((packed)) idt_ptr = { sizeof(idt) - 1, (uint64_t)idt };
 
+    asm volatile("lidt %0" : : "m"(idt_ptr));
+}
+
+void traps_init(void)
+{
     for (unsigned int v = 0; v < NR_EXCEPTIONS; v++)
         set_gate(v, (uint64_t)isr_stubs + v * ISR_STUB_SIZE, GATE_INTR);
     set_gate(6, (uint64_t)ud_entry, GATE_INTR);     /* user_sti's ud2, else the usual #UD */
     set_gate(UPCALL_VECTOR, (uint64_t)upcall_entry, GATE_INTR);
     set_gate(SPURIOUS_VECTOR, (uint64_t)spurious_entry, GATE_INTR);
-    asm volatile("lidt %0" : : "m"(idt_ptr));
+    traps_load();
 }
 
 void trap_handler(struct trap_frame *f);

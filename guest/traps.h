@@ -3,5 +3,7 @@
 #define GUEST_TRAPS_H
 
 void traps_init(void);
+/* Loads the IDT traps_init filled: a secondary CPU shares it (smp_ap.c). */
+void traps_load(void);
 
 #endif

@@ -18,6 +18,23 @@ user_enter:
         mov     %rsi, %rdi              /* fn(arg) */
         iretq
 
+/*
+ * user_enter_stack(fn, arg, stack_top): the same on a stack of the caller's (a secondary CPU's).
+ */
+        .globl user_enter_stack
+user_enter_stack:
+        mov     $USER_DS, %eax
+        mov     %eax, %ds
+        mov     %eax, %es
+        sub     $8, %rdx                /* aligned as if fn had been called */
+        push    $USER_DS                /* ss */
+        push    %rdx                    /* rsp */
+        push    $USER_RFLAGS
+        push    $USER_CS
+        push    %rdi                    /* rip = fn */
+        mov     %rsi, %rdi              /* fn(arg) */
+        iretq
+
         .section .bss
         .balign 16
 user_stack:

@@ -8,6 +8,7 @@ static const struct test *const tests[] = {
     &test_crash,
     &test_reboot,
     &test_counter,
+    &test_smp,
     &test_hcall_fuzz,
     &test_compute,
     &test_hcall_bench,
