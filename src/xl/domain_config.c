@@ -4,15 +4,17 @@
 #include "xl/domain_config.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lib/cpumap.h"
 
 #define DEFAULT_MEMORY_MB 128
 
 static const char *const known_keys[] = {
 	"name", "type", "builder", "kernel", "ramdisk", "cmdline", "root", "extra",
 	"memory", "maxmem", "vcpus", "maxvcpus", "on_poweroff", "on_reboot", "on_crash", "vif",
-	"disk",
+	"disk", "weight", "cap", "cpus", "cpus_soft",
 	/* Accepted without effect for now (other parts of xl will read them). */
 	"uuid", "serial", "boot", "device_model_version",
 };
@@ -59,6 +61,8 @@ struct reader {
 	char *err;
 	size_t errlen;
 };
+
+static int read_sched(const struct reader *r, struct domain_config *dc);
 
 /* 1 when present (into *out, not copied), 0 when absent, -1 when not a string. */
 static int get_string(const struct reader *r, const char *key, const char **out,
@@ -418,6 +422,8 @@ static int read_config(const struct reader *r, struct domain_config *dc)
 	dc->vcpus = vcpus;
 	dc->max_vcpus = max_vcpus;
 
+	if (read_sched(r, dc) < 0)
+		return -1;
 	dc->on_poweroff = ACTION_DESTROY;
 	dc->on_reboot = ACTION_RESTART;
 	dc->on_crash = ACTION_DESTROY;
@@ -428,6 +434,77 @@ static int read_config(const struct reader *r, struct domain_config *dc)
 	if (read_disks(r, dc) < 0)
 		return -1;
 	return read_vifs(r, dc);
+}
+
+/* One CPU list of cpus=/cpus_soft=, checked as the VMM will parse it; stored as "LIST" (vcpu < 0)
+ * or "V=LIST". */
+static int affinity_item(const struct reader *r, const char *key, const struct cfg_value *v, long vcpu,
+			 char **out)
+{
+	char why[300];
+	struct cpumap map;
+	const char *text = v->kind == CFG_LIST ? NULL : v->str;
+
+	if (!text)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, xl_cfg_get(r->cfg, key),
+				    "%s: a list's items must be CPU lists like \"2\" or \"0-3,^2\"", key);
+	char item[64] = "";
+	if (vcpu >= 0)
+		snprintf(item, sizeof(item), " item %ld (vCPU %ld)", vcpu, vcpu);
+	if (cpumap_parse(text, &map, why, sizeof(why)))
+		return xl_cfg_error(r->err, r->errlen, r->cfg, xl_cfg_get(r->cfg, key), "%s%s: %s", key, item,
+				    why);
+	size_t len = strlen(text) + 24;
+	*out = malloc(len);
+	if (*out)
+		snprintf(*out, len, vcpu < 0 ? "%.0ld%s" : "%ld=%s", vcpu < 0 ? 0 : vcpu, text);
+	else {
+		return xl_cfg_error(r->err, r->errlen, r->cfg, xl_cfg_get(r->cfg, key), "out of memory");
+	}
+	return 0;
+}
+
+/* cpus = "LIST" (every vCPU) or ["LIST", ...] (vCPU i gets item i; the rest every CPU), as
+ * xl.cfg(5) has them.  A list longer than maxvcpus is refused. */
+static int read_affinity(const struct reader *r, const char *key, unsigned int max_vcpus, char **specs,
+			 size_t *n)
+{
+	const struct cfg_entry *e = xl_cfg_get(r->cfg, key);
+
+	if (!e)
+		return 0;
+	if (e->value.kind != CFG_LIST) {
+		(*n)++;
+		return affinity_item(r, key, &e->value, -1, &specs[0]);
+	}
+	if (e->value.n_items > max_vcpus)
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "%s has %zu items but the domain has %u vCPUs "
+				    "(maxvcpus)", key, e->value.n_items, max_vcpus);
+	for (size_t i = 0; i < e->value.n_items; i++) {
+		(*n)++;
+		if (affinity_item(r, key, &e->value.items[i], (long)i, &specs[i]))
+			return -1;
+	}
+	return 0;
+}
+
+static int read_sched(const struct reader *r, struct domain_config *dc)
+{
+	long long weight, cap;
+	int rc = get_number(r, "weight", 1, 65535, "", &weight);
+
+	if (rc < 0)
+		return -1;
+	dc->sched_weight = rc ? (unsigned int)weight : 0;
+	rc = get_number(r, "cap", 0, 65535, " (% of one CPU)", &cap);
+	if (rc < 0)
+		return -1;
+	dc->sched_cap_set = rc > 0;
+	dc->sched_cap = rc ? (unsigned int)cap : 0;
+	if (read_affinity(r, "cpus", dc->max_vcpus, dc->cpus, &dc->n_cpus) ||
+	    read_affinity(r, "cpus_soft", dc->max_vcpus, dc->cpus_soft, &dc->n_cpus_soft))
+		return -1;
+	return 0;
 }
 
 int domain_config_resolve_disks(struct domain_config *dc, char *err, size_t errlen)
@@ -499,5 +576,9 @@ void domain_config_free(struct domain_config *dc)
 	for (size_t i = 0; i < dc->n_disks; i++)
 		xl_disk_free(&dc->disks[i]);
 	free(dc->disks);
+	for (size_t i = 0; i < DOMAIN_MAX_VCPUS; i++) {
+		free(dc->cpus[i]);
+		free(dc->cpus_soft[i]);
+	}
 	memset(dc, 0, sizeof(*dc));
 }

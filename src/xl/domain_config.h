@@ -30,6 +30,14 @@ struct domain_config {
 	size_t n_vifs;
 	struct xl_disk *disks;   /* disk = [ ... ]: vdevs distinct; targets as written until resolved */
 	size_t n_disks;
+	/* weight=, cap= (Xen's credit scheduler: 1..65535, 0..65535 % of one CPU); 0/false when absent,
+	 * which leaves the VMM's defaults (256, no cap). */
+	unsigned int sched_weight, sched_cap;
+	bool sched_cap_set;
+	/* cpus=, cpus_soft= as the VMM's --cpus/--cpus-soft specs: one "LIST" for every vCPU, or one
+	 * "V=LIST" per vCPU for xl.cfg's list form; none when absent (every CPU).  docs/sched.md. */
+	char *cpus[DOMAIN_MAX_VCPUS], *cpus_soft[DOMAIN_MAX_VCPUS];
+	size_t n_cpus, n_cpus_soft;
 };
 
 /* Every count and size is bounded by lib/domain_limits.h, the VMM's limits too. */

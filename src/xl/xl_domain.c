@@ -589,8 +589,8 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 		    unsigned int *domid, char *err, size_t errlen)
 {
 	char vmm[PATH_MAX], logpath[PATH_MAX], kernel[PATH_MAX], ramdisk[PATH_MAX];
-	char mem[32], vcpus[32], max_vcpus[32], readyfd[8];
-	char *argv[32 + 2 * VIF_MAX + 2 * DISK_MAX];
+	char mem[32], vcpus[32], max_vcpus[32], readyfd[8], weight[16], cap[16];
+	char *argv[32 + 2 * VIF_MAX + 2 * DISK_MAX + 4 * DOMAIN_MAX_VCPUS + 4];
 	char *vifs[VIF_MAX] = { 0 }, *disks[DISK_MAX] = { 0 };
 	size_t argc = 0;
 	int pipefd[2] = { -1, -1 }, pidpipe[2] = { -1, -1 }, logfd = -1, nullfd = -1, status, r = -1;
@@ -666,6 +666,24 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 	argv[argc++] = (char *)domain_action_name(dc->on_crash);
 	if (paused)
 		argv[argc++] = "--paused";
+	if (dc->sched_weight) {
+		snprintf(weight, sizeof(weight), "%u", dc->sched_weight);
+		argv[argc++] = "--weight";
+		argv[argc++] = weight;
+	}
+	if (dc->sched_cap_set) {
+		snprintf(cap, sizeof(cap), "%u", dc->sched_cap);
+		argv[argc++] = "--cap";
+		argv[argc++] = cap;
+	}
+	for (size_t i = 0; i < dc->n_cpus && i < DOMAIN_MAX_VCPUS; i++) {
+		argv[argc++] = "--cpus";
+		argv[argc++] = dc->cpus[i];
+	}
+	for (size_t i = 0; i < dc->n_cpus_soft && i < DOMAIN_MAX_VCPUS; i++) {
+		argv[argc++] = "--cpus-soft";
+		argv[argc++] = dc->cpus_soft[i];
+	}
 	for (size_t i = 0; i < dc->n_disks && i < DISK_MAX; i++) {
 		disks[i] = xl_disk_format_spec(&dc->disks[i]);
 		if (!disks[i]) {
