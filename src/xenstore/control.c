@@ -103,7 +103,7 @@ static int ctl_quota(struct xenstored *xsd, struct xs_conn *c, struct xs_request
 			return ENOENT;
 		snprintf(out, sizeof(out), "nodes         %u\nwatches       %u\ntransactions  %u\n"
 			 "introduced    %s\n", d->nodes, d->watches, d->transactions,
-			 d->ring ? "yes" : "no");
+			 d->ring ? "yes" : d->awaiting ? "awaiting its VMM" : "no");
 		return reply_text(xsd, c, req, out);
 	}
 	return EINVAL;

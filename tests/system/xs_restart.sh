@@ -1,0 +1,133 @@
+# A xenstored killed and started again (src/xenstore/persist.c, resume.c; docs/xenstored.md):
+# what clients wrote comes back with its permissions, fresh watches fire, an introduced domain
+# awaits its VMM and is released when nobody introduces it again; with KVM, two running domains
+# get their homes back and `xl shutdown` works.  The no-KVM tests use Debian's xenstore-utils as
+# the clients and tests/system/xs_lifeline.py as a stand-in VMM.
+. "$(dirname "$0")/testlib.bash"
+NEEDS_KVM=0
+
+use_test_xenstored
+XS_PID="$XENITH_RUNDIR/xenstored.pid"
+export PYTHONPATH="$ROOT/tests/system"
+
+# The way xl and the VMMs start it: xenstored_ensure (src/lib/xs_client.c).
+build_ensure() {
+	need cc "a C compiler: gcc; scripts/install-deps" || return 1
+	[ -x "$WORK/ensure" ] && return 0
+	cat >"$WORK/ensure.c" <<'EOF_C'
+#include <stdio.h>
+#include "lib/xs_client.h"
+int main(void)
+{
+	char err[512];
+	if (xenstored_ensure(NULL, NULL, err, sizeof(err))) { fprintf(stderr, "%s\n", err); return 1; }
+	return 0;
+}
+EOF_C
+	# The library's own files, whichever of them error.c needs now (logfile.c for bounded logs).
+	local libs=("$ROOT/src/lib/xs_client.c" "$ROOT/src/lib/error.c" "$ROOT/src/lib/unix_socket.c")
+	[ -e "$ROOT/src/lib/logfile.c" ] && libs+=("$ROOT/src/lib/logfile.c")
+	cc -std=gnu11 -D__XEN_INTERFACE_VERSION__=0x00040e00 -iquote "$ROOT/src" "$WORK/ensure.c" \
+		"${libs[@]}" -o "$WORK/ensure" || fail "building the xenstored_ensure helper failed"
+}
+ensure() { XENITH_XENSTORED="$XENSTORED" "$WORK/ensure"; }
+kill_xenstored() {
+	local pid; pid=$(xenstored_pid)
+	[ -n "$pid" ] || fail "no xenstored to kill" || return 1
+	kill -KILL "$pid"
+	wait_for 5 bash -c "! kill -0 $pid 2>/dev/null" || fail "xenstored $pid outlived SIGKILL"
+}
+introduced_state() { python3 "$ROOT/tests/system/xs_wire.py" "$XS_SOCK" control quota "$1" 2>&1 | sed -n 's/^introduced *//p'; }
+introduced_is() { [ "$(introduced_state "$1")" = "$2" ]; }
+home_gone() { local out; ! out=$(xenstore-read "/local/domain/$1/name" 2>&1); }
+
+test_store_survives_sigkill() {
+	need_xenstore_utils
+	build_ensure
+	ensure || fail "xenstored_ensure did not start xenstored: $(tail -3 "$XS_LOG")"
+	xenstore-write /t/value hello /t/nested/deep 42
+	xenstore-chmod /t/value n0 r5 w7
+	kill_xenstored
+	[ -s "$XENITH_RUNDIR/xenstored/tree" ] || fail "no snapshot in $XENITH_RUNDIR/xenstored"
+	ensure || fail "xenstored_ensure did not start it again: $(tail -3 "$XS_LOG")"
+	local out
+	out=$(xenstore-read /t/value) || fail "/t/value lost"
+	[ "$out" = hello ] || fail "/t/value is '$out'"
+	out=$(xenstore-read /t/nested/deep) || fail "/t/nested/deep lost"
+	[ "$out" = 42 ] || fail "/t/nested/deep is '$out'"
+	out=$(xenstore-ls -p /t) || fail "xenstore-ls failed"
+	grep -q 'value = "hello".*(n0,r5,w7)' <<<"$out" || fail "permissions not kept: $out"
+	# A client that watches anew is served: the first event on setting, then the change.
+	timeout 5 xenstore-watch -n 2 /t/value >"$WORK/watch" 2>&1 &
+	local watch=$!
+	sleep 0.3
+	xenstore-write /t/value again
+	wait "$watch" || fail "the new watch did not fire: $(cat "$WORK/watch")"
+	grep -q loaded "$XS_LOG" || fail "the log does not say the snapshot was loaded"
+	# A clean stop with no domain leaves no snapshot behind.
+	local pid; pid=$(xenstored_pid)
+	kill -TERM "$pid"
+	wait_for 5 bash -c "! kill -0 $pid 2>/dev/null" || fail "xenstored ignored SIGTERM"
+	[ ! -e "$XENITH_RUNDIR/xenstored/tree" ] || fail "a clean stop without domains kept the snapshot"
+}
+
+test_corrupt_snapshot_kept_aside() {
+	need_xenstore_utils
+	mkdir -p "$XENITH_RUNDIR/xenstored" "$XENITH_RUNDIR/log"
+	head -c 300 /dev/urandom >"$XENITH_RUNDIR/xenstored/tree"
+	"$XENSTORED" --rundir "$XENITH_RUNDIR" --pid-file "$XS_PID" 2>>"$XS_LOG" || fail "xenstored did not start on a corrupt snapshot"
+	[ -e "$XENITH_RUNDIR/xenstored/tree.bad" ] || fail "the corrupt snapshot was not kept as tree.bad"
+	grep -q "unusable" "$XS_LOG" || fail "the log does not say why: $(tail -3 "$XS_LOG")"
+	local out; out=$(xenstore-read /tool/xenstored 2>&1) || fail "the empty store does not answer: $out"
+	kill -TERM "$(cat "$XS_PID")"
+}
+
+# A domain introduced before the kill: after the restart it awaits its VMM (its home stays); the
+# stand-in VMM never introduces it again, so it is released when the bound passes.
+test_domain_released_without_its_vmm() {
+	need_xenstore_utils
+	need python3
+	mkdir -p "$XENITH_RUNDIR/log"
+	"$XENSTORED" --rundir "$XENITH_RUNDIR" --pid-file "$XS_PID" 2>>"$XS_LOG" || fail "xenstored did not start"
+	python3 "$ROOT/tests/system/xs_lifeline.py" "$XS_SOCK" 12 restart-me >"$WORK/ready" 2>&1 &
+	local vmm=$!
+	wait_for 5 grep -qx ready "$WORK/ready" || fail "the stand-in VMM did not introduce: $(cat "$WORK/ready")"
+	kill_xenstored
+	"$XENSTORED" --rundir "$XENITH_RUNDIR" --pid-file "$XS_PID" --reconnect-ms 1500 2>>"$XS_LOG" || fail "xenstored did not start again"
+	local name; name=$(xenstore-read /local/domain/12/name) || fail "home lost in the restart"
+	[ "$name" = restart-me ] || fail "name is '$name'"
+	introduced_is 12 "awaiting its VMM" || fail "domain 12 is '$(introduced_state 12)', not awaiting its VMM"
+	timeout 10 xenstore-watch -n 2 @releaseDomain >"$WORK/release" 2>&1 &
+	local watch=$!
+	wait "$watch" || fail "no @releaseDomain within the bound: $(cat "$WORK/release")"
+	wait_for 3 introduced_is 12 no || fail "domain 12 is still '$(introduced_state 12)'"
+	wait_for 3 home_gone 12 || fail "/local/domain/12 outlived the bound"
+	grep -q "did not introduce it again" "$XS_LOG" || fail "the log does not say why it went"
+	kill -KILL "$vmm" 2>/dev/null || true
+	kill -TERM "$(cat "$XS_PID")"
+}
+
+# With KVM: two running domains, xenstored SIGKILLed; their VMMs start it again and re-introduce
+# them, the homes are there, the guests' rings are served, and `xl shutdown` works.
+test_two_domains_survive_xenstored_kill() {
+	need_kvm
+	need_xenstore_utils
+	local a b; a=$(make_cfg survivor-a 'cmdline = "test=control"') b=$(make_cfg survivor-b 'cmdline = "test=control"')
+	"$XL" create "$a" 2>/dev/null || fail "xl create survivor-a failed"
+	"$XL" create "$b" 2>/dev/null || fail "xl create survivor-b failed"
+	expect_log survivor-a "control: ready"
+	expect_log survivor-b "control: ready"
+	local ida idb; ida=$(domain_id survivor-a) idb=$(domain_id survivor-b)
+	kill_xenstored
+	wait_for 10 xenstore-read "/local/domain/$ida/name" >/dev/null 2>&1 || fail "survivor-a's home never came back"
+	wait_for 10 xenstore-read "/local/domain/$idb/name" >/dev/null 2>&1 || fail "survivor-b's home never came back"
+	wait_for 10 introduced_is "$ida" yes || fail "survivor-a is '$(introduced_state "$ida")'"
+	wait_for 10 introduced_is "$idb" yes || fail "survivor-b is '$(introduced_state "$idb")'"
+	grep -q "reconnected to xenstored" "$XENITH_RUNDIR"/log/vmm-*.log || fail "no VMM says it reconnected"
+	timeout 30 "$XL" shutdown -w survivor-a || fail "xl shutdown of survivor-a failed after the restart"
+	wait_for 20 domain_gone survivor-a || fail "survivor-a did not go"
+	timeout 30 "$XL" shutdown -w survivor-b || fail "xl shutdown of survivor-b failed after the restart"
+	wait_for 20 domain_gone survivor-b || fail "survivor-b did not go"
+}
+
+run_tests
