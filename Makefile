@@ -17,6 +17,8 @@ LIB_SRCS  := $(wildcard src/lib/*.c)
 VMM_SRCS  := $(wildcard src/vmm/*.c src/xen/*.c src/hw/*.c src/backends/*.c)
 XL_SRCS   := $(filter-out src/xl/xl.c,$(wildcard src/xl/*.c))
 XS_SRCS   := $(filter-out src/xenstore/main.c,$(wildcard src/xenstore/*.c))
+# The logger (error.c) bounds a daemon's log file through logfile.c: every program that logs takes both.
+LOG_SRCS  := src/lib/error.c src/lib/logfile.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -94,15 +96,15 @@ clean:
 FUZZ_CC     ?= $(shell command -v clang-14 || command -v clang || echo clang)
 FUZZ_CFLAGS  = -std=gnu11 $(XEN_CFLAGS) -iquote src -g -O1 -Wall -Wextra \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_PVH_ELF_SRCS = tests/fuzz/fuzz_pvh_elf.c src/vmm/pvh_loader.c src/vmm/vm.c src/lib/error.c src/vmm/bzimage.c \
+FUZZ_PVH_ELF_SRCS = tests/fuzz/fuzz_pvh_elf.c src/vmm/pvh_loader.c src/vmm/vm.c $(LOG_SRCS) src/vmm/bzimage.c \
                     src/vmm/decompress.c src/vmm/acpi_tables.c src/vmm/acpi_aml.c src/vmm/xen_call_sites.c \
                     src/vmm/elf.c
-FUZZ_XS_MESSAGE_SRCS = tests/fuzz/fuzz_xs_message.c $(XS_SRCS) src/lib/error.c src/lib/unix_socket.c
-FUZZ_XS_SNAPSHOT_SRCS = tests/fuzz/fuzz_xs_snapshot.c $(XS_SRCS) src/lib/error.c src/lib/unix_socket.c
+FUZZ_XS_MESSAGE_SRCS = tests/fuzz/fuzz_xs_message.c $(XS_SRCS) $(LOG_SRCS) src/lib/unix_socket.c
+FUZZ_XS_SNAPSHOT_SRCS = tests/fuzz/fuzz_xs_snapshot.c $(XS_SRCS) $(LOG_SRCS) src/lib/unix_socket.c
 # The ring backends run on tests/unit/fake_domain.h: xen_init and the hypercall table (all of
 # src/xen) and what those reach, short of domain.c (the fuzzers stub domain_shutdown).
 FUZZ_FAKE_DOMAIN_SRCS = $(wildcard src/xen/*.c) src/vmm/vm.c src/vmm/guest_access.c src/vmm/io.c src/vmm/upcall.c src/lib/hvlog.c \
-                        src/vmm/event_loop.c src/backends/console.c src/lib/error.c
+                        src/vmm/event_loop.c src/backends/console.c $(LOG_SRCS)
 FUZZ_FAKE_DOMAIN_HDRS = $(wildcard src/backends/*.h src/vmm/*.h src/xen/*.h src/lib/*.h) tests/unit/fake_domain.h
 FUZZ_NETBACK_RING_SRCS = tests/fuzz/fuzz_netback_ring.c src/backends/netback_ring.c src/backends/netback_csum.c \
                          $(FUZZ_FAKE_DOMAIN_SRCS)
@@ -170,7 +172,7 @@ build/fuzz/fuzz_xen_call_sites: $(FUZZ_XEN_CALL_SITES_SRCS) src/vmm/xen_call_sit
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XEN_CALL_SITES_SRCS) -o $@ $(VMM_LIBS)
 
 # netback's checksum completion on any frame (the headers netfront's csum_blank frames carry).
-FUZZ_NETBACK_CSUM_SRCS = tests/fuzz/fuzz_netback_csum.c src/backends/netback_csum.c src/lib/error.c
+FUZZ_NETBACK_CSUM_SRCS = tests/fuzz/fuzz_netback_csum.c src/backends/netback_csum.c $(LOG_SRCS)
 fuzz: build/fuzz/fuzz_netback_csum
 
 build/fuzz/fuzz_netback_csum: $(FUZZ_NETBACK_CSUM_SRCS) src/backends/netback.h src/lib/error.h

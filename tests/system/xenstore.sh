@@ -218,7 +218,7 @@ int main(void)
 }
 EOF_C
 	cc -std=gnu11 -D__XEN_INTERFACE_VERSION__=0x00040e00 -iquote "$ROOT/src" "$WORK/ensure.c" \
-		"$ROOT/src/lib/xs_client.c" "$ROOT/src/lib/error.c" "$ROOT/src/lib/unix_socket.c" -o "$WORK/ensure"
+		"$ROOT/src/lib/xs_client.c" "$ROOT/src/lib/error.c" "$ROOT/src/lib/logfile.c" "$ROOT/src/lib/unix_socket.c" -o "$WORK/ensure"
 	XENITH_XENSTORED="$XENSTORED" "$WORK/ensure" & local p1=$!
 	XENITH_XENSTORED="$XENSTORED" "$WORK/ensure" & local p2=$!
 	wait $p1 || fail "first xenstored_ensure failed"
