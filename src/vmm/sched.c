@@ -84,7 +84,7 @@ const char *domain_sched_enter(struct domain_sched *s, const char *name)
 		s->why[0] = '\0';
 		path = s->cgroup.path;
 	} else {
-		snprintf(s->why, sizeof(s->why), "%s", err);
+		snprintf(s->why, sizeof(s->why), "%.580s", err);
 		LOG("domain %s runs without a cgroup: weight and cap are not enforced: %s", name, err);
 	}
 	pthread_mutex_unlock(&s->lock);
