@@ -257,8 +257,8 @@ static void describe_layout(struct xenstore_link *l, struct xenstore_layout *out
 	*out = (struct xenstore_layout){
 		.domid = dom->domid, .name = p->name, .uuid = l->uuid,
 		.memory_kb = p->memory_mb * 1024, .max_memory_kb = p->memory_mb * 1024,
-		/* No maxvcpus yet: every possible vCPU is online at boot. */
-		.vcpus = p->vcpus, .max_vcpus = p->vcpus,
+		/* cpu/<n> for every possible vCPU, those past `vcpus` offline (vcpu-set). */
+		.vcpus = p->vcpus, .max_vcpus = domain_max_vcpus(p),
 		.store_gfn = vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_XENSTORE) >> 12,
 		.console_gfn = vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_CONSOLE) >> 12,
 		.store_port = EVTCHN_STORE_PORT, .console_port = EVTCHN_CONSOLE_PORT,

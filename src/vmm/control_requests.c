@@ -21,7 +21,7 @@ static enum control_outcome info_request(struct control_call *c)
 	snprintf(c->reply, c->len, "ok domid=%d name=%s mem=%llu vcpus=%u state=%s cputime=%.3f "
 		 "hypercalls=%llu unseen_hypercalls=%llu",
 		 dom->domid, dom->params->name, (unsigned long long)dom->params->memory_mb,
-		 dom->params->vcpus, flags, domain_cpu_seconds(dom),
+		 domain_vcpus_online(dom), flags, domain_cpu_seconds(dom),
 		 (unsigned long long)vcpu_watch_seen(dom),
 		 (unsigned long long)vcpu_watch_unseen(dom));
 	return CONTROL_REPLY;

@@ -22,6 +22,7 @@
 #include "vmm/guest_access.h"
 #include "vmm/vcpu_watch.h"
 #include "vmm/xen_call_sites.h"
+#include "xen/vcpu_power.h"
 
 #define WATCH_PERIOD_S 2
 #define RFLAGS_IF (1ull << 9)
@@ -42,8 +43,10 @@ bool vcpu_watch_is_down(uint32_t mp_state, uint64_t rflags)
 /* Every vCPU reported down in the round that just closed. Caller holds dom->lock. */
 static bool all_down_locked(struct domain *dom)
 {
+	/* A vCPU the guest took down (VCPUOP_down) is parked and never samples: it counts as down. */
 	for (unsigned int i = 0; i < dom->n_vcpus; i++)
-		if (!__atomic_load_n(&dom->vcpus[i].watch_down, __ATOMIC_ACQUIRE))
+		if (!__atomic_load_n(&dom->vcpus[i].watch_down, __ATOMIC_ACQUIRE) &&
+		    !vcpu_power_wants_park_locked(&dom->vcpus[i]))
 			return false;
 	return dom->n_vcpus > 0;
 }
