@@ -3,7 +3,7 @@
  * (docs/sched.md).  Hard affinity is each vCPU thread's CPU mask (sched_setaffinity, set by the
  * thread itself when it starts, and by vcpu-pin from the main thread through its tid).  Linux has
  * no soft affinity, so a soft affinity is kept and shown, never applied.  Weight and cap are the
- * domain's cgroup (vmm/cgroup.h); without one they are kept and shown, and every request that sets
+ * domain's cgroup (lib/cgroup.h); without one they are kept and shown, and every request that sets
  * them says why they are not enforced. */
 #ifndef XENITH_SCHED_H
 #define XENITH_SCHED_H
@@ -13,7 +13,7 @@
 #include <sys/types.h>
 #include "lib/cpumap.h"
 #include "lib/domain_limits.h"
-#include "vmm/cgroup.h"
+#include "lib/cgroup.h"
 
 struct domain;
 struct vcpu;

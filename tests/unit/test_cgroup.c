@@ -1,4 +1,4 @@
-/* A domain's cgroup (src/vmm/cgroup.c) with real host processes, no KVM:
+/* A domain's cgroup (src/lib/cgroup.c) with real host processes, no KVM:
  * - the maps from Xen's weight and cap to cgroup v2's cpu.weight / cpu.max and v1's cpu.shares;
  * - finding the cpu controller from mountinfo texts: v2 with it, a hybrid host whose v2 lacks it
  *   (then the v1 cpu hierarchy), neither (a reason), escaped mount points;
@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "vmm/cgroup.h"
+#include "lib/cgroup.h"
 #include "unit.h"
 
 static void test_maps(struct unit *u, const void *arg)

@@ -7,7 +7,7 @@
  * relative to siblings (cpu.weight / cpu.shares) and a quota per period (cpu.max /
  * cpu.cfs_quota_us + cpu.cfs_period_us). */
 #define _GNU_SOURCE
-#include "vmm/cgroup.h"
+#include "lib/cgroup.h"
 
 #include <errno.h>
 #include <fcntl.h>
