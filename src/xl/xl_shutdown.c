@@ -44,7 +44,12 @@ static int open_store(struct xl_ctx *ctx, struct xl_store *store)
 
 	if (xl_ctx_rundir(ctx))
 		return -1;
-	if (xl_store_open(&ctx->rd, store, XL_XENSTORE_MS, err, sizeof(err))) {
+	int r = xl_store_open(&ctx->rd, store, XL_XENSTORE_MS, err, sizeof(err));
+	/* None runs (it died): start one, as xl does on demand; its snapshot brings the domains'
+	 * nodes back (docs/xenstored.md).  One that runs but does not answer is not replaced. */
+	if ((r == -ECONNREFUSED || r == -ENOENT) && xenstored_ensure(ctx->rd.path, NULL, err, sizeof(err)) >= 0)
+		r = xl_store_open(&ctx->rd, store, XL_XENSTORE_MS, err, sizeof(err));
+	if (r) {
 		fprintf(stderr, "xl: cannot reach xenstored: %s\n", err);
 		return -1;
 	}
