@@ -3,11 +3,13 @@
  * that watches fire as they would have. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "lib/cgroup.h"
 #include "xl/xl_bounds.h"
 #include "xl/xl_reap.h"
 #include "xl/xl_store.h"
@@ -29,12 +31,32 @@ static void remove_dir(const char *path, const char *first)
 	rmdir(path);
 }
 
+/* The VMM's cgroup (lib/cgroup.c), named in the directory's `cgroup` file: a killed VMM never
+ * removed it.  Only a path inside a Xenith slice on a cgroup file system is touched. */
+static void remove_cgroup(const char *dir)
+{
+	char file[PATH_MAX + 16], line[PATH_MAX], err[512];
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/cgroup", dir);
+	f = fopen(file, "re");
+	if (!f)
+		return;
+	bool have = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	if (have && line[0] && cgroup_remove_leftover(line, err, sizeof(err)))
+		fprintf(stderr, "xl: warning: a dead VMM's cgroup %s stays: %s\n", line, err);
+}
+
 void xl_reap_staging(const struct rundir *rd, pid_t pid)
 {
 	char path[PATH_MAX];
 
-	if (pid > 0 && rundir_path(rd, path, sizeof(path), "domains/.new-%d", (int)pid))
+	if (pid > 0 && rundir_path(rd, path, sizeof(path), "domains/.new-%d", (int)pid)) {
+		remove_cgroup(path);
 		remove_dir(path, "name");
+	}
 }
 
 /* RM that finds nothing to remove is fine: someone (xenstored's lifeline) was first. */
@@ -142,7 +164,9 @@ int xl_reap_domain(const struct rundir *rd, unsigned int domid, char *why, size_
 	int r = clean_store(rd, domid, why, len);
 
 	/* The name goes first, so that the directory stops being listed as a domain at once. */
-	if (rundir_path(rd, path, sizeof(path), "domains/%u", domid))
+	if (rundir_path(rd, path, sizeof(path), "domains/%u", domid)) {
+		remove_cgroup(path);
 		remove_dir(path, "name");
+	}
 	return r;
 }
