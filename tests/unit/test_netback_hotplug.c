@@ -12,8 +12,11 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,6 +26,7 @@
 #include "backends/xenstore_link.h"
 #include "hw/device.h"
 #include "lib/xs_client.h"
+#include "vmm/control.h"
 #include "vmm/event_loop.h"
 
 extern const struct device_ops xenstore_link_device;
@@ -196,6 +200,8 @@ static void teardown(struct fixture *f)
 {
 	char cmd[128];
 
+	if (!f->d)                    /* setup skipped before the domain existed */
+		return;
 	pv_backends_teardown_all(f->d);
 	if (f->link)
 		xenstore_link_device.teardown(f->d, f->link);
@@ -331,6 +337,96 @@ out:
 	teardown(&f);
 }
 
+/* Through the real control socket: a connection's "vif-attach SPEC" (and "vif-detach N") is
+ * answered with xl's lines, byte for byte, once the 300 ms script ended, the loop ticking meanwhile
+ * and other requests answered at once. */
+static int control_client(const char *sock, const char *request)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%.100s", sock);
+	if (fd >= 0 && (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+			send(fd, request, strlen(request), 0) < 0)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Runs the loop until fd has a reply (or hang-up) or limit_ms passed; the reply, "(closed)" or
+ * "(no reply)" in out. */
+static void control_await(struct fixture *f, int fd, char *out, size_t len, int limit_ms)
+{
+	long long end = now_ms() + limit_ms;
+
+	snprintf(out, len, "(no reply)");
+	while (now_ms() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 0) == 1) {
+			ssize_t n = recv(fd, out, len - 1, MSG_DONTWAIT);
+			if (n > 0)
+				out[n] = '\0';
+			else
+				snprintf(out, len, "(closed)");
+			return;
+		}
+		event_loop_run_once(&f->loop, 10);
+	}
+}
+
+static void test_control_socket_lines(struct unit *u, const void *arg)
+{
+	struct fixture f;
+	struct control_server server = { 0 };
+	char s[300], sock[128], err[256], reply[512], other[512];
+	int listen_fd = -1, fd = -1;
+
+	(void)arg;
+	if (!setup(u, &f))
+		goto out;
+	snprintf(sock, sizeof(sock), "%s/control.sock", f.dir);
+	listen_fd = control_listen(sock, err, sizeof(err));
+	CHECK(listen_fd >= 0, "control_listen: %s", err);
+	CHECK(control_serve(&server, &f.loop, listen_fd, f.d, NULL, NULL) == 0, "control_serve");
+
+	snprintf(s, sizeof(s), "vif-attach ");
+	spec(&f, s + strlen(s), sizeof(s) - strlen(s), 4, "slow");
+	long long start = now_ms();
+	unsigned int ticks = f.ticks;
+	fd = control_client(sock, s);
+	CHECK(fd >= 0, "connect to %s", sock);
+	control_await(&f, fd, reply, sizeof(reply), 150);
+	CHECK_STR(reply, "(no reply)");
+	int list = control_client(sock, "vif-list");
+	CHECK(list >= 0, "connect for vif-list");
+	control_await(&f, list, other, sizeof(other), 1000);
+	close(list);
+	CHECK(strncmp(other, "ok", 2) == 0, "vif-list while `online` runs: '%s'", other);
+	control_await(&f, fd, reply, sizeof(reply), 5000);
+	CHECK_STR(reply, "ok devid=4 vifname=xthp4");
+	CHECK(now_ms() - start >= 300, "answered after %lld ms, before its script ended", now_ms() - start);
+	CHECK(f.ticks >= ticks + 8, "the loop ticked %u times during a 300 ms script", f.ticks - ticks);
+	close(fd);
+
+	fd = control_client(sock, "vif-detach 4");
+	CHECK(fd >= 0, "connect for vif-detach");
+	control_await(&f, fd, reply, sizeof(reply), 15000);
+	CHECK_STR(reply, "ok");
+	CHECK(strstr(read_log(&f), "offline end xthp4") != NULL, "answered before `offline` ended: %s",
+	      read_log(&f));
+	CHECK(!link_exists("xthp4"), "the TAP outlived its detach");
+out:
+	if (fd >= 0)
+		close(fd);
+	if (listen_fd >= 0) {
+		control_server_close(&server);
+		close(listen_fd);
+		unlink(sock);
+	}
+	teardown(&f);
+}
+
 int main(void)
 {
 	struct unit u = UNIT_INIT;
@@ -343,5 +439,6 @@ int main(void)
 	unit_case(&u, "slow-online-and-offline-do-not-block-the-loop", test_slow_attach_and_detach, NULL);
 	unit_case(&u, "failing-online-answers-its-message-and-leaves-nothing", test_failing_attach, NULL);
 	unit_case(&u, "teardown-kills-a-hung-online", test_teardown_during_attach, NULL);
+	unit_case(&u, "control-socket-answers-xl-s-lines-after-the-scripts", test_control_socket_lines, NULL);
 	return unit_finish(&u);
 }
