@@ -499,7 +499,8 @@ static void offline_done(void *ctx, int rc, const char *msg)
 		LOG("%s: %s", nb->vifname, msg);
 	nb->online = false;
 	close_fds(nb);
-	nb->after_release(nb);
+	if (nb->after_release)
+		nb->after_release(nb);
 }
 
 /* Everything but the xenstore directories (which the caller handles): the reverse of attach.
