@@ -1,9 +1,16 @@
 /* A small blocking xenstore client (xs_client.h).  One request at a time: send it, read messages
- * until the reply with our req_id comes, keeping watch events that arrive meanwhile. */
+ * until the reply with our req_id comes, keeping watch events that arrive meanwhile.
+ *
+ * Nothing here may wait forever on a xenstored that is stopped or wedged: its listen queue fills,
+ * and a connect to a full Unix stream listener sleeps until the queue drains.  So every socket
+ * gets a send timeout before it connects (it bounds the connect, and then every send); a receive
+ * timeout is the caller's (xl sets one and reads -EAGAIN as "did not answer").  Starting
+ * xenstored waits for its lock, its first process and its socket with deadlines too. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +18,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -41,13 +49,35 @@ static const char *default_rundir(const char *rundir)
 	return rundir && *rundir ? rundir : "/run/xenith";
 }
 
+/* A connect to a full listen queue, and any one send, fails with -EAGAIN after this. */
+#define SEND_TIMEOUT_MS 5000
+/* How long xenstored_ensure waits for a xenstored it started to answer. */
+#define START_WAIT_MS 5000
+/* How long it waits for xenstored.lock: its holder may be waiting START_WAIT_MS for its own. */
+#define LOCK_WAIT_MS (START_WAIT_MS + 1000)
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int connect_path(const char *path)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = { .tv_sec = SEND_TIMEOUT_MS / 1000,
+			      .tv_usec = (SEND_TIMEOUT_MS % 1000) * 1000 };
 	int r;
 
 	if (fd < 0)
 		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
 	r = unix_socket_connect(fd, path);
 	if (r) {
 		close(fd);
@@ -107,6 +137,7 @@ int xs_fileno(const struct xs_client *xs)
 	return xs->fd;
 }
 
+/* A receive timeout the caller set ends this with -EAGAIN (xl_store.c relies on it). */
 static int read_full(int fd, void *buf, size_t len)
 {
 	size_t got = 0;
@@ -406,14 +437,6 @@ int xs_unwatch(struct xs_client *xs, const char *path, const char *token)
 	return request(xs, XS_UNWATCH, 0, parts, lens, 2, NULL, 0, NULL, NULL);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int xs_wait_event(struct xs_client *xs, int timeout_ms, char *path, size_t pathlen, char *token,
 		  size_t tokenlen)
 {
@@ -525,14 +548,60 @@ static int binary_beside_us(char *buf, size_t len)
 	return 0;
 }
 
-static bool answers(const char *sock)
+/* 1: a xenstored accepted a connection; 0: none listens (no socket, refused...); -EAGAIN: one
+ * listens but its queue stayed full for SEND_TIMEOUT_MS (stopped or wedged: not to be replaced). */
+static int probe(const char *sock)
 {
 	int fd = connect_path(sock);
 
+	if (fd == -EAGAIN)
+		return -EAGAIN;
 	if (fd < 0)
-		return false;
+		return 0;
 	close(fd);
-	return true;
+	return 1;
+}
+
+/* flock(LOCK_EX) on fd, giving up after wait_ms: 0, -ETIMEDOUT or -errno. */
+static int lock_within(int fd, int wait_ms)
+{
+	long long deadline = now_ms() + wait_ms;
+
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		usleep(20 * 1000);
+	}
+}
+
+static int busy_error(const char *sock, char *err, size_t errlen)
+{
+	ERR_SET(err, errlen, "a xenstored listens on %s but accepted no connection within %d s "
+		"(stopped or wedged?); not starting another", sock, SEND_TIMEOUT_MS / 1000);
+	return -EAGAIN;
+}
+
+static pid_t start_xenstored(const char *bin, const char *rd, const char *logf)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid < 0 ? -errno : pid;
+	int log = open(logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (log >= 0)
+		dup2(log, STDERR_FILENO);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+	}
+	execl(bin, "xenstored", "--rundir", rd, (char *)NULL);
+	dprintf(STDERR_FILENO, "xenstored_ensure: exec %s: %s\n", bin, strerror(errno));
+	_exit(127);
 }
 
 int xenstored_ensure(const char *rundir, const char *xenstored_binary, char *err, size_t errlen)
@@ -547,8 +616,8 @@ int xenstored_ensure(const char *rundir, const char *xenstored_binary, char *err
 		ERR_SET(err, errlen, "run directory name too long");
 		return -ENAMETOOLONG;
 	}
-	if (answers(sock))
-		return 0;
+	if ((r = probe(sock)) != 0)
+		return r > 0 ? 0 : busy_error(sock, err, errlen);
 	if (xenstored_binary && *xenstored_binary)
 		snprintf(bin, sizeof(bin), "%s", xenstored_binary);
 	else if (getenv("XENITH_XENSTORED") && *getenv("XENITH_XENSTORED"))
@@ -565,45 +634,70 @@ int xenstored_ensure(const char *rundir, const char *xenstored_binary, char *err
 		return r;
 	}
 	lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lfd < 0 || flock(lfd, LOCK_EX) < 0) {
+	if (lfd < 0) {
 		r = -errno;
-		ERR_SET(err, errlen, "locking %s: %s", lock, strerror(-r));
+		ERR_SET(err, errlen, "opening %s: %s", lock, strerror(-r));
+		return r;
+	}
+	if ((r = lock_within(lfd, LOCK_WAIT_MS))) {
+		if (r == -ETIMEDOUT)
+			ERR_SET(err, errlen, "%s stayed locked for %d s: another process is starting "
+				"xenstored, or is stuck doing so", lock, LOCK_WAIT_MS / 1000);
+		else
+			ERR_SET(err, errlen, "locking %s: %s", lock, strerror(-r));
 		goto out;
 	}
-	if (answers(sock))      /* someone else started it while we waited for the lock */
+	/* Someone else may have started it while we waited for the lock. */
+	if ((r = probe(sock)) != 0) {
+		r = r > 0 ? 0 : busy_error(sock, err, errlen);
 		goto out;
-	pid_t pid = fork();
+	}
+	pid_t pid = start_xenstored(bin, rd, logf);
 	if (pid < 0) {
-		r = -errno;
+		r = pid;
 		ERR_SET(err, errlen, "fork: %s", strerror(-r));
 		goto out;
 	}
-	if (pid == 0) {
-		int log = open(logf, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (log >= 0)
-			dup2(log, STDERR_FILENO);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
+	/* xenstored listens, then forks; its first process exits then.  Both within the deadline. */
+	long long deadline = now_ms() + START_WAIT_MS;
+	int status = 0, up = 0;
+	bool reaped = false;
+	for (;;) {
+		if (!reaped) {
+			pid_t w = waitpid(pid, &status, WNOHANG);
+			reaped = w == pid || (w < 0 && errno != EINTR);
 		}
-		execl(bin, "xenstored", "--rundir", rd, (char *)NULL);
-		dprintf(STDERR_FILENO, "xenstored_ensure: exec %s: %s\n", bin, strerror(errno));
-		_exit(127);
+		if (up <= 0)
+			up = probe(sock);
+		if ((up > 0 && reaped) || up < 0 || now_ms() >= deadline)
+			break;
+		if (up == 0 && reaped && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+			break;          /* it failed (see its log): no use waiting */
+		usleep(20 * 1000);
 	}
-	/* xenstored forks once it listens; its first process exits then. */
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	for (int i = 0; i < 100 && !answers(sock); i++)
-		usleep(50 * 1000);
-	if (!answers(sock)) {
+	bool killed = false;
+	if (!reaped && up == 0) {
+		/* It neither listened nor exited in time: it serves nobody, so it goes. */
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		killed = true;
+	}
+	if (up < 0) {
+		r = busy_error(sock, err, errlen);
+	} else if (up == 0) {
+		char how[64];
+		if (killed)
+			snprintf(how, sizeof(how), "it hung, killed");
+		else if (WIFEXITED(status))
+			snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
+		else
+			snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
 		r = -ETIMEDOUT;
-		ERR_SET(err, errlen, "%s did not answer on %s within 5 s (exit status %d); see %s", bin,
-			sock, WIFEXITED(status) ? WEXITSTATUS(status) : -1, logf);
+		ERR_SET(err, errlen, "%s did not answer on %s within %d s (%s); see %s", bin, sock,
+			START_WAIT_MS / 1000, how, logf);
 	}
 out:
-	if (lfd >= 0)
-		close(lfd);
+	close(lfd);
 	return r;
 }

@@ -12,7 +12,11 @@
 
 struct xs_client;
 
-/* Connects to <rundir>/xenstored/socket (rundir NULL: $XENITH_RUNDIR or /run/xenith). */
+/* Connects to <rundir>/xenstored/socket (rundir NULL: $XENITH_RUNDIR or /run/xenith).  The
+ * socket has a 5 s send timeout, set before connecting: a xenstored whose listen queue stays full
+ * (stopped) fails the open with EAGAIN, and a send it does not drain fails with -EAGAIN, instead of
+ * blocking.  Replies are waited for without a bound unless the caller sets SO_RCVTIMEO on
+ * xs_fileno(); a call then fails with -EAGAIN when it expires. */
 struct xs_client *xs_open(const char *rundir, char *err, size_t errlen);
 /* Connects to a socket path (Dom0's, or an unprivileged socket.d/<domid>). */
 struct xs_client *xs_open_path(const char *socket_path, char *err, size_t errlen);
@@ -56,10 +60,13 @@ int xs_is_domain_introduced(struct xs_client *xs, unsigned int domid);
 int xs_control(struct xs_client *xs, const char *const *argv, unsigned int argc, char *out,
 	       size_t outlen);
 
-/* Makes sure a xenstored answers for rundir (NULL: $XENITH_RUNDIR or /run/xenith): if its socket
- * does not answer, starts `xenstored_binary` (NULL: $XENITH_XENSTORED, else `xenstored` beside
+/* Makes sure a xenstored answers for rundir (NULL: $XENITH_RUNDIR or /run/xenith): if none listens
+ * on its socket, starts `xenstored_binary` (NULL: $XENITH_XENSTORED, else `xenstored` beside
  * /proc/self/exe) under an flock on <rundir>/xenstored.lock, stderr to
- * <rundir>/log/xenstored.log, and waits up to 5 s for the socket.  0 or -errno with err set. */
+ * <rundir>/log/xenstored.log, and waits up to 5 s for the socket.  Every wait is bounded: one
+ * that listens but accepts nothing within 5 s is left alone (-EAGAIN: not replaced), the lock is
+ * waited for up to 6 s (-ETIMEDOUT), a started one that neither listens nor exits in 5 s is
+ * killed (-ETIMEDOUT).  0 or -errno with err set. */
 int xenstored_ensure(const char *rundir, const char *xenstored_binary, char *err, size_t errlen);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -90,17 +91,20 @@ static int parse_args(int argc, char **argv, struct options *o, struct xenstored
 	return 0;
 }
 
-/* Does a xenstored already answer on path? */
+/* Does a xenstored already listen on path?  One whose queue is full (stopped) counts: it must not
+ * be replaced under its clients, and the bounded connect keeps us from waiting on it forever. */
 static bool socket_answers(const char *path)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool yes;
+	struct timeval tv = { .tv_sec = 1 };
+	int r;
 
 	if (fd < 0)
 		return false;
-	yes = unix_socket_connect(fd, path) == 0;
+	r = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ? -errno :
+		unix_socket_connect(fd, path);
 	close(fd);
-	return yes;
+	return r == 0 || r == -EAGAIN;
 }
 
 static int write_pid_file(const char *path)
