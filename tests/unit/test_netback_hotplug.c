@@ -22,6 +22,7 @@
 
 #include "unit.h"
 #include "fake_domain.h"
+#include "xenstored_binary.h"
 #include "backends/pv_backend.h"
 #include "backends/xenstore_link.h"
 #include "hw/device.h"
@@ -60,29 +61,6 @@ struct fixture {
 	uint64_t tick_id;
 	struct answer answer;
 };
-
-static bool find_xenstored(char *out, size_t len)
-{
-	char self[PATH_MAX - 32];
-	const char *env = getenv("XENITH_XENSTORED");
-
-	if (env && *env) {
-		snprintf(out, len, "%s", env);
-		return access(out, X_OK) == 0;
-	}
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
-		return false;
-	self[n] = '\0';
-	*strrchr(self, '/') = '\0';
-	static const char *const rel[] = { "../bin/xenstored", "../../../bin/xenstored" };
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(out, len, "%s/%s", self, rel[i]);
-		if (access(out, X_OK) == 0)
-			return true;
-	}
-	return false;
-}
 
 static void tick(void *opaque)
 {
