@@ -21,6 +21,7 @@
 #include <xen/io/xs_wire.h>
 
 #include "unit.h"
+#include "xenstored_binary.h"
 #include "fake_domain.h"
 #include "backends/xenstore_link.h"
 #include "hw/device.h"
@@ -39,30 +40,6 @@ struct fixture {
 	int watch_events;
 	struct xenstore_domain_interface *ring;
 };
-
-static bool find_xenstored(char *out, size_t len)
-{
-	char self[PATH_MAX - 32];
-	const char *env = getenv("XENITH_XENSTORED");
-
-	if (env && *env) {
-		snprintf(out, len, "%s", env);
-		return access(out, X_OK) == 0;
-	}
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0)
-		return false;
-	self[n] = '\0';
-	*strrchr(self, '/') = '\0';
-	/* BUILD/tests/ with BINDIR=BUILD/bin, or the default BINDIR=bin at the root */
-	static const char *const rel[] = { "../bin/xenstored", "../../../bin/xenstored" };
-	for (size_t i = 0; i < 2; i++) {
-		snprintf(out, len, "%s/%s", self, rel[i]);
-		if (access(out, X_OK) == 0)
-			return true;
-	}
-	return false;
-}
 
 static void watch_fired(void *opaque, const char *path)
 {
