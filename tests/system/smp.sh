@@ -9,16 +9,19 @@ NEEDS_KVM=0
 # The newest `smp: online ...` line of domain NAME: "ONLINE C0 C1 ...".
 last_smp() { grep -a "smp: online" "$(guest_log "$1")" 2>/dev/null | tail -1 | tr -d '\r' | sed 's/.*smp: online //; s/ counters//'; }
 smp_lines() { local n; n=$(grep -ac "smp: online" "$(guest_log "$1")" 2>/dev/null) || true; echo "${n:-0}"; }
+# Predicates for wait_for, which runs its command again each time: a $(...) in its arguments would be
+# expanded once only.
+more_smp_lines() { [ "$(smp_lines "$1")" -gt "$2" ]; }
 
 # moving NAME ONLINE: two lines in a row with that online mask, and every online vCPU's counter
 # larger in the second: they all run.
 moving() {
 	local name=$1 want=$2 n before after i a b
 	n=$(smp_lines "$name")
-	wait_for 10 test "$(smp_lines "$name")" -gt "$n" || return 1
+	wait_for 10 more_smp_lines "$name" "$n" || return 1
 	before=$(last_smp "$name")
 	n=$(smp_lines "$name")
-	wait_for 10 test "$(smp_lines "$name")" -gt "$n" || return 1
+	wait_for 10 more_smp_lines "$name" "$n" || return 1
 	after=$(last_smp "$name")
 	read -r -a b <<<"$before"
 	read -r -a a <<<"$after"
@@ -31,6 +34,7 @@ moving() {
 
 # listed_vcpus NAME: xl list's VCPUs column.
 listed_vcpus() { "$XL" list "$1" 2>/dev/null | awk -v n="$1" '$1 == n { print $4 }'; }
+listed_vcpus_is() { [ "$(listed_vcpus "$1")" = "$2" ]; }
 
 test_smp_four_counters_and_vcpu_set() {
 	need_kvm
@@ -38,13 +42,13 @@ test_smp_four_counters_and_vcpu_set() {
 	"$XL" create "$cfg" 2>"$WORK/create.err" || fail "xl create: $(cat "$WORK/create.err")"
 	expect_log quad "smp: 4 vCPUs"
 	wait_for 20 moving quad 1111 || fail "four counters do not all move: $(last_smp quad)"
-	wait_for 10 test "$(listed_vcpus quad)" = 4 || fail "xl list shows $(listed_vcpus quad) VCPUs, not 4"
+	wait_for 10 listed_vcpus_is quad 4 || fail "xl list shows $(listed_vcpus quad) VCPUs, not 4"
 	"$XL" vcpu-set -i quad 2 || fail "xl vcpu-set quad 2 failed"
 	wait_for 20 moving quad 1100 || fail "after vcpu-set 2: $(last_smp quad)"
-	wait_for 10 test "$(listed_vcpus quad)" = 2 || fail "xl list shows $(listed_vcpus quad) VCPUs after vcpu-set 2"
+	wait_for 10 listed_vcpus_is quad 2 || fail "xl list shows $(listed_vcpus quad) VCPUs after vcpu-set 2"
 	"$XL" vcpu-set -i quad 4 || fail "xl vcpu-set quad 4 failed"
 	wait_for 20 moving quad 1111 || fail "after vcpu-set 4: $(last_smp quad)"
-	wait_for 10 test "$(listed_vcpus quad)" = 4 || fail "xl list shows $(listed_vcpus quad) VCPUs after vcpu-set 4"
+	wait_for 10 listed_vcpus_is quad 4 || fail "xl list shows $(listed_vcpus quad) VCPUs after vcpu-set 4"
 	"$XL" destroy quad
 }
 
