@@ -40,6 +40,15 @@ use_test_xenstored() {
 	export XENSTORED_PATH="$XS_SOCK"
 }
 
+# start_xenstored (after use_test_xenstored): this run directory's own xenstored, its pid in XS_PID.
+start_xenstored() {
+	[ -x "$XENSTORED" ] || skip "no xenstored binary at $XENSTORED (make tools)"
+	mkdir -p "$XENITH_RUNDIR/log"
+	"$XENSTORED" --rundir "$XENITH_RUNDIR" --pid-file "$WORK/xenstored.pid" 2>>"$XS_LOG" || fail "xenstored did not start"
+	wait_for 5 test -s "$WORK/xenstored.pid" || fail "xenstored wrote no pid file"
+	XS_PID=$(cat "$WORK/xenstored.pid")
+}
+
 # A test file's network namespace (NETNS, made by the file), with its domains; gone at exit too.
 NETNS=""
 in_ns() { ip netns exec "$NETNS" "$@"; }

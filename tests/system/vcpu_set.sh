@@ -10,13 +10,6 @@ NEEDS_KVM=0
 use_test_xenstored
 STANDIN="$ROOT/tests/system/xl_standin_vmm.py"
 
-start_xenstored() {
-	[ -x "$XENSTORED" ] || skip "no xenstored binary at $XENSTORED (make tools)"
-	mkdir -p "$XENITH_RUNDIR/log"
-	"$XENSTORED" --rundir "$XENITH_RUNDIR" --pid-file "$WORK/xenstored.pid" 2>>"$XS_LOG" || fail "xenstored did not start"
-	wait_for 5 test -s "$WORK/xenstored.pid" || fail "xenstored wrote no pid file"
-	XS_PID=$(cat "$WORK/xenstored.pid")
-}
 
 # domain NAME DOMID VCPUS MAXVCPUS: a stand-in domain with its cpu nodes.
 domain() {

@@ -37,13 +37,6 @@ gone_pid() { ! alive "$1"; }
 # elapsed_ms START_NS: milliseconds since START_NS (date +%s%N).
 elapsed_ms() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
-start_xenstored() {
-	[ -x "$XENSTORED" ] || skip "no xenstored binary at $XENSTORED (make tools)"
-	mkdir -p "$XENITH_RUNDIR/log"
-	"$XENSTORED" --rundir "$XENITH_RUNDIR" --pid-file "$WORK/xenstored.pid" 2>>"$XS_LOG" || fail "xenstored did not start"
-	wait_for 5 test -s "$WORK/xenstored.pid" || fail "xenstored wrote no pid file"
-	XS_PID=$(cat "$WORK/xenstored.pid")
-}
 stop_xenstored() {
 	[ -n "${XS_PID:-}" ] || return 0
 	kill -CONT "$XS_PID" 2>/dev/null || true
