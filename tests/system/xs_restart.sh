@@ -1,8 +1,10 @@
 # A xenstored killed and started again (src/xenstore/persist.c, resume.c; docs/xenstored.md):
 # what clients wrote comes back with its permissions, fresh watches fire, an introduced domain
-# awaits its VMM and is released when nobody introduces it again; with KVM, two running domains
-# get their homes back and `xl shutdown` works.  The no-KVM tests use Debian's xenstore-utils as
-# the clients and tests/system/xs_lifeline.py as a stand-in VMM.
+# awaits its VMM and is released when nobody introduces it again, or resumes its ring (a request
+# queued meanwhile answered, the guest's watch firing again) when its VMM comes back; with KVM,
+# two running domains get their homes back and `xl shutdown` works.  The no-KVM tests use Debian's
+# xenstore-utils as the clients and tests/system/xs_lifeline.py and xs_resume_vmm.py as stand-in
+# VMMs (the latter is its guest too, on the ring page in its memfd).
 . "$(dirname "$0")/testlib.bash"
 NEEDS_KVM=0
 
@@ -89,22 +91,51 @@ test_domain_released_without_its_vmm() {
 	need python3
 	mkdir -p "$XENITH_RUNDIR/log"
 	"$XENSTORED" --rundir "$XENITH_RUNDIR" --pid-file "$XS_PID" 2>>"$XS_LOG" || fail "xenstored did not start"
+	trap stop_bg EXIT         # the stand-in goes with the test, even a failed one
 	python3 "$ROOT/tests/system/xs_lifeline.py" "$XS_SOCK" 12 restart-me >"$WORK/ready" 2>&1 &
 	local vmm=$!
-	wait_for 5 grep -qx ready "$WORK/ready" || fail "the stand-in VMM did not introduce: $(cat "$WORK/ready")"
+	track_bg "$vmm"
+	wait_for 5 grep -qsx ready "$WORK/ready" || fail "the stand-in VMM did not introduce: $(cat "$WORK/ready")"
 	kill_xenstored
-	"$XENSTORED" --rundir "$XENITH_RUNDIR" --pid-file "$XS_PID" --reconnect-ms 1500 2>>"$XS_LOG" || fail "xenstored did not start again"
+	"$XENSTORED" --rundir "$XENITH_RUNDIR" --pid-file "$XS_PID" --reconnect-ms 3000 2>>"$XS_LOG" || fail "xenstored did not start again"
+	# Watching first: on a loaded host the checks below may take a while of the bound.
+	timeout 10 xenstore-watch -n 2 @releaseDomain >"$WORK/release" 2>&1 &
+	local watch=$!
 	local name; name=$(xenstore-read /local/domain/12/name) || fail "home lost in the restart"
 	[ "$name" = restart-me ] || fail "name is '$name'"
 	introduced_is 12 "awaiting its VMM" || fail "domain 12 is '$(introduced_state 12)', not awaiting its VMM"
-	timeout 10 xenstore-watch -n 2 @releaseDomain >"$WORK/release" 2>&1 &
-	local watch=$!
 	wait "$watch" || fail "no @releaseDomain within the bound: $(cat "$WORK/release")"
 	wait_for 3 introduced_is 12 no || fail "domain 12 is still '$(introduced_state 12)'"
 	wait_for 3 home_gone 12 || fail "/local/domain/12 outlived the bound"
 	grep -q "did not introduce it again" "$XS_LOG" || fail "the log does not say why it went"
 	kill -KILL "$vmm" 2>/dev/null || true
+	wait "$vmm" 2>/dev/null || true
 	kill -TERM "$(cat "$XS_PID")"
+}
+
+# A domain whose (stand-in) VMM comes back: the guest's request queued while xenstored was dead is
+# answered from the resumed ring, and the guest's watch fires again, once the VMM introduces it
+# again to the xenstored that xenstored_ensure started.
+test_ring_resumes_when_vmm_returns() {
+	need_xenstore_utils
+	need python3
+	build_ensure
+	ensure || fail "xenstored_ensure did not start xenstored: $(tail -3 "$XS_LOG")"
+	trap stop_bg EXIT
+	python3 "$ROOT/tests/system/xs_resume_vmm.py" "$XS_SOCK" 13 resume-me >"$WORK/vmm" 2>&1 &
+	local vmm=$!
+	track_bg "$vmm"
+	wait_for 5 grep -qsx ready "$WORK/vmm" || fail "the stand-in did not get going: $(cat "$WORK/vmm")"
+	kill_xenstored
+	ensure || fail "xenstored_ensure did not start it again: $(tail -3 "$XS_LOG")"
+	wait_for 10 grep -qs '^resumed' "$WORK/vmm" || fail "the ring did not resume: $(cat "$WORK/vmm")"
+	grep -qx "resumed resume-me watch /local/domain/13/name gtok" "$WORK/vmm" ||
+		fail "the stand-in saw: $(cat "$WORK/vmm")"
+	introduced_is 13 yes || fail "domain 13 is '$(introduced_state 13)' after its VMM came back"
+	kill -KILL "$vmm" 2>/dev/null || true
+	wait "$vmm" 2>/dev/null || true
+	wait_for 3 home_gone 13 || fail "/local/domain/13 outlived its stand-in VMM"
+	kill -TERM "$(xenstored_pid)"
 }
 
 # With KVM: two running domains, xenstored SIGKILLed; their VMMs start it again and re-introduce
