@@ -18,12 +18,18 @@ static enum control_outcome info_request(struct control_call *c)
 	char flags[7];
 
 	domain_state_flags(dom, flags);
+	/* mem= follows the balloon: the pages the guest holds now, as Xen's tot_pages. */
+	uint64_t pages = xen_reservation_current(dom);
+	pthread_mutex_lock(&dom->xen.lock);
+	uint64_t max_pages = dom->xen.reservation.max_pages;
+	pthread_mutex_unlock(&dom->xen.lock);
 	snprintf(c->reply, c->len, "ok domid=%d name=%s mem=%llu vcpus=%u state=%s cputime=%.3f "
-		 "hypercalls=%llu unseen_hypercalls=%llu",
-		 dom->domid, dom->params->name, (unsigned long long)dom->params->memory_mb,
+		 "hypercalls=%llu unseen_hypercalls=%llu mem_kb=%llu maxmem_kb=%llu",
+		 dom->domid, dom->params->name, (unsigned long long)(pages >> 8),
 		 domain_vcpus_online(dom), flags, domain_cpu_seconds(dom),
 		 (unsigned long long)vcpu_watch_seen(dom),
-		 (unsigned long long)vcpu_watch_unseen(dom));
+		 (unsigned long long)vcpu_watch_unseen(dom), (unsigned long long)pages * 4,
+		 (unsigned long long)max_pages * 4);
 	return CONTROL_REPLY;
 }
 
@@ -195,6 +201,28 @@ static enum control_outcome sched_credit_request(struct control_call *c)
 	return CONTROL_REPLY;
 }
 
+/* `mem-max KIB`: the domain's maximum reservation (xl mem-max), at most the RAM it was built with;
+ * answers `maxmem_kb=K mem_kb=K` (the new maximum and what the guest holds now). */
+static enum control_outcome mem_max_request(struct control_call *c)
+{
+	char *kib_s = control_next_word(c, " "), *extra = control_next_word(c, " "), *end, why[256];
+	unsigned long long kib;
+
+	errno = 0;
+	kib = kib_s ? strtoull(kib_s, &end, 10) : 0;
+	if (!kib_s || extra || errno || end == kib_s || *end || kib / 4 > UINT64_MAX >> 12) {
+		snprintf(c->reply, c->len, "error EINVAL usage: %s (KiB)", c->request->usage);
+		return CONTROL_REPLY;
+	}
+	if (xen_reservation_set_max(c->dom, kib / 4, why, sizeof(why))) {
+		snprintf(c->reply, c->len, "error EINVAL %s", why);
+		return CONTROL_REPLY;
+	}
+	snprintf(c->reply, c->len, "ok maxmem_kb=%llu mem_kb=%llu", kib / 4 * 4,
+		 (unsigned long long)xen_reservation_current(c->dom) * 4);
+	return CONTROL_REPLY;
+}
+
 static const struct control_request device_requests = {
 	"<type>-attach|-detach|-list", "<type>-attach SPEC", "the PV backend table's requests",
 	device_request, CONTROL_MAY_DEFER,
@@ -211,6 +239,7 @@ static const struct control_request requests[] = {
 	{ "vcpu-pin", "vcpu-pin VCPU HARD [SOFT]", "sets vCPU affinities", vcpu_pin_request, 0 },
 	{ "sched-credit", "sched-credit [weight=W] [cap=C]", "reads or sets the credit weight and cap",
 	  sched_credit_request, 0 },
+	{ "mem-max", "mem-max KIB", "sets the maximum reservation (xl mem-max)", mem_max_request, 0 },
 };
 
 const struct control_request *control_device_request(const char *name)

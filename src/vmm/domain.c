@@ -9,6 +9,7 @@
 #include "lib/error.h"
 #include "vmm/domain.h"
 #include "vmm/pvh_loader.h"
+#include "vmm/sched.h"
 
 static void domain_reset_state(struct domain *dom)
 {
@@ -29,6 +30,7 @@ int domain_build(struct domain *dom, const struct domain_params *params, struct 
 		 struct event_loop *loop, int notify_fd, char *err, size_t errlen)
 {
 	uint64_t ram = params->memory_mb << 20, host = host_memory_bytes();
+	uint64_t maxmem = domain_maxmem_mb(params) << 20;
 	struct pvh_boot boot;
 
 	dom->params = params;
@@ -50,7 +52,13 @@ int domain_build(struct domain *dom, const struct domain_params *params, struct 
 			(unsigned long long)params->memory_mb, (unsigned long long)(host >> 20));
 		return -1;
 	}
-	if (vm_create(&dom->vm, params->kvm_device, ram, err, errlen))
+	if (domain_maxmem_mb(params) > DOMAIN_MAX_MEMORY_MB) {
+		ERR_SET(err, errlen, "maxmem=%llu MiB: at most %llu MiB", (unsigned long long)params->maxmem_mb,
+			(unsigned long long)DOMAIN_MAX_MEMORY_MB);
+		return -1;
+	}
+	/* The memfd is sized for maxmem; only what the guest populates costs host memory. */
+	if (vm_create(&dom->vm, params->kvm_device, maxmem, ram, err, errlen))
 		return -1;
 	if (xen_init(dom, err, errlen) || xen_hypercall_path_init(dom, err, errlen) ||
 	    devices_init(dom, pvh_devices, err, errlen))
@@ -159,12 +167,50 @@ void domain_teardown(struct domain *dom)
 	vm_destroy(&dom->vm);
 }
 
+char domain_run_letter(const enum vcpu_activity *vcpus, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (vcpus[i] == VCPU_RUNNING)
+			return 'r';
+	return 'b';
+}
+
+/* A vCPU blocked in SCHEDOP_block/poll says so in its runstate, kept by its own loop; one halted
+ * in KVM_RUN (in-kernel hlt) only shows as its thread asleep, which the scheduler's view reads. */
+static void vcpu_activities(struct domain *dom, enum vcpu_activity act[DOMAIN_MAX_VCPUS])
+{
+	pthread_mutex_lock(&dom->xen.lock);
+	for (unsigned int i = 0; i < dom->n_vcpus; i++)
+		act[i] = dom->xen.vcpu[i].runstate.state == RUNSTATE_blocked ? VCPU_BLOCKED : VCPU_RUNNING;
+	pthread_mutex_unlock(&dom->xen.lock);
+	pthread_mutex_lock(&dom->lock);
+	for (unsigned int i = 0; i < dom->n_vcpus; i++)
+		if (!dom->vcpus[i].thread_started || !vcpu_power_is_up_locked(&dom->vcpus[i]))
+			act[i] = VCPU_DOWN;
+	pthread_mutex_unlock(&dom->lock);
+	for (unsigned int i = 0; i < dom->n_vcpus && dom->sched; i++) {
+		struct vcpu_sched_info info;
+		if (act[i] != VCPU_RUNNING)
+			continue;
+		domain_sched_vcpu_info(dom->sched, i, dom->vcpus[i].thread_started, &info);
+		if (info.online && info.state == 'b')
+			act[i] = VCPU_BLOCKED;
+	}
+}
+
 void domain_state_flags(struct domain *dom, char flags[7])
 {
+	enum vcpu_activity act[DOMAIN_MAX_VCPUS];
+
 	memcpy(flags, "------", 7);
+	vcpu_activities(dom, act);
 	pthread_mutex_lock(&dom->lock);
 	if (dom->state == DOMAIN_RUNNING && !dom->paused)
 		flags[0] = 'r';
+	if (dom->state == DOMAIN_RUNNING && !dom->paused && domain_run_letter(act, dom->n_vcpus) == 'b') {
+		flags[0] = '-';
+		flags[1] = 'b';
+	}
 	if (dom->paused)
 		flags[2] = 'p';
 	if (dom->state != DOMAIN_RUNNING) {

@@ -27,7 +27,8 @@ struct domain_params {
 	const char *ramdisk;     /* NULL: none */
 	const char *cmdline;
 	const char *kvm_device;
-	uint64_t memory_mb;
+	uint64_t memory_mb;      /* RAM the guest starts with (xl.cfg memory) */
+	uint64_t maxmem_mb;      /* RAM it may balloon up to (--maxmem); 0: memory_mb */
 	unsigned int vcpus;
 	unsigned int max_vcpus;  /* vCPUs made and described (hot-pluggable up to it); 0: vcpus */
 	enum shutdown_action on_poweroff, on_reboot, on_crash;
@@ -86,6 +87,12 @@ static inline unsigned int domain_max_vcpus(const struct domain_params *params)
 	return params->max_vcpus > params->vcpus ? params->max_vcpus : params->vcpus;
 }
 
+/* The RAM a domain is built with: maxmem, of which memory is populated at start. */
+static inline uint64_t domain_maxmem_mb(const struct domain_params *params)
+{
+	return params->maxmem_mb > params->memory_mb ? params->maxmem_mb : params->memory_mb;
+}
+
 /* Makes the VM, devices, Xen state and vCPUs and loads the kernel.  0, or -1 with err set; on failure
  * everything it made is gone again. */
 int domain_build(struct domain *dom, const struct domain_params *params, struct console *console,
@@ -99,6 +106,11 @@ void domain_shutdown(struct domain *dom, int reason);
 void domain_teardown(struct domain *dom);
 /* State letters for xl list: six characters and a NUL. */
 void domain_state_flags(struct domain *dom, char flags[7]);
+/* What one vCPU is doing, for the r/b letter: down (offline or never started), blocked (in
+ * SCHEDOP_block/poll, or its thread asleep in KVM_RUN: halted), or running (or runnable). */
+enum vcpu_activity { VCPU_DOWN, VCPU_BLOCKED, VCPU_RUNNING };
+/* 'r' if any vCPU runs, 'b' if none does (every vCPU that is up is blocked, or none is up). */
+char domain_run_letter(const enum vcpu_activity *vcpus, unsigned int n);
 double domain_cpu_seconds(struct domain *dom);
 /* vCPUs up now (Xen's VCPUOP_is_up), for xl list's VCPUs column. */
 unsigned int domain_vcpus_online(struct domain *dom);

@@ -46,7 +46,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: xenith-vmm --name NAME --kernel PATH [--ramdisk PATH] [--cmdline STR]\n"
-		"                  [--memory MIB] [--vcpus N] [--max-vcpus N] [--on-poweroff ACT]\n"
+		"                  [--memory MIB] [--maxmem MIB] [--vcpus N] [--max-vcpus N] [--on-poweroff ACT]\n"
 		"                  [--on-reboot ACT] [--on-crash ACT] [--paused] [--rundir DIR] [--ready-fd FD]\n");
 	for (const struct pv_backend_type *const *t = pv_backend_types; *t; t++)
 		fprintf(out, "                  [--%s %s]...\n", (*t)->option, (*t)->spec_usage);
@@ -124,6 +124,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 	enum { OPT_NAME = 1, OPT_KERNEL, OPT_RAMDISK, OPT_CMDLINE, OPT_MEMORY, OPT_VCPUS, OPT_POWEROFF,
 	       OPT_REBOOT, OPT_CRASH, OPT_PAUSED, OPT_RUNDIR, OPT_READY, OPT_HELP, OPT_MAX_VCPUS, OPT_PV_FIRST };
 	enum { OPT_WEIGHT = 0x100, OPT_CAP, OPT_CPUS, OPT_CPUS_SOFT };   /* above the PV options' */
+	enum { OPT_MAXMEM = 0x180 };
 	static const struct option fixed[] = {
 		{ "name", 1, NULL, OPT_NAME }, { "kernel", 1, NULL, OPT_KERNEL },
 		{ "ramdisk", 1, NULL, OPT_RAMDISK }, { "cmdline", 1, NULL, OPT_CMDLINE },
@@ -134,6 +135,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		{ "weight", 1, NULL, OPT_WEIGHT }, { "cap", 1, NULL, OPT_CAP },
 		{ "cpus", 1, NULL, OPT_CPUS }, { "cpus-soft", 1, NULL, OPT_CPUS_SOFT },
 		{ "help", 0, NULL, OPT_HELP }, { "max-vcpus", 1, NULL, OPT_MAX_VCPUS },
+		{ "maxmem", 1, NULL, OPT_MAXMEM },
 	};
 	enum { N_FIXED = sizeof(fixed) / sizeof(fixed[0]), N_OPTS_MAX = N_FIXED + 16 };
 	/* The fixed options, then one per PV backend type (pv_backend_types[c - OPT_PV_FIRST]). */
@@ -168,6 +170,12 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 					 DOMAIN_MAX_MEMORY_MB, &n, err, errlen))
 				return -1;
 			p->memory_mb = n;
+			break;
+		case OPT_MAXMEM:
+			if (parse_number(optarg, "maxmem", "MiB of RAM", DOMAIN_MIN_MEMORY_MB,
+					 DOMAIN_MAX_MEMORY_MB, &n, err, errlen))
+				return -1;
+			p->maxmem_mb = n;
 			break;
 		case OPT_VCPUS:
 			if (parse_number(optarg, "vcpus", "a number of vCPUs", 1, DOMAIN_MAX_VCPUS, &n,
@@ -222,6 +230,11 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 	}
 	if (optind < argc || !p->name || !p->kernel) {
 		ERR_SET(err, errlen, "--name and --kernel are required, and nothing else may follow");
+		return -1;
+	}
+	if (p->maxmem_mb && p->maxmem_mb < p->memory_mb) {
+		ERR_SET(err, errlen, "--maxmem %llu: less than --memory %llu", (unsigned long long)p->maxmem_mb,
+			(unsigned long long)p->memory_mb);
 		return -1;
 	}
 	if (p->max_vcpus && p->max_vcpus < p->vcpus) {

@@ -79,11 +79,17 @@ static int set_memslot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? -errno : 0;
 }
 
-int vm_create(struct vm *vm, const char *kvm_device, uint64_t ram_bytes, char *err, size_t errlen)
+int vm_create(struct vm *vm, const char *kvm_device, uint64_t ram_bytes, uint64_t populated_bytes, char *err,
+	      size_t errlen)
 {
 	int r;
 
 	*vm = (struct vm){ .kvm_fd = -1, .vm_fd = -1, .memfd = -1 };
+	if (!populated_bytes || populated_bytes > ram_bytes || (populated_bytes & 0xfff)) {
+		ERR_SET(err, errlen, "%llu bytes of RAM populated out of %llu: must be whole pages, more than 0 "
+			"and at most all", (unsigned long long)populated_bytes, (unsigned long long)ram_bytes);
+		return -1;
+	}
 	vm->kvm_fd = open(kvm_device, O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0) {
 		ERR_SET(err, errlen, "cannot open %s: %s (Xenith needs KVM: a kernel with KVM enabled, "
@@ -128,7 +134,8 @@ int vm_create(struct vm *vm, const char *kvm_device, uint64_t ram_bytes, char *e
 	vm->extra = vm->ram + ram_bytes;
 	vm->phys_bits = phys_bits(vm);
 	vm->ram_size = ram_bytes;
-	vm->low_ram_size = ram_bytes < GUEST_LOW_RAM_MAX ? ram_bytes : GUEST_LOW_RAM_MAX;
+	vm->populated_size = populated_bytes;
+	vm->low_ram_size = populated_bytes < GUEST_LOW_RAM_MAX ? populated_bytes : GUEST_LOW_RAM_MAX;
 	madvise(vm->ram, ram_bytes, MADV_MERGEABLE);
 	r = set_memslot(vm, 0, 0, vm->low_ram_size, vm->ram);
 	if (!r && ram_bytes > vm->low_ram_size)
@@ -235,8 +242,10 @@ unsigned int vm_memory_map(const struct vm *vm, struct vm_memmap_entry map[VM_ME
 	map[n++] = (struct vm_memmap_entry){ 0x100000, acpi - 0x100000, VM_MEMMAP_RAM };
 	map[n++] = (struct vm_memmap_entry){ acpi, special - acpi, VM_MEMMAP_ACPI };
 	map[n++] = (struct vm_memmap_entry){ special, vm->low_ram_size - special, VM_MEMMAP_RESERVED };
-	if (vm->ram_size > vm->low_ram_size)
-		map[n++] = (struct vm_memmap_entry){ GUEST_HIGH_RAM_BASE, vm->ram_size - vm->low_ram_size,
+	/* The unpopulated tail (maxmem above memory) is left out: the guest's balloon finds it past
+	 * the map, up to XENMEM_maximum_gpfn, as Linux's hotplugs memory above its e820. */
+	if (vm_populated_bytes(vm) > vm->low_ram_size)
+		map[n++] = (struct vm_memmap_entry){ GUEST_HIGH_RAM_BASE, vm_populated_bytes(vm) - vm->low_ram_size,
 						     VM_MEMMAP_RAM };
 	return n;
 }

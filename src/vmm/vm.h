@@ -23,6 +23,10 @@ struct vm {
 	uint8_t *ram;            /* host mapping of all guest RAM, low part first */
 	uint64_t ram_size;
 	uint64_t low_ram_size;   /* bytes mapped at guest-physical 0 */
+	/* RAM the guest starts with (xl.cfg memory; 0: all).  The rest (up to maxmem) follows the
+	 * populated RAM in the memfd and at guest-physical addresses past it (at 4 GiB when low RAM
+	 * holds all of the populated part), and starts given back (xen/memory_op.c). */
+	uint64_t populated_size;
 	/* Extra pages.  A zeroed struct vm has none mapped.  extra_at[] and extra are read without
 	 * locks by vm_gpa_to_hva (atomics); the rest belongs to vm_extra_map/unmap's caller. */
 	uint8_t *extra;                          /* VM_EXTRA_PAGES host pages; NULL until needed */
@@ -35,9 +39,15 @@ struct vm {
 	unsigned int phys_bits;                  /* guest-physical address width; 0: the host CPU's */
 };
 
-/* Opens kvm_device (usually /dev/kvm), makes the VM with an in-kernel irqchip and `ram_bytes` of RAM.
- * Returns 0, or -1 with the reason in err. */
-int vm_create(struct vm *vm, const char *kvm_device, uint64_t ram_bytes, char *err, size_t errlen);
+/* Opens kvm_device (usually /dev/kvm), makes the VM with an in-kernel irqchip and `ram_bytes` of RAM,
+ * of which the first `populated_bytes` are in the memory map.  Returns 0, or -1 with the reason in err. */
+int vm_create(struct vm *vm, const char *kvm_device, uint64_t ram_bytes, uint64_t populated_bytes, char *err,
+	      size_t errlen);
+/* Bytes of RAM the domain was built with populated (the memory map's RAM). */
+static inline uint64_t vm_populated_bytes(const struct vm *vm)
+{
+	return vm->populated_size ? vm->populated_size : vm->ram_size;
+}
 void vm_destroy(struct vm *vm);
 /* Host pointer to [gpa, gpa+len) if all of it is guest memory: RAM, or within one extra page the
  * guest has at that gfn.  Else NULL. */

@@ -10,8 +10,13 @@
  *  - XENMEM_increase_reservation only raises the count: Xen allocates pages but maps them at no gfn
  *    for a translated guest (the extent list is not even read), and so do we.
  *  - The reservation (XENMEM_current_reservation) is RAM pages - pages out + pages unmapped; the
- *    maximum is the RAM the domain was built with, so populate and increase stop when it is reached,
- *    as Xen's allocation does at max_pages.
+ *    maximum (XENMEM_maximum_reservation, Xen's max_pages) starts as the RAM the domain was built
+ *    with (xl.cfg maxmem) and xl mem-max may lower it; populate and increase stop when it is
+ *    reached, as Xen's allocation does at max_pages.  A lowered maximum takes nothing away: the
+ *    guest keeps what it has until it gives pages back, as in Xen.
+ *  - maxmem above memory: RAM is sized for maxmem and the pages past `memory` (in memfd order, at
+ *    gfns past the memory map's RAM: vm.h) start given back, as if the guest had ballooned them
+ *    out; a balloon driver takes them with populate_physmap up to its target.
  * Xen's checks: a request it refuses as a whole (unreadable, nr_extents beyond what a continuation
  * can encode, start extent past the end, another domain, bad mem_flags, extent_order above 9 for a
  * DomU, populate-on-demand on oneself) answers the start extent, not an errno; otherwise the answer
@@ -26,6 +31,7 @@
  * A call from a 32-bit vCPU passes its structs and the extent list (32-bit xen_pfn_t) in Xen's
  * compat layout (compat.h); compat gfns are below 2^32, so the checks below hold as they are. */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lib/error.h"
@@ -105,12 +111,17 @@ int xen_reservation_init(struct domain *dom, char *err, size_t errlen)
 	struct xen_reservation *res = &dom->xen.reservation;
 	uint64_t pages = dom->vm.ram_size >> 12;
 
-	*res = (struct xen_reservation){ .ram_pages = pages };
+	*res = (struct xen_reservation){ .ram_pages = pages, .max_pages = pages };
 	res->out = calloc(pages / BITS + 1, sizeof(uint64_t));
 	if (!res->out) {
 		ERR_SET(err, errlen, "out of memory for the reservation bitmap of %llu pages",
 			(unsigned long long)pages);
 		return -1;
+	}
+	/* Never touched yet, so nothing to punch. */
+	for (uint64_t i = vm_populated_bytes(&dom->vm) >> 12; i < pages; i++) {
+		res->out[i / BITS] |= 1ull << (i % BITS);
+		res->pages_out++;
 	}
 	return 0;
 }
@@ -184,10 +195,17 @@ static void discard_pages(struct domain *dom, uint64_t gfn, uint64_t n)
 	}
 }
 
-/* Room below the maximum reservation for `n` more pages. */
+static uint64_t current_reservation_locked(const struct xen_reservation *res)
+{
+	return res->ram_pages - res->pages_out + res->pages_unmapped;
+}
+
+/* Room below the maximum reservation for `n` more pages, and pages out to give them. */
 static bool room_for(const struct xen_reservation *res, uint64_t n)
 {
-	return res->pages_out - res->pages_unmapped >= n;
+	uint64_t now = current_reservation_locked(res);
+
+	return res->pages_out - res->pages_unmapped >= n && now <= res->max_pages && res->max_pages - now >= n;
 }
 
 /* One extent of XENMEM_decrease_reservation; true if all of it went. */
@@ -231,9 +249,27 @@ static bool populate_locked(struct domain *dom, uint64_t gfn, uint64_t n)
 	return true;
 }
 
-static uint64_t current_reservation_locked(const struct xen_reservation *res)
+uint64_t xen_reservation_current(struct domain *dom)
 {
-	return res->ram_pages - res->pages_out + res->pages_unmapped;
+	pthread_mutex_lock(&dom->xen.lock);
+	uint64_t pages = current_reservation_locked(&dom->xen.reservation);
+	pthread_mutex_unlock(&dom->xen.lock);
+	return pages;
+}
+
+int xen_reservation_set_max(struct domain *dom, uint64_t pages, char *why, size_t len)
+{
+	struct xen_reservation *res = &dom->xen.reservation;
+
+	if (pages > res->ram_pages) {
+		snprintf(why, len, "%llu KiB is above the %llu KiB the domain was built with (xl.cfg maxmem)",
+			 (unsigned long long)pages * 4, (unsigned long long)res->ram_pages * 4);
+		return -1;
+	}
+	pthread_mutex_lock(&dom->xen.lock);
+	res->max_pages = pages;
+	pthread_mutex_unlock(&dom->xen.lock);
+	return 0;
 }
 
 /* mem_flags as Xen reads them for a DomU: an address limit that leaves not even a page, or an exact
@@ -298,7 +334,7 @@ static long reservation(struct vcpu *vcpu, unsigned int op, uint64_t arg)
 		return -XEN_ESRCH;
 	pthread_mutex_lock(&dom->xen.lock);
 	r = (long)(op == XENMEM_current_reservation ? current_reservation_locked(&dom->xen.reservation) :
-		   dom->xen.reservation.ram_pages);
+		   dom->xen.reservation.max_pages);
 	pthread_mutex_unlock(&dom->xen.lock);
 	return r;
 }

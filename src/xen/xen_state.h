@@ -77,7 +77,8 @@ struct xen_unknown_subop {
  * it took again (XENMEM_populate_physmap).  Plain data, so a save stream can carry it as it is. */
 struct xen_reservation {
 	uint64_t *out;                   /* one bit per page of RAM, in memfd order: 1 = given back */
-	uint64_t ram_pages;              /* RAM pages, which is also the maximum reservation */
+	uint64_t ram_pages;              /* RAM pages (xl.cfg maxmem), the most max_pages may be */
+	uint64_t max_pages;              /* the maximum reservation (xl mem-max), at most ram_pages */
 	uint64_t pages_out;              /* bits set in `out` */
 	uint64_t pages_unmapped;         /* XENMEM_increase_reservation: counted, mapped at no gfn (as Xen) */
 	bool discard_error_logged;
@@ -177,6 +178,11 @@ void evtchn_init_locked(struct domain *dom);
 /* Sizes the reservation bitmap by the VM's RAM (xen_init calls it).  0, or -1 with err. */
 int xen_reservation_init(struct domain *dom, char *err, size_t errlen);
 void xen_reservation_teardown(struct domain *dom);
+/* Pages the domain holds now (XENMEM_current_reservation), for info's mem=. */
+uint64_t xen_reservation_current(struct domain *dom);
+/* xl mem-max: the most pages populate_physmap and increase_reservation may reach.  0, or -1 with
+ * why (above the RAM the domain was built with). */
+int xen_reservation_set_max(struct domain *dom, uint64_t pages, char *why, size_t len);
 /* True if `gfn` is guest RAM the guest has not given back.  Caller holds xen.lock. */
 bool xen_gfn_populated_locked(struct domain *dom, uint64_t gfn);
 
