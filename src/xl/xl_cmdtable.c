@@ -62,6 +62,23 @@ const struct cmd_spec cmd_table[] = {
 	  "-d DOMAIN, --domain=DOMAIN        Domain to modify\n"
 	  "-w WEIGHT, --weight=WEIGHT        Weight (int)\n"
 	  "-c CAP,    --cap=CAP              Cap (int)" },
+	{ "mem-max", main_memmax, 0,
+	  "Set the maximum amount reservation for a domain",
+	  "<Domain> <MemKB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>", NULL },
+	{ "mem-set", main_memset, 0,
+	  "Set the current memory usage for a domain",
+	  "<Domain> <MemKB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>", NULL },
+	{ "top", main_top, 0,
+	  "Monitor a host and the domains in real time",
+	  "[-b] [-i ITERATIONS] [-d DELAY]",
+	  "-b, --batch             Batch mode: print frames, no screen control.\n"
+	  "-d, --delay=SECONDS     Seconds between frames (default 3).\n"
+	  "-i, --iterations=N      Number of frames before quitting (default: until interrupted).\n"
+	  "Without -b the frames are redrawn on the terminal; q or Ctrl-C quits." },
+	{ "uptime", main_uptime, 0,
+	  "Print uptime for all/some domains",
+	  "[-s] [Domain]",
+	  "-s                      Short mode: no header, no seconds shown as a duration." },
 	{ "save", NULL, 0, "Save a domain state to restore later", "<Domain> <CheckpointFile>", NULL },
 	{ "restore", NULL, 0, "Restore a domain from a saved state", "<CheckpointFile>", NULL },
 	{ "migrate", NULL, 0, "Migrate a domain to another host", "<Domain> <host>", NULL },

@@ -61,6 +61,11 @@ int main_vcpuset(struct xl_ctx *ctx, int argc, char **argv);
 int main_vcpulist(struct xl_ctx *ctx, int argc, char **argv);
 int main_vcpupin(struct xl_ctx *ctx, int argc, char **argv);
 int main_sched_credit(struct xl_ctx *ctx, int argc, char **argv);
+/* xl_mem.c, xl_top.c */
+int main_memset(struct xl_ctx *ctx, int argc, char **argv);
+int main_memmax(struct xl_ctx *ctx, int argc, char **argv);
+int main_top(struct xl_ctx *ctx, int argc, char **argv);
+int main_uptime(struct xl_ctx *ctx, int argc, char **argv);
 /* xl_network.c */
 int main_network_attach(struct xl_ctx *ctx, int argc, char **argv);
 int main_network_detach(struct xl_ctx *ctx, int argc, char **argv);

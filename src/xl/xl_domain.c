@@ -590,7 +590,7 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 {
 	char vmm[PATH_MAX], logpath[PATH_MAX], kernel[PATH_MAX], ramdisk[PATH_MAX];
 	char mem[32], vcpus[32], max_vcpus[32], readyfd[8], weight[16], cap[16];
-	char *argv[32 + 2 * VIF_MAX + 2 * DISK_MAX + 4 * DOMAIN_MAX_VCPUS + 4];
+	char *argv[34 + 2 * VIF_MAX + 2 * DISK_MAX + 4 * DOMAIN_MAX_VCPUS + 4];
 	char *vifs[VIF_MAX] = { 0 }, *disks[DISK_MAX] = { 0 };
 	size_t argc = 0;
 	int pipefd[2] = { -1, -1 }, pidpipe[2] = { -1, -1 }, logfd = -1, nullfd = -1, status, r = -1;
@@ -653,6 +653,12 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 	argv[argc++] = mem;
 	argv[argc++] = "--vcpus";
 	argv[argc++] = vcpus;
+	char maxmem[32];
+	if (dc->maxmem_mb > dc->memory_mb) {
+		snprintf(maxmem, sizeof(maxmem), "%lu", dc->maxmem_mb);
+		argv[argc++] = "--maxmem";
+		argv[argc++] = maxmem;
+	}
 	if (dc->max_vcpus > dc->vcpus) {
 		snprintf(max_vcpus, sizeof(max_vcpus), "%u", dc->max_vcpus);
 		argv[argc++] = "--max-vcpus";
