@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -84,6 +85,29 @@ static void fixture_fini(struct fixture *f)
 		fprintf(stderr, "# could not remove %s\n", f->dir);
 }
 
+/* A shell script in the fixture's directory to hand xenstored_ensure as its binary; its path
+ * goes to bin. */
+static void fake_xenstored(struct unit *u, const struct fixture *f, char *bin, size_t len,
+			   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void fake_xenstored(struct unit *u, const struct fixture *f, char *bin, size_t len,
+			   const char *fmt, ...)
+{
+	va_list ap;
+
+	snprintf(bin, len, "%s/fake-xenstored", f->dir);
+	FILE *s = fopen(bin, "w");
+	if (!s) {
+		CHECK(0, "writing %s: %s", bin, strerror(errno));
+		return;
+	}
+	fputs("#!/bin/sh\n", s);
+	va_start(ap, fmt);
+	vfprintf(s, fmt, ap);
+	va_end(ap);
+	fclose(s);
+	CHECK(chmod(bin, 0755) == 0, "chmod %s: %s", bin, strerror(errno));
+}
+
 /* xs_open to a stopped xenstored fails after the 5 s send timeout instead of blocking. */
 static void test_open_bounded(struct unit *u, const void *arg)
 {
@@ -151,13 +175,7 @@ static void test_ensure_leaves_stopped_one(struct unit *u, const void *arg)
 	if (!fixture_init(u, &f))
 		return;
 	snprintf(mark, sizeof(mark), "%s/started", f.dir);
-	snprintf(bin, sizeof(bin), "%s/fake-xenstored", f.dir);
-	FILE *s = fopen(bin, "w");
-	if (s) {
-		fprintf(s, "#!/bin/sh\ntouch '%s'\n", mark);
-		fclose(s);
-		chmod(bin, 0755);
-	}
+	fake_xenstored(u, &f, bin, sizeof(bin), "touch '%s'\n", mark);
 	if (stopped_listener(u, &f)) {
 		long long t0 = now_ms();
 		int r = xenstored_ensure(f.dir, bin, err, sizeof(err));
@@ -183,13 +201,7 @@ static void test_ensure_lock_bounded(struct unit *u, const void *arg)
 	if (!fixture_init(u, &f))
 		return;
 	snprintf(mark, sizeof(mark), "%s/started", f.dir);
-	snprintf(bin, sizeof(bin), "%s/fake-xenstored", f.dir);
-	FILE *s = fopen(bin, "w");
-	if (s) {
-		fprintf(s, "#!/bin/sh\ntouch '%s'\n", mark);
-		fclose(s);
-		chmod(bin, 0755);
-	}
+	fake_xenstored(u, &f, bin, sizeof(bin), "touch '%s'\n", mark);
 	/* flock belongs to the open file: our own descriptor conflicts with ensure's. */
 	int held = open(f.lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (held < 0 || flock(held, LOCK_EX) < 0) {
@@ -220,13 +232,7 @@ static void test_ensure_failed_start(struct unit *u, const void *arg)
 	(void)arg;
 	if (!fixture_init(u, &f))
 		return;
-	snprintf(bin, sizeof(bin), "%s/fake-xenstored", f.dir);
-	FILE *s = fopen(bin, "w");
-	if (s) {
-		fprintf(s, "#!/bin/sh\necho 'fake: refusing' >&2\nexit 3\n");
-		fclose(s);
-		chmod(bin, 0755);
-	}
+	fake_xenstored(u, &f, bin, sizeof(bin), "echo 'fake: refusing' >&2\nexit 3\n");
 	long long t0 = now_ms();
 	int r = xenstored_ensure(f.dir, bin, err, sizeof(err));
 	long long took = now_ms() - t0;
