@@ -488,7 +488,9 @@ int main_uptime(struct xl_ctx *ctx, int argc, char **argv)
 		double start = domain_start_time(&store, doms[i].domid);
 		if (start < 0)
 			continue;              /* as xl: a domain without a start time is left out */
-		print_uptime_line(doms[i].name, doms[i].domid, now > start ? (unsigned long)(now - start) : 0,
+		/* Whole seconds of the start, as libxl_vm_get_start_time gives them. */
+		unsigned long from = (unsigned long)start;
+		print_uptime_line(doms[i].name, doms[i].domid, (unsigned long)now > from ? (unsigned long)now - from : 0,
 				  short_mode, now);
 	}
 	if (store_open)

@@ -22,6 +22,9 @@ def main():
     p.add_argument("--ready-fd", type=int)
     p.add_argument("--ignore-term", action="store_true")
     p.add_argument("--hang", action="store_true")
+    # mem.sh: the RAM it was "built" with (mem-max refuses more) and a log of the requests it gets.
+    p.add_argument("--maxmem-kb", type=int, default=32768)
+    p.add_argument("--log")
     a, _ = p.parse_known_args()
     if a.ignore_term:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -51,9 +54,20 @@ def serve(conn, a, final):
     req = conn.recv(4096).decode(errors="replace").split()
     if not req:
         return
+    if a.log:
+        with open(a.log, "a") as f:
+            f.write(" ".join(req) + "\n")
     if req[0] == "info":
         conn.send(("ok domid=%d name=%s mem=32 vcpus=1 state=-b---- cputime=0.5 "
-                   "hypercalls=7 unseen_hypercalls=0" % (a.domid, a.name)).encode())
+                   "hypercalls=7 unseen_hypercalls=0 mem_kb=32768 maxmem_kb=%d"
+                   % (a.domid, a.name, getattr(a, "max_kb", a.maxmem_kb))).encode())
+    elif req[0] == "mem-max" and len(req) == 2 and req[1].isdigit():
+        if int(req[1]) > a.maxmem_kb:
+            conn.send(b"error EINVAL %s KiB is above the %d KiB the domain was built with (xl.cfg maxmem)"
+                      % (req[1].encode(), a.maxmem_kb))
+        else:
+            a.max_kb = int(req[1]) // 4 * 4
+            conn.send(b"ok maxmem_kb=%d mem_kb=32768" % a.max_kb)
     elif req[0] == "destroy":
         conn.send(b"ok")
         conn.close()
