@@ -42,6 +42,10 @@
 #define EVENTS_PER_ROUND 256         /* then the rest wait a loop iteration: others get a turn */
 #define RETRY_FIRST_MS 100
 #define RETRY_MAX_MS 5000
+/* A stopped xenstored (not a dead one: its socket stays open) must not stop the main loop: a
+ * reply later than this fails its call with -ETIMEDOUT and the loop goes on; once xenstored runs
+ * again the same connection serves on, late replies skipped. */
+#define REPLY_TIMEOUT_MS 5000
 
 struct link_watch {
 	int id;                      /* 0: free */
@@ -286,6 +290,7 @@ static int open_client(struct xenstore_link *l, char *err, size_t errlen)
 	l->xs = xs_open(NULL, err, errlen);
 	if (!l->xs)
 		return -1;
+	xs_set_reply_timeout(l->xs, REPLY_TIMEOUT_MS);
 	if ((r = event_loop_add(l->dom->loop, xs_fileno(l->xs), EPOLLIN, xs_readable, l))) {
 		ERR_SET(err, errlen, "watching the xenstore connection: %s", strerror(-r));
 		xs_close(l->xs);

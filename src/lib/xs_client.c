@@ -37,6 +37,7 @@ struct xs_event {
 
 struct xs_client {
 	int fd;
+	int reply_timeout_ms;   /* 0: wait for replies as the socket's own timeout says */
 	uint32_t next_req;
 	struct xs_event *events, **events_tail;
 };
@@ -198,6 +199,28 @@ static int error_errno(const char *name)
 	return -EIO;
 }
 
+/* Waits until fd is readable or the deadline (now_ms) passes: 0, -ETIMEDOUT or -errno.  A
+ * message xenstored began is read whole after this (it writes each in one go). */
+static int wait_readable(int fd, long long deadline)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long long left = deadline - now_ms();
+		int n = poll(&p, 1, left > 0 ? (int)left : 0);
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+void xs_set_reply_timeout(struct xs_client *xs, int ms)
+{
+	xs->reply_timeout_ms = ms > 0 ? ms : 0;
+}
+
 /* Sends type with the payload parts (each copied as given) and fds; waits for the answer.
  * *reply (optional) gets the malloc'd payload, NUL-terminated. */
 static int request(struct xs_client *xs, uint32_t type, uint32_t tx, const void *const *parts,
@@ -252,10 +275,13 @@ static int request(struct xs_client *xs, uint32_t type, uint32_t tx, const void 
 			msg.msg_iov[0].iov_len -= (size_t)n;
 		}
 	}
+	long long deadline = xs->reply_timeout_ms ? now_ms() + xs->reply_timeout_ms : 0;
 	for (;;) {
 		struct xsd_sockmsg rh;
 		char *body;
-		int r = read_msg(xs, &rh, &body);
+		int r = deadline ? wait_readable(xs->fd, deadline) : 0;
+		if (!r)
+			r = read_msg(xs, &rh, &body);
 		if (r)
 			return r;
 		if (rh.type == XS_WATCH_EVENT) {

@@ -23,6 +23,11 @@ struct xs_client *xs_open_path(const char *socket_path, char *err, size_t errlen
 void xs_close(struct xs_client *xs);
 /* The socket, for poll(): readable when an event (or stray reply) is waiting. */
 int xs_fileno(const struct xs_client *xs);
+/* Bounds every later call's wait for its reply to `ms` (0: no bound of its own): one that comes
+ * too late fails the call with -ETIMEDOUT, which (unlike SO_RCVTIMEO's -EAGAIN) cannot be taken
+ * for a transaction conflict; the late reply is skipped when it comes.  For loops that must go
+ * on while xenstored is stopped (the VMM's link). */
+void xs_set_reply_timeout(struct xs_client *xs, int ms);
 
 /* *value: malloc'd, NUL-terminated (len excludes the NUL); the caller frees it. */
 int xs_read(struct xs_client *xs, uint32_t tx, const char *path, char **value, size_t *len);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -14,6 +15,7 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <xen/io/xs_wire.h>
 
 #include "unit.h"
 #include "lib/unix_socket.h"
@@ -164,6 +166,58 @@ static void test_read_timeout_is_eagain(struct unit *u, const void *arg)
 	fixture_fini(&f);
 }
 
+/* The client's own reply bound (the VMM's link): a reply that does not come fails the call with
+ * -ETIMEDOUT, not the EAGAIN of a conflict; when it comes late it is skipped and the next call
+ * gets its own reply. */
+static void reply(int fd, uint32_t req_id, const char *value)
+{
+	struct xsd_sockmsg h = { .type = XS_READ, .req_id = req_id, .len = (uint32_t)strlen(value) };
+
+	if (write(fd, &h, sizeof(h)) != (ssize_t)sizeof(h) ||
+	    write(fd, value, h.len) != (ssize_t)h.len)
+		fprintf(stderr, "# writing a reply: %s\n", strerror(errno));
+}
+
+static void test_reply_timeout(struct unit *u, const void *arg)
+{
+	struct fixture f;
+	char err[512] = "";
+
+	(void)arg;
+	if (!fixture_init(u, &f))
+		return;
+	f.listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (f.listener < 0 || unix_socket_bind(f.listener, f.sock) || listen(f.listener, 4) < 0) {
+		CHECK(0, "listening on %s: %s", f.sock, strerror(errno));
+		fixture_fini(&f);
+		return;
+	}
+	struct xs_client *xs = xs_open_path(f.sock, err, sizeof(err));
+	int srv = accept4(f.listener, NULL, NULL, SOCK_CLOEXEC);
+	CHECK(xs && srv >= 0, "connecting: %s / accept: %s", err, strerror(errno));
+	if (xs && srv >= 0) {
+		char *value = NULL, req[64];
+		xs_set_reply_timeout(xs, 200);
+		long long t0 = now_ms();
+		int r = xs_read(xs, 0, "/a", &value, NULL);
+		long long took = now_ms() - t0;
+		CHECK(r == -ETIMEDOUT, "an unanswered xs_read returned %d (%s), not -ETIMEDOUT", r,
+		      strerror(-r));
+		CHECK(took >= 150 && took < 2000, "it gave up after %lld ms, not ~200", took);
+		CHECK(read(srv, req, sizeof(req)) > 0, "the request never reached the server");
+		reply(srv, 1, "stale");          /* the late answer to the first call */
+		reply(srv, 2, "fresh");          /* and the second call's, ahead of it */
+		r = xs_read(xs, 0, "/b", &value, NULL);
+		CHECK(r == 0 && value && !strcmp(value, "fresh"),
+		      "the next call got %d '%s', not its own reply 'fresh'", r, value ? value : "");
+		free(value);
+	}
+	xs_close(xs);
+	if (srv >= 0)
+		close(srv);
+	fixture_fini(&f);
+}
+
 /* A stopped xenstored is not replaced: ensure says so after the connect bound and starts nothing
  * (the binary given would leave a mark if it ran). */
 static void test_ensure_leaves_stopped_one(struct unit *u, const void *arg)
@@ -258,6 +312,7 @@ int main(void)
 	struct unit u = UNIT_INIT;
 
 	unit_case(&u, "read-timeout-is-eagain", test_read_timeout_is_eagain, NULL);
+	unit_case(&u, "reply-timeout", test_reply_timeout, NULL);
 	unit_case(&u, "ensure-failed-start", test_ensure_failed_start, NULL);
 	unit_case(&u, "open-bounded", test_open_bounded, NULL);
 	unit_case(&u, "ensure-leaves-stopped-one", test_ensure_leaves_stopped_one, NULL);

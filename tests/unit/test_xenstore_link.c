@@ -3,9 +3,11 @@
  * the link itself (xenstored_ensure).  The "guest" writes requests into its ring page and kicks
  * through the event-channel hypercall, as a real one does.  xenstored is SIGKILLed twice: once
  * with its snapshot (the ring resumes: requests queued meanwhile are answered, the link's watch
- * fires again), once with the snapshot removed (the link writes the domain's nodes again). */
+ * fires again), once with the snapshot removed (the link writes the domain's nodes again).  And
+ * SIGSTOPped: a call costs its reply bound, then the link serves on after SIGCONT. */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -355,11 +357,56 @@ out:
 	teardown(&f);
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A stopped xenstored (SIGSTOP: its socket stays open, nothing answers) costs a call its reply
+ * bound, not the VMM's loop forever; once it runs again the same link serves on. */
+static void test_stopped_xenstored(struct unit *u, const void *arg)
+{
+	struct fixture f;
+	char path[128];
+
+	(void)arg;
+	if (!setup(u, &f)) {
+		if (f.d)
+			teardown(&f);
+		return;
+	}
+	pid_t pid = xenstored_pid(&f);
+	CHECK(pid > 0, "no xenstored serves %s", f.dir);
+	if (pid <= 0 || kill(pid, SIGSTOP) < 0)
+		goto out;
+	snprintf(path, sizeof(path), "/local/domain/%d/device/stopped", FAKE_DOMID);
+	long long t0 = mono_ms();
+	int id = xenstore_link_watch(f.d, path, watch_fired, &f);
+	long long took = mono_ms() - t0;
+	kill(pid, SIGCONT);
+	CHECK(id == -ETIMEDOUT, "a watch asked of a stopped xenstored gave %d, not -ETIMEDOUT", id);
+	CHECK(took >= 4500 && took <= 8000, "it gave up after %lld ms, not the 5 s bound", took);
+	id = xenstore_link_watch(f.d, path, watch_fired, &f);
+	CHECK(id > 0, "after SIGCONT the watch gave %d", id);
+	target_events = f.watch_events + 1;
+	CHECK(run_until(&f, 2000, watch_again), "after SIGCONT the new watch never fired");
+	snprintf(path, sizeof(path), "/local/domain/%d/name", FAKE_DOMID);
+	char *v = store_read(&f, path);
+	CHECK(v && !strcmp(v, "linktest"), "home after SIGCONT: %s", v ? v : "(none)");
+	free(v);
+out:
+	teardown(&f);
+}
+
 int main(void)
 {
 	struct unit u = UNIT_INIT;
 
 	signal(SIGPIPE, SIG_IGN);
 	unit_case(&u, "link-reconnects", test_reconnect, NULL);
+	unit_case(&u, "link-survives-stopped-xenstored", test_stopped_xenstored, NULL);
 	return unit_finish(&u);
 }
