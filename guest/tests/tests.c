@@ -9,6 +9,7 @@ static const struct test *const tests[] = {
     &test_reboot,
     &test_counter,
     &test_smp,
+    &test_balloon,
     &test_hcall_fuzz,
     &test_compute,
     &test_hcall_bench,
