@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "backends/pv_backend.h"
+#include "vmm/balloon_watch.h"
 #include "vmm/control.h"
 #include "vmm/domain.h"
 #include "vmm/sched.h"
@@ -24,12 +25,12 @@ static enum control_outcome info_request(struct control_call *c)
 	uint64_t max_pages = dom->xen.reservation.max_pages;
 	pthread_mutex_unlock(&dom->xen.lock);
 	snprintf(c->reply, c->len, "ok domid=%d name=%s mem=%llu vcpus=%u state=%s cputime=%.3f "
-		 "hypercalls=%llu unseen_hypercalls=%llu mem_kb=%llu maxmem_kb=%llu",
+		 "hypercalls=%llu unseen_hypercalls=%llu mem_kb=%llu maxmem_kb=%llu target_kb=%llu",
 		 dom->domid, dom->params->name, (unsigned long long)(pages >> 8),
 		 domain_vcpus_online(dom), flags, domain_cpu_seconds(dom),
 		 (unsigned long long)vcpu_watch_seen(dom),
 		 (unsigned long long)vcpu_watch_unseen(dom), (unsigned long long)pages * 4,
-		 (unsigned long long)max_pages * 4);
+		 (unsigned long long)max_pages * 4, (unsigned long long)balloon_watch_target_kb(dom));
 	return CONTROL_REPLY;
 }
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include "hw/device.h"
 #include "lib/error.h"
+#include "vmm/balloon_watch.h"
 #include "vmm/domain.h"
 #include "vmm/pvh_loader.h"
 #include "vmm/sched.h"
@@ -18,6 +19,7 @@ static void domain_reset_state(struct domain *dom)
 	dom->msrs = (struct msr_table){ 0 };
 	dom->devices = NULL;
 	dom->pv_devices = NULL;
+	dom->balloon = NULL;
 	dom->n_vcpus = 0;
 	dom->paused = false;
 	dom->stop_vcpus = false;
@@ -92,6 +94,10 @@ int domain_start(struct domain *dom, char *err, size_t errlen)
 	dom->paused = dom->params->start_paused;
 	if (vcpu_watch_start(dom, err, errlen))
 		return -1;
+	/* Only a log line depends on it: a domain runs without. */
+	int r = balloon_watch_start(dom);
+	if (r)
+		LOG("domain %d: not watching memory/target: %s", dom->domid, strerror(-r));
 	for (unsigned int i = 0; i < dom->n_vcpus; i++)
 		if (vcpu_start(&dom->vcpus[i], err, errlen))
 			return -1;
@@ -148,6 +154,7 @@ void domain_crash(struct domain *dom, const char *why)
 
 void domain_teardown(struct domain *dom)
 {
+	balloon_watch_stop(dom);
 	pthread_mutex_lock(&dom->lock);
 	stop_vcpus_locked(dom);
 	pthread_mutex_unlock(&dom->lock);

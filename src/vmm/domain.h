@@ -53,6 +53,7 @@ struct console_ring;
 struct xenstore_link;
 struct event_loop;
 struct domain_sched;
+struct balloon_watch;
 
 struct domain {
 	const struct domain_params *params;
@@ -71,6 +72,7 @@ struct domain {
 	struct pv_device *pv_devices;      /* PV backends of every type, newest first (pv_backend.h) */
 	struct vcpu_watch vcpu_watch;      /* what no exit tells us: unseen hypercalls, a halted guest */
 	struct domain_sched *sched;        /* placement and share; the VMM's, kept across restarts */
+	struct balloon_watch *balloon;     /* memory/target and whether the guest follows it */
 
 	pthread_mutex_t lock;      /* guards what follows */
 	pthread_cond_t unpaused;

@@ -3,6 +3,7 @@
  * the memory map, populated on demand up to the maximum), xl mem-max's limit (xen_reservation_set_max)
  * caps populate and increase, and the r/b state letter. */
 #include "fake_domain.h"
+#include "vmm/balloon_watch.h"
 #include "unit.h"
 
 #define POPULATED (4ull << 20)          /* the tail cases: memory = 4 MiB of FAKE_RAM_SIZE (8) */
@@ -179,6 +180,35 @@ static void test_state_flags(struct unit *u, const void *arg)
 	fake_domain_free(d);
 }
 
+/* A target the guest ignores is reported once, after BALLOON_UNMET_MS without progress; one it follows
+ * slowly, or meets, never is; a new target starts again. */
+static void test_unmet_target(struct unit *u, const void *arg)
+{
+	struct balloon_progress p = { 0 };
+	(void)arg;
+
+	CHECK(!balloon_progress_check(&p, 262144, 0), "reported without a target");
+	CHECK(!balloon_progress_check(&p, 262144, 60000), "reported without a target");
+	balloon_progress_target(&p, 65536, 60000);
+	CHECK(!balloon_progress_check(&p, 262144, 62000), "reported at once");
+	CHECK(!balloon_progress_check(&p, 262144, 60000 + BALLOON_UNMET_MS - 1), "reported early");
+	CHECK(balloon_progress_check(&p, 262144, 60000 + BALLOON_UNMET_MS), "not reported when due");
+	CHECK(!balloon_progress_check(&p, 262144, 60000 + 3 * BALLOON_UNMET_MS), "reported twice");
+	balloon_progress_target(&p, 65536, 100000);      /* the same target again: nothing new */
+	CHECK(!balloon_progress_check(&p, 262144, 100000 + BALLOON_UNMET_MS), "the same target reported again");
+	/* A slow guest: it moves every check, so it is never reported; then it meets the target. */
+	balloon_progress_target(&p, 131072, 200000);
+	for (uint64_t t = 0, held = 262144; t < 5 * BALLOON_UNMET_MS; t += BALLOON_CHECK_MS, held -= 4096)
+		CHECK(!balloon_progress_check(&p, held > 131072 ? held : 131072, 200000 + t), "a moving guest reported at %llu",
+		      (unsigned long long)t);
+	CHECK(!balloon_progress_check(&p, 131072, 200000 + 10 * BALLOON_UNMET_MS), "a met target reported");
+	/* It stops short: reported once, BALLOON_UNMET_MS after it last moved. */
+	balloon_progress_target(&p, 65536, 400000);
+	CHECK(!balloon_progress_check(&p, 100000, 401000), "reported while moving");
+	CHECK(!balloon_progress_check(&p, 100000, 401000 + BALLOON_UNMET_MS - 1), "reported early");
+	CHECK(balloon_progress_check(&p, 100000, 401000 + BALLOON_UNMET_MS), "a stuck guest not reported");
+}
+
 int main(void)
 {
 	struct unit u = UNIT_INIT;
@@ -189,5 +219,6 @@ int main(void)
 	for (size_t i = 0; i < sizeof(letter_cases) / sizeof(letter_cases[0]); i++)
 		unit_case(&u, letter_cases[i].name, test_run_letter, &letter_cases[i]);
 	unit_case(&u, "state flags from runstates", test_state_flags, NULL);
+	unit_case(&u, "an unmet balloon target is reported once", test_unmet_target, NULL);
 	return unit_finish(&u);
 }
