@@ -160,4 +160,21 @@ test_guest_balloons_to_the_target() {
 	log_lacks bal "FAIL" || fail "the guest failed: $(grep FAIL "$(guest_log bal)")"
 }
 
+# Needs static-max = maxmem from the VMM's xenstore layout (backends/xenstore_link.c fills max_memory_kb).
+test_guest_balloons_up_into_maxmem() {
+	need_kvm
+	local cfg; cfg=$(make_cfg grow 'memory = 64' 'maxmem = 256' 'cmdline = "test=balloon touch=0"')
+	bounded 60 create "$XL" create "$cfg"
+	[ "$BOUNDED_RC" = 0 ] || fail "create: $(said create err)"
+	wait_for 30 log_has grow "balloon: ready" || fail "the balloon never started: $(tail -5 "$(guest_log grow)")"
+	[ "$(list_mem grow)" = 64 ] || fail "xl list shows $(list_mem grow) MiB at start, not 64"
+	[ "$(xs xenstore-read "/local/domain/$(domain_id grow)/memory/static-max")" = 262144 ] ||
+		fail "static-max is not maxmem"
+	bounded 20 up "$XL" mem-set grow 200
+	[ "$BOUNDED_RC" = 0 ] || fail "mem-set 200: $(said up err)"
+	wait_for 30 test "$(list_mem grow)" = 200 || fail "xl list shows $(list_mem grow) MiB after mem-set 200"
+	bounded 20 over "$XL" mem-set grow 300
+	[ "$BOUNDED_RC" = 1 ] || fail "mem-set above maxmem exited $BOUNDED_RC"
+}
+
 run_tests
