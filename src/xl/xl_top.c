@@ -76,28 +76,39 @@ bool xl_top_parse_info(const char *reply, struct xl_top_sample *s)
 	return true;
 }
 
+/* Calls add(line) for each line of a list reply that has `marker`= in it (a device's counters). */
+static void each_device(const char *reply, const char *marker, struct xl_top_sample *s,
+			void (*add)(const char *line, struct xl_top_sample *s))
+{
+	for (const char *line = reply; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (*line != '\n' && word_value(line, marker))
+			add(line, s);
+}
+
+static void add_vif(const char *line, struct xl_top_sample *s)
+{
+	s->nets++;
+	s->net_tx_bytes += word_number(line, "tx_bytes");
+	s->net_rx_bytes += word_number(line, "rx_bytes");
+}
+
+static void add_vbd(const char *line, struct xl_top_sample *s)
+{
+	s->vbds++;
+	s->vbd_reads += word_number(line, "reads");
+	s->vbd_writes += word_number(line, "writes");
+	s->vbd_read_bytes += word_number(line, "read_bytes");
+	s->vbd_write_bytes += word_number(line, "write_bytes");
+}
+
 void xl_top_parse_vifs(const char *reply, struct xl_top_sample *s)
 {
-	for (const char *line = reply; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		if (*line == '\n' || !word_value(line, "tx_bytes"))
-			continue;
-		s->nets++;
-		s->net_tx_bytes += word_number(line, "tx_bytes");
-		s->net_rx_bytes += word_number(line, "rx_bytes");
-	}
+	each_device(reply, "tx_bytes", s, add_vif);
 }
 
 void xl_top_parse_vbds(const char *reply, struct xl_top_sample *s)
 {
-	for (const char *line = reply; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-		if (*line == '\n' || !word_value(line, "reads"))
-			continue;
-		s->vbds++;
-		s->vbd_reads += word_number(line, "reads");
-		s->vbd_writes += word_number(line, "writes");
-		s->vbd_read_bytes += word_number(line, "read_bytes");
-		s->vbd_write_bytes += word_number(line, "write_bytes");
-	}
+	each_device(reply, "reads", s, add_vbd);
 }
 
 void xl_top_format_row(const struct xl_top_sample *s, const struct xl_top_sample *prev, double elapsed,
