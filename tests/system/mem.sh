@@ -23,7 +23,7 @@ domain() {
 	python3 "$STANDIN" --rundir "$XENITH_RUNDIR" --name "$name" --domid "$domid" --maxmem-kb "$max" \
 		--log "$WORK/requests-$name" >"$WORK/standin-$name" 2>&1 &
 	track_bg "$!"
-	wait_for 10 grep -qx ready "$WORK/standin-$name" || fail "stand-in $name did not start: $(cat "$WORK/standin-$name")"
+	wait_for 10 grep -qsx ready "$WORK/standin-$name" || fail "stand-in $name did not start: $(cat "$WORK/standin-$name")"
 	xs xenstore-write "/local/domain/$domid/name" "$name" "/local/domain/$domid/vm" "$vm" \
 		"/local/domain/$domid/memory/target" "$target" "/local/domain/$domid/memory/static-max" "$max" \
 		"$vm/start_time" "$(($(date +%s) - 3660)).25"
