@@ -252,10 +252,10 @@ static void print_summary(const struct top_frame *f, unsigned long long host_kb)
 		if (k >= 0)
 			counts[k]++;
 	}
-	printf("xentop - %s   Xen %d.%d%s\r\n", when, XENITH_XEN_MAJOR, XENITH_XEN_MINOR, XENITH_XEN_EXTRA);
-	printf("%zu domains: %u running, %u blocked, %u paused, %u crashed, %u dying, %u shutdown \r\n", f->n,
+	printf("xentop - %s   Xen %d.%d%s\n", when, XENITH_XEN_MAJOR, XENITH_XEN_MINOR, XENITH_XEN_EXTRA);
+	printf("%zu domains: %u running, %u blocked, %u paused, %u crashed, %u dying, %u shutdown \n", f->n,
 	       counts[0], counts[1], counts[2], counts[3], counts[4], counts[5]);
-	printf("Mem: %lluk total\r\n\r\n", host_kb);
+	printf("Mem: %lluk total\n\n", host_kb);
 }
 
 static void print_frame(const struct top_frame *f, const struct top_frame *prev, bool batch)
@@ -263,7 +263,6 @@ static void print_frame(const struct top_frame *f, const struct top_frame *prev,
 	unsigned long long host_kb = host_mem_kb();
 	double elapsed = prev ? (double)(f->at.tv_sec - prev->at.tv_sec) +
 				(double)(f->at.tv_nsec - prev->at.tv_nsec) / 1e9 : 0;
-	const char *eol = batch ? "\n" : "\r\n";
 	char row[512];
 
 	if (!batch) {
@@ -271,11 +270,11 @@ static void print_frame(const struct top_frame *f, const struct top_frame *prev,
 		print_summary(f, host_kb);
 	}
 	if (f->n)
-		printf("%.*s%s", (int)strlen(xl_top_header) - 1, xl_top_header, eol);
+		fputs(xl_top_header, stdout);
 	for (size_t i = 0; i < f->n; i++) {
 		xl_top_format_row(&f->samples[i], find_sample(prev, f->samples[i].domid), elapsed, host_kb, row,
 				  sizeof(row));
-		printf("%.*s%s", (int)strlen(row) - 1, row, eol);
+		fputs(row, stdout);
 	}
 	fflush(stdout);
 }
