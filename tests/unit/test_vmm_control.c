@@ -159,11 +159,12 @@ static void test_replies(struct unit *u, const void *arg)
 {
 	(void)arg;
 	static const struct exchange table[] = {
-		{ "info", "ok domid=7 name=testdom mem=64 vcpus=1 state=r----- cputime=0.000 hypercalls=0 "
-			  "unseen_hypercalls=0" },
+		/* mem= is what the fake domain's 8 MiB hold (it follows the balloon); no vCPU thread runs: 'b'. */
+		{ "info", "ok domid=7 name=testdom mem=8 vcpus=1 state=-b---- cputime=0.000 hypercalls=0 "
+			  "unseen_hypercalls=0 mem_kb=8192 maxmem_kb=8192 target_kb=0" },
 		{ "pause", "ok" },
-		{ "info extra words", "ok domid=7 name=testdom mem=64 vcpus=1 state=--p--- cputime=0.000 "
-				      "hypercalls=0 unseen_hypercalls=0" },
+		{ "info extra words", "ok domid=7 name=testdom mem=8 vcpus=1 state=--p--- cputime=0.000 "
+				      "hypercalls=0 unseen_hypercalls=0 mem_kb=8192 maxmem_kb=8192 target_kb=0" },
 		{ "pause", "ok" },
 		{ "unpause", "ok" },
 		{ "", "(closed)" },                 /* an empty message: nothing to answer */
@@ -486,8 +487,8 @@ static void test_real_client(struct unit *u, const void *arg)
 	e.dom->state = DOMAIN_RUNNING;
 	int rc = run_ctl(&e, ctl, (char *[]){ "info", NULL }, out, sizeof(out));
 	CHECK(rc == 0, "xenith-ctl info exited %d: %s", rc, out);
-	CHECK(!strcmp(out, "domid=7 name=testdom mem=64 vcpus=1 state=r----- cputime=0.000 hypercalls=0 "
-			   "unseen_hypercalls=0\n"), "xenith-ctl info printed '%s'", out);
+	CHECK(!strcmp(out, "domid=7 name=testdom mem=8 vcpus=1 state=-b---- cputime=0.000 hypercalls=0 "
+			   "unseen_hypercalls=0 mem_kb=8192 maxmem_kb=8192 target_kb=0\n"), "xenith-ctl info printed '%s'", out);
 	rc = run_ctl(&e, ctl, (char *[]){ "vif-detach", "9", NULL }, out, sizeof(out));
 	CHECK(rc == 1 && !strcmp(out, "xenith-ctl: error ENOENT no vif 9\n"), "vif-detach 9: exit %d, '%s'", rc,
 	      out);
