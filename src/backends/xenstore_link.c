@@ -260,7 +260,7 @@ static void describe_layout(struct xenstore_link *l, struct xenstore_layout *out
 	snprintf(start_time, start_len, "%llu.%02ld", (unsigned long long)now.tv_sec, (long)now.tv_usec / 10000);
 	*out = (struct xenstore_layout){
 		.domid = dom->domid, .name = p->name, .uuid = l->uuid,
-		.memory_kb = p->memory_mb * 1024, .max_memory_kb = p->memory_mb * 1024,
+		.memory_kb = p->memory_mb * 1024, .max_memory_kb = domain_maxmem_mb(p) * 1024,
 		/* cpu/<n> for every possible vCPU, those past `vcpus` offline (vcpu-set). */
 		.vcpus = p->vcpus, .max_vcpus = domain_max_vcpus(p),
 		.store_gfn = vm_special_page_gpa(&dom->vm, SPECIAL_PAGE_XENSTORE) >> 12,
