@@ -223,6 +223,12 @@ static void info_parse(char *reply, struct xl_dominfo *info)
 			info->hypercalls = strtoull(v, NULL, 10);
 		else if (!strcmp(w, "unseen_hypercalls"))
 			info->unseen_hypercalls = strtoull(v, NULL, 10);
+		else if (!strcmp(w, "mem_kb"))
+			info->mem_kb = strtoull(v, NULL, 10);
+		else if (!strcmp(w, "maxmem_kb"))
+			info->maxmem_kb = strtoull(v, NULL, 10);
+		else if (!strcmp(w, "target_kb"))
+			info->target_kb = strtoull(v, NULL, 10);
 		else if (!strcmp(w, "type"))
 			snprintf(info->type, sizeof(info->type), "%s", v);
 		else if (!strcmp(w, "state"))

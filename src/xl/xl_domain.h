@@ -39,6 +39,8 @@ struct xl_dominfo {
 	double cputime;          /* seconds */
 	unsigned long long hypercalls;          /* that reached the VMM */
 	unsigned long long unseen_hypercalls;   /* vmcall/vmmcall the host's KVM answered without us */
+	/* The balloon: what the guest holds, may hold, and was asked to hold (0: not said). */
+	unsigned long long mem_kb, maxmem_kb, target_kb;
 	/* A domain whose VMM did not answer `info` (in time, or sensibly): listed all the same, with
 	 * the name and ID from the run directory, zeros, state "??????" and why. */
 	bool unresponsive;

@@ -232,6 +232,12 @@ static void print_json(struct xl_ctx *ctx, const struct xl_dominfo *infos, size_
 			json_open(&w, "xenith", '{');
 			json_number(&w, "hypercalls", infos[i].hypercalls);
 			json_number(&w, "unseen_hypercalls", infos[i].unseen_hypercalls);
+			/* The balloon, target against actual (a target of 0: none was set). */
+			if (infos[i].mem_kb) {
+				json_number(&w, "mem_kb", infos[i].mem_kb);
+				json_number(&w, "maxmem_kb", infos[i].maxmem_kb);
+				json_number(&w, "target_kb", infos[i].target_kb);
+			}
 			if (infos[i].unresponsive) {
 				json_bool(&w, "unresponsive", true);
 				json_string(&w, "problem", infos[i].problem);

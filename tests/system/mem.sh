@@ -93,6 +93,18 @@ test_mem_max() {
 	[ "$BOUNDED_RC" = 1 ] && grep -qxF "invalid memory size: lots" "$WORK/bad.err" || fail "mem-max lots: $(said bad err)"
 }
 
+# xl list -l shows the balloon as the VMM reports it: what the guest holds against its maximum.
+test_list_long_shows_the_balloon() {
+	domain shop 9 131072 262144
+	bounded 20 long "$XL" list -l shop
+	[ "$BOUNDED_RC" = 0 ] || fail "list -l shop exited $BOUNDED_RC: $(said long err)"
+	python3 - "$WORK/long.out" <<'EOF_PY' || fail "list -l shop: $(head -c 600 "$WORK/long.out")"
+import json, sys
+x = json.load(open(sys.argv[1]))[0]["xenith"]
+assert x["mem_kb"] == 32768 and x["maxmem_kb"] == 262144 and x["target_kb"] == 0, x
+EOF_PY
+}
+
 test_mem_set_bounded_on_a_stopped_xenstored() {
 	domain stuck 8 131072 262144
 	kill -STOP "$XS_PID"
