@@ -12,11 +12,16 @@ ALL_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initia
 # bzImage payloads come packed with any of the kernel's compressors.
 VMM_LIBS  = -llzma -lz -lzstd -llz4 -lbz2 -llzo2
 LDFLAGS  += -pthread $(SANFLAGS)
+# xenith-libvirtd parses domain XML with libxml2 (Debian's libxml2-dev) and takes libvirt's public
+# enums (error codes, states, flags) from Debian's libvirt-dev headers.
+XML_CFLAGS = -I/usr/include/libxml2
+XML_LIBS   = -lxml2
 
 LIB_SRCS  := $(wildcard src/lib/*.c)
 VMM_SRCS  := $(wildcard src/vmm/*.c src/xen/*.c src/hw/*.c src/backends/*.c)
 XL_SRCS   := $(filter-out src/xl/xl.c,$(wildcard src/xl/*.c))
 XS_SRCS   := $(filter-out src/xenstore/main.c,$(wildcard src/xenstore/*.c))
+LIBVIRT_SRCS := $(filter-out src/libvirt/main.c,$(wildcard src/libvirt/*.c))
 # The logger (error.c) bounds a daemon's log file through logfile.c: every program that logs takes both.
 LOG_SRCS  := src/lib/error.c src/lib/logfile.c
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -27,17 +32,22 @@ VMM_OBJS := $(call obj,$(VMM_SRCS))
 VMM_LIB_OBJS := $(filter-out $(call obj,src/vmm/main.c),$(VMM_OBJS))
 XL_OBJS  := $(call obj,$(XL_SRCS))
 XS_OBJS  := $(call obj,$(XS_SRCS))
+LIBVIRT_OBJS := $(call obj,$(LIBVIRT_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 .PHONY: all tools guest check san run clean deps deps-test
 .SECONDARY:
 all: tools guest
 
-tools: $(BINDIR)/xl $(BINDIR)/xenith-vmm $(BINDIR)/xenith-ctl $(BINDIR)/xenstored $(UNIT_BINS) $(BUILD)/tests/hostloop
+tools: $(BINDIR)/xl $(BINDIR)/xenith-vmm $(BINDIR)/xenith-ctl $(BINDIR)/xenstored $(if $(wildcard src/libvirt/main.c),$(BINDIR)/xenith-libvirtd) $(UNIT_BINS) $(BUILD)/tests/hostloop
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/src/libvirt/%.o: src/libvirt/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(XML_CFLAGS) -c $< -o $@
 
 $(BINDIR)/xenith-vmm: $(VMM_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -56,10 +66,15 @@ $(BINDIR)/xenstored: $(call obj,src/xenstore/main.c) $(XS_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $^ -o $@ $(LDFLAGS)
 
-# Unit tests link the modules they may test plus the shared helpers.
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(XL_OBJS) $(VMM_LIB_OBJS) $(XS_OBJS) $(LIB_OBJS)
+# xenith-libvirtd: libvirt's remote protocol for a Dom0 (src/libvirt, docs/libvirt.md).
+$(BINDIR)/xenith-libvirtd: $(call obj,src/libvirt/main.c) $(LIBVIRT_OBJS) $(XL_OBJS) $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $^ -o $@ $(LDFLAGS) $(VMM_LIBS)
+	$(CC) $^ -o $@ $(LDFLAGS) $(XML_LIBS)
+
+# Unit tests link the modules they may test plus the shared helpers.
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBVIRT_OBJS) $(XL_OBJS) $(VMM_LIB_OBJS) $(XS_OBJS) $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $^ -o $@ $(LDFLAGS) $(VMM_LIBS) $(XML_LIBS)
 
 # The host half of bench/exits.sh: the guest's ring-3 loop, run natively.
 $(BUILD)/tests/hostloop: bench/hostloop.c guest/workload.c
