@@ -8,15 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/cpumap.h"
+#include "lib/uuid.h"
 
 #define DEFAULT_MEMORY_MB 128
 
 static const char *const known_keys[] = {
 	"name", "type", "builder", "kernel", "ramdisk", "cmdline", "root", "extra",
 	"memory", "maxmem", "vcpus", "maxvcpus", "on_poweroff", "on_reboot", "on_crash", "vif",
-	"disk", "weight", "cap", "cpus", "cpus_soft",
+	"disk", "weight", "cap", "cpus", "cpus_soft", "uuid",
 	/* Accepted without effect for now (other parts of xl will read them). */
-	"uuid", "serial", "boot", "device_model_version",
+	"serial", "boot", "device_model_version",
 };
 
 static const char *const action_names[] = {
@@ -194,6 +195,25 @@ static int read_type(const struct reader *r, enum domain_type *type)
 		xl_cfg_warn(r->warn, r->cfg, builder_entry,
 			    "'builder' is deprecated, use 'type' instead");
 	}
+	return 0;
+}
+
+/* uuid = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", as libxl_uuid_from_string takes it. */
+static int read_uuid(const struct reader *r, struct domain_config *dc)
+{
+	const char *text = NULL;
+	const struct cfg_entry *e;
+	int rc = get_string(r, "uuid", &text, &e);
+
+	if (rc <= 0)
+		return rc;
+	if (uuid_parse(text, dc->uuid)) {
+		char shown[4 * 40 + 8];
+		printable_name(text, shown, sizeof(shown));
+		return xl_cfg_error(r->err, r->errlen, r->cfg, e, "invalid uuid '%s' (expected 36 "
+				    "characters like 01234567-89ab-cdef-0123-456789abcdef)", shown);
+	}
+	dc->has_uuid = true;
 	return 0;
 }
 
@@ -378,7 +398,7 @@ static int read_config(const struct reader *r, struct domain_config *dc)
 	if (!dc->name)
 		return xl_cfg_error(r->err, r->errlen, cfg, name_entry, "out of memory");
 
-	if (read_type(r, &dc->type) < 0)
+	if (read_uuid(r, dc) < 0 || read_type(r, &dc->type) < 0)
 		return -1;
 
 	rc = read_path(r, "kernel", &dc->kernel);

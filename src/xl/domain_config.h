@@ -2,6 +2,8 @@
 #ifndef XENITH_DOMAIN_CONFIG_H
 #define XENITH_DOMAIN_CONFIG_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "lib/domain_limits.h"
 #include "xl/disk_config.h"
@@ -17,6 +19,8 @@ enum domain_action {
 
 struct domain_config {
 	char *name;
+	uint8_t uuid[16];        /* uuid = "8-4-4-4-12 hex"; has_uuid false when absent */
+	bool has_uuid;
 	enum domain_type type;
 	char *kernel;            /* as written: like xl, a relative path is relative to the cwd */
 	char *ramdisk;           /* NULL when absent */

@@ -48,6 +48,7 @@ static void test_defaults(struct unit *u, const void *arg)
 	CHECK_INT(dc.on_poweroff, ACTION_DESTROY);
 	CHECK_INT(dc.on_reboot, ACTION_RESTART);
 	CHECK_INT(dc.on_crash, ACTION_DESTROY);
+	CHECK(!dc.has_uuid, "a uuid without uuid=");
 	CHECK_INT(dc.n_vifs, 0);
 	CHECK(dc.vifs == NULL, "vifs without a vif key");
 	CHECK_STR(warnings, "");
@@ -88,6 +89,9 @@ static void test_full(struct unit *u, const void *arg)
 	CHECK_INT(dc.on_poweroff, ACTION_PRESERVE);
 	CHECK_INT(dc.on_reboot, ACTION_RENAME_RESTART);
 	CHECK_INT(dc.on_crash, ACTION_COREDUMP_RESTART);
+	static const uint8_t uuid[16] = { 0x6b, 0x1e, 0x7c, 0x5e, 0, 0, 0x40, 0, 0x80, 0, 0, 0, 0, 0,
+					  0, 1 };
+	CHECK(dc.has_uuid && !memcmp(dc.uuid, uuid, 16), "uuid not read");
 	/* vif is read (tests/unit/test_vif_config.c has the details); defaults come later. */
 	CHECK_INT(dc.n_vifs, 1);
 	if (dc.n_vifs == 1) {
@@ -266,6 +270,16 @@ static const struct bad_case bad_cases[] = {
 	{ "override bad name", BASE, { "name=a/b" },
 	  "command line: invalid domain name 'a/b': it contains '/'" },
 	{ "override vcpus zero", BASE "vcpus = 2\n", { "vcpus=0" }, "command line: vcpus must be at least 1" },
+	{ "uuid too short", BASE "uuid = '6b1e7c5e-0000-4000-8000-00000000001'\n", {0},
+	  "t.cfg:3: invalid uuid '6b1e7c5e-0000-4000-8000-00000000001' (expected 36 characters "
+	  "like 01234567-89ab-cdef-0123-456789abcdef)" },
+	{ "uuid dash misplaced", BASE "uuid = '6b1e7c5e0-000-4000-8000-000000000001'\n", {0},
+	  "t.cfg:3: invalid uuid '6b1e7c5e0-000-4000-8000-000000000001' (expected 36 characters "
+	  "like 01234567-89ab-cdef-0123-456789abcdef)" },
+	{ "uuid not hex", BASE "uuid = '6b1e7c5e-0000-4000-8000-00000000000g'\n", {0},
+	  "t.cfg:3: invalid uuid '6b1e7c5e-0000-4000-8000-00000000000g' (expected 36 characters "
+	  "like 01234567-89ab-cdef-0123-456789abcdef)" },
+	{ "uuid a number", BASE "uuid = 5\n", {0}, "t.cfg:3: 'uuid' must be a string" },
 	{ "vif a string", BASE "vif = 'bridge=xenbr0'\n", {0},
 	  "t.cfg:3: 'vif' must be a list, like vif = [ 'bridge=xenbr0' ]" },
 	{ "vif with a bad mac", BASE "vif = [ 'mac=00:16:3e:01:02' ]\n", {0},
