@@ -48,6 +48,9 @@ struct xl_dominfo {
 	char problem[256];
 };
 
+/* Domain-0's row: the host's memory, CPUs and CPU time, state "r-----" (xl list's first line). */
+void xl_dom0_info(struct xl_dominfo *info);
+
 /* Resolves a domain by numeric ID or by name (Domain-0 is ID 0).  0 on success, with the ID and
  * name filled in; -ENOENT if there is no such domain; other -errno on failure. */
 int xl_find_domain(struct xl_ctx *ctx, const char *qualifier, unsigned int *domid, char *name,

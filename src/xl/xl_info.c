@@ -72,7 +72,7 @@ static double host_cputime(void)
 	return busy / (double)hz;
 }
 
-static void dom0_info(struct xl_dominfo *info)
+void xl_dom0_info(struct xl_dominfo *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->domid = 0;
@@ -89,7 +89,7 @@ static int domain_info(struct xl_ctx *ctx, unsigned int domid, const char *name,
 		       struct xl_dominfo *info, char *err, size_t errlen)
 {
 	if (domid == 0) {
-		dom0_info(info);
+		xl_dom0_info(info);
 		return 0;
 	}
 	struct rundir_domain dom = { .domid = domid };
@@ -324,7 +324,7 @@ int main_list(struct xl_ctx *ctx, int argc, char **argv)
 		results = calloc(ndoms + 1, sizeof(*results));
 		if (!results)
 			goto out_nomem;
-		dom0_info(&infos[n++]);
+		xl_dom0_info(&infos[n++]);
 		/* All at once, so that one hung VMM costs the bound once. */
 		xl_domain_info_all(ctx, doms, ndoms, infos + 1, results, XL_LIST_MS);
 		for (size_t i = 0; i < ndoms; i++) {
