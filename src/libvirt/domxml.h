@@ -21,8 +21,16 @@ struct domxml_identity {
 	int id;                 /* -1: not running (no id= attribute) */
 };
 
+/* What a failed domxml_parse was: the caller answers VIR_ERR_XML_ERROR for DOMXML_ERR_XML
+ * (malformed, missing or invalid values) and VIR_ERR_CONFIG_UNSUPPORTED for DOMXML_ERR_UNSUPPORTED
+ * (valid libvirt XML asking for something Xenith cannot give: another domain type, a <hostdev>, a
+ * qcow2 disk...). */
+#define DOMXML_ERR_XML (-1)
+#define DOMXML_ERR_UNSUPPORTED (-2)
+
 /* Parses `xml` (len bytes, not necessarily NUL-terminated) into *dc (id= is ignored: a client
- * does not choose it).  0, or -1 with a message naming the element or attribute at fault in err
+ * does not choose it).  0, or DOMXML_ERR_XML / DOMXML_ERR_UNSUPPORTED (both < 0) with a message
+ * naming the element or attribute at fault (its path, /domain/devices/disk[1]/target) in err
  * (and *dc left empty).  A missing <uuid> leaves dc->has_uuid false (the caller makes one). */
 int domxml_parse(const char *xml, size_t len, struct domain_config *dc, char *err, size_t errlen);
 
