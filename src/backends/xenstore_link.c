@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include "hw/device.h"
 #include "lib/error.h"
+#include "lib/uuid.h"
 #include "lib/xs_client.h"
 #include "backends/xenstore_layout.h"
 #include "backends/xenstore_link.h"
@@ -65,7 +66,7 @@ struct xenstore_link {
 	int retry_fd;                /* timerfd: reconnecting after losing xenstored */
 	unsigned int retry_ms;       /* the next delay; 0 while connected */
 	unsigned int attempts;
-	char uuid[37];
+	char uuid[UUID_TEXT_LEN];
 	int next_watch_id;
 	struct link_watch watches[XENSTORE_LINK_MAX_WATCHES];
 };
@@ -217,22 +218,6 @@ static void xenstored_notified(void *opaque, uint32_t events)
 	(void)events;
 	if (read(l->notify_fd, &count, sizeof(count)) > 0)
 		evtchn_dom0_send(l->dom, EVTCHN_STORE_PORT);
-}
-
-static void make_uuid(char out[37])
-{
-	uint8_t b[16];
-	FILE *f = fopen("/dev/urandom", "re");
-
-	if (!f || fread(b, 1, sizeof(b), f) != sizeof(b))
-		memset(b, 0, sizeof(b));
-	if (f)
-		fclose(f);
-	b[6] = (b[6] & 0x0f) | 0x40;    /* version 4, random */
-	b[8] = (b[8] & 0x3f) | 0x80;
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		 b[14], b[15]);
 }
 
 struct layout_put {
@@ -524,7 +509,7 @@ static int xenstore_link_init(struct domain *dom, void **state, char *err, size_
 	}
 	l->dom = dom;
 	l->introduced_domid = -1;
-	make_uuid(l->uuid);
+	uuid_format(dom->params->uuid, l->uuid);   /* xl's, or the VMM's own (main.c) */
 	l->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	l->notify_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	l->recheck_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

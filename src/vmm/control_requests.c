@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "backends/pv_backend.h"
+#include "lib/uuid.h"
 #include "vmm/balloon_watch.h"
 #include "vmm/control.h"
 #include "vmm/domain.h"
@@ -24,13 +25,16 @@ static enum control_outcome info_request(struct control_call *c)
 	pthread_mutex_lock(&dom->xen.lock);
 	uint64_t max_pages = dom->xen.reservation.max_pages;
 	pthread_mutex_unlock(&dom->xen.lock);
+	char uuid[UUID_TEXT_LEN];
+	uuid_format(dom->params->uuid, uuid);
 	snprintf(c->reply, c->len, "ok domid=%d name=%s mem=%llu vcpus=%u state=%s cputime=%.3f "
-		 "hypercalls=%llu unseen_hypercalls=%llu mem_kb=%llu maxmem_kb=%llu target_kb=%llu",
+		 "hypercalls=%llu unseen_hypercalls=%llu mem_kb=%llu maxmem_kb=%llu target_kb=%llu "
+		 "uuid=%s",
 		 dom->domid, dom->params->name, (unsigned long long)(pages >> 8),
 		 domain_vcpus_online(dom), flags, domain_cpu_seconds(dom),
 		 (unsigned long long)vcpu_watch_seen(dom),
 		 (unsigned long long)vcpu_watch_unseen(dom), (unsigned long long)pages * 4,
-		 (unsigned long long)max_pages * 4, (unsigned long long)balloon_watch_target_kb(dom));
+		 (unsigned long long)max_pages * 4, (unsigned long long)balloon_watch_target_kb(dom), uuid);
 	return CONTROL_REPLY;
 }
 

@@ -18,6 +18,7 @@
 #include "lib/daemon_log.h"
 #include "lib/error.h"
 #include "lib/rundir.h"
+#include "lib/uuid.h"
 #include "backends/pv_backend.h"
 #include "vmm/acpi_tables.h"
 #include "vmm/control.h"
@@ -45,7 +46,7 @@ struct vmm {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: xenith-vmm --name NAME --kernel PATH [--ramdisk PATH] [--cmdline STR]\n"
+		"usage: xenith-vmm --name NAME [--uuid UUID] --kernel PATH [--ramdisk PATH] [--cmdline STR]\n"
 		"                  [--memory MIB] [--maxmem MIB] [--vcpus N] [--max-vcpus N] [--on-poweroff ACT]\n"
 		"                  [--on-reboot ACT] [--on-crash ACT] [--paused] [--rundir DIR] [--ready-fd FD]\n");
 	for (const struct pv_backend_type *const *t = pv_backend_types; *t; t++)
@@ -124,7 +125,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 	enum { OPT_NAME = 1, OPT_KERNEL, OPT_RAMDISK, OPT_CMDLINE, OPT_MEMORY, OPT_VCPUS, OPT_POWEROFF,
 	       OPT_REBOOT, OPT_CRASH, OPT_PAUSED, OPT_RUNDIR, OPT_READY, OPT_HELP, OPT_MAX_VCPUS, OPT_PV_FIRST };
 	enum { OPT_WEIGHT = 0x100, OPT_CAP, OPT_CPUS, OPT_CPUS_SOFT };   /* above the PV options' */
-	enum { OPT_MAXMEM = 0x180 };
+	enum { OPT_MAXMEM = 0x180, OPT_UUID };
 	static const struct option fixed[] = {
 		{ "name", 1, NULL, OPT_NAME }, { "kernel", 1, NULL, OPT_KERNEL },
 		{ "ramdisk", 1, NULL, OPT_RAMDISK }, { "cmdline", 1, NULL, OPT_CMDLINE },
@@ -135,7 +136,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		{ "weight", 1, NULL, OPT_WEIGHT }, { "cap", 1, NULL, OPT_CAP },
 		{ "cpus", 1, NULL, OPT_CPUS }, { "cpus-soft", 1, NULL, OPT_CPUS_SOFT },
 		{ "help", 0, NULL, OPT_HELP }, { "max-vcpus", 1, NULL, OPT_MAX_VCPUS },
-		{ "maxmem", 1, NULL, OPT_MAXMEM },
+		{ "maxmem", 1, NULL, OPT_MAXMEM }, { "uuid", 1, NULL, OPT_UUID },
 	};
 	enum { N_FIXED = sizeof(fixed) / sizeof(fixed[0]), N_OPTS_MAX = N_FIXED + 16 };
 	/* The fixed options, then one per PV backend type (pv_backend_types[c - OPT_PV_FIRST]). */
@@ -143,6 +144,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 	unsigned int n_opts = N_FIXED;
 	struct domain_params *p = &v->params;
 	unsigned long long n;
+	bool has_uuid = false;
 	int c;
 
 	memcpy(opts, fixed, sizeof(fixed));
@@ -163,6 +165,14 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		switch (c) {
 		case OPT_NAME: p->name = optarg; break;
 		case OPT_KERNEL: p->kernel = optarg; break;
+		case OPT_UUID:
+			if (uuid_parse(optarg, p->uuid)) {
+				ERR_SET(err, errlen, "--uuid '%s': expected 36 characters like "
+					"01234567-89ab-cdef-0123-456789abcdef", optarg);
+				return -1;
+			}
+			has_uuid = true;
+			break;
 		case OPT_RAMDISK: p->ramdisk = optarg; break;
 		case OPT_CMDLINE: p->cmdline = optarg; break;
 		case OPT_MEMORY:
@@ -230,6 +240,10 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 	}
 	if (optind < argc || !p->name || !p->kernel) {
 		ERR_SET(err, errlen, "--name and --kernel are required, and nothing else may follow");
+		return -1;
+	}
+	if (!has_uuid && (c = uuid_generate(p->uuid)) < 0) {
+		ERR_SET(err, errlen, "cannot make a uuid for the domain: %s", strerror(-c));
 		return -1;
 	}
 	if (p->maxmem_mb && p->maxmem_mb < p->memory_mb) {

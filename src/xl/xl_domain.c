@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include "lib/daemon_log.h"
 #include "lib/unix_socket.h"
+#include "lib/uuid.h"
 #include "xl/xl_bounds.h"
 #include "xl/xl_control.h"
 #include "xl/xl_domain.h"
@@ -231,6 +232,8 @@ static void info_parse(char *reply, struct xl_dominfo *info)
 			info->target_kb = strtoull(v, NULL, 10);
 		else if (!strcmp(w, "type"))
 			snprintf(info->type, sizeof(info->type), "%s", v);
+		else if (!strcmp(w, "uuid"))
+			info->has_uuid = uuid_parse(v, info->uuid) == 0;
 		else if (!strcmp(w, "state"))
 			for (size_t i = 0; i < 6 && v[i]; i++)
 				info->state[i] = v[i] > ' ' && v[i] < 0x7f ? v[i] : '?';
@@ -595,8 +598,8 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 		    unsigned int *domid, char *err, size_t errlen)
 {
 	char vmm[PATH_MAX], logpath[PATH_MAX], kernel[PATH_MAX], ramdisk[PATH_MAX];
-	char mem[32], vcpus[32], max_vcpus[32], readyfd[8], weight[16], cap[16];
-	char *argv[34 + 2 * VIF_MAX + 2 * DISK_MAX + 4 * DOMAIN_MAX_VCPUS + 4];
+	char mem[32], vcpus[32], max_vcpus[32], readyfd[8], weight[16], cap[16], uuid[UUID_TEXT_LEN];
+	char *argv[36 + 2 * VIF_MAX + 2 * DISK_MAX + 4 * DOMAIN_MAX_VCPUS + 4];
 	char *vifs[VIF_MAX] = { 0 }, *disks[DISK_MAX] = { 0 };
 	size_t argc = 0;
 	int pipefd[2] = { -1, -1 }, pidpipe[2] = { -1, -1 }, logfd = -1, nullfd = -1, status, r = -1;
@@ -645,6 +648,11 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 	argv[argc++] = readyfd;
 	argv[argc++] = "--name";
 	argv[argc++] = dc->name;
+	if (dc->has_uuid) {
+		uuid_format(dc->uuid, uuid);
+		argv[argc++] = "--uuid";
+		argv[argc++] = uuid;
+	}
 	argv[argc++] = "--kernel";
 	argv[argc++] = kernel;
 	if (dc->ramdisk) {

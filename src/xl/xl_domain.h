@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "lib/rundir.h"
 #include "xl/domain_config.h"
@@ -32,6 +33,8 @@ int xl_ctx_rundir(struct xl_ctx *ctx);
 struct xl_dominfo {
 	unsigned int domid;
 	char name[DOMAIN_NAME_MAX + 1];
+	uint8_t uuid[16];        /* the VMM's uuid=; has_uuid false when it said none */
+	bool has_uuid;
 	char type[16];           /* "pvh" unless the VMM says type=... */
 	unsigned long mem_mib;
 	unsigned int vcpus;
@@ -123,5 +126,13 @@ int xl_check_kvm(char *err, size_t errlen);
  * it made removed. */
 int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool paused,
 		    unsigned int *domid, char *err, size_t errlen);
+
+/* `xl create` after its config is parsed and resolved (domain_config_resolve_vifs/_disks): gives
+ * dc a uuid if it has none, checks the bridges, the KVM device, that the name and the disks are
+ * free, then xl_domain_spawn.  Returns as xl_domain_spawn does: 0 with *domid, -1 with the message
+ * in err (left empty only when the run directory could not be opened: xl_ctx_rundir printed why on
+ * stderr), or a signal number. */
+int xl_domain_create(struct xl_ctx *ctx, struct domain_config *dc, bool paused, unsigned int *domid,
+		     char *err, size_t errlen);
 
 #endif

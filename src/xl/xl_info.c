@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include "lib/uuid.h"
 #include "lib/xen_version.h"
 #include "lib/xs_client.h"
 #include "xl/xl_block.h"
@@ -215,8 +216,11 @@ static void print_json(struct xl_ctx *ctx, const struct xl_dominfo *infos, size_
 		struct xl_vbd_info *vbds;
 		struct xl_json_disk *json_d;
 		size_t n_disks = json_disks(ctx, xs, &infos[i], &vbds, &json_d);
+		char uuid[UUID_TEXT_LEN];
+		uuid_format(infos[i].uuid, uuid);   /* all zeros for Domain-0, as libxl shows it */
 		struct xl_json_domain d = {
 			.name = infos[i].name, .type = infos[i].type,
+			.uuid = infos[i].has_uuid || !infos[i].domid ? uuid : NULL,
 			.max_memkb = (unsigned long long)infos[i].mem_mib * 1024,
 			.target_memkb = (unsigned long long)infos[i].mem_mib * 1024,
 			.max_vcpus = infos[i].vcpus,

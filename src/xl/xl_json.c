@@ -102,6 +102,8 @@ void xl_json_domain_config(struct json_writer *w, const char *key, const struct 
 	json_open(w, "c_info", '{');
 	json_string(w, "type", d->type);
 	json_string(w, "name", d->name);
+	if (d->uuid)
+		json_string(w, "uuid", d->uuid);
 	json_close(w, '}');
 	json_open(w, "b_info", '{');
 	json_number(w, "max_vcpus", d->max_vcpus);

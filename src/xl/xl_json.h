@@ -41,6 +41,7 @@ struct xl_json_disk {
  * left out when nics is NULL (and is [] when n_nics is 0 but nics is not NULL); `disks` likewise. */
 struct xl_json_domain {
 	const char *name, *type;
+	const char *uuid;        /* NULL: left out */
 	unsigned long long max_memkb, target_memkb;
 	unsigned int max_vcpus;
 	const char *kernel, *ramdisk, *cmdline;

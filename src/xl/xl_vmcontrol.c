@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lib/uuid.h"
 #include "xl/domain_config.h"
 #include "xl/xl_cfg.h"
 #include "xl/xl_cmdtable.h"
@@ -20,11 +21,13 @@
 
 static void print_config(const struct domain_config *dc)
 {
+	char uuid[UUID_TEXT_LEN];
+	uuid_format(dc->uuid, uuid);
 	struct xl_json_nic nics[VIF_MAX];
 	struct xl_json_disk disks[DISK_MAX];
 	char macs[VIF_MAX][VIF_MAC_TEXT];
 	struct xl_json_domain d = {
-		.name = dc->name, .type = domain_type_name(dc->type),
+		.name = dc->name, .type = domain_type_name(dc->type), .uuid = dc->has_uuid ? uuid : NULL,
 		.max_memkb = (unsigned long long)dc->maxmem_mb * 1024,
 		.target_memkb = (unsigned long long)dc->memory_mb * 1024,
 		.max_vcpus = dc->max_vcpus,
@@ -83,6 +86,42 @@ static int name_in_use(struct xl_ctx *ctx, const char *name, unsigned int *domid
 	return found;
 }
 
+/* A domain has a uuid from the start, as libxl makes one when xl.cfg gives none. */
+static int domain_config_new_uuid(struct domain_config *dc, char *err, size_t errlen)
+{
+	int r = uuid_generate(dc->uuid);
+
+	if (r < 0) {
+		snprintf(err, errlen, "cannot make a uuid for domain %s: %s", dc->name, strerror(-r));
+		return -1;
+	}
+	dc->has_uuid = true;
+	return 0;
+}
+
+int xl_domain_create(struct xl_ctx *ctx, struct domain_config *dc, bool paused, unsigned int *domid,
+		     char *err, size_t errlen)
+{
+	unsigned int other;
+
+	*err = '\0';
+	if (!dc->has_uuid && domain_config_new_uuid(dc, err, errlen))
+		return -1;
+	/* Before anything is made: a vif-bridge vif needs its bridge. */
+	if (xl_vifs_check_bridges(dc->vifs, dc->n_vifs, err, errlen) || xl_check_kvm(err, errlen))
+		return -1;
+	if (xl_ctx_rundir(ctx))
+		return -1;            /* it said why on stderr */
+	if (name_in_use(ctx, dc->name, &other)) {
+		snprintf(err, errlen, "a domain named '%s' already exists (domid %u)", dc->name, other);
+		return -1;
+	}
+	/* One writer or many readers: no target already in use the wrong way by a running domain. */
+	if (xl_disks_check_in_use(ctx, dc->disks, dc->n_disks, err, errlen))
+		return -1;
+	return xl_domain_spawn(ctx, dc, paused, domid, err, errlen);
+}
+
 int main_create(struct xl_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -96,7 +135,7 @@ int main_create(struct xl_ctx *ctx, int argc, char **argv)
 	const char *file = NULL;
 	bool console = false, paused = false, dryrun = ctx->dryrun, quiet = false;
 	char err[1024];
-	unsigned int domid, other;
+	unsigned int domid;
 	int opt, status = EXIT_FAILURE, r;
 
 	/* Like xl: the config file may come first, before the options. */
@@ -165,7 +204,8 @@ int main_create(struct xl_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "xl: warning: type \"pv\": classic PV is not supported by Xenith; "
 			"booting the kernel as PVH\n");
 	if (domain_config_resolve_vifs(&dc, err, sizeof(err)) ||
-	    domain_config_resolve_disks(&dc, err, sizeof(err))) {
+	    domain_config_resolve_disks(&dc, err, sizeof(err)) ||
+	    (!dc.has_uuid && domain_config_new_uuid(&dc, err, sizeof(err)))) {
 		fprintf(stderr, "xl: %s\n", err);
 		goto out;
 	}
@@ -187,30 +227,10 @@ int main_create(struct xl_ctx *ctx, int argc, char **argv)
 		status = EXIT_SUCCESS;
 		goto out;
 	}
-	/* Before anything is made: a vif-bridge vif needs its bridge. */
-	if (xl_vifs_check_bridges(dc.vifs, dc.n_vifs, err, sizeof(err))) {
-		fprintf(stderr, "xl: %s\n", err);
-		goto out;
-	}
-
-	if (xl_check_kvm(err, sizeof(err))) {
-		fprintf(stderr, "xl: %s\n", err);
-		goto out;
-	}
-	if (xl_ctx_rundir(ctx))
-		goto out;
-	if (name_in_use(ctx, dc.name, &other)) {
-		fprintf(stderr, "xl: a domain named '%s' already exists (domid %u)\n", dc.name, other);
-		goto out;
-	}
-	/* One writer or many readers: no target already in use the wrong way by a running domain. */
-	if (xl_disks_check_in_use(ctx, dc.disks, dc.n_disks, err, sizeof(err))) {
-		fprintf(stderr, "xl: %s\n", err);
-		goto out;
-	}
-	r = xl_domain_spawn(ctx, &dc, paused, &domid, err, sizeof(err));
+	r = xl_domain_create(ctx, &dc, paused, &domid, err, sizeof(err));
 	if (r) {
-		fprintf(stderr, "xl: %s\n", err);
+		if (*err)
+			fprintf(stderr, "xl: %s\n", err);
 		if (r > 0)
 			status = 128 + r;     /* as a shell reports a command a signal ended */
 		goto out;

@@ -71,7 +71,8 @@ static bool env_up(struct unit *u, struct env *e)
 	snprintf(e->sock, sizeof(e->sock), "%s/domains/%d", e->dir, FAKE_DOMID);
 	mkdir(e->sock, 0700);
 	snprintf(e->sock, sizeof(e->sock), "%s/domains/%d/control.sock", e->dir, FAKE_DOMID);
-	e->params = (struct domain_params){ .name = "testdom", .memory_mb = 64, .vcpus = 1 };
+	e->params = (struct domain_params){ .name = "testdom", .memory_mb = 64, .vcpus = 1,
+		.uuid = { 0x6b, 0x1e, 0x7c, 0x5e, [6] = 0x40, [8] = 0x80, [15] = 7 } };
 	e->dom = fake_domain_new(1);
 	e->dom->params = &e->params;
 	e->listen_fd = control_listen(e->sock, err, sizeof(err));
@@ -161,10 +162,12 @@ static void test_replies(struct unit *u, const void *arg)
 	static const struct exchange table[] = {
 		/* mem= is what the fake domain's 8 MiB hold (it follows the balloon); no vCPU thread runs: 'b'. */
 		{ "info", "ok domid=7 name=testdom mem=8 vcpus=1 state=-b---- cputime=0.000 hypercalls=0 "
-			  "unseen_hypercalls=0 mem_kb=8192 maxmem_kb=8192 target_kb=0" },
+			  "unseen_hypercalls=0 mem_kb=8192 maxmem_kb=8192 target_kb=0 "
+			  "uuid=6b1e7c5e-0000-4000-8000-000000000007" },
 		{ "pause", "ok" },
 		{ "info extra words", "ok domid=7 name=testdom mem=8 vcpus=1 state=--p--- cputime=0.000 "
-				      "hypercalls=0 unseen_hypercalls=0 mem_kb=8192 maxmem_kb=8192 target_kb=0" },
+				      "hypercalls=0 unseen_hypercalls=0 mem_kb=8192 maxmem_kb=8192 target_kb=0 "
+			  "uuid=6b1e7c5e-0000-4000-8000-000000000007" },
 		{ "pause", "ok" },
 		{ "unpause", "ok" },
 		{ "", "(closed)" },                 /* an empty message: nothing to answer */
@@ -488,7 +491,8 @@ static void test_real_client(struct unit *u, const void *arg)
 	int rc = run_ctl(&e, ctl, (char *[]){ "info", NULL }, out, sizeof(out));
 	CHECK(rc == 0, "xenith-ctl info exited %d: %s", rc, out);
 	CHECK(!strcmp(out, "domid=7 name=testdom mem=8 vcpus=1 state=-b---- cputime=0.000 hypercalls=0 "
-			   "unseen_hypercalls=0 mem_kb=8192 maxmem_kb=8192 target_kb=0\n"), "xenith-ctl info printed '%s'", out);
+			   "unseen_hypercalls=0 mem_kb=8192 maxmem_kb=8192 target_kb=0 "
+			   "uuid=6b1e7c5e-0000-4000-8000-000000000007\n"), "xenith-ctl info printed '%s'", out);
 	rc = run_ctl(&e, ctl, (char *[]){ "vif-detach", "9", NULL }, out, sizeof(out));
 	CHECK(rc == 1 && !strcmp(out, "xenith-ctl: error ENOENT no vif 9\n"), "vif-detach 9: exit %d, '%s'", rc,
 	      out);
