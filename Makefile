@@ -39,7 +39,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 .SECONDARY:
 all: tools guest
 
-tools: $(BINDIR)/xl $(BINDIR)/xenith-vmm $(BINDIR)/xenith-ctl $(BINDIR)/xenstored $(if $(wildcard src/libvirt/main.c),$(BINDIR)/xenith-libvirtd) $(UNIT_BINS) $(BUILD)/tests/hostloop
+tools: $(BINDIR)/xl $(BINDIR)/xenith-vmm $(BINDIR)/xenith-ctl $(BINDIR)/xenstored $(BINDIR)/xenith-libvirtd $(UNIT_BINS) $(BUILD)/tests/hostloop
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -185,6 +185,14 @@ fuzz: build/fuzz/fuzz_xen_call_sites
 build/fuzz/fuzz_xen_call_sites: $(FUZZ_XEN_CALL_SITES_SRCS) src/vmm/xen_call_sites.h src/xen/xen_state.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XEN_CALL_SITES_SRCS) -o $@ $(VMM_LIBS)
+
+# Domain XML from libvirt clients (src/libvirt/domxml.c) with xl's disk and vif parsers behind it.
+FUZZ_DOMXML_SRCS = tests/fuzz/fuzz_domxml.c src/libvirt/domxml.c $(XL_SRCS) $(LIB_SRCS)
+fuzz: build/fuzz/fuzz_domxml
+
+build/fuzz/fuzz_domxml: $(FUZZ_DOMXML_SRCS) $(wildcard src/libvirt/*.h src/xl/*.h src/lib/*.h) tests/unit/domxml_compare.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(XML_CFLAGS) -pthread $(FUZZ_DOMXML_SRCS) -o $@ $(XML_LIBS)
 
 # netback's checksum completion on any frame (the headers netfront's csum_blank frames carry).
 FUZZ_NETBACK_CSUM_SRCS = tests/fuzz/fuzz_netback_csum.c src/backends/netback_csum.c $(LOG_SRCS)
