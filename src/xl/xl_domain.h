@@ -113,6 +113,12 @@ bool xl_domain_reap_if_dead(struct xl_ctx *ctx, unsigned int domid);
  * -ETIMEDOUT after timeout_ms. */
 int xl_domain_wait_gone(struct xl_ctx *ctx, unsigned int domid, int timeout_ms);
 
+/* `xl destroy` of domain domid (>= 1) called `name`: the VMM's destroy, waiting (bounded) for its
+ * directory and process to go, else SIGKILL to its own xenith-vmm and its leftovers reaped.  0 (also
+ * when it was already gone), or -1 with why in err. */
+int xl_domain_destroy(struct xl_ctx *ctx, unsigned int domid, const char *name, char *err,
+		      size_t errlen);
+
 /* The KVM device xl checks: $XENITH_KVM_DEVICE or /dev/kvm. */
 const char *xl_kvm_device(void);
 /* 0 if the KVM device opens read-write; else -1 with a message saying what is needed. */
@@ -134,5 +140,12 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
  * stderr), or a signal number. */
 int xl_domain_create(struct xl_ctx *ctx, struct domain_config *dc, bool paused, unsigned int *domid,
 		     char *err, size_t errlen);
+
+/* The config domain domid was started with, which xl_domain_spawn hands its VMM (--config) to keep
+ * as domains/<domid>/config (xl.cfg text, 0600, gone with the directory), parsed into *dc (to be
+ * freed with domain_config_free; its paths are absolute, vifs and disks as resolved at start).
+ * 0; -ENOENT when the domain has none (or is gone); -EINVAL when it does not parse; err says why. */
+int xl_domain_saved_config(struct xl_ctx *ctx, unsigned int domid, struct domain_config *dc,
+			   char *err, size_t errlen);
 
 #endif

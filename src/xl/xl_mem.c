@@ -82,11 +82,65 @@ static const struct {
 	[MEM_MAX] = { "mem-max", "static max", "static-max", "target" },
 };
 
+int xl_domain_mem(struct xl_ctx *ctx, unsigned int domid, const char *name, bool max, uint64_t kib,
+		  char *err, size_t errlen)
+{
+	enum mem_verb verb = max ? MEM_MAX : MEM_SET;
+	char why[512], reply[512], request[64];
+	uint64_t other;
+	int r;
+
+	if (xl_ctx_rundir(ctx)) {
+		snprintf(err, errlen, "xl: cannot use the run directory (see the log)");
+		return -2;
+	}
+	struct xl_store store;
+	r = xl_store_open(&ctx->rd, &store, XL_XENSTORE_MS, why, sizeof(why));
+	if (r) {
+		snprintf(err, errlen, "xl: cannot reach xenstored: %s", why);
+		return -2;
+	}
+	r = read_memory_node(&store, domid, verbs[verb].other, &other);
+	if (r) {
+		snprintf(err, errlen, "xl: reading /local/domain/%u/memory/%s: %s", domid, verbs[verb].other,
+			 r == -EINVAL ? "not a number of KiB" : xl_store_explain(&store, r, why, sizeof(why)));
+		goto fail;
+	}
+	if (verb == MEM_SET && kib > other) {
+		snprintf(err, errlen, "libxl: error: Domain %u:memory_dynamic_max must be less than or "
+			 "equal to memory_static_max", domid);
+		goto fail;
+	}
+	if (verb == MEM_MAX && kib < other) {
+		snprintf(err, errlen, "libxl: error: Domain %u:memory_static_max must be greater than or "
+			 "equal to memory_dynamic_max", domid);
+		goto fail;
+	}
+	if (verb == MEM_MAX) {
+		snprintf(request, sizeof(request), "mem-max %" PRIu64, kib);
+		r = xl_domain_request(ctx, domid, request, XL_REQUEST_MS, reply, sizeof(reply));
+		if (r) {
+			snprintf(err, errlen, "xl: domain %u (%s): %s", domid, name, r == -ESRCH ? "gone" : reply);
+			goto fail;
+		}
+	}
+	r = write_memory_node(&store, domid, verbs[verb].node, kib);
+	if (r) {
+		snprintf(err, errlen, "xl: writing /local/domain/%u/memory/%s: %s", domid, verbs[verb].node,
+			 xl_store_explain(&store, r, why, sizeof(why)));
+		goto fail;
+	}
+	xl_store_close(&store);
+	return 0;
+fail:
+	xl_store_close(&store);
+	return -1;
+}
+
 static int mem_command(struct xl_ctx *ctx, enum mem_verb verb, const char *qualifier, const char *size)
 {
-	char name[DOMAIN_NAME_MAX + 1], err[512], reply[512], request[64];
+	char name[DOMAIN_NAME_MAX + 1], err[1024];
 	unsigned int domid;
-	uint64_t other;
 	int status, r;
 
 	int64_t kib = xl_parse_mem_size_kb(size);
@@ -98,50 +152,14 @@ static int mem_command(struct xl_ctx *ctx, enum mem_verb verb, const char *quali
 						 sizeof(name))))
 		return status;
 	if (xl_ctx_rundir(ctx))
-		return EXIT_FAILURE;
-	struct xl_store store;
-	r = xl_store_open(&ctx->rd, &store, XL_XENSTORE_MS, err, sizeof(err));
-	if (r) {
-		fprintf(stderr, "xl: cannot reach xenstored: %s\n", err);
-		return EXIT_FAILURE;
-	}
-	status = EXIT_FAILURE;
-	r = read_memory_node(&store, domid, verbs[verb].other, &other);
-	if (r) {
-		fprintf(stderr, "xl: reading /local/domain/%u/memory/%s: %s\n", domid, verbs[verb].other,
-			r == -EINVAL ? "not a number of KiB" : xl_store_explain(&store, r, err, sizeof(err)));
-		goto fail;
-	}
-	if (verb == MEM_SET && (uint64_t)kib > other) {
-		fprintf(stderr, "libxl: error: Domain %u:memory_dynamic_max must be less than or equal to "
-			"memory_static_max\n", domid);
-		goto fail;
-	}
-	if (verb == MEM_MAX && (uint64_t)kib < other) {
-		fprintf(stderr, "libxl: error: Domain %u:memory_static_max must be greater than or equal to "
-			"memory_dynamic_max\n", domid);
-		goto fail;
-	}
-	if (verb == MEM_MAX) {
-		snprintf(request, sizeof(request), "mem-max %" PRId64, kib);
-		r = xl_domain_request(ctx, domid, request, XL_REQUEST_MS, reply, sizeof(reply));
-		if (r) {
-			fprintf(stderr, "xl: domain %u (%s): %s\n", domid, name, r == -ESRCH ? "gone" : reply);
-			goto fail;
-		}
-	}
-	r = write_memory_node(&store, domid, verbs[verb].node, (uint64_t)kib);
-	if (r) {
-		fprintf(stderr, "xl: writing /local/domain/%u/memory/%s: %s\n", domid, verbs[verb].node,
-			xl_store_explain(&store, r, err, sizeof(err)));
-		goto fail;
-	}
-	xl_store_close(&store);
-	return EXIT_SUCCESS;
-fail:
-	xl_store_close(&store);
-	fprintf(stderr, "cannot set domid %u %s memory to : %s\n", domid, verbs[verb].what, size);
-	return status;
+		return EXIT_FAILURE;     /* it said why */
+	r = xl_domain_mem(ctx, domid, name, verb == MEM_MAX, (uint64_t)kib, err, sizeof(err));
+	if (r == 0)
+		return EXIT_SUCCESS;
+	fprintf(stderr, "%s\n", err);
+	if (r == -1)         /* xenstored was reached: the attempt failed */
+		fprintf(stderr, "cannot set domid %u %s memory to : %s\n", domid, verbs[verb].what, size);
+	return EXIT_FAILURE;
 }
 
 static int mem_main(struct xl_ctx *ctx, enum mem_verb verb, int argc, char **argv)

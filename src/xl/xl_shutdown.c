@@ -37,20 +37,35 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Every reply bounded (XL_XENSTORE_MS); xenstored is not started here. */
-static int open_store(struct xl_ctx *ctx, struct xl_store *store)
+int xl_shutdown_store_open(struct xl_ctx *ctx, struct xl_store *store, char *err, size_t errlen)
 {
-	char err[512];
+	char why[512];
 
-	if (xl_ctx_rundir(ctx))
+	if (xl_ctx_rundir(ctx)) {
+		snprintf(err, errlen, "xl: cannot use the run directory (see the log)");
 		return -1;
-	int r = xl_store_open(&ctx->rd, store, XL_XENSTORE_MS, err, sizeof(err));
+	}
+	int r = xl_store_open(&ctx->rd, store, XL_XENSTORE_MS, why, sizeof(why));
 	/* None runs (it died): start one, as xl does on demand; its snapshot brings the domains'
 	 * nodes back (docs/xenstored.md).  One that runs but does not answer is not replaced. */
-	if ((r == -ECONNREFUSED || r == -ENOENT) && xenstored_ensure(ctx->rd.path, NULL, err, sizeof(err)) >= 0)
-		r = xl_store_open(&ctx->rd, store, XL_XENSTORE_MS, err, sizeof(err));
+	if ((r == -ECONNREFUSED || r == -ENOENT) && xenstored_ensure(ctx->rd.path, NULL, why, sizeof(why)) >= 0)
+		r = xl_store_open(&ctx->rd, store, XL_XENSTORE_MS, why, sizeof(why));
 	if (r) {
-		fprintf(stderr, "xl: cannot reach xenstored: %s\n", err);
+		snprintf(err, errlen, "xl: cannot reach xenstored: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every reply bounded (XL_XENSTORE_MS). */
+static int open_store(struct xl_ctx *ctx, struct xl_store *store)
+{
+	char err[1024];
+
+	if (xl_ctx_rundir(ctx))
+		return -1;           /* it said why */
+	if (xl_shutdown_store_open(ctx, store, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
 		return -1;
 	}
 	return 0;
@@ -83,41 +98,56 @@ struct pvcontrol_request {
 	const char *what;        /* "shutdown" in "external graceful shutdown not possible" */
 };
 
-/* Sends the request to one domain and waits as asked. */
-static int signal_domain(struct xl_ctx *ctx, struct xl_store *store, unsigned int domid,
-			 const char *name, const struct pvcontrol_request *req, bool wait_gone)
+int xl_pvcontrol_send(struct xl_ctx *ctx, struct xl_store *store, unsigned int domid, const char *name,
+		      const char *request, const char *what, struct xl_dominfo *info, char *err,
+		      size_t errlen)
 {
 	struct xs_client *xs = store->xs;
-	char path[128], feature[128], err[512], who[256];
-	const char *request = req->request;
-	struct xl_dominfo info;
+	char path[128], feature[128], why[512];
 	char *value = NULL;
 	size_t len;
-	int timeout = ack_timeout_s();
 
-	fprintf(stderr, "%s domain %u\n", req->doing, domid);
-	int r = xl_domain_info(ctx, domid, name, &info, err, sizeof(err));
+	int r = xl_domain_info(ctx, domid, name, info, why, sizeof(why));
 	if (r) {
-		fprintf(stderr, "xl: domain %s: %s\n", name, r == -ESRCH ? "it is gone" : err);
-		return EXIT_FAILURE;
+		snprintf(err, errlen, "xl: domain %s: %s", name, r == -ESRCH ? "it is gone" : why);
+		return -1;
 	}
 	snprintf(feature, sizeof(feature), "/local/domain/%u/control/feature-%s", domid, request);
-	if (!strcmp(info.type, "hvm") && xs_read(xs, 0, feature, &value, &len) != 0)
+	if (!strcmp(info->type, "hvm") && xs_read(xs, 0, feature, &value, &len) != 0)
 		value = NULL;
-	bool available = xl_pvcontrol_available(info.type, value);
+	bool available = xl_pvcontrol_available(info->type, value);
 	free(value);
 	if (!available) {
-		fprintf(stderr, "PV control interface not available: external graceful %s not possible "
-			"(HVM domain %s has no PV drivers: it has not written control/feature-%s).\n",
-			req->what, name, request);
-		return EXIT_FAILURE;
+		snprintf(err, errlen, "PV control interface not available: external graceful %s not "
+			 "possible (HVM domain %s has no PV drivers: it has not written control/feature-%s).",
+			 what, name, request);
+		return -1;
 	}
 	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
 	r = xs_write_str(xs, 0, path, request);
 	if (r) {
-		fprintf(stderr, "xl: writing %s: %s\n", path, xl_store_explain(store, r, err, sizeof(err)));
+		snprintf(err, errlen, "xl: writing %s: %s", path, xl_store_explain(store, r, why, sizeof(why)));
+		return -1;
+	}
+	return 0;
+}
+
+/* Sends the request to one domain and waits as asked. */
+static int signal_domain(struct xl_ctx *ctx, struct xl_store *store, unsigned int domid,
+			 const char *name, const struct pvcontrol_request *req, bool wait_gone)
+{
+	char path[128], err[1024], who[256];
+	const char *request = req->request;
+	struct xl_dominfo info;
+	int timeout = ack_timeout_s();
+	int r;
+
+	fprintf(stderr, "%s domain %u\n", req->doing, domid);
+	if (xl_pvcontrol_send(ctx, store, domid, name, request, req->what, &info, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
 		return EXIT_FAILURE;
 	}
+	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
 	double deadline = now_s() + timeout;
 	while ((r = request_pending(store, path)) != 0) {
 		if (r < 0) {

@@ -249,7 +249,7 @@ out:
 /* The fallback of `xl destroy` when the VMM did not do it (why says what it did not do): SIGKILL
  * to the domain's own xenith-vmm, never to another process, then its leftovers. */
 static int destroy_by_kill(struct xl_ctx *ctx, unsigned int domid, const char *name, pid_t pid,
-			   const char *why)
+			   const char *why, char *err, size_t errlen)
 {
 	char kwhy[512], rwhy[512];
 	int r;
@@ -258,38 +258,61 @@ static int destroy_by_kill(struct xl_ctx *ctx, unsigned int domid, const char *n
 		pid = xl_vmm_find(ctx->rd.path, name);
 	if (pid <= 0) {
 		if (xl_domain_reap_if_dead(ctx, domid))
-			return EXIT_SUCCESS;
-		fprintf(stderr, "xl: cannot destroy domain %u (%s): %s, and no xenith-vmm process "
-			"serves it to kill\n", domid, name, why);
-		return EXIT_FAILURE;
+			return 0;
+		snprintf(err, errlen, "cannot destroy domain %u (%s): %s, and no xenith-vmm process "
+			 "serves it to kill", domid, name, why);
+		return -1;
 	}
 	r = xl_vmm_signal(pid, ctx->rd.path, name, SIGKILL, XL_KILL_WAIT_MS, kwhy, sizeof(kwhy));
 	if (r == -EPERM) {
-		fprintf(stderr, "xl: cannot destroy domain %u (%s): %s; %s, so it is not killed\n",
-			domid, name, why, kwhy);
-		return EXIT_FAILURE;
+		snprintf(err, errlen, "cannot destroy domain %u (%s): %s; %s, so it is not killed",
+			 domid, name, why, kwhy);
+		return -1;
 	}
 	if (r) {
-		fprintf(stderr, "xl: cannot destroy domain %u (%s): %s; killing it failed: %s\n", domid,
-			name, why, kwhy);
-		return EXIT_FAILURE;
+		snprintf(err, errlen, "cannot destroy domain %u (%s): %s; killing it failed: %s", domid,
+			 name, why, kwhy);
+		return -1;
 	}
 	fprintf(stderr, "xl: domain %u (%s): %s; killed its VMM (pid %d)\n", domid, name, why,
 		(int)pid);
 	if (xl_reap_domain(&ctx->rd, domid, rwhy, sizeof(rwhy)))
 		fprintf(stderr, "xl: warning: domain %u (%s) is destroyed, but %s\n", domid, name, rwhy);
-	return EXIT_SUCCESS;
+	return 0;
 }
 
 /* Asks the VMM to destroy its domain and waits until both its directory and its process are
  * gone; a VMM that does not answer, or does not go, is killed (destroy_by_kill).  Success is
  * never reported while the process lives. */
+int xl_domain_destroy(struct xl_ctx *ctx, unsigned int domid, const char *name, char *err,
+		      size_t errlen)
+{
+	char reply[1024], why[1024], who[256];
+	pid_t pid = 0;
+	int r;
+
+	r = xl_domain_call(ctx, domid, "destroy", XL_REQUEST_MS, reply, sizeof(reply), &pid);
+	if (r == -ESRCH)
+		return 0;                /* it went, or its dead VMM's leftovers just did */
+	if (r == 0) {
+		/* Gone from the list first (the VMM removes its directory), then the process. */
+		if (xl_domain_wait_gone(ctx, domid, XL_DESTROY_GONE_MS) == 0 &&
+		    xl_vmm_wait_exit(pid, XL_KILL_WAIT_MS) == 0)
+			return 0;
+		xl_vmm_describe(pid, who, sizeof(who));
+		snprintf(why, sizeof(why), "%s accepted destroy but did not exit within %d s", who,
+			 XL_DESTROY_GONE_MS / 1000);
+	} else {
+		snprintf(why, sizeof(why), "%s", reply);
+	}
+	return destroy_by_kill(ctx, domid, name, pid, why, err, errlen);
+}
+
 int main_destroy(struct xl_ctx *ctx, int argc, char **argv)
 {
-	char name[DOMAIN_NAME_MAX + 1], reply[1024], why[1024], who[256];
+	char name[DOMAIN_NAME_MAX + 1], err[2048];
 	unsigned int domid;
-	pid_t pid = 0;
-	int opt, status, r;
+	int opt, status;
 
 	while ((opt = xl_getopt(argc, argv, "", NULL, "destroy", 1, &status)) != -1)
 		if (opt == XL_OPT_STOP)
@@ -297,21 +320,11 @@ int main_destroy(struct xl_ctx *ctx, int argc, char **argv)
 	status = xl_find_domain_or_complain(ctx, argv[optind], "destroy", &domid, name, sizeof(name));
 	if (status)
 		return status;
-	r = xl_domain_call(ctx, domid, "destroy", XL_REQUEST_MS, reply, sizeof(reply), &pid);
-	if (r == -ESRCH)
-		return EXIT_SUCCESS;     /* it went, or its dead VMM's leftovers just did */
-	if (r == 0) {
-		/* Gone from the list first (the VMM removes its directory), then the process. */
-		if (xl_domain_wait_gone(ctx, domid, XL_DESTROY_GONE_MS) == 0 &&
-		    xl_vmm_wait_exit(pid, XL_KILL_WAIT_MS) == 0)
-			return EXIT_SUCCESS;
-		xl_vmm_describe(pid, who, sizeof(who));
-		snprintf(why, sizeof(why), "%s accepted destroy but did not exit within %d s", who,
-			 XL_DESTROY_GONE_MS / 1000);
-	} else {
-		snprintf(why, sizeof(why), "%s", reply);
+	if (xl_domain_destroy(ctx, domid, name, err, sizeof(err))) {
+		fprintf(stderr, "xl: %s\n", err);
+		return EXIT_FAILURE;
 	}
-	return destroy_by_kill(ctx, domid, name, pid, why);
+	return EXIT_SUCCESS;
 }
 
 /* pause and unpause: one request, no reply text. */
