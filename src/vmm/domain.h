@@ -24,6 +24,7 @@ enum shutdown_action { ACTION_DESTROY, ACTION_RESTART, ACTION_PRESERVE };
 struct domain_params {
 	const char *name;
 	uint8_t uuid[16];        /* --uuid, or a random one: /vm/<uuid>, `info`; kept across restarts */
+	const char *config;      /* --config: xl's cfg file, moved into domains/<domid>/config; or NULL */
 	const char *kernel;
 	const char *ramdisk;     /* NULL: none */
 	const char *cmdline;

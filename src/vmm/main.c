@@ -46,7 +46,8 @@ struct vmm {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: xenith-vmm --name NAME [--uuid UUID] --kernel PATH [--ramdisk PATH] [--cmdline STR]\n"
+		"usage: xenith-vmm --name NAME [--uuid UUID] [--config PATH] --kernel PATH\n"
+		"                  [--ramdisk PATH] [--cmdline STR]\n"
 		"                  [--memory MIB] [--maxmem MIB] [--vcpus N] [--max-vcpus N] [--on-poweroff ACT]\n"
 		"                  [--on-reboot ACT] [--on-crash ACT] [--paused] [--rundir DIR] [--ready-fd FD]\n");
 	for (const struct pv_backend_type *const *t = pv_backend_types; *t; t++)
@@ -125,7 +126,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 	enum { OPT_NAME = 1, OPT_KERNEL, OPT_RAMDISK, OPT_CMDLINE, OPT_MEMORY, OPT_VCPUS, OPT_POWEROFF,
 	       OPT_REBOOT, OPT_CRASH, OPT_PAUSED, OPT_RUNDIR, OPT_READY, OPT_HELP, OPT_MAX_VCPUS, OPT_PV_FIRST };
 	enum { OPT_WEIGHT = 0x100, OPT_CAP, OPT_CPUS, OPT_CPUS_SOFT };   /* above the PV options' */
-	enum { OPT_MAXMEM = 0x180, OPT_UUID };
+	enum { OPT_MAXMEM = 0x180, OPT_UUID, OPT_CONFIG };
 	static const struct option fixed[] = {
 		{ "name", 1, NULL, OPT_NAME }, { "kernel", 1, NULL, OPT_KERNEL },
 		{ "ramdisk", 1, NULL, OPT_RAMDISK }, { "cmdline", 1, NULL, OPT_CMDLINE },
@@ -137,6 +138,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		{ "cpus", 1, NULL, OPT_CPUS }, { "cpus-soft", 1, NULL, OPT_CPUS_SOFT },
 		{ "help", 0, NULL, OPT_HELP }, { "max-vcpus", 1, NULL, OPT_MAX_VCPUS },
 		{ "maxmem", 1, NULL, OPT_MAXMEM }, { "uuid", 1, NULL, OPT_UUID },
+		{ "config", 1, NULL, OPT_CONFIG },
 	};
 	enum { N_FIXED = sizeof(fixed) / sizeof(fixed[0]), N_OPTS_MAX = N_FIXED + 16 };
 	/* The fixed options, then one per PV backend type (pv_backend_types[c - OPT_PV_FIRST]). */
@@ -165,6 +167,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		switch (c) {
 		case OPT_NAME: p->name = optarg; break;
 		case OPT_KERNEL: p->kernel = optarg; break;
+		case OPT_CONFIG: p->config = optarg; break;
 		case OPT_UUID:
 			if (uuid_parse(optarg, p->uuid)) {
 				ERR_SET(err, errlen, "--uuid '%s': expected 36 characters like "
@@ -304,13 +307,27 @@ static void remove_domain_dir(struct vmm *v)
 		return;
 	/* The name goes first: from then on nobody lists this domain. */
 	for (const char *const *f = (const char *const[]){ "name", "control.sock", "console.tty", "cgroup",
-							    NULL };
+							    "config", NULL };
 	     *f; f++) {
 		snprintf(path, sizeof(path), "%s/%s", v->dir, *f);
 		unlink(path);
 	}
 	rmdir(v->dir);
 	v->dir[0] = '\0';
+}
+
+/* The config xl wrote for this domain (xl.cfg text, 0600) moves into its directory, where
+ * xl_domain_saved_config reads it and which takes it away with the domain.  Without it the domain
+ * runs all the same; only its saved config is missing. */
+static void keep_config(struct vmm *v)
+{
+	char path[PATH_MAX + 32];
+
+	if (!v->params.config)
+		return;
+	snprintf(path, sizeof(path), "%s/config", v->dir);
+	if (rename(v->params.config, path) < 0)
+		LOG("keeping the config %s as %s: %s", v->params.config, path, strerror(errno));
 }
 
 static int open_console(struct vmm *v, char *err, size_t errlen)
@@ -376,6 +393,7 @@ static int setup(struct vmm *v, char *err, size_t errlen)
 	v->control_fd = control_listen(sock, err, errlen);
 	if (v->control_fd < 0)
 		return -1;
+	keep_config(v);
 	if (write_file(v->dir, "name", v->params.name) || write_file(v->dir, "console.tty",
 								   v->console.tty_path)) {
 		ERR_SET(err, errlen, "writing %s: %s", v->dir, strerror(errno));

@@ -27,7 +27,9 @@
 #include "lib/daemon_log.h"
 #include "lib/unix_socket.h"
 #include "lib/uuid.h"
+#include "xl/cfg_write.h"
 #include "xl/xl_bounds.h"
+#include "xl/xl_cfg.h"
 #include "xl/xl_control.h"
 #include "xl/xl_domain.h"
 #include "xl/xl_reap.h"
@@ -594,12 +596,81 @@ static void log_command_line(int logfd, char *const argv[])
 	dprintf(logfd, "\n");
 }
 
+/* The config the domain starts with, as xl.cfg text with its paths absolute, into a 0600 file the
+ * VMM moves into its directory (--config).  false when it could not be written: said in the log,
+ * and the domain starts without a saved config. */
+static bool write_saved_config(struct xl_ctx *ctx, const struct domain_config *dc, const char *kernel,
+			       const char *ramdisk, char *path, size_t len, int logfd)
+{
+	struct domain_config shown = *dc;
+	char why[512], *text;
+	bool ok = false;
+	int fd;
+
+	shown.kernel = dc->kernel ? (char *)kernel : NULL;
+	shown.ramdisk = dc->ramdisk ? (char *)ramdisk : NULL;
+	text = domain_config_to_cfg(&shown, why, sizeof(why));
+	if (!text) {
+		dprintf(logfd, "xl: domain %s will have no saved config: %s\n", dc->name, why);
+		return false;
+	}
+	if (!rundir_path(&ctx->rd, path, len, "domains/.config-%d", (int)getpid())) {
+		dprintf(logfd, "xl: domain %s will have no saved config: path too long\n", dc->name);
+		goto out;
+	}
+	unlink(path);   /* one an earlier xl of this pid left */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		size_t n = strlen(text);
+		ok = write(fd, text, n) == (ssize_t)n;
+		ok = !close(fd) && ok;
+	}
+	if (!ok) {
+		dprintf(logfd, "xl: domain %s will have no saved config: writing %s: %s\n", dc->name,
+			path, strerror(errno));
+		unlink(path);
+	}
+out:
+	free(text);
+	return ok;
+}
+
+int xl_domain_saved_config(struct xl_ctx *ctx, unsigned int domid, struct domain_config *dc,
+			   char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	struct xl_cfg cfg;
+	int r;
+
+	memset(dc, 0, sizeof(*dc));
+	if (xl_ctx_rundir(ctx)) {
+		snprintf(err, errlen, "no run directory");
+		return -ENOENT;
+	}
+	if (!rundir_path(&ctx->rd, path, sizeof(path), "domains/%u/config", domid)) {
+		snprintf(err, errlen, "domain %u: run directory path too long", domid);
+		return -ENAMETOOLONG;
+	}
+	if (access(path, R_OK) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "domain %u has no saved config (%s: %s)", domid, path,
+			 strerror(-r));
+		return r;
+	}
+	if (xl_cfg_parse_file(path, &cfg, err, errlen))
+		return -EINVAL;
+	r = domain_config_from_cfg(&cfg, dc, NULL, err, errlen) ? -EINVAL : 0;
+	xl_cfg_free(&cfg);
+	return r;
+}
+
 int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool paused,
 		    unsigned int *domid, char *err, size_t errlen)
 {
+	char config[PATH_MAX] = "";
 	char vmm[PATH_MAX], logpath[PATH_MAX], kernel[PATH_MAX], ramdisk[PATH_MAX];
 	char mem[32], vcpus[32], max_vcpus[32], readyfd[8], weight[16], cap[16], uuid[UUID_TEXT_LEN];
-	char *argv[36 + 2 * VIF_MAX + 2 * DISK_MAX + 4 * DOMAIN_MAX_VCPUS + 4];
+	char *argv[38 + 2 * VIF_MAX + 2 * DISK_MAX + 4 * DOMAIN_MAX_VCPUS + 4];
 	char *vifs[VIF_MAX] = { 0 }, *disks[DISK_MAX] = { 0 };
 	size_t argc = 0;
 	int pipefd[2] = { -1, -1 }, pidpipe[2] = { -1, -1 }, logfd = -1, nullfd = -1, status, r = -1;
@@ -652,6 +723,12 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 		uuid_format(dc->uuid, uuid);
 		argv[argc++] = "--uuid";
 		argv[argc++] = uuid;
+	}
+	if (write_saved_config(ctx, dc, kernel, ramdisk, config, sizeof(config), logfd)) {
+		argv[argc++] = "--config";
+		argv[argc++] = config;
+	} else {
+		config[0] = '\0';
 	}
 	argv[argc++] = "--kernel";
 	argv[argc++] = kernel;
@@ -811,6 +888,8 @@ out:
 		free(vifs[i]);
 	for (size_t i = 0; i < DISK_MAX; i++)
 		free(disks[i]);
+	if (config[0])
+		unlink(config);      /* the VMM moved it into the domain's directory unless it failed */
 	return r;
 }
 

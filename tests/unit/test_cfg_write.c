@@ -5,9 +5,12 @@
 #define _GNU_SOURCE
 #include "xl/cfg_write.h"
 #include "xl/domain_config.h"
+#include "xl/xl_domain.h"
 #include "unit.h"
 
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -277,6 +280,149 @@ static void test_string_escapes(struct unit *u, const void *arg)
 	free(text);
 }
 
+/* A run directory of our own, as XENITH_RUNDIR; the caller removes it with `rm -rf`. */
+static bool temp_rundir(struct unit *u, char *dir, struct xl_ctx *ctx)
+{
+	char err[256];
+
+	if (!mkdtemp(dir)) {
+		CHECK(0, "mkdtemp: %s", strerror(errno));
+		return false;
+	}
+	setenv("XENITH_RUNDIR", dir, 1);
+	memset(ctx, 0, sizeof(*ctx));
+	if (xl_ctx_rundir(ctx)) {
+		CHECK(0, "cannot open the run directory %s", dir);
+		return false;
+	}
+	(void)err;
+	return true;
+}
+
+static void remove_tree(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* xl_domain_saved_config reads domains/<domid>/config back; absent is -ENOENT, garbage -EINVAL. */
+static void test_saved_config(struct unit *u, const void *arg)
+{
+	(void)arg;
+	char dir[] = "/tmp/cfg_saved.XXXXXX", path[512], err[512] = "";
+	struct domain_config dc, back;
+	struct xl_ctx ctx;
+
+	if (!temp_rundir(u, dir, &ctx))
+		return;
+	CHECK(!parse("name = 'kept'\nuuid = '6b1e7c5e-0000-4000-8000-000000000009'\nkernel = '/k'\n"
+		     "vif = [ 'mac=00:16:3e:00:00:01,bridge=b,script=/s' ]\n", &dc, err, sizeof(err)),
+	      "%s", err);
+	char *text = domain_config_to_cfg(&dc, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/domains/5", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/domains/5/config", dir);
+	FILE *f = fopen(path, "w");
+	if (f && text) {
+		fputs(text, f);
+		fclose(f);
+	}
+	int r = xl_domain_saved_config(&ctx, 5, &back, err, sizeof(err));
+	CHECK(r == 0, "saved config of domain 5: %d %s", r, err);
+	const char *diff = r ? "none" : config_difference(&dc, &back);
+	CHECK(!diff, "%s differs", diff);
+	domain_config_free(&back);
+	r = xl_domain_saved_config(&ctx, 6, &back, err, sizeof(err));
+	CHECK(r == -ENOENT, "domain 6: %d", r);
+	CHECK(strstr(err, "domain 6 has no saved config ("), "err: %s", err);
+	f = fopen(path, "w");
+	if (f) {
+		fputs("name = 'x'\nkernel = \n", f);
+		fclose(f);
+	}
+	r = xl_domain_saved_config(&ctx, 5, &back, err, sizeof(err));
+	CHECK(r == -EINVAL && strstr(err, "/domains/5/config:2: "), "garbage: %d %s", r, err);
+	free(text);
+	domain_config_free(&dc);
+	remove_tree(dir);
+}
+
+/* xl_domain_spawn hands the VMM (here a stand-in shell script) --config: a 0600 file holding the
+ * config with absolute paths; whatever the VMM does with it, xl's own copy is gone afterwards. */
+static void test_spawn_hands_config(struct unit *u, const void *arg)
+{
+	(void)arg;
+	char dir[] = "/tmp/cfg_spawn.XXXXXX", vmm[512], copy[512], mode[512], cfg[600], err[1024] = "";
+	struct domain_config dc, back;
+	struct xl_ctx ctx;
+	unsigned int domid = 0;
+
+	if (!temp_rundir(u, dir, &ctx))
+		return;
+	snprintf(vmm, sizeof(vmm), "%s/xenith-vmm", dir);
+	snprintf(copy, sizeof(copy), "%s/config.copy", dir);
+	snprintf(mode, sizeof(mode), "%s/config.mode", dir);
+	FILE *f = fopen(vmm, "w");
+	if (!f) {
+		CHECK(0, "cannot write %s", vmm);
+		return;
+	}
+	fprintf(f, "#!/bin/sh\n"
+		"while [ $# -gt 0 ]; do\n"
+		"  case \"$1\" in\n"
+		"  --config) cp \"$2\" '%s'; stat -c %%a \"$2\" > '%s';;\n"
+		"  esac\n"
+		"  shift\n"
+		"done\n"
+		"echo 'error stand-in: not starting' >&3\n", copy, mode);
+	fclose(f);
+	chmod(vmm, 0755);
+	setenv("XENITH_VMM", vmm, 1);
+	/* A kernel given relative to the cwd, as xl takes it. */
+	char old_cwd[400], kdir[560], cwd[400] = "";
+	snprintf(kdir, sizeof(kdir), "%s/rel", dir);
+	mkdir(kdir, 0755);
+	snprintf(kdir, sizeof(kdir), "%s/rel/vmlinuz", dir);
+	f = fopen(kdir, "w");
+	if (f)
+		fclose(f);
+	if (!getcwd(old_cwd, sizeof(old_cwd)) || chdir(dir) || !getcwd(cwd, sizeof(cwd))) {
+		CHECK(0, "cannot change to %s", dir);
+		return;
+	}
+	CHECK(!parse("name = 'handed'\nuuid = '6b1e7c5e-0000-4000-8000-00000000000a'\n"
+		     "kernel = 'rel/vmlinuz'\nmemory = 64\n", &dc, err, sizeof(err)), "%s", err);
+	int r = xl_domain_spawn(&ctx, &dc, false, &domid, err, sizeof(err));
+	if (chdir(old_cwd))
+		CHECK(0, "cannot change back to %s", old_cwd);
+	CHECK(r == -1 && !strcmp(err, "stand-in: not starting"), "spawn: %d %s", r, err);
+	snprintf(cfg, sizeof(cfg), "%s/domains/.config-%d", dir, (int)getpid());
+	CHECK(access(cfg, F_OK) < 0, "%s is left behind", cfg);
+	f = fopen(mode, "r");
+	char m[16] = "";
+	CHECK(f && fgets(m, sizeof(m), f) && !strcmp(m, "600\n"), "the config's mode is '%s'", m);
+	if (f)
+		fclose(f);
+	struct xl_cfg parsed;
+	if (xl_cfg_parse_file(copy, &parsed, err, sizeof(err)) ||
+	    domain_config_from_cfg(&parsed, &back, NULL, err, sizeof(err))) {
+		CHECK(0, "the VMM's config: %s", err);
+	} else {
+		CHECK(back.kernel && !strncmp(back.kernel, cwd, strlen(cwd)) &&
+		      !strcmp(back.kernel + strlen(cwd), "/rel/vmlinuz"), "kernel %s", back.kernel);
+		CHECK(back.has_uuid && !memcmp(back.uuid, dc.uuid, 16) && back.memory_mb == 64,
+		      "uuid or memory differ");
+		domain_config_free(&back);
+	}
+	xl_cfg_free(&parsed);
+	unsetenv("XENITH_VMM");
+	domain_config_free(&dc);
+	remove_tree(dir);
+}
+
 int main(void)
 {
 	struct unit u = UNIT_INIT;
@@ -293,5 +439,7 @@ int main(void)
 		unit_case(&u, name, test_refusal, &refusals[i]);
 	}
 	unit_case(&u, "string escapes", test_string_escapes, NULL);
+	unit_case(&u, "saved config read back", test_saved_config, NULL);
+	unit_case(&u, "spawn hands the VMM its config", test_spawn_hands_config, NULL);
 	return unit_finish(&u);
 }
