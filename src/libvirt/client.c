@@ -419,6 +419,8 @@ static int ensure_in_cap(struct virt_client *c, size_t need)
 	if (need <= c->in_cap)
 		return 0;
 	size_t cap = need < IN_KEEP_CAP ? IN_KEEP_CAP : need;
+	if (cap < c->in_cap * 2 && c->in_cap * 2 <= c->frame_len)
+		cap = c->in_cap * 2;             /* doubling: few reallocs for a large frame */
 	uint8_t *p = realloc(c->in, cap);
 	if (!p)
 		return -1;
@@ -477,6 +479,9 @@ static void client_read(struct virt_client *c)
 
 	if (want < 0)
 		return;
+	/* Memory follows the bytes that came, not the length a client claims. */
+	if (want > (long)VIRT_STREAM_CHUNK)
+		want = VIRT_STREAM_CHUNK;
 	if (ensure_in_cap(c, c->in_len + (size_t)want) < 0) {
 		virt_client_kill(c, "out of memory");
 		return;
