@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "libvirt/events.h"
+#include "libvirt/remote_types.h"
 
 void virt_event_tracker_init(struct virt_event_tracker *t)
 {
@@ -170,10 +171,7 @@ void virt_event_put_lifecycle(struct xdr_writer *w, int32_t callback_id,
 {
 	if (callback_id >= 0)
 		xdr_put_i32(w, callback_id);
-	/* remote_nonnull_domain: name, uuid, id */
-	xdr_put_string(w, ev->name);
-	xdr_put_fixed(w, ev->uuid, sizeof(ev->uuid));
-	xdr_put_i32(w, ev->id);
+	remote_domain_put(w, ev->name, ev->uuid, ev->id);
 	xdr_put_i32(w, ev->event);
 	xdr_put_i32(w, ev->detail);
 }

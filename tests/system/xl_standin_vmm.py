@@ -3,15 +3,24 @@ it makes domains/<domid>/ as the VMM does (name, control.sock as SOCK_SEQPACKET,
 and answers `info` and `destroy` on the control socket as docs/vmm-control.md says.
 
     xl_standin_vmm.py --rundir DIR --name NAME --domid N [--ready-fd FD] [--ignore-term] [--hang]
+                      [--console] [--uuid UUID]
 
 With --ready-fd it writes "ok N" there once listening, unless --hang, which never says anything
 (a VMM stuck while starting).  --ignore-term ignores SIGTERM, as a VMM busy in its setup does.
-Started as `exec -a xenith-vmm python3 ...`, its command line is a VMM's for xl's checks."""
+Started as `exec -a xenith-vmm python3 ...`, its command line is a VMM's for xl's checks.
+`pause` and `unpause` flip the state flags `info` reports ('p' while paused), as the VMM's do.
+With --console it owns a real pty pair as the VMM's console backend does (the slave named in
+domains/<domid>/console.tty, its own slave fd kept open): the banner "Xenith stand-in NAME console"
+is written at start, and each line typed into the console is answered "stand-in got: LINE" (and
+logged as "console LINE" with --log)."""
 import argparse
 import os
 import signal
+import pty
 import socket
 import sys
+import threading
+import tty
 
 
 def main():
@@ -25,7 +34,10 @@ def main():
     # mem.sh: the RAM it was "built" with (mem-max refuses more) and a log of the requests it gets.
     p.add_argument("--maxmem-kb", type=int, default=32768)
     p.add_argument("--log")
+    p.add_argument("--console", action="store_true")
+    p.add_argument("--uuid")
     a, _ = p.parse_known_args()
+    a.paused = False
     if a.ignore_term:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     staging = os.path.join(a.rundir, "domains", ".new-%d" % os.getpid())
@@ -33,6 +45,13 @@ def main():
     os.makedirs(staging)
     with open(os.path.join(staging, "name"), "w") as f:
         f.write(a.name)
+    if a.console:
+        master, slave = pty.openpty()
+        tty.setraw(slave)
+        with open(os.path.join(staging, "console.tty"), "w") as f:
+            f.write(os.ttyname(slave) + "\n")
+        os.write(master, b"Xenith stand-in %s console\r\n" % a.name.encode())
+        threading.Thread(target=serve_console, args=(master, a), daemon=True).start()
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     srv.bind(os.path.join(staging, "control.sock"))
     srv.listen(16)
@@ -50,6 +69,28 @@ def main():
         conn.close()
 
 
+def serve_console(master, a):
+    """Answers each line typed on the console; a reader that went away (EIO) is waited out, as
+    the VMM keeps its pty for the next one."""
+    line = b""
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            threading.Event().wait(0.05)
+            continue
+        for b in data:
+            if b in (10, 13):
+                if line:
+                    if a.log:
+                        with open(a.log, "a") as f:
+                            f.write("console %s\n" % line.decode(errors="replace"))
+                    os.write(master, b"\r\nstand-in got: " + line + b"\r\n")
+                line = b""
+            else:
+                line += bytes([b])
+
+
 def serve(conn, a, final):
     req = conn.recv(4096).decode(errors="replace").split()
     if not req:
@@ -58,9 +99,14 @@ def serve(conn, a, final):
         with open(a.log, "a") as f:
             f.write(" ".join(req) + "\n")
     if req[0] == "info":
-        conn.send(("ok domid=%d name=%s mem=32 vcpus=1 state=-b---- cputime=0.5 "
-                   "hypercalls=7 unseen_hypercalls=0 mem_kb=32768 maxmem_kb=%d"
-                   % (a.domid, a.name, getattr(a, "max_kb", a.maxmem_kb))).encode())
+        conn.send(("ok domid=%d name=%s mem=32 vcpus=1 state=%s cputime=0.5 "
+                   "hypercalls=7 unseen_hypercalls=0 mem_kb=32768 maxmem_kb=%d%s"
+                   % (a.domid, a.name, "--p---" if a.paused else "-b----",
+                      getattr(a, "max_kb", a.maxmem_kb),
+                      " uuid=" + a.uuid if a.uuid else "")).encode())
+    elif req[0] in ("pause", "unpause"):
+        a.paused = req[0] == "pause"
+        conn.send(b"ok")
     elif req[0] == "mem-max" and len(req) == 2 and req[1].isdigit():
         if int(req[1]) > a.maxmem_kb:
             conn.send(b"error EINVAL %s KiB is above the %d KiB the domain was built with (xl.cfg maxmem)"
@@ -71,8 +117,9 @@ def serve(conn, a, final):
     elif req[0] == "destroy":
         conn.send(b"ok")
         conn.close()
-        for entry in ("name", "control.sock"):
-            os.unlink(os.path.join(final, entry))
+        for entry in ("name", "control.sock", "console.tty"):
+            if os.path.exists(os.path.join(final, entry)):
+                os.unlink(os.path.join(final, entry))
         os.rmdir(final)
         sys.exit(0)
     else:
