@@ -15,14 +15,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <libvirt/libvirt.h>
 #include "lib/error.h"
 #include "lib/rundir.h"
 #include "lib/uuid.h"
 #include "libvirt/virt_domains.h"
 #include "xl/xl_bounds.h"
+#include "xl/cfg_write.h"
 #include "xl/xl_cfg.h"
+#include "xl/xl_mem.h"
+#include "xl/xl_shutdown.h"
+#include "xl/xl_store.h"
 
 #define STATE_DIR_DEFAULT "/var/lib/xenith/libvirt"
 
@@ -141,6 +147,8 @@ static void dom_from_config(const struct virt_host *h, const struct domain_confi
 	d->vcpus = dc->vcpus;
 	d->max_vcpus = dc->max_vcpus;
 	d->type = dc->type;
+	if (dc->has_uuid)
+		memcpy(d->uuid, dc->uuid, 16);
 }
 
 /* The name a definition file stands for: "NAME.cfg" -> NAME, or false for anything else. */
@@ -224,6 +232,8 @@ static void dom_from_info(const struct xl_dominfo *info, struct virt_dom *d)
 	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%s", info->name);
 	d->id = (int)info->domid;
+	if (info->has_uuid)
+		memcpy(d->uuid, info->uuid, 16);
 	state_from_flags(info, &d->state, &d->reason);
 	d->mem_kb = info->mem_kb ? info->mem_kb : (unsigned long long)info->mem_mib * 1024;
 	d->max_mem_kb = info->maxmem_kb > d->mem_kb ? info->maxmem_kb : d->mem_kb;
@@ -239,6 +249,8 @@ static void join_definition(struct virt_dom *run, const struct virt_dom *def)
 {
 	run->persistent = true;
 	run->autostart = def->autostart;
+	if (uuid_is_zero(run->uuid))
+		memcpy(run->uuid, def->uuid, 16);     /* a VMM that does not say its uuid */
 	if (def->max_vcpus > run->max_vcpus)
 		run->max_vcpus = def->max_vcpus;
 }
@@ -351,76 +363,586 @@ out:
 	return r;
 }
 
+/* ---- lookup ---------------------------------------------------------------------------------- */
+
+static bool dom_matches(const struct virt_dom *d, const char *name, const uint8_t *uuid, int id)
+{
+	return (!name || !strcmp(d->name, name)) && (!uuid || !memcmp(d->uuid, uuid, 16)) &&
+	       (id < 0 || d->id == id);
+}
+
+int virt_domain_lookup(struct virt_host *h, const char *name, const uint8_t *uuid, int id,
+		       struct virt_dom *out, char *err, size_t errlen)
+{
+	struct virt_dom *all;
+	size_t n;
+	int r = virt_domains_list(h, &all, &n, err, errlen);
+
+	if (r)
+		return r;
+	r = -ENOENT;
+	for (size_t i = 0; i < n && r; i++)
+		if (dom_matches(&all[i], name, uuid, id)) {
+			*out = all[i];
+			r = 0;
+		}
+	free(all);
+	if (r) {
+		char text[UUID_TEXT_LEN];
+
+		if (name)
+			ERR_SET(err, errlen, "no domain with matching name '%s'", name);
+		else if (uuid) {
+			uuid_format(uuid, text);
+			ERR_SET(err, errlen, "no domain with matching uuid '%s'", text);
+		} else
+			ERR_SET(err, errlen, "no domain with matching id %d", id);
+	}
+	return r;
+}
+
+/* ---- checks every action shares ---------------------------------------------------------------- */
+
+static int refuse_dom0(const struct virt_dom *dom, const char *verb, char *err, size_t errlen)
+{
+	if (dom->id != 0 && strcmp(dom->name, XL_DOM0_NAME))
+		return 0;
+	ERR_SET(err, errlen, "cannot %s Domain-0: it is the host", verb);
+	return -EPERM;
+}
+
+static int need_running(const struct virt_dom *dom, const char *verb, char *err, size_t errlen)
+{
+	int r = refuse_dom0(dom, verb, err, errlen);
+
+	if (r)
+		return r;
+	if (dom->id < 1) {
+		ERR_SET(err, errlen, "cannot %s domain '%s': it is not running", verb, dom->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int need_persistent(const struct virt_dom *dom, const char *verb, char *err, size_t errlen)
+{
+	int r = refuse_dom0(dom, verb, err, errlen);
+
+	if (r)
+		return r;
+	if (!dom->persistent) {
+		ERR_SET(err, errlen, "cannot %s domain '%s': it is transient (it has no definition)",
+			verb, dom->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- definitions: reading, writing, editing ------------------------------------------------------ */
+
+static int definition_load(const struct virt_host *h, const char *name, struct domain_config *dc,
+			   char *err, size_t errlen)
+{
+	char path[PATH_MAX], why[512];
+	int r = state_path(h, path, sizeof(path), "domains", name, err, errlen);
+
+	if (r)
+		return r;
+	if (access(path, F_OK)) {
+		r = -errno;
+		ERR_SET(err, errlen, "the definition of domain '%s' (%s): %s", name, path, strerror(errno));
+		return r;
+	}
+	if (definition_read(path, dc, why, sizeof(why))) {
+		ERR_SET(err, errlen, "the definition of domain '%s' is broken: %s", name, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* dc as xl.cfg text, and that text read back as xl reads a config (which checks the name and every
+ * value as xl create would): what is stored always loads.  0 with *text (malloc'd) and, when copy
+ * is not NULL, the config read back; -EINVAL with err. */
+static int config_through_cfg(const struct domain_config *dc, char **text, struct domain_config *copy,
+			      char *err, size_t errlen)
+{
+	struct domain_config back = { 0 };
+	struct xl_cfg cfg = { 0 };
+	char why[512];
+	char *t = domain_config_to_cfg(dc, why, sizeof(why));
+
+	if (!t) {
+		ERR_SET(err, errlen, "domain '%s' cannot be written as xl.cfg: %s",
+			dc->name ? dc->name : "", why);
+		return -EINVAL;
+	}
+	if (xl_cfg_parse_string(t, dc->name ? dc->name : "definition", &cfg, why, sizeof(why)) ||
+	    domain_config_from_cfg(&cfg, &back, stderr, why, sizeof(why))) {
+		xl_cfg_free(&cfg);
+		free(t);
+		ERR_SET(err, errlen, "invalid configuration: %s", why);
+		return -EINVAL;
+	}
+	xl_cfg_free(&cfg);
+	if (copy)
+		*copy = back;
+	else
+		domain_config_free(&back);
+	if (text)
+		*text = t;
+	else
+		free(t);
+	return 0;
+}
+
+static int make_dir(const char *path, char *err, size_t errlen)
+{
+	if (mkdir(path, 0700) && errno != EEXIST) {
+		int r = -errno;
+		ERR_SET(err, errlen, "cannot make %s: %s", path, strerror(errno));
+		return r;
+	}
+	return 0;
+}
+
+static int sync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = fsync(fd) ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+/* Writes dc as domains/NAME.cfg, whole or not at all: a temporary file (0600) synced, renamed over
+ * the old one, then the directory synced. */
+static int definition_store(const struct virt_host *h, const struct domain_config *dc, char *err,
+			    size_t errlen)
+{
+	char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX + 16];
+	char *text = NULL;
+	size_t len, done = 0;
+	int fd = -1, r;
+
+	r = config_through_cfg(dc, &text, NULL, err, errlen);
+	if (r)
+		return r;
+	if ((r = make_dir(h->state_dir, err, errlen)) ||
+	    (r = state_path(h, dir, sizeof(dir), "domains", NULL, err, errlen)) ||
+	    (r = make_dir(dir, err, errlen)) ||
+	    (r = state_path(h, path, sizeof(path), "domains", dc->name, err, errlen)))
+		goto out;
+	snprintf(tmp, sizeof(tmp), "%s/.%s.cfg.XXXXXX", dir, dc->name);
+	fd = mkostemp(tmp, O_CLOEXEC);       /* 0600 */
+	if (fd < 0) {
+		r = -errno;
+		ERR_SET(err, errlen, "cannot write the definition of '%s' in %s: %s", dc->name, dir,
+			strerror(errno));
+		goto out;
+	}
+	len = strlen(text);
+	while (done < len) {
+		ssize_t w = write(fd, text + done, len - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		done += (size_t)w;
+	}
+	if (done < len || fsync(fd) || close(fd)) {
+		r = errno ? -errno : -EIO;
+		fd = -1;
+		ERR_SET(err, errlen, "cannot write %s: %s", tmp, strerror(-r));
+		unlink(tmp);
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path)) {
+		r = -errno;
+		ERR_SET(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	sync_dir(dir);
+out:
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(text);
+	return r;
+}
+
+/* A change to a stored definition: edit(dc, arg) then written back.  0 or -errno with err. */
+typedef int (*definition_edit_fn)(struct domain_config *dc, const void *arg, char *err, size_t errlen);
+
+static int definition_edit(struct virt_host *h, const struct virt_dom *dom, definition_edit_fn edit,
+			   const void *arg, char *err, size_t errlen)
+{
+	struct domain_config dc;
+	int r = need_persistent(dom, "change the definition of", err, errlen);
+
+	if (r)
+		return r;
+	r = definition_load(h, dom->name, &dc, err, errlen);
+	if (r)
+		return r;
+	r = edit(&dc, arg, err, errlen);
+	if (!r)
+		r = definition_store(h, &dc, err, errlen);
+	domain_config_free(&dc);
+	return r;
+}
+
+int virt_domain_config(struct virt_host *h, const struct virt_dom *dom, struct domain_config *dc,
+		       char *err, size_t errlen)
+{
+	int r = refuse_dom0(dom, "describe", err, errlen);
+
+	memset(dc, 0, sizeof(*dc));
+	if (r)
+		return r;
+	if (dom->persistent)
+		return definition_load(h, dom->name, dc, err, errlen);
+	if (dom->id < 1) {
+		ERR_SET(err, errlen, "domain '%s' has neither a definition nor a running VMM", dom->name);
+		return -ENOENT;
+	}
+	if (xl_domain_saved_config(&h->xl, (unsigned int)dom->id, dc, err, errlen))
+		return -EIO;
+	return 0;
+}
+
+/* ---- define, undefine, autostart ----------------------------------------------------------------- */
+
+/* The UUID a new definition of dc->name takes: its existing definition's, else the running
+ * domain's, else its own or a new one; one that another domain holds is refused. */
+static int definition_uuid(struct virt_host *h, struct domain_config *dc, char *err, size_t errlen)
+{
+	struct virt_dom *all;
+	size_t n;
+	char a[UUID_TEXT_LEN], b[UUID_TEXT_LEN];
+	int r = virt_domains_list(h, &all, &n, err, errlen);
+
+	if (r)
+		return r;
+	for (size_t i = 1; i < n; i++) {              /* [0] is Domain-0 */
+		const struct virt_dom *d = &all[i];
+		bool same_name = !strcmp(d->name, dc->name);
+
+		if (same_name && !uuid_is_zero(d->uuid)) {
+			if (dc->has_uuid && memcmp(dc->uuid, d->uuid, 16)) {
+				uuid_format(d->uuid, a);
+				ERR_SET(err, errlen, "domain '%s' is already defined with uuid %s",
+					d->name, a);
+				r = -EEXIST;
+				break;
+			}
+			memcpy(dc->uuid, d->uuid, 16);
+			dc->has_uuid = true;
+		} else if (!same_name && dc->has_uuid && !memcmp(dc->uuid, d->uuid, 16)) {
+			uuid_format(d->uuid, b);
+			ERR_SET(err, errlen, "domain '%s' already exists with uuid %s", d->name, b);
+			r = -EEXIST;
+			break;
+		}
+	}
+	free(all);
+	if (!r && !dc->has_uuid) {
+		r = uuid_generate(dc->uuid);
+		if (r)
+			ERR_SET(err, errlen, "cannot make a uuid for domain '%s': %s", dc->name, strerror(-r));
+		else
+			dc->has_uuid = true;
+	}
+	return r;
+}
+
+int virt_domain_define(struct virt_host *h, struct domain_config *dc, struct virt_dom *out, char *err,
+		       size_t errlen)
+{
+	int r;
+
+	if (!dc->name || !*dc->name) {
+		ERR_SET(err, errlen, "a domain needs a name");
+		return -EINVAL;
+	}
+	if (!strcmp(dc->name, XL_DOM0_NAME)) {
+		ERR_SET(err, errlen, "cannot define Domain-0: it is the host");
+		return -EPERM;
+	}
+	/* The name as xl checks it, before it becomes a file name. */
+	r = config_through_cfg(dc, NULL, NULL, err, errlen);
+	if (r)
+		return r;
+	r = definition_uuid(h, dc, err, errlen);
+	if (r)
+		return r;
+	r = definition_store(h, dc, err, errlen);
+	if (r)
+		return r;
+	return virt_domain_lookup(h, dc->name, NULL, -1, out, err, errlen);
+}
+
+int virt_domain_undefine(struct virt_host *h, const struct virt_dom *dom, char *err, size_t errlen)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	int r = need_persistent(dom, "undefine", err, errlen);
+
+	if (r)
+		return r;
+	r = virt_domain_set_autostart(h, dom, false, err, errlen);
+	if (r)
+		return r;
+	if ((r = state_path(h, path, sizeof(path), "domains", dom->name, err, errlen)) ||
+	    (r = state_path(h, dir, sizeof(dir), "domains", NULL, err, errlen)))
+		return r;
+	if (unlink(path) && errno != ENOENT) {
+		r = -errno;
+		ERR_SET(err, errlen, "cannot remove the definition %s: %s", path, strerror(errno));
+		return r;
+	}
+	sync_dir(dir);
+	return 0;
+}
+
+int virt_domain_set_autostart(struct virt_host *h, const struct virt_dom *dom, bool on, char *err,
+			      size_t errlen)
+{
+	char link[PATH_MAX], dir[PATH_MAX], target[DOMAIN_NAME_MAX + 32];
+	int r = need_persistent(dom, "set autostart of", err, errlen);
+
+	if (r)
+		return r;
+	if ((r = state_path(h, link, sizeof(link), "auto", dom->name, err, errlen)) ||
+	    (r = state_path(h, dir, sizeof(dir), "auto", NULL, err, errlen)))
+		return r;
+	if (!on) {
+		if (unlink(link) && errno != ENOENT) {
+			r = -errno;
+			ERR_SET(err, errlen, "cannot remove %s: %s", link, strerror(errno));
+			return r;
+		}
+		return 0;
+	}
+	if ((r = make_dir(h->state_dir, err, errlen)) || (r = make_dir(dir, err, errlen)))
+		return r;
+	snprintf(target, sizeof(target), "../domains/%s.cfg", dom->name);
+	if (symlink(target, link) && errno != EEXIST) {
+		r = -errno;
+		ERR_SET(err, errlen, "cannot make %s: %s", link, strerror(errno));
+		return r;
+	}
+	return 0;
+}
+
+/* ---- start --------------------------------------------------------------------------------------- */
+
+int virt_domain_start(struct virt_host *h, const struct virt_dom *dom, const struct domain_config *dc,
+		      bool paused, struct virt_dom *out, char *err, size_t errlen)
+{
+	struct domain_config run = { 0 };
+	unsigned int domid;
+	int r;
+
+	if (dom) {
+		if ((r = need_persistent(dom, "start", err, errlen)))
+			return r;
+		if (dom->id >= 1) {
+			ERR_SET(err, errlen, "domain '%s' is already running (id %d)", dom->name, dom->id);
+			return -EEXIST;
+		}
+		r = definition_load(h, dom->name, &run, err, errlen);
+	} else if (!dc || !dc->name) {
+		ERR_SET(err, errlen, "a domain needs a name");
+		return -EINVAL;
+	} else if (!strcmp(dc->name, XL_DOM0_NAME)) {
+		ERR_SET(err, errlen, "cannot start Domain-0: it is the host");
+		return -EPERM;
+	} else {
+		/* Its own copy, as resolving fills in defaults; made the way a definition is. */
+		r = config_through_cfg(dc, NULL, &run, err, errlen);
+	}
+	if (r)
+		return r;
+	if (run.type == DOMAIN_TYPE_HVM) {
+		ERR_SET(err, errlen, "hvm domains are not yet supported by Xenith");
+		r = -ENOTSUP;
+		goto out;
+	}
+	if (domain_config_resolve_vifs(&run, err, errlen) ||
+	    domain_config_resolve_disks(&run, err, errlen)) {
+		r = -EINVAL;
+		goto out;
+	}
+	r = xl_domain_create(&h->xl, &run, paused, &domid, err, errlen);
+	if (r > 0) {
+		r = -EINTR;
+		goto out;
+	}
+	if (r) {
+		if (!*err)
+			ERR_SET(err, errlen, "cannot use the run directory %s", h->xl.rd.path);
+		r = strstr(err, "already exists") ? -EEXIST : -EIO;
+		goto out;
+	}
+	r = virt_domain_lookup(h, NULL, NULL, (int)domid, out, err, errlen);
+out:
+	domain_config_free(&run);
+	return r;
+}
+
+/* ---- lifecycle ----------------------------------------------------------------------------------- */
+
+int virt_domain_destroy(struct virt_host *h, const struct virt_dom *dom, char *err, size_t errlen)
+{
+	int r = need_running(dom, "destroy", err, errlen);
+
+	if (r)
+		return r;
+	return xl_domain_destroy(&h->xl, (unsigned int)dom->id, dom->name, err, errlen) ? -EIO : 0;
+}
+
+static int pvcontrol(struct virt_host *h, const struct virt_dom *dom, const char *request,
+		     const char *what, char *err, size_t errlen)
+{
+	struct xl_dominfo info;
+	struct xl_store store;
+	int r = need_running(dom, what, err, errlen);
+
+	if (r)
+		return r;
+	if (xl_shutdown_store_open(&h->xl, &store, err, errlen))
+		return -EIO;
+	r = xl_pvcontrol_send(&h->xl, &store, (unsigned int)dom->id, dom->name, request, what, &info,
+			      err, errlen);
+	xl_store_close(&store);
+	return r ? -EIO : 0;
+}
+
+int virt_domain_shutdown(struct virt_host *h, const struct virt_dom *dom, char *err, size_t errlen)
+{
+	return pvcontrol(h, dom, "poweroff", "shutdown", err, errlen);
+}
+
+int virt_domain_reboot(struct virt_host *h, const struct virt_dom *dom, char *err, size_t errlen)
+{
+	return pvcontrol(h, dom, "reboot", "reboot", err, errlen);
+}
+
+/* One control request with no reply text (pause, unpause), as xl pause/unpause. */
+static int simple_request(struct virt_host *h, const struct virt_dom *dom, const char *request,
+			  const char *verb, char *err, size_t errlen)
+{
+	char reply[1024];
+	int r = need_running(dom, verb, err, errlen);
+
+	if (r)
+		return r;
+	r = xl_domain_request(&h->xl, (unsigned int)dom->id, request, XL_REQUEST_MS, reply,
+			      sizeof(reply));
+	if (r == -ESRCH)
+		ERR_SET(err, errlen, "cannot %s domain '%s': it is not running", verb, dom->name);
+	else if (r)
+		ERR_SET(err, errlen, "cannot %s domain %d (%s): %s", verb, dom->id, dom->name, reply);
+	return r == -ESRCH ? -EINVAL : r;
+}
+
+int virt_domain_suspend(struct virt_host *h, const struct virt_dom *dom, char *err, size_t errlen)
+{
+	return simple_request(h, dom, "pause", "suspend", err, errlen);
+}
+
+int virt_domain_resume(struct virt_host *h, const struct virt_dom *dom, char *err, size_t errlen)
+{
+	return simple_request(h, dom, "unpause", "resume", err, errlen);
+}
+
+/* ---- resources ----------------------------------------------------------------------------------- */
+
+static int live_or_config(const struct virt_dom *dom, bool live, bool config, const char *verb,
+			  char *err, size_t errlen)
+{
+	int r = refuse_dom0(dom, verb, err, errlen);
+
+	if (r)
+		return r;
+	if (!live && !config) {
+		ERR_SET(err, errlen, "cannot %s: neither the running domain nor its definition chosen",
+			verb);
+		return -EINVAL;
+	}
+	if (live && (r = need_running(dom, verb, err, errlen)))
+		return r;
+	if (config && (r = need_persistent(dom, verb, err, errlen)))
+		return r;
+	return 0;
+}
+
+static unsigned long kb_to_mb(unsigned long long kb)
+{
+	return (unsigned long)((kb + 1023) / 1024);
+}
+
+static int edit_memory(struct domain_config *dc, const void *arg, char *err, size_t errlen)
+{
+	unsigned long mb = kb_to_mb(*(const unsigned long long *)arg);
+
+	if (mb > dc->maxmem_mb) {
+		ERR_SET(err, errlen, "cannot set memory higher than max memory (%lu MiB)", dc->maxmem_mb);
+		return -EINVAL;
+	}
+	dc->memory_mb = mb;
+	return 0;
+}
+
+static int edit_max_memory(struct domain_config *dc, const void *arg, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	dc->maxmem_mb = kb_to_mb(*(const unsigned long long *)arg);
+	if (dc->memory_mb > dc->maxmem_mb)
+		dc->memory_mb = dc->maxmem_mb;     /* as libvirt lowers the current memory with it */
+	return 0;
+}
+
+static int set_mem(struct virt_host *h, const struct virt_dom *dom, unsigned long long kb, bool max,
+		   bool live, bool config, char *err, size_t errlen)
+{
+	int r = live_or_config(dom, live, config, max ? "set the maximum memory of" :
+			       "set the memory of", err, errlen);
+
+	if (r)
+		return r;
+	if (config && (r = definition_edit(h, dom, max ? edit_max_memory : edit_memory, &kb, err, errlen)))
+		return r;
+	if (live && xl_domain_mem(&h->xl, (unsigned int)dom->id, dom->name, max, kb, err, errlen))
+		return -EIO;
+	return 0;
+}
+
+int virt_domain_set_memory(struct virt_host *h, const struct virt_dom *dom, unsigned long long kb,
+			   bool live, bool config, char *err, size_t errlen)
+{
+	return set_mem(h, dom, kb, false, live, config, err, errlen);
+}
+
+int virt_domain_set_max_memory(struct virt_host *h, const struct virt_dom *dom, unsigned long long kb,
+			       bool live, bool config, char *err, size_t errlen)
+{
+	return set_mem(h, dom, kb, true, live, config, err, errlen);
+}
+
 /* ---- not yet ---------------------------------------------------------------------------------- */
 
 static int not_yet(const char *what, char *err, size_t errlen)
 {
 	ERR_SET(err, errlen, "%s is not supported yet", what);
 	return -ENOTSUP;
-}
-
-int virt_domain_lookup(struct virt_host *h, const char *name, const uint8_t *uuid, int id,
-		       struct virt_dom *out, char *err, size_t errlen)
-{
-	(void)h; (void)name; (void)uuid; (void)id; (void)out;
-	return not_yet("looking a domain up", err, errlen);
-}
-
-int virt_domain_config(struct virt_host *h, const struct virt_dom *dom, struct domain_config *dc,
-		       char *err, size_t errlen)
-{
-	(void)h; (void)dom; (void)dc;
-	return not_yet("a domain's configuration", err, errlen);
-}
-
-int virt_domain_define(struct virt_host *h, struct domain_config *dc, struct virt_dom *out, char *err,
-		       size_t errlen)
-{
-	(void)h; (void)dc; (void)out;
-	return not_yet("defining a domain", err, errlen);
-}
-
-int virt_domain_undefine(struct virt_host *h, const struct virt_dom *dom, char *err, size_t errlen)
-{
-	(void)h; (void)dom;
-	return not_yet("undefining a domain", err, errlen);
-}
-
-int virt_domain_set_autostart(struct virt_host *h, const struct virt_dom *dom, bool on, char *err,
-			      size_t errlen)
-{
-	(void)h; (void)dom; (void)on;
-	return not_yet("autostart", err, errlen);
-}
-
-int virt_domain_start(struct virt_host *h, const struct virt_dom *dom, const struct domain_config *dc,
-		      bool paused, struct virt_dom *out, char *err, size_t errlen)
-{
-	(void)h; (void)dom; (void)dc; (void)paused; (void)out;
-	return not_yet("starting a domain", err, errlen);
-}
-
-#define LIFECYCLE_STUB(fn, what) \
-int fn(struct virt_host *h, const struct virt_dom *dom, char *err, size_t errlen) \
-{ (void)h; (void)dom; return not_yet(what, err, errlen); }
-LIFECYCLE_STUB(virt_domain_destroy, "destroy")
-LIFECYCLE_STUB(virt_domain_shutdown, "shutdown")
-LIFECYCLE_STUB(virt_domain_reboot, "reboot")
-LIFECYCLE_STUB(virt_domain_suspend, "suspend")
-LIFECYCLE_STUB(virt_domain_resume, "resume")
-
-int virt_domain_set_memory(struct virt_host *h, const struct virt_dom *dom, unsigned long long kb,
-			   bool live, bool config, char *err, size_t errlen)
-{
-	(void)h; (void)dom; (void)kb; (void)live; (void)config;
-	return not_yet("setting memory", err, errlen);
-}
-
-int virt_domain_set_max_memory(struct virt_host *h, const struct virt_dom *dom, unsigned long long kb,
-			       bool live, bool config, char *err, size_t errlen)
-{
-	(void)h; (void)dom; (void)kb; (void)live; (void)config;
-	return not_yet("setting the maximum memory", err, errlen);
 }
 
 int virt_domain_set_vcpus(struct virt_host *h, const struct virt_dom *dom, unsigned int n, bool live,

@@ -1,0 +1,360 @@
+/* virt_domains.c against a temporary state directory and run directory: definitions stored,
+ * listed, looked up, edited and removed as xl.cfg files; a broken one skipped; start refused without
+ * KVM with a message naming the device; running domains are stand-in VMMs
+ * (tests/system/xl_standin_vmm.py, the VMM's control socket without KVM) listed with their states
+ * mapped, suspended, resumed and destroyed through xl's own paths. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <libvirt/libvirt.h>
+#include "lib/uuid.h"
+#include "libvirt/virt_domains.h"
+#include "xl/xl_cfg.h"
+#include "unit.h"
+
+#define STANDIN "tests/system/xl_standin_vmm.py"
+
+struct scratch {
+	char state[64], run[64];
+	struct virt_host h;
+};
+
+static int scratch_begin(struct scratch *s)
+{
+	char err[512];
+
+	snprintf(s->state, sizeof(s->state), "/tmp/virt-state.XXXXXX");
+	snprintf(s->run, sizeof(s->run), "/tmp/virt-run.XXXXXX");
+	if (!mkdtemp(s->state) || !mkdtemp(s->run))
+		return -1;
+	setenv("XENITH_LIBVIRT_STATE", s->state, 1);
+	setenv("XENITH_RUNDIR", s->run, 1);
+	if (virt_host_open(&s->h, err, sizeof(err))) {
+		fprintf(stderr, "virt_host_open: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void scratch_end(struct scratch *s)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", s->state, s->run);
+	if (system(cmd)) {
+		/* nothing more to do: leftovers in /tmp */
+	}
+}
+
+static int config_from_text(const char *text, struct domain_config *dc)
+{
+	struct xl_cfg cfg = { 0 };
+	char err[512];
+	int r = xl_cfg_parse_string(text, "test", &cfg, err, sizeof(err));
+
+	memset(dc, 0, sizeof(*dc));
+	if (!r)
+		r = domain_config_from_cfg(&cfg, dc, stderr, err, sizeof(err));
+	if (r)
+		fprintf(stderr, "config: %s\n", err);
+	xl_cfg_free(&cfg);
+	return r;
+}
+
+static const struct virt_dom *find(const struct virt_dom *all, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(all[i].name, name))
+			return &all[i];
+	return NULL;
+}
+
+static void test_define_list_lookup(struct unit *u, const void *arg)
+{
+	struct scratch s;
+	struct domain_config dc;
+	struct virt_dom d, got, *all = NULL;
+	char err[1024], path[256];
+	size_t n = 0;
+	struct stat st;
+	(void)arg;
+
+	CHECK(scratch_begin(&s) == 0, "scratch");
+	CHECK(config_from_text("name='web'\nkernel='/boot/vmlinuz'\nmemory=256\nmaxmem=512\nvcpus=2\n",
+			       &dc) == 0, "cfg");
+	CHECK_INT(virt_domain_define(&s.h, &dc, &d, err, sizeof(err)), 0);
+	CHECK_STR(d.name, "web");
+	CHECK(d.persistent && d.id == -1 && d.state == VIR_DOMAIN_SHUTOFF, "defined: %d %d %d",
+	      d.persistent, d.id, d.state);
+	CHECK(d.mem_kb == 256 * 1024 && d.max_mem_kb == 512 * 1024 && d.vcpus == 2,
+	      "resources %llu %llu %u", d.mem_kb, d.max_mem_kb, d.vcpus);
+	snprintf(path, sizeof(path), "%s/domains/web.cfg", s.state);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "%s 0600: %o", path,
+	      st.st_mode & 0777);
+
+	/* A second define of the name keeps its uuid; another uuid is refused. */
+	uint8_t first[16];
+	memcpy(first, d.uuid, 16);
+	CHECK_INT(virt_domain_define(&s.h, &dc, &d, err, sizeof(err)), 0);
+	CHECK(!memcmp(first, d.uuid, 16), "uuid kept on redefine");
+	dc.uuid[0] ^= 0xff;
+	dc.has_uuid = true;
+	CHECK_INT(virt_domain_define(&s.h, &dc, &d, err, sizeof(err)), -EEXIST);
+	CHECK(strstr(err, "already defined with uuid"), "err: %s", err);
+	domain_config_free(&dc);
+
+	/* A bad name as xl refuses it; Domain-0. */
+	CHECK(config_from_text("name='x'\nkernel='/k'\n", &dc) == 0, "cfg");
+	free(dc.name);
+	dc.name = strdup("a/b");
+	CHECK_INT(virt_domain_define(&s.h, &dc, &d, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "'/'"), "err: %s", err);
+	free(dc.name);
+	dc.name = strdup("Domain-0");
+	CHECK_INT(virt_domain_define(&s.h, &dc, &d, err, sizeof(err)), -EPERM);
+	domain_config_free(&dc);
+
+	/* Listing: Domain-0 first, then the definition. */
+	CHECK_INT(virt_domains_list(&s.h, &all, &n, err, sizeof(err)), 0);
+	CHECK(n == 2, "n %zu", n);
+	CHECK(n >= 1 && !strcmp(all[0].name, "Domain-0") && all[0].id == 0 &&
+	      all[0].state == VIR_DOMAIN_RUNNING, "Domain-0 first");
+	static const uint8_t zero[16];
+	CHECK(n >= 1 && !memcmp(all[0].uuid, zero, 16), "Domain-0's uuid is zeros");
+	free(all);
+
+	/* Lookup by name, uuid, id. */
+	CHECK_INT(virt_domain_lookup(&s.h, "web", NULL, -1, &got, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_lookup(&s.h, NULL, first, -1, &got, err, sizeof(err)), 0);
+	CHECK_STR(got.name, "web");
+	CHECK_INT(virt_domain_lookup(&s.h, NULL, NULL, 0, &got, err, sizeof(err)), 0);
+	CHECK_STR(got.name, "Domain-0");
+	CHECK_INT(virt_domain_lookup(&s.h, "nope", NULL, -1, &got, err, sizeof(err)), -ENOENT);
+	CHECK(strstr(err, "no domain with matching name 'nope'"), "err: %s", err);
+	CHECK_INT(virt_domain_lookup(&s.h, NULL, NULL, 7, &got, err, sizeof(err)), -ENOENT);
+
+	/* Autostart: a link in auto/, seen in the listing. */
+	CHECK_INT(virt_domain_lookup(&s.h, "web", NULL, -1, &d, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_set_autostart(&s.h, &d, true, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/auto/web.cfg", s.state);
+	CHECK(lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && stat(path, &st) == 0, "auto link");
+	CHECK_INT(virt_domain_lookup(&s.h, "web", NULL, -1, &d, err, sizeof(err)), 0);
+	CHECK(d.autostart, "autostart listed");
+	CHECK_INT(virt_domain_set_autostart(&s.h, &d, false, err, sizeof(err)), 0);
+	CHECK(lstat(path, &st) && errno == ENOENT, "auto link gone");
+
+	/* Config edits go to the file. */
+	CHECK_INT(virt_domain_set_memory(&s.h, &d, 128 * 1024, false, true, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_set_memory(&s.h, &d, 1024 * 1024, false, true, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "max memory"), "err: %s", err);
+	CHECK_INT(virt_domain_set_max_memory(&s.h, &d, 64 * 1024, false, true, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_lookup(&s.h, "web", NULL, -1, &d, err, sizeof(err)), 0);
+	CHECK(d.mem_kb == 64 * 1024 && d.max_mem_kb == 64 * 1024, "edited %llu %llu", d.mem_kb,
+	      d.max_mem_kb);
+	CHECK_INT(virt_domain_set_memory(&s.h, &d, 64 * 1024, true, false, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "not running"), "err: %s", err);
+	CHECK_INT(virt_domain_config(&s.h, &d, &dc, err, sizeof(err)), 0);
+	CHECK(dc.memory_mb == 64 && dc.vcpus == 2 && dc.kernel && !strcmp(dc.kernel, "/boot/vmlinuz"),
+	      "config %lu %u", dc.memory_mb, dc.vcpus);
+	domain_config_free(&dc);
+
+	/* Actions on Domain-0 are refused. */
+	CHECK_INT(virt_domain_lookup(&s.h, NULL, NULL, 0, &got, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_destroy(&s.h, &got, err, sizeof(err)), -EPERM);
+	CHECK(strstr(err, "Domain-0"), "err: %s", err);
+	CHECK_INT(virt_domain_suspend(&s.h, &got, err, sizeof(err)), -EPERM);
+	CHECK_INT(virt_domain_undefine(&s.h, &got, err, sizeof(err)), -EPERM);
+
+	/* Undefine removes file and link. */
+	CHECK_INT(virt_domain_set_autostart(&s.h, &d, true, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_undefine(&s.h, &d, err, sizeof(err)), 0);
+	CHECK(lstat(path, &st) && errno == ENOENT, "auto link gone");
+	CHECK_INT(virt_domain_lookup(&s.h, "web", NULL, -1, &d, err, sizeof(err)), -ENOENT);
+	scratch_end(&s);
+}
+
+static void test_broken_definition_skipped(struct unit *u, const void *arg)
+{
+	struct scratch s;
+	struct domain_config dc;
+	struct virt_dom d, *all = NULL;
+	char err[1024], path[256];
+	size_t n = 0;
+	FILE *f;
+	(void)arg;
+
+	CHECK(scratch_begin(&s) == 0, "scratch");
+	CHECK(config_from_text("name='good'\nkernel='/k'\n", &dc) == 0, "cfg");
+	CHECK_INT(virt_domain_define(&s.h, &dc, &d, err, sizeof(err)), 0);
+	domain_config_free(&dc);
+	snprintf(path, sizeof(path), "%s/domains/bad.cfg", s.state);
+	f = fopen(path, "w");
+	CHECK(f != NULL, "%s", path);
+	if (f) {
+		fputs("name='bad'\nmemory=[\n", f);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/domains/other.cfg", s.state);   /* names another domain */
+	f = fopen(path, "w");
+	if (f) {
+		fputs("name='good2'\nkernel='/k'\n", f);
+		fclose(f);
+	}
+	CHECK_INT(virt_domains_list(&s.h, &all, &n, err, sizeof(err)), 0);
+	CHECK(n == 2 && find(all, n, "good") && !find(all, n, "bad") && !find(all, n, "good2"),
+	      "listed %zu", n);
+	free(all);
+	scratch_end(&s);
+}
+
+static void test_start_without_kvm(struct unit *u, const void *arg)
+{
+	struct scratch s;
+	struct domain_config dc;
+	struct virt_dom d, out;
+	char err[1024];
+	(void)arg;
+
+	CHECK(scratch_begin(&s) == 0, "scratch");
+	setenv("XENITH_KVM_DEVICE", "/nonexistent/kvm", 1);
+	CHECK(config_from_text("name='web'\nkernel='/boot/vmlinuz'\n", &dc) == 0, "cfg");
+	CHECK_INT(virt_domain_define(&s.h, &dc, &d, err, sizeof(err)), 0);
+	int r = virt_domain_start(&s.h, &d, NULL, false, &out, err, sizeof(err));
+	CHECK(r < 0, "start: %d", r);
+	CHECK(strstr(err, "/nonexistent/kvm"), "err names the device: %s", err);
+	r = virt_domain_start(&s.h, NULL, &dc, false, &out, err, sizeof(err));
+	CHECK(r < 0 && strstr(err, "/nonexistent/kvm"), "transient start: %d %s", r, err);
+	domain_config_free(&dc);
+	unsetenv("XENITH_KVM_DEVICE");
+	scratch_end(&s);
+}
+
+/* A stand-in VMM for domain `domid`; its pid, once it listens (ready line), or -1. */
+static pid_t standin(const char *run, const char *name, int domid, const char *uuid)
+{
+	int fds[2];
+	char domid_s[16], fd_s[16], buf[64];
+	pid_t pid;
+
+	if (pipe(fds))
+		return -1;
+	snprintf(domid_s, sizeof(domid_s), "%d", domid);
+	snprintf(fd_s, sizeof(fd_s), "%d", fds[1]);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		close(fds[0]);
+		dup2(null, 1);
+		execlp("python3", "xenith-vmm", STANDIN, "--rundir", run, "--name", name, "--domid",
+		       domid_s, "--ready-fd", fd_s, uuid ? "--uuid" : NULL, uuid, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	ssize_t got = pid > 0 ? read(fds[0], buf, sizeof(buf) - 1) : -1;
+	close(fds[0]);
+	if (got <= 0 || strncmp(buf, "ok ", 3)) {
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		return -1;
+	}
+	return pid;
+}
+
+static void test_running_standins(struct unit *u, const void *arg)
+{
+	static const char uuid_text[] = "6f1c3c1e-1111-4222-8333-0123456789ab";
+	struct scratch s;
+	struct domain_config dc;
+	struct virt_dom d, *all = NULL;
+	char err[1024];
+	size_t n = 0;
+	uint8_t uuid[16];
+	pid_t a, b;
+	(void)arg;
+
+	if (access(STANDIN, R_OK) || system("python3 -c '' 2>/dev/null")) {
+		printf("skip - running domains: no python3 or %s\n", STANDIN);
+		return;
+	}
+	CHECK(scratch_begin(&s) == 0, "scratch");
+	CHECK(uuid_parse(uuid_text, uuid) == 0, "uuid");
+	/* "web" is defined and runs; "tmp" runs without a definition (xl create). */
+	CHECK(config_from_text("name='web'\nkernel='/k'\nmemory=64\n", &dc) == 0, "cfg");
+	memcpy(dc.uuid, uuid, 16);
+	dc.has_uuid = true;
+	CHECK_INT(virt_domain_define(&s.h, &dc, &d, err, sizeof(err)), 0);
+	domain_config_free(&dc);
+	a = standin(s.run, "web", 3, uuid_text);
+	b = standin(s.run, "tmp", 4, NULL);
+	CHECK(a > 0 && b > 0, "stand-ins %d %d", (int)a, (int)b);
+
+	CHECK_INT(virt_domains_list(&s.h, &all, &n, err, sizeof(err)), 0);
+	CHECK(n == 3, "n %zu", n);
+	const struct virt_dom *web = find(all, n, "web"), *tmp = find(all, n, "tmp");
+	CHECK(web && web->id == 3 && web->persistent && !memcmp(web->uuid, uuid, 16) &&
+	      web->state == VIR_DOMAIN_BLOCKED && web->mem_kb == 32768,
+	      "web: id %d persistent %d state %d mem %llu", web ? web->id : -9,
+	      web ? web->persistent : 0, web ? web->state : -1, web ? web->mem_kb : 0);
+	CHECK(tmp && tmp->id == 4 && !tmp->persistent && tmp->state == VIR_DOMAIN_BLOCKED,
+	      "tmp: transient, blocked");
+	free(all);
+
+	CHECK_INT(virt_domain_lookup(&s.h, NULL, NULL, 3, &d, err, sizeof(err)), 0);
+	CHECK_STR(d.name, "web");
+	CHECK_INT(virt_domain_start(&s.h, &d, NULL, false, &d, err, sizeof(err)), -EEXIST);
+	CHECK_INT(virt_domain_suspend(&s.h, &d, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_lookup(&s.h, "web", NULL, -1, &d, err, sizeof(err)), 0);
+	CHECK(d.state == VIR_DOMAIN_PAUSED, "paused: state %d", d.state);
+	CHECK_INT(virt_domain_resume(&s.h, &d, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_lookup(&s.h, "web", NULL, -1, &d, err, sizeof(err)), 0);
+	CHECK(d.state == VIR_DOMAIN_BLOCKED, "resumed: state %d", d.state);
+
+	/* The transient one's config: what xl kept (none here) is an error, not a crash. */
+	CHECK_INT(virt_domain_lookup(&s.h, "tmp", NULL, -1, &d, err, sizeof(err)), 0);
+	CHECK(virt_domain_config(&s.h, &d, &dc, err, sizeof(err)) < 0, "no saved config");
+	domain_config_free(&dc);
+	CHECK_INT(virt_domain_undefine(&s.h, &d, err, sizeof(err)), -EINVAL);
+
+	/* Destroy: the running one goes, its definition stays. */
+	CHECK_INT(virt_domain_lookup(&s.h, "web", NULL, -1, &d, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_destroy(&s.h, &d, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_lookup(&s.h, "web", NULL, -1, &d, err, sizeof(err)), 0);
+	CHECK(d.id == -1 && d.state == VIR_DOMAIN_SHUTOFF, "web shut off: %d %d", d.id, d.state);
+	CHECK_INT(virt_domain_lookup(&s.h, "tmp", NULL, -1, &d, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_destroy(&s.h, &d, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_lookup(&s.h, "tmp", NULL, -1, &d, err, sizeof(err)), -ENOENT);
+	CHECK_INT(virt_domain_suspend(&s.h, &d, err, sizeof(err)), -EINVAL);
+
+	if (a > 0) {
+		kill(a, SIGKILL);
+		waitpid(a, NULL, 0);
+	}
+	if (b > 0) {
+		kill(b, SIGKILL);
+		waitpid(b, NULL, 0);
+	}
+	scratch_end(&s);
+}
+
+int main(void)
+{
+	struct unit u = UNIT_INIT;
+
+	unit_case(&u, "define, list, lookup, autostart, config edits, undefine", test_define_list_lookup,
+		  NULL);
+	unit_case(&u, "a broken definition is skipped", test_broken_definition_skipped, NULL);
+	unit_case(&u, "start without KVM names the device", test_start_without_kvm, NULL);
+	unit_case(&u, "running stand-ins: listed, states, suspend, resume, destroy",
+		  test_running_standins, NULL);
+	return unit_finish(&u);
+}
