@@ -142,7 +142,7 @@ static int get_type(struct virt_call *call)
 
 static int get_version(struct virt_call *call)
 {
-	unsigned int release = (unsigned int)atoi(XENITH_XEN_EXTRA + (XENITH_XEN_EXTRA[0] == '.'));
+	unsigned int release = (unsigned int)atoi(&XENITH_XEN_EXTRA[XENITH_XEN_EXTRA[0] == '.']);
 
 	if (args_done(call))
 		return -1;
