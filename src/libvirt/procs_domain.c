@@ -2,8 +2,8 @@
  * that find and describe domains: lists, lookups, info, state, OS type, autostart.
  *
  * A client names a domain by the remote_nonnull_domain it was given (name, UUID, id).  libvirt's
- * drivers find it again by UUID; so do we, then by name, as a domain xl started without a
- * definition may not keep one UUID across its life.  Error texts are libvirt's own
+ * drivers find it again by UUID; so do we, then by name when the UUID is unknown or is another
+ * domain's (Domain-0 and domains xl started without a uuid= share the all-zero UUID).  Error texts are libvirt's own
  * ("Domain not found: no domain with matching name 'x'"), because scripts match on them. */
 #include <errno.h>
 #include <stdarg.h>
@@ -120,7 +120,8 @@ int pd_get_dom(struct virt_call *call, struct virt_dom *dom)
 		return pd_args_fail(call);
 	char err[512] = "";
 	int rc = virt_domain_lookup(pd_host(call), NULL, rd.uuid, -1, dom, err, sizeof(err));
-	if (rc == -ENOENT)
+	/* Domain-0 and domains xl made without a uuid= share the all-zero UUID: the name decides. */
+	if (rc == -ENOENT || (rc == 0 && strcmp(dom->name, rd.name)))
 		rc = virt_domain_lookup(pd_host(call), rd.name, NULL, -1, dom, err, sizeof(err));
 	if (rc == -ENOENT) {
 		char text[UUID_TEXT_LEN];
@@ -164,6 +165,14 @@ int pd_affect(struct virt_call *call, const struct virt_dom *dom, unsigned int f
 	return 0;
 }
 
+int pd_config(struct virt_call *call, const struct virt_dom *dom, struct domain_config *dc)
+{
+	char err[1024] = "";
+	memset(dc, 0, sizeof(*dc));
+	int rc = virt_domain_config(pd_host(call), dom, dc, err, sizeof(err));
+	return rc < 0 ? pd_model_fail(call, rc, err) : 0;
+}
+
 int pd_edit_definition(struct virt_call *call, const struct virt_dom *dom,
 		       int (*edit)(struct virt_call *call, struct domain_config *dc, const void *arg),
 		       const void *arg)
@@ -171,15 +180,13 @@ int pd_edit_definition(struct virt_call *call, const struct virt_dom *dom,
 	struct domain_config dc;
 	struct virt_dom stored;
 	char err[512] = "";
-	memset(&dc, 0, sizeof(dc));
 	/* The model gives the definition of a persistent domain that is not running; of a running
 	 * one it may give the live configuration, which is what the next start would take too. */
-	int rc = virt_domain_config(pd_host(call), dom, &dc, err, sizeof(err));
-	if (rc < 0)
-		return pd_model_fail(call, rc, err);
+	if (pd_config(call, dom, &dc))
+		return -1;
 	int ret = edit(call, &dc, arg);
 	if (ret == 0) {
-		rc = virt_domain_define(pd_host(call), &dc, &stored, err, sizeof(err));
+		int rc = virt_domain_define(pd_host(call), &dc, &stored, err, sizeof(err));
 		if (rc < 0)
 			ret = pd_model_fail(call, rc, err);
 	}

@@ -109,11 +109,8 @@ int pd_serve_get_vcpus_flags(struct virt_call *call)
 	unsigned int n = max ? dom.max_vcpus : dom.vcpus;
 	if (config) {
 		struct domain_config dc;
-		char err[1024] = "";
-		memset(&dc, 0, sizeof(dc));
-		int rc = virt_domain_config(pd_host(call), &dom, &dc, err, sizeof(err));
-		if (rc < 0)
-			return pd_model_fail(call, rc, err);
+		if (pd_config(call, &dom, &dc))
+			return -1;
 		n = max ? dc.max_vcpus : dc.vcpus;
 		domain_config_free(&dc);
 	}
@@ -250,13 +247,8 @@ int pd_serve_get_vcpu_pin_info(struct virt_call *call)
 		free(v);
 	} else {
 		struct domain_config dc;
-		char err[1024] = "";
-		memset(&dc, 0, sizeof(dc));
-		int rc = virt_domain_config(pd_host(call), &dom, &dc, err, sizeof(err));
-		if (rc < 0) {
-			pd_model_fail(call, rc, err);
+		if (pd_config(call, &dom, &dc))
 			goto out;
-		}
 		n = dc.vcpus < (unsigned int)ncpumaps ? dc.vcpus : (size_t)ncpumaps;
 		unsigned int host = pd_host_cpus();
 		for (size_t i = 0; i < n; i++) {
@@ -382,10 +374,8 @@ int pd_serve_get_scheduler_any(struct virt_call *call)
 			return pd_model_fail(call, rc, err);
 	} else {
 		struct domain_config dc;
-		memset(&dc, 0, sizeof(dc));
-		int rc = virt_domain_config(pd_host(call), &dom, &dc, err, sizeof(err));
-		if (rc < 0)
-			return pd_model_fail(call, rc, err);
+		if (pd_config(call, &dom, &dc))
+			return -1;
 		if (dc.sched_weight)
 			weight = dc.sched_weight;
 		if (dc.sched_cap_set)

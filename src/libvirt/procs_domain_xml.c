@@ -36,15 +36,13 @@ int pd_serve_get_xml_desc(struct virt_call *call)
 			   VIR_DOMAIN_XML_UPDATE_CPU | VIR_DOMAIN_XML_MIGRATABLE, "virDomainGetXMLDesc"))
 		return -1;
 	struct domain_config dc;
-	char err[1024] = "";
-	memset(&dc, 0, sizeof(dc));
-	int rc = virt_domain_config(pd_host(call), &dom, &dc, err, sizeof(err));
-	if (rc < 0)
-		return pd_model_fail(call, rc, err);
+	if (pd_config(call, &dom, &dc))
+		return -1;
 	/* The inactive XML has no id: it is what the next start gets. */
 	struct domxml_identity ident = { .id = (flags & VIR_DOMAIN_XML_INACTIVE) ? -1 : dom.id };
 	memcpy(dc.uuid, dom.uuid, sizeof(dc.uuid));
 	dc.has_uuid = true;
+	char err[1024] = "";
 	char *xml = domxml_format(&dc, &ident, err, sizeof(err));
 	domain_config_free(&dc);
 	if (!xml)
@@ -321,11 +319,8 @@ int pd_serve_interface_addresses(struct virt_call *call)
 		return pd_fail(call, VIR_ERR_OPERATION_UNSUPPORTED,
 			       "Xenith knows no DHCP leases nor guest agent; --source arp gives the ip= of each vif");
 	struct domain_config dc;
-	char err[1024] = "";
-	memset(&dc, 0, sizeof(dc));
-	int rc = virt_domain_config(pd_host(call), &dom, &dc, err, sizeof(err));
-	if (rc < 0)
-		return pd_model_fail(call, rc, err);
+	if (pd_config(call, &dom, &dc))
+		return -1;
 	uint32_t n = 0;
 	for (size_t i = 0; i < dc.n_vifs; i++)
 		n += dc.vifs[i].ip != NULL;

@@ -107,7 +107,7 @@ test_autostart_undefine() {
 	v_ok undef undefine d1
 	[ -z "$(list_row list d1)" ] || fail "d1 still listed after undefine: $(said list out)"
 	v gone dominfo d1
-	[ "$BOUNDED_RC" != 0 ] && grep -q "Domain not found" "$WORK/gone.err" || fail "dominfo after undefine: $(said gone err)"
+	[ "$BOUNDED_RC" != 0 ] && grep -q "failed to get domain 'd1'" "$WORK/gone.err" || fail "dominfo after undefine: $(said gone err)"
 }
 
 test_start_without_kvm_names_the_device() {
@@ -144,7 +144,7 @@ test_standin_domain_through_virsh() {
 	v_ok id domid sd
 	grep -qx 7 "$WORK/id.out" || fail "domid: $(said id out)"
 	v susp suspend sd
-	grep -q pause "$WORK/requests-sd" || fail "suspend did not reach the VMM (it got: $(tr '\n' '|' <"$WORK/requests-sd"))"
+	grep -q pause "$WORK/requests-sd" || fail "suspend did not reach the VMM ($(said susp err); it got: $(tr '\n' '|' <"$WORK/requests-sd"))"
 	v_ok mem setmem sd 16M --live
 	xs_read_is /local/domain/7/memory/target 16384 || fail "setmem 16M: target $(xs xenstore-read /local/domain/7/memory/target)"
 	v_ok destroy destroy sd
