@@ -26,6 +26,7 @@
 #include "xl/xl_bounds.h"
 #include "xl/cfg_write.h"
 #include "xl/xl_cfg.h"
+#include "xl/xl_console.h"
 #include "xl/xl_mem.h"
 #include "xl/xl_shutdown.h"
 #include "xl/xl_store.h"
@@ -945,11 +946,29 @@ static int not_yet(const char *what, char *err, size_t errlen)
 	return -ENOTSUP;
 }
 
+static int edit_vcpus(struct domain_config *dc, const void *arg, char *err, size_t errlen)
+{
+	unsigned int n = *(const unsigned int *)arg;
+
+	if (n == 0 || n > dc->max_vcpus) {
+		ERR_SET(err, errlen, "requested vcpus %u is not between 1 and the maximum %u", n,
+			dc->max_vcpus);
+		return -EINVAL;
+	}
+	dc->vcpus = n;
+	return 0;
+}
+
 int virt_domain_set_vcpus(struct virt_host *h, const struct virt_dom *dom, unsigned int n, bool live,
 			  bool config, char *err, size_t errlen)
 {
-	(void)h; (void)dom; (void)n; (void)live; (void)config;
-	return not_yet("setting vCPUs", err, errlen);
+	int r = live_or_config(dom, live, config, "set the vCPUs of", err, errlen);
+
+	if (r)
+		return r;
+	if (live)
+		return not_yet("setting the vCPUs of a running domain", err, errlen);
+	return definition_edit(h, dom, edit_vcpus, &n, err, errlen);
 }
 
 int virt_domain_vcpus(struct virt_host *h, const struct virt_dom *dom, struct virt_vcpu **out, size_t *n,
@@ -992,6 +1011,9 @@ DEVICE_STUB(virt_domain_detach_disk, struct xl_disk, "detaching a disk")
 int virt_domain_console_path(struct virt_host *h, const struct virt_dom *dom, char *path, size_t len,
 			     char *err, size_t errlen)
 {
-	(void)h; (void)dom; (void)path; (void)len;
-	return not_yet("the console", err, errlen);
+	int r = need_running(dom, "attach to the console of", err, errlen);
+
+	if (r)
+		return r;
+	return xl_console_tty_path(&h->xl, (unsigned int)dom->id, path, len, err, errlen) ? -ENOENT : 0;
 }

@@ -21,8 +21,8 @@
 #include "xl/xl_console.h"
 #include "xl/xl_domain.h"
 
-static int read_tty_path(struct xl_ctx *ctx, unsigned int domid, char *buf, size_t len, char *err,
-			 size_t errlen)
+int xl_console_tty_path(struct xl_ctx *ctx, unsigned int domid, char *buf, size_t len, char *err,
+			size_t errlen)
 {
 	char path[PATH_MAX];
 	ssize_t n;
@@ -80,7 +80,7 @@ int xl_console_attach(struct xl_ctx *ctx, unsigned int domid, char *err, size_t 
 		snprintf(err, errlen, "no run directory");
 		return -1;
 	}
-	if (read_tty_path(ctx, domid, ttypath, sizeof(ttypath), err, errlen))
+	if (xl_console_tty_path(ctx, domid, ttypath, sizeof(ttypath), err, errlen))
 		return -1;
 	pty = open(ttypath, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (pty < 0) {

@@ -13,4 +13,8 @@ struct xl_ctx;
  * back.  Returns 0, or -1 with a message in err (nothing attached). */
 int xl_console_attach(struct xl_ctx *ctx, unsigned int domid, char *err, size_t errlen);
 
+/* The console pty's slave named in domains/<domid>/console.tty, into buf.  0, or -1 with why. */
+int xl_console_tty_path(struct xl_ctx *ctx, unsigned int domid, char *buf, size_t len, char *err,
+			size_t errlen);
+
 #endif

@@ -160,6 +160,10 @@ static void test_define_list_lookup(struct unit *u, const void *arg)
 	      d.max_mem_kb);
 	CHECK_INT(virt_domain_set_memory(&s.h, &d, 64 * 1024, true, false, err, sizeof(err)), -EINVAL);
 	CHECK(strstr(err, "not running"), "err: %s", err);
+	CHECK_INT(virt_domain_set_vcpus(&s.h, &d, 3, false, true, err, sizeof(err)), -EINVAL);
+	CHECK_INT(virt_domain_set_vcpus(&s.h, &d, 1, false, true, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_set_vcpus(&s.h, &d, 2, false, true, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_console_path(&s.h, &d, path, sizeof(path), err, sizeof(err)), -EINVAL);
 	CHECK_INT(virt_domain_config(&s.h, &d, &dc, err, sizeof(err)), 0);
 	CHECK(dc.memory_mb == 64 && dc.vcpus == 2 && dc.kernel && !strcmp(dc.kernel, "/boot/vmlinuz"),
 	      "config %lu %u", dc.memory_mb, dc.vcpus);
