@@ -424,15 +424,8 @@ static int read_os(struct parse *p, xmlNode *n)
 
 /* ---- lifecycle actions -------------------------------------------------------------------- */
 
-static const char *const action_names[] = {
-	[ACTION_DESTROY] = "destroy",
-	[ACTION_RESTART] = "restart",
-	[ACTION_PRESERVE] = "preserve",
-	[ACTION_RENAME_RESTART] = "rename-restart",
-	[ACTION_COREDUMP_DESTROY] = "coredump-destroy",
-	[ACTION_COREDUMP_RESTART] = "coredump-restart",
-};
-#define N_ACTIONS (sizeof(action_names) / sizeof(action_names[0]))
+/* xl's action names (domain_action_name) are libvirt's. */
+#define N_ACTIONS (ACTION_COREDUMP_RESTART + 1)
 
 /* libvirt takes coredump-* only for on_crash. */
 static int read_action(struct parse *p, xmlNode *n, enum domain_action *out, size_t n_valid)
@@ -444,7 +437,7 @@ static int read_action(struct parse *p, xmlNode *n, enum domain_action *out, siz
 	if (!t)
 		return BAD(p, n, "out of memory");
 	for (i = 0; i < n_valid; i++)
-		if (!strcmp(trim(t), action_names[i]))
+		if (!strcmp(trim(t), domain_action_name((enum domain_action)i)))
 			break;
 	if (i == n_valid)
 		r = BAD(p, n, "invalid action '%.32s' (valid: destroy, restart, preserve, "

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "libvirt/domxml.h"
+#include "xl/xl_cfg.h"
 #include "domxml_compare.h"
 #include "unit.h"
 
@@ -354,6 +355,50 @@ static void test_format_exact(struct unit *u, const void *arg)
 	domain_config_free(&dc);
 }
 
+/* A domain xl made from an xl.cfg (as virt_domains keeps definitions) prints XML that reads back to
+ * the same configuration; only the rate is rewritten, into libvirt's KB/s. */
+static void test_from_xl_cfg(struct unit *u, const void *arg)
+{
+	(void)arg;
+	static const char cfg_text[] =
+		"name = \"from-xl\"\nuuid = \"0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\"\n"
+		"type = \"pv\"\nkernel = \"/boot/vmlinuz\"\nroot = \"/dev/xvda1\"\nextra = \"quiet\"\n"
+		"memory = 300\nmaxmem = 600\nvcpus = 3\nmaxvcpus = 8\non_crash = \"preserve\"\n"
+		"disk = [ \"/srv/a.img,raw,xvda,rw\", \"phy:/dev/vg/b,hdb,r\", \",raw,xvdc,ro,devtype=cdrom,target=/iso/x.iso\" ]\n"
+		"vif = [ \"mac=00:16:3e:0a:0b:0c,bridge=br9,rate=10Mb/s,ip=192.168.1.5\", \"script=vif-route,vifname=r0\" ]\n";
+	struct xl_cfg cfg;
+	struct domain_config a, b;
+	char err[512] = "", what[128];
+
+	if (xl_cfg_parse_string(cfg_text, "t.cfg", &cfg, err, sizeof(err))) {
+		CHECK(0, "xl_cfg_parse_string: %s", err);
+		return;
+	}
+	if (domain_config_from_cfg(&cfg, &a, NULL, err, sizeof(err))) {
+		CHECK(0, "domain_config_from_cfg: %s", err);
+		xl_cfg_free(&cfg);
+		return;
+	}
+	xl_cfg_free(&cfg);
+	char *xml = domxml_format(&a, NULL, err, sizeof(err));
+	CHECK(xml, "format: %s", err);
+	const char *shown = xml ? xml : err;
+	CHECK(xml && strstr(xml, "<type arch='x86_64' machine='xenpv'>linux</type>"), "%s", shown);
+	CHECK(xml && strstr(xml, "<cmdline>root=/dev/xvda1 quiet</cmdline>"), "%s", shown);
+	CHECK(xml && strstr(xml, "<outbound average='1250'/>"), "10Mb/s is 1250 KB/s: %s", shown);
+	if (xml && parse(xml, &b, err, sizeof(err)) == 0) {
+		CHECK_STR(b.vifs[0].rate, "1250KB/s");
+		free(b.vifs[0].rate);
+		b.vifs[0].rate = strdup(a.vifs[0].rate);
+		CHECK(domxml_config_equal(&a, &b, what, sizeof(what)), "differs in %s:\n%s", what, xml);
+		domain_config_free(&b);
+	} else if (xml) {
+		CHECK(0, "parse: %s\n%s", err, xml);
+	}
+	free(xml);
+	domain_config_free(&a);
+}
+
 /* A refusal: the document, which failure, and what its message must name. */
 struct error_row {
 	const char *name;
@@ -603,6 +648,7 @@ int main(int argc, char **argv)
 	unit_case(&u, "domxml: round trips of every os type and escaped text", test_round_trips, NULL);
 	unit_case(&u, "domxml: escaping", test_escaping, NULL);
 	unit_case(&u, "domxml: format is virsh dumpxml's text", test_format_exact, NULL);
+	unit_case(&u, "domxml: a domain from an xl.cfg reads back", test_from_xl_cfg, NULL);
 	for (size_t i = 0; i < sizeof(error_rows) / sizeof(error_rows[0]); i++) {
 		snprintf(name, sizeof(name), "domxml: refused: %s", error_rows[i].name);
 		unit_case(&u, name, test_error, &error_rows[i]);
