@@ -1,6 +1,6 @@
 /* libvirt's domain XML for <domain type='xen'> to and from xl's domain_config: the one conversion
- * module (docs/libvirt.md has the mapping).  os type 'xenpvh' (and 'linux'/'xen' as libvirt's
- * older spellings of a paravirtualised guest) is PVH, 'hvm' is HVM; <kernel>, <initrd>, <cmdline>,
+ * module (docs/libvirt.md has the mapping).  os type 'xenpvh' is PVH, 'linux'/'xen' (libvirt's
+ * spellings of a paravirtualised guest) PV, which Xenith boots as PVH as xl does, 'hvm' is HVM; <kernel>, <initrd>, <cmdline>,
  * <memory>, <currentMemory>, <vcpu current=''>, <on_poweroff|reboot|crash>, <devices>: <disk
  * type='file|block' device='disk|cdrom'> with <source> <target dev=''> <readonly/>, <interface
  * type='bridge|ethernet'> with <mac>, <source bridge>, <script path>, <target dev>, <ip address>,
