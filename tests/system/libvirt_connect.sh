@@ -22,9 +22,19 @@ start_daemon() {
 		2>>"$WORK/libvirtd.log" &
 	DAEMON_PID=$!
 	track_bg "$DAEMON_PID"
-	wait_for 10 test -S "$SOCK" || fail "xenith-libvirtd did not listen: $(tail -c 300 "$WORK/libvirtd.log")"
+	wait_for 10 sock_answers || fail "xenith-libvirtd did not listen: $(tail -c 300 "$WORK/libvirtd.log")"
 }
-stop_daemon() { stop_bg; rm -f "$SOCK"; }
+# The socket takes connections (a stale one left there does not).
+sock_answers() {
+	"$PY" -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$SOCK" 2>/dev/null
+}
+# Stops it (SIGTERM: a clean exit, where LeakSanitizer reports) and looks in its log.
+stop_daemon() {
+	stop_bg
+	rm -f "$SOCK"
+	! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/libvirtd.log" ||
+		fail "sanitizer report: $(grep -m1 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/libvirtd.log")"
+}
 
 need_python_libvirt() {
 	[ -x "$PY" ] && "$PY" -c 'import libvirt' 2>/dev/null || skip "python3-libvirt is missing (scripts/install-deps)"
