@@ -20,24 +20,18 @@ import time
 import libvirt
 
 
-def names(prefix):
-    """Value -> name of libvirt's constants with this prefix (one level: no further underscore
-    group that is itself a constant prefix)."""
-    out = {}
-    for key in dir(libvirt):
-        if key.startswith(prefix):
-            out.setdefault(getattr(libvirt, key), key[len(prefix):])
-    return out
-
-
-EVENTS = {v: k for v, k in names("VIR_DOMAIN_EVENT_").items()
-          if k in ("DEFINED", "UNDEFINED", "STARTED", "SUSPENDED", "RESUMED", "STOPPED",
-                   "SHUTDOWN", "PMSUSPENDED", "CRASHED")}
+LIFECYCLE = ("DEFINED", "UNDEFINED", "STARTED", "SUSPENDED", "RESUMED", "STOPPED", "SHUTDOWN",
+             "PMSUSPENDED", "CRASHED")
+EVENTS = {getattr(libvirt, "VIR_DOMAIN_EVENT_" + n): n for n in LIFECYCLE}
 
 
 def detail_name(event, detail):
-    ev = EVENTS.get(event, str(event))
-    return names("VIR_DOMAIN_EVENT_%s_" % ev).get(detail, str(detail))
+    """libvirt's name of a detail (VIR_DOMAIN_EVENT_STOPPED_DESTROYED -> DESTROYED)."""
+    prefix = "VIR_DOMAIN_EVENT_%s_" % EVENTS.get(event, "?")
+    for key in dir(libvirt):
+        if key.startswith(prefix) and getattr(libvirt, key) == detail:
+            return key[len(prefix):]
+    return str(detail)
 
 
 def main():
