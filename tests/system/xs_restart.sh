@@ -39,11 +39,20 @@ kill_xenstored() {
 	kill -KILL "$pid"
 	wait_for 5 bash -c "! kill -0 $pid 2>/dev/null" || fail "xenstored $pid outlived SIGKILL"
 }
+# Each test starts with no xenstored of this run directory alive (cleanup_domains signals them
+# without waiting) and no snapshot: one test's dying daemon or leftover store must not become the
+# next test's.
+fresh_store() {
+	wait_for 5 bash -c "! pgrep -f -- 'xenstored --rundir $XENITH_RUNDIR( |\$)' >/dev/null" ||
+		fail "a xenstored of an earlier test outlived it: $(pgrep -a -f -- "xenstored --rundir $XENITH_RUNDIR")"
+	rm -rf "$XENITH_RUNDIR/xenstored"
+}
 introduced_state() { python3 "$ROOT/tests/system/xs_wire.py" "$XS_SOCK" control quota "$1" 2>&1 | sed -n 's/^introduced *//p'; }
 introduced_is() { [ "$(introduced_state "$1")" = "$2" ]; }
 home_gone() { local out; ! out=$(xenstore-read "/local/domain/$1/name" 2>&1); }
 
 test_store_survives_sigkill() {
+	fresh_store
 	need_xenstore_utils
 	build_ensure
 	ensure || fail "xenstored_ensure did not start xenstored: $(tail -3 "$XS_LOG")"
@@ -74,6 +83,7 @@ test_store_survives_sigkill() {
 }
 
 test_corrupt_snapshot_kept_aside() {
+	fresh_store
 	need_xenstore_utils
 	mkdir -p "$XENITH_RUNDIR/xenstored" "$XENITH_RUNDIR/log"
 	head -c 300 /dev/urandom >"$XENITH_RUNDIR/xenstored/tree"
@@ -87,6 +97,7 @@ test_corrupt_snapshot_kept_aside() {
 # A domain introduced before the kill: after the restart it awaits its VMM (its home stays); the
 # stand-in VMM never introduces it again, so it is released when the bound passes.
 test_domain_released_without_its_vmm() {
+	fresh_store
 	need_xenstore_utils
 	need python3
 	mkdir -p "$XENITH_RUNDIR/log"
@@ -117,6 +128,7 @@ test_domain_released_without_its_vmm() {
 # answered from the resumed ring, and the guest's watch fires again, once the VMM introduces it
 # again to the xenstored that xenstored_ensure started.
 test_ring_resumes_when_vmm_returns() {
+	fresh_store
 	need_xenstore_utils
 	need python3
 	build_ensure
@@ -128,7 +140,8 @@ test_ring_resumes_when_vmm_returns() {
 	wait_for 5 grep -qsx ready "$WORK/vmm" || fail "the stand-in did not get going: $(cat "$WORK/vmm")"
 	kill_xenstored
 	ensure || fail "xenstored_ensure did not start it again: $(tail -3 "$XS_LOG")"
-	wait_for 10 grep -qs '^resumed' "$WORK/vmm" || fail "the ring did not resume: $(cat "$WORK/vmm")"
+	wait_for 10 grep -qs '^resumed' "$WORK/vmm" ||
+		fail "the ring did not resume: $(cat "$WORK/vmm"); xenstored's log: $(tail -5 "$XS_LOG")"
 	grep -qx "resumed resume-me watch /local/domain/13/name gtok" "$WORK/vmm" ||
 		fail "the stand-in saw: $(cat "$WORK/vmm")"
 	introduced_is 13 yes || fail "domain 13 is '$(introduced_state 13)' after its VMM came back"
@@ -141,6 +154,7 @@ test_ring_resumes_when_vmm_returns() {
 # With KVM: two running domains, xenstored SIGKILLed; their VMMs start it again and re-introduce
 # them, the homes are there, the guests' rings are served, and `xl shutdown` works.
 test_two_domains_survive_xenstored_kill() {
+	fresh_store
 	need_kvm
 	need_xenstore_utils
 	local a b; a=$(make_cfg survivor-a 'cmdline = "test=control"') b=$(make_cfg survivor-b 'cmdline = "test=control"')
