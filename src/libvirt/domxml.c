@@ -162,29 +162,6 @@ static int walk(struct parse *p, xmlNode *parent, const struct child_rule *rules
 
 /* ---- names, numbers and memory ------------------------------------------------------------ */
 
-/* As xl's: the name becomes a xenstore value, a file name and an argument to xl. */
-static const char *name_problem(const char *name)
-{
-	size_t len = strlen(name);
-	bool all_digits = true;
-
-	if (len == 0)
-		return "it is empty";
-	if (len > DOMAIN_NAME_MAX)
-		return "it is longer than 64 bytes";
-	if (!strcmp(name, ".") || !strcmp(name, ".."))
-		return "it is '.' or '..'";
-	for (const unsigned char *c = (const unsigned char *)name; *c; c++) {
-		if (*c == '/' || *c == ':')
-			return "it contains '/' or ':'";
-		if (isspace(*c) || *c < 0x20 || *c == 0x7f)
-			return "it contains whitespace or a control character";
-		if (!isdigit(*c))
-			all_digits = false;
-	}
-	return all_digits ? "it is all digits, which xl would take for a domain id" : NULL;
-}
-
 static int read_name(struct parse *p, xmlNode *n)
 {
 	char *name = text(n);
@@ -193,7 +170,7 @@ static int read_name(struct parse *p, xmlNode *n)
 
 	if (!name)
 		return BAD(p, n, "out of memory");
-	problem = name_problem(name);
+	problem = domain_name_problem(name);
 	r = problem ? BAD(p, n, "invalid domain name: %s", problem)
 		    : copy_string(p, n, name, &p->dc->name);
 	xmlFree(name);

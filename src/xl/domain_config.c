@@ -121,7 +121,7 @@ static int get_action(const struct reader *r, const char *key, enum domain_actio
 
 /* Conservative: names become xenstore values, paths under the run directory and arguments to xl
  * commands (where an all-digit name would read as a domid), so refuse what could be misread. */
-static const char *name_problem(const char *name)
+const char *domain_name_problem(const char *name)
 {
 	size_t len = strlen(name);
 	if (len == 0)
@@ -387,7 +387,7 @@ static int read_config(const struct reader *r, struct domain_config *dc)
 		return -1;
 	if (rc == 0)
 		return xl_cfg_error(r->err, r->errlen, cfg, NULL, "'name' is required");
-	const char *problem = name_problem(name);
+	const char *problem = domain_name_problem(name);
 	if (problem) {
 		char shown[4 * DOMAIN_NAME_MAX + 8];
 		printable_name(name, shown, sizeof(shown));

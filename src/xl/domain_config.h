@@ -57,6 +57,9 @@ int domain_config_resolve_vifs(struct domain_config *dc, char *err, size_t errle
 int domain_config_resolve_disks(struct domain_config *dc, char *err, size_t errlen);
 /* On error *dc is left empty (all NULL), so domain_config_free is always safe. */
 void domain_config_free(struct domain_config *dc);
+/* What makes `name` unfit for a domain (a static phrase: "it contains '/'"), or NULL: names become
+ * xenstore values, run-directory paths and xl arguments.  xl.cfg's name= and libvirt's <name>. */
+const char *domain_name_problem(const char *name);
 const char *domain_action_name(enum domain_action action);
 const char *domain_type_name(enum domain_type type);
 
