@@ -23,6 +23,7 @@
 #include "lib/rundir.h"
 #include "lib/uuid.h"
 #include "libvirt/virt_domains.h"
+#include "libvirt/virt_domains_int.h"
 #include "xl/xl_bounds.h"
 #include "xl/cfg_write.h"
 #include "xl/xl_cfg.h"
@@ -412,7 +413,7 @@ static int refuse_dom0(const struct virt_dom *dom, const char *verb, char *err, 
 	return -EPERM;
 }
 
-static int need_running(const struct virt_dom *dom, const char *verb, char *err, size_t errlen)
+int virt_need_running(const struct virt_dom *dom, const char *verb, char *err, size_t errlen)
 {
 	int r = refuse_dom0(dom, verb, err, errlen);
 
@@ -578,10 +579,7 @@ out:
 	return r;
 }
 
-/* A change to a stored definition: edit(dc, arg) then written back.  0 or -errno with err. */
-typedef int (*definition_edit_fn)(struct domain_config *dc, const void *arg, char *err, size_t errlen);
-
-static int definition_edit(struct virt_host *h, const struct virt_dom *dom, definition_edit_fn edit,
+int virt_definition_edit(struct virt_host *h, const struct virt_dom *dom, virt_definition_edit_fn edit,
 			   const void *arg, char *err, size_t errlen)
 {
 	struct domain_config dc;
@@ -801,7 +799,7 @@ out:
 
 int virt_domain_destroy(struct virt_host *h, const struct virt_dom *dom, char *err, size_t errlen)
 {
-	int r = need_running(dom, "destroy", err, errlen);
+	int r = virt_need_running(dom, "destroy", err, errlen);
 
 	if (r)
 		return r;
@@ -813,7 +811,7 @@ static int pvcontrol(struct virt_host *h, const struct virt_dom *dom, const char
 {
 	struct xl_dominfo info;
 	struct xl_store store;
-	int r = need_running(dom, what, err, errlen);
+	int r = virt_need_running(dom, what, err, errlen);
 
 	if (r)
 		return r;
@@ -840,7 +838,7 @@ static int simple_request(struct virt_host *h, const struct virt_dom *dom, const
 			  const char *verb, char *err, size_t errlen)
 {
 	char reply[1024];
-	int r = need_running(dom, verb, err, errlen);
+	int r = virt_need_running(dom, verb, err, errlen);
 
 	if (r)
 		return r;
@@ -865,7 +863,7 @@ int virt_domain_resume(struct virt_host *h, const struct virt_dom *dom, char *er
 
 /* ---- resources ----------------------------------------------------------------------------------- */
 
-static int live_or_config(const struct virt_dom *dom, bool live, bool config, const char *verb,
+int virt_live_or_config(const struct virt_dom *dom, bool live, bool config, const char *verb,
 			  char *err, size_t errlen)
 {
 	int r = refuse_dom0(dom, verb, err, errlen);
@@ -877,7 +875,7 @@ static int live_or_config(const struct virt_dom *dom, bool live, bool config, co
 			verb);
 		return -EINVAL;
 	}
-	if (live && (r = need_running(dom, verb, err, errlen)))
+	if (live && (r = virt_need_running(dom, verb, err, errlen)))
 		return r;
 	if (config && (r = need_persistent(dom, verb, err, errlen)))
 		return r;
@@ -914,12 +912,12 @@ static int edit_max_memory(struct domain_config *dc, const void *arg, char *err,
 static int set_mem(struct virt_host *h, const struct virt_dom *dom, unsigned long long kb, bool max,
 		   bool live, bool config, char *err, size_t errlen)
 {
-	int r = live_or_config(dom, live, config, max ? "set the maximum memory of" :
+	int r = virt_live_or_config(dom, live, config, max ? "set the maximum memory of" :
 			       "set the memory of", err, errlen);
 
 	if (r)
 		return r;
-	if (config && (r = definition_edit(h, dom, max ? edit_max_memory : edit_memory, &kb, err, errlen)))
+	if (config && (r = virt_definition_edit(h, dom, max ? edit_max_memory : edit_memory, &kb, err, errlen)))
 		return r;
 	if (live && xl_domain_mem(&h->xl, (unsigned int)dom->id, dom->name, max, kb, err, errlen))
 		return -EIO;
@@ -938,80 +936,10 @@ int virt_domain_set_max_memory(struct virt_host *h, const struct virt_dom *dom, 
 	return set_mem(h, dom, kb, true, live, config, err, errlen);
 }
 
-/* ---- not yet ---------------------------------------------------------------------------------- */
-
-static int not_yet(const char *what, char *err, size_t errlen)
-{
-	ERR_SET(err, errlen, "%s is not supported yet", what);
-	return -ENOTSUP;
-}
-
-static int edit_vcpus(struct domain_config *dc, const void *arg, char *err, size_t errlen)
-{
-	unsigned int n = *(const unsigned int *)arg;
-
-	if (n == 0 || n > dc->max_vcpus) {
-		ERR_SET(err, errlen, "requested vcpus %u is not between 1 and the maximum %u", n,
-			dc->max_vcpus);
-		return -EINVAL;
-	}
-	dc->vcpus = n;
-	return 0;
-}
-
-int virt_domain_set_vcpus(struct virt_host *h, const struct virt_dom *dom, unsigned int n, bool live,
-			  bool config, char *err, size_t errlen)
-{
-	int r = live_or_config(dom, live, config, "set the vCPUs of", err, errlen);
-
-	if (r)
-		return r;
-	if (live)
-		return not_yet("setting the vCPUs of a running domain", err, errlen);
-	return definition_edit(h, dom, edit_vcpus, &n, err, errlen);
-}
-
-int virt_domain_vcpus(struct virt_host *h, const struct virt_dom *dom, struct virt_vcpu **out, size_t *n,
-		      char *err, size_t errlen)
-{
-	(void)h; (void)dom; (void)out; (void)n;
-	return not_yet("vCPU information", err, errlen);
-}
-
-int virt_domain_pin_vcpu(struct virt_host *h, const struct virt_dom *dom, unsigned int vcpu,
-			 const uint8_t *cpumap, size_t maplen, char *err, size_t errlen)
-{
-	(void)h; (void)dom; (void)vcpu; (void)cpumap; (void)maplen;
-	return not_yet("pinning vCPUs", err, errlen);
-}
-
-int virt_domain_sched_get(struct virt_host *h, const struct virt_dom *dom, unsigned int *weight,
-			  unsigned int *cap, char *err, size_t errlen)
-{
-	(void)h; (void)dom; (void)weight; (void)cap;
-	return not_yet("scheduler parameters", err, errlen);
-}
-
-int virt_domain_sched_set(struct virt_host *h, const struct virt_dom *dom, const unsigned int *weight,
-			  const unsigned int *cap, char *err, size_t errlen)
-{
-	(void)h; (void)dom; (void)weight; (void)cap;
-	return not_yet("scheduler parameters", err, errlen);
-}
-
-#define DEVICE_STUB(fn, type, what) \
-int fn(struct virt_host *h, const struct virt_dom *dom, const type *dev, bool live, bool config, \
-       char *err, size_t errlen) \
-{ (void)h; (void)dom; (void)dev; (void)live; (void)config; return not_yet(what, err, errlen); }
-DEVICE_STUB(virt_domain_attach_vif, struct xl_vif, "attaching an interface")
-DEVICE_STUB(virt_domain_detach_vif, struct xl_vif, "detaching an interface")
-DEVICE_STUB(virt_domain_attach_disk, struct xl_disk, "attaching a disk")
-DEVICE_STUB(virt_domain_detach_disk, struct xl_disk, "detaching a disk")
-
 int virt_domain_console_path(struct virt_host *h, const struct virt_dom *dom, char *path, size_t len,
 			     char *err, size_t errlen)
 {
-	int r = need_running(dom, "attach to the console of", err, errlen);
+	int r = virt_need_running(dom, "attach to the console of", err, errlen);
 
 	if (r)
 		return r;

@@ -143,27 +143,24 @@ static int parse_attach(int argc, char **argv, void **dev)
 }
 
 static int make_spec(struct xl_ctx *ctx, unsigned int domid, void *dev, const void *list, size_t n,
-		     char **spec)
+		     char **spec, char *err, size_t errlen)
 {
 	const struct xl_vbd_info *infos = list;
 	struct xl_disk *disk = dev;
-	char err[1024];
 
 	for (size_t i = 0; i < n; i++) {
 		if (infos[i].devid == disk->devid) {
-			fprintf(stderr, "xl: domain %u already has a disk at vdev %s (devid %u)\n", domid,
-				infos[i].vdev, infos[i].devid);
-			return EXIT_FAILURE;
+			snprintf(err, errlen, "domain %u already has a disk at vdev %s (devid %u)", domid,
+				 infos[i].vdev, infos[i].devid);
+			return -1;
 		}
 	}
-	if (xl_disks_check_in_use(ctx, disk, 1, err, sizeof(err))) {
-		fprintf(stderr, "xl: %s\n", err);
-		return EXIT_FAILURE;
-	}
+	if (xl_disks_check_in_use(ctx, disk, 1, err, errlen))
+		return -1;
 	*spec = xl_disk_format_spec(disk);
 	if (!*spec) {
-		fprintf(stderr, "xl: out of memory\n");
-		return EXIT_FAILURE;
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
 	return 0;
 }
@@ -237,6 +234,43 @@ static const struct xl_device_type vbd_device = {
 	.make_spec = make_spec, .free_dev = free_disk, .find = find_device,
 	.print_header = print_header, .print_row = print_row,
 };
+
+int xl_disk_copy(struct xl_disk *dst, const struct xl_disk *src)
+{
+	*dst = *src;
+	dst->vdev = src->vdev ? strdup(src->vdev) : NULL;
+	dst->target = src->target ? strdup(src->target) : NULL;
+	dst->where = src->where ? strdup(src->where) : NULL;
+	if ((src->vdev && !dst->vdev) || (src->target && !dst->target) || (src->where && !dst->where)) {
+		xl_disk_free(dst);
+		return -1;
+	}
+	return 0;
+}
+
+int xl_block_attach(struct xl_ctx *ctx, unsigned int domid, const char *name, const struct xl_disk *disk,
+		    char *err, size_t errlen)
+{
+	struct xl_disk copy;
+	int r;
+
+	if (xl_disk_copy(&copy, disk)) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (xl_disk_resolve_target(&copy, err, errlen))
+		r = -EINVAL;
+	else
+		r = xl_device_attach(ctx, &vbd_device, domid, name, &copy, err, errlen);
+	xl_disk_free(&copy);
+	return r;
+}
+
+int xl_block_detach(struct xl_ctx *ctx, unsigned int domid, const char *name, const char *which,
+		    char *err, size_t errlen)
+{
+	return xl_device_detach(ctx, &vbd_device, domid, name, which, err, errlen);
+}
 
 int main_block_attach(struct xl_ctx *ctx, int argc, char **argv)
 {

@@ -29,4 +29,15 @@ struct xs_client;
 int xl_domain_disks(struct xl_ctx *ctx, struct xs_client *xs, unsigned int domid,
 		    struct xl_vbd_info **out, size_t *n, char *err, size_t errlen);
 
+/* A deep copy of src into dst (free with xl_disk_free): 0, or -1 when out of memory. */
+int xl_disk_copy(struct xl_disk *dst, const struct xl_disk *src);
+
+/* xl block-attach of `disk` (its target resolved and checked here, as block-attach does) to domain
+ * domid called `name`, and block-detach of the disk `which` names (a DevId or a vdev): as
+ * xl_device_attach and xl_device_detach (xl_device.h). */
+int xl_block_attach(struct xl_ctx *ctx, unsigned int domid, const char *name, const struct xl_disk *disk,
+		    char *err, size_t errlen);
+int xl_block_detach(struct xl_ctx *ctx, unsigned int domid, const char *name, const char *which,
+		    char *err, size_t errlen);
+
 #endif

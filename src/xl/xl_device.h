@@ -30,9 +30,9 @@ struct xl_device_type {
 	 * 0, or an exit status after saying why. */
 	int (*parse_args)(int argc, char **argv, void **dev);
 	/* Attach, after: the device against the domain's list (duplicates, defaults, host checks),
-	 * then its spec for the VMM (malloc'd).  0, or an exit status after saying why. */
+	 * then its spec for the VMM (malloc'd).  0, or -1 with why in err (xl prints it after "xl: "). */
 	int (*make_spec)(struct xl_ctx *ctx, unsigned int domid, void *dev, const void *list, size_t n,
-			 char **spec);
+			 char **spec, char *err, size_t errlen);
 	void (*free_dev)(void *dev);
 	/* Detach: what the user named (a DevId, a MAC, a vdev) to a devid of the list, or -1. */
 	long (*find)(const char *which, const void *list, size_t n);
@@ -45,6 +45,18 @@ struct xl_device_type {
  * none; free with type->free_list), or -errno as xl_domain_request returns it, message in err. */
 int xl_device_list(struct xl_ctx *ctx, const struct xl_device_type *type, unsigned int domid, void **out,
 		   size_t *n, char *err, size_t errlen);
+
+/* Attach of `dev` (as the type's parse_args makes it) to domain domid (>= 1) called `name`: the
+ * domain's list, the type's checks and spec, the `<request>-attach` request.  0; -ESRCH when the
+ * domain is gone; other -errno with xl's message (without "xl: ") in err: -EINVAL for a check. */
+int xl_device_attach(struct xl_ctx *ctx, const struct xl_device_type *type, unsigned int domid,
+		     const char *name, void *dev, char *err, size_t errlen);
+/* Detach of the device `which` names (a DevId, a MAC, a vdev: the type's find) from domain domid
+ * called `name`: 0 once the VMM says it is gone; -ESRCH when the domain is; -ENOENT when no device
+ * of the list is `which`, with the type's not_found message in err; other -errno with xl's message
+ * (without "xl: ") in err. */
+int xl_device_detach(struct xl_ctx *ctx, const struct xl_device_type *type, unsigned int domid,
+		     const char *name, const char *which, char *err, size_t errlen);
 
 int xl_device_attach_main(struct xl_ctx *ctx, const struct xl_device_type *type, int argc, char **argv);
 int xl_device_detach_main(struct xl_ctx *ctx, const struct xl_device_type *type, int argc, char **argv);

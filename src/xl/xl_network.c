@@ -160,13 +160,12 @@ out:
 }
 
 static int make_spec(struct xl_ctx *ctx, unsigned int domid, void *dev, const void *list, size_t n,
-		     char **spec)
+		     char **spec, char *err, size_t errlen)
 {
 	struct vif_attach *a = dev;
 	const struct xl_vif_info *infos = list;
 	unsigned char (*taken)[6] = calloc(n + 1, sizeof(*taken));
-	char err[1024];
-	int status = EXIT_FAILURE;
+	int r = -1;
 
 	(void)ctx;
 	if (!taken)
@@ -174,30 +173,28 @@ static int make_spec(struct xl_ctx *ctx, unsigned int domid, void *dev, const vo
 	for (size_t i = 0; i < n; i++) {
 		xl_vif_mac_parse(infos[i].mac, taken[i]);
 		if (a->vif.mac_set && !memcmp(a->vif.mac, taken[i], 6)) {
-			fprintf(stderr, "xl: domain %u already has a vif with mac %s (devid %u)\n",
-				domid, infos[i].mac, infos[i].devid);
+			snprintf(err, errlen, "domain %u already has a vif with mac %s (devid %u)", domid,
+				 infos[i].mac, infos[i].devid);
 			goto out;
 		}
 		if (a->devid >= 0 && infos[i].devid == (unsigned int)a->devid) {
-			fprintf(stderr, "xl: domain %u already has a vif with devid %d\n", domid, a->devid);
+			snprintf(err, errlen, "domain %u already has a vif with devid %d", domid, a->devid);
 			goto out;
 		}
 	}
-	if (xl_vif_resolve_defaults(&a->vif, (const unsigned char (*)[6])taken, n, err, sizeof(err)) ||
-	    xl_vifs_check_bridges(&a->vif, 1, err, sizeof(err))) {
-		fprintf(stderr, "xl: %s\n", err);
+	if (xl_vif_resolve_defaults(&a->vif, (const unsigned char (*)[6])taken, n, err, errlen) ||
+	    xl_vifs_check_bridges(&a->vif, 1, err, errlen))
 		goto out;
-	}
 	*spec = xl_vif_format_spec(&a->vif);
 	if (*spec) {
-		status = 0;
+		r = 0;
 		goto out;
 	}
 out_nomem:
-	fprintf(stderr, "xl: out of memory\n");
+	snprintf(err, errlen, "out of memory");
 out:
 	free(taken);
-	return status;
+	return r;
 }
 
 /* DevId or MAC (xl tells them apart by the ':') to the devid in the list; -1 if none. */
@@ -266,6 +263,50 @@ static const struct xl_device_type vif_device = {
 	.make_spec = make_spec, .free_dev = free_attach, .find = find_device,
 	.print_header = print_header, .print_row = print_row,
 };
+
+/* A copy of src's strings (NULL stays NULL): 0, or -1 when out of memory. */
+static int dup_field(char **dst, const char *src)
+{
+	*dst = src ? strdup(src) : NULL;
+	return src && !*dst ? -1 : 0;
+}
+
+int xl_vif_copy(struct xl_vif *dst, const struct xl_vif *src)
+{
+	*dst = *src;
+	dst->bridge = dst->script = dst->ip = dst->vifname = dst->rate = dst->where = NULL;
+	if (dup_field(&dst->bridge, src->bridge) || dup_field(&dst->script, src->script) ||
+	    dup_field(&dst->ip, src->ip) || dup_field(&dst->vifname, src->vifname) ||
+	    dup_field(&dst->rate, src->rate) || dup_field(&dst->where, src->where)) {
+		xl_vif_free(dst);
+		return -1;
+	}
+	return 0;
+}
+
+int xl_network_attach(struct xl_ctx *ctx, unsigned int domid, const char *name, const struct xl_vif *vif,
+		      char *err, size_t errlen)
+{
+	struct vif_attach *a = calloc(1, sizeof(*a));
+	int r;
+
+	if (!a || xl_vif_copy(&a->vif, vif)) {
+		free(a);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	a->devid = -1;              /* the VMM picks, as network-attach without devid= */
+	a->vif.devid = -1;
+	r = xl_device_attach(ctx, &vif_device, domid, name, a, err, errlen);
+	free_attach(a);
+	return r;
+}
+
+int xl_network_detach(struct xl_ctx *ctx, unsigned int domid, const char *name, const char *which,
+		      char *err, size_t errlen)
+{
+	return xl_device_detach(ctx, &vif_device, domid, name, which, err, errlen);
+}
 
 int main_network_attach(struct xl_ctx *ctx, int argc, char **argv)
 {

@@ -29,4 +29,15 @@ int xl_domain_nics(struct xl_ctx *ctx, struct xs_client *xs, unsigned int domid,
 		   struct xl_nic **out, size_t *n, char *err, size_t errlen);
 void xl_nics_free(struct xl_nic *nics, size_t n);
 
+/* A deep copy of src into dst (free with xl_vif_free): 0, or -1 when out of memory. */
+int xl_vif_copy(struct xl_vif *dst, const struct xl_vif *src);
+
+/* xl network-attach of `vif` (its devid ignored: the VMM picks) to domain domid called `name`, and
+ * network-detach of the vif `which` names (a DevId or a MAC): as xl_device_attach and
+ * xl_device_detach (xl_device.h). */
+int xl_network_attach(struct xl_ctx *ctx, unsigned int domid, const char *name, const struct xl_vif *vif,
+		      char *err, size_t errlen);
+int xl_network_detach(struct xl_ctx *ctx, unsigned int domid, const char *name, const char *which,
+		      char *err, size_t errlen);
+
 #endif

@@ -12,47 +12,90 @@
 #include "xl/xl_bounds.h"
 #include "xl/xl_cmdtable.h"
 #include "xl/xl_domain.h"
+#include "xl/xl_sched.h"
 
 #define REPLY_MAX 8192
 
-/* One vcpu-list line: "vcpu=I cpu=C state=S time=T hard=LIST soft=LIST". */
-static int print_vcpu_line(const char *name, unsigned int domid, const char *line)
+static int parse_vcpu_line(const char *line, struct xl_vcpu_info *v)
 {
-	unsigned int id;
-	int cpu;
-	char state;
-	double time;
-	char hard[512], soft[512];
+	return sscanf(line, "vcpu=%u cpu=%d state=%c time=%lf hard=%511s soft=%511s", &v->id, &v->cpu,
+		      &v->state, &v->time, v->hard, v->soft) == 6 ? 0 : -1;
+}
 
-	if (sscanf(line, "vcpu=%u cpu=%d state=%c time=%lf hard=%511s soft=%511s", &id, &cpu, &state, &time,
-		   hard, soft) != 6)
-		return -1;
-	printf("%-32s %5u %5u", name, domid, id);
-	if (state == 'p' || cpu < 0)
+int xl_vcpu_list(struct xl_ctx *ctx, unsigned int domid, struct xl_vcpu_info **out, size_t *n, char *err,
+		 size_t errlen)
+{
+	char *reply = malloc(REPLY_MAX);
+	struct xl_vcpu_info *v = NULL;
+	size_t count = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (!reply) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	r = xl_domain_request(ctx, domid, "vcpu-list", XL_REQUEST_MS, reply, REPLY_MAX);
+	if (r) {
+		snprintf(err, errlen, "%s", reply);
+		goto out;
+	}
+	for (char *save = NULL, *line = strtok_r(reply, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct xl_vcpu_info *grown = realloc(v, (count + 1) * sizeof(*v));
+
+		if (!grown) {
+			snprintf(err, errlen, "out of memory");
+			r = -ENOMEM;
+			goto out;
+		}
+		v = grown;
+		if (parse_vcpu_line(line, &v[count])) {
+			snprintf(err, errlen, "%s", line);
+			r = -EPROTO;
+			goto out;
+		}
+		count++;
+	}
+	*out = v;
+	*n = count;
+	v = NULL;
+out:
+	free(v);
+	free(reply);
+	return r;
+}
+
+static void print_vcpu(const char *name, unsigned int domid, const struct xl_vcpu_info *v)
+{
+	printf("%-32s %5u %5u", name, domid, v->id);
+	if (v->state == 'p' || v->cpu < 0)
 		printf("%5c %3c%cp ", '-', '-', '-');
 	else
-		printf("%5d %3c%c- ", cpu, state == 'r' ? 'r' : '-', state == 'b' ? 'b' : '-');
-	printf("%9.1f  %s / %s\n", time, hard, soft);
-	return 0;
+		printf("%5d %3c%c- ", v->cpu, v->state == 'r' ? 'r' : '-', v->state == 'b' ? 'b' : '-');
+	printf("%9.1f  %s / %s\n", v->time, v->hard, v->soft);
 }
 
 static int vcpu_list_domain(struct xl_ctx *ctx, unsigned int domid, const char *name)
 {
-	char reply[REPLY_MAX];
-	int r = xl_domain_request(ctx, domid, "vcpu-list", XL_REQUEST_MS, reply, sizeof(reply));
+	char err[REPLY_MAX];
+	struct xl_vcpu_info *v;
+	size_t n;
+	int r = xl_vcpu_list(ctx, domid, &v, &n, err, sizeof(err));
 
 	if (r == -ESRCH)
 		return 0;              /* gone meanwhile: as xl, nothing to print */
-	if (r) {
-		fprintf(stderr, "xl: cannot list the vCPUs of domain %u (%s): %s\n", domid, name, reply);
+	if (r == -EPROTO) {
+		fprintf(stderr, "xl: domain %u (%s) answered vcpu-list with '%s'\n", domid, name, err);
 		return 1;
 	}
-	for (char *save = NULL, *line = strtok_r(reply, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (print_vcpu_line(name, domid, line)) {
-			fprintf(stderr, "xl: domain %u (%s) answered vcpu-list with '%s'\n", domid, name, line);
-			return 1;
-		}
+	if (r) {
+		fprintf(stderr, "xl: cannot list the vCPUs of domain %u (%s): %s\n", domid, name, err);
+		return 1;
 	}
+	for (size_t i = 0; i < n; i++)
+		print_vcpu(name, domid, &v[i]);
+	free(v);
 	return 0;
 }
 
@@ -91,10 +134,24 @@ int main_vcpulist(struct xl_ctx *ctx, int argc, char **argv)
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+int xl_vcpu_pin(struct xl_ctx *ctx, unsigned int domid, const char *vcpu, const char *hard, const char *soft,
+		char *err, size_t errlen)
+{
+	char request[1200];
+	int n = snprintf(request, sizeof(request), "vcpu-pin %s %s%s%s", vcpu, hard, soft ? " " : "",
+			 soft ? soft : "");
+
+	if (n < 0 || (size_t)n >= sizeof(request)) {
+		snprintf(err, errlen, "the affinity lists are too long");
+		return -E2BIG;
+	}
+	return xl_domain_request(ctx, domid, request, XL_REQUEST_MS, err, errlen);
+}
+
 int main_vcpupin(struct xl_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = { { "force", 0, NULL, 'f' }, { 0 } };
-	char name[DOMAIN_NAME_MAX + 1], why[512], reply[1024], request[600];
+	char name[DOMAIN_NAME_MAX + 1], why[512], reply[1024];
 	struct cpumap map;
 	unsigned int domid;
 	bool force = false;
@@ -140,8 +197,7 @@ int main_vcpupin(struct xl_ctx *ctx, int argc, char **argv)
 	status = xl_find_domain_or_complain(ctx, dom, "pin the vCPUs of", &domid, name, sizeof(name));
 	if (status)
 		return status;
-	snprintf(request, sizeof(request), "vcpu-pin %s %s%s%s", vcpu, hard, soft ? " " : "", soft ? soft : "");
-	r = xl_domain_request(ctx, domid, request, XL_REQUEST_MS, reply, sizeof(reply));
+	r = xl_vcpu_pin(ctx, domid, vcpu, hard, soft, reply, sizeof(reply));
 	if (r == -ESRCH) {
 		fprintf(stderr, "xl: domain '%s' does not exist\n", dom);
 		return EXIT_FAILURE;
@@ -156,30 +212,58 @@ int main_vcpupin(struct xl_ctx *ctx, int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
-/* A sched-credit reply: "weight=W cap=C cgroup=PATH" or "weight=W cap=C unenforced=WHY". */
-static int credit_row(struct xl_ctx *ctx, unsigned int domid, const char *name, const char *request)
+int xl_sched_credit(struct xl_ctx *ctx, unsigned int domid, const unsigned int *weight, const unsigned int *cap,
+		    struct xl_credit *out, char *err, size_t errlen)
 {
-	char reply[2048];
-	unsigned int weight, cap;
+	char request[96], reply[2048];
 	int used = 0;
-	int r = xl_domain_request(ctx, domid, request, XL_REQUEST_MS, reply, sizeof(reply));
+	int r;
+
+	snprintf(request, sizeof(request), "sched-credit");
+	if (weight)
+		snprintf(request + strlen(request), sizeof(request) - strlen(request), " weight=%u", *weight);
+	if (cap)
+		snprintf(request + strlen(request), sizeof(request) - strlen(request), " cap=%u", *cap);
+	r = xl_domain_request(ctx, domid, request, XL_REQUEST_MS, reply, sizeof(reply));
+	if (r) {
+		snprintf(err, errlen, "%s", reply);
+		return r;
+	}
+	memset(out, 0, sizeof(*out));
+	/* "weight=W cap=C cgroup=PATH" or "weight=W cap=C unenforced=WHY" */
+	if (sscanf(reply, "weight=%u cap=%u %n", &out->weight, &out->cap, &used) != 2 || !used) {
+		snprintf(err, errlen, "%s", reply);
+		return -EPROTO;
+	}
+	if (!strncmp(reply + used, "unenforced=", 11))
+		snprintf(out->unenforced, sizeof(out->unenforced), "%s", reply + used + 11);
+	return 0;
+}
+
+static int credit_row(struct xl_ctx *ctx, unsigned int domid, const char *name, const unsigned int *weight,
+		      const unsigned int *cap)
+{
+	char err[2048];
+	struct xl_credit c;
+	bool set = weight || cap;
+	int r = xl_sched_credit(ctx, domid, weight, cap, &c, err, sizeof(err));
 
 	if (r == -ESRCH)
 		return 0;
+	if (r == -EPROTO) {
+		fprintf(stderr, "xl: domain %u (%s) answered sched-credit with '%s'\n", domid, name, err);
+		return 1;
+	}
 	if (r) {
 		fprintf(stderr, "xl: cannot %s the credit scheduler parameters of domain %u (%s): %s\n",
-			strcmp(request, "sched-credit") ? "set" : "read", domid, name, reply);
+			set ? "set" : "read", domid, name, err);
 		return 1;
 	}
-	if (sscanf(reply, "weight=%u cap=%u %n", &weight, &cap, &used) != 2 || !used) {
-		fprintf(stderr, "xl: domain %u (%s) answered sched-credit with '%s'\n", domid, name, reply);
-		return 1;
-	}
-	if (!strcmp(request, "sched-credit")) {
-		printf("%-33s %4u %6u %4u\n", name, domid, weight, cap);
-		if (!strncmp(reply + used, "unenforced=", 11))
+	if (!set) {
+		printf("%-33s %4u %6u %4u\n", name, domid, c.weight, c.cap);
+		if (c.unenforced[0])
 			fprintf(stderr, "xl: domain %u (%s): weight and cap are not enforced: %s\n", domid, name,
-				reply + used + 11);
+				c.unenforced);
 	}
 	return 0;
 }
@@ -193,8 +277,8 @@ int main_sched_credit(struct xl_ctx *ctx, int argc, char **argv)
 	};
 	const char *dom = NULL, *weight = NULL, *cap = NULL;
 	bool pool_opts = false;
-	char name[DOMAIN_NAME_MAX + 1], request[96];
-	unsigned int domid;
+	char name[DOMAIN_NAME_MAX + 1];
+	unsigned int domid, numbers[2];
 	int opt, status, failed = 0;
 
 	while ((opt = xl_getopt(argc, argv, "d:w:c:p:t:r:m:s", opts, "sched-credit", 0, &status)) != -1) {
@@ -228,6 +312,7 @@ int main_sched_credit(struct xl_ctx *ctx, int argc, char **argv)
 				i ? "0 (no cap) to 65535 (% of one CPU)" : "1 to 65535");
 			return EXIT_FAILURE;
 		}
+		numbers[i] = (unsigned int)v;
 	}
 	if (xl_ctx_rundir(ctx))
 		return EXIT_FAILURE;
@@ -243,7 +328,7 @@ int main_sched_credit(struct xl_ctx *ctx, int argc, char **argv)
 		printf("Cpupool Pool-0: [sched params unavailable]\n");
 		printf("%-33s %4s %6s %4s\n", "Name", "ID", "Weight", "Cap");
 		for (size_t i = 0; i < n; i++)
-			failed |= credit_row(ctx, doms[i].domid, doms[i].name, "sched-credit");
+			failed |= credit_row(ctx, doms[i].domid, doms[i].name, NULL, NULL);
 		free(doms);
 		return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 	}
@@ -252,9 +337,8 @@ int main_sched_credit(struct xl_ctx *ctx, int argc, char **argv)
 		return status;
 	if (!weight && !cap) {
 		printf("%-33s %4s %6s %4s\n", "Name", "ID", "Weight", "Cap");
-		return credit_row(ctx, domid, name, "sched-credit") ? EXIT_FAILURE : EXIT_SUCCESS;
+		return credit_row(ctx, domid, name, NULL, NULL) ? EXIT_FAILURE : EXIT_SUCCESS;
 	}
-	snprintf(request, sizeof(request), "sched-credit%s%s%s%s", weight ? " weight=" : "", weight ? weight : "",
-		 cap ? " cap=" : "", cap ? cap : "");
-	return credit_row(ctx, domid, name, request) ? EXIT_FAILURE : EXIT_SUCCESS;
+	return credit_row(ctx, domid, name, weight ? &numbers[0] : NULL, cap ? &numbers[1] : NULL) ?
+	       EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -16,6 +16,7 @@
 #include "xl/xl_cmdtable.h"
 #include "xl/xl_domain.h"
 #include "xl/xl_store.h"
+#include "xl/xl_vcpu.h"
 
 #define TRANSACTION_TRIES 5      /* EAGAIN: someone else wrote the domain's nodes meanwhile */
 #define LIBXL_ERROR_FAIL (-3)    /* what xl prints as libxl's rc */
@@ -68,10 +69,60 @@ static int write_availability(struct xl_store *store, unsigned int domid, unsign
 	return r;
 }
 
+int xl_domain_vcpu_set(struct xl_ctx *ctx, unsigned int domid, unsigned long want, bool check_host,
+		       char *err, size_t errlen)
+{
+	char why[512];
+	unsigned int max, online;
+	struct xl_store store;
+
+	if (xl_ctx_rundir(ctx)) {
+		snprintf(err, errlen, "xl: cannot use the run directory (see the log)");
+		return -2;
+	}
+	int r = xl_store_open(&ctx->rd, &store, XL_XENSTORE_MS, why, sizeof(why));
+	if (r) {
+		snprintf(err, errlen, "xl: cannot reach xenstored: %s", why);
+		return -2;
+	}
+	int status = -1;
+	r = count_vcpus(&store, domid, &max, &online);
+	if (r) {
+		snprintf(err, errlen, "xl: reading domain %u's vCPUs (/local/domain/%u/cpu): %s", domid, domid,
+			 xl_store_explain(&store, r, why, sizeof(why)));
+		goto out;
+	}
+	long host_cpus = sysconf(_SC_NPROCESSORS_CONF);
+	if (check_host && want > online && host_cpus > 0 && want > (unsigned long)host_cpus) {
+		snprintf(err, errlen, "You are overcommmitting! You have %ld physical CPUs and want %lu vCPUs! "
+			 "Aborting, use --ignore-host to continue", host_cpus, want);
+		goto out;
+	}
+	if (want == 0 || want > max) {
+		int n = want == 0 ? snprintf(err, errlen, "libxl: error: Domain %u:Requested 0 VCPUs!\n", domid) :
+			snprintf(err, errlen, "libxl: error: Domain %u:Requested %lu VCPUs, however maxcpus is %u!\n",
+				 domid, want, max);
+		if (n >= 0 && (size_t)n < errlen)
+			snprintf(err + n, errlen - (size_t)n, "libxl_set_vcpuonline failed domid=%u max_vcpus=%lu, "
+				 "rc: %d", domid, want, LIBXL_ERROR_FAIL);
+		goto out;
+	}
+	r = write_availability(&store, domid, max, (unsigned int)want);
+	if (r) {
+		snprintf(err, errlen, "xl: writing domain %u's cpu/<n>/availability: %s", domid,
+			 xl_store_explain(&store, r, why, sizeof(why)));
+		goto out;
+	}
+	status = 0;
+out:
+	xl_store_close(&store);
+	return status;
+}
+
 static int vcpu_set(struct xl_ctx *ctx, const char *qualifier, const char *count, bool check_host)
 {
-	char name[DOMAIN_NAME_MAX + 1], err[512], *end;
-	unsigned int domid, max, online;
+	char name[DOMAIN_NAME_MAX + 1], err[1024], *end;
+	unsigned int domid;
 	int status;
 
 	errno = 0;
@@ -82,47 +133,12 @@ static int vcpu_set(struct xl_ctx *ctx, const char *qualifier, const char *count
 	}
 	if ((status = xl_find_domain_or_complain(ctx, qualifier, NULL, &domid, name, sizeof(name))))
 		return status;
-	struct xl_store store;
 	if (xl_ctx_rundir(ctx))
-		return EXIT_FAILURE;
-	int r = xl_store_open(&ctx->rd, &store, XL_XENSTORE_MS, err, sizeof(err));
-	if (r) {
-		fprintf(stderr, "xl: cannot reach xenstored: %s\n", err);
-		return EXIT_FAILURE;
-	}
-	status = EXIT_FAILURE;
-	r = count_vcpus(&store, domid, &max, &online);
-	if (r) {
-		fprintf(stderr, "xl: reading domain %u's vCPUs (/local/domain/%u/cpu): %s\n", domid, domid,
-			xl_store_explain(&store, r, err, sizeof(err)));
-		goto out;
-	}
-	long host_cpus = sysconf(_SC_NPROCESSORS_CONF);
-	if (check_host && want > online && host_cpus > 0 && want > (unsigned long)host_cpus) {
-		fprintf(stderr, "You are overcommmitting! You have %ld physical CPUs and want %lu vCPUs! "
-			"Aborting, use --ignore-host to continue\n", host_cpus, want);
-		goto out;
-	}
-	if (want == 0 || want > max) {
-		if (want == 0)
-			fprintf(stderr, "libxl: error: Domain %u:Requested 0 VCPUs!\n", domid);
-		else
-			fprintf(stderr, "libxl: error: Domain %u:Requested %lu VCPUs, however maxcpus is %u!\n",
-				domid, want, max);
-		fprintf(stderr, "libxl_set_vcpuonline failed domid=%u max_vcpus=%lu, rc: %d\n", domid, want,
-			LIBXL_ERROR_FAIL);
-		goto out;
-	}
-	r = write_availability(&store, domid, max, (unsigned int)want);
-	if (r) {
-		fprintf(stderr, "xl: writing domain %u's cpu/<n>/availability: %s\n", domid,
-			xl_store_explain(&store, r, err, sizeof(err)));
-		goto out;
-	}
-	status = EXIT_SUCCESS;
-out:
-	xl_store_close(&store);
-	return status;
+		return EXIT_FAILURE;     /* it said why */
+	if (xl_domain_vcpu_set(ctx, domid, want, check_host, err, sizeof(err)) == 0)
+		return EXIT_SUCCESS;
+	fprintf(stderr, "%s\n", err);
+	return EXIT_FAILURE;
 }
 
 int main_vcpuset(struct xl_ctx *ctx, int argc, char **argv)
