@@ -7,6 +7,7 @@
 
 const struct logfile_family vmm_log_family = { .prefix = "vmm-", .lock = VMM_LOG_LOCK };
 const struct logfile_family xenstored_log_family = { .prefix = NULL, .lock = XENSTORED_LOG_LOCK };
+const struct logfile_family libvirtd_log_family = { .prefix = NULL, .lock = LIBVIRTD_LOG_LOCK };
 
 int vmm_log_open(const char *path)
 {
@@ -27,11 +28,22 @@ void vmm_log_bound(const char *rundir, const char *name)
 		atexit(log_end_bound);
 }
 
-void xenstored_log_bound(const char *rundir)
+/* A daemon's single log, <rundir>/log/<file>: capped, never pruned. */
+static void single_log_bound(const char *rundir, const char *file, const struct logfile_family *family)
 {
 	struct logfile_policy policy = { .cap = LOGFILE_CAP, .kept = 0 };
 	char path[PATH_MAX];
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/log/xenstored.log", rundir) < sizeof(path))
-		log_bound_stderr(path, &xenstored_log_family, &policy);
+	if ((size_t)snprintf(path, sizeof(path), "%s/log/%s", rundir, file) < sizeof(path))
+		log_bound_stderr(path, family, &policy);
+}
+
+void xenstored_log_bound(const char *rundir)
+{
+	single_log_bound(rundir, "xenstored.log", &xenstored_log_family);
+}
+
+void libvirtd_log_bound(const char *rundir)
+{
+	single_log_bound(rundir, "libvirtd.log", &libvirtd_log_family);
 }

@@ -4,7 +4,8 @@
  *   console log is, and kept after its domain ends by the same knob (the newest LOGFILE_KEPT, or
  *   $XENITH_CONSOLE_LOGS_KEPT): a domain's console log and its VMM's log end together.
  * - log/xenstored.log: xenstored's stderr, which xenstored_ensure opens.  One file for the host's
- *   lifetime: capped, never pruned. */
+ *   lifetime: capped, never pruned.
+ * - log/libvirtd.log: xenith-libvirtd's stderr once it detaches; the same as xenstored.log. */
 #ifndef XENITH_DAEMON_LOG_H
 #define XENITH_DAEMON_LOG_H
 
@@ -12,9 +13,11 @@
 
 #define VMM_LOG_LOCK "vmm.lock"                 /* in the log folder: orders VMM logs' names */
 #define XENSTORED_LOG_LOCK "xenstored.log.lock" /* orders xenstored.log's rotations */
+#define LIBVIRTD_LOG_LOCK "libvirtd.log.lock"   /* orders libvirtd.log's rotations */
 
 extern const struct logfile_family vmm_log_family;        /* vmm-<name>.log */
 extern const struct logfile_family xenstored_log_family;  /* xenstored.log alone */
+extern const struct logfile_family libvirtd_log_family;   /* libvirtd.log alone */
 
 /* Opens (creating) a VMM's log at path for appending, mode 0640, held live before any pruner can
  * see it unheld.  The fd, or -1 with errno. */
@@ -26,5 +29,7 @@ int vmm_log_open(const char *path);
 void vmm_log_bound(const char *rundir, const char *name);
 /* Called once by xenstored as it starts: bounds <rundir>/log/xenstored.log when that is its stderr. */
 void xenstored_log_bound(const char *rundir);
+/* Called by xenith-libvirtd once detached: bounds <rundir>/log/libvirtd.log when that is its stderr. */
+void libvirtd_log_bound(const char *rundir);
 
 #endif

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/daemon.h"
+#include "lib/daemon_log.h"
 #include "lib/error.h"
 #include "libvirt/server.h"
 
@@ -59,50 +61,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static int write_pid_file(const char *path)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -errno;
-	fprintf(f, "%d\n", (int)getpid());
-	return fclose(f) ? -errno : 0;
-}
-
-/* Detaches; the parent exits only now that the socket listens, so a caller may connect at once.
- * stderr goes to the log file. */
-static int daemonize(const char *log_path)
-{
-	int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	pid_t pid;
-
-	if (logfd < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		close(logfd);
-		return -errno;
-	}
-	if (pid > 0)
-		_exit(0);
-	setsid();
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		close(null);
-	}
-	dup2(logfd, STDERR_FILENO);
-	close(logfd);
-	return chdir("/") < 0 ? -errno : 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct virt_daemon *d = malloc(sizeof(*d));  /* large (paths): not on the stack */
 	struct options o = { 0 };
 	char err[512], sock[PATH_MAX], logdir[PATH_MAX], log_path[PATH_MAX + 32];
-	int status = 1;
+	int status = 1, r;
 
 	log_set_program("xenith-libvirtd");
 	if (!d) {
@@ -141,14 +105,15 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!o.foreground) {
-		int r = (mkdir(logdir, 0755) < 0 && errno != EEXIST) ? -errno : daemonize(log_path);
+		r = (mkdir(logdir, 0755) < 0 && errno != EEXIST) ? -errno : daemon_detach(log_path);
 		if (r < 0) {
 			fprintf(stderr, "xenith-libvirtd: daemonizing (log %s): %s\n", log_path, strerror(-r));
 			goto out;
 		}
+		libvirtd_log_bound(rundir);    /* capped like xenstored.log (docs/vmm-control.md) */
 	}
-	if (o.pid_file && write_pid_file(o.pid_file))
-		LOG("writing pid file %s: %s", o.pid_file, strerror(errno));
+	if (o.pid_file && (r = daemon_write_pid_file(o.pid_file)))
+		LOG("writing pid file %s: %s", o.pid_file, strerror(-r));
 	LOG("serving libvirt clients on %s", o.socket);
 	if (virt_daemon_run(d, err, sizeof(err)) < 0)
 		LOG("%s", err);

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lib/daemon.h"
 #include "lib/daemon_log.h"
 #include "lib/error.h"
 #include "lib/unix_socket.h"
@@ -107,42 +108,12 @@ static bool socket_answers(const char *path)
 	return r == 0 || r == -EAGAIN;
 }
 
-static int write_pid_file(const char *path)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -errno;
-	fprintf(f, "%d\n", (int)getpid());
-	return fclose(f) ? -errno : 0;
-}
-
-/* Detaches from the terminal; the parent returns only once the socket is listening (it is, as we
- * listen before forking), so whoever started us may connect at once. */
-static int daemonize(void)
-{
-	pid_t pid = fork();
-
-	if (pid < 0)
-		return -errno;
-	if (pid > 0)
-		_exit(0);
-	setsid();
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		close(null);
-	}
-	return chdir("/") < 0 ? -errno : 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct xenstored *xsdp = malloc(sizeof(*xsdp));   /* the context: large, not on the stack */
 	struct options o = { 0 };
 	char err[512], dir[PATH_MAX], sock[PATH_MAX + 16];
-	int status = 1;
+	int status = 1, r;
 
 	log_set_program("xenstored");
 	if (!xsdp || xsd_init(xsdp)) {
@@ -185,8 +156,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xenstored: %s\n", err);
 		goto out;
 	}
-	if (!o.foreground && daemonize()) {
-		fprintf(stderr, "xenstored: daemonizing: %s\n", strerror(errno));
+	if (!o.foreground && (r = daemon_detach(NULL))) {
+		fprintf(stderr, "xenstored: daemonizing: %s\n", strerror(-r));
 		goto out;
 	}
 	if (loop_init(xsdp, err, sizeof(err)) ||
@@ -195,9 +166,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xenstored: %s\n", err);
 		goto out;
 	}
-	if (o.pid_file && write_pid_file(o.pid_file))
-		LOG("writing pid file %s: %s", o.pid_file, strerror(errno));
-	int r = resume_arm(xsdp);
+	if (o.pid_file && (r = daemon_write_pid_file(o.pid_file)))
+		LOG("writing pid file %s: %s", o.pid_file, strerror(-r));
+	r = resume_arm(xsdp);
 	if (r)
 		LOG("arming the reconnection timer: %s; domains from the snapshot go only with RELEASE",
 		    strerror(-r));
