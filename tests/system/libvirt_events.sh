@@ -177,6 +177,19 @@ test_destroy_through_virsh_is_destroyed() {
 	stop_observing vd
 }
 
+test_listener_killed_without_deregistering() {
+	start_daemon
+	observe gone
+	kill -KILL "$OBSERVER_PID"
+	exec {OBSERVER_FD}>&-
+	standin lk 10
+	"$XL" pause lk >/dev/null 2>&1 || fail "xl pause failed"
+	observe next
+	"$XL" unpause lk >/dev/null 2>&1 || fail "xl unpause failed"
+	expect_event next "all lk RESUMED UNPAUSED"
+	stop_observing next
+}
+
 test_other_event_ids_not_supported() {
 	start_daemon
 	need_python_libvirt
@@ -278,6 +291,17 @@ test_console_shows_the_test_guests_banner() {
 	"$XL" create "$cfg" >"$WORK/xl.out" 2>&1 || fail "xl create: $(cat "$WORK/xl.out")"
 	bounded 40 kcon "$PY_LIBVIRT" "$CONSOLE" "$URI" kcon --expect "Xenith test guest" --seconds 30
 	[ "$BOUNDED_RC" = 0 ] || fail "virsh console of the test guest: $(said kcon out)"
+}
+
+# A sanitizer build's daemon reports into its log: each test's log is checked, then started afresh.
+eval "vmm_$(declare -f check_sanitizers)"
+check_sanitizers() {
+	vmm_check_sanitizers || return 1
+	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/libvirtd.log" 2>/dev/null; then
+		fail "sanitizer report in libvirtd.log: $(grep -m1 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/libvirtd.log")"
+		return 1
+	fi
+	rm -f "$WORK/libvirtd.log"
 }
 
 run_tests
