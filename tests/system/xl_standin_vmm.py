@@ -12,7 +12,11 @@ Started as `exec -a xenith-vmm python3 ...`, its command line is a VMM's for xl'
 With --console it owns a real pty pair as the VMM's console backend does (the slave named in
 domains/<domid>/console.tty, its own slave fd kept open): the banner "Xenith stand-in NAME console"
 is written at start, and each line typed into the console is answered "stand-in got: LINE" (and
-logged as "console LINE" with --log)."""
+logged as "console LINE" with --log).
+`vif-attach SPEC`, `vbd-attach SPEC`, their `-detach DEVID` and `-list` keep a device list as the
+VMM's backends do (docs/netif.md, docs/blkif.md): a device waits in InitWait (state 2) for a
+frontend that never comes, with no event channel or ring yet (-1); a devid another device holds,
+or a detach of one that is not there, is refused as the VMM refuses it."""
 import argparse
 import os
 import signal
@@ -38,6 +42,7 @@ def main():
     p.add_argument("--uuid")
     a, _ = p.parse_known_args()
     a.paused = False
+    a.devices = {"vif": {}, "vbd": {}}
     if a.ignore_term:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     staging = os.path.join(a.rundir, "domains", ".new-%d" % os.getpid())
@@ -91,6 +96,45 @@ def serve_console(master, a):
                 line += bytes([b])
 
 
+def device_request(a, req):
+    kind, verb = req[0].split("-")
+    devs = a.devices[kind]
+    if verb == "list":
+        lines = ["ok"]
+        for devid in sorted(devs):
+            d = devs[devid]
+            if kind == "vif":
+                lines.append("%d %s 2 -1 -1 -1 %s" % (devid, d["mac"], d["vifname"]))
+            else:
+                lines.append("%d %s 2 -1 -1 %s %s" % (devid, d["vdev"], d["access"], d["target"]))
+        return "\n".join(lines)
+    if len(req) != 2:
+        return "error EINVAL usage: %s %s" % (req[0], "DEVID" if verb == "detach" else "SPEC")
+    if verb == "detach":
+        if not req[1].isdigit() or int(req[1]) not in devs:
+            return "error ENOENT no %s %s" % (kind, req[1])
+        del devs[int(req[1])]
+        return "ok"
+    spec, rest = {}, req[1]
+    while rest:             # key=value,...; a vbd's target= is the rest, commas and all
+        key, _, rest = rest.partition("=")
+        if key == "target":
+            spec[key], rest = rest, ""
+        else:
+            spec[key], _, rest = rest.partition(",")
+    devid = int(spec.get("devid", -1))
+    if devid < 0:
+        devid = min(set(range(len(devs) + 1)) - set(devs))
+    if devid in devs:
+        return "error EEXIST %s %d already exists" % (kind, devid)
+    if kind == "vif":
+        spec.setdefault("vifname", "vif%d.%d" % (a.domid, devid))
+        devs[devid] = spec
+        return "ok devid=%d vifname=%s" % (devid, spec["vifname"])
+    devs[devid] = spec
+    return "ok devid=%d" % devid
+
+
 def serve(conn, a, final):
     req = conn.recv(4096).decode(errors="replace").split()
     if not req:
@@ -114,6 +158,8 @@ def serve(conn, a, final):
         else:
             a.max_kb = int(req[1]) // 4 * 4
             conn.send(b"ok maxmem_kb=%d mem_kb=32768" % a.max_kb)
+    elif req[0] in ("vif-attach", "vbd-attach", "vif-detach", "vbd-detach", "vif-list", "vbd-list"):
+        conn.send(device_request(a, req).encode())
     elif req[0] == "destroy":
         conn.send(b"ok")
         conn.close()

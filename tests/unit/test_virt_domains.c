@@ -16,10 +16,13 @@
 #include <libvirt/libvirt.h>
 #include "lib/uuid.h"
 #include "libvirt/virt_domains.h"
+#include "xl/xl_block.h"
 #include "xl/xl_cfg.h"
+#include "xl/xl_network.h"
 #include "unit.h"
 
 #define STANDIN "tests/system/xl_standin_vmm.py"
+#define SCHED_STANDIN "tests/system/sched_standin_vmm.py"
 
 struct scratch {
 	char state[64], run[64];
@@ -350,6 +353,295 @@ static void test_running_standins(struct unit *u, const void *arg)
 	scratch_end(&s);
 }
 
+
+static bool have_python(const char *script)
+{
+	return !access(script, R_OK) && !system("python3 -c '' 2>/dev/null");
+}
+
+/* sched_standin_vmm.py for domain `domid` with `vcpus` vCPUs logging to `log` (and --unenforced
+ * WHY when why is not NULL); its pid once its control socket is there, or -1. */
+static pid_t sched_standin(const char *run, const char *name, int domid, int vcpus, const char *log,
+			   const char *why)
+{
+	char domid_s[16], vcpus_s[16], sock[256];
+	pid_t pid;
+
+	snprintf(domid_s, sizeof(domid_s), "%d", domid);
+	snprintf(vcpus_s, sizeof(vcpus_s), "%d", vcpus);
+	snprintf(sock, sizeof(sock), "%s/domains/%d/control.sock", run, domid);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		execlp("python3", "xenith-vmm", SCHED_STANDIN, "--rundir", run, "--name", name, "--domid",
+		       domid_s, "--vcpus", vcpus_s, "--log", log, why ? "--unenforced" : NULL, why,
+		       (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; pid > 0 && i < 200; i++) {
+		if (!access(sock, F_OK))
+			return pid;
+		usleep(50 * 1000);
+	}
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return -1;
+}
+
+static void stop(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+}
+
+/* Whether the file holds the line. */
+static bool file_has_line(const char *path, const char *line)
+{
+	char buf[1024];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	while (f && !found && fgets(buf, sizeof(buf), f)) {
+		buf[strcspn(buf, "\n")] = '\0';
+		found = !strcmp(buf, line);
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static void test_vcpus_and_credit(struct unit *u, const void *arg)
+{
+	struct scratch s;
+	struct virt_dom d;
+	struct virt_vcpu *v = NULL;
+	char err[1024], log[128], log2[128];
+	size_t n = 0;
+	unsigned int weight = 0, cap = 0, w = 512, c = 25;
+	pid_t a, b;
+	(void)arg;
+
+	if (!have_python(SCHED_STANDIN)) {
+		printf("skip - vCPUs and credit: no python3 or %s\n", SCHED_STANDIN);
+		return;
+	}
+	CHECK(scratch_begin(&s) == 0, "scratch");
+	snprintf(log, sizeof(log), "%s/requests", s.run);
+	snprintf(log2, sizeof(log2), "%s/requests-nocg", s.run);
+	a = sched_standin(s.run, "web", 3, 3, log, NULL);
+	b = sched_standin(s.run, "nocg", 4, 1, log2, "no cpu controller");
+	CHECK(a > 0 && b > 0, "stand-ins %d %d", (int)a, (int)b);
+
+	/* vcpu-list: running on CPU 0, blocked on CPU 1 after 1.25 s, the last without a thread. */
+	CHECK_INT(virt_domain_lookup(&s.h, "web", NULL, -1, &d, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_vcpus(&s.h, &d, &v, &n, err, sizeof(err)), 0);
+	CHECK(n == 3, "n %zu", n);
+	if (n == 3) {
+		CHECK(v[0].number == 0 && v[0].state == VIR_VCPU_RUNNING && v[0].cpu == 0, "vcpu 0: %d %d",
+		      v[0].state, v[0].cpu);
+		CHECK(v[1].state == VIR_VCPU_BLOCKED && v[1].cpu == 1 && v[1].cpu_time_ns == 1250000000ULL,
+		      "vcpu 1: %d %d %llu", v[1].state, v[1].cpu, v[1].cpu_time_ns);
+		CHECK(v[2].state == VIR_VCPU_OFFLINE && v[2].cpu == -1, "vcpu 2: %d %d", v[2].state, v[2].cpu);
+		CHECK(v[0].affinity[0] == 0xff && v[0].affinity[63] == 0xff, "'all' is every CPU");
+	}
+	free(v);
+
+	/* A pin to CPU 0 goes to the VMM as xl vcpu-pin sends it, and reads back. */
+	uint8_t map[2] = { 0x01, 0x00 };
+	CHECK_INT(virt_domain_pin_vcpu(&s.h, &d, 1, map, sizeof(map), err, sizeof(err)), 0);
+	CHECK(file_has_line(log, "vcpu-pin 1 0"), "request logged in %s", log);
+	CHECK_INT(virt_domain_vcpus(&s.h, &d, &v, &n, err, sizeof(err)), 0);
+	CHECK(n == 3 && v[1].affinity[0] == 0x01 && v[1].affinity[1] == 0 && v[0].affinity[0] == 0xff,
+	      "vcpu 1 pinned to CPU 0: %02x", n == 3 ? v[1].affinity[0] : 0);
+	free(v);
+	CHECK_INT(virt_domain_pin_vcpu(&s.h, &d, 7, map, sizeof(map), err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "vCPU 7 does not exist") && strstr(err, "'web'"), "err: %s", err);
+	map[0] = 0;
+	CHECK_INT(virt_domain_pin_vcpu(&s.h, &d, 0, map, sizeof(map), err, sizeof(err)), -EINVAL);
+
+	/* Credit: read, set both, read back. */
+	CHECK_INT(virt_domain_sched_get(&s.h, &d, &weight, &cap, err, sizeof(err)), 0);
+	CHECK(weight == 256 && cap == 0, "defaults %u %u", weight, cap);
+	CHECK_INT(virt_domain_sched_set(&s.h, &d, &w, &c, err, sizeof(err)), 0);
+	CHECK(file_has_line(log, "sched-credit weight=512 cap=25"), "request logged");
+	CHECK_INT(virt_domain_sched_get(&s.h, &d, &weight, &cap, err, sizeof(err)), 0);
+	CHECK(weight == 512 && cap == 25, "set %u %u", weight, cap);
+	CHECK_INT(virt_domain_sched_set(&s.h, &d, NULL, &c, err, sizeof(err)), 0);
+	CHECK(file_has_line(log, "sched-credit cap=25"), "cap alone");
+
+	/* A VMM without a cgroup: read, but setting is unsupported with its reason. */
+	CHECK_INT(virt_domain_lookup(&s.h, "nocg", NULL, -1, &d, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_sched_get(&s.h, &d, &weight, &cap, err, sizeof(err)), 0);
+	/* (-ENOTSUP once xl reads the VMM's "ENOTSUP", which glibc names EOPNOTSUPP; -EIO until.) */
+	int r = virt_domain_sched_set(&s.h, &d, &w, NULL, err, sizeof(err));
+	CHECK(r == -ENOTSUP || r == -EIO, "refused: %d", r);
+	CHECK(strstr(err, "no cpu controller") && strstr(err, "(nocg)"), "err: %s", err);
+
+	/* setvcpus --live goes through xenstore; none runs here. */
+	CHECK_INT(virt_domain_set_vcpus(&s.h, &d, 1, true, false, err, sizeof(err)), -EIO);
+	CHECK(strstr(err, "xenstored"), "err: %s", err);
+
+	/* Gone meanwhile: not running, said so. */
+	stop(a);
+	CHECK_INT(virt_domain_lookup(&s.h, "nocg", NULL, -1, &d, err, sizeof(err)), 0);
+	d.id = 3;
+	snprintf(d.name, sizeof(d.name), "web");
+	CHECK_INT(virt_domain_vcpus(&s.h, &d, &v, &n, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "not running"), "err: %s", err);
+	stop(b);
+	scratch_end(&s);
+}
+
+static int parse_vif(const char *spec, struct xl_vif *vif)
+{
+	char err[512];
+	int r = xl_vif_parse(spec, "", 0, vif, NULL, err, sizeof(err));
+
+	if (r)
+		fprintf(stderr, "vif: %s\n", err);
+	return r;
+}
+
+static void test_devices(struct unit *u, const void *arg)
+{
+	static const char uuid_text[] = "6f1c3c1e-1111-4222-8333-0123456789ac";
+	struct scratch s;
+	struct domain_config dc;
+	struct virt_dom d;
+	struct xl_vif vif = { 0 }, other = { 0 }, bare = { 0 };
+	struct xl_disk disk = { 0 }, xvdc = { 0 };
+	struct xl_vif_info *vifs = NULL;
+	struct xl_vbd_info *vbds = NULL;
+	char err[1024], sysfs[128], img[160], spec[640], cwd[512];
+	size_t n = 0;
+	uint8_t uuid[16];
+	pid_t a;
+	(void)arg;
+
+	if (!have_python(STANDIN) || !getcwd(cwd, sizeof(cwd))) {
+		printf("skip - devices: no python3 or %s\n", STANDIN);
+		return;
+	}
+	CHECK(scratch_begin(&s) == 0, "scratch");
+	/* A bridge where xl looks for it, and the repository's hotplug scripts. */
+	snprintf(sysfs, sizeof(sysfs), "%s/sysfs", s.run);
+	snprintf(spec, sizeof(spec), "mkdir -p '%s/xenbr0/bridge'", sysfs);
+	CHECK(system(spec) == 0, "fake bridge");
+	setenv("XENITH_SYSFS_NET", sysfs, 1);
+	snprintf(spec, sizeof(spec), "%s/scripts", cwd);
+	setenv("XENITH_SCRIPTS", spec, 1);
+	snprintf(img, sizeof(img), "%s/disk.img", s.run);
+	int fd = open(img, O_CREAT | O_WRONLY, 0600);
+	CHECK(fd >= 0 && ftruncate(fd, 1 << 20) == 0, "%s", img);
+	if (fd >= 0)
+		close(fd);
+
+	CHECK(uuid_parse(uuid_text, uuid) == 0, "uuid");
+	CHECK(config_from_text("name='web'\nkernel='/k'\nmemory=64\n", &dc) == 0, "cfg");
+	memcpy(dc.uuid, uuid, 16);
+	dc.has_uuid = true;
+	CHECK_INT(virt_domain_define(&s.h, &dc, &d, err, sizeof(err)), 0);
+	domain_config_free(&dc);
+	a = standin(s.run, "web", 3, uuid_text);
+	CHECK(a > 0, "stand-in");
+	CHECK_INT(virt_domain_lookup(&s.h, "web", NULL, -1, &d, err, sizeof(err)), 0);
+
+	/* An interface, live and in the definition. */
+	CHECK(parse_vif("mac=00:16:3e:00:00:01,bridge=xenbr0", &vif) == 0, "vif");
+	CHECK_INT(virt_domain_attach_vif(&s.h, &d, &vif, true, true, err, sizeof(err)), 0);
+	CHECK_INT(xl_vif_list(&s.h.xl, 3, &vifs, &n, err, sizeof(err)), 0);
+	CHECK(n == 1 && !strcmp(vifs[0].mac, "00:16:3e:00:00:01") && !strcmp(vifs[0].vifname, "vif3.0"),
+	      "live vif: %zu", n);
+	free(vifs);
+	CHECK_INT(virt_domain_config(&s.h, &d, &dc, err, sizeof(err)), 0);
+	CHECK(dc.n_vifs == 1 && dc.vifs[0].mac_set && dc.vifs[0].mac[5] == 1 &&
+	      !strcmp(dc.vifs[0].bridge, "xenbr0"), "defined vif: %zu", dc.n_vifs);
+	domain_config_free(&dc);
+	CHECK_INT(virt_domain_attach_vif(&s.h, &d, &vif, false, true, err, sizeof(err)), -EEXIST);
+	CHECK(strstr(err, "already has an interface with MAC 00:16:3e:00:00:01"), "err: %s", err);
+	CHECK_INT(virt_domain_attach_vif(&s.h, &d, &vif, true, false, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "already has a vif with mac"), "err: %s", err);
+
+	/* Detach of one that is not there, then of it. */
+	CHECK(parse_vif("mac=00:16:3e:00:00:09", &other) == 0, "other vif");
+	CHECK_INT(virt_domain_detach_vif(&s.h, &d, &other, false, true, err, sizeof(err)), -ENOENT);
+	CHECK(strstr(err, "no interface with MAC 00:16:3e:00:00:09"), "err: %s", err);
+	CHECK_INT(virt_domain_detach_vif(&s.h, &d, &other, true, false, err, sizeof(err)), -ENOENT);
+	CHECK(strstr(err, "00:16:3e:00:00:09"), "err: %s", err);
+	CHECK_INT(virt_domain_detach_vif(&s.h, &d, &vif, true, true, err, sizeof(err)), 0);
+	CHECK_INT(xl_vif_list(&s.h.xl, 3, &vifs, &n, err, sizeof(err)), 0);
+	CHECK(n == 0, "live vifs left: %zu", n);
+	free(vifs);
+	CHECK_INT(virt_domain_config(&s.h, &d, &dc, err, sizeof(err)), 0);
+	CHECK(dc.n_vifs == 0, "defined vifs left: %zu", dc.n_vifs);
+	domain_config_free(&dc);
+
+	/* Without a MAC: one chosen once, the same live and defined; detached as the only one. */
+	CHECK(parse_vif("bridge=xenbr0", &bare) == 0, "bare vif");
+	CHECK_INT(virt_domain_attach_vif(&s.h, &d, &bare, true, true, err, sizeof(err)), 0);
+	CHECK_INT(xl_vif_list(&s.h.xl, 3, &vifs, &n, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_config(&s.h, &d, &dc, err, sizeof(err)), 0);
+	char defined[VIF_MAC_TEXT] = "";
+	if (dc.n_vifs == 1)
+		xl_vif_mac_format(dc.vifs[0].mac, defined);
+	CHECK(n == 1 && dc.n_vifs == 1 && !strcmp(vifs[0].mac, defined), "same MAC: %s %s",
+	      n ? vifs[0].mac : "", defined);
+	free(vifs);
+	domain_config_free(&dc);
+	CHECK_INT(virt_domain_detach_vif(&s.h, &d, &bare, true, true, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_detach_vif(&s.h, &d, &bare, false, true, err, sizeof(err)), -ENOENT);
+	CHECK(strstr(err, "has no interface"), "err: %s", err);
+
+	/* A disk, live and in the definition. */
+	char err2[512];
+	snprintf(spec, sizeof(spec), "%s,raw,xvdb,rw", img);
+	CHECK(xl_disk_parse(spec, "", &disk, NULL, err2, sizeof(err2)) == 0, "disk: %s", err2);
+	CHECK(xl_disk_parse("/nonexistent.img,raw,xvdc,ro", "", &xvdc, NULL, err2, sizeof(err2)) == 0, "xvdc");
+	CHECK_INT(virt_domain_attach_disk(&s.h, &d, &disk, true, true, err, sizeof(err)), 0);
+	CHECK_INT(xl_vbd_list(&s.h.xl, 3, &vbds, &n, err, sizeof(err)), 0);
+	CHECK(n == 1 && !strcmp(vbds[0].vdev, "xvdb") && !strcmp(vbds[0].target, img) && !vbds[0].readonly,
+	      "live disk: %zu", n);
+	xl_vbd_infos_free(vbds, n);
+	CHECK_INT(virt_domain_config(&s.h, &d, &dc, err, sizeof(err)), 0);
+	CHECK(dc.n_disks == 1 && !strcmp(dc.disks[0].vdev, "xvdb") && !strcmp(dc.disks[0].target, img),
+	      "defined disk: %zu", dc.n_disks);
+	domain_config_free(&dc);
+	CHECK_INT(virt_domain_attach_disk(&s.h, &d, &disk, false, true, err, sizeof(err)), -EEXIST);
+	CHECK_INT(virt_domain_attach_disk(&s.h, &d, &xvdc, true, false, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "/nonexistent.img"), "err: %s", err);
+	CHECK_INT(virt_domain_detach_disk(&s.h, &d, &xvdc, true, false, err, sizeof(err)), -ENOENT);
+	CHECK(strstr(err, "no disk at xvdc"), "err: %s", err);
+	CHECK_INT(virt_domain_detach_disk(&s.h, &d, &xvdc, false, true, err, sizeof(err)), -ENOENT);
+	CHECK_INT(virt_domain_detach_disk(&s.h, &d, &disk, true, true, err, sizeof(err)), 0);
+	CHECK_INT(xl_vbd_list(&s.h.xl, 3, &vbds, &n, err, sizeof(err)), 0);
+	CHECK(n == 0, "live disks left: %zu", n);
+	xl_vbd_infos_free(vbds, n);
+	CHECK_INT(virt_domain_config(&s.h, &d, &dc, err, sizeof(err)), 0);
+	CHECK(dc.n_disks == 0, "defined disks left: %zu", dc.n_disks);
+	domain_config_free(&dc);
+
+	/* A stopped domain: config only; live is refused. */
+	stop(a);
+	CHECK_INT(virt_domain_lookup(&s.h, "web", NULL, -1, &d, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_attach_vif(&s.h, &d, &vif, true, false, err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "not running"), "err: %s", err);
+	CHECK_INT(virt_domain_attach_disk(&s.h, &d, &disk, false, true, err, sizeof(err)), 0);
+
+	xl_vif_free(&vif);
+	xl_vif_free(&other);
+	xl_vif_free(&bare);
+	xl_disk_free(&disk);
+	xl_disk_free(&xvdc);
+	unsetenv("XENITH_SYSFS_NET");
+	scratch_end(&s);
+}
+
 int main(void)
 {
 	struct unit u = UNIT_INIT;
@@ -360,5 +652,9 @@ int main(void)
 	unit_case(&u, "start without KVM names the device", test_start_without_kvm, NULL);
 	unit_case(&u, "running stand-ins: listed, states, suspend, resume, destroy",
 		  test_running_standins, NULL);
+	unit_case(&u, "vCPUs listed and pinned, credit read and set, through the VMM's requests",
+		  test_vcpus_and_credit, NULL);
+	unit_case(&u, "interfaces and disks attached and detached, live and in the definition",
+		  test_devices, NULL);
 	return unit_finish(&u);
 }
