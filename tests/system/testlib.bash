@@ -399,3 +399,22 @@ rundir_extras() {
 	echo "${out# }"
 }
 # ---- end of the fault tests' helpers ----
+
+# xenith-libvirtd for the libvirt tests: the daemon of this run directory (LIBVIRTD), its socket
+# (SOCK) and URI for virsh (URI).  start_libvirtd runs it in the background with its definitions
+# in $WORK/state and its log in $WORK/libvirtd.log; the KVM device it checks is one that does not
+# exist unless KVM_DEVICE says otherwise.
+LIBVIRTD="$BUILD/bin/xenith-libvirtd"
+[ -x "$LIBVIRTD" ] || LIBVIRTD="$ROOT/bin/xenith-libvirtd"
+SOCK="$XENITH_RUNDIR/libvirt-sock"
+URI="xen+unix:///system?socket=$SOCK"
+start_libvirtd() {
+	need virsh "libvirt-clients; scripts/install-deps"
+	[ -x "$LIBVIRTD" ] || skip "no xenith-libvirtd at $LIBVIRTD (make tools)"
+	mkdir -p "$WORK/state" "$XENITH_RUNDIR/log"
+	rm -f "$SOCK"     # the last test's daemon went with its domains (cleanup_domains)
+	XENITH_KVM_DEVICE=${KVM_DEVICE:-$WORK/no-kvm} "$LIBVIRTD" --rundir "$XENITH_RUNDIR" \
+		--state-dir "$WORK/state" --foreground 2>>"$WORK/libvirtd.log" &
+	track_bg "$!"
+	wait_for 10 test -S "$SOCK" || fail "xenith-libvirtd did not listen: $(tail -c 300 "$WORK/libvirtd.log")"
+}
