@@ -52,6 +52,14 @@ static void finish(struct xl_call *c, int result)
 
 static int errno_from_name(const char *name)
 {
+	/* Names glibc gives another errno's value, which strerrorname_np never returns. */
+	static const struct { const char *name; int e; } aliases[] = {
+		{ "ENOTSUP", ENOTSUP }, { "EWOULDBLOCK", EWOULDBLOCK }, { "EDEADLOCK", EDEADLOCK },
+	};
+
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (!strcmp(aliases[i].name, name))
+			return aliases[i].e;
 	for (int e = 1; e < 256; e++) {
 		const char *n = strerrorname_np(e);
 
