@@ -1,14 +1,15 @@
 """Drives Debian's `virsh console` on a real terminal (a pty of our own), for
-tests/system/libvirt_events.sh and libvirt_install.sh.
+tests/system/libvirt_events.sh.
 
     libvirt_console.py URI NAME [--force] [--expect TEXT] [--send LINE --reply TEXT]
                        [--hold-file PATH] [--seconds N]
 
-Runs `virsh -c URI console NAME [--force]` with its stdin and stdout on a pty, waits until its
-output shows every --expect TEXT (in any order), then types each --send LINE (with "\\r") and
-waits for the matching --reply TEXT; then, unless --hold-file names a file to wait for first
-(another session's test may still need this one open), leaves with Ctrl-] as a user does.
-Prints "attached" once the expected text came, at the end what virsh wrote (non-printing bytes escaped) and "result ok", or "result fail: WHY"
+Runs `virsh -c URI console NAME [--force]` with its stdin and stdout on a pty and waits until its
+output shows every --expect TEXT (in any order).  Then it types each --send LINE (with "\\r"; again
+if unanswered, up to three times) and waits for the matching --reply TEXT; then, unless
+--hold-file names a file to wait for first (another session's test may still need this one
+open), it leaves with Ctrl-] as a user does.  It prints "attached" once the expected text came,
+at the end what virsh wrote (non-printing bytes escaped) and "result ok", or "result fail: WHY"
 with exit status 1.  Every wait is bounded by --seconds (default 15)."""
 import argparse
 import os
@@ -79,9 +80,15 @@ def main():
     print("attached", flush=True)
     if status is not None and (a.send or a.hold_file):
         return finish("virsh ended early")
+    # virsh makes the terminal raw after its "Escape character" line, and that flushes what was
+    # typed before: let it settle, and type a line again if it went unanswered.
+    pump(time.monotonic() + 0.5)
     for line, reply in zip(a.send, a.reply):
-        os.write(fd, line.encode() + b"\r")
-        if not pump(time.monotonic() + a.seconds, lambda s, r=reply.encode(): r in s):
+        for _ in range(3):
+            os.write(fd, line.encode() + b"\r")
+            if pump(time.monotonic() + a.seconds / 3, lambda s, r=reply.encode(): r in s):
+                break
+        else:
             return finish("no reply %r to %r" % (reply, line))
     if a.hold_file:
         end = time.monotonic() + a.seconds

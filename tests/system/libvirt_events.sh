@@ -57,6 +57,21 @@ standin() {
 v() { bounded 20 "$1" virsh -q -c "$URI" "${@:2}"; }
 v_ok() { v "$@"; [ "$BOUNDED_RC" = 0 ] || fail "virsh ${*:2} exited $BOUNDED_RC: $(said "$1" err)"; }
 
+# define_shut_off NAME: a definition of NAME through virsh define (skips while define is not served).
+define_shut_off() {
+	cat >"$WORK/$1.xml" <<EOF
+<domain type='xen'>
+  <name>$1</name>
+  <memory unit='KiB'>65536</memory>
+  <vcpu>1</vcpu>
+  <os><type>xenpvh</type><kernel>$WORK/kernel</kernel></os>
+</domain>
+EOF
+	v def define "$WORK/$1.xml"
+	grep -q "not supported" "$WORK/def.err" && skip "virsh define is not served yet: $(said def err)"
+	[ "$BOUNDED_RC" = 0 ] || fail "virsh define: $(said def err)"
+}
+
 # observe TAG [ARGS...]: libvirt_events.py in the background, its output in $WORK/TAG.events;
 # `stop_observing TAG` closes its stdin, so that it deregisters and ends.
 observe() {
@@ -114,11 +129,13 @@ test_callback_for_one_domain() {
 # (the listener has registered), at most 10 s.
 probe_until_seen() {
 	local i
-	for i in $(seq 20); do
+	# Each state is held past a poll (200 ms), or the poller sees no change.
+	for i in $(seq 15); do
 		"$XL" pause "$1" >/dev/null 2>&1 || true
+		sleep 0.3
 		"$XL" unpause "$1" >/dev/null 2>&1 || true
+		sleep 0.3
 		grep -q "domain '$1'" "$2" 2>/dev/null && return 0
-		sleep 0.5
 	done
 	fail "no event of $1 reached the listener: $(tr '\n' ' ' <"$2")"
 }
@@ -126,7 +143,8 @@ probe_until_seen() {
 test_virsh_event_loop() {
 	start_daemon
 	standin probe 5
-	virsh -c "$URI" event --all --loop --timeout 15 >"$WORK/vev.out" 2>"$WORK/vev.err" &
+	# Line-buffered: virsh's stdio would hold the events back from a file until it ends.
+	stdbuf -oL virsh -c "$URI" event --all --loop --timeout 15 >"$WORK/vev.out" 2>"$WORK/vev.err" &
 	local vpid=$!
 	track_bg "$vpid"
 	probe_until_seen probe "$WORK/vev.out"
@@ -149,17 +167,7 @@ test_virsh_event_loop() {
 test_define_undefine_through_virsh() {
 	start_daemon
 	observe dd
-	cat >"$WORK/dd.xml" <<EOF
-<domain type='xen'>
-  <name>dd</name>
-  <memory unit='KiB'>65536</memory>
-  <vcpu>1</vcpu>
-  <os><type>xenpvh</type><kernel>$WORK/kernel</kernel></os>
-</domain>
-EOF
-	v def define "$WORK/dd.xml"
-	grep -q "not supported" "$WORK/def.err" && skip "virsh define is not served yet: $(said def err)"
-	[ "$BOUNDED_RC" = 0 ] || fail "virsh define: $(said def err)"
+	define_shut_off dd
 	expect_event dd "all dd DEFINED ADDED"
 	v_ok undef undefine dd
 	expect_event dd "all dd UNDEFINED REMOVED"
@@ -252,17 +260,7 @@ test_console_one_session_force_takes_over() {
 
 test_console_of_a_domain_not_running() {
 	start_daemon
-	cat >"$WORK/off.xml" <<EOF
-<domain type='xen'>
-  <name>off</name>
-  <memory unit='KiB'>65536</memory>
-  <vcpu>1</vcpu>
-  <os><type>xenpvh</type><kernel>$WORK/kernel</kernel></os>
-</domain>
-EOF
-	v def define "$WORK/off.xml"
-	grep -q "not supported" "$WORK/def.err" && skip "virsh define is not served yet: $(said def err)"
-	[ "$BOUNDED_RC" = 0 ] || fail "virsh define: $(said def err)"
+	define_shut_off off
 	# virsh checks the state itself first; the procedure's own answer is libvirt's too.
 	v con console off
 	[ "$BOUNDED_RC" != 0 ] && grep -q "The domain is not running" "$WORK/con.err" ||
