@@ -26,6 +26,7 @@ static const struct {
 	const char *prefix;
 } pd_prefixes[] = {
 	{ VIR_ERR_NO_DOMAIN, "Domain not found: " },
+	{ VIR_ERR_DEVICE_MISSING, "device not found: " },
 	{ VIR_ERR_OPERATION_INVALID, "Requested operation is not valid: " },
 	{ VIR_ERR_OPERATION_UNSUPPORTED, "Operation not supported: " },
 	{ VIR_ERR_NO_SUPPORT, "this function is not supported by the connection driver: " },
@@ -173,6 +174,14 @@ int pd_config(struct virt_call *call, const struct virt_dom *dom, struct domain_
 	return rc < 0 ? pd_model_fail(call, rc, err) : 0;
 }
 
+int pd_live_config(struct virt_call *call, const struct virt_dom *dom, struct domain_config *dc)
+{
+	char err[1024] = "";
+	memset(dc, 0, sizeof(*dc));
+	int rc = virt_domain_live_config(pd_host(call), dom, dc, err, sizeof(err));
+	return rc < 0 ? pd_model_fail(call, rc, err) : 0;
+}
+
 int pd_edit_definition(struct virt_call *call, const struct virt_dom *dom,
 		       int (*edit)(struct virt_call *call, struct domain_config *dc, const void *arg),
 		       const void *arg)
@@ -180,8 +189,7 @@ int pd_edit_definition(struct virt_call *call, const struct virt_dom *dom,
 	struct domain_config dc;
 	struct virt_dom stored;
 	char err[512] = "";
-	/* The model gives the definition of a persistent domain that is not running; of a running
-	 * one it may give the live configuration, which is what the next start would take too. */
+	/* pd_affect let only a persistent domain here: pd_config is its definition. */
 	if (pd_config(call, dom, &dc))
 		return -1;
 	int ret = edit(call, &dc, arg);
@@ -443,9 +451,8 @@ static int pd_serve_is_persistent(struct virt_call *call)
 	return 0;
 }
 
-/* A running domain's live configuration never differs from what it was started with here:
- * changes to the definition of a running domain take effect at its next start only, and the
- * model keeps no separate copy to compare, so "updated" is always 0 as in libvirt's libxl. */
+/* A running domain's live configuration is asked of its VMM each time (virt_domain_live_config),
+ * not kept: no change is ever pending in it, so "updated" is always 0, as in libvirt's libxl. */
 static int pd_serve_is_updated(struct virt_call *call)
 {
 	struct virt_dom dom;

@@ -55,6 +55,8 @@ int pd_affect(struct virt_call *call, const struct virt_dom *dom, unsigned int f
 
 /* The domain's configuration (virt_domain_config): 0 with *dc (free it), or -1 with the error. */
 int pd_config(struct virt_call *call, const struct virt_dom *dom, struct domain_config *dc);
+/* The configuration a running domain runs with (virt_domain_live_config), else as pd_config. */
+int pd_live_config(struct virt_call *call, const struct virt_dom *dom, struct domain_config *dc);
 /* The definition of a persistent domain, changed by `edit` and stored again (for CONFIG changes
  * the model does not make itself).  `edit` returns 0 or sets the call's error and returns -1. */
 int pd_edit_definition(struct virt_call *call, const struct virt_dom *dom,

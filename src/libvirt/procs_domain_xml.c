@@ -35,11 +35,13 @@ int pd_serve_get_xml_desc(struct virt_call *call)
 	    pd_check_flags(call, flags, VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_INACTIVE |
 			   VIR_DOMAIN_XML_UPDATE_CPU | VIR_DOMAIN_XML_MIGRATABLE, "virDomainGetXMLDesc"))
 		return -1;
+	/* The inactive XML is the definition, what the next start gets, with no id; the live one is
+	 * what runs (a transient domain has only that). */
+	bool inactive = flags & VIR_DOMAIN_XML_INACTIVE;
 	struct domain_config dc;
-	if (pd_config(call, &dom, &dc))
+	if ((inactive ? pd_config : pd_live_config)(call, &dom, &dc))
 		return -1;
-	/* The inactive XML has no id: it is what the next start gets. */
-	struct domxml_identity ident = { .id = (flags & VIR_DOMAIN_XML_INACTIVE) ? -1 : dom.id };
+	struct domxml_identity ident = { .id = inactive ? -1 : dom.id };
 	memcpy(dc.uuid, dom.uuid, sizeof(dc.uuid));
 	dc.has_uuid = true;
 	char err[1024] = "";
@@ -266,7 +268,11 @@ static int pd_device(struct virt_call *call, bool attach, bool has_flags)
 	else
 		rc = (attach ? virt_domain_attach_disk : virt_domain_detach_disk)(h, &dom, &dc.disks[0], live,
 										 config, err, sizeof(err));
-	ret = rc < 0 ? pd_model_fail(call, rc, err) : 0;
+	/* The domain was found above: a -ENOENT now is the device that is not there. */
+	if (rc == -ENOENT)
+		ret = pd_fail(call, VIR_ERR_DEVICE_MISSING, "%s", err);
+	else
+		ret = rc < 0 ? pd_model_fail(call, rc, err) : 0;
 out:
 	domain_config_free(&dc);
 	free(xml);
@@ -319,7 +325,7 @@ int pd_serve_interface_addresses(struct virt_call *call)
 		return pd_fail(call, VIR_ERR_OPERATION_UNSUPPORTED,
 			       "Xenith knows no DHCP leases nor guest agent; --source arp gives the ip= of each vif");
 	struct domain_config dc;
-	if (pd_config(call, &dom, &dc))
+	if (pd_live_config(call, &dom, &dc))
 		return -1;
 	uint32_t n = 0;
 	for (size_t i = 0; i < dc.n_vifs; i++)

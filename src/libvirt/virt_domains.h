@@ -47,6 +47,12 @@ int virt_domain_lookup(struct virt_host *h, const char *name, const uint8_t *uui
 int virt_domain_config(struct virt_host *h, const struct virt_dom *dom, struct domain_config *dc,
 		       char *err, size_t errlen);
 
+/* The configuration a running domain runs with (libvirt's live XML): the one its VMM was started
+ * with, its memory, vCPUs and devices as they are now (attached or detached live since).  For a
+ * domain that is not running, virt_domain_config.  0 or -errno with err. */
+int virt_domain_live_config(struct virt_host *h, const struct virt_dom *dom, struct domain_config *dc,
+			    char *err, size_t errlen);
+
 /* Stores dc as the definition of dc->name (a UUID made if it has none; an existing definition of
  * that name keeps its UUID and a different UUID is refused, as libvirt does).  0 with *out; -errno
  * with err. */

@@ -252,11 +252,35 @@ static int vif_with_mac(const struct xl_vif *vif, struct xl_vif *out, char *err,
 	return 0;
 }
 
+/* dc's array `arr` of n devices (`size` bytes each, at most max, `what` they are) grown by one
+ * zeroed slot at its end: the new array, or NULL with *r and err (then arr is unchanged). */
+static void *device_slot(void *arr, size_t n, size_t size, size_t max, const char *what,
+			 const struct domain_config *dc, int *r, char *err, size_t errlen)
+{
+	char *grown;
+
+	if (n >= max) {
+		ERR_SET(err, errlen, "domain '%s' already has the most %s a domain may have (%zu)",
+			dc->name, what, max);
+		*r = -EINVAL;
+		return NULL;
+	}
+	grown = realloc(arr, (n + 1) * size);
+	if (!grown) {
+		ERR_SET(err, errlen, "out of memory adding to the %s of '%s'", what, dc->name);
+		*r = -ENOMEM;
+		return NULL;
+	}
+	memset(grown + n * size, 0, size);
+	return grown;
+}
+
 static int edit_add_vif(struct domain_config *dc, const void *arg, char *err, size_t errlen)
 {
 	const struct xl_vif *vif = arg;
 	struct xl_vif *grown;
 	char mac[VIF_MAC_TEXT];
+	int r;
 
 	xl_vif_mac_format(vif->mac, mac);
 	for (size_t i = 0; i < dc->n_vifs; i++)
@@ -264,20 +288,15 @@ static int edit_add_vif(struct domain_config *dc, const void *arg, char *err, si
 			ERR_SET(err, errlen, "domain '%s' already has an interface with MAC %s", dc->name, mac);
 			return -EEXIST;
 		}
-	if (dc->n_vifs >= VIF_MAX) {
-		ERR_SET(err, errlen, "domain '%s' already has the most interfaces a domain may have (%d)",
-			dc->name, VIF_MAX);
-		return -EINVAL;
-	}
-	grown = realloc(dc->vifs, (dc->n_vifs + 1) * sizeof(*grown));
-	if (!grown || xl_vif_copy(&grown[dc->n_vifs], vif)) {
-		if (grown)
-			dc->vifs = grown;
+	grown = device_slot(dc->vifs, dc->n_vifs, sizeof(*grown), VIF_MAX, "interfaces", dc, &r, err, errlen);
+	if (!grown)
+		return r;
+	dc->vifs = grown;
+	if (xl_vif_copy(&grown[dc->n_vifs], vif)) {
 		ERR_SET(err, errlen, "out of memory adding an interface to '%s'", dc->name);
 		return -ENOMEM;
 	}
-	dc->vifs = grown;
-	dc->vifs[dc->n_vifs].devid = (int)dc->n_vifs;
+	grown[dc->n_vifs].devid = (int)dc->n_vifs;
 	dc->n_vifs++;
 	return 0;
 }
@@ -401,6 +420,7 @@ static int edit_add_disk(struct domain_config *dc, const void *arg, char *err, s
 {
 	const struct xl_disk *disk = arg;
 	struct xl_disk *grown;
+	int r;
 
 	for (size_t i = 0; i < dc->n_disks; i++)
 		if (dc->disks[i].devid == disk->devid) {
@@ -408,20 +428,15 @@ static int edit_add_disk(struct domain_config *dc, const void *arg, char *err, s
 				dc->disks[i].vdev, disk->vdev);
 			return -EEXIST;
 		}
-	if (dc->n_disks >= DISK_MAX) {
-		ERR_SET(err, errlen, "domain '%s' already has the most disks a domain may have (%d)",
-			dc->name, DISK_MAX);
-		return -EINVAL;
-	}
-	grown = realloc(dc->disks, (dc->n_disks + 1) * sizeof(*grown));
-	if (!grown || xl_disk_copy(&grown[dc->n_disks], disk)) {
-		if (grown)
-			dc->disks = grown;
+	grown = device_slot(dc->disks, dc->n_disks, sizeof(*grown), DISK_MAX, "disks", dc, &r, err, errlen);
+	if (!grown)
+		return r;
+	dc->disks = grown;
+	if (xl_disk_copy(&grown[dc->n_disks], disk)) {
 		ERR_SET(err, errlen, "out of memory adding a disk to '%s'", dc->name);
 		return -ENOMEM;
 	}
-	dc->disks = grown;
-	dc->disks[dc->n_disks].resolved = false;     /* checked again when the domain starts */
+	grown[dc->n_disks].resolved = false;     /* checked again when the domain starts */
 	dc->n_disks++;
 	return 0;
 }

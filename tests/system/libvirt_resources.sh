@@ -7,9 +7,9 @@
 #    cpu/<n>/availability in a real xenstored as xl vcpu-set does;
 #  - xl_standin_vmm.py: `attach-interface` / `attach-disk` with --live --config reach the stand-in
 #    as vif-attach / vbd-attach and put the device in `dumpxml --inactive`; `detach-interface` /
-#    `detach-disk` send vif-detach / vbd-detach and take it out (an interface live, then in the
-#    definition); detaching a device the definition
-#    lacks is refused with our message.
+#    `detach-disk` --live --config send vif-detach / vbd-detach and take it out of both; the live
+#    dumpxml shows what runs (a live-only interface, the VMM's saved config) and --inactive the
+#    definition; detaching a device that is not there is libvirt's VIR_ERR_DEVICE_MISSING.
 . "$(dirname "$0")/testlib.bash"
 NEEDS_KVM=0
 SCHED_STANDIN="$ROOT/tests/system/sched_standin_vmm.py"
@@ -103,27 +103,81 @@ EOF2
 	wait_for 10 grep -qsx ready "$WORK/standin-dev" || fail "stand-in dev did not start: $(cat "$WORK/standin-dev")"
 }
 
+# netback_bridge DEVID: the backend nodes the VMM's netback writes for vif DEVID of domain 5 (the
+# stand-in has no netback), from which the live XML knows the interface's bridge.
+netback_bridge() {
+	xs xenstore-write "/local/domain/0/backend/vif/5/$1/bridge" xenbr0 || fail "xenstore-write vif $1"
+}
+
 test_interface_attach_detach() {
+	need_xenstore_utils
+	use_test_xenstored
+	start_xenstored
 	devices_domain
 	v_ok att attach-interface dev bridge xenbr0 --mac 00:16:3e:00:00:0a --live --config
+	netback_bridge 0
 	grep -q "^vif-attach mac=00:16:3e:00:00:0a,bridge=xenbr0,script=" "$WORK/requests-dev" ||
 		fail "requests: $(tr '\n' '|' <"$WORK/requests-dev")"
 	v_ok xml dumpxml dev --inactive
 	grep -q "<mac address='00:16:3e:00:00:0a'/>" "$WORK/xml.out" && grep -q "<source bridge='xenbr0'/>" "$WORK/xml.out" ||
 		fail "dumpxml --inactive after attach: $(said xml out)"
-	# One at a time: with both flags virsh 9.0 detaches from the definition first and then looks for
-	# the interface in the live XML, which for a persistent domain is (still) the definition's.
-	v_ok det detach-interface dev bridge --mac 00:16:3e:00:00:0a --live
-	v_ok det detach-interface dev bridge --mac 00:16:3e:00:00:0a --config
+	# Live only: in what runs (the VMM's vif-list), not in the definition.
+	v_ok att2 attach-interface dev bridge xenbr0 --mac 00:16:3e:00:00:0c --live
+	netback_bridge 1
+	v_ok live dumpxml dev
+	grep -q "<mac address='00:16:3e:00:00:0c'/>" "$WORK/live.out" && grep -q "<mac address='00:16:3e:00:00:0a'/>" "$WORK/live.out" ||
+		fail "live dumpxml after attach --live: $(said live out)"
+	v_ok xml dumpxml dev --inactive
+	! grep -q "00:16:3e:00:00:0c" "$WORK/xml.out" || fail "dumpxml --inactive has a live-only interface: $(said xml out)"
+	# One command for both: virsh 9.0 detaches it from the definition (found in dumpxml --inactive),
+	# then from the running domain (found in the live dumpxml).
+	v_ok det detach-interface dev bridge --mac 00:16:3e:00:00:0a --live --config
 	grep -qx "vif-detach 0" "$WORK/requests-dev" || fail "requests: $(tr '\n' '|' <"$WORK/requests-dev")"
 	v_ok xml dumpxml dev --inactive
 	! grep -q "00:16:3e:00:00:0a" "$WORK/xml.out" || fail "dumpxml --inactive after detach: $(said xml out)"
+	v_ok live dumpxml dev
+	! grep -q "00:16:3e:00:00:0a" "$WORK/live.out" && grep -q "00:16:3e:00:00:0c" "$WORK/live.out" ||
+		fail "live dumpxml after detach: $(said live out)"
 	cat >"$WORK/nic.xml" <<EOF2
 <interface type='bridge'><mac address='00:16:3e:00:00:0b'/><source bridge='xenbr0'/></interface>
 EOF2
 	v none detach-device dev "$WORK/nic.xml" --config
-	[ "$BOUNDED_RC" != 0 ] && grep -q "domain 'dev' has no interface with MAC 00:16:3e:00:00:0b" "$WORK/none.err" ||
+	[ "$BOUNDED_RC" != 0 ] && grep -q "device not found: domain 'dev' has no interface with MAC 00:16:3e:00:00:0b" "$WORK/none.err" ||
 		fail "detach of an interface the definition lacks: $(said none err)"
+	/usr/bin/python3 - "$URI" "$WORK/nic.xml" >"$WORK/py.out" 2>&1 <<'EOF2' || fail "python3-libvirt: $(tr '\n' ' ' <"$WORK/py.out")"
+import sys, libvirt
+libvirt.registerErrorHandler(lambda ctx, err: None, None)
+dom = libvirt.open(sys.argv[1]).lookupByName("dev")
+nic = open(sys.argv[2]).read()
+for flags in (libvirt.VIR_DOMAIN_AFFECT_CONFIG, libvirt.VIR_DOMAIN_AFFECT_LIVE):
+    try:
+        dom.detachDeviceFlags(nic, flags)
+        sys.exit("detached a missing interface (flags %d)" % flags)
+    except libvirt.libvirtError as e:
+        if e.get_error_code() != libvirt.VIR_ERR_DEVICE_MISSING:
+            sys.exit("flags %d: code %d: %s" % (flags, e.get_error_code(), e.get_error_message()))
+EOF2
+}
+
+# The live XML is the config the VMM was started with (domains/<id>/config, which xl writes and
+# the stand-in does not), and the definition where there is none.
+test_live_xml_is_what_runs() {
+	devices_domain
+	v_ok live dumpxml dev
+	grep -q "<domain type='xen' id='5'>" "$WORK/live.out" || fail "live dumpxml without a saved config: $(said live out)"
+	cat >"$XENITH_RUNDIR/domains/5/config" <<EOF2
+name = 'dev'
+uuid = '6f1c3c1e-1111-4222-8333-0123456789ad'
+kernel = '$GUEST'
+extra = 'started=as-saved'
+memory = 32
+EOF2
+	v_ok live dumpxml dev
+	v_ok xml dumpxml dev --inactive
+	rm -f "$XENITH_RUNDIR/domains/5/config"    # the stand-in's destroy removes only its own files
+	grep -q "<cmdline>started=as-saved</cmdline>" "$WORK/live.out" || fail "live dumpxml: $(said live out)"
+	! grep -q "started=as-saved" "$WORK/xml.out" && ! grep -q "id='5'" "$WORK/xml.out" ||
+		fail "dumpxml --inactive shows the running config: $(said xml out)"
 }
 
 test_disk_attach_detach() {
@@ -143,7 +197,7 @@ test_disk_attach_detach() {
 <disk type='file' device='disk'><source file='$WORK/disk.img'/><target dev='xvdc'/></disk>
 EOF2
 	v none detach-device dev "$WORK/disk.xml" --live
-	[ "$BOUNDED_RC" != 0 ] && grep -q "domain 'dev' has no disk at xvdc" "$WORK/none.err" ||
+	[ "$BOUNDED_RC" != 0 ] && grep -q "device not found: domain 'dev' has no disk at xvdc" "$WORK/none.err" ||
 		fail "detach of a disk the domain lacks: $(said none err)"
 }
 
