@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/error.h"
+#include "libvirt/proc_api_names.h"
 #include "libvirt/server_int.h"
 
 #define KEEPALIVE_PROC_PING 1
@@ -318,6 +319,10 @@ static int serve(struct pending_call *pc, const struct rpc_header *h)
 		return set_error(&call->error, VIR_ERR_RPC, VIR_FROM_RPC,
 				 "a call with status %u", h->status);
 	p = virt_proc_find(h->prog, h->proc);
+	if (!p && virt_proc_api_name(h->proc))
+		return set_error(&call->error, VIR_ERR_NO_SUPPORT, VIR_FROM_XEN,
+				 "this function is not supported by the connection driver: %s",
+				 virt_proc_api_name(h->proc));
 	if (!p)
 		return set_error(&call->error, VIR_ERR_NO_SUPPORT, VIR_FROM_XEN,
 				 "this function is not supported by the connection driver: "
