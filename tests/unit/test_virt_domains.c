@@ -79,6 +79,24 @@ static const struct virt_dom *find(const struct virt_dom *all, size_t n, const c
 	return NULL;
 }
 
+/* "web" defined from `text` with the UUID uuid_text: 0, or -1 (said on stderr). */
+static int define_web(struct scratch *s, const char *text, const char *uuid_text)
+{
+	struct domain_config dc;
+	struct virt_dom d;
+	char err[512];
+	int r;
+
+	if (config_from_text(text, &dc))
+		return -1;
+	r = uuid_parse(uuid_text, dc.uuid);
+	dc.has_uuid = true;
+	if (!r && (r = virt_domain_define(&s->h, &dc, &d, err, sizeof(err))))
+		fprintf(stderr, "define: %s\n", err);
+	domain_config_free(&dc);
+	return r ? -1 : 0;
+}
+
 static void test_define_list_lookup(struct unit *u, const void *arg)
 {
 	struct scratch s;
@@ -296,11 +314,7 @@ static void test_running_standins(struct unit *u, const void *arg)
 	CHECK(scratch_begin(&s) == 0, "scratch");
 	CHECK(uuid_parse(uuid_text, uuid) == 0, "uuid");
 	/* "web" is defined and runs; "tmp" runs without a definition (xl create). */
-	CHECK(config_from_text("name='web'\nkernel='/k'\nmemory=64\n", &dc) == 0, "cfg");
-	memcpy(dc.uuid, uuid, 16);
-	dc.has_uuid = true;
-	CHECK_INT(virt_domain_define(&s.h, &dc, &d, err, sizeof(err)), 0);
-	domain_config_free(&dc);
+	CHECK(define_web(&s, "name='web'\nkernel='/k'\nmemory=64\n", uuid_text) == 0, "define");
 	a = standin(s.run, "web", 3, uuid_text);
 	b = standin(s.run, "tmp", 4, NULL);
 	CHECK(a > 0 && b > 0, "stand-ins %d %d", (int)a, (int)b);
@@ -508,6 +522,32 @@ static int parse_vif(const char *spec, struct xl_vif *vif)
 	return r;
 }
 
+/* A bridge where xl looks for it (XENITH_SYSFS_NET), the repository's hotplug scripts and a 1 MiB
+ * disk image (its path in img): 0 or -1. */
+static int devices_host(struct scratch *s, const char *cwd, char *img, size_t len)
+{
+	char sysfs[128], cmd[640];
+	int fd;
+
+	snprintf(sysfs, sizeof(sysfs), "%s/sysfs", s->run);
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/xenbr0/bridge'", sysfs);
+	if (system(cmd))
+		return -1;
+	setenv("XENITH_SYSFS_NET", sysfs, 1);
+	snprintf(cmd, sizeof(cmd), "%s/scripts", cwd);
+	setenv("XENITH_SCRIPTS", cmd, 1);
+	snprintf(img, len, "%s/disk.img", s->run);
+	fd = open(img, O_CREAT | O_WRONLY, 0600);
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, 1 << 20)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 static void test_devices(struct unit *u, const void *arg)
 {
 	static const char uuid_text[] = "6f1c3c1e-1111-4222-8333-0123456789ac";
@@ -518,9 +558,8 @@ static void test_devices(struct unit *u, const void *arg)
 	struct xl_disk disk = { 0 }, xvdc = { 0 };
 	struct xl_vif_info *vifs = NULL;
 	struct xl_vbd_info *vbds = NULL;
-	char err[1024], sysfs[128], img[160], spec[640], cwd[512];
+	char err[1024], img[160], spec[640], cwd[512];
 	size_t n = 0;
-	uint8_t uuid[16];
 	pid_t a;
 	(void)arg;
 
@@ -529,25 +568,8 @@ static void test_devices(struct unit *u, const void *arg)
 		return;
 	}
 	CHECK(scratch_begin(&s) == 0, "scratch");
-	/* A bridge where xl looks for it, and the repository's hotplug scripts. */
-	snprintf(sysfs, sizeof(sysfs), "%s/sysfs", s.run);
-	snprintf(spec, sizeof(spec), "mkdir -p '%s/xenbr0/bridge'", sysfs);
-	CHECK(system(spec) == 0, "fake bridge");
-	setenv("XENITH_SYSFS_NET", sysfs, 1);
-	snprintf(spec, sizeof(spec), "%s/scripts", cwd);
-	setenv("XENITH_SCRIPTS", spec, 1);
-	snprintf(img, sizeof(img), "%s/disk.img", s.run);
-	int fd = open(img, O_CREAT | O_WRONLY, 0600);
-	CHECK(fd >= 0 && ftruncate(fd, 1 << 20) == 0, "%s", img);
-	if (fd >= 0)
-		close(fd);
-
-	CHECK(uuid_parse(uuid_text, uuid) == 0, "uuid");
-	CHECK(config_from_text("name='web'\nkernel='/k'\nmemory=64\n", &dc) == 0, "cfg");
-	memcpy(dc.uuid, uuid, 16);
-	dc.has_uuid = true;
-	CHECK_INT(virt_domain_define(&s.h, &dc, &d, err, sizeof(err)), 0);
-	domain_config_free(&dc);
+	CHECK(devices_host(&s, cwd, img, sizeof(img)) == 0, "fake bridge, scripts, %s", img);
+	CHECK(define_web(&s, "name='web'\nkernel='/k'\nmemory=64\n", uuid_text) == 0, "define");
 	a = standin(s.run, "web", 3, uuid_text);
 	CHECK(a > 0, "stand-in");
 	CHECK_INT(virt_domain_lookup(&s.h, "web", NULL, -1, &d, err, sizeof(err)), 0);
@@ -642,6 +664,99 @@ static void test_devices(struct unit *u, const void *arg)
 	scratch_end(&s);
 }
 
+/* Writes the config xl would have handed domain 3's VMM (domains/3/config): 0 or -1. */
+static int save_config(struct scratch *s, const char *text)
+{
+	char path[160];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/domains/3/config", s->run);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f) ? -1 : 0;
+}
+
+static void test_live_config(struct unit *u, const void *arg)
+{
+	static const char uuid_text[] = "6f1c3c1e-1111-4222-8333-0123456789ae";
+	struct scratch s;
+	struct domain_config dc;
+	struct virt_dom d;
+	struct xl_vif vif = { 0 };
+	struct xl_disk disk = { 0 };
+	char err[1024], img[160], spec[640], cwd[512], path[160];
+	pid_t a;
+	(void)arg;
+
+	if (!have_python(STANDIN) || !getcwd(cwd, sizeof(cwd))) {
+		printf("skip - live config: no python3 or %s\n", STANDIN);
+		return;
+	}
+	CHECK(scratch_begin(&s) == 0, "scratch");
+	CHECK(devices_host(&s, cwd, img, sizeof(img)) == 0, "fake bridge, scripts, %s", img);
+	CHECK(define_web(&s, "name='web'\nkernel='/k'\nmemory=64\n"
+			 "vif=['mac=00:16:3e:00:00:05,bridge=xenbr0']\n", uuid_text) == 0, "define");
+
+	/* Not running: the definition. */
+	CHECK_INT(virt_domain_lookup(&s.h, "web", NULL, -1, &d, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_live_config(&s.h, &d, &dc, err, sizeof(err)), 0);
+	CHECK(dc.n_vifs == 1 && dc.memory_mb == 64, "shut off: %zu vifs, %lu MiB", dc.n_vifs, dc.memory_mb);
+	domain_config_free(&dc);
+
+	/* Running, its VMM kept no config: the definition, with the VMM's devices (none) and memory. */
+	a = standin(s.run, "web", 3, uuid_text);
+	CHECK(a > 0, "stand-in");
+	CHECK_INT(virt_domain_lookup(&s.h, "web", NULL, -1, &d, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_live_config(&s.h, &d, &dc, err, sizeof(err)), 0);
+	CHECK(dc.n_vifs == 0 && dc.memory_mb == 32 && !strcmp(dc.kernel, "/k"),
+	      "no saved config: %zu vifs, %lu MiB, kernel %s", dc.n_vifs, dc.memory_mb, dc.kernel);
+	domain_config_free(&dc);
+
+	/* Attached live only: there, as the VMM lists it (no xenstore says its bridge). */
+	CHECK(parse_vif("mac=00:16:3e:00:00:07,bridge=xenbr0", &vif) == 0, "vif");
+	CHECK_INT(virt_domain_attach_vif(&s.h, &d, &vif, true, false, err, sizeof(err)), 0);
+	snprintf(spec, sizeof(spec), "%s,raw,xvdb,ro", img);
+	CHECK(xl_disk_parse(spec, "", &disk, NULL, err, sizeof(err)) == 0, "disk: %s", err);
+	CHECK_INT(virt_domain_attach_disk(&s.h, &d, &disk, true, false, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_live_config(&s.h, &d, &dc, err, sizeof(err)), 0);
+	CHECK(dc.n_vifs == 1 && dc.vifs[0].mac_set && dc.vifs[0].mac[5] == 7 && !dc.vifs[0].bridge &&
+	      dc.vifs[0].vifname && !strcmp(dc.vifs[0].vifname, "vif3.0"), "live vif: %zu", dc.n_vifs);
+	CHECK(dc.n_disks == 1 && !strcmp(dc.disks[0].vdev, "xvdb") && dc.disks[0].readonly &&
+	      !strcmp(dc.disks[0].target, img), "live disk: %zu", dc.n_disks);
+	domain_config_free(&dc);
+	CHECK_INT(virt_domain_config(&s.h, &d, &dc, err, sizeof(err)), 0);
+	CHECK(dc.n_vifs == 1 && dc.vifs[0].mac[5] == 5 && dc.n_disks == 0, "definition: %zu vifs", dc.n_vifs);
+	domain_config_free(&dc);
+
+	/* With the config xl saved for the VMM: that config, its vif's details kept. */
+	CHECK(save_config(&s, "name='web'\nkernel='/k2'\nmemory=64\n"
+			  "vif=['mac=00:16:3e:00:00:07,bridge=br1']\n") == 0, "saved config");
+	CHECK_INT(virt_domain_live_config(&s.h, &d, &dc, err, sizeof(err)), 0);
+	CHECK(!strcmp(dc.kernel, "/k2") && dc.n_vifs == 1 && dc.vifs[0].bridge &&
+	      !strcmp(dc.vifs[0].bridge, "br1") && dc.n_disks == 1, "saved config: kernel %s, %zu vifs",
+	      dc.kernel, dc.n_vifs);
+	domain_config_free(&dc);
+	/* Detached live: gone from what runs. */
+	CHECK_INT(virt_domain_detach_vif(&s.h, &d, &vif, true, false, err, sizeof(err)), 0);
+	CHECK_INT(virt_domain_live_config(&s.h, &d, &dc, err, sizeof(err)), 0);
+	CHECK(dc.n_vifs == 0 && dc.n_disks == 1, "after detach: %zu vifs", dc.n_vifs);
+	domain_config_free(&dc);
+	/* A saved config that does not parse is an error, not the definition. */
+	CHECK(save_config(&s, "name='web'\nmemory=\n") == 0, "broken saved config");
+	CHECK_INT(virt_domain_live_config(&s.h, &d, &dc, err, sizeof(err)), -EIO);
+	domain_config_free(&dc);
+
+	snprintf(path, sizeof(path), "%s/domains/3/config", s.run);
+	unlink(path);     /* the stand-in's destroy removes only its own files */
+	stop(a);
+	xl_vif_free(&vif);
+	xl_disk_free(&disk);
+	unsetenv("XENITH_SYSFS_NET");
+	scratch_end(&s);
+}
+
 int main(void)
 {
 	struct unit u = UNIT_INIT;
@@ -656,5 +771,7 @@ int main(void)
 		  test_vcpus_and_credit, NULL);
 	unit_case(&u, "interfaces and disks attached and detached, live and in the definition",
 		  test_devices, NULL);
+	unit_case(&u, "the live config: what the VMM was started with, its devices as it lists them",
+		  test_live_config, NULL);
 	return unit_finish(&u);
 }
