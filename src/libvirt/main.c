@@ -14,6 +14,7 @@
 #include "lib/daemon.h"
 #include "lib/daemon_log.h"
 #include "lib/error.h"
+#include "libvirt/autostart.h"
 #include "libvirt/server.h"
 
 struct options {
@@ -115,6 +116,9 @@ int main(int argc, char **argv)
 	if (o.pid_file && (r = daemon_write_pid_file(o.pid_file)))
 		LOG("writing pid file %s: %s", o.pid_file, strerror(-r));
 	LOG("serving libvirt clients on %s", o.socket);
+	/* Before the loop: clients wait in the socket's backlog meanwhile, each start up to xl's spawn
+	 * bound (XL_READY_MS), which is acceptable once per boot at the daemon's start. */
+	virt_autostart(&d->host);
 	if (virt_daemon_run(d, err, sizeof(err)) < 0)
 		LOG("%s", err);
 	else

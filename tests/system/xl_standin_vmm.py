@@ -16,7 +16,8 @@ logged as "console LINE" with --log).
 `vif-attach SPEC`, `vbd-attach SPEC`, their `-detach DEVID` and `-list` keep a device list as the
 VMM's backends do (docs/netif.md, docs/blkif.md): a device waits in InitWait (state 2) for a
 frontend that never comes, with no event channel or ring yet (-1); a devid another device holds,
-or a detach of one that is not there, is refused as the VMM refuses it."""
+or a detach of one that is not there, is refused as the VMM refuses it.
+spawn_standin_vmm.py imports it (options, run) to be a stand-in xl itself spawns."""
 import argparse
 import os
 import signal
@@ -27,11 +28,12 @@ import threading
 import tty
 
 
-def main():
-    p = argparse.ArgumentParser()
+def options():
+    """The options of every stand-in; spawn_standin_vmm.py adds the VMM's own.  No abbreviations:
+    xl's --maxmem must not pass for --maxmem-kb."""
+    p = argparse.ArgumentParser(allow_abbrev=False)
     p.add_argument("--rundir", required=True)
     p.add_argument("--name", required=True)
-    p.add_argument("--domid", type=int, required=True)
     p.add_argument("--ready-fd", type=int)
     p.add_argument("--ignore-term", action="store_true")
     p.add_argument("--hang", action="store_true")
@@ -40,13 +42,42 @@ def main():
     p.add_argument("--log")
     p.add_argument("--console", action="store_true")
     p.add_argument("--uuid")
+    return p
+
+
+def main():
+    p = options()
+    p.add_argument("--domid", type=int, required=True)
     a, _ = p.parse_known_args()
-    a.paused = False
+
+    def place(staging):
+        os.rename(staging, domain_dir(a.rundir, a.domid))
+        return a.domid
+    run(a, place)
+
+
+def domain_dir(rundir, domid):
+    return os.path.join(rundir, "domains", str(domid))
+
+
+def remove_domain_dir(path):
+    """What a stand-in puts in its directory, the name first (from then on nobody lists it)."""
+    for entry in ("name", "control.sock", "console.tty", "config"):
+        if os.path.exists(os.path.join(path, entry)):
+            os.unlink(os.path.join(path, entry))
+    os.rmdir(path)
+
+
+def run(a, place):
+    """Makes the domain's directory as domains/.new-<pid>, as the VMM does (name, console, control
+    socket), has place(staging) make it whole and return the domid, says ready, and serves the
+    control socket until `destroy`.  a.mem_kb, a.vcpus, a.paused and a.run_flags (xl's state flags
+    while not paused) are the domain's, if set (32 MiB, one vCPU, not paused, "-b----")."""
+    a.paused = getattr(a, "paused", False)
     a.devices = {"vif": {}, "vbd": {}}
     if a.ignore_term:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
     staging = os.path.join(a.rundir, "domains", ".new-%d" % os.getpid())
-    final = os.path.join(a.rundir, "domains", str(a.domid))
     os.makedirs(staging)
     with open(os.path.join(staging, "name"), "w") as f:
         f.write(a.name)
@@ -60,7 +91,8 @@ def main():
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     srv.bind(os.path.join(staging, "control.sock"))
     srv.listen(16)
-    os.rename(staging, final)
+    a.domid = place(staging)
+    final = domain_dir(a.rundir, a.domid)
     if a.ready_fd is not None and not a.hang:
         os.write(a.ready_fd, b"ok %d\n" % a.domid)
         os.close(a.ready_fd)
@@ -143,9 +175,11 @@ def serve(conn, a, final):
         with open(a.log, "a") as f:
             f.write(" ".join(req) + "\n")
     if req[0] == "info":
-        conn.send(("ok domid=%d name=%s mem=32 vcpus=1 state=%s cputime=0.5 "
-                   "hypercalls=7 unseen_hypercalls=0 mem_kb=32768 maxmem_kb=%d%s"
-                   % (a.domid, a.name, "--p---" if a.paused else "-b----",
+        mem_kb = getattr(a, "mem_kb", 32768)
+        conn.send(("ok domid=%d name=%s mem=%d vcpus=%d state=%s cputime=0.5 "
+                   "hypercalls=7 unseen_hypercalls=0 mem_kb=%d maxmem_kb=%d%s"
+                   % (a.domid, a.name, mem_kb // 1024, getattr(a, "vcpus", 1),
+                      "--p---" if a.paused else getattr(a, "run_flags", "-b----"), mem_kb,
                       getattr(a, "max_kb", a.maxmem_kb),
                       " uuid=" + a.uuid if a.uuid else "")).encode())
     elif req[0] in ("pause", "unpause"):
@@ -163,13 +197,11 @@ def serve(conn, a, final):
     elif req[0] == "destroy":
         conn.send(b"ok")
         conn.close()
-        for entry in ("name", "control.sock", "console.tty"):
-            if os.path.exists(os.path.join(final, entry)):
-                os.unlink(os.path.join(final, entry))
-        os.rmdir(final)
+        remove_domain_dir(final)
         sys.exit(0)
     else:
         conn.send(b"error ENOSYS the stand-in does not do " + req[0].encode())
 
 
-main()
+if __name__ == "__main__":
+    main()
