@@ -11,6 +11,7 @@
 #include <libvirt/virterror.h>
 #include "libvirt/domxml.h"
 #include "libvirt/procs_domain.h"
+#include "libvirt/procs_events.h"
 
 /* ---- Starting ---- */
 
@@ -27,6 +28,7 @@ static int pd_start(struct virt_call *call, struct virt_dom *dom, unsigned int f
 	if (rc < 0)
 		return pd_model_fail(call, rc, err);
 	*dom = started;
+	virt_events_note(call->daemon, dom, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED);
 	return 0;
 }
 
@@ -91,6 +93,7 @@ int pd_serve_create_xml(struct virt_call *call)
 		pd_model_fail(call, rc, err);
 		goto out;
 	}
+	virt_events_note(call->daemon, &dom, VIR_DOMAIN_EVENT_STARTED, VIR_DOMAIN_EVENT_STARTED_BOOTED);
 	pd_put_dom(call->ret, &dom);
 	ret = 0;
 out:
@@ -110,18 +113,26 @@ struct pd_action {
 	unsigned int allowed;
 	const char *dom0_verb;   /* "destroyed": Domain-0 refuses it */
 	pd_action_fn act;
+	int event, detail;       /* what listeners are told it was (virt_events_note) */
 };
 
 /* Shutdown and reboot go to the guest through its PV control node, the only way here. */
 #define PD_SHUTDOWN_FLAGS (VIR_DOMAIN_SHUTDOWN_PARAVIRT)
 static const struct pd_action pd_actions[] = {
-	{ 12, "virDomainDestroy", false, 0, "destroyed", virt_domain_destroy },
-	{ 234, "virDomainDestroyFlags", true, VIR_DOMAIN_DESTROY_GRACEFUL, "destroyed", virt_domain_destroy },
-	{ 33, "virDomainShutdown", false, 0, "shut down", virt_domain_shutdown },
-	{ 258, "virDomainShutdownFlags", true, PD_SHUTDOWN_FLAGS, "shut down", virt_domain_shutdown },
-	{ 27, "virDomainReboot", true, VIR_DOMAIN_REBOOT_PARAVIRT, "rebooted", virt_domain_reboot },
-	{ 34, "virDomainSuspend", false, 0, "suspended", virt_domain_suspend },
-	{ 28, "virDomainResume", false, 0, "resumed", virt_domain_resume },
+	{ 12, "virDomainDestroy", false, 0, "destroyed", virt_domain_destroy,
+	  VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED },
+	{ 234, "virDomainDestroyFlags", true, VIR_DOMAIN_DESTROY_GRACEFUL, "destroyed", virt_domain_destroy,
+	  VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_DESTROYED },
+	{ 33, "virDomainShutdown", false, 0, "shut down", virt_domain_shutdown,
+	  VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN },
+	{ 258, "virDomainShutdownFlags", true, PD_SHUTDOWN_FLAGS, "shut down", virt_domain_shutdown,
+	  VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN },
+	{ 27, "virDomainReboot", true, VIR_DOMAIN_REBOOT_PARAVIRT, "rebooted", virt_domain_reboot,
+	  VIR_DOMAIN_EVENT_STOPPED, VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN },
+	{ 34, "virDomainSuspend", false, 0, "suspended", virt_domain_suspend,
+	  VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_PAUSED },
+	{ 28, "virDomainResume", false, 0, "resumed", virt_domain_resume,
+	  VIR_DOMAIN_EVENT_RESUMED, VIR_DOMAIN_EVENT_RESUMED_UNPAUSED },
 };
 
 int pd_serve_action(struct virt_call *call)
@@ -143,7 +154,10 @@ int pd_serve_action(struct virt_call *call)
 		return pd_fail(call, VIR_ERR_OPERATION_INVALID, "Domain-0 cannot be %s", a->dom0_verb);
 	char err[1024] = "";
 	int rc = a->act(pd_host(call), &dom, err, sizeof(err));
-	return rc < 0 ? pd_model_fail(call, rc, err) : 0;
+	if (rc < 0)
+		return pd_model_fail(call, rc, err);
+	virt_events_note(call->daemon, &dom, a->event, a->detail);
+	return 0;
 }
 
 /* ---- What has not landed ---- */

@@ -13,6 +13,7 @@
 #include <libvirt/virterror.h>
 #include "libvirt/domxml.h"
 #include "libvirt/procs_domain.h"
+#include "libvirt/procs_events.h"
 #include "xl/cfg_write.h"
 #include "xl/xl_cfg.h"
 
@@ -64,10 +65,15 @@ static int pd_define(struct virt_call *call, const char *xml)
 	int rc = domxml_parse(xml, strlen(xml), &dc, err, sizeof(err));
 	if (rc)
 		return pd_domxml_fail(call, rc, err);
+	struct virt_dom before;
+	bool existed = virt_domain_lookup(pd_host(call), dc.name, NULL, -1, &before, err, sizeof(err)) == 0 &&
+		       before.persistent;
 	rc = virt_domain_define(pd_host(call), &dc, &dom, err, sizeof(err));
 	domain_config_free(&dc);
 	if (rc < 0)
 		return pd_model_fail(call, rc, err);
+	virt_events_note(call->daemon, &dom, VIR_DOMAIN_EVENT_DEFINED,
+			 existed ? VIR_DOMAIN_EVENT_DEFINED_UPDATED : VIR_DOMAIN_EVENT_DEFINED_ADDED);
 	pd_put_dom(call->ret, &dom);
 	return 0;
 }
@@ -98,7 +104,10 @@ static int pd_undefine(struct virt_call *call, const struct virt_dom *dom)
 		return pd_fail(call, VIR_ERR_OPERATION_INVALID, "cannot undefine transient domain");
 	char err[1024] = "";
 	int rc = virt_domain_undefine(pd_host(call), dom, err, sizeof(err));
-	return rc < 0 ? pd_model_fail(call, rc, err) : 0;
+	if (rc < 0)
+		return pd_model_fail(call, rc, err);
+	virt_events_note(call->daemon, dom, VIR_DOMAIN_EVENT_UNDEFINED, VIR_DOMAIN_EVENT_UNDEFINED_REMOVED);
+	return 0;
 }
 
 int pd_serve_undefine(struct virt_call *call)
