@@ -291,15 +291,4 @@ test_console_shows_the_test_guests_banner() {
 	[ "$BOUNDED_RC" = 0 ] || fail "virsh console of the test guest: $(said kcon out)"
 }
 
-# A sanitizer build's daemon reports into its log: each test's log is checked, then started afresh.
-eval "vmm_$(declare -f check_sanitizers)"
-check_sanitizers() {
-	vmm_check_sanitizers || return 1
-	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/libvirtd.log" 2>/dev/null; then
-		fail "sanitizer report in libvirtd.log: $(grep -m1 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/libvirtd.log")"
-		return 1
-	fi
-	rm -f "$WORK/libvirtd.log"
-}
-
 run_tests

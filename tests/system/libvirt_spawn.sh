@@ -217,15 +217,4 @@ test_virsh_start_boots_the_test_guest() {
 	[ -z "$(xl_row kg)" ] || fail "xl list after destroy: $(cat "$WORK/xl.out")"
 }
 
-# A sanitizer build's daemon reports into its log: each test's log is checked, then started afresh.
-eval "vmm_$(declare -f check_sanitizers)"
-check_sanitizers() {
-	vmm_check_sanitizers || return 1
-	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/libvirtd.log" 2>/dev/null; then
-		fail "sanitizer report in libvirtd.log: $(grep -m1 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$WORK/libvirtd.log")"
-		return 1
-	fi
-	rm -f "$WORK/libvirtd.log"
-}
-
 run_tests

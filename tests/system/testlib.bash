@@ -163,13 +163,16 @@ need_xenstore_utils() {
 
 check_sanitizers() {
 	local f
-	for f in "$XENITH_RUNDIR"/log/vmm-*.log "$XENITH_RUNDIR"/log/vmm-*.log.old; do
+	# The VMMs' logs, and xenith-libvirtd's (start_libvirtd's, and the detached daemon's own).
+	for f in "$XENITH_RUNDIR"/log/vmm-*.log "$XENITH_RUNDIR"/log/vmm-*.log.old "$WORK/libvirtd.log" \
+		 "$XENITH_RUNDIR"/log/libvirtd.log "$XENITH_RUNDIR"/log/libvirtd.log.old; do
 		[ -e "$f" ] || continue
 		if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$f"; then
 			fail "sanitizer report in $(basename "$f"): $(grep -m1 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$f")"
 			return 1
 		fi
 	done
+	rm -f "$WORK/libvirtd.log"    # each test's daemon starts a log of its own
 }
 
 # run_tests: runs every test_* function, reporting each.  Tests needing KVM skip without it.
