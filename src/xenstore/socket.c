@@ -31,8 +31,14 @@ static ssize_t sock_read(struct xs_conn *c, void *buf, size_t len)
 	do
 		n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		LOG("%s: recvmsg: %s: closing it", c->label, strerror(errno));
+		return -1;
+	}
+	if (msg.msg_flags & MSG_CTRUNC)
+		LOG("%s: descriptors beyond the message's room were dropped", c->label);
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
@@ -164,12 +170,16 @@ void socket_accept(struct xenstored *xsd, struct xs_listener *l)
 		snprintf(label, sizeof(label), "%s socket %d", l->privileged ? "dom0" : "unpriv", fd);
 		struct xs_conn *c = conn_new(xsd, &sock_transport, l->domid, l->privileged, label);
 		if (!c) {
+			LOG("%s: out of memory for a new connection: refused", label);
 			close(fd);
 			continue;
 		}
 		c->fd = fd;
-		if (loop_watch_fd(xsd, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &c->poll) < 0)
+		int r = loop_watch_fd(xsd, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, &c->poll);
+		if (r < 0) {
+			LOG("%s: epoll_ctl: %s: connection refused", label, strerror(-r));
 			conn_close(xsd, c);
+		}
 	}
 }
 

@@ -130,16 +130,20 @@ def main():
     # xenstored is gone: the guest goes on and queues a request; its kick waits in the eventfd.
     ring.put("READ", 3, name_path + b"\0")
     kick(kickfd)
+    # As the VMM's xenstore link does (src/backends/xenstore_link.c): connect and introduce again
+    # until it takes, so a connection lost on the way (said on stdout) is retried, not fatal.
     deadline = time.monotonic() + 15
     while True:
         try:
             c = Conn(path)
+            introduce(c, domid, memfd, kickfd, notify)
             break
-        except OSError:
+        except (OSError, EOFError) as e:
+            if not isinstance(e, (FileNotFoundError, ConnectionRefusedError)):
+                print("retry after %s" % e, flush=True)
             if time.monotonic() > deadline:
-                sys.exit("vmm: no xenstored answered within 15 s")
+                sys.exit("vmm: no xenstored took the introduction within 15 s")
             time.sleep(0.1)
-    introduce(c, domid, memfd, kickfd, notify)
     value = wait_for(ring, lambda t, r, b: t == TYPES["READ"] and r == 3, "queued READ's answer")
     event = wait_for(ring, lambda t, r, b: t == TYPES["WATCH_EVENT"], "watch firing again")
     wpath, wtoken = (event.split(b"\0") + [b"", b""])[:2]
