@@ -15,6 +15,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include "lib/cpumap.h"
+#include "lib/domain_limits.h"
 #include "libvirt/procs_domain.h"
 #include "libvirt/remote_types.h"
 
@@ -40,6 +41,10 @@ int pd_serve_set_memory_any(struct virt_call *call)
 		return -1;
 	if (kb == 0)
 		return pd_fail(call, VIR_ERR_INVALID_ARG, "memory must not be 0");
+	/* Beyond what a domain may have (and where KiB rounded up to MiB would wrap to 0). */
+	if (kb > DOMAIN_MAX_MEMORY_MB * 1024)
+		return pd_fail(call, VIR_ERR_INVALID_ARG, "memory %llu KiB is more than the %llu KiB a domain may have",
+			       kb, DOMAIN_MAX_MEMORY_MB * 1024);
 	char err[1024] = "";
 	int rc = (flags & VIR_DOMAIN_MEM_MAXIMUM ? virt_domain_set_max_memory : virt_domain_set_memory)(
 		pd_host(call), &dom, kb, live, config, err, sizeof(err));
@@ -283,7 +288,7 @@ static int pd_edit_pin(struct virt_call *call, struct domain_config *dc, const v
 	char *next[DOMAIN_MAX_VCPUS];
 	size_t n = 0;
 	for (unsigned int v = 0; v < dc->max_vcpus && v < DOMAIN_MAX_VCPUS; v++) {
-		char list[1024];
+		char list[4096];
 		struct cpumap m;
 		if (v == pin->vcpu) {
 			snprintf(list, sizeof(list), "%s", pin->list);
@@ -320,6 +325,17 @@ int pd_serve_pin_vcpu_any(struct virt_call *call)
 	    pd_check_flags(call, flags, VIR_DOMAIN_AFFECT_LIVE | VIR_DOMAIN_AFFECT_CONFIG, "virDomainPinVcpuFlags") ||
 	    pd_affect(call, &dom, flags, &live, &config))
 		return -1;
+	if (vcpu >= dom.max_vcpus)
+		return pd_fail(call, VIR_ERR_INVALID_ARG, "vcpu %u is out of range of the domain's %u vCPUs",
+			       vcpu, dom.max_vcpus);
+	/* Every set bit must be a host CPU: one beyond would be dropped by the bitmap or stored in
+	 * the definition for a start that cannot place it. */
+	unsigned int host = pd_host_cpus();
+	for (size_t byte = 0; byte < maplen; byte++)
+		for (unsigned int bit = 0; bit < 8; bit++)
+			if ((map[byte] >> bit & 1) && byte * 8 + bit >= host)
+				return pd_fail(call, VIR_ERR_INVALID_ARG, "CPU %zu is not on this host (it has %u)",
+					       byte * 8 + bit, host);
 	struct cpumap m;
 	pd_bytes_to_map(map, maplen, &m);
 	if (cpumap_is_empty(&m))
@@ -331,8 +347,8 @@ int pd_serve_pin_vcpu_any(struct virt_call *call)
 			return pd_model_fail(call, rc, err);
 	}
 	if (config) {
-		char list[1024];
-		struct pd_pin pin = { vcpu, cpumap_format(&m, pd_host_cpus(), list, sizeof(list)) };
+		char list[4096];     /* every other CPU of CPUMAP_MAX_CPUS fits: no truncated pin */
+		struct pd_pin pin = { vcpu, cpumap_format(&m, host, list, sizeof(list)) };
 		return pd_edit_definition(call, &dom, pd_edit_pin, &pin);
 	}
 	return 0;

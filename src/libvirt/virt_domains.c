@@ -884,7 +884,7 @@ int virt_live_or_config(const struct virt_dom *dom, bool live, bool config, cons
 
 static unsigned long kb_to_mb(unsigned long long kb)
 {
-	return (unsigned long)((kb + 1023) / 1024);
+	return (unsigned long)(kb / 1024 + (kb % 1024 != 0));   /* kb + 1023 would wrap near 2^64 */
 }
 
 static int edit_memory(struct domain_config *dc, const void *arg, char *err, size_t errlen)
