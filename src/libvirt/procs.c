@@ -11,6 +11,7 @@ extern const struct virt_proc virt_procs_connect[];
 extern const struct virt_proc virt_procs_domain[] __attribute__((weak));
 extern const struct virt_proc virt_procs_events[] __attribute__((weak));
 extern const struct virt_proc virt_procs_console[] __attribute__((weak));
+extern const struct virt_proc virt_procs_storage[] __attribute__((weak));
 
 int virt_call_error(struct virt_call *call, int code, int domain, const char *fmt, ...)
 {
@@ -31,6 +32,7 @@ const struct virt_proc *virt_proc_find(uint32_t program, int32_t number)
 		virt_procs_domain,
 		virt_procs_events,
 		virt_procs_console,
+		virt_procs_storage,
 	};
 
 	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
