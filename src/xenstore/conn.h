@@ -77,6 +77,8 @@ struct xs_conn {
 	uint32_t ring_cons;        /* requests consumed; published as req_cons at the commit point */
 	uint32_t ring_published;   /* the req_cons we last wrote (if the page's differs, follow it) */
 	bool *snapshot_dirty;      /* rings: their I/O state is in the snapshot; set on every change */
+	bool ring_changed;         /* what snapshot_dirty points at for rings: the journal records
+				    * the ring's state at the next commit point (journal.c) */
 	int memfd, notify_fd;
 	const uint8_t *mem_in;     /* memory transport (tests, fuzzing) */
 	size_t mem_in_len;

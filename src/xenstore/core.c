@@ -7,6 +7,7 @@
 #include "lib/error.h"
 #include "xenstore/conn.h"
 #include "xenstore/domain.h"
+#include "xenstore/journal.h"
 #include "xenstore/lifeline.h"
 #include "xenstore/resume.h"
 #include "xenstore/socket.h"
@@ -82,6 +83,8 @@ void xsd_destroy(struct xenstored *xsd)
 	free(xsd->persist.buf);
 	xsd->persist.buf = NULL;
 	xsd->persist.cap = 0;
+	journal_free(xsd->persist.journal);
+	xsd->persist.journal = NULL;
 	if (xsd->timer_fd >= 0)
 		close(xsd->timer_fd);
 	xsd->timer_fd = -1;

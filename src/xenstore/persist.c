@@ -4,16 +4,19 @@
  * wrote itself.
  *
  * When: xenstored works in rounds (loop.c): it serves what epoll reported, then reaches a commit
- * point where, if anything the snapshot holds changed, it writes the snapshot, and only then
- * sends the round's replies and watch events and publishes the rings' req_cons (ring.c).  So
- * whatever a client saw acknowledged is in the file, and a request whose effect is not in the
- * file is one its sender never saw answered (a ring's is read again, resume.c; a socket client's
- * connection dies with the process and the client retries on a new one).  A round serves many
- * requests, so one write covers them all under load.
+ * point where it records what the round changed, and only then sends the round's replies and
+ * watch events and publishes the rings' req_cons (ring.c).  So whatever a client saw
+ * acknowledged is on file, and a request whose effect is not is one its sender never saw
+ * answered (a ring's is read again, resume.c; a socket client's connection dies with the process
+ * and the client retries on a new one).  A round serves many requests, so one write covers them.
  *
- * How: the whole store, encoded into one buffer and written to <path>.tmp, then renamed over
- * <path>.  No fsync: the run directory is in RAM and the point is a process's death, not the
- * host's.  Format (host byte order; it never leaves the host), all lengths checked on load:
+ * How: a snapshot of the whole store, and beside it the journal (journal.c): each commit point
+ * appends one record of the round's changes to <path>.journal; the first commit point, and the
+ * one after the journal outgrew the snapshot, writes a fresh snapshot instead (encoded into one
+ * buffer, written to <path>.tmp, renamed over <path>) and starts the journal again.  So a round
+ * costs what it changed, and loading costs the snapshot plus at most its size in records.
+ * No fsync: the run directory is in RAM and the point is a process's death, not the host's.
+ * Snapshot format (host byte order; it never leaves the host), all lengths checked on load:
  *
  *   header   "XNTHXS01", u64 payload length, u64 FNV-1a of the payload
  *   payload  u64 generation
@@ -38,8 +41,10 @@
 #include <unistd.h>
 
 #include "lib/error.h"
+#include "xenstore/codec.h"
 #include "xenstore/conn.h"
 #include "xenstore/domain.h"
+#include "xenstore/journal.h"
 #include "xenstore/persist.h"
 #include "xenstore/resume.h"
 #include "xenstore/transaction.h"
@@ -51,15 +56,6 @@
 #define MAX_WATCHES 65536
 #define MAX_OUTPUT (16u << 20)
 
-static uint64_t fnv1a(const uint8_t *p, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
 void persist_enable(struct xenstored *xsd, const char *path)
 {
 	snprintf(xsd->persist.path, sizeof(xsd->persist.path), "%s", path);
@@ -69,116 +65,96 @@ void persist_enable(struct xenstored *xsd, const char *path)
 
 /* ---- encoding ---- */
 
-struct enc {
-	struct xs_persist *p;
-	size_t len;
-	bool oom;
-};
-
-static void put(struct enc *e, const void *data, size_t n)
+void persist_put_node(struct xs_enc *e, const struct xs_node *n)
 {
-	if (e->oom || !n)
-		return;
-	if (e->len + n > e->p->cap) {
-		size_t cap = e->p->cap ? e->p->cap : 64 * 1024;
-		while (cap < e->len + n)
-			cap *= 2;
-		char *grown = realloc(e->p->buf, cap);
-		if (!grown) {
-			e->oom = true;
-			return;
-		}
-		e->p->buf = grown;
-		e->p->cap = cap;
-	}
-	memcpy(e->p->buf + e->len, data, n);
-	e->len += n;
-}
-
-static void put_u8(struct enc *e, uint8_t v) { put(e, &v, sizeof(v)); }
-static void put_u32(struct enc *e, uint32_t v) { put(e, &v, sizeof(v)); }
-static void put_u64(struct enc *e, uint64_t v) { put(e, &v, sizeof(v)); }
-
-static void put_str(struct enc *e, const void *s, size_t len)
-{
-	put_u32(e, (uint32_t)len);
-	put(e, s, len);
-}
-
-static int put_node(void *arg, struct xs_node *n)
-{
-	struct enc *e = arg;
 	char path[XS_PATH_BUF];
 	int plen = tree_path(n, path, sizeof(path));
 
 	if (plen < 0) {
 		e->oom = true;      /* cannot happen: paths are checked when made */
-		return -1;
+		return;
 	}
-	put_str(e, path, (size_t)plen);
-	put_str(e, n->value, n->len);
-	put_u64(e, n->gen);
-	put_u32(e, n->n_perms);
+	enc_str(e, path, (size_t)plen);
+	enc_str(e, n->value, n->len);
+	enc_u64(e, n->gen);
+	enc_u32(e, n->n_perms);
 	for (unsigned int i = 0; i < n->n_perms; i++) {
-		put_u32(e, n->perms[i].domid);
-		put_u8(e, n->perms[i].perms);
+		enc_u32(e, n->perms[i].domid);
+		enc_u8(e, n->perms[i].perms);
 	}
+}
+
+static int put_node(void *arg, struct xs_node *n)
+{
+	persist_put_node(arg, n);
 	return 0;
 }
 
-static void put_watches(struct enc *e, const struct xs_watch *watches)
+static void put_watches(struct xs_enc *e, const struct xs_watch *watches)
 {
 	uint32_t n = 0;
 
 	for (const struct xs_watch *w = watches; w; w = w->next)
 		n++;
-	put_u32(e, n);
+	enc_u32(e, n);
 	for (const struct xs_watch *w = watches; w; w = w->next) {
-		put_str(e, w->path, strlen(w->path));
-		put_str(e, w->token, strlen(w->token));
-		put_u32(e, (uint32_t)w->strip);
+		enc_str(e, w->path, strlen(w->path));
+		enc_str(e, w->token, strlen(w->token));
+		enc_u32(e, (uint32_t)w->strip);
 	}
 }
 
 /* A live ring: its state is the connection's. */
-static void put_ring_conn(struct enc *e, const struct xs_conn *c)
+static void put_ring_conn(struct xs_enc *e, const struct xs_conn *c)
 {
 	const volatile struct xenstore_domain_interface *r = c->ring;
 	uint32_t n_tx = c->n_lost_tx;
 
-	put_u32(e, c->ring_cons);
-	put_u32(e, __atomic_load_n(&r->rsp_prod, __ATOMIC_ACQUIRE));
-	put_u32(e, c->next_tx_id);
+	enc_u32(e, c->ring_cons);
+	enc_u32(e, __atomic_load_n(&r->rsp_prod, __ATOMIC_ACQUIRE));
+	enc_u32(e, c->next_tx_id);
 	for (const struct xs_tx *t = c->txs; t; t = t->next)
 		n_tx++;
-	put_u32(e, n_tx);
+	enc_u32(e, n_tx);
 	for (const struct xs_tx *t = c->txs; t; t = t->next)
-		put_u32(e, t->id);
+		enc_u32(e, t->id);
 	for (unsigned int i = 0; i < c->n_lost_tx; i++)
-		put_u32(e, c->lost_tx[i]);
-	put_u8(e, c->in_body);
-	put_u32(e, c->hdr_got);
-	put(e, &c->hdr, sizeof(c->hdr));
-	put_str(e, c->body, c->in_body ? c->body_got : 0);
-	put_str(e, c->out + c->out_off, c->out_len - c->out_off);
+		enc_u32(e, c->lost_tx[i]);
+	enc_u8(e, c->in_body);
+	enc_u32(e, c->hdr_got);
+	enc_put(e, &c->hdr, sizeof(c->hdr));
+	enc_str(e, c->body, c->in_body ? c->body_got : 0);
+	enc_str(e, c->out + c->out_off, c->out_len - c->out_off);
 	put_watches(e, c->watches);
 }
 
 /* A domain still awaiting its VMM: the state it was loaded with. */
-static void put_ring_kept(struct enc *e, const struct xs_ring_state *s)
+static void put_ring_kept(struct xs_enc *e, const struct xs_ring_state *s)
 {
-	put_u32(e, s->req_cons);
-	put_u32(e, s->rsp_prod);
-	put_u32(e, s->next_tx_id);
-	put_u32(e, s->n_tx_ids);
+	enc_u32(e, s->req_cons);
+	enc_u32(e, s->rsp_prod);
+	enc_u32(e, s->next_tx_id);
+	enc_u32(e, s->n_tx_ids);
 	for (unsigned int i = 0; i < s->n_tx_ids; i++)
-		put_u32(e, s->tx_ids[i]);
-	put_u8(e, s->in_body);
-	put_u32(e, s->hdr_got);
-	put(e, &s->hdr, sizeof(s->hdr));
-	put_str(e, s->body, s->body_got);
-	put_str(e, s->out, s->out_len);
+		enc_u32(e, s->tx_ids[i]);
+	enc_u8(e, s->in_body);
+	enc_u32(e, s->hdr_got);
+	enc_put(e, &s->hdr, sizeof(s->hdr));
+	enc_str(e, s->body, s->body_got);
+	enc_str(e, s->out, s->out_len);
 	put_watches(e, s->watches);
+}
+
+void persist_put_domain(struct xs_enc *e, const struct xs_domain *d)
+{
+	enc_u32(e, d->domid);
+	enc_u64(e, d->mfn);
+	enc_u64(e, d->port);
+	enc_u32(e, (uint32_t)d->introducer);
+	if (d->ring)
+		put_ring_conn(e, d->ring);
+	else
+		put_ring_kept(e, d->awaiting);
 }
 
 static int by_domid(const void *a, const void *b)
@@ -190,118 +166,46 @@ static int by_domid(const void *a, const void *b)
 
 long persist_encode(struct xenstored *xsd)
 {
-	struct enc e = { .p = &xsd->persist };
+	struct xs_enc e = { .buf = xsd->persist.buf, .cap = xsd->persist.cap };
 	uint32_t n_domains = 0;
 	uint64_t zero = 0;
 
-	put(&e, MAGIC, 8);
-	put_u64(&e, zero);
-	put_u64(&e, zero);
-	put_u64(&e, xsd->generation);
-	put_u32(&e, (uint32_t)tree_count(xsd->tree.root));
+	enc_put(&e, MAGIC, 8);
+	enc_u64(&e, zero);
+	enc_u64(&e, zero);
+	enc_u64(&e, xsd->generation);
+	enc_u32(&e, (uint32_t)tree_count(xsd->tree.root));
 	tree_walk(xsd->tree.root, put_node, &e);
 	for (struct xs_domain *d = xsd->domains; d; d = d->next)
 		n_domains += domain_introduced(d);
 	/* In domid order, so that the same store always encodes the same. */
 	struct xs_domain **sorted = malloc((n_domains ? n_domains : 1) * sizeof(*sorted));
-	if (!sorted)
-		return -ENOMEM;
-	n_domains = 0;
-	for (struct xs_domain *d = xsd->domains; d; d = d->next)
-		if (domain_introduced(d))
-			sorted[n_domains++] = d;
-	qsort(sorted, n_domains, sizeof(*sorted), by_domid);
-	put_u32(&e, n_domains);
-	for (uint32_t i = 0; i < n_domains; i++) {
-		struct xs_domain *d = sorted[i];
-		put_u32(&e, d->domid);
-		put_u64(&e, d->mfn);
-		put_u64(&e, d->port);
-		put_u32(&e, (uint32_t)d->introducer);
-		if (d->ring)
-			put_ring_conn(&e, d->ring);
-		else
-			put_ring_kept(&e, d->awaiting);
+	if (sorted) {
+		n_domains = 0;
+		for (struct xs_domain *d = xsd->domains; d; d = d->next)
+			if (domain_introduced(d))
+				sorted[n_domains++] = d;
+		qsort(sorted, n_domains, sizeof(*sorted), by_domid);
+		enc_u32(&e, n_domains);
+		for (uint32_t i = 0; i < n_domains; i++)
+			persist_put_domain(&e, sorted[i]);
+		free(sorted);
 	}
-	free(sorted);
-	if (e.oom)
+	xsd->persist.buf = e.buf;     /* kept between writes, grown or not */
+	xsd->persist.cap = e.cap;
+	if (e.oom || !sorted)
 		return -ENOMEM;
 	uint64_t payload = e.len - HEADER_LEN;
-	uint64_t sum = fnv1a((const uint8_t *)e.p->buf + HEADER_LEN, payload);
-	memcpy(e.p->buf + 8, &payload, 8);
-	memcpy(e.p->buf + 16, &sum, 8);
+	uint64_t sum = xs_fnv1a(e.buf + HEADER_LEN, payload);
+	memcpy(e.buf + 8, &payload, 8);
+	memcpy(e.buf + 16, &sum, 8);
 	return (long)e.len;
 }
 
 /* ---- decoding: every length checked against what is left ---- */
 
-struct dec {
-	const uint8_t *p;
-	size_t left;
-	char *why;
-	size_t whylen;
-	bool bad;
-};
-
-static bool fail(struct dec *d, const char *fmt, const char *what)
-{
-	if (!d->bad)
-		ERR_SET(d->why, d->whylen, fmt, what);
-	d->bad = true;
-	return false;
-}
-
-static bool get(struct dec *d, void *out, size_t n, const char *what)
-{
-	if (d->bad)
-		return false;
-	if (n > d->left)
-		return fail(d, "truncated in %s", what);
-	memcpy(out, d->p, n);
-	d->p += n;
-	d->left -= n;
-	return true;
-}
-
-static bool get_u8(struct dec *d, uint8_t *v, const char *what) { return get(d, v, 1, what); }
-static bool get_u32(struct dec *d, uint32_t *v, const char *what) { return get(d, v, 4, what); }
-static bool get_u64(struct dec *d, uint64_t *v, const char *what) { return get(d, v, 8, what); }
-
-/* A string of at most max bytes, pointing into the input (not NUL-terminated). */
-static bool get_str(struct dec *d, const char **s, uint32_t *len, uint32_t max, const char *what)
-{
-	if (!get_u32(d, len, what))
-		return false;
-	if (*len > max)
-		return fail(d, "%s too long", what);
-	if (*len > d->left)
-		return fail(d, "truncated in %s", what);
-	*s = (const char *)d->p;
-	d->p += *len;
-	d->left -= *len;
-	return true;
-}
-
-/* A copy as a C string; no NUL may be inside. */
-static char *get_cstr(struct dec *d, uint32_t max, const char *what)
-{
-	const char *s;
-	uint32_t len;
-
-	if (!get_str(d, &s, &len, max, what))
-		return NULL;
-	if (memchr(s, '\0', len)) {
-		fail(d, "a NUL inside %s", what);
-		return NULL;
-	}
-	char *copy = strndup(s, len);
-	if (!copy)
-		fail(d, "out of memory for %s", what);
-	return copy;
-}
-
 /* Canonical absolute path, as xs_canonicalize would have let through. */
-static bool path_ok(const char *p)
+bool persist_path_ok(const char *p)
 {
 	static const char ok[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-/_@";
 	size_t len = strlen(p);
@@ -311,22 +215,22 @@ static bool path_ok(const char *p)
 	return len == 1 || p[len - 1] != '/';
 }
 
-static bool get_perms(struct dec *d, struct xs_perm **perms, uint32_t *n)
+static bool get_perms(struct xs_dec *d, struct xs_perm **perms, uint32_t *n)
 {
-	if (!get_u32(d, n, "a permission count"))
+	if (!dec_u32(d, n, "a permission count"))
 		return false;
 	if (*n < 1 || *n > XENSTORE_PAYLOAD_MAX / 2 || (size_t)*n * 5 > d->left)
-		return fail(d, "%s out of range", "a permission count");
+		return dec_fail(d, "%s out of range", "a permission count");
 	*perms = malloc(*n * sizeof(**perms));
 	if (!*perms)
-		return fail(d, "out of memory for %s", "permissions");
+		return dec_fail(d, "out of memory for %s", "permissions");
 	for (uint32_t i = 0; i < *n; i++) {
-		uint32_t domid;
-		uint8_t bits;
-		get_u32(d, &domid, "a permission");
-		get_u8(d, &bits, "a permission");
+		uint32_t domid = 0;
+		uint8_t bits = 0;
+		dec_u32(d, &domid, "a permission");
+		dec_u8(d, &bits, "a permission");
 		if (!d->bad && (domid > 65535 || bits > (XS_PERM_READ | XS_PERM_WRITE)))
-			fail(d, "%s out of range", "a permission");
+			dec_fail(d, "%s out of range", "a permission");
 		(*perms)[i] = (struct xs_perm){ .domid = domid, .perms = bits };
 	}
 	if (d->bad) {
@@ -336,35 +240,37 @@ static bool get_perms(struct dec *d, struct xs_perm **perms, uint32_t *n)
 	return !d->bad;
 }
 
-static bool get_node(struct dec *d, struct xenstored *xsd, uint32_t index, uint64_t generation)
+bool persist_get_node(struct xs_dec *d, struct xenstored *xsd, enum persist_node_mode mode,
+		      uint64_t generation)
 {
 	const char *value;
 	uint32_t vlen, n_perms;
 	uint64_t gen;
 	struct xs_perm *perms = NULL;
-	char *path = get_cstr(d, XENSTORE_ABS_PATH_MAX, "a node's path");
+	char *path = dec_cstr(d, XENSTORE_ABS_PATH_MAX, "a node's path");
 
 	if (!path)
 		return false;
-	if (!path_ok(path) || (index == 0) != !strcmp(path, "/")) {
+	bool root = !strcmp(path, "/");
+	if (!persist_path_ok(path) || (mode != NODE_CHANGED && (mode == NODE_ROOT) != root)) {
 		free(path);
-		return fail(d, "%s is not a canonical path (or the root is not first)", "a node");
+		return dec_fail(d, "%s is not a canonical path (or the root is not first)", "a node");
 	}
-	if (!get_str(d, &value, &vlen, XENSTORE_PAYLOAD_MAX, "a node's value") ||
-	    !get_u64(d, &gen, "a node's generation") || !get_perms(d, &perms, &n_perms)) {
+	if (!dec_str(d, &value, &vlen, XENSTORE_PAYLOAD_MAX, "a node's value") ||
+	    !dec_u64(d, &gen, "a node's generation") || !get_perms(d, &perms, &n_perms)) {
 		free(path);
 		return false;
 	}
-	struct xs_node *n = xsd->tree.root;
-	if (index) {
+	struct xs_node *n = root ? xsd->tree.root : tree_lookup(&xsd->tree, path);
+	if (!root && (!n || mode != NODE_CHANGED)) {
 		char *slash = strrchr(path, '/');
 		*slash = '\0';
 		struct xs_node *parent = tree_lookup(&xsd->tree, *path ? path : "/");
 		*slash = '/';
-		if (!parent || tree_lookup(&xsd->tree, path)) {
+		if (!parent || n) {
 			free(path);
 			free(perms);
-			return fail(d, "%s: its parent is missing or it came twice", "a node");
+			return dec_fail(d, "%s: its parent is missing or it came twice", "a node");
 		}
 		uint64_t parent_gen = parent->gen;
 		n = tree_create(&xsd->tree, path, NULL, NULL, NULL);
@@ -374,65 +280,65 @@ static bool get_node(struct dec *d, struct xenstored *xsd, uint32_t index, uint6
 	if (!n || tree_set_value(&xsd->tree, n, value, vlen) ||
 	    tree_set_perms(&xsd->tree, n, perms, n_perms)) {
 		free(perms);
-		return fail(d, "out of memory for %s", "a node");
+		return dec_fail(d, "out of memory for %s", "a node");
 	}
 	free(perms);
 	if (gen > generation)
-		return fail(d, "%s newer than the store", "a node's generation");
+		return dec_fail(d, "%s newer than the store", "a node's generation");
 	n->gen = gen;
 	return true;
 }
 
-static bool get_watches(struct dec *d, struct xs_ring_state *s)
+static bool get_watches(struct xs_dec *d, struct xs_ring_state *s)
 {
 	uint32_t n;
 
-	if (!get_u32(d, &n, "a watch count"))
+	if (!dec_u32(d, &n, "a watch count"))
 		return false;
 	if (n > MAX_WATCHES || (size_t)n * 12 > d->left)
-		return fail(d, "%s out of range", "a watch count");
+		return dec_fail(d, "%s out of range", "a watch count");
 	struct xs_watch **tail = &s->watches;
 	for (uint32_t i = 0; i < n; i++) {
 		struct xs_watch *w = calloc(1, sizeof(*w));
 		if (!w)
-			return fail(d, "out of memory for %s", "a watch");
+			return dec_fail(d, "out of memory for %s", "a watch");
 		*tail = w;
 		tail = &w->next;
 		uint32_t strip;
-		w->path = get_cstr(d, XENSTORE_ABS_PATH_MAX, "a watch's path");
-		w->token = w->path ? get_cstr(d, XENSTORE_PAYLOAD_MAX, "a watch's token") : NULL;
-		if (!w->token || !get_u32(d, &strip, "a watch"))
+		w->path = dec_cstr(d, XENSTORE_ABS_PATH_MAX, "a watch's path");
+		w->token = w->path ? dec_cstr(d, XENSTORE_PAYLOAD_MAX, "a watch's token") : NULL;
+		if (!w->token || !dec_u32(d, &strip, "a watch"))
 			return false;
-		if ((w->path[0] != '@' && !path_ok(w->path)) || strip > strlen(w->path) ||
+		if ((w->path[0] != '@' && !persist_path_ok(w->path)) || strip > strlen(w->path) ||
 		    (strip && w->path[strip] == '\0'))
-			return fail(d, "%s out of range", "a watch's path");
+			return dec_fail(d, "%s out of range", "a watch's path");
 		w->strip = strip;
 	}
 	return true;
 }
 
-static bool get_ring(struct dec *d, struct xs_ring_state *s)
+static bool get_ring(struct xs_dec *d, struct xs_ring_state *s)
 {
 	const char *body, *out;
 	uint32_t body_len, out_len;
 	uint8_t in_body;
 
-	if (!get_u32(d, &s->req_cons, "a ring") || !get_u32(d, &s->rsp_prod, "a ring") ||
-	    !get_u32(d, &s->next_tx_id, "a ring") || !get_u32(d, &s->n_tx_ids, "a ring"))
+	if (!dec_u32(d, &s->req_cons, "a ring") || !dec_u32(d, &s->rsp_prod, "a ring") ||
+	    !dec_u32(d, &s->next_tx_id, "a ring") || !dec_u32(d, &s->n_tx_ids, "a ring"))
 		return false;
 	if (s->n_tx_ids > MAX_TX_IDS || (size_t)s->n_tx_ids * 4 > d->left)
-		return fail(d, "%s out of range", "a transaction count");
+		return dec_fail(d, "%s out of range", "a transaction count");
 	if (s->n_tx_ids) {
 		s->tx_ids = malloc(s->n_tx_ids * sizeof(*s->tx_ids));
 		if (!s->tx_ids)
-			return fail(d, "out of memory for %s", "transactions");
+			return dec_fail(d, "out of memory for %s", "transactions");
 		for (uint32_t i = 0; i < s->n_tx_ids; i++)
-			get_u32(d, &s->tx_ids[i], "a transaction id");
+			dec_u32(d, &s->tx_ids[i], "a transaction id");
 	}
-	if (!get_u8(d, &in_body, "a ring") || !get_u32(d, &s->hdr_got, "a ring") ||
-	    !get(d, &s->hdr, sizeof(s->hdr), "a ring") ||
-	    !get_str(d, &body, &body_len, XENSTORE_PAYLOAD_MAX, "a request half read") ||
-	    !get_str(d, &out, &out_len, MAX_OUTPUT, "a ring's output"))
+	if (!dec_u8(d, &in_body, "a ring") || !dec_u32(d, &s->hdr_got, "a ring") ||
+	    !dec_get(d, &s->hdr, sizeof(s->hdr), "a ring") ||
+	    !dec_str(d, &body, &body_len, XENSTORE_PAYLOAD_MAX, "a request half read") ||
+	    !dec_str(d, &out, &out_len, MAX_OUTPUT, "a ring's output"))
 		return false;
 	s->in_body = in_body;
 	s->body_got = body_len;
@@ -441,9 +347,9 @@ static bool get_ring(struct dec *d, struct xs_ring_state *s)
 	    (in_body && (s->hdr_got != sizeof(s->hdr) || s->hdr.len > XENSTORE_PAYLOAD_MAX ||
 			 body_len > s->hdr.len)) ||
 	    (!in_body && body_len))
-		return fail(d, "%s out of range", "a request half read");
+		return dec_fail(d, "%s out of range", "a request half read");
 	if ((body_len && !(s->body = malloc(body_len))) || (out_len && !(s->out = malloc(out_len))))
-		return fail(d, "out of memory for %s", "a ring");
+		return dec_fail(d, "out of memory for %s", "a ring");
 	if (body_len)
 		memcpy(s->body, body, body_len);
 	if (out_len)
@@ -452,25 +358,26 @@ static bool get_ring(struct dec *d, struct xs_ring_state *s)
 	return get_watches(d, s);
 }
 
-static bool get_domain(struct dec *d, struct xenstored *xsd)
+bool persist_get_domain(struct xs_dec *d, struct xenstored *xsd, bool replace)
 {
 	uint32_t domid, pid;
 	uint64_t mfn, port;
 
-	if (!get_u32(d, &domid, "a domain") || !get_u64(d, &mfn, "a domain") ||
-	    !get_u64(d, &port, "a domain") || !get_u32(d, &pid, "a domain"))
+	if (!dec_u32(d, &domid, "a domain") || !dec_u64(d, &mfn, "a domain") ||
+	    !dec_u64(d, &port, "a domain") || !dec_u32(d, &pid, "a domain"))
 		return false;
 	if (domid == 0 || domid > 65535 || mfn >= (1ull << 52) || port >= (1u << 20) ||
 	    (int32_t)pid < 0)
-		return fail(d, "%s out of range", "a domain");
+		return dec_fail(d, "%s out of range", "a domain");
 	struct xs_domain *dom = domain_get(xsd, domid, true);
 	if (!dom)
-		return fail(d, "out of memory for %s", "a domain");
-	if (dom->awaiting)
-		return fail(d, "%s came twice", "a domain");
+		return dec_fail(d, "out of memory for %s", "a domain");
+	if (dom->awaiting && !replace)
+		return dec_fail(d, "%s came twice", "a domain");
+	resume_forget(dom);     /* the journal's newer state replaces the one loaded */
 	struct xs_ring_state *s = calloc(1, sizeof(*s));
 	if (!s)
-		return fail(d, "out of memory for %s", "a domain");
+		return dec_fail(d, "out of memory for %s", "a domain");
 	dom->awaiting = s;     /* freed with the domain whatever happens next */
 	dom->mfn = mfn;
 	dom->port = port;
@@ -484,41 +391,41 @@ static bool get_domain(struct dec *d, struct xenstored *xsd)
 
 int persist_decode(struct xenstored *xsd, const void *data, size_t len, char *why, size_t whylen)
 {
-	struct dec d = { .p = data, .left = len, .why = why, .whylen = whylen };
+	struct xs_dec d = { .p = data, .left = len, .why = why, .whylen = whylen };
 	uint64_t payload, sum, generation;
 	uint32_t n_nodes, n_domains;
 	char magic[8];
 
-	if (!get(&d, magic, 8, "the header") || memcmp(magic, MAGIC, 8))
-		return fail(&d, "%s: not a Xenith xenstored snapshot (or another version)", "header"),
+	if (!dec_get(&d, magic, 8, "the header") || memcmp(magic, MAGIC, 8))
+		return dec_fail(&d, "%s: not a Xenith xenstored snapshot (or another version)", "header"),
 		       EINVAL;
-	if (!get_u64(&d, &payload, "the header") || !get_u64(&d, &sum, "the header"))
+	if (!dec_u64(&d, &payload, "the header") || !dec_u64(&d, &sum, "the header"))
 		return EINVAL;
 	if (payload != d.left)
-		return fail(&d, "%s: its length disagrees with the file's (truncated?)", "header"),
+		return dec_fail(&d, "%s: its length disagrees with the file's (truncated?)", "header"),
 		       EINVAL;
-	if (fnv1a(d.p, d.left) != sum)
-		return fail(&d, "%s: checksum mismatch (corrupt)", "payload"), EINVAL;
-	if (!get_u64(&d, &generation, "the generation") || !get_u32(&d, &n_nodes, "the node count"))
+	if (xs_fnv1a(d.p, d.left) != sum)
+		return dec_fail(&d, "%s: checksum mismatch (corrupt)", "payload"), EINVAL;
+	if (!dec_u64(&d, &generation, "the generation") || !dec_u32(&d, &n_nodes, "the node count"))
 		return EINVAL;
 	/* Each node takes at least 25 bytes. */
 	if (n_nodes == 0 || (size_t)n_nodes > d.left / 25 + 1)
-		return fail(&d, "%s out of range", "the node count"), EINVAL;
+		return dec_fail(&d, "%s out of range", "the node count"), EINVAL;
 	/* The snapshot has the whole tree, /tool/xenstored included. */
 	while (xsd->tree.root->n_children)
 		tree_remove(&xsd->tree, xsd->tree.root->children[0], NULL, NULL);
 	for (uint32_t i = 0; i < n_nodes; i++)
-		if (!get_node(&d, xsd, i, generation))
+		if (!persist_get_node(&d, xsd, i ? NODE_NEW : NODE_ROOT, generation))
 			return EINVAL;
-	if (!get_u32(&d, &n_domains, "the domain count"))
+	if (!dec_u32(&d, &n_domains, "the domain count"))
 		return EINVAL;
 	if (n_domains > 65535)
-		return fail(&d, "%s out of range", "the domain count"), EINVAL;
+		return dec_fail(&d, "%s out of range", "the domain count"), EINVAL;
 	for (uint32_t i = 0; i < n_domains; i++)
-		if (!get_domain(&d, xsd))
+		if (!persist_get_domain(&d, xsd, false))
 			return EINVAL;
 	if (d.left)
-		return fail(&d, "%s: bytes after the last record", "payload"), EINVAL;
+		return dec_fail(&d, "%s: bytes after the last record", "payload"), EINVAL;
 	/* Every node's is at most this (checked): the counter goes on from where it was. */
 	xsd->generation = generation;
 	return 0;
@@ -548,132 +455,246 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-int persist_commit(struct xenstored *xsd)
+/* The whole store to <path>.tmp, renamed over <path>. */
+static int write_snapshot(struct xenstored *xsd)
 {
 	struct xs_persist *p = &xsd->persist;
 	char tmp[PATH_MAX + 8];
 	long long start = now_ns();
 	int r;
 
-	if (!p->enabled || !p->dirty)
-		return 0;
 	long len = persist_encode(xsd);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", p->path);
-	if (len < 0) {
-		r = (int)len;
-	} else {
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			r = -errno;
-		} else {
-			r = write_all(fd, p->buf, (size_t)len);
-			if (close(fd) < 0 && !r)
-				r = -errno;
-			if (!r && rename(tmp, p->path) < 0)
-				r = -errno;
-		}
-	}
-	if (r) {
-		/* Serving goes on: a full /run must not stop the store, but it is said. */
-		if (p->failures++ % 1000 == 0)
-			LOG("writing the snapshot %s: %s (%lu failures so far); a restart would lose "
-			    "changes since the last one", p->path, strerror(-r), p->failures);
+	if (len < 0)
+		return (int)len;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, p->buf, (size_t)len);
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && rename(tmp, p->path) < 0)
+		r = -errno;
+	if (r)
 		return r;
-	}
-	p->dirty = false;
 	p->writes++;
 	p->bytes = (unsigned long long)len;
 	p->ns = (unsigned long long)(now_ns() - start);
 	return 0;
 }
 
-static void keep_aside(const char *path, const char *why)
+static void say_failure(struct xs_persist *p, const char *what, int r)
 {
-	char bad[PATH_MAX + 8];
+	/* Serving goes on: a full /run must not stop the store, but it is said. */
+	if (p->failures++ % 1000 == 0)
+		LOG("writing %s for %s: %s (%lu failures so far)", what, p->path, strerror(-r),
+		    p->failures);
+}
+
+int persist_commit(struct xenstored *xsd)
+{
+	struct xs_persist *p = &xsd->persist;
+
+	if (!p->enabled)
+		return 0;
+	if (!p->journal)
+		p->journal = journal_new(p->path);   /* NULL (no memory): snapshots only */
+	if (p->journal && !journal_wants_snapshot(p->journal, p->bytes)) {
+		long n = journal_commit(p->journal, xsd);
+		if (n >= 0) {
+			p->dirty = false;
+			return 0;
+		}
+		/* The round's replies wait for this: a snapshot keeps the promise instead. */
+		say_failure(p, "the journal", (int)n);
+	} else if (!p->journal && !p->dirty) {
+		return 0;
+	}
+	int r = write_snapshot(xsd);
+	if (r) {
+		say_failure(p, "the snapshot (a restart would lose changes since the last one)", r);
+		return r;
+	}
+	p->dirty = false;
+	if (p->journal) {
+		r = journal_start(p->journal, xsd, p->buf + 8);
+		if (r)
+			say_failure(p, "the journal's header (the next commit writes a snapshot)", r);
+	}
+	return 0;
+}
+
+static void keep_aside(const char *path, const char *what, const char *why)
+{
+	char bad[PATH_MAX + 24];
 
 	snprintf(bad, sizeof(bad), "%s.bad", path);
 	if (rename(path, bad) < 0)
-		LOG("snapshot %s unusable (%s), and moving it to %s failed: %s", path, why, bad,
+		LOG("%s %s unusable (%s), and moving it to %s failed: %s", what, path, why, bad,
 		    strerror(errno));
 	else
-		LOG("snapshot %s unusable (%s): kept as %s; starting with an empty store", path, why,
-		    bad);
+		LOG("%s %s unusable (%s): kept as %s", what, path, why, bad);
 }
 
-int persist_load(struct xenstored *xsd)
+/* A whole regular file of at most XS_SNAPSHOT_MAX bytes into *data (NUL-padded by one).  1 read,
+ * 0 absent, -1 with why set. */
+static int read_file(const char *path, char **data, size_t *len, char *why, size_t whylen)
 {
-	struct xs_persist *p = &xsd->persist;
-	char why[256] = "";
 	struct stat st;
-	char *data = NULL;
-	int r = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	int fd = open(p->path, O_RDONLY | O_CLOEXEC);
+	*data = NULL;
+	*len = 0;
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		snprintf(why, sizeof(why), "open: %s", strerror(errno));
-		goto bad;
+		snprintf(why, whylen, "open: %s", strerror(errno));
+		return -1;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > XS_SNAPSHOT_MAX) {
-		snprintf(why, sizeof(why), "not a regular file of at most %u bytes", XS_SNAPSHOT_MAX);
-		goto bad;
+		snprintf(why, whylen, "not a regular file of at most %u bytes", XS_SNAPSHOT_MAX);
+		close(fd);
+		return -1;
 	}
-	data = malloc((size_t)st.st_size + 1);
+	char *buf = malloc((size_t)st.st_size + 1);
 	size_t got = 0;
-	while (data && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, data + got, (size_t)st.st_size - got);
+	while (buf && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 	}
-	if (!data || got != (size_t)st.st_size) {
-		snprintf(why, sizeof(why), "reading it: %s", data ? "short read" : "out of memory");
-		goto bad;
+	close(fd);
+	if (!buf || got != (size_t)st.st_size) {
+		snprintf(why, whylen, "reading it: %s", buf ? "short read" : "out of memory");
+		free(buf);
+		return -1;
 	}
-	if (persist_decode(xsd, data, got, why, sizeof(why)))
-		goto bad;
-	unsigned int domains = 0;
-	for (struct xs_domain *d = xsd->domains; d; d = d->next)
-		domains += d->awaiting != NULL;
-	LOG("loaded %s: %zu nodes, %u domains awaiting their VMMs", p->path,
-	    tree_count(xsd->tree.root), domains);
-	r = 1;
-	goto out;
-bad:
-	keep_aside(p->path, why);
-	/* Start again from nothing, keeping the settings. */
-	{
-		struct xs_quota quota = xsd->quota;
-		struct xs_persist kept = *p;
-		unsigned int reconnect_ms = xsd->reconnect_ms;
-		char rundir[sizeof(xsd->rundir)];
-		memcpy(rundir, xsd->rundir, sizeof(rundir));
-		kept.buf = NULL;      /* xsd_destroy frees it */
-		kept.cap = 0;
-		xsd_destroy(xsd);
-		if (xsd_init(xsd)) {
-			LOG("out of memory starting again");
-			r = -ENOMEM;
-			goto out;
+	*data = buf;
+	*len = got;
+	return 1;
+}
+
+/* xsd empty again, its settings kept.  0 or -ENOMEM. */
+static int start_again(struct xenstored *xsd)
+{
+	struct xs_quota quota = xsd->quota;
+	struct xs_persist kept = xsd->persist;
+	unsigned int reconnect_ms = xsd->reconnect_ms;
+	char rundir[sizeof(xsd->rundir)];
+
+	memcpy(rundir, xsd->rundir, sizeof(rundir));
+	kept.buf = NULL;      /* xsd_destroy frees them */
+	kept.cap = 0;
+	kept.journal = NULL;
+	xsd_destroy(xsd);
+	if (xsd_init(xsd)) {
+		LOG("out of memory starting again");
+		return -ENOMEM;
+	}
+	xsd->quota = quota;
+	xsd->persist = kept;
+	xsd->persist.dirty = true;
+	xsd->reconnect_ms = reconnect_ms;
+	memcpy(xsd->rundir, rundir, sizeof(rundir));
+	return 0;
+}
+
+/* The journal after the snapshot: its records applied (persist.h says what happens to damaged
+ * ones).  -ENOMEM if xsd could not be set up again. */
+static int load_journal(struct xenstored *xsd, const char *snap, size_t snap_len)
+{
+	struct xs_persist *p = &xsd->persist;
+	char path[PATH_MAX + 16], why[256] = "";
+	char *data;
+	size_t len;
+	struct journal_load res;
+
+	if (!journal_path(path, sizeof(path), p->path))
+		return 0;
+	int r = read_file(path, &data, &len, why, sizeof(why));
+	if (r < 0)
+		keep_aside(path, "journal", why);
+	if (r <= 0)
+		return 0;
+	switch (journal_replay(xsd, data, len, snap + 8, ULONG_MAX, &res)) {
+	case JOURNAL_APPLIED:
+		LOG("applied %s: %lu records", path, res.records);
+		break;
+	case JOURNAL_UNTIED:
+		/* The snapshot was rewritten after it (or it was cut before its header): nothing in it
+		 * is missing from the snapshot. */
+		LOG("journal %s not applied: %s", path, res.why);
+		break;
+	case JOURNAL_TORN:
+		LOG("journal %s: %lu records applied; the last one dropped, torn by a death "
+		    "mid-append: %s", path, res.records, res.why);
+		break;
+	case JOURNAL_CORRUPT_APPLIED: {
+		/* Part of that record is in xsd: load again up to the record before it. */
+		unsigned long good = res.records;
+		char first[sizeof(res.why)];
+		snprintf(first, sizeof(first), "%s", res.why);
+		if ((r = start_again(xsd)) || persist_decode(xsd, snap, snap_len, why, sizeof(why)) ||
+		    journal_replay(xsd, data, len, snap + 8, good, &res) != JOURNAL_APPLIED) {
+			free(data);
+			return r ? r : -ENOMEM;   /* it loaded a moment ago: only memory fails */
 		}
-		xsd->quota = quota;
-		xsd->persist = kept;
-		xsd->persist.dirty = true;
-		xsd->reconnect_ms = reconnect_ms;
-		memcpy(xsd->rundir, rundir, sizeof(rundir));
+		snprintf(res.why, sizeof(res.why), "%s", first);
 	}
-out:
-	if (fd >= 0)
-		close(fd);
+		/* fall through */
+	case JOURNAL_CORRUPT:
+		keep_aside(path, "journal", res.why);
+		LOG("starting from the snapshot and the journal's %lu records before the damage",
+		    res.records);
+		break;
+	}
 	free(data);
-	return r;
+	return 0;
+}
+
+int persist_load(struct xenstored *xsd)
+{
+	struct xs_persist *p = &xsd->persist;
+	char why[256] = "", jpath[PATH_MAX + 16];
+	char *data;
+	size_t len;
+	int r = read_file(p->path, &data, &len, why, sizeof(why));
+
+	if (r == 0)
+		return 0;
+	if (r > 0 && !persist_decode(xsd, data, len, why, sizeof(why))) {
+		int jr = load_journal(xsd, data, len);
+		free(data);
+		if (jr)
+			return jr;
+		unsigned int domains = 0;
+		for (struct xs_domain *d = xsd->domains; d; d = d->next)
+			domains += d->awaiting != NULL;
+		LOG("loaded %s: %zu nodes, %u domains awaiting their VMMs", p->path,
+		    tree_count(xsd->tree.root), domains);
+		return 1;
+	}
+	free(data);
+	keep_aside(p->path, "snapshot", why);
+	/* Its journal is of no use without it; kept beside it for a look. */
+	if (journal_path(jpath, sizeof(jpath), p->path) && access(jpath, F_OK) == 0)
+		keep_aside(jpath, "journal", "its snapshot is unusable");
+	LOG("starting with an empty store");
+	return start_again(xsd) ? -ENOMEM : -1;
 }
 
 void persist_remove(struct xenstored *xsd)
 {
-	if (xsd->persist.enabled && unlink(xsd->persist.path) < 0 && errno != ENOENT)
+	char jpath[PATH_MAX + 16];
+
+	if (!xsd->persist.enabled)
+		return;
+	if (unlink(xsd->persist.path) < 0 && errno != ENOENT)
 		LOG("removing %s: %s", xsd->persist.path, strerror(errno));
+	if (journal_path(jpath, sizeof(jpath), xsd->persist.path) && unlink(jpath) < 0 &&
+	    errno != ENOENT)
+		LOG("removing %s: %s", jpath, strerror(errno));
 }

@@ -176,7 +176,8 @@ struct xs_conn *ring_conn_new(struct xenstored *xsd, unsigned int domid, unsigne
 	volatile struct xenstore_domain_interface *p = page(c);
 	p->server_features |= XS_RING_FEATURES;
 	c->ring_cons = c->ring_published = load(&p->req_cons);
-	c->snapshot_dirty = &xsd->persist.dirty;
+	c->snapshot_dirty = &c->ring_changed;
+	c->ring_changed = true;     /* a new ring: the journal records its domain whole */
 	/* A resumed ring keeps its error: a guest that broke the rules before still has to ask for a
 	 * reconnection. */
 	if (!resume)

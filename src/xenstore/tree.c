@@ -40,6 +40,12 @@ static void owner_delta(struct xs_tree *t, const struct xs_node *n, int delta)
 		t->owner_changed(t->owner_arg, n->perms[0].domid, delta);
 }
 
+static void note(struct xs_tree *t, const struct xs_node *n, enum xs_change what)
+{
+	if (t->changed)
+		t->changed(t->changed_arg, n, what);
+}
+
 int tree_init(struct xs_tree *t, uint64_t *generation)
 {
 	static const struct xs_perm dom0_only = { .domid = 0, .perms = XS_PERM_NONE };
@@ -198,6 +204,8 @@ struct xs_node *tree_create(struct xs_tree *t, const char *path, const uint32_t 
 			c->perms[0].domid = *owner;
 		c->gen = ++*t->generation;
 		n->gen = ++*t->generation;    /* the parent's children changed */
+		note(t, n, XS_CHANGE_GEN);
+		note(t, c, XS_CHANGE_NODE);
 		owner_delta(t, c, +1);
 		if (created)
 			created(arg, c);
@@ -225,6 +233,7 @@ int tree_set_value(struct xs_tree *t, struct xs_node *n, const void *value, size
 	n->value = copy;
 	n->len = len;
 	n->gen = ++*t->generation;
+	note(t, n, XS_CHANGE_NODE);
 	return 0;
 }
 
@@ -242,6 +251,7 @@ int tree_set_perms(struct xs_tree *t, struct xs_node *n, const struct xs_perm *p
 	n->n_perms = n_perms;
 	owner_delta(t, n, +1);
 	n->gen = ++*t->generation;
+	note(t, n, XS_CHANGE_NODE);
 	return 0;
 }
 
@@ -262,6 +272,7 @@ void tree_remove(struct xs_tree *t, struct xs_node *n,
 
 	if (!parent)
 		return;
+	note(t, n, XS_CHANGE_REMOVE);
 	remove_sub(t, n, removing, arg);
 	for (size_t i = 0; i < parent->n_children; i++) {
 		if (parent->children[i] == n) {
@@ -272,6 +283,7 @@ void tree_remove(struct xs_tree *t, struct xs_node *n,
 		}
 	}
 	parent->gen = ++*t->generation;
+	note(t, parent, XS_CHANGE_GEN);
 	node_free(n);
 }
 

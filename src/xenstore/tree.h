@@ -34,11 +34,19 @@ struct xs_node {
 /* Told about ownership changes, for per-domain node quotas.  NULL in transaction copies. */
 typedef void (*xs_owner_fn)(void *arg, uint32_t domid, int delta);
 
+/* Told about every change, for the journal (journal.c): a node's value, permissions or creation
+ * (NODE), a generation bump of a parent whose children changed (GEN), a subtree about to go
+ * (REMOVE).  A creation tells the parent's bump first.  NULL in transaction copies. */
+enum xs_change { XS_CHANGE_NODE, XS_CHANGE_GEN, XS_CHANGE_REMOVE };
+typedef void (*xs_change_fn)(void *arg, const struct xs_node *n, enum xs_change what);
+
 struct xs_tree {
 	struct xs_node *root;
 	uint64_t *generation;      /* shared counter; each change takes ++*generation */
 	xs_owner_fn owner_changed;
 	void *owner_arg;
+	xs_change_fn changed;
+	void *changed_arg;
 };
 
 /* An empty tree: "/" owned by domain 0 with no access for others.  0 or -ENOMEM. */

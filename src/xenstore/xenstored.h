@@ -34,6 +34,7 @@
 struct xs_conn;
 struct xs_tx;
 struct xs_domain;
+struct xs_journal;
 
 /* Quotas for unprivileged domains (0 = unlimited), with cxenstored's defaults. */
 struct xs_quota {
@@ -91,6 +92,8 @@ struct xs_persist {
 	size_t cap;
 	unsigned long writes, failures;
 	unsigned long long bytes, ns;     /* of the last write, for CONTROL print and logs */
+	struct xs_journal *journal;       /* the changes since the snapshot (journal.c); NULL
+					   * until the first snapshot is written */
 };
 
 /* How long a domain loaded from the snapshot waits for its VMM to introduce it again. */
