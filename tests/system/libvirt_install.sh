@@ -1,8 +1,8 @@
 #!/bin/bash
 # virt-install (Debian's virtinst 4.1) against xenith-libvirtd (issue 15).  The flags a xen
-# connection needs: `--disk type=file,source.file=PATH,device=disk` (a bare `--disk PATH` makes
-# virt-install manage the file through libvirt's storage pools, which xenith-libvirtd does not
-# serve: it then stops with "Device type 'disk' requires a path"), `--graphics none` (Xenith has
+# connection needs: `--disk type=file,source.file=PATH,device=disk` (a bare `--disk PATH` works
+# too: virt-install then manages the file through the storage procedures, libvirt_storage.sh;
+# test_bare_disk_path below), `--graphics none` (Xenith has
 # no framebuffer; the domain XML refuses <graphics>), `--boot kernel=,initrd=,kernel_args=` for a
 # PV(H) kernel, `--network bridge=BR`, `--os-variant generic`, `--noautoconsole`.
 # Without KVM: --print-xml gives XML our define takes (and dumpxml gives back the disk, the bridge
@@ -69,6 +69,17 @@ test_dry_run() {
 		fail "virt-install --dry-run: rc $BOUNDED_RC: $(said dry out) $(said dry err)"
 	v list list --all
 	! grep -qw vi2 "$WORK/list.out" || fail "a dry run made a domain: $(said list out)"
+}
+
+test_bare_disk_path() {
+	start_daemon
+	: >"$WORK/kernel"
+	truncate -s 64M "$WORK/vi4.img"
+	bounded 120 bare virt-install --connect "$URI" --name vi4 --memory 128 --vcpus 1 --import \
+		--disk "$WORK/vi4.img" --network bridge=xbr0 --boot "kernel=$WORK/kernel" \
+		--graphics none --os-variant generic --noautoconsole --print-xml
+	[ "$BOUNDED_RC" = 0 ] && grep -q "<source file=\"$WORK/vi4.img\"/>" "$WORK/bare.out" ||
+		fail "virt-install --disk PATH: rc $BOUNDED_RC: $(said bare err)"
 }
 
 test_install_runs_the_test_guest() {
