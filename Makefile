@@ -194,15 +194,14 @@ build/fuzz/fuzz_domxml: $(FUZZ_DOMXML_SRCS) $(wildcard src/libvirt/*.h src/xl/*.
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(XML_CFLAGS) -pthread $(FUZZ_DOMXML_SRCS) -o $@ $(XML_LIBS)
 
-# xenith-libvirtd's RPC input for one client (framing, header, dispatch of the connect procedures).
-FUZZ_VIRT_RPC_SRCS = tests/fuzz/fuzz_virt_rpc.c src/libvirt/xdr.c src/libvirt/rpc.c src/libvirt/client.c \
-                     src/libvirt/stream.c src/libvirt/server.c src/libvirt/procs.c src/libvirt/procs_connect.c \
-                     $(LOG_SRCS) src/lib/unix_socket.c
+# xenith-libvirtd's RPC input for one client (framing, header, dispatch of every procedure table:
+# the daemon's own files and xl's library beneath them).
+FUZZ_VIRT_RPC_SRCS = tests/fuzz/fuzz_virt_rpc.c $(LIBVIRT_SRCS) $(XL_SRCS) $(LIB_SRCS)
 fuzz: build/fuzz/fuzz_virt_rpc
 
-build/fuzz/fuzz_virt_rpc: $(FUZZ_VIRT_RPC_SRCS) $(wildcard src/libvirt/*.h src/lib/*.h)
+build/fuzz/fuzz_virt_rpc: $(FUZZ_VIRT_RPC_SRCS) $(wildcard src/libvirt/*.h src/xl/*.h src/lib/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(XML_CFLAGS) $(FUZZ_VIRT_RPC_SRCS) -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(XML_CFLAGS) -pthread $(FUZZ_VIRT_RPC_SRCS) -o $@ $(XML_LIBS)
 
 # netback's checksum completion on any frame (the headers netfront's csum_blank frames carry).
 FUZZ_NETBACK_CSUM_SRCS = tests/fuzz/fuzz_netback_csum.c src/backends/netback_csum.c $(LOG_SRCS)
