@@ -65,6 +65,7 @@ struct xs_journal {
 	struct xs_enc round;               /* this round's record: header space, then operations */
 	const struct xs_node *last_node;   /* the operation just encoded was its 'N' ... */
 	size_t last_at;                    /* ... starting here */
+	uint64_t generation;               /* the store's, as of the last record */
 	unsigned long records;
 	unsigned long long bytes;          /* the file's length */
 	uint64_t introduced[DOMIDS / 64];  /* domids introduced as of the last record */
@@ -187,6 +188,7 @@ int journal_start(struct xs_journal *j, struct xenstored *xsd, const void *tie)
 			d->ring->ring_changed = false;
 	}
 	round_reset(j);
+	j->generation = xsd->generation;
 	xsd->tree.changed = tree_changed;
 	xsd->tree.changed_arg = j;
 	return 0;
@@ -223,7 +225,9 @@ long journal_commit(struct xs_journal *j, struct xenstored *xsd)
 	if (j->fd < 0 || j->broken)
 		return -EBADF;
 	note_domains(j, xsd);
-	if (j->round.len == BODY_START && !j->round.oom)
+	/* Transactions take generations from the same counter, so it can move with no node
+	 * changed (an aborted one): recorded too, so the store comes back exactly as it was. */
+	if (j->round.len == BODY_START && !j->round.oom && j->generation == xsd->generation)
 		return 0;
 	if (j->round.oom) {
 		j->broken = true;
@@ -250,6 +254,7 @@ long journal_commit(struct xs_journal *j, struct xenstored *xsd)
 	long len = (long)j->round.len;
 	j->bytes += (unsigned long long)len;
 	j->records++;
+	j->generation = generation;
 	round_reset(j);
 	return len;
 }
