@@ -1,16 +1,18 @@
 #!/bin/bash
-# bench/xenstored-persist.sh: what xenstored's snapshot (src/xenstore/persist.c) costs.  A store
-# holding DOMAINS domains' worth of nodes (the libxl-like home and a vif backend each, ~40 nodes
-# per domain) is loaded from a snapshot made here, then one client writes COUNT values one request
-# at a time (each its own round, so each write rewrites the snapshot) with persistence on and with
-# --no-persist.  Prints writes/s for both, the snapshot's size and its load time.  No /dev/kvm.
-# Environment: DOMAINS (1000), COUNT (300), XENSTORED (build/release/bin/xenstored, else bin/).
+# bench/xenstored-persist.sh: what xenstored's persistence (src/xenstore/persist.c, journal.c)
+# costs.  For each count in DOMAINS, a store holding that many domains' worth of nodes (the
+# libxl-like home and a vif backend each, ~40 nodes per domain) is loaded from a snapshot made
+# here, then one client writes COUNT values one request at a time (each its own round, so each
+# write is one journal record, and a fresh snapshot whenever the journal outgrows the last one)
+# with persistence on and with --no-persist.  Prints writes/s for both, their ratio, the
+# snapshot's size, the journal's size at the end and the start+load time.  No /dev/kvm.
+# Environment: DOMAINS ("10 1000"), COUNT (3000), XENSTORED (build/release/bin/xenstored, else bin/).
 set -euo pipefail
 export LC_ALL=C
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-DOMAINS=${DOMAINS:-1000}
-COUNT=${COUNT:-300}
-[[ $DOMAINS =~ ^[0-9]+$ && $COUNT =~ ^[1-9][0-9]*$ ]] || { echo "DOMAINS and COUNT are numbers" >&2; exit 2; }
+DOMAINS=${DOMAINS:-10 1000}
+COUNT=${COUNT:-3000}
+[[ $DOMAINS =~ ^[0-9]+( [0-9]+)*$ && $COUNT =~ ^[1-9][0-9]*$ ]] || { echo "DOMAINS (numbers) and COUNT are numbers" >&2; exit 2; }
 XENSTORED=${XENSTORED:-$ROOT/build/release/bin/xenstored}
 [ -x "$XENSTORED" ] || XENSTORED=$ROOT/bin/xenstored
 [ -x "$XENSTORED" ] || { echo "no xenstored binary (make)" >&2; exit 1; }
@@ -21,8 +23,8 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 
 # The snapshot, in persist.c's format (its header comment).
-make_snapshot() {   # file
-	python3 - "$1" "$DOMAINS" <<'PY'
+make_snapshot() {   # file, domains
+	python3 - "$1" "$2" <<'PY'
 import struct, sys
 out, n = sys.argv[1], int(sys.argv[2])
 def s(b): return struct.pack("<I", len(b)) + b
@@ -91,13 +93,24 @@ run() {   # name, xenstored options...
 	pids+=("$(cat "$dir/pid")")
 	echo "$(( (t1 - t0) / 1000000 ))" >"$dir/start_ms"
 	write_rate "$dir/xenstored/socket" >"$dir/rate"
+	stat -c %s "$dir/xenstored/tree.journal" 2>/dev/null >"$dir/journal" || echo - >"$dir/journal"
 }
 
-nodes=$(make_snapshot "$TMP/tree")
-size=$(stat -c %s "$TMP/tree")
-run persist
-run no-persist --no-persist
-printf 'xenstored snapshot cost: %s domains, %s nodes, snapshot %s KiB\n' "$DOMAINS" "$nodes" $((size / 1024))
-printf '%-28s %12s %14s\n' "" "writes/s" "start+load ms"
-printf '%-28s %12s %14s\n' "persistent (rewrite per write)" "$(cat "$TMP/persist/rate")" "$(cat "$TMP/persist/start_ms")"
-printf '%-28s %12s %14s\n' "--no-persist" "$(cat "$TMP/no-persist/rate")" "$(cat "$TMP/no-persist/start_ms")"
+printf 'xenstored persistence cost: %s writes, one per round\n' "$COUNT"
+printf '%-8s %-8s %-24s %10s %8s %12s %13s %14s\n' domains nodes "" writes/s ratio "snapshot KiB" "journal KiB" "start+load ms"
+for domains in $DOMAINS; do
+	rm -rf "$TMP/persist" "$TMP/no-persist"
+	nodes=$(make_snapshot "$TMP/tree" "$domains")
+	size=$(stat -c %s "$TMP/tree")
+	run persist
+	run no-persist --no-persist
+	p=$(cat "$TMP/persist/rate") n=$(cat "$TMP/no-persist/rate") j=$(cat "$TMP/persist/journal")
+	[ "$j" = - ] || j=$((j / 1024))
+	printf '%-8s %-8s %-24s %10s %8s %12s %13s %14s\n' "$domains" "$nodes" "journal (persistent)" "$p" \
+		"$(awk -v a="$n" -v b="$p" 'BEGIN { printf "%.2f", b ? a / b : 0 }')" $((size / 1024)) "$j" \
+		"$(cat "$TMP/persist/start_ms")"
+	printf '%-8s %-8s %-24s %10s %8s %12s %13s %14s\n' "" "" "--no-persist" "$n" 1.00 - - \
+		"$(cat "$TMP/no-persist/start_ms")"
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+	pids=()
+done
