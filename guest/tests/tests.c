@@ -8,6 +8,7 @@ static const struct test *const tests[] = {
     &test_crash,
     &test_reboot,
     &test_counter,
+    &test_idle,
     &test_smp,
     &test_balloon,
     &test_hcall_fuzz,

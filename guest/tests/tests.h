@@ -14,7 +14,7 @@ struct test {
     const char *(*run)(const char *cmdline, char *why);
 };
 
-extern const struct test test_hello, test_crash, test_reboot, test_counter, test_hcall_fuzz,
+extern const struct test test_hello, test_crash, test_reboot, test_counter, test_idle, test_hcall_fuzz,
     test_compute, test_hcall_bench, test_evtchn, test_gnttab, test_xenbus, test_console, test_control,
     test_xs_hostile, test_xs_garbage, test_xs_bench, test_net_echo, test_net_stream, test_net_hostile,
     test_net_ping, test_blk_pattern, test_blk_read_check, test_blk_ro, test_blk_flush_durable, test_blk_ext4,
