@@ -116,6 +116,7 @@ FUZZ_PVH_ELF_SRCS = tests/fuzz/fuzz_pvh_elf.c src/vmm/pvh_loader.c src/vmm/vm.c 
                     src/vmm/elf.c
 FUZZ_XS_MESSAGE_SRCS = tests/fuzz/fuzz_xs_message.c $(XS_SRCS) $(LOG_SRCS) src/lib/unix_socket.c
 FUZZ_XS_SNAPSHOT_SRCS = tests/fuzz/fuzz_xs_snapshot.c $(XS_SRCS) $(LOG_SRCS) src/lib/unix_socket.c
+FUZZ_XS_JOURNAL_SRCS = tests/fuzz/fuzz_xs_journal.c $(XS_SRCS) $(LOG_SRCS) src/lib/unix_socket.c
 # The ring backends run on tests/unit/fake_domain.h: xen_init and the hypercall table (all of
 # src/xen) and what those reach, short of domain.c (the fuzzers stub domain_shutdown).
 FUZZ_FAKE_DOMAIN_SRCS = $(wildcard src/xen/*.c) src/vmm/vm.c src/vmm/guest_access.c src/vmm/io.c src/vmm/upcall.c src/lib/hvlog.c \
@@ -142,6 +143,12 @@ fuzz: build/fuzz/fuzz_xs_snapshot
 build/fuzz/fuzz_xs_snapshot: $(FUZZ_XS_SNAPSHOT_SRCS) $(wildcard src/xenstore/*.h src/lib/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XS_SNAPSHOT_SRCS) -o $@ $(VMM_LIBS)
+
+# xenstored's journal (journal.c) applied after a snapshot.
+fuzz: build/fuzz/fuzz_xs_journal
+build/fuzz/fuzz_xs_journal: $(FUZZ_XS_JOURNAL_SRCS) $(wildcard src/xenstore/*.h src/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XS_JOURNAL_SRCS) -o $@ $(VMM_LIBS)
 
 build/fuzz/fuzz_netback_ring: $(FUZZ_NETBACK_RING_SRCS) $(FUZZ_FAKE_DOMAIN_HDRS)
 	@mkdir -p $(dir $@)
@@ -194,9 +201,12 @@ build/fuzz/fuzz_domxml: $(FUZZ_DOMXML_SRCS) $(wildcard src/libvirt/*.h src/xl/*.
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(XML_CFLAGS) -pthread $(FUZZ_DOMXML_SRCS) -o $@ $(XML_LIBS)
 
-# xenith-libvirtd's RPC input for one client (framing, header, dispatch of every procedure table:
-# the daemon's own files and xl's library beneath them).
-FUZZ_VIRT_RPC_SRCS = tests/fuzz/fuzz_virt_rpc.c $(LIBVIRT_SRCS) $(XL_SRCS) $(LIB_SRCS)
+# xenith-libvirtd's RPC input for one client (framing, header, dispatch of the procedure tables:
+# the daemon's own files and xl's library beneath them), in a temp run and state directory.  Not the
+# storage table: its pools and volumes are paths anywhere on the host, which a fuzzer running as root
+# must not create (its own tests cover it).
+FUZZ_VIRT_RPC_SRCS = tests/fuzz/fuzz_virt_rpc.c $(XL_SRCS) $(LIB_SRCS) \
+                     $(filter-out src/libvirt/procs_storage.c src/libvirt/storage%.c,$(LIBVIRT_SRCS))
 fuzz: build/fuzz/fuzz_virt_rpc
 
 build/fuzz/fuzz_virt_rpc: $(FUZZ_VIRT_RPC_SRCS) $(wildcard src/libvirt/*.h src/xl/*.h src/lib/*.h)
