@@ -16,6 +16,7 @@
 #include "lib/error.h"
 #include "libvirt/autostart.h"
 #include "libvirt/server.h"
+#include "libvirt/storage.h"
 
 struct options {
 	const char *rundir, *socket, *state_dir, *pid_file;
@@ -118,6 +119,7 @@ int main(int argc, char **argv)
 	LOG("serving libvirt clients on %s", o.socket);
 	/* Before the loop: clients wait in the socket's backlog meanwhile, each start up to xl's spawn
 	 * bound (XL_READY_MS), which is acceptable once per boot at the daemon's start. */
+	virt_storage_autostart(&d->host);    /* pools first: a domain's disk may live in one */
 	virt_autostart(&d->host);
 	if (virt_daemon_run(d, err, sizeof(err)) < 0)
 		LOG("%s", err);
