@@ -130,8 +130,12 @@ static void guest_free(struct guest *g)
 	close(g->kick);
 	close(g->notify);
 	unlink(g->path);
-	snprintf(bad, sizeof(bad), "%s.bad", g->path);
-	unlink(bad);
+	/* The snapshot's companions: a kept-aside copy, the journal and its kept-aside copy. */
+	static const char *const suffixes[] = { ".bad", ".journal", ".journal.bad", ".tmp" };
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(bad, sizeof(bad), "%s%s", g->path, suffixes[i]);
+		unlink(bad);
+	}
 	rmdir(g->dir);
 }
 
