@@ -1,5 +1,14 @@
 /* Run directory and domain IDs.  IDs are chosen under an flock so that two `xl create` started
- * at once never share an ID or a name; a domain's directory appears by rename, whole. */
+ * at once never share an ID or a name; a domain's directory appears by rename, whole.
+ *
+ * Names are found through an index, so that neither a claim nor a lookup reads every domain's
+ * name (issue 16: at a thousand domains those reads were most of what `xl create` did):
+ * names/=<name> is a symlink whose target is the domid, written under domid.lock by the claim.
+ * The index is a hint checked against the truth, domains/<domid>/name: an entry whose domain has
+ * ended (its name file goes first) or whose domid was taken by another name is no entry, so a
+ * teardown that leaves its entry behind costs a stale link, never a wrong answer.  The '=' keeps
+ * names such as "." and ".." usable as file names.  A run directory made before the index has
+ * no names/.complete: the first claim then indexes every domain once, under the lock. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +55,7 @@ int rundir_open(struct rundir *rd)
 	r = mkdir_p(rd->path);
 	if (r)
 		return r;
-	for (const char *const *d = (const char *const[]){ "domains", "log", NULL }; *d; d++) {
+	for (const char *const *d = (const char *const[]){ "domains", "log", "names", NULL }; *d; d++) {
 		snprintf(sub, sizeof(sub), "%s/%s", rd->path, *d);
 		if (mkdir(sub, 0755) < 0 && errno != EEXIST)
 			return -errno;
@@ -162,6 +171,113 @@ int rundir_list_domains(const struct rundir *rd, struct rundir_domain **out, siz
 	return 0;
 }
 
+/* ---- the name index ---------------------------------------------------------------------- */
+
+static char *name_link(const struct rundir *rd, const char *name, char *buf, size_t len)
+{
+	return rundir_path(rd, buf, len, "names/=%s", name);
+}
+
+/* The domid names/=<name> points at, if that domain is live and has this name. */
+int rundir_find_name(const struct rundir *rd, const char *name, unsigned int *domid)
+{
+	char link[PATH_MAX], target[32], live[DOMAIN_NAME_MAX + 2];
+	unsigned int id;
+	ssize_t n;
+
+	if (strlen(name) > DOMAIN_NAME_MAX || !name_link(rd, name, link, sizeof(link)))
+		return -ENOENT;     /* no domain can have such a name */
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return -ENOENT;     /* none, or not ours to trust */
+	target[n] = '\0';
+	if (parse_domid(target, &id) || rundir_domain_name(rd, id, live, sizeof(live)) ||
+	    strcmp(live, name))
+		return -ENOENT;     /* stale: that domain ended, or its domid went to another name */
+	*domid = id;
+	return 0;
+}
+
+int rundir_lookup_name(const struct rundir *rd, const char *name, unsigned int *domid)
+{
+	struct rundir_domain *doms;
+	size_t n;
+	int r = rundir_find_name(rd, name, domid);
+
+	if (r != -ENOENT)
+		return r;
+	/* Not indexed: a directory placed without a claim (the tests' stand-ins do). */
+	r = rundir_list_domains(rd, &doms, &n);
+	if (r)
+		return r;
+	r = -ENOENT;
+	for (size_t i = 0; i < n && r; i++) {
+		if (!strcmp(doms[i].name, name)) {
+			*domid = doms[i].domid;
+			r = 0;
+		}
+	}
+	free(doms);
+	return r;
+}
+
+/* names/=<name> -> domid, replacing what was there (the caller holds domid.lock). */
+static int index_name(const struct rundir *rd, const char *name, unsigned int domid)
+{
+	char link[PATH_MAX], target[32];
+
+	if (!name_link(rd, name, link, sizeof(link)))
+		return -ENAMETOOLONG;
+	snprintf(target, sizeof(target), "%u", domid);
+	if (unlink(link) < 0 && errno != ENOENT)
+		return -errno;
+	return symlink(target, link) < 0 ? -errno : 0;
+}
+
+void rundir_forget_name(const struct rundir *rd, const char *name, unsigned int domid)
+{
+	char link[PATH_MAX], target[32];
+	unsigned int id;
+	ssize_t n;
+
+	if (!name_link(rd, name, link, sizeof(link)))
+		return;
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0)
+		return;
+	target[n] = '\0';
+	/* Only our own entry: the name may already belong to a newer domain. */
+	if (!parse_domid(target, &id) && id == domid)
+		unlink(link);
+}
+
+/* Once per run directory made before the index: every live domain into it (under the lock). */
+static int index_complete(const struct rundir *rd)
+{
+	char marker[PATH_MAX];
+	struct rundir_domain *doms;
+	size_t n;
+	int fd, r;
+
+	if (!rundir_path(rd, marker, sizeof(marker), "names/.complete"))
+		return -ENAMETOOLONG;
+	if (access(marker, F_OK) == 0)
+		return 0;
+	r = rundir_list_domains(rd, &doms, &n);
+	if (r)
+		return r;
+	for (size_t i = 0; i < n && !r; i++)
+		r = index_name(rd, doms[i].name, doms[i].domid);
+	free(doms);
+	if (r)
+		return r;
+	fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
 static int lock_domids(const struct rundir *rd)
 {
 	char path[PATH_MAX];
@@ -184,23 +300,22 @@ int rundir_claim_domid(const struct rundir *rd, const char *staging_dir, const c
 		       int keep_domid)
 {
 	char path[PATH_MAX], target[PATH_MAX], num[32];
-	struct rundir_domain *doms;
-	size_t n;
-	unsigned int last = 0, domid = 0;
+	unsigned int last = 0, domid = 0, other;
 	int lock, r;
 
 	lock = lock_domids(rd);
 	if (lock < 0)
 		return lock;
-	r = rundir_list_domains(rd, &doms, &n);
+	r = index_complete(rd);
 	if (r)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if ((int)doms[i].domid != keep_domid && !strcmp(doms[i].name, name)) {
-			r = -EEXIST;
-			goto out_free;
-		}
+	r = rundir_find_name(rd, name, &other);
+	if (r == 0 && (int)other != keep_domid) {
+		r = -EEXIST;
+		goto out;
 	}
+	if (r && r != -ENOENT)
+		goto out;
 	rundir_path(rd, path, sizeof(path), "last-domid");
 	if (!read_small_file(path, num, sizeof(num)) && parse_domid(num, &last))
 		last = 0;
@@ -218,10 +333,17 @@ int rundir_claim_domid(const struct rundir *rd, const char *staging_dir, const c
 		break;
 	}
 	if (r)
-		goto out_free;
+		goto out;
+	/* The entry first: until the rename it points at no live domain, so nobody trusts it. */
+	r = index_name(rd, name, domid);
+	if (r)
+		goto out;
 	if (rename(staging_dir, target) < 0) {
 		r = -errno;
-		goto out_free;
+		rundir_forget_name(rd, name, domid);
+		if (keep_domid > 0)
+			index_name(rd, name, (unsigned int)keep_domid);
+		goto out;
 	}
 	char tmp[PATH_MAX];
 	FILE *f;
@@ -231,8 +353,6 @@ int rundir_claim_domid(const struct rundir *rd, const char *staging_dir, const c
 			rename(tmp, path);
 	}
 	r = (int)domid;
-out_free:
-	free(doms);
 out:
 	close(lock);
 	return r;

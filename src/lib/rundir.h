@@ -22,10 +22,18 @@ char *rundir_path(const struct rundir *rd, char *buf, size_t len, const char *fm
 struct rundir_domain { unsigned int domid; char name[DOMAIN_NAME_MAX + 1]; };
 int rundir_list_domains(const struct rundir *rd, struct rundir_domain **out, size_t *count);
 /* Under domid.lock: checks no other domain has `name` (unless it is `keep_domid`, the caller's own on
- * a restart), picks the next free domid after last-domid, and renames `staging_dir` (a directory below
- * domains/) to domains/<domid>.  Returns the domid, or -EEXIST (name taken), -ENOSPC, -errno. */
+ * a restart) through the name index, picks the next free domid after last-domid, and renames
+ * `staging_dir` (a directory below domains/) to domains/<domid>, its index entry pointing at it.
+ * Returns the domid, or -EEXIST (name taken), -ENOSPC, -errno. */
 int rundir_claim_domid(const struct rundir *rd, const char *staging_dir, const char *name,
 		       int keep_domid);
+/* The name index (rundir.c): the live domain called `name`, without reading every domain's name.
+ * rundir_find_name trusts the index alone (what claims are checked against); rundir_lookup_name
+ * falls back to listing the domains for one placed without a claim.  0, -ENOENT or -errno. */
+int rundir_find_name(const struct rundir *rd, const char *name, unsigned int *domid);
+int rundir_lookup_name(const struct rundir *rd, const char *name, unsigned int *domid);
+/* Removes name's index entry if it still points at domid (a domain's teardown). */
+void rundir_forget_name(const struct rundir *rd, const char *name, unsigned int domid);
 /* 0 if domains/<domid>/name reads into buf, else -errno. */
 int rundir_domain_name(const struct rundir *rd, unsigned int domid, char *buf, size_t len);
 

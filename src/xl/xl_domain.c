@@ -82,8 +82,6 @@ static bool parse_uint(const char *s, unsigned long *v)
 int xl_find_domain(struct xl_ctx *ctx, const char *qualifier, unsigned int *domid, char *name,
 		   size_t namelen)
 {
-	struct rundir_domain *doms = NULL;
-	size_t n = 0;
 	unsigned long id;
 	int r;
 
@@ -106,19 +104,11 @@ int xl_find_domain(struct xl_ctx *ctx, const char *qualifier, unsigned int *domi
 		*domid = (unsigned int)id;
 		return 0;
 	}
-	r = rundir_list_domains(&ctx->rd, &doms, &n);
-	if (r)
-		return r;
-	r = -ENOENT;
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(doms[i].name, qualifier))
-			continue;
-		*domid = doms[i].domid;
-		snprintf(name, namelen, "%s", doms[i].name);
-		r = 0;
-		break;
-	}
-	free(doms);
+	r = rundir_lookup_name(&ctx->rd, qualifier, domid);
+	if (r == -ENOTDIR)
+		r = -ENOENT;
+	if (r == 0)
+		snprintf(name, namelen, "%s", qualifier);
 	return r;
 }
 

@@ -163,10 +163,15 @@ int xl_reap_domain(const struct rundir *rd, unsigned int domid, char *why, size_
 	char path[PATH_MAX];
 	int r = clean_store(rd, domid, why, len);
 
+	char name[DOMAIN_NAME_MAX + 2];
+	bool named = rundir_domain_name(rd, domid, name, sizeof(name)) == 0;
+
 	/* The name goes first, so that the directory stops being listed as a domain at once. */
 	if (rundir_path(rd, path, sizeof(path), "domains/%u", domid)) {
 		remove_cgroup(path);
 		remove_dir(path, "name");
 	}
+	if (named)
+		rundir_forget_name(rd, name, domid);
 	return r;
 }

@@ -62,28 +62,23 @@ static void print_config(const struct domain_config *dc)
 	json_finish(&w);
 }
 
-/* A live domain already called `name`?  Directories left by dead VMMs are cleared on the way, as
- * they would otherwise keep the name taken. */
+/* A live domain already called `name`?  Found through the run directory's name index, so the
+ * check costs the same however many domains there are.  A dead VMM's directory would keep the name
+ * taken, so it is cleared on the way. */
 static int name_in_use(struct xl_ctx *ctx, const char *name, unsigned int *domid)
 {
-	struct rundir_domain *doms = NULL;
-	size_t n = 0;
-	int found = 0;
+	unsigned int other;
 
 	if (!strcmp(name, XL_DOM0_NAME)) {
 		*domid = 0;
 		return 1;
 	}
-	if (rundir_list_domains(&ctx->rd, &doms, &n))
+	if (rundir_find_name(&ctx->rd, name, &other))
 		return 0;      /* the VMM checks again, under the lock */
-	for (size_t i = 0; i < n && !found; i++) {
-		if (!strcmp(doms[i].name, name) && !xl_domain_reap_if_dead(ctx, doms[i].domid)) {
-			*domid = doms[i].domid;
-			found = 1;
-		}
-	}
-	free(doms);
-	return found;
+	if (xl_domain_reap_if_dead(ctx, other))
+		return 0;
+	*domid = other;
+	return 1;
 }
 
 /* A domain has a uuid from the start, as libxl makes one when xl.cfg gives none. */

@@ -11,7 +11,8 @@ domain"): --rundir, --name, --uuid, --memory, --maxmem, --vcpus, --paused, --con
 are used, every other option is ignored.  Like the VMM it makes domains/.new-<pid> (name, console
 pty, control socket, and the config xl wrote, moved in), claims a domid under domid.lock by the
 rules of src/lib/rundir.c (rundir_claim_domid: no other live domain of the name, the next free
-domid after last-domid, the directory renamed whole, last-domid updated), writes "ok <domid>" on
+domid after last-domid, its name index entry names/=<name>, the directory renamed whole,
+last-domid updated), writes "ok <domid>" on
 the ready fd, or "error <why>" having removed what it made, and serves the control socket as
 xl_standin_vmm.py does.  SIGTERM tears the domain down as the VMM's handler does."""
 import errno
@@ -47,16 +48,17 @@ def read_small_file(path, limit):
     return data.split(b"\n", 1)[0].decode(errors="surrogateescape")
 
 
-def live_names(rundir):
-    """The names of the domains listed now (rundir_list_domains): domains/<domid> with a name."""
-    names = set()
-    for entry in os.listdir(os.path.join(rundir, "domains")):
-        if parse_domid(entry) is None:
-            continue
-        name = read_small_file(os.path.join(rundir, "domains", entry, "name"), DOMAIN_NAME_MAX)
-        if name is not None:
-            names.add(name)
-    return names
+def indexed_domid(rundir, name):
+    """rundir.c's rundir_find_name: the domid names/=<name> points at if that domain is live with
+    this name (the index is checked against domains/<domid>/name), else None."""
+    try:
+        domid = parse_domid(os.readlink(os.path.join(rundir, "names", "=" + name)))
+    except OSError:
+        return None
+    if domid is None:
+        return None
+    live = read_small_file(os.path.join(rundir, "domains", str(domid), "name"), DOMAIN_NAME_MAX + 1)
+    return domid if live == name else None
 
 
 def claim_domid(rundir, staging, name):
@@ -64,7 +66,7 @@ def claim_domid(rundir, staging, name):
     lock = os.open(os.path.join(rundir, "domid.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if name in live_names(rundir):
+        if indexed_domid(rundir, name) is not None:
             raise OSError(errno.EEXIST, "name taken")
         last_path = os.path.join(rundir, "last-domid")
         last = parse_domid(read_small_file(last_path, 31) or "") or 0
@@ -80,6 +82,14 @@ def claim_domid(rundir, staging, name):
                 continue            # cannot tell: not this one
         else:
             raise OSError(errno.ENOSPC, "no free domain ID")
+        # The name index (rundir.c): names/=<name> -> domid, so that xl finds it without a scan.
+        link = os.path.join(rundir, "names", "=" + name)
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        try:
+            os.unlink(link)
+        except FileNotFoundError:
+            pass
+        os.symlink(str(cand), link)
         os.rename(staging, target)
         tmp = os.path.join(rundir, "last-domid.new")
         try:
