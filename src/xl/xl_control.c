@@ -5,7 +5,12 @@
  * asked.  A SEQPACKET connect to a listener whose queue is full fails with EAGAIN (Unix sockets
  * have no connect in progress), so such calls are retried on a short tick until the deadline.
  * When the deadline passes, each call still waiting says which process did not answer: the peer
- * credentials of the socket name the listener, and /proc says whether it is stopped. */
+ * credentials of the socket name the listener, and /proc says whether it is stopped.
+ *
+ * With a thousand domains (issue 16) two things matter: a socket is only read or written when poll
+ * said it was ready, so a round costs one syscall per answer and not one per waiting call; and at
+ * most a window of calls hold a socket at once (what RLIMIT_NOFILE leaves, less a reserve), the
+ * rest starting as those finish, so `xl list` never runs out of descriptors. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -13,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +28,9 @@
 
 #define CONTROL_REPLY_MAX 65536  /* one reply message; vif-list has a line per vif */
 #define CONNECT_RETRY_MS  20
+#define FDS_RESERVED      64     /* descriptors left to the rest of xl while calls run */
+#define WINDOW_MIN        8
+#define WINDOW_MAX        4096
 
 enum { PHASE_CONNECT, PHASE_SEND, PHASE_RECV, PHASE_DONE };
 
@@ -202,11 +211,28 @@ static void time_out(struct xl_call *c, int timeout_ms)
 	finish(c, -ETIMEDOUT);
 }
 
+/* How many calls may hold a socket at once. */
+static size_t call_window(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024 - FDS_RESERVED;
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= WINDOW_MAX + FDS_RESERVED)
+		return WINDOW_MAX;
+	return rl.rlim_cur > FDS_RESERVED + WINDOW_MIN ? rl.rlim_cur - FDS_RESERVED : WINDOW_MIN;
+}
+
 void xl_control_calls(const struct rundir *rd, struct xl_call *calls, size_t n, int timeout_ms)
 {
 	long long deadline = now_ms() + timeout_ms;
+	/* poll() takes only the sockets held (it refuses more entries than RLIMIT_NOFILE); owner maps
+	 * an entry back to its call, and revents carries what poll said over to the next round. */
 	struct pollfd *fds = calloc(n ? n : 1, sizeof(*fds));
+	size_t *owner = calloc(n ? n : 1, sizeof(*owner));
+	short *revents = calloc(n ? n : 1, sizeof(*revents));
 	char *msg = malloc(CONTROL_REPLY_MAX + 1);
+	size_t window = call_window(), in_flight = 0, nfds = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		calls[i].fd = -1;
@@ -217,7 +243,7 @@ void xl_control_calls(const struct rundir *rd, struct xl_call *calls, size_t n, 
 		if (calls[i].len)
 			calls[i].reply[0] = '\0';
 	}
-	if (!fds || !msg) {
+	if (!fds || !owner || !revents || !msg) {
 		for (size_t i = 0; i < n; i++) {
 			snprintf(calls[i].reply, calls[i].len, "out of memory");
 			finish(&calls[i], -ENOMEM);
@@ -225,34 +251,56 @@ void xl_control_calls(const struct rundir *rd, struct xl_call *calls, size_t n, 
 		goto out;
 	}
 	for (;;) {
-		bool connecting = false, waiting = false;
+		bool connecting = false, deferred = false, waiting = false;
 		long long left;
 
+		for (size_t k = 0; k < nfds; k++)
+			revents[owner[k]] = fds[k].revents;
+		nfds = 0;
 		for (size_t i = 0; i < n; i++) {
 			struct xl_call *c = &calls[i];
+			short ready = revents[i];
+			int before = c->phase;
 
-			if (c->phase == PHASE_CONNECT)
+			revents[i] = 0;
+			if (c->phase == PHASE_CONNECT && in_flight < window) {
 				try_connect(rd, c);
-			if (c->phase == PHASE_SEND)
+				ready = POLLOUT;        /* a fresh connection: send at once */
+			} else if (c->phase == PHASE_CONNECT) {
+				deferred = true;        /* waits for a place in the window */
+			}
+			if (c->phase == PHASE_SEND && ready)
 				try_send(c);
-			if (c->phase == PHASE_RECV)
+			else if (c->phase == PHASE_RECV && ready)
 				try_recv(c, msg);
-			fds[i] = (struct pollfd){ .fd = -1 };
-			if (c->phase == PHASE_CONNECT)
+			/* A call holds a socket from connected (SEND) until DONE. */
+			in_flight += (before == PHASE_CONNECT && c->phase != PHASE_CONNECT &&
+				      c->phase != PHASE_DONE);
+			in_flight -= (before != PHASE_CONNECT && before != PHASE_DONE &&
+				      c->phase == PHASE_DONE);
+			if (c->phase == PHASE_CONNECT) {
 				connecting = true;
-			else if (c->phase != PHASE_DONE)
-				fds[i] = (struct pollfd){ .fd = c->fd,
-							  .events = c->phase == PHASE_SEND ? POLLOUT : POLLIN };
+			} else if (c->phase != PHASE_DONE) {
+				owner[nfds] = i;
+				fds[nfds++] = (struct pollfd){
+					.fd = c->fd, .events = c->phase == PHASE_SEND ? POLLOUT : POLLIN };
+			}
 			waiting |= c->phase != PHASE_DONE;
 		}
 		left = deadline - now_ms();
 		if (!waiting || left <= 0)
 			break;
-		if (connecting && left > CONNECT_RETRY_MS)
+		if (deferred && in_flight < window)
+			left = 0;               /* places came free in this round: start more now */
+		else if (connecting && in_flight < window && left > CONNECT_RETRY_MS)
 			left = CONNECT_RETRY_MS;
-		if (poll(fds, n, (int)left) < 0 && errno != EINTR) {
+		if (poll(fds, nfds, (int)left) < 0) {
 			int r = -errno;
 
+			for (size_t k = 0; k < nfds; k++)
+				fds[k].revents = 0;
+			if (r == -EINTR)
+				continue;
 			for (size_t i = 0; i < n; i++) {
 				if (calls[i].phase == PHASE_DONE)
 					continue;
@@ -266,5 +314,7 @@ void xl_control_calls(const struct rundir *rd, struct xl_call *calls, size_t n, 
 			time_out(&calls[i], timeout_ms);
 out:
 	free(fds);
+	free(owner);
+	free(revents);
 	free(msg);
 }
