@@ -194,7 +194,7 @@ build/fuzz/fuzz_xen_call_sites: $(FUZZ_XEN_CALL_SITES_SRCS) src/vmm/xen_call_sit
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_XEN_CALL_SITES_SRCS) -o $@ $(VMM_LIBS)
 
 # Domain XML from libvirt clients (src/libvirt/domxml.c) with xl's disk and vif parsers behind it.
-FUZZ_DOMXML_SRCS = tests/fuzz/fuzz_domxml.c src/libvirt/domxml.c $(XL_SRCS) $(LIB_SRCS)
+FUZZ_DOMXML_SRCS = tests/fuzz/fuzz_domxml.c src/libvirt/domxml.c src/libvirt/xml_safe.c $(XL_SRCS) $(LIB_SRCS)
 fuzz: build/fuzz/fuzz_domxml
 
 build/fuzz/fuzz_domxml: $(FUZZ_DOMXML_SRCS) $(wildcard src/libvirt/*.h src/xl/*.h src/lib/*.h) tests/unit/domxml_compare.h

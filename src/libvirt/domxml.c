@@ -21,16 +21,15 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xmlstring.h>
 
 #include "lib/error.h"
 #include "lib/uuid.h"
+#include "libvirt/xml_safe.h"
 
 #define KIB_PER_MIB 1024ull
 
@@ -45,33 +44,11 @@ struct parse {
 /* ---- errors ------------------------------------------------------------------------------- */
 
 /* "PATH: message" where PATH is the node's XPath (/domain/devices/disk[2]/source). */
-static int __attribute__((format(printf, 4, 5)))
-fail(struct parse *p, int code, const xmlNode *node, const char *fmt, ...)
-{
-	xmlChar *path = node ? xmlGetNodePath(node) : NULL;
-	int n = snprintf(p->err, p->errlen, "%s%s", path ? (const char *)path : "", path ? ": " : "");
-	va_list ap;
-
-	xmlFree(path);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n < p->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(p->err + n, p->errlen - n, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-#define BAD(p, node, ...) fail((p), DOMXML_ERR_XML, (node), __VA_ARGS__)
-#define UNSUPPORTED(p, node, ...) fail((p), DOMXML_ERR_UNSUPPORTED, (node), __VA_ARGS__)
+#define BAD(p, node, ...) xml_fail((p)->err, (p)->errlen, DOMXML_ERR_XML, (node), __VA_ARGS__)
+#define UNSUPPORTED(p, node, ...) \
+	xml_fail((p)->err, (p)->errlen, DOMXML_ERR_UNSUPPORTED, (node), __VA_ARGS__)
 
 /* ---- small readers ------------------------------------------------------------------------ */
-
-static bool is_element(const xmlNode *n, const char *name)
-{
-	return n->type == XML_ELEMENT_NODE && !n->ns && !strcmp((const char *)n->name, name);
-}
 
 /* An attribute's value (no namespace), or NULL; caller frees with xmlFree. */
 static char *attr(const xmlNode *n, const char *name)
@@ -141,7 +118,7 @@ static int walk(struct parse *p, xmlNode *parent, const struct child_rule *rules
 			continue;
 		size_t i;
 		for (i = 0; i < n_rules; i++)
-			if (is_element(c, rules[i].name))
+			if (xml_is_element(c, rules[i].name))
 				break;
 		if (i == n_rules)
 			return UNSUPPORTED(p, c, "element <%s%s%s> is not supported by Xenith",
@@ -192,37 +169,6 @@ static int read_uuid(struct parse *p, xmlNode *n)
 	return r;
 }
 
-/* libvirt's scaled integers: no unit or KiB/k is 1024, b/bytes 1, a bare letter or xiB a power
- * of 1024, xB a power of 1000. */
-static int unit_scale(const char *unit, unsigned long long *scale)
-{
-	static const char powers[] = "kmgtpe";
-	const char *at;
-
-	if (!unit || !strcmp(unit, "")) {
-		*scale = 1024;
-		return 0;
-	}
-	if (!strcasecmp(unit, "b") || !strcasecmp(unit, "byte") || !strcasecmp(unit, "bytes")) {
-		*scale = 1;
-		return 0;
-	}
-	at = strchr(powers, tolower((unsigned char)unit[0]));
-	if (!at || !unit[0])
-		return -1;
-	unsigned long long base;
-	if (!unit[1] || !strcasecmp(unit + 1, "iB"))
-		base = 1024;
-	else if (!strcasecmp(unit + 1, "B"))
-		base = 1000;
-	else
-		return -1;
-	*scale = 1;
-	for (const char *c = powers; c <= at; c++)
-		*scale *= base;
-	return 0;
-}
-
 /* A memory element in KiB, rounded up as libvirt does. */
 static int read_kib(struct parse *p, xmlNode *n, unsigned long long *kib)
 {
@@ -232,7 +178,7 @@ static int read_kib(struct parse *p, xmlNode *n, unsigned long long *kib)
 
 	if (!t)
 		r = BAD(p, n, "out of memory");
-	else if (unit_scale(unit, &scale))
+	else if (xml_unit_scale(unit, 1024, &scale))
 		r = BAD(p, n, "invalid unit '%.32s' (valid: b, k, KiB, KB, M, MiB, MB, G, GiB, GB, "
 			"T, TiB, TB, ...)", unit);
 	else if (parse_ull(t, &value))
@@ -501,7 +447,7 @@ static int read_disk(struct parse *p, xmlNode *n)
 	for (xmlNode *c = n->children; c && !r; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
-		if (is_element(c, "driver")) {
+		if (xml_is_element(c, "driver")) {
 			char *name = attr(c, "name"), *format = attr(c, "type");
 			if (name && strcmp(name, "qemu") && strcmp(name, "file") && strcmp(name, "phy"))
 				r = UNSUPPORTED(p, c, "driver '%.32s' is not supported (valid: qemu, "
@@ -511,7 +457,7 @@ static int read_disk(struct parse *p, xmlNode *n)
 						"raw)", format);
 			xmlFree(name);
 			xmlFree(format);
-		} else if (is_element(c, "source")) {
+		} else if (xml_is_element(c, "source")) {
 			const char *key = !strcmp(type, "file") ? "file" : "dev";
 			if (source) {
 				r = BAD(p, c, "element <source> is given more than once");
@@ -521,7 +467,7 @@ static int read_disk(struct parse *p, xmlNode *n)
 			if (!source || !*source)
 				r = BAD(p, c, "attribute '%s' is missing or empty (a %s disk)", key,
 					type);
-		} else if (is_element(c, "target")) {
+		} else if (xml_is_element(c, "target")) {
 			if (dev) {
 				r = BAD(p, c, "element <target> is given more than once");
 				break;
@@ -534,10 +480,10 @@ static int read_disk(struct parse *p, xmlNode *n)
 				r = UNSUPPORTED(p, c, "bus '%.32s' is not supported (valid: xen)", bus);
 			xmlFree(bus);
 			bus = NULL;
-		} else if (is_element(c, "readonly")) {
+		} else if (xml_is_element(c, "readonly")) {
 			readonly = true;
-		} else if (!is_element(c, "address") && !is_element(c, "alias") &&
-			   !is_element(c, "boot")) {
+		} else if (!xml_is_element(c, "address") && !xml_is_element(c, "alias") &&
+			   !xml_is_element(c, "boot")) {
 			r = UNSUPPORTED(p, c, "element <%s> is not supported in a disk",
 					(const char *)c->name);
 		}
@@ -610,17 +556,17 @@ static int spec_attr(struct parse *p, xmlNode *c, struct spec *s, const char *na
 static int read_interface_child(struct parse *p, xmlNode *c, bool bridge, struct spec *s,
 				bool *have_source, bool *have_ip)
 {
-	if (is_element(c, "mac"))
+	if (xml_is_element(c, "mac"))
 		return spec_attr(p, c, s, "address", "mac");
-	if (is_element(c, "source")) {
+	if (xml_is_element(c, "source")) {
 		*have_source = true;
 		return bridge ? spec_attr(p, c, s, "bridge", "bridge") : 0;
 	}
-	if (is_element(c, "script"))
+	if (xml_is_element(c, "script"))
 		return spec_attr(p, c, s, "path", "script");
-	if (is_element(c, "target"))
+	if (xml_is_element(c, "target"))
 		return spec_attr(p, c, s, "dev", "vifname");
-	if (is_element(c, "model")) {
+	if (xml_is_element(c, "model")) {
 		char *type = attr(c, "type");
 		int r = type && strcmp(type, "netfront")
 			? UNSUPPORTED(p, c, "model '%.32s' is not supported (only netfront)", type)
@@ -628,7 +574,7 @@ static int read_interface_child(struct parse *p, xmlNode *c, bool bridge, struct
 		xmlFree(type);
 		return r;
 	}
-	if (is_element(c, "ip")) {
+	if (xml_is_element(c, "ip")) {
 		char *address = attr(c, "address"), *prefix = attr(c, "prefix"), *ip = NULL;
 		int r = 0;
 		if (*have_ip)
@@ -645,11 +591,11 @@ static int read_interface_child(struct parse *p, xmlNode *c, bool bridge, struct
 		xmlFree(prefix);
 		return r;
 	}
-	if (is_element(c, "bandwidth")) {
+	if (xml_is_element(c, "bandwidth")) {
 		for (xmlNode *b = c->children; b; b = b->next) {
 			if (b->type != XML_ELEMENT_NODE)
 				continue;
-			if (!is_element(b, "outbound"))
+			if (!xml_is_element(b, "outbound"))
 				return UNSUPPORTED(p, b, "only <outbound average=''> is supported");
 			char *avg = attr(b, "average"), rate[64];
 			unsigned long long v;
@@ -664,7 +610,7 @@ static int read_interface_child(struct parse *p, xmlNode *c, bool bridge, struct
 		}
 		return 0;
 	}
-	if (is_element(c, "alias") || is_element(c, "address"))
+	if (xml_is_element(c, "alias") || xml_is_element(c, "address"))
 		return 0;
 	return UNSUPPORTED(p, c, "element <%s> is not supported in an interface",
 			   (const char *)c->name);
@@ -758,8 +704,8 @@ static int read_devices(struct parse *p, xmlNode *n)
 	size_t disks = 0, vifs = 0;
 
 	for (xmlNode *c = n->children; c; c = c->next) {
-		disks += is_element(c, "disk");
-		vifs += is_element(c, "interface");
+		disks += xml_is_element(c, "disk");
+		vifs += xml_is_element(c, "interface");
 	}
 	if (disks > DOMAIN_MAX_DISKS)
 		return UNSUPPORTED(p, n, "%zu disks given; at most %d", disks, DOMAIN_MAX_DISKS);
@@ -842,46 +788,19 @@ static int read_domain(struct parse *p, xmlNode *root)
 int domxml_parse(const char *xml, size_t len, struct domain_config *dc, char *err, size_t errlen)
 {
 	struct parse p = { .dc = dc, .err = err, .errlen = errlen };
-	xmlParserCtxtPtr ctxt = NULL;
-	xmlDocPtr doc = NULL;
+	xmlDoc *doc;
+	xmlNode *root;
 	int r;
 
 	memset(dc, 0, sizeof(*dc));
-	if (len > DOMXML_MAX_BYTES)
-		return BAD(&p, NULL, "the domain XML is %zu bytes; at most %u are accepted", len,
-			   DOMXML_MAX_BYTES);
-	ctxt = xmlNewParserCtxt();
-	if (!ctxt)
-		return BAD(&p, NULL, "out of memory");
-	/* No XML_PARSE_NOENT (entities stay unexpanded), no DTDLOAD, no network, no messages on
-	 * stderr: the error comes back through the context. */
-	doc = xmlCtxtReadMemory(ctxt, xml, (int)len, "domain.xml", NULL,
-				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (!doc) {
-		const xmlError *e = &ctxt->lastError;
-		char msg[256];
-		snprintf(msg, sizeof(msg), "%s", e->message ? e->message : "unknown error");
-		msg[strcspn(msg, "\n")] = '\0';
-		r = BAD(&p, NULL, "the domain XML is not well-formed: line %d: %s", e->line, msg);
-		goto out;
-	}
-	if (doc->intSubset || doc->extSubset) {
-		r = BAD(&p, NULL, "a <!DOCTYPE> (and any entity it declares) is not accepted in a "
-			"domain XML");
-		goto out;
-	}
-	xmlNode *root = xmlDocGetRootElement(doc);
-	if (!root || !is_element(root, "domain")) {
-		r = BAD(&p, NULL, "the root element is <%s>, expected <domain>",
-			root ? (const char *)root->name : "");
-		goto out;
-	}
+	r = xml_safe_read(xml, len, DOMXML_MAX_BYTES, "domain", DOMXML_ERR_XML, err, errlen, &doc,
+			  &root);
+	if (r)
+		return r;
 	r = read_domain(&p, root);
-out:
 	if (r)
 		domain_config_free(dc);
 	xmlFreeDoc(doc);
-	xmlFreeParserCtxt(ctxt);
 	return r;
 }
 

@@ -6,15 +6,13 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #include "lib/uuid.h"
+#include "libvirt/xml_safe.h"
 
 struct sx {
 	char *err;
@@ -24,31 +22,9 @@ struct sx {
 	bool have_name, have_path, have_capacity;
 };
 
-static int __attribute__((format(printf, 4, 5)))
-sx_fail(struct sx *p, int code, const xmlNode *node, const char *fmt, ...)
-{
-	xmlChar *path = node ? xmlGetNodePath(node) : NULL;
-	int n = snprintf(p->err, p->errlen, "%s%s", path ? (const char *)path : "", path ? ": " : "");
-	va_list ap;
-
-	xmlFree(path);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n < p->errlen) {
-		va_start(ap, fmt);
-		vsnprintf(p->err + n, p->errlen - n, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
-
-#define BAD(p, n, ...) sx_fail((p), STORAGE_XML_ERR_XML, (n), __VA_ARGS__)
-#define UNSUPPORTED(p, n, ...) sx_fail((p), STORAGE_XML_ERR_UNSUPPORTED, (n), __VA_ARGS__)
-
-static bool is_element(const xmlNode *n, const char *name)
-{
-	return n->type == XML_ELEMENT_NODE && !n->ns && !strcmp((const char *)n->name, name);
-}
+#define BAD(p, n, ...) xml_fail((p)->err, (p)->errlen, STORAGE_XML_ERR_XML, (n), __VA_ARGS__)
+#define UNSUPPORTED(p, n, ...) \
+	xml_fail((p)->err, (p)->errlen, STORAGE_XML_ERR_UNSUPPORTED, (n), __VA_ARGS__)
 
 /* The element's text with blanks at both ends dropped, into buf; -1 when it does not fit. */
 static int text_into(const xmlNode *n, char *buf, size_t len)
@@ -83,7 +59,7 @@ static int walk(struct sx *p, xmlNode *parent, const struct rule *rules, size_t 
 			continue;
 		size_t i;
 		for (i = 0; i < n_rules; i++)
-			if (is_element(c, rules[i].name))
+			if (xml_is_element(c, rules[i].name))
 				break;
 		if (i == n_rules)
 			return UNSUPPORTED(p, c, "element <%s> is not supported by Xenith's storage",
@@ -99,31 +75,6 @@ static int walk(struct sx *p, xmlNode *parent, const struct rule *rules, size_t 
 
 #define WALK(p, node, rules) walk((p), (node), (rules), sizeof(rules) / sizeof((rules)[0]))
 
-/* libvirt's scaled integers for storage: no unit means bytes; b/bytes 1; k, KiB, M, MiB, ...
- * powers of 1024; KB, MB, ... powers of 1000. */
-static int unit_scale(const char *unit, unsigned long long *scale)
-{
-	static const char powers[] = "kmgtpe";
-	const char *at;
-
-	*scale = 1;
-	if (!unit || !*unit || !strcasecmp(unit, "b") || !strcasecmp(unit, "bytes"))
-		return 0;
-	at = strchr(powers, tolower((unsigned char)unit[0]));
-	if (!at)
-		return -1;
-	unsigned long long base;
-	if (!unit[1] || !strcasecmp(unit + 1, "iB"))
-		base = 1024;
-	else if (!strcasecmp(unit + 1, "B"))
-		base = 1000;
-	else
-		return -1;
-	for (const char *c = powers; c <= at; c++)
-		*scale *= base;
-	return 0;
-}
-
 static int read_size(struct sx *p, xmlNode *n, unsigned long long *out)
 {
 	char *unit = (char *)xmlGetNoNsProp(n, (const xmlChar *)"unit");
@@ -133,7 +84,7 @@ static int read_size(struct sx *p, xmlNode *n, unsigned long long *out)
 
 	if (text_into(n, t, sizeof(t)) || !isdigit((unsigned char)t[0]))
 		r = BAD(p, n, "not a whole number of bytes");
-	else if (unit_scale(unit, &scale))
+	else if (xml_unit_scale(unit, 1, &scale))
 		r = BAD(p, n, "invalid unit '%.32s' (valid: bytes, KiB, MiB, GiB, TiB, KB, MB, GB, ...)",
 			unit);
 	else {
@@ -306,40 +257,15 @@ static int vol_root(struct sx *p, xmlNode *root)
 static int parse_doc(struct sx *p, const char *xml, size_t len, const char *root_name,
 		     int (*read_root)(struct sx *p, xmlNode *root))
 {
-	xmlParserCtxtPtr ctxt;
-	xmlDocPtr doc = NULL;
-	int r;
+	xmlDoc *doc;
+	xmlNode *root;
+	int r = xml_safe_read(xml, len, STORAGE_XML_MAX_BYTES, root_name, STORAGE_XML_ERR_XML,
+			      p->err, p->errlen, &doc, &root);
 
-	if (len > STORAGE_XML_MAX_BYTES)
-		return BAD(p, NULL, "the %s XML is %zu bytes; at most %u are accepted", root_name, len,
-			   STORAGE_XML_MAX_BYTES);
-	ctxt = xmlNewParserCtxt();
-	if (!ctxt)
-		return BAD(p, NULL, "out of memory");
-	doc = xmlCtxtReadMemory(ctxt, xml, (int)len, "storage.xml", NULL,
-				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (!doc) {
-		const xmlError *e = &ctxt->lastError;
-		char msg[256];
-		snprintf(msg, sizeof(msg), "%s", e->message ? e->message : "unknown error");
-		msg[strcspn(msg, "\n")] = '\0';
-		r = BAD(p, NULL, "the %s XML is not well-formed: line %d: %s", root_name, e->line, msg);
-		goto out;
-	}
-	if (doc->intSubset || doc->extSubset) {
-		r = BAD(p, NULL, "a <!DOCTYPE> is not accepted in a %s XML", root_name);
-		goto out;
-	}
-	xmlNode *root = xmlDocGetRootElement(doc);
-	if (!root || !is_element(root, root_name)) {
-		r = BAD(p, NULL, "the root element is <%s>, expected <%s>",
-			root ? (const char *)root->name : "", root_name);
-		goto out;
-	}
+	if (r)
+		return r;
 	r = read_root(p, root);
-out:
 	xmlFreeDoc(doc);
-	xmlFreeParserCtxt(ctxt);
 	return r;
 }
 
