@@ -23,6 +23,7 @@
 
 #include "lib/error.h"
 #include "lib/rundir.h"
+#include "lib/state_file.h"
 #include "lib/uuid.h"
 #include "libvirt/storage_xml.h"
 #include "libvirt/virt_domains.h"
@@ -92,57 +93,6 @@ static int defs_dir(const struct virt_host *h, char *buf, size_t len, char *err,
 static int active_dir(const struct virt_host *h, char *buf, size_t len, char *err, size_t errlen)
 {
 	return fmt_path(buf, len, err, errlen, "%s/%s", h->xl.rd.path, ACTIVE_DIR);
-}
-
-static int make_dir(const char *path, mode_t mode, char *err, size_t errlen)
-{
-	if (mkdir(path, mode) && errno != EEXIST) {
-		int r = -errno;
-		ERR_SET(err, errlen, "cannot make %s: %s", path, strerror(errno));
-		return r;
-	}
-	return 0;
-}
-
-/* Writes text as dir/NAME.xml whole or not at all (temp file synced, renamed over). */
-static int write_whole(const char *dir, const char *name, const char *text, char *err, size_t errlen)
-{
-	char path[PATH_MAX], tmp[PATH_MAX];
-	size_t len = strlen(text), done = 0;
-	int r;
-
-	if ((r = fmt_path(path, sizeof(path), err, errlen, "%s/%s.xml", dir, name)) ||
-	    (r = fmt_path(tmp, sizeof(tmp), err, errlen, "%s/.%s.xml.XXXXXX", dir, name)))
-		return r;
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		ERR_SET(err, errlen, "cannot write the pool '%s' in %s: %s", name, dir, strerror(errno));
-		return r;
-	}
-	while (done < len) {
-		ssize_t w = write(fd, text + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		done += (size_t)w;
-	}
-	errno = 0;
-	if (done < len || fsync(fd)) {
-		r = errno ? -errno : -EIO;
-		close(fd);
-		goto fail;
-	}
-	if (close(fd) || rename(tmp, path)) {
-		r = -errno;
-		goto fail;
-	}
-	return 0;
-fail:
-	ERR_SET(err, errlen, "cannot write %s: %s", path, strerror(-r));
-	unlink(tmp);
-	return r;
 }
 
 /* Reads and parses dir/FILE (a pool's XML, at most STORAGE_XML_MAX_BYTES); 0 or -1. */
@@ -373,16 +323,21 @@ static int settle_uuid(const struct virt_pool *def, const struct virt_pool *old,
 	return 0;
 }
 
+/* Writes p as dir/NAME.xml, whole or not at all. */
 static int store(const char *dir, const struct virt_pool *p, char *err, size_t errlen)
 {
-	char *xml = pool_xml_format(p, NULL);
-	int r;
+	char path[PATH_MAX];
+	char *xml;
+	int r = fmt_path(path, sizeof(path), err, errlen, "%s/%s.xml", dir, p->name);
 
+	if (r)
+		return r;
+	xml = pool_xml_format(p, NULL);
 	if (!xml) {
 		ERR_SET(err, errlen, "the pool '%s' cannot be written as XML", p->name);
 		return -EINVAL;
 	}
-	r = write_whole(dir, p->name, xml, err, errlen);
+	r = state_file_write(path, xml, strlen(xml), err, errlen);
 	free(xml);
 	return r;
 }
@@ -404,8 +359,9 @@ int virt_pool_define(struct virt_host *h, const struct virt_pool *def, struct vi
 		return r;
 	if ((r = settle_uuid(def, r ? NULL : &old, &p, err, errlen)) ||
 	    (r = check_conflicts(h, &p, &p, err, errlen)) ||
-	    (r = make_dir(h->state_dir, 0700, err, errlen)) ||
-	    (r = defs_dir(h, dir, sizeof(dir), err, errlen)) || (r = make_dir(dir, 0700, err, errlen)) ||
+	    (r = state_dir_make(h->state_dir, 0700, err, errlen)) ||
+	    (r = defs_dir(h, dir, sizeof(dir), err, errlen)) ||
+	    (r = state_dir_make(dir, 0700, err, errlen)) ||
 	    (r = store(dir, &p, err, errlen)))
 		return r;
 	return virt_pool_lookup(h, p.name, NULL, out, err, errlen);
@@ -423,7 +379,8 @@ static int activate(struct virt_host *h, const struct virt_pool *p, char *err, s
 			errno == ENOENT ? "does not exist (pool-build makes it)" : "is not a directory");
 		return -ENOTDIR;
 	}
-	if ((r = active_dir(h, dir, sizeof(dir), err, errlen)) || (r = make_dir(dir, 0700, err, errlen)))
+	if ((r = active_dir(h, dir, sizeof(dir), err, errlen)) ||
+	    (r = state_dir_make(dir, 0700, err, errlen)))
 		return r;
 	return store(dir, p, err, errlen);
 }
@@ -532,7 +489,7 @@ int virt_pool_set_autostart(struct virt_host *h, const struct virt_pool *p, bool
 		return r;
 	if (!on)
 		return remove_file(path, err, errlen);
-	if ((r = make_dir(dir, 0700, err, errlen)))
+	if ((r = state_dir_make(dir, 0700, err, errlen)))
 		return r;
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {

@@ -21,6 +21,7 @@
 #include <libvirt/libvirt.h>
 #include "lib/error.h"
 #include "lib/rundir.h"
+#include "lib/state_file.h"
 #include "lib/uuid.h"
 #include "libvirt/virt_domains.h"
 #include "libvirt/virt_domains_int.h"
@@ -497,84 +498,23 @@ static int config_through_cfg(const struct domain_config *dc, char **text, struc
 	return 0;
 }
 
-static int make_dir(const char *path, char *err, size_t errlen)
-{
-	if (mkdir(path, 0700) && errno != EEXIST) {
-		int r = -errno;
-		ERR_SET(err, errlen, "cannot make %s: %s", path, strerror(errno));
-		return r;
-	}
-	return 0;
-}
-
-static int sync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int r;
-
-	if (fd < 0)
-		return -errno;
-	r = fsync(fd) ? -errno : 0;
-	close(fd);
-	return r;
-}
-
 /* Writes dc as domains/NAME.cfg, whole or not at all: a temporary file (0600) synced, renamed over
  * the old one, then the directory synced. */
 static int definition_store(const struct virt_host *h, const struct domain_config *dc, char *err,
 			    size_t errlen)
 {
-	char dir[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX + 16];
+	char dir[PATH_MAX], path[PATH_MAX];
 	char *text = NULL;
-	size_t len, done = 0;
-	int fd = -1, r;
+	int r;
 
 	r = config_through_cfg(dc, &text, NULL, err, errlen);
 	if (r)
 		return r;
-	if ((r = make_dir(h->state_dir, err, errlen)) ||
-	    (r = state_path(h, dir, sizeof(dir), "domains", NULL, err, errlen)) ||
-	    (r = make_dir(dir, err, errlen)) ||
-	    (r = state_path(h, path, sizeof(path), "domains", dc->name, err, errlen)))
-		goto out;
-	snprintf(tmp, sizeof(tmp), "%s/.%s.cfg.XXXXXX", dir, dc->name);
-	fd = mkostemp(tmp, O_CLOEXEC);       /* 0600 */
-	if (fd < 0) {
-		r = -errno;
-		ERR_SET(err, errlen, "cannot write the definition of '%s' in %s: %s", dc->name, dir,
-			strerror(errno));
-		goto out;
-	}
-	len = strlen(text);
-	while (done < len) {
-		ssize_t w = write(fd, text + done, len - done);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		done += (size_t)w;
-	}
-	if (done < len || fsync(fd) || close(fd)) {
-		r = errno ? -errno : -EIO;
-		fd = -1;
-		ERR_SET(err, errlen, "cannot write %s: %s", tmp, strerror(-r));
-		unlink(tmp);
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path)) {
-		r = -errno;
-		ERR_SET(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	sync_dir(dir);
-out:
-	if (fd >= 0) {
-		close(fd);
-		unlink(tmp);
-	}
+	if (!(r = state_dir_make(h->state_dir, 0700, err, errlen)) &&
+	    !(r = state_path(h, dir, sizeof(dir), "domains", NULL, err, errlen)) &&
+	    !(r = state_dir_make(dir, 0700, err, errlen)) &&
+	    !(r = state_path(h, path, sizeof(path), "domains", dc->name, err, errlen)))
+		r = state_file_write(path, text, strlen(text), err, errlen);
 	free(text);
 	return r;
 }
@@ -705,7 +645,7 @@ int virt_domain_undefine(struct virt_host *h, const struct virt_dom *dom, char *
 		ERR_SET(err, errlen, "cannot remove the definition %s: %s", path, strerror(errno));
 		return r;
 	}
-	sync_dir(dir);
+	state_dir_sync(dir);
 	return 0;
 }
 
@@ -728,7 +668,7 @@ int virt_domain_set_autostart(struct virt_host *h, const struct virt_dom *dom, b
 		}
 		return 0;
 	}
-	if ((r = make_dir(h->state_dir, err, errlen)) || (r = make_dir(dir, err, errlen)))
+	if ((r = state_dir_make(h->state_dir, 0700, err, errlen)) || (r = state_dir_make(dir, 0700, err, errlen)))
 		return r;
 	snprintf(target, sizeof(target), "../domains/%s.cfg", dom->name);
 	if (symlink(target, link) && errno != EEXIST) {
