@@ -284,20 +284,42 @@ out:
 	free(replies);
 }
 
-int xl_domain_wait_gone(struct xl_ctx *ctx, unsigned int domid, int timeout_ms)
+int xl_domain_wait_gone_of(struct xl_ctx *ctx, unsigned int domid, pid_t vmm_pid, int timeout_ms)
 {
 	const struct timespec tick = { .tv_nsec = 20 * 1000 * 1000 };
+	/* The VMM removes its directory, then exits: its exit ends a tick at once (a destroy is not
+	 * rounded up to the tick), and from then on the plain tick runs. */
+	int pidfd = vmm_pid > 0 ? xl_pidfd_open(vmm_pid) : -1, r;
 
 	for (int waited = 0;; waited += 20) {
-		if (!domain_dir_exists(&ctx->rd, domid))
-			return 0;
-		if (waited >= timeout_ms)
-			return -ETIMEDOUT;
+		if (!domain_dir_exists(&ctx->rd, domid)) {
+			r = 0;
+			break;
+		}
+		if (waited >= timeout_ms) {
+			r = -ETIMEDOUT;
+			break;
+		}
 		/* Give the VMM time to clean up after itself before suspecting it died. */
-		if (waited >= 2000 && waited % 500 == 0 && xl_domain_reap_if_dead(ctx, domid))
-			return 0;
-		nanosleep(&tick, NULL);
+		if (waited >= 2000 && waited % 500 == 0 && xl_domain_reap_if_dead(ctx, domid)) {
+			r = 0;
+			break;
+		}
+		if (pidfd >= 0 && xl_pidfd_wait(pidfd, 20) == 0) {
+			close(pidfd);
+			pidfd = -1;
+		} else if (pidfd < 0) {
+			nanosleep(&tick, NULL);
+		}
 	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return r;
+}
+
+int xl_domain_wait_gone(struct xl_ctx *ctx, unsigned int domid, int timeout_ms)
+{
+	return xl_domain_wait_gone_of(ctx, domid, 0, timeout_ms);
 }
 
 const char *xl_kvm_device(void)

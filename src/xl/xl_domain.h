@@ -112,6 +112,8 @@ bool xl_domain_reap_if_dead(struct xl_ctx *ctx, unsigned int domid);
 /* Waits until domains/<domid> has gone (reaping it if its VMM died without cleaning up).  0, or
  * -ETIMEDOUT after timeout_ms. */
 int xl_domain_wait_gone(struct xl_ctx *ctx, unsigned int domid, int timeout_ms);
+/* The same, waking as soon as vmm_pid (if > 0) exits instead of at the next 20 ms tick. */
+int xl_domain_wait_gone_of(struct xl_ctx *ctx, unsigned int domid, pid_t vmm_pid, int timeout_ms);
 
 /* `xl destroy` of domain domid (>= 1) called `name`: the VMM's destroy, waiting (bounded) for its
  * directory and process to go, else SIGKILL to its own xenith-vmm and its leftovers reaped.  0 (also

@@ -291,9 +291,11 @@ int xl_domain_destroy(struct xl_ctx *ctx, unsigned int domid, const char *name, 
 		return 0;                /* it went, or its dead VMM's leftovers just did */
 	if (r == 0) {
 		/* Gone from the list first (the VMM removes its directory), then the process. */
-		if (xl_domain_wait_gone(ctx, domid, XL_DESTROY_GONE_MS) == 0 &&
-		    xl_vmm_wait_exit(pid, XL_KILL_WAIT_MS) == 0)
+		if (xl_domain_wait_gone_of(ctx, domid, pid, XL_DESTROY_GONE_MS) == 0 &&
+		    xl_vmm_wait_exit(pid, XL_KILL_WAIT_MS) == 0) {
+			rundir_forget_name(&ctx->rd, name, domid);   /* if the VMM left it */
 			return 0;
+		}
 		xl_vmm_describe(pid, who, sizeof(who));
 		snprintf(why, sizeof(why), "%s accepted destroy but did not exit within %d s", who,
 			 XL_DESTROY_GONE_MS / 1000);
