@@ -342,18 +342,25 @@ static int store(const char *dir, const struct virt_pool *p, char *err, size_t e
 	return r;
 }
 
+static int check_pool_name(const char *name, char *err, size_t errlen)
+{
+	const char *problem = virt_pool_name_problem(name);
+
+	if (!problem)
+		return 0;
+	ERR_SET(err, errlen, "invalid pool name '%s': %s", name, problem);
+	return -EINVAL;
+}
+
 int virt_pool_define(struct virt_host *h, const struct virt_pool *def, struct virt_pool *out, char *err,
 		     size_t errlen)
 {
 	struct virt_pool old, p;
 	char dir[PATH_MAX];
-	const char *problem = virt_pool_name_problem(def->name);
-	int r;
+	int r = check_pool_name(def->name, err, errlen);
 
-	if (problem) {
-		ERR_SET(err, errlen, "invalid pool name '%s': %s", def->name, problem);
-		return -EINVAL;
-	}
+	if (r)
+		return r;
 	r = virt_pool_lookup(h, def->name, NULL, &old, err, errlen);
 	if (r && r != -ENOENT)
 		return r;
@@ -389,13 +396,10 @@ int virt_pool_create_transient(struct virt_host *h, const struct virt_pool *def,
 			       char *err, size_t errlen)
 {
 	struct virt_pool old, p;
-	const char *problem = virt_pool_name_problem(def->name);
-	int r;
+	int r = check_pool_name(def->name, err, errlen);
 
-	if (problem) {
-		ERR_SET(err, errlen, "invalid pool name '%s': %s", def->name, problem);
-		return -EINVAL;
-	}
+	if (r)
+		return r;
 	r = virt_pool_lookup(h, def->name, NULL, &old, err, errlen);
 	if (r == 0) {
 		ERR_SET(err, errlen, "pool '%s' already exists", def->name);
