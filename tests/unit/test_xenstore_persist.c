@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "xs_harness.h"
+#include "xs_persist_harness.h"
 #include "xenstore/loop.h"
 #include "xenstore/persist.h"
 #include "xenstore/resume.h"
@@ -19,7 +19,6 @@
 #include "xenstore/watch.h"
 
 #define DOMID 5
-#define RING_MFN 3
 
 /* ---- a store worth saving ---- */
 
@@ -102,155 +101,39 @@ static void test_round_trip(struct unit *u, const void *arg)
 
 /* ---- a guest's ring across a restart ---- */
 
-struct guest {
-	int memfd, kick, notify;
-	struct xenstore_domain_interface *page;
-	char dir[64], path[96];
-};
-
-static bool guest_init(struct unit *u, struct guest *g)
-{
-	g->memfd = memfd_create("guest", MFD_CLOEXEC);
-	CHECK(g->memfd >= 0 && ftruncate(g->memfd, 16 * 4096) == 0, "memfd");
-	g->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	g->notify = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	g->page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, g->memfd, RING_MFN * 4096);
-	snprintf(g->dir, sizeof(g->dir), "/tmp/xs-persist.XXXXXX");
-	CHECK(mkdtemp(g->dir) != NULL, "mkdtemp");
-	snprintf(g->path, sizeof(g->path), "%s/tree", g->dir);
-	return g->page != MAP_FAILED && g->memfd >= 0;
-}
-
-static void guest_free(struct guest *g)
-{
-	char bad[128];
-
-	munmap(g->page, 4096);
-	close(g->memfd);
-	close(g->kick);
-	close(g->notify);
-	unlink(g->path);
-	/* The snapshot's companions: a kept-aside copy, the journal and its kept-aside copy. */
-	static const char *const suffixes[] = { ".bad", ".journal", ".journal.bad", ".tmp" };
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		snprintf(bad, sizeof(bad), "%s%s", g->path, suffixes[i]);
-		unlink(bad);
-	}
-	rmdir(g->dir);
-}
-
-/* A xenstored with persistence at g's path, loading what is there. */
-static struct xenstored *start(struct unit *u, struct guest *g, int expect_load)
-{
-	struct xenstored *xsd = malloc(sizeof(*xsd));
-
-	xsd_init(xsd);
-	persist_enable(xsd, g->path);
-	int r = persist_load(xsd);
-	CHECK(r == expect_load, "persist_load gave %d, expected %d", r, expect_load);
-	return xsd;
-}
-
-/* The process dies: nothing more is written or sent (the fds and mapping go as the kernel would
- * close them). */
-static void die(struct xenstored *xsd)
-{
-	xsd->persist.enabled = false;
-	xsd_destroy(xsd);
-	free(xsd);
-}
-
-static void introduce(struct unit *u, struct xenstored *xsd, struct guest *g)
-{
-	int r = domain_introduce(xsd, DOMID, RING_MFN, 1, dup(g->memfd), dup(g->kick), dup(g->notify));
-	CHECK_INT(r, 0);
-}
-
 static struct xs_conn *ring_of(struct xenstored *xsd)
 {
 	struct xs_domain *d = domain_get(xsd, DOMID, false);
 	return d ? d->ring : NULL;
 }
 
-static void guest_send(struct xenstore_domain_interface *p, uint32_t type, uint32_t req_id,
-		       uint32_t tx, const char *spec)
-{
-	char body[256];
-	size_t len = xs_nuls(spec, body);
-	struct xsd_sockmsg h = { .type = type, .req_id = req_id, .tx_id = tx, .len = (uint32_t)len };
-	char msg[sizeof(h) + 256];
-
-	memcpy(msg, &h, sizeof(h));
-	memcpy(msg + sizeof(h), body, len);
-	for (size_t i = 0; i < sizeof(h) + len; i++)
-		p->req[MASK_XENSTORE_IDX(p->req_prod + i)] = msg[i];
-	__atomic_store_n(&p->req_prod, p->req_prod + (uint32_t)(sizeof(h) + len), __ATOMIC_RELEASE);
-}
-
-/* Everything the guest has been answered since it last looked, as "TYPE req_id text" lines. */
-static void guest_recv(struct xenstore_domain_interface *p, char *out, size_t max)
-{
-	size_t at = 0;
-
-	out[0] = '\0';
-	while (p->rsp_prod - p->rsp_cons >= sizeof(struct xsd_sockmsg)) {
-		struct xsd_sockmsg h;
-		char body[XENSTORE_PAYLOAD_MAX + 1];
-		for (size_t i = 0; i < sizeof(h); i++)
-			((char *)&h)[i] = p->rsp[MASK_XENSTORE_IDX(p->rsp_cons + i)];
-		if (p->rsp_prod - p->rsp_cons < sizeof(h) + h.len || h.len > XENSTORE_PAYLOAD_MAX)
-			break;
-		for (size_t i = 0; i < h.len; i++)
-			body[i] = p->rsp[MASK_XENSTORE_IDX(p->rsp_cons + sizeof(h) + i)];
-		p->rsp_cons += (uint32_t)(sizeof(h) + h.len);
-		size_t blen = h.len && !body[h.len - 1] ? h.len - 1 : h.len;   /* READ has no NUL */
-		for (size_t i = 0; i < blen; i++)
-			if (!body[i])
-				body[i] = '|';
-		body[blen] = '\0';
-		at += (size_t)snprintf(out + at, max - at, "%s %u %s;",
-				       h.type == XS_ERROR ? "ERROR" : xs_type_name(h.type), h.req_id, body);
-		if (at >= max)
-			break;
-	}
-}
-
-/* Served by xsd: the kick, then the round's commit point. */
-static void serve(struct xenstored *xsd)
-{
-	struct xs_conn *c = ring_of(xsd);
-
-	if (c)
-		ring_service(xsd, c);
-	loop_commit(xsd);
-}
-
 static void test_ring_resumes(struct unit *u, const void *arg)
 {
-	struct guest g;
+	struct xs_place p;
+	struct xs_guest g;
 	char got[2048];
 
 	(void)arg;
-	if (!guest_init(u, &g))
+	if (!xs_place_init(u, &p, "xs-persist") || !xs_guest_init(u, &g))
 		return;
-	struct xenstored *xsd = start(u, &g, 0);
+	struct xenstored *xsd = xs_persist_start(u, p.snap, 0);
 	struct xs_conn *dom0 = xs_mem_conn(xsd, 0, true);
 	struct xs_answer a;
 	xs_do(xsd, dom0, XS_WRITE, 0, "/local/domain/5/name|guest", &a);
 	xs_do(xsd, dom0, XS_SET_PERMS, 0, "/local/domain/5|n5|", &a);
-	introduce(u, xsd, &g);
-	guest_send(g.page, XS_WRITE, 1, 0, "data/x|1");
-	guest_send(g.page, XS_WATCH, 2, 0, "data|tok|");
-	serve(xsd);
-	guest_recv(g.page, got, sizeof(got));
+	xs_guest_introduce(u, xsd, &g, DOMID);
+	xs_guest_send(g.page, XS_WRITE, 1, 0, "data/x|1");
+	xs_guest_send(g.page, XS_WATCH, 2, 0, "data|tok|");
+	xs_serve(xsd, DOMID);
+	xs_guest_recv(g.page, got, sizeof(got), true);
 	CHECK_STR(got, "WRITE 1 OK;WATCH 2 OK;WATCH_EVENT 0 data|tok;");
 	/* A request read but not yet committed when the process dies is read again. */
-	guest_send(g.page, XS_WRITE, 3, 0, "data/y|2");
+	xs_guest_send(g.page, XS_WRITE, 3, 0, "data/y|2");
 	ring_service(xsd, ring_of(xsd));
 	CHECK_INT(g.page->req_cons != g.page->req_prod, 1);
-	die(xsd);
+	xs_persist_die(xsd);
 
-	xsd = start(u, &g, 1);
+	xsd = xs_persist_start(u, p.snap, 1);
 	struct xs_domain *d = domain_get(xsd, DOMID, false);
 	CHECK(d && d->awaiting && !d->ring, "domain 5 awaits its VMM");
 	dom0 = xs_mem_conn(xsd, 0, true);
@@ -259,118 +142,124 @@ static void test_ring_resumes(struct unit *u, const void *arg)
 	xs_do(xsd, dom0, XS_READ, 0, "/local/domain/5/data/x|", &a);
 	CHECK_STR(xs_text(&a), "1");
 	/* While nobody serves the ring the guest queues another request. */
-	guest_send(g.page, XS_READ, 4, 0, "data/y|");
-	introduce(u, xsd, &g);
-	serve(xsd);
-	guest_recv(g.page, got, sizeof(got));
+	xs_guest_send(g.page, XS_READ, 4, 0, "data/y|");
+	xs_guest_introduce(u, xsd, &g, DOMID);
+	xs_serve(xsd, DOMID);
+	xs_guest_recv(g.page, got, sizeof(got), true);
 	/* The watch fires once on its return; WRITE's own event comes before its reply, as always. */
 	CHECK_STR(got, "WATCH_EVENT 0 data|tok;WATCH_EVENT 0 data/y|tok;WRITE 3 OK;READ 4 2;");
 	CHECK_INT(g.page->req_cons, g.page->req_prod);
 	/* The watch is live again: a change from Dom0 reaches the guest. */
 	xs_do(xsd, dom0, XS_WRITE, 0, "/local/domain/5/data/z|3", &a);
 	loop_commit(xsd);
-	guest_recv(g.page, got, sizeof(got));
+	xs_guest_recv(g.page, got, sizeof(got), true);
 	CHECK_STR(got, "WATCH_EVENT 0 data/z|tok;");
 	CHECK_INT(d->watches, 1);
-	die(xsd);
-	guest_free(&g);
+	xs_persist_die(xsd);
+	xs_guest_free(&g);
+	xs_place_free(&p);
 }
 
 /* Killed after the snapshot but before (or while) the replies went out: they go out once. */
 static void test_output_kept_once(struct unit *u, const void *arg)
 {
-	struct guest g;
+	struct xs_place p;
+	struct xs_guest g;
 	char got[2048];
 
 	(void)arg;
-	if (!guest_init(u, &g))
+	if (!xs_place_init(u, &p, "xs-persist") || !xs_guest_init(u, &g))
 		return;
 	for (int flushed = 0; flushed <= 1; flushed++) {
-		struct xenstored *xsd = start(u, &g, flushed ? 1 : 0);
+		struct xenstored *xsd = xs_persist_start(u, p.snap, flushed ? 1 : 0);
 		struct xs_answer a;
 		struct xs_conn *dom0 = xs_mem_conn(xsd, 0, true);
 		if (!flushed) {
 			xs_do(xsd, dom0, XS_MKDIR, 0, "/local/domain/5|", &a);
 			xs_do(xsd, dom0, XS_SET_PERMS, 0, "/local/domain/5|n5|", &a);
-			introduce(u, xsd, &g);
+			xs_guest_introduce(u, xsd, &g, DOMID);
 		} else {
-			introduce(u, xsd, &g);
-			serve(xsd);
-			guest_recv(g.page, got, sizeof(got));
+			xs_guest_introduce(u, xsd, &g, DOMID);
+			xs_serve(xsd, DOMID);
+			xs_guest_recv(g.page, got, sizeof(got), true);
 			CHECK_STR(got, "WRITE 10 OK;");
 		}
-		guest_send(g.page, XS_WRITE, 10 + (uint32_t)flushed, 0, "k|v");
+		xs_guest_send(g.page, XS_WRITE, 10 + (uint32_t)flushed, 0, "k|v");
 		ring_service(xsd, ring_of(xsd));
 		persist_commit(xsd);          /* the snapshot is written ... */
 		if (flushed)
 			loop_commit(xsd);     /* ... and, the second time, the reply sent */
-		die(xsd);
+		xs_persist_die(xsd);
 	}
-	struct xenstored *xsd = start(u, &g, 1);
-	introduce(u, xsd, &g);
-	serve(xsd);
-	guest_recv(g.page, got, sizeof(got));
+	struct xenstored *xsd = xs_persist_start(u, p.snap, 1);
+	xs_guest_introduce(u, xsd, &g, DOMID);
+	xs_serve(xsd, DOMID);
+	xs_guest_recv(g.page, got, sizeof(got), true);
 	CHECK_STR(got, "WRITE 11 OK;");
-	die(xsd);
-	guest_free(&g);
+	xs_persist_die(xsd);
+	xs_guest_free(&g);
+	xs_place_free(&p);
 }
 
 static void test_transactions_lost(struct unit *u, const void *arg)
 {
-	struct guest g;
+	struct xs_place p;
+	struct xs_guest g;
 	char got[2048];
 
 	(void)arg;
-	if (!guest_init(u, &g))
+	if (!xs_place_init(u, &p, "xs-persist") || !xs_guest_init(u, &g))
 		return;
-	struct xenstored *xsd = start(u, &g, 0);
+	struct xenstored *xsd = xs_persist_start(u, p.snap, 0);
 	struct xs_answer a;
 	struct xs_conn *dom0 = xs_mem_conn(xsd, 0, true);
 	xs_do(xsd, dom0, XS_MKDIR, 0, "/local/domain/5|", &a);
 	xs_do(xsd, dom0, XS_SET_PERMS, 0, "/local/domain/5|n5|", &a);
-	introduce(u, xsd, &g);
-	guest_send(g.page, XS_TRANSACTION_START, 1, 0, "|");
-	guest_send(g.page, XS_TRANSACTION_START, 2, 0, "|");
-	serve(xsd);
-	guest_recv(g.page, got, sizeof(got));
+	xs_guest_introduce(u, xsd, &g, DOMID);
+	xs_guest_send(g.page, XS_TRANSACTION_START, 1, 0, "|");
+	xs_guest_send(g.page, XS_TRANSACTION_START, 2, 0, "|");
+	xs_serve(xsd, DOMID);
+	xs_guest_recv(g.page, got, sizeof(got), true);
 	CHECK_STR(got, "TRANSACTION_START 1 1;TRANSACTION_START 2 2;");
-	die(xsd);
+	xs_persist_die(xsd);
 
-	xsd = start(u, &g, 1);
-	introduce(u, xsd, &g);
-	guest_send(g.page, XS_WRITE, 3, 1, "in-tx|v");
-	guest_send(g.page, XS_TRANSACTION_END, 4, 1, "T|");
-	guest_send(g.page, XS_TRANSACTION_END, 5, 2, "F|");
-	guest_send(g.page, XS_TRANSACTION_END, 6, 2, "F|");
-	guest_send(g.page, XS_TRANSACTION_START, 7, 0, "|");
-	serve(xsd);
-	guest_recv(g.page, got, sizeof(got));
+	xsd = xs_persist_start(u, p.snap, 1);
+	xs_guest_introduce(u, xsd, &g, DOMID);
+	xs_guest_send(g.page, XS_WRITE, 3, 1, "in-tx|v");
+	xs_guest_send(g.page, XS_TRANSACTION_END, 4, 1, "T|");
+	xs_guest_send(g.page, XS_TRANSACTION_END, 5, 2, "F|");
+	xs_guest_send(g.page, XS_TRANSACTION_END, 6, 2, "F|");
+	xs_guest_send(g.page, XS_TRANSACTION_START, 7, 0, "|");
+	xs_serve(xsd, DOMID);
+	xs_guest_recv(g.page, got, sizeof(got), true);
 	CHECK_STR(got, "ERROR 3 EAGAIN;ERROR 4 EAGAIN;TRANSACTION_END 5 OK;ERROR 6 ENOENT;"
 		       "TRANSACTION_START 7 3;");
 	CHECK(tree_lookup(&xsd->tree, "/local/domain/5/in-tx") == NULL, "a lost transaction wrote");
-	die(xsd);
-	guest_free(&g);
+	xs_persist_die(xsd);
+	xs_guest_free(&g);
+	xs_place_free(&p);
 }
 
 /* A VMM that never comes back: its domain is released and its nodes removed. */
 static void test_awaiting_expires(struct unit *u, const void *arg)
 {
-	struct guest g;
+	struct xs_place p;
+	struct xs_guest g;
 
 	(void)arg;
-	if (!guest_init(u, &g))
+	if (!xs_place_init(u, &p, "xs-persist") || !xs_guest_init(u, &g))
 		return;
-	struct xenstored *xsd = start(u, &g, 0);
+	struct xenstored *xsd = xs_persist_start(u, p.snap, 0);
 	struct xs_answer a;
 	struct xs_conn *dom0 = xs_mem_conn(xsd, 0, true);
 	xs_do(xsd, dom0, XS_WRITE, 0, "/local/domain/5/name|gone", &a);
 	xs_do(xsd, dom0, XS_WRITE, 0, "/local/domain/0/backend/vif/5/0/state|4", &a);
 	xs_do(xsd, dom0, XS_WRITE, 0, "/local/domain/0/keep|me", &a);
-	introduce(u, xsd, &g);
+	xs_guest_introduce(u, xsd, &g, DOMID);
 	loop_commit(xsd);
-	die(xsd);
+	xs_persist_die(xsd);
 
-	xsd = start(u, &g, 1);
+	xsd = xs_persist_start(u, p.snap, 1);
 	dom0 = xs_mem_conn(xsd, 0, true);
 	xs_do(xsd, dom0, XS_WATCH, 0, "@releaseDomain|r|", &a);
 	resume_expire(xsd);
@@ -383,10 +272,11 @@ static void test_awaiting_expires(struct unit *u, const void *arg)
 	CHECK(tree_lookup(&xsd->tree, "/local/domain/0/backend") == NULL, "backend dir left");
 	CHECK(tree_lookup(&xsd->tree, "/local/domain/0/keep") != NULL, "Dom0's own node went");
 	/* A late re-introduction is a new introduction. */
-	introduce(u, xsd, &g);
+	xs_guest_introduce(u, xsd, &g, DOMID);
 	CHECK(ring_of(xsd) != NULL, "introduced anew");
-	die(xsd);
-	guest_free(&g);
+	xs_persist_die(xsd);
+	xs_guest_free(&g);
+	xs_place_free(&p);
 }
 
 /* ---- damaged snapshots ---- */
@@ -582,38 +472,40 @@ static void test_crafted(struct unit *u, const void *arg)
  * none at all is no error. */
 static void test_file(struct unit *u, const void *arg)
 {
-	struct guest g;
+	struct xs_place p;
+	struct xs_guest g;
 	char bad[128];
 	struct stat st;
 
 	(void)arg;
-	if (!guest_init(u, &g))
+	if (!xs_place_init(u, &p, "xs-persist") || !xs_guest_init(u, &g))
 		return;
-	struct xenstored *xsd = start(u, &g, 0);
+	struct xenstored *xsd = xs_persist_start(u, p.snap, 0);
 	xs_mem_conn(xsd, 0, true);
 	struct xs_answer a;
 	xs_do(xsd, xsd->conns, XS_WRITE, 0, "/kept|yes", &a);
 	loop_commit(xsd);
-	CHECK(stat(g.path, &st) == 0 && (st.st_mode & 0777) == 0600, "snapshot written, mode 0600");
-	die(xsd);
-	xsd = start(u, &g, 1);
+	CHECK(stat(p.snap, &st) == 0 && (st.st_mode & 0777) == 0600, "snapshot written, mode 0600");
+	xs_persist_die(xsd);
+	xsd = xs_persist_start(u, p.snap, 1);
 	CHECK(tree_lookup(&xsd->tree, "/kept") != NULL, "/kept came back");
-	die(xsd);
+	xs_persist_die(xsd);
 
-	int fd = open(g.path, O_WRONLY | O_TRUNC);
+	int fd = open(p.snap, O_WRONLY | O_TRUNC);
 	CHECK(fd >= 0 && write(fd, "XNTHXS01garbage", 15) == 15, "garbage written");
 	close(fd);
-	xsd = start(u, &g, -1);
-	snprintf(bad, sizeof(bad), "%s.bad", g.path);
+	xsd = xs_persist_start(u, p.snap, -1);
+	snprintf(bad, sizeof(bad), "%s.bad", p.snap);
 	CHECK(stat(bad, &st) == 0, "no %s", bad);
 	CHECK(tree_lookup(&xsd->tree, "/kept") == NULL, "a corrupt snapshot was half loaded");
 	CHECK(tree_lookup(&xsd->tree, "/tool/xenstored") != NULL, "the empty store lacks /tool");
 	CHECK(xsd->persist.enabled, "persistence went off");
 	loop_commit(xsd);
-	die(xsd);
-	xsd = start(u, &g, 1);      /* what was written after the bad one loads */
-	die(xsd);
-	guest_free(&g);
+	xs_persist_die(xsd);
+	xsd = xs_persist_start(u, p.snap, 1);      /* what was written after the bad one loads */
+	xs_persist_die(xsd);
+	xs_guest_free(&g);
+	xs_place_free(&p);
 }
 
 int main(void)

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "unit.h"
-#include "xs_harness.h"
+#include "xs_persist_harness.h"
 #include "xenstore/codec.h"
 #include "xenstore/journal.h"
 #include "xenstore/loop.h"
@@ -22,53 +22,6 @@
 #include "xenstore/ring.h"
 
 #define DOMID 5
-#define RING_MFN 3
-
-struct place {
-	char dir[64], snap[96], journal[112], bad[128];
-};
-
-static bool place_init(struct unit *u, struct place *p)
-{
-	snprintf(p->dir, sizeof(p->dir), "/tmp/xs-journal.XXXXXX");
-	CHECK(mkdtemp(p->dir) != NULL, "mkdtemp");
-	snprintf(p->snap, sizeof(p->snap), "%s/tree", p->dir);
-	snprintf(p->journal, sizeof(p->journal), "%s.journal", p->snap);
-	snprintf(p->bad, sizeof(p->bad), "%s.bad", p->journal);
-	return p->dir[0] == '/';
-}
-
-static void place_free(struct place *p)
-{
-	static const char *const leftovers[] = { "tree", "tree.journal", "tree.journal.bad",
-						 "tree.bad", "tree.tmp" };
-	char path[160];
-
-	for (size_t i = 0; i < sizeof(leftovers) / sizeof(leftovers[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", p->dir, leftovers[i]);
-		unlink(path);
-	}
-	rmdir(p->dir);
-}
-
-static struct xenstored *start(struct unit *u, const struct place *p, int expect_load)
-{
-	struct xenstored *xsd = malloc(sizeof(*xsd));
-
-	CHECK_INT(xsd_init(xsd), 0);
-	persist_enable(xsd, p->snap);
-	int r = persist_load(xsd);
-	CHECK(r == expect_load, "persist_load gave %d, expected %d", r, expect_load);
-	return xsd;
-}
-
-/* The process dies: nothing more is written or sent. */
-static void die(struct xenstored *xsd)
-{
-	xsd->persist.enabled = false;
-	xsd_destroy(xsd);
-	free(xsd);
-}
 
 static long file_size(const char *path)
 {
@@ -212,17 +165,17 @@ static void random_change(struct xenstored *xsd, struct xs_conn *dom0, struct xs
 
 static void test_killed_at_random(struct unit *u, const void *arg)
 {
-	struct place p;
+	struct xs_place p;
 	struct xs_answer a;
 	unsigned int compactions = 0;
 
 	(void)arg;
 	for (uint64_t seed = 1; seed <= 12; seed++) {
-		if (!place_init(u, &p))
+		if (!xs_place_init(u, &p, "xs-journal"))
 			return;
 		uint64_t s = seed * 0x9e3779b97f4a7c15ull;
 		struct acked acked = { 0 };
-		struct xenstored *xsd = start(u, &p, 0);
+		struct xenstored *xsd = xs_persist_start(u, p.snap, 0);
 		unsigned int kill_at = 200 + next(&s) % 1000, done = 0;
 		for (unsigned int life = 0; life < 3; life++) {
 			struct xs_conn *dom0 = xs_mem_conn(xsd, 0, true);
@@ -241,18 +194,18 @@ static void test_killed_at_random(struct unit *u, const void *arg)
 			}
 			unsigned long writes = xsd->persist.writes;
 			compactions += writes > 1;
-			die(xsd);      /* changes since the last commit point were never answered */
+			xs_persist_die(xsd);      /* changes since the last commit point were never answered */
 			char when[64];
 			snprintf(when, sizeof(when), "seed %llu, life %u, after %u changes",
 				 (unsigned long long)seed, life, done);
-			xsd = start(u, &p, 1);
+			xsd = xs_persist_start(u, p.snap, 1);
 			check_same(u, &acked, xsd, when);
 			CHECK(file_size(p.bad) < 0, "%s: the journal was kept aside", when);
 			kill_at += 200 + next(&s) % 600;
 		}
-		die(xsd);
+		xs_persist_die(xsd);
 		tree_free(&acked.tree);
-		place_free(&p);
+		xs_place_free(&p);
 	}
 	CHECK(compactions > 0, "no run outgrew the journal's bound: compaction untested here");
 }
@@ -261,10 +214,10 @@ static void test_killed_at_random(struct unit *u, const void *arg)
 
 /* A store with a snapshot and a journal of three records: /r1, /r2, /r3 written one per round.
  * acked[i] is the store after i records. */
-static struct xenstored *three_records(struct unit *u, struct place *p, struct acked acked[4])
+static struct xenstored *three_records(struct unit *u, struct xs_place *p, struct acked acked[4])
 {
 	struct xs_answer a;
-	struct xenstored *xsd = start(u, p, 0);
+	struct xenstored *xsd = xs_persist_start(u, p->snap, 0);
 	struct xs_conn *dom0 = xs_mem_conn(xsd, 0, true);
 
 	xs_do(xsd, dom0, XS_WRITE, 0, "/base|0", &a);
@@ -310,36 +263,36 @@ static void free_acked(struct acked acked[4])
 
 static void test_torn_tail(struct unit *u, const void *arg)
 {
-	struct place p;
+	struct xs_place p;
 	struct acked acked[4] = { 0 };
 
 	(void)arg;
-	if (!place_init(u, &p))
+	if (!xs_place_init(u, &p, "xs-journal"))
 		return;
-	die(three_records(u, &p, acked));
+	xs_persist_die(three_records(u, &p, acked));
 	/* A death mid-append: the last record cut anywhere in it. */
 	long last = record_at(p.journal, 2), end = file_size(p.journal);
 	for (long cut = end - 1; cut > last; cut -= (cut - last) / 3 + 1) {
 		CHECK_INT(truncate(p.journal, cut), 0);
-		struct xenstored *xsd = start(u, &p, 1);
+		struct xenstored *xsd = xs_persist_start(u, p.snap, 1);
 		check_same(u, &acked[2], xsd, "the last record torn");
 		CHECK(file_size(p.bad) < 0, "a torn tail kept the journal aside");
-		die(xsd);
+		xs_persist_die(xsd);
 	}
 	/* Its header alone cut: the same. */
 	CHECK_INT(truncate(p.journal, last + 5), 0);
-	struct xenstored *xsd = start(u, &p, 1);
+	struct xenstored *xsd = xs_persist_start(u, p.snap, 1);
 	check_same(u, &acked[2], xsd, "the last record's header torn");
 	/* The next commit point writes a snapshot of that and starts the journal again. */
 	loop_commit(xsd);
 	CHECK_INT(xsd->persist.writes, 1);
 	CHECK_INT(file_size(p.journal), 8 + XS_JOURNAL_TIE);
-	die(xsd);
-	xsd = start(u, &p, 1);
+	xs_persist_die(xsd);
+	xsd = xs_persist_start(u, p.snap, 1);
 	check_same(u, &acked[2], xsd, "after the compaction of a torn journal");
-	die(xsd);
+	xs_persist_die(xsd);
 	free_acked(acked);
-	place_free(&p);
+	xs_place_free(&p);
 }
 
 static void flip(const char *path, long at)
@@ -359,23 +312,23 @@ static void flip(const char *path, long at)
 
 static void test_corrupt_middle(struct unit *u, const void *arg)
 {
-	struct place p;
+	struct xs_place p;
 	struct acked acked[4] = { 0 };
 
 	(void)arg;
 	for (int damaged = 0; damaged < 2; damaged++) {
-		if (!place_init(u, &p))
+		if (!xs_place_init(u, &p, "xs-journal"))
 			return;
-		die(three_records(u, &p, acked));
+		xs_persist_die(three_records(u, &p, acked));
 		/* A byte of record `damaged`'s body (its path), records after it intact. */
 		flip(p.journal, record_at(p.journal, damaged) + 12 + 8 + 1 + 4 + 1);
-		struct xenstored *xsd = start(u, &p, 1);
+		struct xenstored *xsd = xs_persist_start(u, p.snap, 1);
 		check_same(u, &acked[damaged], xsd, damaged ? "record 2 damaged" : "record 1 damaged");
 		CHECK(file_size(p.bad) > 0, "the damaged journal was not kept aside as %s", p.bad);
 		CHECK(file_size(p.journal) < 0, "the damaged journal is still in place");
-		die(xsd);
+		xs_persist_die(xsd);
 		free_acked(acked);
-		place_free(&p);
+		xs_place_free(&p);
 	}
 }
 
@@ -383,17 +336,17 @@ static void test_corrupt_middle(struct unit *u, const void *arg)
  * nothing of it is applied, not even its operations before the one that fails. */
 static void test_checksummed_misfit(struct unit *u, const void *arg)
 {
-	struct place p;
+	struct xs_place p;
 	struct acked acked[4] = { 0 };
 	struct xs_enc e = { 0 };
 	static const char zero[12];
 
 	(void)arg;
-	if (!place_init(u, &p))
+	if (!xs_place_init(u, &p, "xs-journal"))
 		return;
 	struct xenstored *xsd = three_records(u, &p, acked);
 	uint64_t generation = xsd->generation + 10;
-	die(xsd);
+	xs_persist_die(xsd);
 	enc_put(&e, zero, sizeof(zero));
 	enc_u64(&e, generation);
 	enc_u8(&e, 'N');                       /* a fine new node ... */
@@ -413,54 +366,54 @@ static void test_checksummed_misfit(struct unit *u, const void *arg)
 	CHECK(fd >= 0 && write(fd, e.buf, e.len) == (ssize_t)e.len, "appending the record");
 	close(fd);
 	free(e.buf);
-	xsd = start(u, &p, 1);
+	xsd = xs_persist_start(u, p.snap, 1);
 	check_same(u, &acked[3], xsd, "a checksummed record that does not fit");
 	CHECK(tree_lookup(&xsd->tree, "/partial") == NULL, "half of the bad record was applied");
 	CHECK(file_size(p.bad) > 0, "the journal was not kept aside");
-	die(xsd);
+	xs_persist_die(xsd);
 	free_acked(acked);
-	place_free(&p);
+	xs_place_free(&p);
 }
 
 /* A journal that follows another snapshot (the snapshot was rewritten and the process died
  * before the journal started again) is not applied. */
 static void test_untied(struct unit *u, const void *arg)
 {
-	struct place p;
+	struct xs_place p;
 	struct acked acked[4] = { 0 };
 
 	(void)arg;
-	if (!place_init(u, &p))
+	if (!xs_place_init(u, &p, "xs-journal"))
 		return;
-	die(three_records(u, &p, acked));
+	xs_persist_die(three_records(u, &p, acked));
 	char old[160];
 	snprintf(old, sizeof(old), "%s.old", p.journal);
 	CHECK_INT(rename(p.journal, old), 0);
-	struct xenstored *xsd = start(u, &p, 1);
+	struct xenstored *xsd = xs_persist_start(u, p.snap, 1);
 	loop_commit(xsd);             /* a new snapshot, with the three records in it */
-	die(xsd);
+	xs_persist_die(xsd);
 	CHECK_INT(rename(old, p.journal), 0);     /* the old journal back beside it */
-	xsd = start(u, &p, 1);
+	xsd = xs_persist_start(u, p.snap, 1);
 	check_same(u, &acked[3], xsd, "an old journal beside a newer snapshot");
 	CHECK(file_size(p.bad) < 0, "an untied journal was kept aside");
-	die(xsd);
+	xs_persist_die(xsd);
 	free_acked(acked);
-	place_free(&p);
+	xs_place_free(&p);
 }
 
 /* ---- compaction ---- */
 
 static void test_compaction(struct unit *u, const void *arg)
 {
-	struct place p;
+	struct xs_place p;
 	struct xs_answer a;
 	struct acked acked = { 0 };
 	char spec[1100];
 
 	(void)arg;
-	if (!place_init(u, &p))
+	if (!xs_place_init(u, &p, "xs-journal"))
 		return;
-	struct xenstored *xsd = start(u, &p, 0);
+	struct xenstored *xsd = xs_persist_start(u, p.snap, 0);
 	struct xs_conn *dom0 = xs_mem_conn(xsd, 0, true);
 	int at = snprintf(spec, sizeof(spec), "/big|");
 	memset(spec + at, 'v', 1000);
@@ -481,116 +434,48 @@ static void test_compaction(struct unit *u, const void *arg)
 	CHECK(longest <= (long)XS_JOURNAL_MIN + 2048, "the journal grew to %ld bytes", longest);
 	CHECK(rounds > 2 * XS_JOURNAL_MIN / 1100, "compacted after only %u rounds", rounds);
 	ack(&acked, xsd);
-	die(xsd);
-	xsd = start(u, &p, 1);
+	xs_persist_die(xsd);
+	xsd = xs_persist_start(u, p.snap, 1);
 	check_same(u, &acked, xsd, "after compactions");
-	die(xsd);
+	xs_persist_die(xsd);
 	tree_free(&acked.tree);
-	place_free(&p);
+	xs_place_free(&p);
 }
 
 /* ---- a guest's ring, recorded in the journal only ---- */
 
-struct guest {
-	int memfd, kick, notify;
-	struct xenstore_domain_interface *page;
-};
-
-static bool guest_init(struct unit *u, struct guest *g)
-{
-	g->memfd = memfd_create("guest", MFD_CLOEXEC);
-	CHECK(g->memfd >= 0 && ftruncate(g->memfd, 16 * 4096) == 0, "memfd");
-	g->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	g->notify = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	g->page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, g->memfd, RING_MFN * 4096);
-	return g->page != MAP_FAILED && g->memfd >= 0;
-}
-
-static void guest_free(struct guest *g)
-{
-	munmap(g->page, 4096);
-	close(g->memfd);
-	close(g->kick);
-	close(g->notify);
-}
-
-static void introduce(struct unit *u, struct xenstored *xsd, struct guest *g, unsigned int domid)
-{
-	CHECK_INT(domain_introduce(xsd, domid, RING_MFN, 1, dup(g->memfd), dup(g->kick),
-				   dup(g->notify)), 0);
-}
-
-static void guest_send(struct xenstore_domain_interface *r, uint32_t type, uint32_t req_id,
-		       const char *spec)
-{
-	char msg[sizeof(struct xsd_sockmsg) + 256];
-	size_t len = xs_nuls(spec, msg + sizeof(struct xsd_sockmsg));
-	struct xsd_sockmsg h = { .type = type, .req_id = req_id, .len = (uint32_t)len };
-
-	memcpy(msg, &h, sizeof(h));
-	for (size_t i = 0; i < sizeof(h) + len; i++)
-		r->req[MASK_XENSTORE_IDX(r->req_prod + i)] = msg[i];
-	__atomic_store_n(&r->req_prod, r->req_prod + (uint32_t)(sizeof(h) + len), __ATOMIC_RELEASE);
-}
-
-/* The replies' types and ids since the guest last looked: "TYPE id;" each. */
-static void guest_recv(struct xenstore_domain_interface *r, char *out, size_t max)
-{
-	size_t at = 0;
-
-	out[0] = '\0';
-	while (r->rsp_prod - r->rsp_cons >= sizeof(struct xsd_sockmsg) && at < max) {
-		struct xsd_sockmsg h;
-		for (size_t i = 0; i < sizeof(h); i++)
-			((char *)&h)[i] = r->rsp[MASK_XENSTORE_IDX(r->rsp_cons + i)];
-		if (r->rsp_prod - r->rsp_cons < sizeof(h) + h.len)
-			break;
-		r->rsp_cons += (uint32_t)(sizeof(h) + h.len);
-		at += (size_t)snprintf(out + at, max - at, "%s %u;", xs_type_name(h.type), h.req_id);
-	}
-}
-
-static void serve(struct xenstored *xsd, unsigned int domid)
-{
-	struct xs_domain *d = domain_get(xsd, domid, false);
-
-	if (d && d->ring)
-		ring_service(xsd, d->ring);
-	loop_commit(xsd);
-}
-
 static void test_ring_from_journal(struct unit *u, const void *arg)
 {
-	struct place p;
-	struct guest g, other;
+	struct xs_place p;
+	struct xs_guest g, other;
 	struct xs_answer a;
 	char got[1024];
 
 	(void)arg;
-	if (!place_init(u, &p) || !guest_init(u, &g) || !guest_init(u, &other))
+	if (!xs_place_init(u, &p, "xs-journal") || !xs_guest_init(u, &g) || !xs_guest_init(u, &other))
 		return;
-	struct xenstored *xsd = start(u, &p, 0);
+	struct xenstored *xsd = xs_persist_start(u, p.snap, 0);
 	struct xs_conn *dom0 = xs_mem_conn(xsd, 0, true);
 	loop_commit(xsd);       /* the snapshot: no domain in it */
 	xs_do(xsd, dom0, XS_WRITE, 0, "/local/domain/5/name|guest", &a);
 	xs_do(xsd, dom0, XS_SET_PERMS, 0, "/local/domain/5|n5|", &a);
-	introduce(u, xsd, &g, DOMID);
-	introduce(u, xsd, &other, 6);
+	xs_guest_introduce(u, xsd, &g, DOMID);
+	xs_guest_introduce(u, xsd, &other, 6);
 	loop_commit(xsd);
-	guest_send(g.page, XS_WRITE, 1, "data/x|1");
-	guest_send(g.page, XS_WATCH, 2, "data|tok|");
-	serve(xsd, DOMID);
-	guest_recv(g.page, got, sizeof(got));
+	xs_guest_send(g.page, XS_WRITE, 1, 0, "data/x|1");
+	xs_guest_send(g.page, XS_WATCH, 2, 0, "data|tok|");
+	xs_serve(xsd, DOMID);
+	xs_guest_recv(g.page, got, sizeof(got), false);
 	CHECK_STR(got, "WRITE 1;WATCH 2;WATCH_EVENT 0;");
 	CHECK_INT(domain_release(xsd, 6), 0);
 	loop_commit(xsd);
 	/* Read but not committed when the process dies: read again by the next one. */
-	guest_send(g.page, XS_WRITE, 3, "data/y|2");
+	xs_guest_send(g.page, XS_WRITE, 3, 0, "data/y|2");
 	ring_service(xsd, domain_get(xsd, DOMID, false)->ring);
 	CHECK_INT(xsd->persist.writes, 1);      /* all of it in the journal */
-	die(xsd);
+	xs_persist_die(xsd);
 
-	xsd = start(u, &p, 1);
+	xsd = xs_persist_start(u, p.snap, 1);
 	struct xs_domain *d = domain_get(xsd, DOMID, false), *d6 = domain_get(xsd, 6, false);
 	CHECK(d && d->awaiting && !d->ring, "domain 5 awaits its VMM");
 	CHECK(!domain_introduced(d6), "domain 6 was released, yet it came back");
@@ -598,26 +483,26 @@ static void test_ring_from_journal(struct unit *u, const void *arg)
 	dom0 = xs_mem_conn(xsd, 0, true);
 	xs_do(xsd, dom0, XS_READ, 0, "/local/domain/5/data/x|", &a);
 	CHECK_STR(xs_text(&a), "1");
-	introduce(u, xsd, &g, DOMID);
-	serve(xsd, DOMID);
-	guest_recv(g.page, got, sizeof(got));
+	xs_guest_introduce(u, xsd, &g, DOMID);
+	xs_serve(xsd, DOMID);
+	xs_guest_recv(g.page, got, sizeof(got), false);
 	/* The watch fires on its return, the request read again is answered once. */
 	CHECK_STR(got, "WATCH_EVENT 0;WATCH_EVENT 0;WRITE 3;");
 	CHECK_INT(g.page->req_cons, g.page->req_prod);
 	/* Served again and killed again: the re-introduction is in the journal too. */
-	guest_send(g.page, XS_READ, 4, "data/y|");
-	serve(xsd, DOMID);
-	guest_recv(g.page, got, sizeof(got));
+	xs_guest_send(g.page, XS_READ, 4, 0, "data/y|");
+	xs_serve(xsd, DOMID);
+	xs_guest_recv(g.page, got, sizeof(got), false);
 	CHECK_STR(got, "READ 4;");
-	die(xsd);
-	xsd = start(u, &p, 1);
+	xs_persist_die(xsd);
+	xsd = xs_persist_start(u, p.snap, 1);
 	d = domain_get(xsd, DOMID, false);
 	CHECK(d && d->awaiting && d->awaiting->req_cons == g.page->req_cons,
 	      "the resumed ring's req_cons was not kept");
-	die(xsd);
-	guest_free(&g);
-	guest_free(&other);
-	place_free(&p);
+	xs_persist_die(xsd);
+	xs_guest_free(&g);
+	xs_guest_free(&other);
+	xs_place_free(&p);
 }
 
 int main(void)
