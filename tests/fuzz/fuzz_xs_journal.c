@@ -22,6 +22,7 @@
 #include "xenstore/persist.h"
 #include "xenstore/resume.h"
 #include "xenstore/xenstored.h"
+#include "xs_fuzz.h"
 
 /* The snapshot every input follows: its bytes in *out. */
 static size_t base_snapshot(uint8_t **out)
@@ -85,20 +86,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (o != JOURNAL_APPLIED && !res.why[0])
 		abort();               /* not applied, and no reason given */
 	if (o != JOURNAL_CORRUPT_APPLIED) {
-		long n = persist_encode(xsd);
-		if (n <= 0)
-			abort();
-		if (persist_decode(again, xsd->persist.buf, (size_t)n, why, sizeof(why))) {
-			fprintf(stderr, "the store the journal left does not load again: %s\n", why);
-			abort();
-		}
+		xs_fuzz_reencode(xsd, again, "the store the journal left does not load again");
 		resume_expire(xsd);
 	}
-	conn_reap(xsd);
-	xsd_destroy(xsd);
-	xsd_destroy(again);
-	free(xsd);
-	free(again);
+	xs_fuzz_free(xsd, again);
 	free(snap);
 	free(j.buf);
 	return 0;

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "xenstore/codec.h"
 #include "xenstore/conn.h"
 #include "xenstore/domain.h"
 #include "xenstore/loop.h"
@@ -25,15 +26,7 @@
 #include "xenstore/resume.h"
 #include "xenstore/ring.h"
 #include "xenstore/xenstored.h"
-
-static uint64_t fnv1a(const uint8_t *p, size_t len)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
+#include "xs_fuzz.h"
 
 static void resume_first(struct xenstored *xsd)
 {
@@ -79,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		file = malloc(len + 1);
 		memcpy(file, data + 1, len);
 	} else {
-		uint64_t payload = size - 1, sum = fnv1a(data + 1, size - 1);
+		uint64_t payload = size - 1, sum = xs_fnv1a(data + 1, size - 1);
 		len = 24 + payload;
 		file = malloc(len);
 		memcpy(file, "XNTHXS01", 8);
@@ -92,13 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!why[0])
 			abort();           /* a refusal without a reason */
 	} else {
-		long n = persist_encode(xsd);
-		if (n <= 0)
-			abort();
-		if (persist_decode(again, xsd->persist.buf, (size_t)n, why, sizeof(why))) {
-			fprintf(stderr, "our own encoding refused: %s\n", why);
-			abort();
-		}
+		long n = xs_fuzz_reencode(xsd, again, "our own encoding refused");
 		long m = persist_encode(again);
 		if (m != n || memcmp(again->persist.buf, xsd->persist.buf, (size_t)n)) {
 			fprintf(stderr, "not the same store after a second round trip\n");
@@ -107,11 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		resume_first(xsd);
 		resume_expire(xsd);
 	}
-	conn_reap(xsd);
-	xsd_destroy(xsd);
-	xsd_destroy(again);
-	free(xsd);
-	free(again);
+	xs_fuzz_free(xsd, again);
 	free(file);
 	return 0;
 }
