@@ -8,20 +8,17 @@
 . "$(dirname "$0")/testlib.bash"
 NEEDS_KVM=0
 
-LIBVIRTD="$BUILD/bin/xenith-libvirtd"
-[ -x "$LIBVIRTD" ] || LIBVIRTD="$ROOT/bin/xenith-libvirtd"
-SOCK="$XENITH_RUNDIR/libvirt-sock"
-URI="xen+unix:///system?socket=$SOCK"
 PY=/usr/bin/python3     # Debian's python3, where python3-libvirt is installed
 
-start_daemon() {
+# A daemon started where a socket may already be (testlib's start_libvirtd removes it first):
+# the second-daemon and stale-socket case needs the daemon itself to find it.
+start_daemon_over_socket() {
 	need virsh "libvirt-clients; scripts/install-deps"
 	[ -x "$LIBVIRTD" ] || skip "no xenith-libvirtd at $LIBVIRTD (make tools)"
 	mkdir -p "$WORK/state" "$XENITH_RUNDIR/log"
 	"$LIBVIRTD" --rundir "$XENITH_RUNDIR" --state-dir "$WORK/state" --foreground \
 		2>>"$WORK/libvirtd.log" &
-	DAEMON_PID=$!
-	track_bg "$DAEMON_PID"
+	track_bg "$!"
 	wait_for 10 sock_answers || fail "xenith-libvirtd did not listen: $(tail -c 300 "$WORK/libvirtd.log")"
 }
 # The socket takes connections (a stale one left there does not).
@@ -44,7 +41,7 @@ v() { bounded 20 "$1" virsh -c "$URI" "${@:2}"; }
 v_ok() { v "$@"; [ "$BOUNDED_RC" = 0 ] || fail "virsh ${*:2} exited $BOUNDED_RC: $(said "$1" err)"; }
 
 test_virsh_host_facts() {
-	start_daemon
+	start_libvirtd
 	v_ok ver version
 	grep -q '^Running hypervisor: Xen 4\.' "$WORK/ver.out" || fail "version: $(said ver out)"
 	grep -q '^Using API: Xen ' "$WORK/ver.out" || fail "version: $(said ver out)"
@@ -80,7 +77,7 @@ test_virsh_host_facts() {
 
 test_unsupported_procedure_error() {
 	need_python_libvirt
-	start_daemon
+	start_libvirtd
 	v cpu nodecpustats
 	[ "$BOUNDED_RC" != 0 ] || fail "nodecpustats succeeded: $(said cpu out)"
 	grep -q 'not supported by the connection driver' "$WORK/cpu.err" || fail "nodecpustats: $(said cpu err)"
@@ -114,7 +111,7 @@ test_unsupported_procedure_error() {
 # VIR_NET_MESSAGE_MAX; MUTE: calls and never reads) while a second client keeps working.
 test_bad_clients_do_not_hurt_others() {
 	need_python_libvirt
-	start_daemon
+	start_libvirtd
 	bounded 60 bad "$PY" - "$SOCK" "$URI" <<-'PY'
 	import socket, struct, sys, time, libvirt
 	path, uri = sys.argv[1], sys.argv[2]
@@ -163,12 +160,12 @@ test_bad_clients_do_not_hurt_others() {
 	print("ok", sent)
 	PY
 	[ "$BOUNDED_RC" = 0 ] || fail "bad clients: $(said bad out) $(said bad err)"
-	kill -0 "$DAEMON_PID" 2>/dev/null || fail "the daemon died: $(tail -c 300 "$WORK/libvirtd.log")"
+	sock_answers || fail "the daemon died: $(tail -c 300 "$WORK/libvirtd.log")"
 	stop_daemon
 }
 
 test_second_daemon_and_stale_socket() {
-	start_daemon
+	start_daemon_over_socket
 	bounded 10 second "$LIBVIRTD" --rundir "$XENITH_RUNDIR" --state-dir "$WORK/state" --foreground
 	[ "$BOUNDED_RC" != 0 ] || fail "a second daemon started on a live socket"
 	grep -q 'already answers' "$WORK/second.err" || fail "second daemon: $(said second err)"
@@ -178,7 +175,7 @@ test_second_daemon_and_stale_socket() {
 	# A stale socket (bound, nobody listening) is replaced.
 	"$PY" -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$SOCK"
 	[ -S "$SOCK" ] || fail "could not make a stale socket"
-	start_daemon
+	start_daemon_over_socket
 	v_ok ver2 version
 	[ "$(stat -c %a "$SOCK")" = 600 ] || fail "socket mode $(stat -c %a "$SOCK")"
 	stop_daemon

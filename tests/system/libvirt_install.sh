@@ -11,21 +11,10 @@
 . "$(dirname "$0")/testlib.bash"
 NEEDS_KVM=0
 
-LIBVIRTD="$BUILD/bin/xenith-libvirtd"
-[ -x "$LIBVIRTD" ] || LIBVIRTD="$ROOT/bin/xenith-libvirtd"
-SOCK="$XENITH_RUNDIR/libvirt-sock"
-URI="xen+unix:///system?socket=$SOCK"
-
+# start_daemon [PREFIX...]: testlib's start_libvirtd, once virt-install is known to be there.
 start_daemon() {
-	need virsh "libvirt-clients; scripts/install-deps"
 	need virt-install "virtinst; scripts/install-deps"
-	[ -x "$LIBVIRTD" ] || skip "no xenith-libvirtd at $LIBVIRTD (make tools)"
-	mkdir -p "$WORK/state" "$XENITH_RUNDIR/log"
-	rm -f "$SOCK"
-	XENITH_KVM_DEVICE=${KVM_DEVICE:-$WORK/no-kvm} "$@" "$LIBVIRTD" --rundir "$XENITH_RUNDIR" \
-		--state-dir "$WORK/state" --foreground 2>>"$WORK/libvirtd.log" &
-	track_bg "$!"
-	wait_for 10 test -S "$SOCK" || fail "xenith-libvirtd did not listen: $(tail -c 300 "$WORK/libvirtd.log")"
+	start_libvirtd "$@"
 }
 
 # vinst TAG NAME KERNEL [ARGS...]: virt-install with the flags above, output in $WORK/TAG.*.

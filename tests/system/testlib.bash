@@ -406,7 +406,8 @@ rundir_extras() {
 # xenith-libvirtd for the libvirt tests: the daemon of this run directory (LIBVIRTD), its socket
 # (SOCK) and URI for virsh (URI).  start_libvirtd runs it in the background with its definitions
 # in $WORK/state and its log in $WORK/libvirtd.log; the KVM device it checks is one that does not
-# exist unless KVM_DEVICE says otherwise.
+# exist unless KVM_DEVICE says otherwise.  Arguments, if any, are a command it runs under (e.g.
+# `ip netns exec NS`).
 LIBVIRTD="$BUILD/bin/xenith-libvirtd"
 [ -x "$LIBVIRTD" ] || LIBVIRTD="$ROOT/bin/xenith-libvirtd"
 SOCK="$XENITH_RUNDIR/libvirt-sock"
@@ -416,7 +417,7 @@ start_libvirtd() {
 	[ -x "$LIBVIRTD" ] || skip "no xenith-libvirtd at $LIBVIRTD (make tools)"
 	mkdir -p "$WORK/state" "$XENITH_RUNDIR/log"
 	rm -f "$SOCK"     # the last test's daemon went with its domains (cleanup_domains)
-	XENITH_KVM_DEVICE=${KVM_DEVICE:-$WORK/no-kvm} "$LIBVIRTD" --rundir "$XENITH_RUNDIR" \
+	XENITH_KVM_DEVICE=${KVM_DEVICE:-$WORK/no-kvm} "$@" "$LIBVIRTD" --rundir "$XENITH_RUNDIR" \
 		--state-dir "$WORK/state" --foreground 2>>"$WORK/libvirtd.log" &
 	track_bg "$!"
 	wait_for 10 test -S "$SOCK" || fail "xenith-libvirtd did not listen: $(tail -c 300 "$WORK/libvirtd.log")"
