@@ -6,16 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "lib/hex.h"
 
 int uuid_parse(const char *text, uint8_t out[16])
 {
@@ -30,7 +21,7 @@ int uuid_parse(const char *text, uint8_t out[16])
 			return -1;
 		if (dash_here)
 			continue;
-		int v = hex_value(text[i]);
+		int v = hex_digit_value(text[i]);
 		if (v < 0)
 			return -1;
 		b[nibble / 2] |= (uint8_t)(nibble % 2 ? v : v << 4);

@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/hex.h"
+
 #define SYSTEM_SCRIPTS "/etc/xen/scripts"
 
 static int __attribute__((format(printf, 4, 5)))
@@ -40,21 +42,10 @@ void xl_vif_mac_format(const unsigned char mac[6], char out[VIF_MAC_TEXT])
 		 mac[4], mac[5]);
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int xl_vif_mac_parse(const char *text, unsigned char mac[6])
 {
 	for (int i = 0; i < 6; i++) {
-		int hi = hex_digit(text[0]), lo = hi < 0 ? -1 : hex_digit(text[1]);
+		int hi = hex_digit_value(text[0]), lo = hi < 0 ? -1 : hex_digit_value(text[1]);
 
 		if (lo < 0)
 			return -1;
