@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include "libvirt/procs_domain.h"
 #include "libvirt/procs_events.h"
-#include "libvirt/server_int.h"
+#include "libvirt/server.h"
 
 #define PROC_DOMAIN_OPEN_CONSOLE 201
 
@@ -37,21 +37,6 @@ static bool known_device(const char *dev_name)
 	return false;
 }
 
-/* Ends every stream of this daemon whose fd is the character device `rdev` (a forced open). */
-static void end_sessions_on(struct virt_daemon *d, dev_t rdev)
-{
-	for (struct virt_client *c = d->clients; c; c = c->next) {
-		struct virt_stream *s = c->streams, *next;
-
-		for (; s; s = next) {
-			struct stat st;
-
-			next = s->next;
-			if (fstat(s->fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == rdev)
-				virt_stream_close(s);
-		}
-	}
-}
 
 /* The pty at path, raw and locked for this session: an fd, or -1 with the call's error. */
 static int open_session(struct virt_call *call, const char *path, bool force)
@@ -76,7 +61,8 @@ static int open_session(struct virt_call *call, const char *path, bool force)
 			return pd_fail(call, VIR_ERR_OPERATION_FAILED, "cannot lock the console %s: %s", path,
 				       strerror(errno));
 		}
-		end_sessions_on(call->daemon, st.st_rdev);
+		virt_daemon_abort_streams_on(call->daemon, st.st_rdev, VIR_ERR_OPERATION_ABORTED,
+					     "the console was taken over by another session (--force)");
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			/* Held by another process (another daemon on the same run directory). */
 			close(fd);

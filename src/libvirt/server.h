@@ -95,4 +95,7 @@ void virt_call_reply_later(struct virt_call *call, int rc);
  * client's STREAM OK, its STREAM ERROR, or EOF/hang-up on fd ends it (STREAM OK sent to the
  * client unless it aborted).  An error reply instead closes fd.  0 or -1 (fd closed). */
 int virt_stream_attach_fd(struct virt_call *call, int fd);
+/* Ends every stream of the daemon whose fd is the character device `rdev`, telling each client with a
+ * STREAM error (code, message): a forced console open takes the console from its old session. */
+void virt_daemon_abort_streams_on(struct virt_daemon *d, dev_t rdev, int code, const char *message);
 #endif

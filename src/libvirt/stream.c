@@ -7,6 +7,7 @@
 #include <libvirt/virterror.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -117,6 +118,27 @@ static void stream_fail(struct virt_stream *s, const char *what, int errnum)
 	snprintf(e.message, sizeof(e.message), "stream %s: %s", what, strerror(errnum));
 	if (stream_send(s, RPC_ERROR, NULL, 0, &e))
 		virt_stream_close(s);
+}
+
+void virt_daemon_abort_streams_on(struct virt_daemon *d, dev_t rdev, int code, const char *message)
+{
+	struct virt_error e = { .code = code, .domain = VIR_FROM_STREAMS };
+
+	snprintf(e.message, sizeof(e.message), "%s", message);
+	for (struct virt_client *c = d->clients; c; c = c->next) {
+		struct virt_stream *s = c->streams, *next;
+
+		for (; s; s = next) {
+			struct stat st;
+
+			next = s->next;
+			if (fstat(s->fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != rdev)
+				continue;
+			if (!stream_send(s, RPC_ERROR, NULL, 0, &e))
+				break;          /* the client was dropped, its streams with it */
+			virt_stream_close(s);
+		}
+	}
 }
 
 /* Ends the stream normally: a STREAM OK to the client. */

@@ -256,6 +256,9 @@ test_console_one_session_force_takes_over() {
 	[ "$BOUNDED_RC" = 0 ] || fail "virsh console --force: $(said forced out)"
 	touch "$WORK/release"
 	wait_bounded 20 "$first" "the first console session"
+	# The session that lost the console is told why, not left silent.
+	grep -q "taken over by another session" "$WORK/first.out" ||
+		fail "the first session was not told it lost the console: $(cat "$WORK/first.out")"
 }
 
 test_console_of_a_domain_not_running() {
