@@ -305,7 +305,10 @@ static void remove_domain_dir(struct vmm *v)
 
 	if (!v->dir[0])
 		return;
-	/* The name goes first: from then on nobody lists this domain. */
+	/* The name index's entry (if it is still ours) and then the name: from then on nobody finds
+	 * or lists this domain. */
+	if (v->dom.domid > 0)
+		rundir_forget_name(&v->rd, v->params.name, (unsigned int)v->dom.domid);
 	for (const char *const *f = (const char *const[]){ "name", "control.sock", "console.tty", "cgroup",
 							    "config", NULL };
 	     *f; f++) {
