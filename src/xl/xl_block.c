@@ -6,15 +6,16 @@
  * `vbd-list` on its control socket.
  *
  * The in-use rule is Xen's: one domain may write a disk, or any number may read it, never both.
- * xl finds who has what by asking every running domain's VMM, and compares targets by what they
- * are (device and inode, or the block device's number), so /img, ./img and a symbolic link to it
- * are the same target.  Two `xl` runs racing to attach the same file can both pass the check;
+ * xl finds who may have a target in the disk index (lib/disk_index.c), asks only those domains'
+ * VMMs, and compares targets by what they are (device and inode, or the block device's number),
+ * so /img, ./img and a symbolic link to it are the same target.  Two `xl` runs racing to attach the same file can both pass the check;
  * closing that would take a lock shared with the VMMs, which the plan leaves for later. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lib/disk_index.h"
 #include "lib/xs_client.h"
 #include "xl/xl_block.h"
 #include "xl/xl_cmdtable.h"
@@ -58,38 +59,136 @@ static int check_domain(const struct rundir_domain *dom, const struct xl_vbd_inf
 	return 0;
 }
 
-int xl_disks_check_in_use(struct xl_ctx *ctx, const struct xl_disk *disks, size_t n, char *err,
-			  size_t errlen)
+/* Domain dom's disks against disks[]: 0, 1 when its VMM is gone or knows no block devices, 2 when
+ * it could not be asked (warned about), or -1 with the clash in err.  *listed, when given, gets its list (free with xl_vbd_infos_free). */
+static int check_one(struct xl_ctx *ctx, const struct rundir_domain *dom, const struct xl_disk *disks,
+		     size_t n, struct xl_vbd_info **listed, size_t *n_listed, char *err, size_t errlen)
+{
+	struct xl_vbd_info *infos = NULL;
+	size_t n_infos = 0;
+	char why[1024];
+	int e = xl_vbd_list(ctx, dom->domid, &infos, &n_infos, why, sizeof(why)), r;
+
+	if (e == -ENOSYS || e == -ESRCH)
+		return 1;
+	if (e) {
+		fprintf(stderr, "xl: warning: cannot list the disks of domain %u (%s), so they "
+			"are not checked: %s\n", dom->domid, dom->name, why);
+		return 2;
+	}
+	r = check_domain(dom, infos, n_infos, disks, n, err, errlen);
+	if (listed) {
+		*listed = infos;
+		*n_listed = n_infos;
+	} else {
+		xl_vbd_infos_free(infos, n_infos);
+	}
+	return r;
+}
+
+/* The index's one-time fill (disk_index.c): every domain is asked, as before the index, and what
+ * each holds goes into the index.  Complete only if every domain answered. */
+static int check_every_domain(struct xl_ctx *ctx, const struct xl_disk *disks, size_t n, char *err,
+			      size_t errlen)
 {
 	struct rundir_domain *doms = NULL;
 	size_t n_doms = 0;
+	bool complete = true;
 	int r = 0;
 
-	if (n == 0)
-		return 0;
-	if (xl_ctx_rundir(ctx) || rundir_list_domains(&ctx->rd, &doms, &n_doms)) {
+	if (rundir_list_domains(&ctx->rd, &doms, &n_doms)) {
 		snprintf(err, errlen, "cannot list the running domains to check their disks");
 		return -1;
 	}
 	for (size_t d = 0; d < n_doms && !r; d++) {
 		struct xl_vbd_info *infos = NULL;
 		size_t n_infos = 0;
-		char why[1024];
-		int e = xl_vbd_list(ctx, doms[d].domid, &infos, &n_infos, why, sizeof(why));
+		int e = check_one(ctx, &doms[d], disks, n, &infos, &n_infos, err, errlen);
 
-		if (e == -ENOSYS || e == -ESRCH)
-			continue;
-		if (e) {
-			fprintf(stderr, "xl: warning: cannot list the disks of domain %u (%s), so they "
-				"are not checked: %s\n", doms[d].domid, doms[d].name, why);
-			continue;
-		}
-		if (check_domain(&doms[d], infos, n_infos, disks, n, err, errlen))
+		if (e < 0)
 			r = -1;
+		if (e == 2)
+			complete = false;
+		for (size_t j = 0; j < n_infos; j++) {
+			struct stat st;
+
+			if (!stat(infos[j].target, &st) &&
+			    disk_index_add(&ctx->rd, &st, doms[d].name, infos[j].readonly))
+				complete = false;
+		}
 		xl_vbd_infos_free(infos, n_infos);
 	}
 	free(doms);
+	if (!r && complete)
+		disk_index_mark_complete(&ctx->rd);
 	return r;
+}
+
+/* Only the domains the index names for each target; an entry whose domain has ended goes. */
+static int check_indexed(struct xl_ctx *ctx, const struct xl_disk *disks, size_t n, char *err,
+			 size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct disk_index_user *users;
+		size_t n_users;
+		int r = 0;
+
+		if (!disks[i].resolved)
+			continue;
+		if (disk_index_users(&ctx->rd, &disks[i].st, &users, &n_users))
+			return check_every_domain(ctx, disks, n, err, errlen);
+		for (size_t u = 0; u < n_users && !r; u++) {
+			struct rundir_domain dom;
+
+			if (users[u].readonly && disks[i].readonly)
+				continue;          /* readers never clash */
+			if (rundir_lookup_name(&ctx->rd, users[u].name, &dom.domid)) {
+				disk_index_forget(&ctx->rd, &disks[i].st, &users[u]);
+				continue;
+			}
+			snprintf(dom.name, sizeof(dom.name), "%s", users[u].name);
+			r = check_one(ctx, &dom, &disks[i], 1, NULL, NULL, err, errlen);
+			if (r == 1 && rundir_domain_name(&ctx->rd, dom.domid, dom.name, sizeof(dom.name)))
+				disk_index_forget(&ctx->rd, &disks[i].st, &users[u]);   /* it ended */
+		}
+		free(users);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int xl_disks_check_in_use(struct xl_ctx *ctx, const struct xl_disk *disks, size_t n, char *err,
+			  size_t errlen)
+{
+	if (n == 0)
+		return 0;
+	if (xl_ctx_rundir(ctx)) {
+		snprintf(err, errlen, "cannot list the running domains to check their disks");
+		return -1;
+	}
+	if (!disk_index_complete(&ctx->rd))
+		return check_every_domain(ctx, disks, n, err, errlen);
+	return check_indexed(ctx, disks, n, err, errlen);
+}
+
+void xl_disks_index(struct xl_ctx *ctx, const char *name, const struct xl_disk *disks, size_t n)
+{
+	if (xl_ctx_rundir(ctx))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		int r;
+
+		if (disks[i].resolved)
+			st = disks[i].st;
+		else if (stat(disks[i].target, &st))
+			continue;          /* nothing there, so nothing anyone could clash with */
+		r = disk_index_add(&ctx->rd, &st, name, disks[i].readonly);
+		if (r)
+			fprintf(stderr, "xl: warning: cannot record %s of domain '%s' in the disk index "
+				"(%s): a later check may miss it\n", disks[i].target, name, strerror(-r));
+	}
 }
 
 static void read_devtype(struct xs_client *xs, unsigned int domid, struct xl_vbd_info *info)
@@ -147,6 +246,7 @@ static int make_spec(struct xl_ctx *ctx, unsigned int domid, void *dev, const vo
 {
 	const struct xl_vbd_info *infos = list;
 	struct xl_disk *disk = dev;
+	char name[DOMAIN_NAME_MAX + 1];
 
 	for (size_t i = 0; i < n; i++) {
 		if (infos[i].devid == disk->devid) {
@@ -157,6 +257,9 @@ static int make_spec(struct xl_ctx *ctx, unsigned int domid, void *dev, const vo
 	}
 	if (xl_disks_check_in_use(ctx, disk, 1, err, errlen))
 		return -1;
+	/* Indexed before the VMM has it: an attach that then fails leaves an entry its VMM denies. */
+	if (!rundir_domain_name(&ctx->rd, domid, name, sizeof(name)))
+		xl_disks_index(ctx, name, disk, 1);
 	*spec = xl_disk_format_spec(disk);
 	if (!*spec) {
 		snprintf(err, errlen, "out of memory");

@@ -16,12 +16,17 @@ int xl_vbd_list(struct xl_ctx *ctx, unsigned int domid, struct xl_vbd_info **out
 /* Refuses a disk whose target (disks[i].st, from xl_disk_resolve_target) is attached read-write to
  * a running domain, or attached at all when the disk is read-write.  Files are the same when
  * their st_dev and st_ino are, block devices when their st_rdev is: never by the path string.
- * Every domain in the run directory is asked for its `vbd-list`; a VMM without block devices
- * (ENOSYS) or one that is gone is skipped, one that cannot be asked is warned about on stderr.
+ * The domains the disk index (lib/disk_index.h) names for a target are asked for their `vbd-list`
+ * (every domain, once, in a run directory not yet indexed); a VMM without block devices (ENOSYS)
+ * or one that is gone is skipped, one that cannot be asked is warned about on stderr.
  * 0, or -1 with "/path is already attached read-write to domain 'name'" (or "... read-only ...")
  * in err. */
 int xl_disks_check_in_use(struct xl_ctx *ctx, const struct xl_disk *disks, size_t n, char *err,
 			  size_t errlen);
+
+/* Records in the disk index that domain `name` holds disks[] (their targets resolved, or stat'ed
+ * here); a failure is warned about on stderr.  xl create and block-attach call it. */
+void xl_disks_index(struct xl_ctx *ctx, const char *name, const struct xl_disk *disks, size_t n);
 
 /* A live domain's disks as `xl list -l` shows them: the VMM's list, with each devtype from the
  * backend's device-type node in xenstore (when xs is not NULL).  Returns as xl_vbd_list. */

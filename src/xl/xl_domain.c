@@ -28,6 +28,7 @@
 #include "lib/unix_socket.h"
 #include "lib/uuid.h"
 #include "xl/cfg_write.h"
+#include "xl/xl_block.h"
 #include "xl/xl_bounds.h"
 #include "xl/xl_cfg.h"
 #include "xl/xl_control.h"
@@ -853,6 +854,8 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 	waited = ready_wait(&w, XL_READY_MS);
 	if (waited == 0) {
 		r = parse_ready(w.line, domid, logpath, err, errlen);
+		if (!r)
+			xl_disks_index(ctx, dc->name, dc->disks, dc->n_disks);
 		if (r && !*w.line && xl_pidfd_wait(w.vmm_pidfd, XL_KILL_WAIT_MS) == 0) {
 			spawn_stop(&w, why, sizeof(why));     /* reaps it */
 			spawn_clean(ctx, &w, dc->name);       /* it died: what it left */
