@@ -136,7 +136,8 @@ int vm_create(struct vm *vm, const char *kvm_device, uint64_t ram_bytes, uint64_
 	vm->ram_size = ram_bytes;
 	vm->populated_size = populated_bytes;
 	vm->low_ram_size = populated_bytes < GUEST_LOW_RAM_MAX ? populated_bytes : GUEST_LOW_RAM_MAX;
-	madvise(vm->ram, ram_bytes, MADV_MERGEABLE);
+	/* No MADV_MERGEABLE here: KSM merges only private anonymous pages, and guest RAM is a shared
+	 * memfd mapping (xenstored maps its ring page; ballooning punches holes): docs/density.md. */
 	r = set_memslot(vm, 0, 0, vm->low_ram_size, vm->ram);
 	if (!r && ram_bytes > vm->low_ram_size)
 		r = set_memslot(vm, 1, GUEST_HIGH_RAM_BASE, ram_bytes - vm->low_ram_size,
