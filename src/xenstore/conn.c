@@ -28,6 +28,7 @@ struct xs_conn *conn_new(struct xenstored *xsd, const struct xs_transport *ops, 
 	c->privileged = privileged;
 	c->fd = c->memfd = c->notify_fd = -1;
 	c->next_tx_id = 1;
+	c->seq = ++xsd->next_conn_seq;
 	snprintf(c->label, sizeof(c->label), "%s", label);
 	if (!privileged) {
 		c->dom = domain_get(xsd, domid, true);

@@ -44,6 +44,7 @@ struct xs_conn {
 	unsigned int domid;        /* 0 for Dom0's socket */
 	bool privileged;
 	struct xs_domain *dom;     /* accounting (NULL when privileged) */
+	uint64_t seq;              /* newer connections have higher ones (watch events' order) */
 	char label[48];            /* for logs: "socket 3", "domain 5 ring" */
 
 	/* input: header first, then len bytes of payload */

@@ -72,6 +72,7 @@ void xsd_destroy(struct xenstored *xsd)
 	while (xsd->conns)
 		conn_close(xsd, xsd->conns);
 	conn_reap(xsd);
+	watch_index_free(&xsd->watches);
 	socket_close_listeners(xsd);
 	while (xsd->domains) {
 		struct xs_domain *d = xsd->domains;

@@ -105,6 +105,8 @@ void resume_apply(struct xenstored *xsd, struct xs_domain *d, struct xs_conn *c)
 	s->tx_ids = NULL;
 	c->watches = s->watches;      /* already counted in d->watches since the load */
 	s->watches = NULL;
+	if (watch_attach_all(xsd, c))
+		LOG("%s: out of memory indexing its watches: some may not fire", c->label);
 	for (struct xs_watch *w = c->watches; w; w = w->next)
 		conn_send_event(xsd, c, w->path + w->strip, w->token);
 	LOG("%s: resumed: %u watches fired, %u transactions lost", c->label,

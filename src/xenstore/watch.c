@@ -4,23 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/error.h"
 #include "xenstore/conn.h"
 #include "xenstore/domain.h"
 #include "xenstore/perms.h"
 #include "xenstore/transaction.h"
 #include "xenstore/watch.h"
-
-/* Is `path` at or below `wpath`? */
-static bool at_or_below(const char *path, const char *wpath)
-{
-	size_t n = strlen(wpath);
-
-	if (strncmp(path, wpath, n))
-		return false;
-	if (path[n] == '\0')
-		return true;
-	return path[n] == '/' || (n == 1 && wpath[0] == '/');
-}
 
 static bool may_see(struct xenstored *xsd, const struct xs_conn *c, const char *path)
 {
@@ -39,22 +28,78 @@ static bool may_see(struct xenstored *xsd, const struct xs_conn *c, const char *
 	return perm_for_conn(c, n->perms, n->n_perms) & XS_PERM_READ;
 }
 
+/* The watches a change hits, gathered from the index and sorted into the order of a walk over
+ * the connections (newest first) and their watches (newest first). */
+struct hits {
+	struct xs_watch **w;
+	size_t n, cap;
+	bool oom;
+	struct xs_watch *inline_w[32];
+};
+
+static void hit(void *arg, struct xs_watch *w)
+{
+	struct hits *h = arg;
+
+	if (h->n == h->cap) {
+		size_t cap = h->cap * 2;
+		struct xs_watch **grown = h->w == h->inline_w ? malloc(cap * sizeof(*grown))
+							       : realloc(h->w, cap * sizeof(*grown));
+		if (!grown) {
+			h->oom = true;
+			return;
+		}
+		if (h->w == h->inline_w)
+			memcpy(grown, h->inline_w, sizeof(h->inline_w));
+		h->w = grown;
+		h->cap = cap;
+	}
+	h->w[h->n++] = w;
+}
+
+static int walk_order(const void *a, const void *b)
+{
+	const struct xs_watch *x = *(struct xs_watch *const *)a, *y = *(struct xs_watch *const *)b;
+
+	if (x->conn->seq != y->conn->seq)
+		return x->conn->seq < y->conn->seq ? 1 : -1;
+	return x->seq < y->seq ? 1 : x->seq > y->seq ? -1 : 0;
+}
+
 void watch_fire(struct xenstored *xsd, struct xs_tx *tx, const char *path, enum watch_match m)
 {
+	struct hits h = { .cap = 32 };
+
 	if (tx) {
 		tx_queue_event(tx, path, m);
 		return;
 	}
-	for (struct xs_conn *c = xsd->conns; c; c = c->next) {
-		if (!c->watches || c->broken || !may_see(xsd, c, path))
-			continue;
-		for (struct xs_watch *w = c->watches; w; w = w->next) {
-			bool hit = m == WATCH_MATCH_EXACT ? !strcmp(path, w->path)
-							   : at_or_below(path, w->path);
-			if (hit)
-				conn_send_event(xsd, c, path + w->strip, w->token);
-		}
+	h.w = h.inline_w;
+	size_t len = strlen(path);
+	/* Subtree: watches on the path and on each ancestor ("/", "/a", "/a/b" for "/a/b/c").
+	 * Special paths have no ancestors. */
+	if (m == WATCH_MATCH_SUBTREE && path[0] == '/') {
+		watch_index_each(&xsd->watches, "/", 1, hit, &h);
+		for (size_t i = 1; i < len; i++)
+			if (path[i] == '/')
+				watch_index_each(&xsd->watches, path, i, hit, &h);
 	}
+	if (len > 1 || path[0] != '/' || m == WATCH_MATCH_EXACT)
+		watch_index_each(&xsd->watches, path, len, hit, &h);
+	if (h.oom)
+		LOG("watch events for %s: out of memory, some dropped", path);
+	if (h.n > 1)
+		qsort(h.w, h.n, sizeof(h.w[0]), walk_order);
+	/* Connections' permissions once each: its hits sit together after the sort. */
+	for (size_t i = 0; i < h.n;) {
+		struct xs_conn *c = h.w[i]->conn;
+		bool send = !c->broken && may_see(xsd, c, path);
+		for (; i < h.n && h.w[i]->conn == c; i++)
+			if (send)
+				conn_send_event(xsd, c, path + h.w[i]->strip, h.w[i]->token);
+	}
+	if (h.w != h.inline_w)
+		free(h.w);
 }
 
 static void watch_free(struct xs_watch *w)
@@ -64,12 +109,36 @@ static void watch_free(struct xs_watch *w)
 	free(w);
 }
 
+/* Puts w in the index as c's newest watch. */
+static int attach(struct xenstored *xsd, struct xs_conn *c, struct xs_watch *w, uint64_t seq)
+{
+	w->conn = c;
+	w->path_len = strlen(w->path);
+	w->seq = seq;
+	return watch_index_add(&xsd->watches, w);
+}
+
+int watch_attach_all(struct xenstored *xsd, struct xs_conn *c)
+{
+	size_t n = 0;
+	int err = 0;
+
+	for (struct xs_watch *w = c->watches; w; w = w->next)
+		n++;
+	uint64_t seq = xsd->watches.next_seq + n;
+	xsd->watches.next_seq += n + 1;
+	for (struct xs_watch *w = c->watches; w; w = w->next)
+		if (attach(xsd, c, w, seq--))
+			err = -ENOMEM;
+	return err;
+}
+
 void watch_drop_all(struct xenstored *xsd, struct xs_conn *c)
 {
-	(void)xsd;
 	while (c->watches) {
 		struct xs_watch *w = c->watches;
 		c->watches = w->next;
+		watch_index_del(&xsd->watches, w);
 		if (c->dom && c->dom->watches)
 			c->dom->watches--;
 		watch_free(w);
@@ -101,6 +170,10 @@ int do_watch(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req)
 	}
 	if (vec[0][0] != '/' && vec[0][0] != '@')
 		w->strip = strlen(path) - strlen(vec[0]);
+	if (attach(xsd, c, w, ++xsd->watches.next_seq)) {
+		watch_free(w);
+		return ENOMEM;
+	}
 	w->next = c->watches;
 	c->watches = w;
 	if (c->dom)
@@ -126,6 +199,7 @@ int do_unwatch(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req)
 		struct xs_watch *w = *p;
 		if (!strcmp(w->path, path) && !strcmp(w->token, vec[1])) {
 			*p = w->next;
+			watch_index_del(&xsd->watches, w);
 			if (c->dom && c->dom->watches)
 				c->dom->watches--;
 			watch_free(w);

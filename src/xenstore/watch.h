@@ -12,6 +12,11 @@ struct xs_watch {
 	char *path;             /* absolute, or @special */
 	char *token;
 	size_t strip;           /* bytes of "/local/domain/N/" to strip from events: relative */
+	/* In the index (watch_index.h) while on a connection: */
+	struct xs_watch *hnext;
+	struct xs_conn *conn;
+	size_t path_len;
+	uint64_t seq;           /* newer watches of a connection have higher ones */
 };
 
 enum watch_match {
@@ -23,6 +28,9 @@ enum watch_match {
  * transaction (`tx`), the event is queued in it instead. */
 void watch_fire(struct xenstored *xsd, struct xs_tx *tx, const char *path, enum watch_match m);
 void watch_drop_all(struct xenstored *xsd, struct xs_conn *c);
+/* Indexes the watches a connection was given whole (a resumed ring's), first in the list as the
+ * newest.  0 or -ENOMEM. */
+int watch_attach_all(struct xenstored *xsd, struct xs_conn *c);
 
 int do_watch(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req);
 int do_unwatch(struct xenstored *xsd, struct xs_conn *c, struct xs_request *req);

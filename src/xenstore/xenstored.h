@@ -5,6 +5,7 @@
  *   perms.c        Xen's permission model: parsing, printing, checks, hiding rules
  *   nodes.c        the node requests: READ WRITE MKDIR RM DIRECTORY(_PART) GET/SET_PERMS
  *   watch.c        WATCH UNWATCH RESET_WATCHES and firing events
+ *   watch_index.c  watches by path, so a change finds its watchers without walking them all
  *   transaction.c  TRANSACTION_START/END and conflict detection
  *   domain.c       domains and their quotas; INTRODUCE RELEASE GET_DOMAIN_PATH ...
  *   lifeline.c     the introducing VMM watched by pidfd: its death releases the domain
@@ -30,6 +31,7 @@
 #include <xen/io/xs_wire.h>
 
 #include "xenstore/tree.h"
+#include "xenstore/watch_index.h"
 
 struct xs_conn;
 struct xs_tx;
@@ -106,6 +108,8 @@ struct xenstored {
 	struct xs_node *special_release;  /* @releaseDomain */
 	struct xs_quota quota;
 	struct xs_conn *conns;            /* every connection, newest first */
+	uint64_t next_conn_seq;           /* orders connections for watch events (watch_index.h) */
+	struct xs_watch_index watches;    /* every connection's watches, by path */
 	struct xs_conn *graveyard;        /* closed, freed once the current events are handled */
 	struct xs_domain *domains;        /* accounting per domid, and introduced rings */
 	struct xs_listener *listeners;
