@@ -38,6 +38,9 @@ struct xs_conn *conn_new(struct xenstored *xsd, const struct xs_transport *ops, 
 		}
 	}
 	c->next = xsd->conns;
+	if (c->next)
+		c->next->pprev = &c->next;
+	c->pprev = &xsd->conns;
 	xsd->conns = c;
 	return c;
 }
@@ -54,12 +57,9 @@ void conn_close(struct xenstored *xsd, struct xs_conn *c)
 {
 	if (c->closed)
 		return;
-	for (struct xs_conn **p = &xsd->conns; *p; p = &(*p)->next) {
-		if (*p == c) {
-			*p = c->next;
-			break;
-		}
-	}
+	*c->pprev = c->next;
+	if (c->next)
+		c->next->pprev = c->pprev;
 	watch_drop_all(xsd, c);
 	tx_drop_all(xsd, c);
 	close_fds(c);

@@ -39,6 +39,7 @@ struct xs_watch;
 
 struct xs_conn {
 	struct xs_conn *next;
+	struct xs_conn **pprev;    /* what points at it in xsd->conns: closing is O(1) */
 	const struct xs_transport *ops;
 	struct xs_poll poll;
 	unsigned int domid;        /* 0 for Dom0's socket */

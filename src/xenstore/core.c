@@ -77,6 +77,7 @@ void xsd_destroy(struct xenstored *xsd)
 	while (xsd->domains) {
 		struct xs_domain *d = xsd->domains;
 		xsd->domains = d->next;
+		xsd->domain_buckets[d->domid % XS_DOMAIN_BUCKETS] = NULL;
 		lifeline_cut(xsd, d);
 		resume_forget(d);
 		free(d);

@@ -49,9 +49,9 @@ int xs_quota_set(struct xs_quota *q, const char *name, unsigned long value)
 
 struct xs_domain *domain_get(struct xenstored *xsd, unsigned int domid, bool create)
 {
-	struct xs_domain *d;
+	struct xs_domain *d, **bucket = &xsd->domain_buckets[domid % XS_DOMAIN_BUCKETS];
 
-	for (d = xsd->domains; d; d = d->next)
+	for (d = *bucket; d; d = d->hnext)
 		if (d->domid == domid)
 			return d;
 	if (!create)
@@ -63,6 +63,8 @@ struct xs_domain *domain_get(struct xenstored *xsd, unsigned int domid, bool cre
 	d->pidfd = -1;
 	d->next = xsd->domains;
 	xsd->domains = d;
+	d->hnext = *bucket;
+	*bucket = d;
 	return d;
 }
 

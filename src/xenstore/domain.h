@@ -27,6 +27,7 @@ struct xs_ring_state {
 
 struct xs_domain {
 	struct xs_domain *next;
+	struct xs_domain *hnext;    /* in xsd->domain_buckets */
 	unsigned int domid;
 	unsigned int nodes;         /* nodes it owns in the committed tree */
 	unsigned int watches;       /* over all its connections */

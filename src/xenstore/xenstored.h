@@ -112,6 +112,8 @@ struct xenstored {
 	struct xs_watch_index watches;    /* every connection's watches, by path */
 	struct xs_conn *graveyard;        /* closed, freed once the current events are handled */
 	struct xs_domain *domains;        /* accounting per domid, and introduced rings */
+#define XS_DOMAIN_BUCKETS 1024
+	struct xs_domain *domain_buckets[XS_DOMAIN_BUCKETS];   /* the same, by domid % buckets */
 	struct xs_listener *listeners;
 	int epfd;                         /* -1 when not serving (unit tests, fuzzing) */
 	struct xs_poll signal_poll;
