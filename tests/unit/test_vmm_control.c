@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,6 +29,15 @@
 #include "vmm/event_loop.h"
 #include "fake_domain.h"
 #include "unit.h"
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
 
 struct env {
 	char dir[64];
@@ -96,7 +106,8 @@ static void env_down(struct env *e)
 	rmdir(e->sock);
 	*strrchr(e->sock, '/') = '\0';
 	rmdir(e->sock);
-	rmdir(e->dir);
+	/* xenith-ctl opens the run directory too, which makes its folders (log/, names/). */
+	nftw(e->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 static int client_connect(struct env *e)
