@@ -24,7 +24,7 @@
 
 #include "unit.h"
 #include "xenstored_binary.h"
-#include "fake_domain.h"
+#include "fake_domain_memfd.h"
 #include "backends/xenstore_link.h"
 #include "hw/device.h"
 #include "lib/xs_client.h"
@@ -231,16 +231,7 @@ static bool setup(struct unit *u, struct fixture *f)
 	setenv("XENITH_RUNDIR", f->dir, 1);
 	setenv("XENITH_XENSTORED", f->xenstored, 1);
 	f->d = fake_domain_new(1);
-	/* Guest RAM as the VMM has it: a memfd, which xenstored maps its ring page from. */
-	int memfd = memfd_create("link-guest", MFD_CLOEXEC);
-	if (memfd < 0 || ftruncate(memfd, FAKE_RAM_SIZE))
-		abort();
-	void *ram = mmap(NULL, FAKE_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-	if (ram == MAP_FAILED)
-		abort();
-	free(f->d->vm.ram);
-	f->d->vm.ram = ram;
-	f->d->vm.memfd = memfd;
+	fake_domain_use_memfd(f->d, "link-guest");
 	if (event_loop_init(&f->loop))
 		abort();
 	f->d->loop = &f->loop;
@@ -276,10 +267,7 @@ static void teardown(struct fixture *f)
 	if (system(cmd) < 0)
 		fprintf(stderr, "# could not run pkill\n");
 	event_loop_destroy(&f->loop);
-	munmap(f->d->vm.ram, FAKE_RAM_SIZE);
-	close(f->d->vm.memfd);
-	f->d->vm.ram = malloc(1);     /* fake_domain_free frees it */
-	f->d->vm.memfd = -1;
+	fake_domain_drop_memfd(f->d);
 	fake_domain_free(f->d);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	if (system(cmd))
