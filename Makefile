@@ -17,7 +17,8 @@ LDFLAGS  += -pthread $(SANFLAGS)
 XML_CFLAGS = -I/usr/include/libxml2
 XML_LIBS   = -lxml2
 
-LIB_SRCS  := $(wildcard src/lib/*.c)
+# The save/migration stream (src/migrate) is read and written by xl and the VMM alike.
+LIB_SRCS  := $(wildcard src/lib/*.c src/migrate/*.c)
 VMM_SRCS  := $(wildcard src/vmm/*.c src/xen/*.c src/hw/*.c src/backends/*.c)
 XL_SRCS   := $(filter-out src/xl/xl.c,$(wildcard src/xl/*.c))
 XS_SRCS   := $(filter-out src/xenstore/main.c,$(wildcard src/xenstore/*.c))
