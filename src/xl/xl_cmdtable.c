@@ -79,9 +79,37 @@ const struct cmd_spec cmd_table[] = {
 	  "Print uptime for all/some domains",
 	  "[-s] [Domain]",
 	  "-s                      Short mode: no header, no seconds shown as a duration." },
-	{ "save", NULL, 0, "Save a domain state to restore later", "<Domain> <CheckpointFile>", NULL },
-	{ "restore", NULL, 0, "Restore a domain from a saved state", "<CheckpointFile>", NULL },
-	{ "migrate", NULL, 0, "Migrate a domain to another host", "<Domain> <host>", NULL },
+	{ "save", main_save, 0,
+	  "Save a domain state to restore later",
+	  "[options] <Domain> <CheckpointFile> [<ConfigFile>]",
+	  "-h                      Print this help.\n"
+	  "-c                      Leave domain running after creating the snapshot.\n"
+	  "-p                      Leave domain paused after creating the snapshot." },
+	{ "restore", main_restore, 0,
+	  "Restore a domain from a saved state",
+	  "[options] [<ConfigFile>] <CheckpointFile>",
+	  "-h                      Print this help.\n"
+	  "-p                      Do not unpause domain after restoring it.\n"
+	  "-e                      Do not wait in the background for the death of the domain\n"
+	  "                         (always so here: the VMM is its own process).\n"
+	  "-d                      Enable debug messages (the VMM's log has them)." },
+	{ "migrate", main_migrate, 0,
+	  "Migrate a domain to another host",
+	  "[options] <Domain> <host>",
+	  "-h                      Print this help.\n"
+	  "-C <config>             Send <config> instead of config file from creation.\n"
+	  "-s <sshcommand>         Use <sshcommand> instead of ssh.  String will be passed\n"
+	  "                         to sh: it runs `<sshcommand> <host> xl migrate-receive`.\n"
+	  "-e                      Do not wait in the background (on <host>) for the death\n"
+	  "                         of the domain.\n"
+	  "--debug                 Ask the VMMs to compare a digest of guest RAM.\n"
+	  "-p                      Do not unpause domain after migrating it." },
+	{ "migrate-receive", main_migrate_receive, 0,
+	  "Receive a domain migrated by xl migrate (run by it through SSHCOMMAND)",
+	  "[-d] [-e] [-p]",
+	  "-d                      Debug: the sender asked for the RAM digest check.\n"
+	  "-e                      Accepted for xl compatibility.\n"
+	  "-p                      Leave the domain paused once it is here." },
 	{ "network-attach", main_network_attach, 1,
 	  "Create a new virtual network device",
 	  "<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] "

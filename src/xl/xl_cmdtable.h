@@ -74,5 +74,10 @@ int main_network_list(struct xl_ctx *ctx, int argc, char **argv);
 int main_block_attach(struct xl_ctx *ctx, int argc, char **argv);
 int main_block_detach(struct xl_ctx *ctx, int argc, char **argv);
 int main_block_list(struct xl_ctx *ctx, int argc, char **argv);
+/* xl_saverestore.c, xl_migrate.c */
+int main_save(struct xl_ctx *ctx, int argc, char **argv);
+int main_restore(struct xl_ctx *ctx, int argc, char **argv);
+int main_migrate(struct xl_ctx *ctx, int argc, char **argv);
+int main_migrate_receive(struct xl_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -158,9 +158,37 @@ static void try_connect(const struct rundir *rd, struct xl_call *c)
 	c->phase = PHASE_SEND;
 }
 
+/* The request in one message, with its descriptors as SCM_RIGHTS when it has any. */
+static ssize_t send_request(struct xl_call *c)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * XL_CALL_FDS_MAX)];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { .iov_base = (void *)c->request, .iov_len = strlen(c->request) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cmsg;
+
+	if (!c->nfds)
+		return send(c->fd, c->request, iov.iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (c->nfds > XL_CALL_FDS_MAX) {
+		errno = E2BIG;
+		return -1;
+	}
+	memset(&control, 0, sizeof(control));
+	msg.msg_control = control.buf;
+	msg.msg_controllen = CMSG_SPACE(sizeof(int) * c->nfds);
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int) * c->nfds);
+	memcpy(CMSG_DATA(cmsg), c->fds, sizeof(int) * c->nfds);
+	return sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 static void try_send(struct xl_call *c)
 {
-	if (send(c->fd, c->request, strlen(c->request), MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) {
+	if (send_request(c) >= 0) {
 		c->phase = PHASE_RECV;
 		return;
 	}
@@ -317,4 +345,17 @@ out:
 	free(owner);
 	free(revents);
 	free(msg);
+}
+
+int xl_control_call_fds(const struct rundir *rd, unsigned int domid, const char *request,
+			const int *fds, size_t nfds, int timeout_ms, char *reply, size_t len,
+			pid_t *vmm_pid)
+{
+	struct xl_call call = { .domid = domid, .request = request, .fds = fds, .nfds = nfds,
+				.reply = reply, .len = len };
+
+	xl_control_calls(rd, &call, 1, timeout_ms);
+	if (vmm_pid)
+		*vmm_pid = call.vmm_pid;
+	return call.result;
 }

@@ -38,6 +38,7 @@
 #include "xl/xl_vmm.h"
 
 #define READY_FD 3               /* where the VMM finds its --ready-fd */
+#define RESTORE_FD 4             /* and its --restore-fd, when it restores a saved domain */
 
 int xl_ctx_rundir(struct xl_ctx *ctx)
 {
@@ -407,12 +408,12 @@ static int absolute_path(const char *what, const char *path, char *buf, char *er
 
 /* Runs in the child of fork(): detaches twice and becomes the VMM.  Never returns. */
 static void __attribute__((noreturn)) exec_vmm(const char *vmm, char *const argv[], int nullfd,
-					       int logfd, int readyfd, int pidfd_w)
+					       int logfd, int readyfd, int pidfd_w, int restore_fd)
 {
 	static const int reset[] = { SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGCHLD };
 	sigset_t none;
 	pid_t pid;
-	int n, l, rf;
+	int n, l, rf, rs;
 
 	if (setsid() < 0)
 		_exit(1);
@@ -428,12 +429,13 @@ static void __attribute__((noreturn)) exec_vmm(const char *vmm, char *const argv
 	n = fcntl(nullfd, F_DUPFD_CLOEXEC, 10);
 	l = fcntl(logfd, F_DUPFD_CLOEXEC, 10);
 	rf = fcntl(readyfd, F_DUPFD_CLOEXEC, 10);
+	rs = restore_fd >= 0 ? fcntl(restore_fd, F_DUPFD_CLOEXEC, 10) : -1;
 	if (n < 0 || l < 0 || rf < 0 || dup2(n, 0) < 0 || dup2(l, 1) < 0 || dup2(l, 2) < 0 ||
-	    dup2(rf, READY_FD) < 0) {
+	    dup2(rf, READY_FD) < 0 || (restore_fd >= 0 && (rs < 0 || dup2(rs, RESTORE_FD) < 0))) {
 		dprintf(readyfd, "error cannot set up the VMM's descriptors: %s\n", strerror(errno));
 		_exit(127);
 	}
-	close_range(READY_FD + 1, ~0U, 0);
+	close_range((restore_fd >= 0 ? RESTORE_FD : READY_FD) + 1, ~0U, 0);
 	if (chdir("/") < 0)
 		_exit(127);
 	sigemptyset(&none);
@@ -677,10 +679,13 @@ int xl_domain_saved_config(struct xl_ctx *ctx, unsigned int domid, struct domain
 	return r;
 }
 
-int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool paused,
-		    unsigned int *domid, char *err, size_t errlen)
+/* xl_domain_spawn, or with restore_fd >= 0 the VMM restoring a saved domain from that stream
+ * (docs/migration.md): no kernel is loaded (its file need not exist here), the domain comes up
+ * paused, and the ready line may take ready_ms (the whole stream is read first). */
+static int spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool paused, int restore_fd,
+		 int ready_ms, unsigned int *domid, char *err, size_t errlen)
 {
-	char config[PATH_MAX] = "";
+	char config[PATH_MAX] = "", restorefd[8];
 	char vmm[PATH_MAX], logpath[PATH_MAX], kernel[PATH_MAX], ramdisk[PATH_MAX];
 	char mem[32], vcpus[32], max_vcpus[32], readyfd[8], weight[16], cap[16], uuid[UUID_TEXT_LEN];
 	char *argv[38 + 2 * VIF_MAX + 2 * DISK_MAX + 4 * DOMAIN_MAX_VCPUS + 4];
@@ -703,10 +708,16 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 			 "without '/' or control characters", dc->name, DOMAIN_NAME_MAX);
 		return -1;
 	}
-	if (find_vmm(vmm, sizeof(vmm), err, errlen) ||
-	    absolute_path("kernel", dc->kernel, kernel, err, errlen) ||
-	    (dc->ramdisk && absolute_path("ramdisk", dc->ramdisk, ramdisk, err, errlen)))
+	if (find_vmm(vmm, sizeof(vmm), err, errlen))
 		return -1;
+	if (restore_fd >= 0) {
+		/* The saved config's paths are absolute already; they are kept, not opened. */
+		snprintf(kernel, sizeof(kernel), "%s", dc->kernel ? dc->kernel : "");
+		snprintf(ramdisk, sizeof(ramdisk), "%s", dc->ramdisk ? dc->ramdisk : "");
+	} else if (absolute_path("kernel", dc->kernel, kernel, err, errlen) ||
+		   (dc->ramdisk && absolute_path("ramdisk", dc->ramdisk, ramdisk, err, errlen))) {
+		return -1;
+	}
 	if (!rundir_path(&ctx->rd, logpath, sizeof(logpath), "log/vmm-%s.log", dc->name)) {
 		snprintf(err, errlen, "log path for domain '%s' is too long", dc->name);
 		return -1;
@@ -743,15 +754,22 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 	} else {
 		config[0] = '\0';
 	}
-	argv[argc++] = "--kernel";
-	argv[argc++] = kernel;
-	if (dc->ramdisk) {
-		argv[argc++] = "--ramdisk";
-		argv[argc++] = ramdisk;
-	}
-	if (dc->cmdline && *dc->cmdline) {
-		argv[argc++] = "--cmdline";
-		argv[argc++] = dc->cmdline;
+	if (restore_fd >= 0) {
+		snprintf(restorefd, sizeof(restorefd), "%d", RESTORE_FD);
+		argv[argc++] = "--restore-fd";
+		argv[argc++] = restorefd;
+		paused = true;            /* a restored domain waits for xl's unpause */
+	} else {
+		argv[argc++] = "--kernel";
+		argv[argc++] = kernel;
+		if (dc->ramdisk) {
+			argv[argc++] = "--ramdisk";
+			argv[argc++] = ramdisk;
+		}
+		if (dc->cmdline && *dc->cmdline) {
+			argv[argc++] = "--cmdline";
+			argv[argc++] = dc->cmdline;
+		}
 	}
 	argv[argc++] = "--memory";
 	argv[argc++] = mem;
@@ -835,7 +853,7 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 	fflush(NULL);             /* nothing buffered may be written twice by the children */
 	pid = fork();
 	if (pid == 0)
-		exec_vmm(vmm, argv, nullfd, logfd, pipefd[1], pidpipe[1]);
+		exec_vmm(vmm, argv, nullfd, logfd, pipefd[1], pidpipe[1], restore_fd);
 	if (pid < 0) {
 		snprintf(err, errlen, "cannot fork to start the VMM: %s", strerror(errno));
 		goto out;
@@ -851,7 +869,7 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 		w.vmm_pidfd = xl_pidfd_open(w.vmm_pid);
 	w.ready_fd = pipefd[0];
 	fcntl(w.ready_fd, F_SETFL, O_NONBLOCK);
-	waited = ready_wait(&w, XL_READY_MS);
+	waited = ready_wait(&w, ready_ms);
 	if (waited == 0) {
 		r = parse_ready(w.line, domid, logpath, err, errlen);
 		if (!r)
@@ -873,7 +891,7 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
 		r = waited;
 	} else if (waited == -ETIMEDOUT) {
 		snprintf(err, errlen, "the VMM (pid %d) did not say within %d s whether domain %s "
-			 "started%s; %s; see %s", (int)w.vmm_pid, XL_READY_MS / 1000, dc->name, hint,
+			 "started%s; %s; see %s", (int)w.vmm_pid, ready_ms / 1000, dc->name, hint,
 			 stopped ? "it was stopped and nothing of the domain is left" : why, logpath);
 	} else {
 		snprintf(err, errlen, "waiting for the VMM of domain %s: %s; %s", dc->name,
@@ -906,6 +924,18 @@ out:
 	if (config[0])
 		unlink(config);      /* the VMM moved it into the domain's directory unless it failed */
 	return r;
+}
+
+int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool paused,
+		    unsigned int *domid, char *err, size_t errlen)
+{
+	return spawn(ctx, dc, paused, -1, XL_READY_MS, domid, err, errlen);
+}
+
+int xl_domain_spawn_restore(struct xl_ctx *ctx, const struct domain_config *dc, int restore_fd,
+			    int ready_ms, unsigned int *domid, char *err, size_t errlen)
+{
+	return spawn(ctx, dc, true, restore_fd, ready_ms, domid, err, errlen);
 }
 
 int xl_find_domain_or_complain(struct xl_ctx *ctx, const char *qualifier, const char *refuse_dom0,

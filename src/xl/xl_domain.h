@@ -135,6 +135,13 @@ int xl_check_kvm(char *err, size_t errlen);
 int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool paused,
 		    unsigned int *domid, char *err, size_t errlen);
 
+/* xl_domain_spawn for a saved domain (`xl restore`, `xl migrate-receive`): the VMM gets
+ * `--restore-fd` with restore_fd (positioned after the stream's CONFIG record, kept open across
+ * exec) and reads the rest of the stream; no kernel is loaded, so its file need not exist here.
+ * The ready line, `ok <domid>` with the domain built and paused, may take up to ready_ms. */
+int xl_domain_spawn_restore(struct xl_ctx *ctx, const struct domain_config *dc, int restore_fd,
+			    int ready_ms, unsigned int *domid, char *err, size_t errlen);
+
 /* `xl create` after its config is parsed and resolved (domain_config_resolve_vifs/_disks): gives
  * dc a uuid if it has none, checks the bridges, the KVM device, that the name and the disks are
  * free, then xl_domain_spawn.  Returns as xl_domain_spawn does: 0 with *domid, -1 with the message
@@ -142,6 +149,13 @@ int xl_domain_spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool pau
  * stderr), or a signal number. */
 int xl_domain_create(struct xl_ctx *ctx, struct domain_config *dc, bool paused, unsigned int *domid,
 		     char *err, size_t errlen);
+/* xl_domain_create's checks alone, nothing made: 0, or -1 with why in err (empty when the run
+ * directory could not be opened: said on stderr). */
+int xl_domain_create_check(struct xl_ctx *ctx, struct domain_config *dc, char *err, size_t errlen);
+/* The same checks (but the kernel's), then xl_domain_spawn_restore: `xl restore` and
+ * `xl migrate-receive` after reading the stream's CONFIG record.  Returns as xl_domain_create. */
+int xl_domain_create_restore(struct xl_ctx *ctx, struct domain_config *dc, int restore_fd,
+			     int ready_ms, unsigned int *domid, char *err, size_t errlen);
 
 /* The config domain domid was started with, which xl_domain_spawn hands its VMM (--config) to keep
  * as domains/<domid>/config (xl.cfg text, 0600, gone with the directory), parsed into *dc (to be

@@ -94,8 +94,7 @@ static int domain_config_new_uuid(struct domain_config *dc, char *err, size_t er
 	return 0;
 }
 
-int xl_domain_create(struct xl_ctx *ctx, struct domain_config *dc, bool paused, unsigned int *domid,
-		     char *err, size_t errlen)
+int xl_domain_create_check(struct xl_ctx *ctx, struct domain_config *dc, char *err, size_t errlen)
 {
 	unsigned int other;
 
@@ -112,9 +111,32 @@ int xl_domain_create(struct xl_ctx *ctx, struct domain_config *dc, bool paused, 
 		return -1;
 	}
 	/* One writer or many readers: no target already in use the wrong way by a running domain. */
-	if (xl_disks_check_in_use(ctx, dc->disks, dc->n_disks, err, errlen))
+	return xl_disks_check_in_use(ctx, dc->disks, dc->n_disks, err, errlen) ? -1 : 0;
+}
+
+/* What a new domain needs before anything is made, then its VMM: a fresh one, or one restoring
+ * a saved domain from restore_fd (>= 0). */
+static int create_or_restore(struct xl_ctx *ctx, struct domain_config *dc, bool paused,
+			     int restore_fd, int ready_ms, unsigned int *domid, char *err,
+			     size_t errlen)
+{
+	if (xl_domain_create_check(ctx, dc, err, errlen))
 		return -1;
+	if (restore_fd >= 0)
+		return xl_domain_spawn_restore(ctx, dc, restore_fd, ready_ms, domid, err, errlen);
 	return xl_domain_spawn(ctx, dc, paused, domid, err, errlen);
+}
+
+int xl_domain_create(struct xl_ctx *ctx, struct domain_config *dc, bool paused, unsigned int *domid,
+		     char *err, size_t errlen)
+{
+	return create_or_restore(ctx, dc, paused, -1, 0, domid, err, errlen);
+}
+
+int xl_domain_create_restore(struct xl_ctx *ctx, struct domain_config *dc, int restore_fd,
+			     int ready_ms, unsigned int *domid, char *err, size_t errlen)
+{
+	return create_or_restore(ctx, dc, true, restore_fd, ready_ms, domid, err, errlen);
 }
 
 int main_create(struct xl_ctx *ctx, int argc, char **argv)
