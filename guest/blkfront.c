@@ -191,39 +191,12 @@ static void release(struct blkfront *bf)
     bf->granted = 0;
 }
 
-static const char *init(struct blkfront *bf, unsigned int devid, uint64_t timeout_s, char *why)
+/* From the backend's InitWait to Connected: a fresh ring, buffers granted, a port, published, the
+ * disk's parameters read.  At first connect and again in a new domain after a suspend. */
+static const char *connect(struct blkfront *bf, uint64_t deadline, uint64_t timeout_s, char *why)
 {
     char path[128];
     int rc;
-
-    memset(bf, 0, sizeof(*bf));
-    unsigned int slot = (unsigned int)(bf - blkfronts);
-    bf->ring_page = ring_pages[slot][0];
-    bf->bufs = buf_pages[slot];
-    bf->devid = devid;
-    blkfront_devname(devid, bf->name, sizeof(bf->name));
-    snprintf(bf->nodename, sizeof(bf->nodename), "device/vbd/%u", devid);
-    uint64_t deadline = monotonic_ns() + timeout_s * NS_PER_S;
-
-    snprintf(path, sizeof(path), "%s/backend", bf->nodename);
-    xs_watch(path, "bf-backend");
-    while ((rc = xs_read(0, path, bf->backend, sizeof(bf->backend))) < 0) {
-        char ev[128], tok[16];
-        if (xs_read_watch(ev, sizeof(ev), tok, sizeof(tok), deadline)) {
-            xs_unwatch(path, "bf-backend");
-            FAIL("blkfront: no %s in xenstore (%s): is a disk configured?", path, errno_name(rc));
-        }
-    }
-    xs_unwatch(path, "bf-backend");
-    if (bf->backend[0] != '/')
-        FAIL("blkfront: %s is '%s', not an absolute path", path, bf->backend);
-    uint64_t beid = 0;
-    snprintf(path, sizeof(path), "%s/backend-id", bf->nodename);
-    if ((rc = xs_read_u64(0, path, &beid)) && rc != -ENOENT)
-        FAIL("blkfront: reading %s: %s", path, errno_name(rc));
-    if (beid >= DOMID_FIRST_RESERVED)
-        FAIL("blkfront: %s is %lu", path, (unsigned long)beid);
-    bf->backend_id = (domid_t)beid;
 
     int st = wait_backend_state(bf, XenbusStateInitWait, deadline);
     if (st < 0)
@@ -293,6 +266,43 @@ static const char *init(struct blkfront *bf, unsigned int devid, uint64_t timeou
     return NULL;
 }
 
+static const char *init(struct blkfront *bf, unsigned int devid, uint64_t timeout_s, char *why)
+{
+    char path[128];
+    int rc;
+
+    memset(bf, 0, sizeof(*bf));
+    unsigned int slot = (unsigned int)(bf - blkfronts);
+    bf->ring_page = ring_pages[slot][0];
+    bf->bufs = buf_pages[slot];
+    bf->devid = devid;
+    blkfront_devname(devid, bf->name, sizeof(bf->name));
+    snprintf(bf->nodename, sizeof(bf->nodename), "device/vbd/%u", devid);
+    uint64_t deadline = monotonic_ns() + timeout_s * NS_PER_S;
+
+    snprintf(path, sizeof(path), "%s/backend", bf->nodename);
+    xs_watch(path, "bf-backend");
+    while ((rc = xs_read(0, path, bf->backend, sizeof(bf->backend))) < 0) {
+        char ev[128], tok[16];
+        if (xs_read_watch(ev, sizeof(ev), tok, sizeof(tok), deadline)) {
+            xs_unwatch(path, "bf-backend");
+            FAIL("blkfront: no %s in xenstore (%s): is a disk configured?", path, errno_name(rc));
+        }
+    }
+    xs_unwatch(path, "bf-backend");
+    if (bf->backend[0] != '/')
+        FAIL("blkfront: %s is '%s', not an absolute path", path, bf->backend);
+    uint64_t beid = 0;
+    snprintf(path, sizeof(path), "%s/backend-id", bf->nodename);
+    if ((rc = xs_read_u64(0, path, &beid)) && rc != -ENOENT)
+        FAIL("blkfront: reading %s: %s", path, errno_name(rc));
+    if (beid >= DOMID_FIRST_RESERVED)
+        FAIL("blkfront: %s is %lu", path, (unsigned long)beid);
+    bf->backend_id = (domid_t)beid;
+
+    return connect(bf, deadline, timeout_s, why);
+}
+
 const char *blkfront_init(struct blkfront *bf, unsigned int devid, uint64_t timeout_s, char *why)
 {
     if (bf->connected || bf->granted)
@@ -301,6 +311,52 @@ const char *blkfront_init(struct blkfront *bf, unsigned int devid, uint64_t time
     if (fail && bf->granted)
         release(bf);
     return fail;
+}
+
+/* Forgets the connection without telling anyone: in a new domain its grants are void and its
+ * port is closed (the number may already be someone else's), so nothing is revoked or closed.
+ * Requests still in flight are answered here with BLKIF_RSP_ERROR (lost with the old backend). */
+static void forget(struct blkfront *bf)
+{
+    for (int t = 0; t < BF_TAGS; t++) {
+        if (bf->tag_state[t] != 1)
+            continue;
+        bf->tag_state[t] = 2;
+        bf->tag_status[t] = BLKIF_RSP_ERROR;
+        bf->st.errors++;
+        bf->st.lost_in_resume++;
+    }
+    memset(bf->gref, 0, sizeof(bf->gref));
+    for (int i = 0; i < (1 << BF_MAX_RING_ORDER); i++)
+        bf->ring_ref[i] = 0;
+    bf->port = 0;
+    bf->broken = 0;
+    bf->connected = 0;
+    bf->granted = 0;
+}
+
+const char *blkfront_resume(struct blkfront *bf, uint64_t timeout_s, char *why)
+{
+    if (!bf->connected)
+        return NULL;
+    forget(bf);
+    const char *fail = connect(bf, monotonic_ns() + timeout_s * NS_PER_S, timeout_s, why);
+    if (fail && bf->granted)
+        release(bf);
+    return fail;
+}
+
+unsigned int blkfront_quiesce(struct blkfront *bf, uint64_t deadline_ns)
+{
+    for (;;) {
+        unsigned int busy = 0;
+        blkfront_reap(bf);
+        for (int t = 0; t < BF_TAGS; t++)
+            busy += bf->tag_state[t] == 1;
+        if (!busy || !bf->connected || bf->broken || monotonic_ns() >= deadline_ns)
+            return busy;
+        blkfront_sleep(bf, deadline_ns);
+    }
 }
 
 void blkfront_close(struct blkfront *bf)

@@ -47,6 +47,7 @@
 struct blkfront_stats {
     uint64_t requests, responses, errors;   /* errors: responses with status != OKAY */
     uint64_t bad_responses;                 /* unknown ids, producer jumps */
+    uint64_t lost_in_resume;                /* in flight at a suspend, answered ERROR on resume */
 };
 
 struct blkfront {
@@ -88,6 +89,16 @@ const char *blkfront_init(struct blkfront *bf, unsigned int devid, uint64_t time
 /* Our state to Closing then Closed (6), grants revoked (busy ones stay), port closed. */
 void blkfront_close(struct blkfront *bf);
 int blkfront_backend_state(struct blkfront *bf);
+/* Before a suspend: waits until every request in flight is answered (reaped, the answers kept for
+ * their tags) or deadline_ns.  The number still in flight. */
+unsigned int blkfront_quiesce(struct blkfront *bf, uint64_t deadline_ns);
+/* In a new domain after a suspend (Linux's blkfront_resume, then talk_to_blkback): a connected
+ * device forgets its old connection (grants void, port gone: nothing revoked or closed; requests
+ * still in flight are answered BLKIF_RSP_ERROR, counted in lost_in_resume) and connects again to
+ * the new backend at the same path, waiting in InitWait: fresh ring (its order as the new backend
+ * offers), buffers granted, a new port, published, the disk's parameters read again, Connected.
+ * NULL (also for a device not connected), or why not (in why; the device is then closed). */
+const char *blkfront_resume(struct blkfront *bf, uint64_t timeout_s, char *why);
 
 /* The pool: slice s's 44 KiB (contiguous), and its pages' grant refs. */
 uint8_t *blkfront_slice(struct blkfront *bf, unsigned int slice);

@@ -5,12 +5,26 @@
 #define TOKEN_SHUTDOWN "control-shutdown"
 #define TOKEN_SYSRQ    "control-sysrq"
 
+/* The nodes we take requests from, one row each. */
+static const struct {
+    const char *token, *path;
+    enum control_kind kind;
+} nodes[] = {
+    { TOKEN_SHUTDOWN, "control/shutdown", CONTROL_SHUTDOWN },
+    { TOKEN_SYSRQ, "control/sysrq", CONTROL_SYSRQ },
+};
+#define NR_NODES (sizeof(nodes) / sizeof(nodes[0]))
+
+/* Events counted for each node when control_poll last looked. */
+static uint64_t seen[NR_NODES];
+
 int control_init(void)
 {
     int rc;
 
     if ((rc = xs_write(0, "control/feature-poweroff", "1")) ||
         (rc = xs_write(0, "control/feature-reboot", "1")) ||
+        (rc = xs_write(0, "control/feature-suspend", "1")) ||
         (rc = xs_watch("control/shutdown", TOKEN_SHUTDOWN)) ||
         (rc = xs_watch("control/sysrq", TOKEN_SYSRQ)))
         return rc;
@@ -40,6 +54,12 @@ static int take(const char *path, char *val, size_t size)
     return -EAGAIN;
 }
 
+static void classify(struct control_request *req)
+{
+    if (req->kind == CONTROL_SHUTDOWN && !strcmp(req->what, "suspend"))
+        req->kind = CONTROL_SUSPEND;
+}
+
 int control_wait(struct control_request *req, uint64_t deadline_ns)
 {
     for (;;) {
@@ -57,7 +77,33 @@ int control_wait(struct control_request *req, uint64_t deadline_ns)
                   sizeof(req->what));
         if (rc)
             return rc;
-        if (req->what[0])
+        if (req->what[0]) {
+            classify(req);
             return 0;
+        }
     }
+}
+
+int control_poll(struct control_request *req)
+{
+    char path[128], token[64];
+
+    /* Deadline 1 (long past): only what has arrived; each event bumps its watch's count. */
+    while (xs_read_watch(path, sizeof(path), token, sizeof(token), 1) == 0)
+        ;
+    for (unsigned int i = 0; i < NR_NODES; i++) {
+        uint64_t n = xs_watch_events(nodes[i].token);
+        if (n == seen[i])
+            continue;
+        seen[i] = n;
+        int rc = take(nodes[i].path, req->what, sizeof(req->what));
+        if (rc)
+            return rc;
+        if (req->what[0]) {
+            req->kind = nodes[i].kind;
+            classify(req);
+            return 0;
+        }
+    }
+    return -XEN_EAGAIN;
 }

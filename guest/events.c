@@ -1,5 +1,6 @@
 #include <stddef.h>
 #include "events.h"
+#include "klib.h"
 #include "shared_info.h"
 #include "time.h"
 #include "xerrno.h"
@@ -17,10 +18,53 @@ struct port_slot {
 static struct port_slot ports[NR_EVTCHN_PORTS];
 const char *upcall_method;
 
+/* VIRQs bound on vCPU 0, by number: the port (0 = not bound), for events_resume. */
+#define NR_TRACKED_VIRQS 32
+static evtchn_port_t virq_port[NR_TRACKED_VIRQS];
+
 void events_init(void)
 {
     for (unsigned int w = 0; w < NR_EVTCHN_PORTS / 64; w++)
         __atomic_store_n(&shared_info->evtchn_mask[w], ~0ul, __ATOMIC_SEQ_CST);
+}
+
+int events_resume(uint32_t *failed_virq)
+{
+    struct port_slot old[NR_TRACKED_VIRQS];
+    bool was_masked[NR_TRACKED_VIRQS];
+
+    /* What each VIRQ's old port carried, before the slots are wiped: the old numbers mean nothing
+     * in this domain (and may be handed out again to someone else). */
+    for (unsigned int v = 0; v < NR_TRACKED_VIRQS; v++) {
+        evtchn_port_t p = virq_port[v];
+        old[v] = p && p < NR_EVTCHN_PORTS ? ports[p] : (struct port_slot){ 0 };
+        /* The old mask bits went with the old shared_info content, which the VMM replaced when
+         * the page was placed again; here a port with a handler is unmasked, a polled one is not. */
+        was_masked[v] = !old[v].fn;
+    }
+    events_init();
+    for (unsigned int w = 0; w < NR_EVTCHN_PORTS / 64; w++)
+        __atomic_store_n(&shared_info->evtchn_pending[w], 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&vcpu_info->evtchn_pending_sel, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&vcpu_info->evtchn_upcall_pending, 0, __ATOMIC_SEQ_CST);
+    for (unsigned int p = 0; p < NR_EVTCHN_PORTS; p++)
+        ports[p].fn = NULL, ports[p].data = NULL;
+    for (uint32_t v = 0; v < NR_TRACKED_VIRQS; v++) {
+        if (!virq_port[v])
+            continue;
+        evtchn_port_t port;
+        virq_port[v] = 0;
+        int rc = evtchn_bind_virq(v, &port);
+        if (rc) {
+            *failed_virq = v;
+            return rc;
+        }
+        if (port < NR_EVTCHN_PORTS)
+            ports[port] = (struct port_slot){ .fn = old[v].fn, .data = old[v].data, .fired = old[v].fired };
+        if (!was_masked[v])
+            evtchn_unmask(port);
+    }
+    return 0;
 }
 
 void user_sti(void);   /* upcall.S: interrupts on for ring 3 */
@@ -32,6 +76,7 @@ int upcall_init(bool direct)
     struct xen_hvm_evtchn_upcall_vector v = { .vcpu = 0, .vector = UPCALL_VECTOR };
     int rc;
 
+    upcall_method = NULL;
     if (direct) {
         /* Xen delivers this vector without the APIC, so the APIC stays as the reset left it. */
         upcall_direct = 1;
@@ -52,6 +97,22 @@ int upcall_init(bool direct)
         return rc;
     user_sti();
     return 0;
+}
+
+int upcall_resume(void)
+{
+    struct xen_hvm_evtchn_upcall_vector v = { .vcpu = 0, .vector = UPCALL_VECTOR };
+    uint64_t callback = (uint64_t)HVM_PARAM_CALLBACK_TYPE_VECTOR << 56 | UPCALL_VECTOR;
+
+    if (!upcall_method)
+        return 1;
+    if (upcall_direct)
+        return hvm_set_param(HVM_PARAM_CALLBACK_IRQ, callback);
+    /* The local APIC's state came with the vCPU; setting SVR again costs nothing and is sure. */
+    *(volatile uint32_t *)(APIC_BASE + APIC_SVR) = APIC_SVR_ENABLE | SPURIOUS_VECTOR;
+    if (!strcmp(upcall_method, "HVMOP_set_evtchn_upcall_vector"))
+        return (int)hvm_op(HVMOP_set_evtchn_upcall_vector, &v);
+    return hvm_set_param(HVM_PARAM_CALLBACK_IRQ, callback);
 }
 
 static long evtchn_op(int cmd, void *arg)
@@ -84,9 +145,17 @@ int evtchn_bind_virq(uint32_t virq, evtchn_port_t *port)
     struct evtchn_bind_virq op = { .virq = virq, .vcpu = 0 };
     int rc = (int)evtchn_op(EVTCHNOP_bind_virq, &op);
 
-    if (!rc)
+    if (!rc) {
         *port = op.port;
+        if (virq < NR_TRACKED_VIRQS)
+            virq_port[virq] = op.port;
+    }
     return rc;
+}
+
+evtchn_port_t evtchn_virq_port(uint32_t virq)
+{
+    return virq < NR_TRACKED_VIRQS ? virq_port[virq] : 0;
 }
 
 int evtchn_bind_ipi(evtchn_port_t *port)
@@ -113,6 +182,9 @@ int evtchn_close(evtchn_port_t port)
 
     if (!rc && port < NR_EVTCHN_PORTS)
         ports[port].fn = NULL;
+    for (unsigned int v = 0; !rc && v < NR_TRACKED_VIRQS; v++)
+        if (virq_port[v] == port)
+            virq_port[v] = 0;
     return rc;
 }
 

@@ -26,12 +26,20 @@ typedef void (*evtchn_handler_t)(evtchn_port_t port, void *data);
 
 /* Masks every port (as Mini-OS's init_events).  Needs shared_info. */
 void events_init(void);
+/* In a new domain after a suspend (shared_info placed again): every port masked and not pending,
+ * every handler forgotten (those ports are closed), each VIRQ bound with evtchn_bind_virq bound
+ * again onto its new port with its handler and mask state (Linux's xen_irq_resume).  0, or the
+ * first bind_virq error (then *failed_virq says which). */
+int events_resume(uint32_t *failed_virq);
 
 /* Registers the upcall vector (HVMOP_set_evtchn_upcall_vector, else HVM_PARAM_CALLBACK_IRQ type 2),
  * software-enables the local APIC and lets ring 3 take interrupts.  0, or the last error. */
 /* direct: HVM_PARAM_CALLBACK_IRQ only, local APIC left disabled, no EOI (the handler clears
  * evtchn_upcall_pending itself, as Linux's does). */
 int upcall_init(bool direct);
+/* Registers the vector again the way upcall_init managed to (a new domain has none): 0, the error,
+ * or 1 if upcall_init had not succeeded (nothing to do). */
+int upcall_resume(void);
 extern uint8_t upcall_direct;       /* read by upcall.S */
 extern const char *upcall_method;           /* which of the two worked, or NULL */
 extern volatile uint64_t upcall_count;      /* upcall interrupts taken (ring 0 counts them) */
@@ -40,7 +48,10 @@ extern volatile uint64_t spurious_count;
 /* The hypercalls, with Xen's arguments; 0 or -XEN_E*.  Out ports through *port. */
 int evtchn_alloc_unbound(domid_t remote_dom, evtchn_port_t *port);
 int evtchn_bind_interdomain(domid_t remote_dom, evtchn_port_t remote_port, evtchn_port_t *port);
+/* Remembered (until evtchn_close of its port) so that events_resume can bind it again. */
 int evtchn_bind_virq(uint32_t virq, evtchn_port_t *port);
+/* The port a VIRQ is bound to now (it changes across a resume), or 0. */
+evtchn_port_t evtchn_virq_port(uint32_t virq);
 int evtchn_bind_ipi(evtchn_port_t *port);
 int evtchn_send(evtchn_port_t port);
 int evtchn_close(evtchn_port_t port);

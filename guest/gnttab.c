@@ -39,6 +39,24 @@ int gnttab_init(void)
     return 0;
 }
 
+int gnttab_resume(void)
+{
+    if (!table)
+        return 1;
+    table = NULL;
+    gnttab_method = NULL;
+    int rc = gnttab_init();
+    if (rc)
+        return rc;
+    for (grant_ref_t ref = GNTTAB_FIRST_FREE; ref < GNTTAB_ENTRIES; ref++) {
+        __atomic_store_n(&table[ref].flags, 0, __ATOMIC_SEQ_CST);     /* flags first (Xen reads them first) */
+        table[ref].domid = 0;
+        table[ref].frame = 0;
+        in_use[ref] = 0;
+    }
+    return 0;
+}
+
 int gnttab_grant_access(domid_t domid, uint64_t frame, bool ro)
 {
     if (!table)

@@ -22,6 +22,11 @@ extern const char *gnttab_method;   /* how the table was placed, or NULL */
 
 /* 0, or the last error. */
 int gnttab_init(void);
+/* In a new domain after a suspend: frame 0 placed again as gnttab_init did, and every ref of ours
+ * (from GNTTAB_FIRST_FREE) forgotten and zeroed: earlier grants are void, nothing is revoked.
+ * The reserved refs are left as the toolstack seeded them.  0, the error, or 1 if gnttab_init
+ * had not succeeded. */
+int gnttab_resume(void);
 /* A new ref granting domid access to frame (read-only if ro), or -XEN_ENOSPC. */
 int gnttab_grant_access(domid_t domid, uint64_t frame, bool ro);
 /* 0 when revoked (and the ref freed), -XEN_EBUSY while the grantee still uses it. */

@@ -32,6 +32,7 @@ struct netfront *netfront_slot(void)
 }
 
 static void release(struct netfront *nf);
+static void tx_reclaim(struct netfront *nf);
 
 #define FAIL(...) do { snprintf(why, WHY_SIZE, __VA_ARGS__); return why; } while (0)
 
@@ -172,64 +173,12 @@ static const char *publish(struct netfront *nf, char *why)
     return NULL;
 }
 
-static const char *init(struct netfront *nf, unsigned int devid, uint64_t timeout_s, char *why)
+/* From the backend's InitWait to Connected: fresh rings, buffers granted, a port, published.  At
+ * first connect and again in a new domain after a suspend. */
+static const char *connect(struct netfront *nf, uint64_t deadline, uint64_t timeout_s, char *why)
 {
-    char path[128], val[128];
+    char path[128];
     int rc;
-
-    memset(nf, 0, sizeof(*nf));
-    unsigned int slot = (unsigned int)(nf - netfronts);
-    nf->tx_ring_page = ring_pages[slot][0];
-    nf->rx_ring_page = ring_pages[slot][1];
-    nf->tx_bufs = tx_pages[slot];
-    nf->rx_bufs = rx_pages[slot];
-    nf->devid = devid;
-    snprintf(nf->nodename, sizeof(nf->nodename), "device/vif/%u", devid);
-    uint64_t deadline = monotonic_ns() + timeout_s * NS_PER_S;
-
-    /* The toolstack writes device/vif/N before we boot; hot-plugged ones may come later. */
-    snprintf(path, sizeof(path), "%s/backend", nf->nodename);
-    xs_watch(path, "nf-backend");
-    while ((rc = xs_read(0, path, nf->backend, sizeof(nf->backend))) < 0) {
-        char ev[128], tok[16];
-        if (xs_read_watch(ev, sizeof(ev), tok, sizeof(tok), deadline)) {
-            xs_unwatch(path, "nf-backend");
-            FAIL("netfront: no %s in xenstore (%s): is a vif configured?", path, errno_name(rc));
-        }
-    }
-    xs_unwatch(path, "nf-backend");
-    if (nf->backend[0] != '/')
-        FAIL("netfront: %s is '%s', not an absolute path", path, nf->backend);
-    uint64_t beid = 0;
-    snprintf(path, sizeof(path), "%s/backend-id", nf->nodename);
-    if ((rc = xs_read_u64(0, path, &beid)) && rc != -ENOENT)
-        FAIL("netfront: reading %s: %s", path, errno_name(rc));
-    if (beid >= DOMID_FIRST_RESERVED)
-        FAIL("netfront: %s is %lu", path, (unsigned long)beid);
-    nf->backend_id = (domid_t)beid;
-
-    snprintf(path, sizeof(path), "%s/mac", nf->nodename);
-    if ((rc = xs_read(0, path, val, sizeof(val))) < 0) {
-        snprintf(path, sizeof(path), "%s/mac", nf->backend);   /* some toolstacks only write it there */
-        rc = xs_read(0, path, val, sizeof(val));
-    }
-    if (rc < 0)
-        FAIL("netfront: reading %s: %s", path, errno_name(rc));
-    if (parse_mac(val, nf->mac))
-        FAIL("netfront: %s is '%s', not a MAC address", path, val);
-
-    snprintf(path, sizeof(path), "%s/ip", nf->backend);
-    if ((rc = xs_read(0, path, val, sizeof(val))) >= 0) {
-        if (parse_ip(val, &nf->ip, &nf->prefix))
-            FAIL("netfront: %s is '%s', not a.b.c.d[/prefix]", path, val);
-    } else if (rc != -ENOENT) {
-        FAIL("netfront: reading %s: %s", path, errno_name(rc));
-    }
-
-    snprintf(path, sizeof(path), "%s/feature-rx-copy", nf->backend);
-    uint64_t rx_copy = 0;
-    if (xs_read_u64(0, path, &rx_copy) || rx_copy != 1)
-        printk("netfront: warning: %s is not 1; requesting rx-copy anyway\n", path);
 
     int st = wait_backend_state(nf, XenbusStateInitWait, deadline);
     if (st < 0)
@@ -289,6 +238,68 @@ static const char *init(struct netfront *nf, unsigned int devid, uint64_t timeou
     return NULL;
 }
 
+static const char *init(struct netfront *nf, unsigned int devid, uint64_t timeout_s, char *why)
+{
+    char path[128], val[128];
+    int rc;
+
+    memset(nf, 0, sizeof(*nf));
+    unsigned int slot = (unsigned int)(nf - netfronts);
+    nf->tx_ring_page = ring_pages[slot][0];
+    nf->rx_ring_page = ring_pages[slot][1];
+    nf->tx_bufs = tx_pages[slot];
+    nf->rx_bufs = rx_pages[slot];
+    nf->devid = devid;
+    snprintf(nf->nodename, sizeof(nf->nodename), "device/vif/%u", devid);
+    uint64_t deadline = monotonic_ns() + timeout_s * NS_PER_S;
+
+    /* The toolstack writes device/vif/N before we boot; hot-plugged ones may come later. */
+    snprintf(path, sizeof(path), "%s/backend", nf->nodename);
+    xs_watch(path, "nf-backend");
+    while ((rc = xs_read(0, path, nf->backend, sizeof(nf->backend))) < 0) {
+        char ev[128], tok[16];
+        if (xs_read_watch(ev, sizeof(ev), tok, sizeof(tok), deadline)) {
+            xs_unwatch(path, "nf-backend");
+            FAIL("netfront: no %s in xenstore (%s): is a vif configured?", path, errno_name(rc));
+        }
+    }
+    xs_unwatch(path, "nf-backend");
+    if (nf->backend[0] != '/')
+        FAIL("netfront: %s is '%s', not an absolute path", path, nf->backend);
+    uint64_t beid = 0;
+    snprintf(path, sizeof(path), "%s/backend-id", nf->nodename);
+    if ((rc = xs_read_u64(0, path, &beid)) && rc != -ENOENT)
+        FAIL("netfront: reading %s: %s", path, errno_name(rc));
+    if (beid >= DOMID_FIRST_RESERVED)
+        FAIL("netfront: %s is %lu", path, (unsigned long)beid);
+    nf->backend_id = (domid_t)beid;
+
+    snprintf(path, sizeof(path), "%s/mac", nf->nodename);
+    if ((rc = xs_read(0, path, val, sizeof(val))) < 0) {
+        snprintf(path, sizeof(path), "%s/mac", nf->backend);   /* some toolstacks only write it there */
+        rc = xs_read(0, path, val, sizeof(val));
+    }
+    if (rc < 0)
+        FAIL("netfront: reading %s: %s", path, errno_name(rc));
+    if (parse_mac(val, nf->mac))
+        FAIL("netfront: %s is '%s', not a MAC address", path, val);
+
+    snprintf(path, sizeof(path), "%s/ip", nf->backend);
+    if ((rc = xs_read(0, path, val, sizeof(val))) >= 0) {
+        if (parse_ip(val, &nf->ip, &nf->prefix))
+            FAIL("netfront: %s is '%s', not a.b.c.d[/prefix]", path, val);
+    } else if (rc != -ENOENT) {
+        FAIL("netfront: reading %s: %s", path, errno_name(rc));
+    }
+
+    snprintf(path, sizeof(path), "%s/feature-rx-copy", nf->backend);
+    uint64_t rx_copy = 0;
+    if (xs_read_u64(0, path, &rx_copy) || rx_copy != 1)
+        printk("netfront: warning: %s is not 1; requesting rx-copy anyway\n", path);
+
+    return connect(nf, deadline, timeout_s, why);
+}
+
 const char *netfront_init(struct netfront *nf, unsigned int devid, uint64_t timeout_s, char *why)
 {
     if (nf->connected || nf->granted)
@@ -297,6 +308,54 @@ const char *netfront_init(struct netfront *nf, unsigned int devid, uint64_t time
     if (fail && nf->granted)
         release(nf);
     return fail;
+}
+
+/* Forgets the connection without telling anyone: in a new domain its grants are void and its
+ * port is closed (the number may already be someone else's), so nothing is revoked or closed. */
+static void forget(struct netfront *nf)
+{
+    memset(nf->tx_gref, 0, sizeof(nf->tx_gref));
+    memset(nf->rx_gref, 0, sizeof(nf->rx_gref));
+    memset(nf->tx_inflight, 0, sizeof(nf->tx_inflight));    /* frames in flight are lost, as on a wire */
+    memset(nf->tx_answered, 0, sizeof(nf->tx_answered));
+    memset(nf->rx_posted, 0, sizeof(nf->rx_posted));
+    nf->tx_ring_ref = nf->rx_ring_ref = 0;
+    nf->port = 0;
+    nf->rx_skip_chain = 0;
+    nf->connected = 0;
+    nf->granted = 0;
+}
+
+const char *netfront_resume(struct netfront *nf, uint64_t timeout_s, char *why)
+{
+    if (!nf->connected)
+        return NULL;
+    forget(nf);
+    const char *fail = connect(nf, monotonic_ns() + timeout_s * NS_PER_S, timeout_s, why);
+    if (fail && nf->granted)
+        release(nf);
+    return fail;
+}
+
+unsigned int netfront_quiesce(struct netfront *nf, uint64_t deadline_ns)
+{
+    unsigned int busy;
+
+    for (;;) {
+        if (!nf->connected)
+            return 0;
+        tx_reclaim(nf);
+        busy = 0;
+        for (int i = 0; i < NF_TX_BUFS; i++)
+            busy += nf->tx_inflight[i] == 1;
+        if (!busy || monotonic_ns() >= deadline_ns)
+            return busy;
+        evtchn_clear(nf->port);
+        int more;
+        RING_FINAL_CHECK_FOR_RESPONSES(&nf->tx, more);
+        if (!more)
+            evtchn_wait(&nf->port, 1, deadline_ns);
+    }
 }
 
 unsigned int netfront_tx_free(struct netfront *nf)

@@ -123,6 +123,17 @@ int netfront_tx_wait(struct netfront *nf, uint64_t deadline_ns);
  * Closing. */
 void netfront_close(struct netfront *nf);
 
+/* Before a suspend: stops nothing (callers just send no more) but waits until every frame on the
+ * tx ring is answered or deadline_ns.  The number still in flight. */
+unsigned int netfront_quiesce(struct netfront *nf, uint64_t deadline_ns);
+/* In a new domain after a suspend (Linux's netfront_resume, then talk_to_netback): a connected
+ * device forgets its old connection (its grants are void, its port gone: nothing revoked or
+ * closed; frames in flight are lost) and connects again to the new backend at the same path,
+ * which waits in InitWait: fresh rings and buffers granted, a new port, the ring details
+ * published, Connected.  The same struct, devid, MAC and IP.  NULL (also for a device not
+ * connected), or why not (in why; the device is then closed). */
+const char *netfront_resume(struct netfront *nf, uint64_t timeout_s, char *why);
+
 /* Backend's xenbus state (read from xenstore), or -errno. */
 int netfront_backend_state(struct netfront *nf);
 

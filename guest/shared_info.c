@@ -1,3 +1,4 @@
+#include <stddef.h>
 #include "shared_info.h"
 
 struct shared_info *shared_info;
@@ -8,7 +9,7 @@ int vcpu_info_registered;
 static uint8_t shared_info_page[4096] __attribute__((aligned(4096)));
 static uint8_t vcpu_info_page[4096] __attribute__((aligned(4096)));
 
-int shared_info_init(void)
+static int place(void)
 {
     struct xen_add_to_physmap xatp = {
         .domid = DOMID_SELF,
@@ -29,6 +30,22 @@ int shared_info_init(void)
         vcpu_info_registered = 1;
     }
     return 0;
+}
+
+int shared_info_init(void)
+{
+    return place();
+}
+
+int shared_info_resume(void)
+{
+    if (!shared_info)
+        return 1;
+    /* Until placed again the page holds the old domain's copy, frozen: no clock, no events. */
+    shared_info = NULL;
+    vcpu_info = NULL;
+    vcpu_info_registered = 0;
+    return place();
 }
 
 int hvm_get_param(uint32_t index, uint64_t *value)

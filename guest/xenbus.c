@@ -22,6 +22,15 @@ static struct watch_event watch_queue[WATCH_QUEUE];
 static unsigned int watch_head, watch_tail;     /* head - tail = queued */
 static unsigned int watch_dropped;
 
+/* Watches set, for xenbus_resume, and the events seen for each. */
+struct kept_watch {
+    char path[128], token[32];
+    uint64_t events;
+    bool used;
+};
+static struct kept_watch kept[XS_WATCHES_KEPT];
+static unsigned int watches_not_kept;     /* too many or too long: xenbus_resume cannot set them again */
+
 /* The reply being read: one message at a time, up to XENSTORE_PAYLOAD_MAX. */
 static char reply[XENSTORE_PAYLOAD_MAX + 1];
 
@@ -162,6 +171,11 @@ static int read_message(struct xsd_sockmsg *hdr, uint64_t deadline)
         return rc;
     reply[hdr->len] = '\0';
     if (hdr->type == XS_WATCH_EVENT) {
+        size_t plen = strlen(reply);
+        const char *token = plen < hdr->len ? reply + plen + 1 : "";
+        for (unsigned int i = 0; i < XS_WATCHES_KEPT; i++)
+            if (kept[i].used && !strcmp(kept[i].token, token))
+                kept[i].events++;
         if (watch_head - watch_tail < WATCH_QUEUE) {
             struct watch_event *e = &watch_queue[watch_head++ % WATCH_QUEUE];
             e->len = hdr->len < WATCH_EVENT_MAX - 2 ? hdr->len : WATCH_EVENT_MAX - 2;
@@ -296,14 +310,81 @@ static int watch_op(uint32_t type, const char *path, const char *token)
     return request(type, 0, parts, lens, 2, NULL);
 }
 
+static struct kept_watch *find_kept(const char *path, const char *token)
+{
+    for (unsigned int i = 0; i < XS_WATCHES_KEPT; i++)
+        if (kept[i].used && !strcmp(kept[i].path, path) && !strcmp(kept[i].token, token))
+            return &kept[i];
+    return NULL;
+}
+
 int xs_watch(const char *path, const char *token)
 {
-    return watch_op(XS_WATCH, path, token);
+    int rc = watch_op(XS_WATCH, path, token);
+
+    if (rc || find_kept(path, token))
+        return rc;
+    if (strlen(path) >= sizeof(kept[0].path) || strlen(token) >= sizeof(kept[0].token)) {
+        watches_not_kept++;
+        return rc;
+    }
+    for (unsigned int i = 0; i < XS_WATCHES_KEPT; i++) {
+        if (!kept[i].used) {
+            kept[i] = (struct kept_watch){ .used = true };
+            memcpy(kept[i].path, path, strlen(path) + 1);
+            memcpy(kept[i].token, token, strlen(token) + 1);
+            return rc;
+        }
+    }
+    watches_not_kept++;
+    return rc;
 }
 
 int xs_unwatch(const char *path, const char *token)
 {
+    struct kept_watch *k = find_kept(path, token);
+
+    if (k)
+        k->used = false;
     return watch_op(XS_UNWATCH, path, token);
+}
+
+uint64_t xs_watch_events(const char *token)
+{
+    uint64_t n = 0;
+
+    for (unsigned int i = 0; i < XS_WATCHES_KEPT; i++)
+        if (kept[i].used && !strcmp(kept[i].token, token))
+            n += kept[i].events;
+    return n;
+}
+
+int xenbus_resume(const char **failed)
+{
+    int rc;
+
+    if (!ring)
+        return 1;
+    ring = NULL;
+    *failed = "HVM_PARAM_STORE_PFN/EVTCHN";
+    if ((rc = xenbus_init()))
+        return rc;
+    /* Linux's xb_init_comms: a response the old xenstored left half-read is nobody's now. */
+    if (ring->rsp_prod != ring->rsp_cons)
+        ring->rsp_cons = ring->rsp_prod;
+    watch_head = watch_tail = 0;
+    *failed = "watches too long or too many to remember";
+    if (watches_not_kept)
+        return -XEN_ENOSPC;
+    for (unsigned int i = 0; i < XS_WATCHES_KEPT; i++) {
+        if (!kept[i].used)
+            continue;
+        *failed = kept[i].path;
+        if ((rc = watch_op(XS_WATCH, kept[i].path, kept[i].token)))
+            return rc;
+    }
+    *failed = NULL;
+    return 0;
 }
 
 int xs_transaction_start(xs_tx_t *tx)

@@ -24,6 +24,16 @@ extern uint64_t xenbus_evtchn;  /* the store port, once initialised */
 
 /* 0, or why not (-XEN_E* from HVMOP_get_param, -XEN_ENODEV if the params are unset). */
 int xenbus_init(void);
+/*
+ * In a new domain after a suspend (Linux's xs_resume): the ring page and port read again, the
+ * connection treated as new -- responses left on the ring dropped, queued watch events dropped --
+ * and every watch set with xs_watch (and not removed) set again, since the xenstored on this side
+ * knows none of them; each fires once on being set, as Xen's do.  No request is ever in flight
+ * across a suspend: this client is synchronous and the suspend is issued between requests.
+ * 0, or the error (*failed names the watch path that failed, or the step), or 1 if xenbus_init
+ * had not succeeded.
+ */
+int xenbus_resume(const char **failed);
 
 /* A NUL-terminated value into buf (truncated to size - 1): its length, or -errno. */
 int xs_read(xs_tx_t tx, const char *path, char *buf, size_t size);
@@ -33,8 +43,13 @@ int xs_mkdir(xs_tx_t tx, const char *path);
 int xs_rm(xs_tx_t tx, const char *path);
 /* Children as NUL-separated names into buf: the total length, or -errno. */
 int xs_directory(xs_tx_t tx, const char *path, char *buf, size_t size);
+/* Watches are remembered (up to XS_WATCHES_KEPT, paths up to 127 bytes) for xenbus_resume. */
 int xs_watch(const char *path, const char *token);
 int xs_unwatch(const char *path, const char *token);
+#define XS_WATCHES_KEPT 32
+/* How many events have arrived for the watches with this token so far, whoever read them from
+ * the queue: a caller that must not miss one (control requests) compares counts. */
+uint64_t xs_watch_events(const char *token);
 int xs_transaction_start(xs_tx_t *tx);
 int xs_transaction_end(xs_tx_t tx, int abort);
 /* The next queued or arriving watch event, waiting until system time deadline_ns:

@@ -9,6 +9,7 @@
 
 uint64_t xencons_evtchn;
 static volatile struct xencons_interface *intf;
+static bool ever_connected;
 
 int xencons_init(void)
 {
@@ -24,7 +25,16 @@ int xencons_init(void)
         return -XEN_ENODEV;     /* without a clock we could not tell a stalled backend */
     xencons_evtchn = port;
     intf = (volatile struct xencons_interface *)(pfn << 12);
+    ever_connected = true;
     return 0;
+}
+
+int xencons_resume(void)
+{
+    if (!ever_connected)
+        return 1;
+    intf = NULL;
+    return xencons_init();
 }
 
 bool xencons_connected(void)

@@ -19,6 +19,10 @@ extern uint64_t xencons_evtchn;
 /* 0, or why not. */
 int xencons_init(void);
 bool xencons_connected(void);
+/* In a new domain after a suspend: the ring page and port read again (the page is the same, its
+ * indices fresh, the port perhaps another); a ring given up before is taken up again.  0, why
+ * not (printk then uses console_io), or 1 if xencons_init had not succeeded. */
+int xencons_resume(void);
 /* All of s, or false if the ring had to be given up (then nothing more goes there). */
 bool xencons_write(const char *s, size_t len);
 /* Input bytes available now (no waiting): how many were copied. */

@@ -127,3 +127,11 @@ bool arp_resolve(struct net_if *nif, uint32_t ip, uint8_t mac[ETH_ALEN], const s
     }
     return false;
 }
+
+void arp_announce(struct net_if *nif)
+{
+    static const uint8_t zero[ETH_ALEN];
+
+    if (nif->ip)
+        send_arp(nif, ARP_OP_REQUEST, zero, nif->ip, eth_broadcast);
+}

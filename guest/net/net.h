@@ -91,6 +91,9 @@ void arp_input(struct net_if *nif, const uint8_t *pkt, size_t len);
 bool arp_resolve(struct net_if *nif, uint32_t ip, uint8_t mac[ETH_ALEN], const struct pbuf *p);
 void arp_learn(struct net_if *nif, uint32_t ip, const uint8_t mac[ETH_ALEN]);
 void arp_flush(struct net_if *nif);
+/* A gratuitous ARP request for our own address, so that switches and peers learn where our MAC is
+ * now (after a migration, as Linux's netfront does on resume through netif_notify_peers). */
+void arp_announce(struct net_if *nif);
 
 /* ip.c */
 void ip_input(struct net_if *nif, const uint8_t *pkt, size_t len);
