@@ -61,7 +61,7 @@ struct mig_writer {
 };
 
 void mig_writer_init(struct mig_writer *w, int fd);
-/* Both return 0, or -1 with err ("writing the stream at byte N: Broken pipe"). */
+/* Both return 0, or -1 with err ("writing the save stream at byte N: Broken pipe"). */
 int mig_write_header(struct mig_writer *w, uint32_t flags, char *err, size_t errlen);
 int mig_write_record(struct mig_writer *w, uint32_t type, const void *body, size_t len, char *err,
 		     size_t errlen);
@@ -77,20 +77,24 @@ struct mig_reader {
 	uint32_t flags;            /* the header's */
 	uint8_t *body;             /* the last record's body, owned by the reader */
 	size_t body_cap;
+	/* A buffer reader (fd -1) has no body of its own: body and body_cap are the whole buffer,
+	 * not owned, and a record's body points into it. */
 };
 
 void mig_reader_init(struct mig_reader *r, int fd);
 void mig_reader_free(struct mig_reader *r);
 int mig_read_header(struct mig_reader *r, char *err, size_t errlen);
 /* The next record: its type and body (valid until the next call).  0, or -1 with err naming the
- * offset and the fault ("the stream ends at byte 4128, inside a PAGES record: truncated?"). */
+ * offset and the fault ("the save stream ends at byte 4128, inside a PAGES record: truncated?"). */
 int mig_read_record(struct mig_reader *r, uint32_t *type, const uint8_t **body, size_t *len,
 		    char *err, size_t errlen);
 /* The same from a buffer instead of a descriptor (fuzzing, tests): `mig_reader_init_buffer`. */
 void mig_reader_init_buffer(struct mig_reader *r, const uint8_t *data, size_t len);
 
 const char *mig_record_name(uint32_t type);   /* "PAGES", or "unknown" */
-size_t mig_record_bound(uint32_t type);       /* the largest body a type may have; 0: unknown */
+/* The largest body a type may have (DOMAIN, ROUND, DIGEST: exactly that size); 0: unknown, or END
+ * (always empty). */
+size_t mig_record_bound(uint32_t type);
 
 /* ---- Record bodies with a fixed layout ---- */
 #define MIG_NAME_MAX 64
@@ -105,6 +109,11 @@ struct mig_domain {
 	char name[MIG_NAME_MAX + 1];
 	uint8_t pad[7];
 };
+
+/* A DOMAIN body's own sanity (the reader calls it on every DOMAIN record): the name NUL-terminated
+ * within MIG_NAME_MAX + 1 bytes and not empty, 1 <= vcpus <= max_vcpus <= DOMAIN_MAX_VCPUS, RAM
+ * whole pages, within DOMAIN_MAX_MEMORY_MB, and populated and low RAM within it.  0, or -1 with err. */
+int mig_domain_check(const struct mig_domain *d, char *err, size_t errlen);
 
 /* MIG_REC_ROUND */
 struct mig_round {
@@ -134,7 +143,8 @@ enum mig_page_kind {
 #define MIG_PAGE_KIND_BITS 4
 
 /* Walks a PAGES body: checks count against len exactly and every kind; calls fn for each entry
- * (data NULL unless MIG_PAGE_DATA).  Stops at fn's nonzero return and returns it; 0, or -1 with err. */
+ * (data NULL unless MIG_PAGE_DATA) once the whole batch passed; fn NULL only checks.  Stops at
+ * fn's nonzero return and returns it; 0, or -1 with err. */
 typedef int (*mig_page_fn)(void *opaque, uint64_t index, enum mig_page_kind kind, const uint8_t *data);
 int mig_pages_walk(const uint8_t *body, size_t len, mig_page_fn fn, void *opaque, char *err,
 		   size_t errlen);
