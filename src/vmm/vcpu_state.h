@@ -15,7 +15,7 @@
  *   u32 pad, u64 data})        7 LAPIC (struct kvm_lapic_state)  8 EVENTS (struct kvm_vcpu_events)
  *   9 MP_STATE (struct kvm_mp_state)  10 DEBUGREGS (struct kvm_debugregs)
  * preceded by a fixed head: u32 vcpu_id  u32 flags (bit 0: online).  REGS, SREGS and MP_STATE are
- * required; one of XSAVE and FPU; the rest as the source host had them.  Each section appears at
+ * required; exactly one of XSAVE and FPU; the rest as the source host had them.  Each section appears at
  * most once and has exactly its struct's size (MSRS: 8 + 16 n, n at most VCPU_STATE_MAX_MSRS).
  * A section id not listed is refused (a newer stream).  Loading checks what KVM cannot: segment and
  * control-register values a guest could never have had are left to KVM_SET_SREGS's own refusal,
