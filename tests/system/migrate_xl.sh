@@ -188,15 +188,18 @@ test_migrate_target_vmm_killed_mid_stream_keeps_the_source() {
 }
 
 test_migrate_stream_cut_keeps_the_source() {
+	local t0=$SECONDS
 	setup
 	create_on "$A" sc
 	cat >"$WORK/cut-ssh" <<-EOF2
 	#!/bin/bash
-	head -c 20000 | "$NS_SSH" "\$@"
+	dd bs=1 count=20000 status=none | "$NS_SSH" "\$@"
 	EOF2
 	chmod +x "$WORK/cut-ssh"
 	SSH="$WORK/cut-ssh" migrate "$A" sc "$B"
 	[ "$BOUNDED_RC" != 0 ] || fail "a cut migration succeeded"
+	grep -q "truncated" "$WORK/mig.err" || fail "the cut was not seen mid-stream: $(said mig err)"
+	[ $((SECONDS - t0)) -lt 20 ] || fail "the cut took $((SECONDS - t0)) s to notice: $(said mig err)"
 	source_fine "$A" sc
 	wait_for 10 test -z "$(nothing_on "$B" sc)" || fail "on $B: $(nothing_on "$B" sc)"
 	teardown
