@@ -11,6 +11,9 @@ struct boot_info {
     uint32_t xen_cpuid_version;         /* CPUID base+1 eax: major << 16 | minor */
 };
 
+/* The start_info the guest booted with (user.c keeps it for tests: its memory map), or NULL. */
+extern const struct hvm_start_info *boot_start_info;
+
 void kmain(const struct hvm_start_info *start_info);
 void xen_init(struct boot_info *bi);
 __attribute__((noreturn)) void user_enter(void (*fn)(const struct boot_info *), const struct boot_info *bi);

@@ -41,9 +41,8 @@ int shared_info_resume(void)
 {
     if (!shared_info)
         return 1;
-    /* Until placed again the page holds the old domain's copy, frozen: no clock, no events. */
-    shared_info = NULL;
-    vcpu_info = NULL;
+    /* The pointers keep naming the old domain's frozen copy (RAM of ours, harmless to touch: the
+     * callback-vector upcall writes vcpu_info) until place() points them at the live pages. */
     vcpu_info_registered = 0;
     return place();
 }

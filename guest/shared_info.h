@@ -18,7 +18,8 @@ extern int vcpu_info_registered;            /* 1: VCPUOP_register_vcpu_info plac
 int shared_info_init(void);
 /* In a new domain after a suspend: the same placement again (Linux's xen_hvm_init_shared_info and
  * xen_vcpu_restore), vcpu_info registered again.  0, the add_to_physmap error (then shared_info and
- * vcpu_info are NULL: nothing may read the clock or the event bits), or 1 if it was never placed. */
+ * vcpu_info still name the old, frozen copy: the clock and the event bits mean nothing), or 1 if it
+ * was never placed. */
 int shared_info_resume(void);
 
 /* HVMOP_get_param / set_param for DOMID_SELF: 0 or -XEN_E*. */

@@ -11,6 +11,8 @@
 #include "pv.h"
 #include "tests/tests.h"
 
+const struct hvm_start_info *boot_start_info;
+
 static void banner(void)
 {
     long ver = xen_version(XENVER_version, NULL);
@@ -34,6 +36,7 @@ void user_main(const struct boot_info *kernel_bi)
         printk("FAIL boot: bad hvm_start_info magic %#x at %p\n", si->magic, (const void *)si);
         xen_shutdown(SHUTDOWN_crash);
     }
+    boot_start_info = si;
     const char *cmdline = si->cmdline_paddr ? (const char *)si->cmdline_paddr : "";
     printk("cmdline: %s\n", cmdline);
     if (cmdline_u64(cmdline, "pv", 1))      /* pv=0: only the hypercall page, as before the PV core */

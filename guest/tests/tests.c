@@ -34,6 +34,7 @@ static const struct test *const tests[] = {
     &test_blk_hostile,
     &test_blk_hotplug,
     &test_blk_bench,
+    &test_migrate_workload,
 };
 
 const struct test *test_find(const char *name)

@@ -18,7 +18,7 @@ extern const struct test test_hello, test_crash, test_reboot, test_counter, test
     test_compute, test_hcall_bench, test_evtchn, test_gnttab, test_xenbus, test_console, test_control,
     test_xs_hostile, test_xs_garbage, test_xs_bench, test_net_echo, test_net_stream, test_net_hostile,
     test_net_ping, test_blk_pattern, test_blk_read_check, test_blk_ro, test_blk_flush_durable, test_blk_ext4,
-    test_blk_hostile, test_blk_hotplug, test_blk_bench, test_smp, test_balloon;
+    test_blk_hostile, test_blk_hotplug, test_blk_bench, test_smp, test_balloon, test_migrate_workload;
 
 const struct test *test_find(const char *name);
 
