@@ -234,3 +234,12 @@ fuzz: build/fuzz/fuzz_pv_restore
 build/fuzz/fuzz_pv_restore: $(FUZZ_PV_RESTORE_SRCS) $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_PV_RESTORE_SRCS) -o $@ $(VMM_LIBS)
+
+# The save/migration stream reader on any bytes: header, records, PAGES batches, DOMAIN bodies,
+# read from a buffer and from a descriptor alike.
+FUZZ_MIGRATE_STREAM_SRCS = tests/fuzz/fuzz_migrate_stream.c src/migrate/stream.c $(LOG_SRCS)
+fuzz: build/fuzz/fuzz_migrate_stream
+
+build/fuzz/fuzz_migrate_stream: $(FUZZ_MIGRATE_STREAM_SRCS) src/migrate/stream.h src/lib/error.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_MIGRATE_STREAM_SRCS) -o $@
