@@ -2,7 +2,8 @@
  * `control [timeout=S] [ignore=1]`: the toolstack's requests, as Linux's manage.c takes them.
  * Advertises feature-poweroff/reboot, prints `control: ready`, then answers control/sysrq
  * (`sysrq: KEY`) until a control/shutdown request: `control: shutdown request WHAT`, and shuts down
- * with that reason.
+ * with that reason.  A "suspend" request is Xen's cooperative suspend (suspend.c):
+ * `control: suspend resumed in a new domain` or `control: suspend cancelled`, and it carries on.
  *
  * ignore=1: a guest that claims the features (and sets the watches) but never acts on a request:
  * prints `control: ready (ignoring requests)` and sleeps in SCHEDOP_poll on no port until the timeout,
@@ -17,6 +18,7 @@
 #include "hypercall.h"
 #include "klib.h"
 #include "pv.h"
+#include "suspend.h"
 #include "tests/tests.h"
 #include "time.h"
 #include "xerrno.h"
@@ -54,6 +56,14 @@ static const char *run(const char *cmdline, char *why)
             continue;
         }
         printk("control: shutdown request %s\n", req.what);
+        if (req.kind == CONTROL_SUSPEND) {
+            struct suspend_outcome out;
+            enum suspend_result r = guest_suspend(&out, why);
+            if (r == SUSPEND_FAILED)
+                return why;
+            printk("control: suspend %s\n", r == SUSPEND_RESUMED ? "resumed in a new domain" : "cancelled");
+            continue;
+        }
         if (!strcmp(req.what, "poweroff") || !strcmp(req.what, "halt"))
             xen_shutdown(SHUTDOWN_poweroff);
         if (!strcmp(req.what, "reboot"))
