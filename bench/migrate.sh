@@ -21,8 +21,12 @@
 # Without /dev/kvm the Xenith rows print `skip` with the reason; the QEMU rows still run.
 # Environment: MEM_SMALL (64: the test guest; Linux needs more, LINUX_MEM_SMALL 128), MEM_LARGE
 # (1024), DIRTY_SMALL (16) and DIRTY_LARGE (256) MiB dirtied by the dirtying load, MIG_TIMEOUT (60 s
-# per migration), BOOT_TIMEOUT (120 s per guest), RUN_A / RUN_B (/run/xenith-a, -b: the two
-# Dom0s' run directories, as two-dom0.sh makes them).
+# per migration), BOOT_TIMEOUT (120 s per guest), TWO_DOM0_A / TWO_DOM0_B / TWO_DOM0_BASE (the
+# namespaces and where their run directories lie, as two-dom0.sh and ns-ssh take them: xenith-a,
+# xenith-b, /run).  Dom0s already up are used as they are; otherwise this run brings them up and,
+# on every exit path, takes them down with what ran in them.
+# xl's total_ms is the wall time of `xl migrate` unless xl prints a total: it includes the target's
+# `xl migrate-receive` and VMM start-up, which QEMU's total-time (target already started) does not.
 # Prints figures only; it never fails on timings.  See bench/README.md.
 set -euo pipefail
 BENCH_POLL=${BENCH_POLL:-0.002}
@@ -36,18 +40,20 @@ DIRTY_SMALL=${DIRTY_SMALL:-16}
 DIRTY_LARGE=${DIRTY_LARGE:-256}
 MIG_TIMEOUT=${MIG_TIMEOUT:-60}
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-120}
-RUN_A=${RUN_A:-/run/xenith-a}
-RUN_B=${RUN_B:-/run/xenith-b}
+NS_A=${TWO_DOM0_A:-xenith-a}
+NS_B=${TWO_DOM0_B:-xenith-b}
+RUN_A=${TWO_DOM0_BASE:-/run}/$NS_A
+RUN_B=${TWO_DOM0_BASE:-/run}/$NS_B
 for v in MEM_SMALL LINUX_MEM_SMALL MEM_LARGE DIRTY_SMALL DIRTY_LARGE MIG_TIMEOUT BOOT_TIMEOUT; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "$v must be a positive integer, not '${!v}'" >&2; exit 2; }
 done
 TWO_DOM0=$BENCH_ROOT/examples/migrate/two-dom0.sh
 NS_SSH=$BENCH_ROOT/examples/migrate/ns-ssh
-NS_A=xenith-a NS_B=xenith-b
 REPORT_MS=100
 
 bench_init --kvm-optional
 export PATH=$BENCH_ROOT/bin:$PATH          # `xl migrate-receive` on the target side is found on PATH
+export XENITH_BIN=$BENCH_ROOT/bin           # ns-ssh's xl
 
 MIG_DOMAINS=()          # Xenith domains of this run, destroyed on both Dom0s on exit
 MIG_TWO_DOM0_UP=""      # set when this run brought the two Dom0s up (it takes them down again)
@@ -58,8 +64,23 @@ mig_cleanup() {     # keeps $? for bench_cleanup, which exits with it
         timeout 10 "$NS_SSH" "$NS_A" "$XL" destroy "$name" >/dev/null 2>&1
         timeout 10 "$NS_SSH" "$NS_B" "$XL" destroy "$name" >/dev/null 2>&1
     done
-    [[ -n $MIG_TWO_DOM0_UP ]] && timeout 60 "$TWO_DOM0" down >/dev/null 2>&1
+    if [[ -n $MIG_TWO_DOM0_UP ]]; then
+        kill_rundir_procs "$RUN_A" "$RUN_B"     # the xenstoreds xl started there on demand
+        timeout 60 "$TWO_DOM0" down >/dev/null 2>&1
+        rm -rf "$RUN_A" "$RUN_B"
+    fi
     return "$rc"
+}
+# Processes whose XENITH_RUNDIR is one of DIRS (only ever the Dom0s this run made), by pid.
+kill_rundir_procs() {
+    local p kv dir
+    for p in /proc/[0-9]*; do
+        while IFS= read -r -d '' kv; do
+            for dir in "$@"; do
+                [[ $kv == "XENITH_RUNDIR=$dir" ]] && kill -KILL "${p#/proc/}" 2>/dev/null
+            done
+        done 2>/dev/null <"$p/environ"
+    done
 }
 trap 'mig_cleanup; bench_cleanup' EXIT
 
@@ -136,8 +157,12 @@ elif ! command -v ip >/dev/null; then
 fi
 xenith_up() {
     [[ -z $XENITH_WHY ]] || return 1
-    if ip netns list 2>/dev/null | grep -qw "$NS_B"; then
-        return 0                                # already up (a test's or the user's): leave it so
+    if [[ -e /run/netns/$NS_A && -e /run/netns/$NS_B ]]; then
+        return 0                                # already up (the user's): used, left as it is
+    fi
+    if [[ -e /run/netns/$NS_A || -e /run/netns/$NS_B || -e $RUN_A || -e $RUN_B ]]; then
+        XENITH_WHY="$NS_A/$NS_B half there (a namespace or run directory without the other): not touched"
+        return 1
     fi
     if ! timeout 60 "$TWO_DOM0" up >"$BENCH_TMP/two-dom0.log" 2>&1; then
         XENITH_WHY="two-dom0.sh up failed: $(tail -1 "$BENCH_TMP/two-dom0.log")"
