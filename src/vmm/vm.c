@@ -6,7 +6,12 @@
  * KVM's slots match: slots of runs that changed go first (KVM refuses overlapping slots), then the
  * new runs get free slot ids.  While the guest moves a page there is a moment with no slot at the
  * old or new gfn: a vCPU touching it then exits as for unclaimed MMIO (reads all ones), which only
- * a guest racing its own hypercall can see. */
+ * a guest racing its own hypercall can see.
+ *
+ * Dirty logging (for migration) flags every slot with KVM_MEM_LOG_DIRTY_PAGES, the extra pages'
+ * slots too as they come and go.  A slot that goes away takes its log with it, so while logging
+ * its pages are noted dirty (extra_unlogged) for the next collect.  slots_lock keeps the slots
+ * still while dirty_log.c walks them; it is taken inside xen.lock (vm_extra_map's callers). */
 #define _GNU_SOURCE
 #include <cpuid.h>
 #include <errno.h>
@@ -73,8 +78,8 @@ static int set_memslot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size
 	if (vm->vm_fd < 0)
 		return 0;
 	struct kvm_userspace_memory_region region = {
-		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
-		.userspace_addr = (uint64_t)(uintptr_t)hva,
+		.slot = slot, .flags = vm->dirty_logging ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+		.guest_phys_addr = gpa, .memory_size = size, .userspace_addr = (uint64_t)(uintptr_t)hva,
 	};
 	return ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? -errno : 0;
 }
@@ -85,6 +90,7 @@ int vm_create(struct vm *vm, const char *kvm_device, uint64_t ram_bytes, uint64_
 	int r;
 
 	*vm = (struct vm){ .kvm_fd = -1, .vm_fd = -1, .memfd = -1 };
+	pthread_mutex_init(&vm->slots_lock, NULL);
 	if (!populated_bytes || populated_bytes > ram_bytes || (populated_bytes & 0xfff)) {
 		ERR_SET(err, errlen, "%llu bytes of RAM populated out of %llu: must be whole pages, more than 0 "
 			"and at most all", (unsigned long long)populated_bytes, (unsigned long long)ram_bytes);
@@ -342,8 +348,16 @@ static bool same_run(const struct vm_extra_run *a, const struct vm_extra_run *b)
 	return a->gfn == b->gfn && a->first == b->first && a->pages == b->pages;
 }
 
+/* The extra host pages of a run, a bit each (VM_EXTRA_PAGES fit one word). */
+_Static_assert(VM_EXTRA_PAGES <= 64, "extra_unlogged has a bit per extra page");
+static uint64_t run_bits(const struct vm_extra_run *run)
+{
+	uint64_t ones = run->pages >= 64 ? ~0ull : (1ull << run->pages) - 1;
+	return ones << run->first;
+}
+
 /* Makes KVM's slots for extra pages match extra_at[]; extra_runs[] says what KVM has, even when a
- * call fails (0 or the first -errno). */
+ * call fails (0 or the first -errno).  Caller holds slots_lock. */
 static int sync_slots(struct vm *vm)
 {
 	struct vm_extra_run want[VM_EXTRA_PAGES], have[VM_EXTRA_PAGES];
@@ -360,6 +374,8 @@ static int sync_slots(struct vm *vm)
 				keep = true;
 			}
 		if (!keep) {
+			if (vm->dirty_logging)
+				__atomic_fetch_or(&vm->extra_unlogged, run_bits(old), __ATOMIC_SEQ_CST);
 			int e = set_memslot(vm, old->slot, old->gfn << 12, 0, NULL);
 			if (!e)
 				continue;
@@ -407,6 +423,7 @@ int vm_extra_map(struct vm *vm, unsigned int index, uint64_t gfn)
 	if (!vm_extra_host(vm, index))
 		return -ENOMEM;
 	uint64_t old = vm->extra_at[index];
+	pthread_mutex_lock(&vm->slots_lock);
 	__atomic_store_n(&vm->extra_at[index], EXTRA_AT(gfn, vm->extra_host[index] - 1), __ATOMIC_RELEASE);
 	r = sync_slots(vm);
 	if (r) {
@@ -415,6 +432,7 @@ int vm_extra_map(struct vm *vm, unsigned int index, uint64_t gfn)
 			LOG("extra page %u: KVM refused both its new slot at gfn %#llx (%s) and its old one back",
 			    index, (unsigned long long)gfn, strerror(-r));
 	}
+	pthread_mutex_unlock(&vm->slots_lock);
 	return r;
 }
 
@@ -422,8 +440,10 @@ void vm_extra_unmap(struct vm *vm, unsigned int index)
 {
 	if (index >= VM_EXTRA_PAGES || !(vm->extra_at[index] & EXTRA_PRESENT))
 		return;
+	pthread_mutex_lock(&vm->slots_lock);
 	__atomic_store_n(&vm->extra_at[index], 0, __ATOMIC_RELEASE);
 	int r = sync_slots(vm);
+	pthread_mutex_unlock(&vm->slots_lock);
 	if (r)
 		LOG("extra page %u: KVM kept its slot (%s); the guest still sees the page", index, strerror(-r));
 }
@@ -439,4 +459,88 @@ void vm_extra_release(struct vm *vm)
 	memset(vm->extra_host, 0, sizeof(vm->extra_host));
 	vm->extra_hosts_used = 0;
 	vm->extra_n_runs = 0;
+}
+
+/* ---- slots and dirty logging ---- */
+
+/* The slots as KVM has them.  Caller holds slots_lock. */
+static unsigned int current_slots(const struct vm *vm, struct vm_slot slots[2 + VM_EXTRA_PAGES])
+{
+	unsigned int n = 0;
+
+	if (vm->low_ram_size)
+		slots[n++] = (struct vm_slot){ .slot = 0, .gpa = 0, .size = vm->low_ram_size, .memfd_page = 0 };
+	if (vm->ram_size > vm->low_ram_size)
+		slots[n++] = (struct vm_slot){ .slot = 1, .gpa = GUEST_HIGH_RAM_BASE,
+					       .size = vm->ram_size - vm->low_ram_size,
+					       .memfd_page = vm->low_ram_size / PAGE };
+	for (unsigned int i = 0; i < vm->extra_n_runs; i++) {
+		const struct vm_extra_run *run = &vm->extra_runs[i];
+		slots[n++] = (struct vm_slot){ .slot = run->slot, .gpa = run->gfn << 12,
+					       .size = (uint64_t)run->pages * PAGE,
+					       .memfd_page = vm->ram_size / PAGE + run->first };
+	}
+	return n;
+}
+
+int vm_for_each_slot(struct vm *vm, int (*fn)(void *opaque, struct vm *vm, const struct vm_slot *slot),
+		     void *opaque)
+{
+	struct vm_slot slots[2 + VM_EXTRA_PAGES];
+	int r = 0;
+
+	pthread_mutex_lock(&vm->slots_lock);
+	unsigned int n = current_slots(vm, slots);
+	for (unsigned int i = 0; i < n && !r; i++)
+		r = fn(opaque, vm, &slots[i]);
+	pthread_mutex_unlock(&vm->slots_lock);
+	return r;
+}
+
+/* Registers every slot again with the current flags: 0, or the first -errno (its slot in *bad). */
+static int reregister_slots(struct vm *vm, uint32_t *bad)
+{
+	struct vm_slot slots[2 + VM_EXTRA_PAGES];
+	unsigned int n = current_slots(vm, slots);
+	int r = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		/* The host address follows from the memfd page: RAM and extra pages are mapped in order. */
+		uint8_t *hva = slots[i].memfd_page < vm->ram_size / PAGE ? vm->ram + slots[i].memfd_page * PAGE
+			: vm->extra + (slots[i].memfd_page - vm->ram_size / PAGE) * PAGE;
+		int e = set_memslot(vm, slots[i].slot, slots[i].gpa, slots[i].size, hva);
+		if (e && !r) {
+			r = e;
+			*bad = slots[i].slot;
+		}
+	}
+	return r;
+}
+
+int vm_set_dirty_logging(struct vm *vm, bool on, char *err, size_t errlen)
+{
+	uint32_t bad = 0;
+
+	pthread_mutex_lock(&vm->slots_lock);
+	bool was = vm->dirty_logging;
+	vm->dirty_logging = on;
+	if (on && !was)
+		__atomic_store_n(&vm->extra_unlogged, 0, __ATOMIC_SEQ_CST);
+	int r = on == was ? 0 : reregister_slots(vm, &bad);
+	if (r) {
+		uint32_t ignored;
+		vm->dirty_logging = was;
+		if (reregister_slots(vm, &ignored))
+			LOG("memory slots: dirty logging %s failed and not every slot went back", on ? "on" : "off");
+	}
+	pthread_mutex_unlock(&vm->slots_lock);
+	if (r)
+		ERR_SET(err, errlen, "turning dirty page logging %s for memory slot %u (KVM_SET_USER_MEMORY_REGION): %s",
+			on ? "on" : "off", bad, strerror(-r));
+	return r ? -1 : 0;
+}
+
+uint64_t vm_extra_unlogged_take(struct vm *vm)
+{
+	return __atomic_exchange_n(&vm->extra_unlogged, 0, __ATOMIC_SEQ_CST);
 }

@@ -3,6 +3,7 @@
 #ifndef XENITH_VM_H
 #define XENITH_VM_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,14 @@ struct vm {
 	struct vm_extra_run extra_runs[VM_EXTRA_PAGES];
 	unsigned int extra_n_runs;
 	unsigned int phys_bits;                  /* guest-physical address width; 0: the host CPU's */
+	/* Dirty logging (vm_set_dirty_logging, vmm/dirty_log.c).  slots_lock serialises changes of
+	 * the extra pages' slots with walks of the slots (vm_for_each_slot); a zeroed one is an
+	 * unlocked mutex (glibc), which the tests' fake VMs rely on. */
+	pthread_mutex_t slots_lock;
+	bool dirty_logging;                      /* every slot has KVM_MEM_LOG_DIRTY_PAGES; under slots_lock */
+	uint64_t extra_unlogged;                 /* atomic: bit per extra host page whose slot went away
+						  * while logging (its log with it): dirty */
+	unsigned int dirty_markers;              /* atomic: dirty_log_mark calls in flight (dirty_log.c) */
 };
 
 /* Opens kvm_device (usually /dev/kvm), makes the VM with an in-kernel irqchip and `ram_bytes` of RAM,
@@ -104,6 +113,29 @@ unsigned int vm_extra_slots(const struct vm *vm);
 /* Frees the extra pages of a VM that vm_create did not make (a test's fake domain); vm_destroy
  * does this itself. */
 void vm_extra_release(struct vm *vm);
+
+/* ---- Memory slots and dirty logging (for vmm/dirty_log.c) ----
+ * The memfd holds RAM, then the VM_EXTRA_PAGES extra host pages: its page numbers ("memfd order")
+ * are how migration names a guest page, whatever gfn the guest sees it at. */
+
+/* Pages in memfd order: RAM and the extra pages. */
+static inline uint64_t vm_memfd_pages(const struct vm *vm)
+{
+	return vm->ram_size / 4096 + VM_EXTRA_PAGES;
+}
+/* One KVM memory slot: its guest-physical range and the memfd page it starts at. */
+struct vm_slot { uint32_t slot; uint64_t gpa, size, memfd_page; };
+/* Calls fn on every memory slot (low RAM, high RAM, each run of extra pages) with slots_lock held,
+ * so none changes meanwhile; stops at the first nonzero return and returns it, else 0.  fn must not
+ * map or unmap extra pages. */
+int vm_for_each_slot(struct vm *vm, int (*fn)(void *opaque, struct vm *vm, const struct vm_slot *slot),
+		     void *opaque);
+/* Registers every slot again with (or without) KVM_MEM_LOG_DIRTY_PAGES; slots made while on (extra
+ * pages mapped later) get it too.  Turning on forgets old extra_unlogged bits.  0, or -1 with err
+ * naming the slot (logging then stays as it was, best effort). */
+int vm_set_dirty_logging(struct vm *vm, bool on, char *err, size_t errlen);
+/* Takes the extra_unlogged bits (bit i: memfd page ram_size/4096 + i), leaving none. */
+uint64_t vm_extra_unlogged_take(struct vm *vm);
 
 /* The memory map we promise the guest, in hvm_memmap / e820 terms. Returns the number of entries. */
 #define VM_MEMMAP_MAX 8
