@@ -124,7 +124,7 @@ FUZZ_XS_SNAPSHOT_SRCS = tests/fuzz/fuzz_xs_snapshot.c $(XS_SRCS) $(LOG_SRCS) src
 FUZZ_XS_JOURNAL_SRCS = tests/fuzz/fuzz_xs_journal.c $(XS_SRCS) $(LOG_SRCS) src/lib/unix_socket.c
 # The ring backends run on tests/unit/fake_domain.h: xen_init and the hypercall table (all of
 # src/xen) and what those reach, short of domain.c (the fuzzers stub domain_shutdown).
-FUZZ_FAKE_DOMAIN_SRCS = $(wildcard src/xen/*.c) src/vmm/vm.c src/vmm/guest_access.c src/vmm/io.c src/vmm/upcall.c src/lib/hvlog.c \
+FUZZ_FAKE_DOMAIN_SRCS = $(wildcard src/xen/*.c) src/vmm/vm.c src/vmm/dirty_log.c src/vmm/guest_access.c src/vmm/io.c src/vmm/upcall.c src/lib/hvlog.c \
                         src/vmm/event_loop.c src/backends/console.c $(LOG_SRCS)
 FUZZ_FAKE_DOMAIN_HDRS = $(wildcard src/backends/*.h src/vmm/*.h src/xen/*.h src/lib/*.h) tests/unit/fake_domain.h
 FUZZ_NETBACK_RING_SRCS = tests/fuzz/fuzz_netback_ring.c src/backends/netback_ring.c src/backends/netback_csum.c \
@@ -240,6 +240,7 @@ build/fuzz/fuzz_pv_restore: $(FUZZ_PV_RESTORE_SRCS) $(wildcard src/*/*.h)
 FUZZ_MIGRATE_STREAM_SRCS = tests/fuzz/fuzz_migrate_stream.c src/migrate/stream.c $(LOG_SRCS)
 fuzz: build/fuzz/fuzz_migrate_stream
 
-build/fuzz/fuzz_migrate_stream: $(FUZZ_MIGRATE_STREAM_SRCS) src/migrate/stream.h src/lib/error.h
+build/fuzz/fuzz_migrate_stream: $(FUZZ_MIGRATE_STREAM_SRCS) src/migrate/stream.h src/lib/error.h src/lib/domain_limits.h \
+                                src/vmm/vcpu_state.h src/backends/pv_backend.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_MIGRATE_STREAM_SRCS) -o $@

@@ -109,12 +109,20 @@ static const struct control_request *find(const struct control_server *s, const 
 	return NULL;
 }
 
+static void close_fds(int *fds, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
 /* Serves the request in req (NUL-terminated) on c, which is off the loop. */
-static void dispatch(struct control_conn *c, char *req)
+static void dispatch(struct control_conn *c, char *req, int *fds, unsigned int n_fds)
 {
 	struct control_server *s = c->server;
 	char reply[CONTROL_REPLY_MAX] = "error EIO the request gave no reply";
-	struct control_call call = { .dom = s->dom, .reply = reply, .len = sizeof(reply) };
+	struct control_call call = { .dom = s->dom, .reply = reply, .len = sizeof(reply), .fds = fds,
+				     .n_fds = n_fds };
 	char *name = strtok_r(req, " \n", &call.save);
 
 	call.name = name;
@@ -128,39 +136,80 @@ static void dispatch(struct control_conn *c, char *req)
 	} else {
 		if (call.request->flags & CONTROL_MAY_DEFER)
 			call.conn = c;
-		if (call.request->handler(&call) == CONTROL_DEFERRED && call.conn)
+		if (call.request->handler(&call) == CONTROL_DEFERRED && call.conn) {
+			close_fds(fds, n_fds);
 			return;                 /* c is control_reply_later's now */
+		}
 	}
+	close_fds(fds, n_fds);          /* those the handler kept it set to -1 */
 	send_reply(c->fd, reply);
 	conn_close(c);
 	if (call.destroy && s->on_destroy)
 		s->on_destroy(s->ctx);
 }
 
+/* The descriptors that came with the request (SCM_RIGHTS), at most CONTROL_FDS_MAX; any beyond
+ * that, or cut off (MSG_CTRUNC), are closed and the request refused by the caller. */
+static unsigned int take_fds(struct msghdr *msg, int *fds, bool *too_many)
+{
+	unsigned int n = 0;
+
+	*too_many = (msg->msg_flags & MSG_CTRUNC) != 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			if (n < CONTROL_FDS_MAX)
+				fds[n++] = fd;
+			else {
+				close(fd);
+				*too_many = true;
+			}
+		}
+	}
+	return n;
+}
+
 static void conn_readable(void *opaque, uint32_t events)
 {
 	struct control_conn *c = opaque;
 	char req[CONTROL_REQUEST_MAX + 1];
+	union { struct cmsghdr align; char buf[CMSG_SPACE(CONTROL_FDS_MAX * sizeof(int))]; } control;
+	struct iovec iov = { .iov_base = req, .iov_len = CONTROL_REQUEST_MAX };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	int fds[CONTROL_FDS_MAX];
+	bool too_many;
 
 	(void)events;
 	/* MSG_TRUNC: the message's whole length, so a longer one is refused rather than cut. */
-	ssize_t n = recv(c->fd, req, CONTROL_REQUEST_MAX, MSG_DONTWAIT | MSG_TRUNC);
+	ssize_t n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {                    /* hung up (or failed) without a request */
 		conn_close(c);
 		return;
 	}
+	unsigned int n_fds = take_fds(&msg, fds, &too_many);
 	stop_waiting(c);
-	if (n > CONTROL_REQUEST_MAX) {
+	if (n > CONTROL_REQUEST_MAX || too_many) {
 		char reply[96];
-		snprintf(reply, sizeof(reply), "error EINVAL request longer than %d bytes", CONTROL_REQUEST_MAX);
+		if (too_many)
+			snprintf(reply, sizeof(reply), "error EINVAL more than %d descriptors with the request",
+				 CONTROL_FDS_MAX);
+		else
+			snprintf(reply, sizeof(reply), "error EINVAL request longer than %d bytes",
+				 CONTROL_REQUEST_MAX);
+		close_fds(fds, n_fds);
 		send_reply(c->fd, reply);
 		conn_close(c);
 		return;
 	}
 	req[n] = '\0';
-	dispatch(c, req);
+	dispatch(c, req, fds, n_fds);
 }
 
 static void conn_deadline(void *opaque)

@@ -20,6 +20,7 @@ struct control_conn;
 #define CONTROL_REPLY_MAX 8192         /* vif-list and vbd-list have a line per device */
 #define CONTROL_DEADLINE_MS 2000       /* from connecting to a whole request */
 #define CONTROL_WAITING_MAX 32         /* connections waiting for their request; more are refused */
+#define CONTROL_FDS_MAX 2              /* descriptors a request may bring (SCM_RIGHTS): save's stream and progress */
 
 /* ---- The request table ---- */
 enum control_outcome { CONTROL_REPLY, CONTROL_DEFERRED };
@@ -40,6 +41,10 @@ struct control_call {
 	size_t len;
 	struct control_conn *conn;     /* for control_reply_later; NULL unless CONTROL_MAY_DEFER */
 	bool destroy;                  /* the domain is to be destroyed once the reply is out */
+	/* Descriptors sent with the request (SCM_RIGHTS), in order.  A handler that keeps one sets its
+	 * slot to -1; the rest are closed once it returns.  Requests that take none ignore them. */
+	int *fds;
+	unsigned int n_fds;
 };
 
 struct control_request {

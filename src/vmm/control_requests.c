@@ -12,6 +12,7 @@
 #include "vmm/balloon_watch.h"
 #include "vmm/control.h"
 #include "vmm/domain.h"
+#include "vmm/save.h"
 #include "vmm/sched.h"
 
 static enum control_outcome info_request(struct control_call *c)
@@ -245,6 +246,9 @@ static const struct control_request requests[] = {
 	{ "sched-credit", "sched-credit [weight=W] [cap=C]", "reads or sets the credit weight and cap",
 	  sched_credit_request, 0 },
 	{ "mem-max", "mem-max KIB", "sets the maximum reservation (xl mem-max)", mem_max_request, 0 },
+	{ "save", "save [live] [debug]", "writes the domain to the stream sent with the request, leaving it "
+	  "suspended", save_request, CONTROL_MAY_DEFER },
+	{ "resume", "resume", "lets a suspended domain run on (its suspend cancelled)", resume_request, 0 },
 };
 
 const struct control_request *control_device_request(const char *name)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 #include "hw/device.h"
 #include "lib/error.h"
@@ -11,6 +12,7 @@
 #include "vmm/domain.h"
 #include "vmm/pvh_loader.h"
 #include "vmm/sched.h"
+#include "vmm/vcpu_state.h"
 
 static void domain_reset_state(struct domain *dom)
 {
@@ -33,7 +35,7 @@ int domain_build(struct domain *dom, const struct domain_params *params, struct 
 {
 	uint64_t ram = params->memory_mb << 20, host = host_memory_bytes();
 	uint64_t maxmem = domain_maxmem_mb(params) << 20;
-	struct pvh_boot boot;
+	struct pvh_boot boot = { 0 };
 
 	dom->params = params;
 	dom->console = console;
@@ -69,7 +71,14 @@ int domain_build(struct domain *dom, const struct domain_params *params, struct 
 		.vcpus = params->vcpus, .max_vcpus = domain_max_vcpus(params),
 		.rewrite_hypercalls = !dom->xen.kvm_intercepts_hypercalls,
 	};
-	if (pvh_load(&dom->vm, params->kernel, params->ramdisk, params->cmdline, &opt, &boot, err, errlen))
+	/* A restored domain's memory and registers come from its stream (vmm/restore.c). */
+	bool restoring = params->restore_fd >= 0;
+	if (!restoring && !params->kernel) {
+		ERR_SET(err, errlen, "no kernel to build the domain from");
+		goto fail;
+	}
+	if (!restoring &&
+	    pvh_load(&dom->vm, params->kernel, params->ramdisk, params->cmdline, &opt, &boot, err, errlen))
 		goto fail;
 	/* Every possible vCPU exists from the start: those past `vcpus` are offline in xenstore and
 	 * disabled in the MADT until the guest plugs them (xl vcpu-set). */
@@ -81,7 +90,7 @@ int domain_build(struct domain *dom, const struct domain_params *params, struct 
 	/* Secondary vCPUs wait in the in-kernel APIC for a start IPI, as on hardware, or for
 	 * VCPUOP_initialise + VCPUOP_up (xen/vcpu_power.c); offline until then. */
 	vcpu_power_init(dom);
-	if (pvh_setup_boot_vcpu(dom->vcpus[0].fd, &boot, err, errlen))
+	if (!restoring && pvh_setup_boot_vcpu(dom->vcpus[0].fd, &boot, err, errlen))
 		goto fail;
 	return 0;
 fail:
@@ -144,6 +153,72 @@ void domain_shutdown(struct domain *dom, int reason)
 	xen_wake_vcpus(dom);
 	if (write(dom->notify_fd, &one, sizeof(one)) < 0)
 		LOG("waking the main loop: %s", strerror(errno));
+}
+
+void domain_suspend(struct domain *dom, unsigned int vcpu)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&dom->lock);
+	if (dom->shutdown_reason < 0) {
+		dom->shutdown_reason = SHUTDOWN_suspend;
+		dom->state = DOMAIN_SHUTDOWN;
+		dom->suspended_vcpu = vcpu;
+		/* Held, not stopped: the vCPU threads stay for a resume. */
+		dom->paused = true;
+		for (unsigned int i = 0; i < dom->n_vcpus; i++)
+			vcpu_kick(&dom->vcpus[i]);
+	}
+	pthread_mutex_unlock(&dom->lock);
+	xen_wake_vcpus(dom);
+	if (write(dom->notify_fd, &one, sizeof(one)) < 0)
+		LOG("waking the main loop: %s", strerror(errno));
+}
+
+int domain_pause_sync(struct domain *dom, int timeout_ms)
+{
+	struct timespec deadline;
+	int r = 0;
+
+	domain_pause(dom);
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&dom->lock);
+	while (dom->vcpus_held < dom->vcpu_threads && r == 0)
+		r = pthread_cond_timedwait(&dom->held, &dom->lock, &deadline);
+	bool all = dom->vcpus_held >= dom->vcpu_threads;
+	pthread_mutex_unlock(&dom->lock);
+	return all ? 0 : -ETIMEDOUT;
+}
+
+int domain_resume_suspended(struct domain *dom, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&dom->lock);
+	bool suspended = dom->state == DOMAIN_SHUTDOWN && dom->shutdown_reason == SHUTDOWN_suspend;
+	unsigned int id = dom->suspended_vcpu;
+	pthread_mutex_unlock(&dom->lock);
+	if (!suspended) {
+		ERR_SET(err, errlen, "domain %d is not suspended", dom->domid);
+		return -1;
+	}
+	if (domain_pause_sync(dom, 5000)) {
+		ERR_SET(err, errlen, "domain %d: its vCPUs did not stop within 5 s", dom->domid);
+		return -1;
+	}
+	if (id < dom->n_vcpus && vcpu_set_return(&dom->vcpus[id], 1, err, errlen))
+		return -1;
+	pthread_mutex_lock(&dom->lock);
+	dom->shutdown_reason = -1;
+	dom->state = DOMAIN_RUNNING;
+	dom->paused = false;
+	pthread_cond_broadcast(&dom->unpaused);
+	pthread_mutex_unlock(&dom->lock);
+	return 0;
 }
 
 void domain_crash(struct domain *dom, const char *why)

@@ -35,6 +35,9 @@ struct domain_params {
 	unsigned int max_vcpus;  /* vCPUs made and described (hot-pluggable up to it); 0: vcpus */
 	enum shutdown_action on_poweroff, on_reboot, on_crash;
 	bool start_paused;
+	/* --restore-fd: the domain comes from a save stream on this descriptor (vmm/restore.c), not from
+	 * a kernel; -1 otherwise. */
+	int restore_fd;
 	struct pv_spec pv_specs[PV_MAX_DEVICES];  /* --vif, --disk ...: built after the domid is known */
 	unsigned int n_pv_specs;
 	/* Placement and share (vmm/sched.h): Xen's credit weight (256) and cap (0), and each vCPU's
@@ -56,6 +59,8 @@ struct xenstore_link;
 struct event_loop;
 struct domain_sched;
 struct balloon_watch;
+struct dirty_log;
+struct save_job;
 
 struct domain {
 	const struct domain_params *params;
@@ -75,6 +80,8 @@ struct domain {
 	struct vcpu_watch vcpu_watch;      /* what no exit tells us: unseen hypercalls, a halted guest */
 	struct domain_sched *sched;        /* placement and share; the VMM's, kept across restarts */
 	struct balloon_watch *balloon;     /* memory/target and whether the guest follows it */
+	struct dirty_log *dirty_log;       /* while a live save runs: pages the host writes are marked */
+	struct save_job *save_job;         /* a save or migration under way (vmm/save.c); main thread's */
 
 	pthread_mutex_t lock;      /* guards what follows */
 	pthread_cond_t unpaused;
@@ -83,6 +90,13 @@ struct domain {
 	enum domain_run_state state;
 	int shutdown_reason;       /* SHUTDOWN_* from xen/sched.h, or -1 */
 	int notify_fd;             /* eventfd: tells the main loop a shutdown happened */
+	/* SHUTDOWN_suspend: the guest asked to be saved.  Its vCPUs are held (paused, threads alive)
+	 * rather than stopped, so that a cancelled save lets it run on (domain_resume_suspended). */
+	unsigned int suspended_vcpu;       /* which vCPU made the call */
+	/* vCPU threads alive, and of those how many wait outside KVM_RUN while paused, their last exit
+	 * completed (vcpu.c): domain_pause_sync waits for the two to agree. */
+	unsigned int vcpu_threads, vcpus_held;
+	pthread_cond_t held;               /* vcpus_held or vcpu_threads changed */
 };
 
 /* How many vCPUs the domain has: online ones and those that may be plugged later. */
@@ -104,6 +118,17 @@ int domain_build(struct domain *dom, const struct domain_params *params, struct 
 int domain_start(struct domain *dom, char *err, size_t errlen);
 void domain_pause(struct domain *dom);
 void domain_unpause(struct domain *dom);
+/* Pauses the domain and waits (up to timeout_ms) until every vCPU thread waits outside KVM_RUN
+ * with its last exit completed, so that its state can be read or written from another thread.
+ * 0, or -ETIMEDOUT (still paused). */
+int domain_pause_sync(struct domain *dom, int timeout_ms);
+/* From a vCPU thread: SCHEDOP_shutdown(SHUTDOWN_suspend).  The domain is shut down for "suspend"
+ * with its vCPUs held, and the main loop told. */
+void domain_suspend(struct domain *dom, unsigned int vcpu);
+/* Main thread: a suspend ends without the domain leaving (a cancelled or failed save): the
+ * suspending call returns 1 (Xen's "cancelled") and the domain runs again.  0, or -1 with err
+ * (the domain then stays suspended). */
+int domain_resume_suspended(struct domain *dom, char *err, size_t errlen);
 /* From any thread: the guest shut itself down (or died).  The first reason wins. */
 void domain_shutdown(struct domain *dom, int reason);
 /* Stops vCPUs and frees all but the console. */

@@ -24,6 +24,8 @@
 #include "vmm/control.h"
 #include "vmm/domain.h"
 #include "vmm/event_loop.h"
+#include "vmm/restore.h"
+#include "vmm/save.h"
 #include "vmm/sched.h"
 
 struct vmm {
@@ -126,7 +128,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 	enum { OPT_NAME = 1, OPT_KERNEL, OPT_RAMDISK, OPT_CMDLINE, OPT_MEMORY, OPT_VCPUS, OPT_POWEROFF,
 	       OPT_REBOOT, OPT_CRASH, OPT_PAUSED, OPT_RUNDIR, OPT_READY, OPT_HELP, OPT_MAX_VCPUS, OPT_PV_FIRST };
 	enum { OPT_WEIGHT = 0x100, OPT_CAP, OPT_CPUS, OPT_CPUS_SOFT };   /* above the PV options' */
-	enum { OPT_MAXMEM = 0x180, OPT_UUID, OPT_CONFIG };
+	enum { OPT_MAXMEM = 0x180, OPT_UUID, OPT_CONFIG, OPT_RESTORE_FD };
 	static const struct option fixed[] = {
 		{ "name", 1, NULL, OPT_NAME }, { "kernel", 1, NULL, OPT_KERNEL },
 		{ "ramdisk", 1, NULL, OPT_RAMDISK }, { "cmdline", 1, NULL, OPT_CMDLINE },
@@ -138,7 +140,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		{ "cpus", 1, NULL, OPT_CPUS }, { "cpus-soft", 1, NULL, OPT_CPUS_SOFT },
 		{ "help", 0, NULL, OPT_HELP }, { "max-vcpus", 1, NULL, OPT_MAX_VCPUS },
 		{ "maxmem", 1, NULL, OPT_MAXMEM }, { "uuid", 1, NULL, OPT_UUID },
-		{ "config", 1, NULL, OPT_CONFIG },
+		{ "config", 1, NULL, OPT_CONFIG }, { "restore-fd", 1, NULL, OPT_RESTORE_FD },
 	};
 	enum { N_FIXED = sizeof(fixed) / sizeof(fixed[0]), N_OPTS_MAX = N_FIXED + 16 };
 	/* The fixed options, then one per PV backend type (pv_backend_types[c - OPT_PV_FIRST]). */
@@ -155,7 +157,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 	opts[n_opts] = (struct option){ 0 };
 	*p = (struct domain_params){
 		.cmdline = "", .memory_mb = 128, .vcpus = 1, .on_poweroff = ACTION_DESTROY,
-		.on_reboot = ACTION_RESTART, .on_crash = ACTION_DESTROY,
+		.on_reboot = ACTION_RESTART, .on_crash = ACTION_DESTROY, .restore_fd = -1,
 	};
 	p->sched_weight = SCHED_WEIGHT_DEFAULT;
 	for (unsigned int i = 0; i < DOMAIN_MAX_VCPUS; i++) {
@@ -212,6 +214,11 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 				return -1;
 			v->ready_fd = (int)n;
 			break;
+		case OPT_RESTORE_FD:
+			if (parse_number(optarg, "restore-fd", "a descriptor", 0, 65535, &n, err, errlen))
+				return -1;
+			p->restore_fd = (int)n;
+			break;
 		case OPT_HELP: usage(stdout); exit(0);
 		case OPT_WEIGHT:
 			if (parse_number(optarg, "weight", "a credit weight", SCHED_WEIGHT_MIN, SCHED_WEIGHT_MAX,
@@ -241,9 +248,18 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 			exit(2);
 		}
 	}
-	if (optind < argc || !p->name || !p->kernel) {
-		ERR_SET(err, errlen, "--name and --kernel are required, and nothing else may follow");
+	if (optind < argc || !p->name || (!p->kernel && p->restore_fd < 0)) {
+		ERR_SET(err, errlen, "--name and --kernel (or --restore-fd) are required, and nothing else "
+			"may follow");
 		return -1;
+	}
+	if (p->restore_fd >= 0 && fcntl(p->restore_fd, F_GETFD) < 0) {
+		ERR_SET(err, errlen, "--restore-fd %d: not an open descriptor", p->restore_fd);
+		return -1;
+	}
+	if (p->restore_fd >= 0) {
+		fcntl(p->restore_fd, F_SETFD, FD_CLOEXEC);   /* hotplug scripts must not inherit the stream */
+		p->start_paused = true;                       /* xl unpauses once it is whole */
 	}
 	if (!has_uuid && (c = uuid_generate(p->uuid)) < 0) {
 		ERR_SET(err, errlen, "cannot make a uuid for the domain: %s", strerror(-c));
@@ -402,9 +418,24 @@ static int setup(struct vmm *v, char *err, size_t errlen)
 		ERR_SET(err, errlen, "writing %s: %s", v->dir, strerror(errno));
 		return -1;
 	}
-	if (claim_domid(v, -1, err, errlen) || xenstore_link_connect(&v->dom, err, errlen) ||
-	    watch_fds(v, err, errlen) ||
-	    pv_backends_attach_specs(&v->dom, v->params.pv_specs, v->params.n_pv_specs, err, errlen))
+	struct restore_result restored = { 0 };
+	if (v->params.restore_fd >= 0) {
+		int failed = restore_read(&v->dom, v->params.restore_fd, &restored, err, errlen);
+		close(v->params.restore_fd);
+		v->params.restore_fd = -1;       /* a later restart builds from the kernel again */
+		if (failed)
+			return -1;
+		LOG("restored %llu page entries, %u vCPUs, %u PV devices from the stream",
+		    (unsigned long long)restored.pages, restored.vcpus, restored.pv_records);
+	}
+	/* A restored domain gets the devices it had (hot-plugged ones too), from their records. */
+	int fail = claim_domid(v, -1, err, errlen) || xenstore_link_connect(&v->dom, err, errlen) ||
+		watch_fds(v, err, errlen) ||
+		(restored.pv_records ?
+		 pv_backends_restore_all(&v->dom, restored.pv, restored.pv_len, err, errlen) :
+		 pv_backends_attach_specs(&v->dom, v->params.pv_specs, v->params.n_pv_specs, err, errlen));
+	restore_result_free(&restored);
+	if (fail)
 		return -1;
 	return domain_start(&v->dom, err, errlen);
 }
@@ -432,10 +463,11 @@ static bool apply_shutdown_action(struct vmm *v)
 	case SHUTDOWN_poweroff: action = p->on_poweroff; break;
 	case SHUTDOWN_reboot: action = p->on_reboot; break;
 	case SHUTDOWN_suspend:
-		LOG("domain %d suspended; save/restore is not supported yet, keeping it suspended",
-		    dom->domid);
-		action = ACTION_PRESERVE;
-		break;
+		/* Held for the save that asked (vmm/save.c), or for `xl destroy` / `resume`. */
+		if (!save_on_suspend(dom))
+			LOG("domain %d suspended itself with no save under way: held for destroy or resume",
+			    dom->domid);
+		return true;
 	default: action = p->on_crash; break;     /* crash and watchdog */
 	}
 	LOG("domain %d (%s) shut down: %s", dom->domid, p->name, reason_name(reason));
@@ -524,6 +556,7 @@ static int run(struct vmm *v)
 	while (v->running)
 		if (event_loop_run_once(&v->loop, -1) < 0)
 			break;
+	save_abort(&v->dom);
 	/* Dom0 devices go before the domain stops being listed, so that once xl sees it gone its
 	 * vifs and their routes are gone too, and its disks' files are closed. */
 	pv_backends_teardown_all(&v->dom);
@@ -559,6 +592,7 @@ int main(int argc, char **argv)
 	v->ready_fd = v->notify_fd = v->signal_fd = v->control_fd = -1;
 	pthread_mutex_init(&v->dom.lock, NULL);
 	pthread_cond_init(&v->dom.unpaused, NULL);
+	pthread_cond_init(&v->dom.held, NULL);
 	v->console = (struct console){ .log_fd = -1, .pty_master = -1, .pty_slave = -1 };
 	v->dom.vm = (struct vm){ .kvm_fd = -1, .vm_fd = -1, .memfd = -1 };
 	domain_sched_init(&v->sched);
@@ -589,7 +623,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	LOG("domain %d (%s) built: %llu MiB, %u vCPU(s), kernel %s%s", v->dom.domid, v->params.name,
-	    (unsigned long long)v->params.memory_mb, v->params.vcpus, v->params.kernel,
+	    (unsigned long long)v->params.memory_mb, v->params.vcpus,
+	    v->params.kernel ? v->params.kernel : "none (restored from a stream)",
 	    v->dom.xen.kvm_intercepts_hypercalls ? ", hypercalls via KVM" : ", hypercalls via port exits");
 	tell_xl(v, "ok %d\n", v->dom.domid);
 	status = run(v);
@@ -604,6 +639,7 @@ out:
 	event_loop_destroy(&v->loop);
 	domain_sched_destroy(&v->sched);
 	pthread_cond_destroy(&v->dom.unpaused);
+	pthread_cond_destroy(&v->dom.held);
 	pthread_mutex_destroy(&v->dom.lock);
 	free(v);
 	return status;

@@ -190,16 +190,39 @@ fail:
 	return false;
 }
 
-/* Waits while paused or down (parked, runstate offline); returns false once the vCPU must stop. */
+/* Completes the vCPU's last exit inside KVM without running guest code: KVM finishes an I/O or
+ * hypercall exit (skips the instruction, applies registers we left in the run area) only on the
+ * next KVM_RUN, and immediate_exit makes that entry return at once.  Until then KVM's registers
+ * are those of before the exit, which a save must not read. */
+static void complete_last_exit(struct vcpu *vcpu)
+{
+	vcpu->run->immediate_exit = 1;
+	if (ioctl(vcpu->fd, KVM_RUN, 0) == 0 || (errno != EINTR && errno != EAGAIN))
+		LOG("vCPU %u: completing its last exit before holding it: %s", vcpu->id,
+		    errno ? strerror(errno) : "KVM ran the guest");
+	vcpu->run->kvm_dirty_regs = 0;
+}
+
+/* Waits while paused or down (parked, runstate offline); returns false once the vCPU must stop.
+ * While it waits paused it counts as held (domain_pause_sync), its last exit completed first. */
 static bool wait_until_runnable(struct vcpu *vcpu)
 {
 	struct domain *dom = vcpu->dom;
 	struct vcpu_boot_context ctx;
-	bool go, have_context, parked = false;
+	bool go, have_context, parked = false, held = false;
 
 	pthread_mutex_lock(&dom->lock);
 	while (!dom->stop_vcpus) {
 		if (dom->paused) {
+			if (!held) {
+				pthread_mutex_unlock(&dom->lock);
+				complete_last_exit(vcpu);
+				pthread_mutex_lock(&dom->lock);
+				held = true;
+				dom->vcpus_held++;
+				pthread_cond_broadcast(&dom->held);
+				continue;
+			}
 			pthread_cond_wait(&dom->unpaused, &dom->lock);
 		} else if (vcpu_power_wants_park_locked(vcpu)) {
 			if (!parked) {
@@ -213,6 +236,10 @@ static bool wait_until_runnable(struct vcpu *vcpu)
 		} else {
 			break;
 		}
+	}
+	if (held) {
+		dom->vcpus_held--;
+		pthread_cond_broadcast(&dom->held);
 	}
 	vcpu->run->immediate_exit = 0;
 	go = !dom->stop_vcpus;
@@ -267,6 +294,10 @@ static void *vcpu_thread(void *arg)
 			break;
 	}
 	upcall_vcpu_thread_exit(vcpu);
+	pthread_mutex_lock(&vcpu->dom->lock);
+	vcpu->dom->vcpu_threads--;
+	pthread_cond_broadcast(&vcpu->dom->held);
+	pthread_mutex_unlock(&vcpu->dom->lock);
 	return NULL;
 }
 
@@ -279,9 +310,15 @@ int vcpu_start(struct vcpu *vcpu, char *err, size_t errlen)
 	sigfillset(&all);
 	sigdelset(&all, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_mutex_lock(&vcpu->dom->lock);
+	vcpu->dom->vcpu_threads++;
+	pthread_mutex_unlock(&vcpu->dom->lock);
 	r = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (r) {
+		pthread_mutex_lock(&vcpu->dom->lock);
+		vcpu->dom->vcpu_threads--;
+		pthread_mutex_unlock(&vcpu->dom->lock);
 		ERR_SET(err, errlen, "starting vCPU %u's thread: %s", vcpu->id, strerror(r));
 		return -1;
 	}

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <string.h>
 #include "lib/error.h"
+#include "vmm/dirty_log.h"
 #include "vmm/domain.h"
 #include "vmm/guest_access.h"
 #include "xen/compat.h"
@@ -210,6 +211,11 @@ void gnttab_unmap(struct grant_mapping *map)
 		return;
 	pthread_mutex_lock(&map->dom->xen.lock);
 	unpin_locked(map->dom, map->ref, map->readonly);
+	/* What a backend wrote through the mapping went around KVM's dirty log: a live save must
+	 * send the page again (vmm/save.c clears dirty_log under this lock). */
+	if (!map->readonly && map->dom->dirty_log && (uint8_t *)map->page >= map->dom->vm.ram)
+		dirty_log_mark(map->dom->dirty_log,
+			       (uint64_t)((uint8_t *)map->page - map->dom->vm.ram) / 4096);
 	pthread_mutex_unlock(&map->dom->xen.lock);
 	map->page = NULL;
 }

@@ -157,6 +157,37 @@ static bool ram_page(const struct vm *vm, uint64_t gfn, uint64_t *index)
 	return true;
 }
 
+static void discard_pages(struct domain *dom, uint64_t gfn, uint64_t n);
+
+bool xen_reservation_page_out(struct domain *dom, uint64_t index)
+{
+	bool out;
+
+	pthread_mutex_lock(&dom->xen.lock);
+	out = index < dom->xen.reservation.ram_pages && page_out(&dom->xen.reservation, index);
+	pthread_mutex_unlock(&dom->xen.lock);
+	return out;
+}
+
+void xen_reservation_restore_page(struct domain *dom, uint64_t index, bool out)
+{
+	struct xen_reservation *res = &dom->xen.reservation;
+	uint64_t low_pages = dom->vm.low_ram_size >> 12;
+
+	pthread_mutex_lock(&dom->xen.lock);
+	if (index < res->ram_pages && page_out(res, index) != out) {
+		set_page_out(res, index, out);
+		if (out) {
+			res->pages_out++;
+			uint64_t gfn = index < low_pages ? index : (GUEST_HIGH_RAM_BASE >> 12) + index - low_pages;
+			discard_pages(dom, gfn, 1);
+		} else {
+			res->pages_out--;
+		}
+	}
+	pthread_mutex_unlock(&dom->xen.lock);
+}
+
 bool xen_gfn_populated_locked(struct domain *dom, uint64_t gfn)
 {
 	uint64_t index;

@@ -20,9 +20,12 @@ static long shutdown_op(struct vcpu *vcpu, uint64_t arg)
 	if (guest_copy_from(vcpu, &req, arg, sizeof(req)))
 		return -XEN_EFAULT;
 	switch (req.reason) {
+	case SHUTDOWN_suspend:
+		/* Returns 0 now; a save stream keeps that ("resumed elsewhere"), a cancel makes it 1. */
+		domain_suspend(vcpu->dom, vcpu->id);
+		return 0;
 	case SHUTDOWN_poweroff:
 	case SHUTDOWN_reboot:
-	case SHUTDOWN_suspend:
 	case SHUTDOWN_crash:
 	case SHUTDOWN_watchdog:
 		domain_shutdown(vcpu->dom, (int)req.reason);

@@ -184,16 +184,13 @@ static void timer_fired(void *opaque, uint32_t events)
 	pthread_mutex_unlock(&dom->xen.lock);
 }
 
-int xen_time_vcpu_setup(struct domain *dom, struct vcpu *vcpu, char *err, size_t errlen)
+/* Guest TSC = host TSC + offset: reads both as close together as we can. */
+static int read_tsc_offset(struct vcpu *vcpu, int64_t *offset, char *err, size_t errlen)
 {
-	struct xen_vcpu_state *v = &dom->xen.vcpu[vcpu->id];
-	struct kvm_msrs *msrs;
 	uint8_t buf[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
-	int khz;
+	struct kvm_msrs *msrs = (struct kvm_msrs *)buf;
 
-	/* Guest TSC = host TSC + offset: read both as close together as we can. */
 	memset(buf, 0, sizeof(buf));
-	msrs = (struct kvm_msrs *)buf;
 	msrs->nmsrs = 1;
 	msrs->entries[0].index = 0x10;   /* IA32_TSC */
 	uint64_t before = __rdtsc();
@@ -202,7 +199,38 @@ int xen_time_vcpu_setup(struct domain *dom, struct vcpu *vcpu, char *err, size_t
 		return -1;
 	}
 	uint64_t after = __rdtsc();
-	v->tsc_offset = (int64_t)(msrs->entries[0].data - (before + (after - before) / 2));
+	*offset = (int64_t)(msrs->entries[0].data - (before + (after - before) / 2));
+	return 0;
+}
+
+int xen_time_restore(struct domain *dom, uint64_t stime, char *err, size_t errlen)
+{
+	struct xen_state *xen = &dom->xen;
+	int64_t offsets[XEN_MAX_VCPUS];
+
+	for (unsigned int i = 0; i < dom->n_vcpus; i++)
+		if (read_tsc_offset(&dom->vcpus[i], &offsets[i], err, errlen))
+			return -1;
+	pthread_mutex_lock(&xen->lock);
+	for (unsigned int i = 0; i < dom->n_vcpus; i++)
+		xen->vcpu[i].tsc_offset = offsets[i];
+	xen->tsc_base = __rdtsc();
+	xen->stime_base = stime;
+	if (!xen->tsc_to_system_mul)     /* not calibrated (a fake domain): the monotonic line */
+		xen->boot_ns = clock_ns(CLOCK_MONOTONIC) - stime;
+	for (unsigned int i = 0; i < dom->n_vcpus; i++)
+		xen_time_update_locked(dom, i);
+	pthread_mutex_unlock(&xen->lock);
+	return 0;
+}
+
+int xen_time_vcpu_setup(struct domain *dom, struct vcpu *vcpu, char *err, size_t errlen)
+{
+	struct xen_vcpu_state *v = &dom->xen.vcpu[vcpu->id];
+	int khz;
+
+	if (read_tsc_offset(vcpu, &v->tsc_offset, err, errlen))
+		return -1;
 	khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
 	if (khz <= 0) {
 		ERR_SET(err, errlen, "KVM_GET_TSC_KHZ: %s", strerror(errno));

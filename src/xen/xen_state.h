@@ -183,6 +183,10 @@ uint64_t xen_reservation_current(struct domain *dom);
 /* xl mem-max: the most pages populate_physmap and increase_reservation may reach.  0, or -1 with
  * why (above the RAM the domain was built with). */
 int xen_reservation_set_max(struct domain *dom, uint64_t pages, char *why, size_t len);
+/* Save and restore, by page index in memfd order: whether the guest has given page `index` back,
+ * and (restore) marking it so, punched, or held again. */
+bool xen_reservation_page_out(struct domain *dom, uint64_t index);
+void xen_reservation_restore_page(struct domain *dom, uint64_t index, bool out);
 /* True if `gfn` is guest RAM the guest has not given back.  Caller holds xen.lock. */
 bool xen_gfn_populated_locked(struct domain *dom, uint64_t gfn);
 
@@ -195,6 +199,9 @@ uint64_t xen_system_time_ns(const struct domain *dom);
 /* From now on system time is the host TSC at `tsc_khz`, continuing from its current value.  Before
  * the vCPUs run (vCPU 0's setup calls it; tests may). */
 void xen_time_calibrate(struct domain *dom, uint32_t tsc_khz);
+/* A restored domain's time goes on from `stime` (its saved system time): the base is taken anew and
+ * each vCPU's TSC offset read again from KVM, where its saved TSC was just loaded.  0, or -1 with err. */
+int xen_time_restore(struct domain *dom, uint64_t stime, char *err, size_t errlen);
 /* The CLOCK_MONOTONIC instant at which system time reaches `stime` (a past one: long ago, not 0). */
 void xen_system_time_to_monotonic(const struct domain *dom, uint64_t stime, struct timespec *ts);
 /* Refreshes vcpu_time_info for a vCPU and the wallclock. Caller holds xen.lock. */

@@ -70,6 +70,12 @@ void domain_shutdown(struct domain *d, int reason)
 	(void)d;
 	(void)reason;
 }
+void domain_suspend(struct domain *d, unsigned int vcpu);
+void domain_suspend(struct domain *d, unsigned int vcpu)
+{
+	(void)d;
+	(void)vcpu;
+}
 
 static FILE *report;               /* the real stderr, for our own complaints */
 
