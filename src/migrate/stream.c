@@ -278,7 +278,8 @@ static ssize_t read_upto(struct mig_reader *r, uint8_t *dst, size_t len, char *e
 
 	if (r->fd < 0) {
 		got = len < buffer_left(r) ? len : buffer_left(r);
-		memcpy(dst, r->body + r->offset, got);
+		if (got)                    /* an empty buffer may be NULL */
+			memcpy(dst, r->body + r->offset, got);
 		r->offset += got;
 		return (ssize_t)got;
 	}
@@ -419,7 +420,7 @@ int mig_read_record(struct mig_reader *r, uint32_t *type, const uint8_t **body, 
 				(unsigned long long)r->offset, k->name);
 			return -1;
 		}
-		data = r->body + r->offset;
+		data = blen ? r->body + r->offset : NULL;
 		r->offset += blen;
 	} else {
 		if (body_room(r, (size_t)blen, err, errlen) < 0)
