@@ -688,7 +688,7 @@ static int spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool paused
 	char config[PATH_MAX] = "", restorefd[8];
 	char vmm[PATH_MAX], logpath[PATH_MAX], kernel[PATH_MAX], ramdisk[PATH_MAX];
 	char mem[32], vcpus[32], max_vcpus[32], readyfd[8], weight[16], cap[16], uuid[UUID_TEXT_LEN];
-	char *argv[38 + 2 * VIF_MAX + 2 * DISK_MAX + 4 * DOMAIN_MAX_VCPUS + 4];
+	char *argv[40 + 2 * VIF_MAX + 2 * DISK_MAX + 4 * DOMAIN_MAX_VCPUS + 4];
 	char *vifs[VIF_MAX] = { 0 }, *disks[DISK_MAX] = { 0 };
 	size_t argc = 0;
 	int pipefd[2] = { -1, -1 }, pidpipe[2] = { -1, -1 }, logfd = -1, nullfd = -1, status, r = -1;
@@ -759,7 +759,10 @@ static int spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool paused
 		argv[argc++] = "--restore-fd";
 		argv[argc++] = restorefd;
 		paused = true;            /* a restored domain waits for xl's unpause */
-	} else {
+	}
+	/* A restored domain reboots from its config's kernel, as Xen's do, when this host has it. */
+	if (restore_fd < 0 || (kernel[0] && access(kernel, R_OK) == 0 &&
+			       (!dc->ramdisk || access(ramdisk, R_OK) == 0))) {
 		argv[argc++] = "--kernel";
 		argv[argc++] = kernel;
 		if (dc->ramdisk) {
