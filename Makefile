@@ -244,3 +244,11 @@ build/fuzz/fuzz_migrate_stream: $(FUZZ_MIGRATE_STREAM_SRCS) src/migrate/stream.h
                                 src/vmm/vcpu_state.h src/backends/pv_backend.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_MIGRATE_STREAM_SRCS) -o $@
+
+# The VMM's restore (vmm/restore.c) of a stream's domain records into a fake domain.
+FUZZ_RESTORE_SRCS = tests/fuzz/fuzz_restore.c $(filter-out src/vmm/main.c,$(VMM_SRCS)) $(LIB_SRCS)
+fuzz: build/fuzz/fuzz_restore
+
+build/fuzz/fuzz_restore: $(FUZZ_RESTORE_SRCS) $(wildcard src/*/*.h) tests/unit/fake_domain.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_RESTORE_SRCS) -o $@ $(VMM_LIBS)

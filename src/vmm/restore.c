@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "backends/pv_backend.h"
 #include "hw/device.h"
 #include "lib/error.h"
@@ -232,6 +233,10 @@ int restore_read(struct domain *dom, int fd, struct restore_result *res, char *e
 		goto out;
 	}
 	mig_reader_init(&reader, fd);
+	/* Offsets in messages count from the stream's start, where the descriptor tells it. */
+	off_t at = lseek(fd, 0, SEEK_CUR);
+	if (at > 0)
+		reader.offset = (uint64_t)at;
 	for (;;) {
 		uint32_t type;
 		const uint8_t *body;

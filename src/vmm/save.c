@@ -36,6 +36,7 @@
 #include "lib/error.h"
 #include "lib/xs_client.h"
 #include "migrate/stream.h"
+#include "vmm/dirty_bitmap.h"
 #include "vmm/dirty_log.h"
 #include "vmm/domain.h"
 #include "vmm/event_loop.h"
@@ -421,7 +422,9 @@ static int save_stream(struct save_job *job)
 	uint64_t sent;
 
 	job->ram_pages = dom->vm.ram_size / MIG_PAGE_SIZE;
-	job->dirty = calloc(job->ram_pages / 64 + 1, sizeof(uint64_t));
+	/* The log covers the memfd's every page (RAM and the extra pages past it); only RAM is sent:
+	 * the extra pages are grant frames, which a resumed guest maps and fills again. */
+	job->dirty = calloc(dirty_bitmap_words(vm_memfd_pages(&dom->vm)), sizeof(uint64_t));
 	job->batch = malloc(8 + 8 * MIG_PAGES_PER_BATCH + (size_t)MIG_PAGE_SIZE * MIG_PAGES_PER_BATCH);
 	if (!job->dirty || !job->batch) {
 		ERR_SET(job->err, sizeof(job->err), "out of memory for the save's page maps");
@@ -529,7 +532,7 @@ static bool domain_suspended(struct domain *dom)
 static void finish(struct save_job *job)
 {
 	struct domain *dom = job->dom;
-	char msg[600];
+	char msg[800];
 
 	if (job->thread_started) {
 		pthread_join(job->thread, NULL);
@@ -547,8 +550,8 @@ static void finish(struct save_job *job)
 		LOG("domain %d: save failed: %s", dom->domid, job->err);
 		if (domain_suspended(dom) && domain_resume_suspended(dom, why, sizeof(why)))
 			LOG("domain %d: resuming after the failed save: %s", dom->domid, why);
-		snprintf(msg, sizeof(msg), "%s%s%s", job->err, why[0] ? "; and resuming the domain failed: " : "",
-			 why);
+		snprintf(msg, sizeof(msg), "%.512s%s%.160s", job->err,
+			 why[0] ? "; and resuming the domain failed: " : "", why);
 		control_reply_later(job->conn, -EIO, msg);
 	}
 	job_free(job);
@@ -652,7 +655,7 @@ bool save_on_suspend(struct domain *dom)
 	job->pv = pv;
 	job->pv_len = pv_len;
 	if (devices_len < 0)
-		snprintf(job->capture_err, sizeof(job->capture_err), "saving the devices: %s", err);
+		snprintf(job->capture_err, sizeof(job->capture_err), "saving the devices: %.200s", err);
 	pthread_cond_broadcast(&job->cond);
 	pthread_mutex_unlock(&job->lock);
 	return true;
