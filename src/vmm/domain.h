@@ -61,6 +61,14 @@ struct domain_sched;
 struct balloon_watch;
 struct dirty_log;
 struct save_job;
+struct pci_bus;
+struct hvm_config;
+
+/* Where emulated devices' interrupt lines go (hw/irq.h): KVM's irqchip, or a test's watcher. */
+struct irq_router {
+	void (*set)(void *opaque, unsigned int gsi, bool level);
+	void *opaque;
+};
 
 struct domain {
 	const struct domain_params *params;
@@ -82,6 +90,9 @@ struct domain {
 	struct balloon_watch *balloon;     /* memory/target and whether the guest follows it */
 	struct dirty_log *dirty_log;       /* while a live save runs: pages the host writes are marked */
 	struct save_job *save_job;         /* a save or migration under way (vmm/save.c); main thread's */
+	struct irq_router irq;             /* HVM: emulated devices' interrupt lines */
+	struct pci_bus *pci;               /* HVM: PCI bus 0 (hw/pci.h); NULL for PVH domains */
+	struct hvm_config *hvm;            /* HVM: what the config asks of the emulated PC; NULL for PVH */
 
 	pthread_mutex_t lock;      /* guards what follows */
 	pthread_cond_t unpaused;
