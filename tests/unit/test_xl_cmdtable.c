@@ -1,4 +1,4 @@
-/* xl's command table lookup (xl's unique-prefix rule, planned commands hidden) and its JSON
+/* xl's command table lookup (xl's unique-prefix rule) and its JSON
  * writer (escaping, layout), table-driven. */
 #define _GNU_SOURCE /* open_memstream */
 #include <stdlib.h>
@@ -25,7 +25,7 @@ static const struct lookup_case lookups[] = {
 	{ "un", "unpause" },
 	{ "shutdown", "shutdown" },
 	{ "sh", "shutdown" },
-	{ "sav", NULL },            /* planned, not implemented: hidden */
+	{ "sav", "save" },
 	{ "sy", "sysrq" },
 	{ "", NULL },
 	{ "lists", NULL },
