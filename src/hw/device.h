@@ -32,6 +32,8 @@ struct device_instance {
 
 /* The devices every PVH domain gets, NULL-terminated. */
 extern const struct device_ops *const pvh_devices[];
+/* An HVM domain's emulated PC (docs/hvm.md), NULL-terminated: the PCI bus first. */
+extern const struct device_ops *const hvm_devices[];
 
 int devices_init(struct domain *dom, const struct device_ops *const *table, char *err, size_t errlen);
 void devices_teardown(struct domain *dom);

@@ -18,6 +18,17 @@ const struct device_ops *const pvh_devices[] = {
 	NULL,
 };
 
+/* The PC's devices, then the PV console ring and the xenstore link that PV drivers use through
+ * the Xen platform device. */
+const struct device_ops *const hvm_devices[] = {
+	&debugcon_device,
+	&uart16550_device,
+	&port80_device,
+	&console_ring_device,
+	&xenstore_link_device,
+	NULL,
+};
+
 int devices_init(struct domain *dom, const struct device_ops *const *table, char *err, size_t errlen)
 {
 	for (; *table; table++) {

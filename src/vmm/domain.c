@@ -7,9 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 #include "hw/device.h"
+#include "hw/hvm_config.h"
 #include "lib/error.h"
 #include "vmm/balloon_watch.h"
 #include "vmm/domain.h"
+#include "vmm/hvm_loader.h"
 #include "vmm/pvh_loader.h"
 #include "vmm/sched.h"
 #include "vmm/vcpu_state.h"
@@ -28,6 +30,8 @@ static void domain_reset_state(struct domain *dom)
 	dom->state = DOMAIN_RUNNING;
 	dom->shutdown_reason = -1;
 	dom->vcpu_watch = (struct vcpu_watch){ .timer_fd = -1 };
+	dom->irq = (struct irq_router){ 0 };
+	dom->pci = NULL;
 }
 
 int domain_build(struct domain *dom, const struct domain_params *params, struct console *console,
@@ -64,8 +68,11 @@ int domain_build(struct domain *dom, const struct domain_params *params, struct 
 	/* The memfd is sized for maxmem; only what the guest populates costs host memory. */
 	if (vm_create(&dom->vm, params->kvm_device, maxmem, ram, err, errlen))
 		return -1;
+	/* An HVM domain's devices find its config, its firmware and its interrupt router ready. */
+	dom->hvm = params->hvm;
 	if (xen_init(dom, err, errlen) || xen_hypercall_path_init(dom, err, errlen) ||
-	    devices_init(dom, pvh_devices, err, errlen))
+	    (params->hvm && hvm_build(dom, params->hvm->firmware, err, errlen)) ||
+	    devices_init(dom, params->hvm ? hvm_devices : pvh_devices, err, errlen))
 		goto fail;
 	struct pvh_options opt = {
 		.vcpus = params->vcpus, .max_vcpus = domain_max_vcpus(params),
@@ -73,11 +80,13 @@ int domain_build(struct domain *dom, const struct domain_params *params, struct 
 	};
 	/* A restored domain's memory and registers come from its stream (vmm/restore.c). */
 	bool restoring = params->restore_fd >= 0;
-	if (!restoring && !params->kernel) {
+	/* An HVM domain boots its firmware: vCPU 0 starts at the reset vector, as KVM makes it. */
+	bool loads_kernel = !restoring && !params->hvm;
+	if (loads_kernel && !params->kernel) {
 		ERR_SET(err, errlen, "no kernel to build the domain from");
 		goto fail;
 	}
-	if (!restoring &&
+	if (loads_kernel &&
 	    pvh_load(&dom->vm, params->kernel, params->ramdisk, params->cmdline, &opt, &boot, err, errlen))
 		goto fail;
 	/* Every possible vCPU exists from the start: those past `vcpus` are offline in xenstore and
@@ -90,7 +99,7 @@ int domain_build(struct domain *dom, const struct domain_params *params, struct 
 	/* Secondary vCPUs wait in the in-kernel APIC for a start IPI, as on hardware, or for
 	 * VCPUOP_initialise + VCPUOP_up (xen/vcpu_power.c); offline until then. */
 	vcpu_power_init(dom);
-	if (!restoring && pvh_setup_boot_vcpu(dom->vcpus[0].fd, &boot, err, errlen))
+	if (loads_kernel && pvh_setup_boot_vcpu(dom->vcpus[0].fd, &boot, err, errlen))
 		goto fail;
 	return 0;
 fail:

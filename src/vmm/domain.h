@@ -38,6 +38,8 @@ struct domain_params {
 	/* --restore-fd: the domain comes from a save stream on this descriptor (vmm/restore.c), not from
 	 * a kernel; -1 otherwise. */
 	int restore_fd;
+	/* --hvm: an emulated PC booting its firmware (docs/hvm.md), what it is to have; NULL: PVH. */
+	struct hvm_config *hvm;
 	struct pv_spec pv_specs[PV_MAX_DEVICES];  /* --vif, --disk ...: built after the domid is known */
 	unsigned int n_pv_specs;
 	/* Placement and share (vmm/sched.h): Xen's credit weight (256) and cap (0), and each vCPU's

@@ -20,6 +20,7 @@
 #include "lib/rundir.h"
 #include "lib/uuid.h"
 #include "backends/pv_backend.h"
+#include "hw/hvm_config.h"
 #include "vmm/acpi_tables.h"
 #include "vmm/control.h"
 #include "vmm/domain.h"
@@ -40,6 +41,7 @@ struct vmm {
 	struct control_server control;
 	struct event_loop loop;
 	struct domain_sched sched;   /* cgroup, weight, cap, affinities (vmm/sched.h) */
+	struct hvm_config hvm;       /* --hvm's options (params.hvm points here for an HVM domain) */
 	bool running;
 	bool guest_ended;            /* the guest shut down (rather than being destroyed) */
 	char dir[PATH_MAX];          /* the domain's directory under domains/ */
@@ -55,6 +57,9 @@ static void usage(FILE *out)
 	for (const struct pv_backend_type *const *t = pv_backend_types; *t; t++)
 		fprintf(out, "                  [--%s %s]...\n", (*t)->option, (*t)->spec_usage);
 	fprintf(out, "                  [--weight W] [--cap C] [--cpus [VCPU=]LIST]... [--cpus-soft [VCPU=]LIST]...\n");
+	fprintf(out, "                  [--hvm [--firmware PATH] [--boot ORDER] [--acpi 0|1] [--xen-platform-pci 0|1]\n"
+		     "                   [--serial pty|none] [--rtc-offset SECONDS] [--localtime]\n"
+		     "                   [--ide hdX,PATH,r|w,disk|cdrom]... [--nic model=M,mac=MAC,devid=N]...]\n");
 	fprintf(out, "ACT: destroy | restart | preserve.  Normally started by `xl create`.\n");
 }
 
@@ -128,7 +133,8 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 	enum { OPT_NAME = 1, OPT_KERNEL, OPT_RAMDISK, OPT_CMDLINE, OPT_MEMORY, OPT_VCPUS, OPT_POWEROFF,
 	       OPT_REBOOT, OPT_CRASH, OPT_PAUSED, OPT_RUNDIR, OPT_READY, OPT_HELP, OPT_MAX_VCPUS, OPT_PV_FIRST };
 	enum { OPT_WEIGHT = 0x100, OPT_CAP, OPT_CPUS, OPT_CPUS_SOFT };   /* above the PV options' */
-	enum { OPT_MAXMEM = 0x180, OPT_UUID, OPT_CONFIG, OPT_RESTORE_FD };
+	enum { OPT_MAXMEM = 0x180, OPT_UUID, OPT_CONFIG, OPT_RESTORE_FD, OPT_HVM };
+	enum { OPT_HVM_FIRST = 0x200 };   /* hvm_config_options[c - OPT_HVM_FIRST] */
 	static const struct option fixed[] = {
 		{ "name", 1, NULL, OPT_NAME }, { "kernel", 1, NULL, OPT_KERNEL },
 		{ "ramdisk", 1, NULL, OPT_RAMDISK }, { "cmdline", 1, NULL, OPT_CMDLINE },
@@ -141,8 +147,9 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		{ "help", 0, NULL, OPT_HELP }, { "max-vcpus", 1, NULL, OPT_MAX_VCPUS },
 		{ "maxmem", 1, NULL, OPT_MAXMEM }, { "uuid", 1, NULL, OPT_UUID },
 		{ "config", 1, NULL, OPT_CONFIG }, { "restore-fd", 1, NULL, OPT_RESTORE_FD },
+		{ "hvm", 0, NULL, OPT_HVM },
 	};
-	enum { N_FIXED = sizeof(fixed) / sizeof(fixed[0]), N_OPTS_MAX = N_FIXED + 16 };
+	enum { N_FIXED = sizeof(fixed) / sizeof(fixed[0]), N_OPTS_MAX = N_FIXED + 32 };
 	/* The fixed options, then one per PV backend type (pv_backend_types[c - OPT_PV_FIRST]). */
 	struct option opts[N_OPTS_MAX + 1];
 	unsigned int n_opts = N_FIXED;
@@ -154,7 +161,14 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 	memcpy(opts, fixed, sizeof(fixed));
 	for (unsigned int i = 0; pv_backend_types[i] && n_opts < N_OPTS_MAX; i++)
 		opts[n_opts++] = (struct option){ pv_backend_types[i]->option, 1, NULL, OPT_PV_FIRST + (int)i };
+	unsigned int n_pv_opts = n_opts - N_FIXED;
+	for (unsigned int i = 0; hvm_config_options[i] && n_opts < N_OPTS_MAX; i++)
+		opts[n_opts++] = (struct option){ hvm_config_options[i],
+						  strcmp(hvm_config_options[i], "localtime") ? 1 : 0, NULL,
+						  OPT_HVM_FIRST + (int)i };
 	opts[n_opts] = (struct option){ 0 };
+	hvm_config_init(&v->hvm);
+	bool hvm = false, hvm_options = false;
 	*p = (struct domain_params){
 		.cmdline = "", .memory_mb = 128, .vcpus = 1, .on_poweroff = ACTION_DESTROY,
 		.on_reboot = ACTION_RESTART, .on_crash = ACTION_DESTROY, .restore_fd = -1,
@@ -214,6 +228,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 				return -1;
 			v->ready_fd = (int)n;
 			break;
+		case OPT_HVM: hvm = true; break;
 		case OPT_RESTORE_FD:
 			if (parse_number(optarg, "restore-fd", "a descriptor", 0, 65535, &n, err, errlen))
 				return -1;
@@ -239,7 +254,14 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 				return -1;
 			break;
 		default:
-			if (c >= OPT_PV_FIRST && c < OPT_PV_FIRST + (int)(n_opts - N_FIXED)) {
+			if (c >= OPT_HVM_FIRST) {
+				const char *name = hvm_config_options[c - OPT_HVM_FIRST];
+				if (hvm_config_option(&v->hvm, name, optarg ? optarg : "", err, errlen))
+					return -1;
+				hvm_options = true;
+				break;
+			}
+			if (c >= OPT_PV_FIRST && c < OPT_PV_FIRST + (int)n_pv_opts) {
 				if (add_pv_spec(p, pv_backend_types[c - OPT_PV_FIRST], optarg, err, errlen))
 					return -1;
 				break;
@@ -248,9 +270,20 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 			exit(2);
 		}
 	}
-	if (optind < argc || !p->name || (!p->kernel && p->restore_fd < 0)) {
-		ERR_SET(err, errlen, "--name and --kernel (or --restore-fd) are required, and nothing else "
-			"may follow");
+	if (hvm_options && !hvm) {
+		ERR_SET(err, errlen, "the HVM options (--boot, --ide, --nic ...) need --hvm");
+		return -1;
+	}
+	if (hvm)
+		p->hvm = &v->hvm;
+	if (optind < argc || !p->name || (!p->kernel && p->restore_fd < 0 && !hvm)) {
+		ERR_SET(err, errlen, "--name and --kernel (or --restore-fd, or --hvm) are required, and "
+			"nothing else may follow");
+		return -1;
+	}
+	if (hvm && p->kernel) {
+		ERR_SET(err, errlen, "--kernel with --hvm: an HVM domain boots its firmware (direct kernel "
+			"boot is not supported)");
 		return -1;
 	}
 	if (p->restore_fd >= 0 && fcntl(p->restore_fd, F_GETFD) < 0) {

@@ -161,6 +161,8 @@ fail:
 void vm_destroy(struct vm *vm)
 {
 	vm_extra_release(vm);
+	if (vm->rom)
+		munmap(vm->rom, vm->rom_size);
 	if (vm->ram)
 		munmap(vm->ram, vm->ram_size + (vm->extra ? EXTRA_BYTES : 0));
 	if (vm->memfd >= 0)
@@ -543,4 +545,58 @@ int vm_set_dirty_logging(struct vm *vm, bool on, char *err, size_t errlen)
 uint64_t vm_extra_unlogged_take(struct vm *vm)
 {
 	return __atomic_exchange_n(&vm->extra_unlogged, 0, __ATOMIC_SEQ_CST);
+}
+
+/* ---- HVM ---- */
+#define ROM_SLOT (EXTRA_SLOT_BASE + VM_EXTRA_PAGES)
+#define ROM_MAX (16ull << 20)
+
+int vm_create_pit(struct vm *vm, char *err, size_t errlen)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		ERR_SET(err, errlen, "KVM_CREATE_PIT2: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void vm_irq_line(void *opaque, unsigned int gsi, bool level)
+{
+	struct vm *vm = opaque;
+	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		LOG("KVM_IRQ_LINE %u=%d: %s", gsi, level, strerror(errno));
+}
+
+int vm_map_rom(struct vm *vm, uint64_t gpa, const void *data, uint64_t len, char *err, size_t errlen)
+{
+	if (!len || len > ROM_MAX || (len & 4095) || (gpa & 4095) || vm->rom) {
+		ERR_SET(err, errlen, "firmware of %llu bytes at %#llx: it must be whole pages, at most 16 MiB, "
+			"and only one", (unsigned long long)len, (unsigned long long)gpa);
+		return -1;
+	}
+	vm->rom = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (vm->rom == MAP_FAILED) {
+		vm->rom = NULL;
+		ERR_SET(err, errlen, "memory for the firmware: %s", strerror(errno));
+		return -1;
+	}
+	vm->rom_size = len;
+	memcpy(vm->rom, data, len);
+	bool readonly = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
+	struct kvm_userspace_memory_region region = {
+		.slot = ROM_SLOT, .flags = readonly ? KVM_MEM_READONLY : 0, .guest_phys_addr = gpa,
+		.memory_size = len, .userspace_addr = (uint64_t)(uintptr_t)vm->rom,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		ERR_SET(err, errlen, "mapping the firmware at %#llx: %s", (unsigned long long)gpa, strerror(errno));
+		return -1;
+	}
+	if (!readonly)
+		LOG("this host's KVM has no read-only memory: the firmware image at %#llx is writable",
+		    (unsigned long long)gpa);
+	return 0;
 }

@@ -38,6 +38,8 @@ struct vm {
 	struct vm_extra_run extra_runs[VM_EXTRA_PAGES];
 	unsigned int extra_n_runs;
 	unsigned int phys_bits;                  /* guest-physical address width; 0: the host CPU's */
+	uint8_t *rom;                            /* HVM firmware image mapped below 4 GiB (vm_map_rom) */
+	uint64_t rom_size;
 	/* Dirty logging (vm_set_dirty_logging, vmm/dirty_log.c).  slots_lock serialises changes of
 	 * the extra pages' slots with walks of the slots (vm_for_each_slot); a zeroed one is an
 	 * unlocked mutex (glibc), which the tests' fake VMs rely on. */
@@ -136,6 +138,16 @@ int vm_for_each_slot(struct vm *vm, int (*fn)(void *opaque, struct vm *vm, const
 int vm_set_dirty_logging(struct vm *vm, bool on, char *err, size_t errlen);
 /* Takes the extra_unlogged bits (bit i: memfd page ram_size/4096 + i), leaving none. */
 uint64_t vm_extra_unlogged_take(struct vm *vm);
+
+/* ---- HVM ---- */
+/* An i8254 PIT in KVM beside its irqchip (KVM_CREATE_PIT2).  0, or -1 with err. */
+int vm_create_pit(struct vm *vm, char *err, size_t errlen);
+/* Drives interrupt line `gsi` of KVM's PIC/IO-APIC (KVM_IRQ_LINE); the shape of irq_router.set. */
+void vm_irq_line(void *vm, unsigned int gsi, bool level);
+/* Maps `len` bytes (whole pages, at most 16 MiB) of firmware at guest-physical `gpa` as read-only
+ * memory of its own (KVM_MEM_READONLY where the host has it: writes then exit as MMIO and are
+ * dropped), as the flash at the top of 4 GiB is.  0, or -1 with err. */
+int vm_map_rom(struct vm *vm, uint64_t gpa, const void *data, uint64_t len, char *err, size_t errlen);
 
 /* The memory map we promise the guest, in hvm_memmap / e820 terms. Returns the number of entries. */
 #define VM_MEMMAP_MAX 8
