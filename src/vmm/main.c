@@ -21,6 +21,7 @@
 #include "lib/uuid.h"
 #include "backends/pv_backend.h"
 #include "hw/hvm_config.h"
+#include "hw/uart16550.h"
 #include "vmm/acpi_tables.h"
 #include "vmm/control.h"
 #include "vmm/domain.h"
@@ -579,8 +580,14 @@ static void on_console_input(void *opaque, uint32_t events)
 	ssize_t n;
 
 	(void)events;
-	while ((n = read(v->console.pty_master, buf, sizeof(buf))) > 0)
-		console_ring_input(&v->dom, buf, (size_t)n);
+	/* An HVM domain's console is its serial line (serial = "pty"), as xl console shows it. */
+	bool serial = v->dom.hvm && v->dom.hvm->serial;
+	while ((n = read(v->console.pty_master, buf, sizeof(buf))) > 0) {
+		if (serial)
+			uart16550_input(&v->dom, buf, (size_t)n);
+		else
+			console_ring_input(&v->dom, buf, (size_t)n);
+	}
 }
 
 static int run(struct vmm *v)
