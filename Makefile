@@ -124,7 +124,7 @@ FUZZ_XS_SNAPSHOT_SRCS = tests/fuzz/fuzz_xs_snapshot.c $(XS_SRCS) $(LOG_SRCS) src
 FUZZ_XS_JOURNAL_SRCS = tests/fuzz/fuzz_xs_journal.c $(XS_SRCS) $(LOG_SRCS) src/lib/unix_socket.c
 # The ring backends run on tests/unit/fake_domain.h: xen_init and the hypercall table (all of
 # src/xen) and what those reach, short of domain.c (the fuzzers stub domain_shutdown).
-FUZZ_FAKE_DOMAIN_SRCS = $(wildcard src/xen/*.c) src/vmm/vm.c src/vmm/dirty_log.c src/vmm/guest_access.c src/vmm/io.c src/vmm/upcall.c src/lib/hvlog.c \
+FUZZ_FAKE_DOMAIN_SRCS = $(wildcard src/xen/*.c) src/vmm/vm.c src/vmm/dirty_log.c src/vmm/dirty_bitmap.c src/vmm/guest_access.c src/vmm/io.c src/vmm/upcall.c src/lib/hvlog.c \
                         src/vmm/event_loop.c src/backends/console.c $(LOG_SRCS)
 FUZZ_FAKE_DOMAIN_HDRS = $(wildcard src/backends/*.h src/vmm/*.h src/xen/*.h src/lib/*.h) tests/unit/fake_domain.h
 FUZZ_NETBACK_RING_SRCS = tests/fuzz/fuzz_netback_ring.c src/backends/netback_ring.c src/backends/netback_csum.c \
