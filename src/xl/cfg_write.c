@@ -124,6 +124,11 @@ static char *vif_spec(const void *item, size_t index, char *err, size_t errlen)
 		r = vif_item(spec, &first, index, "vifname", vif->vifname, err, errlen);
 	if (!r)
 		r = vif_item(spec, &first, index, "rate", vif->rate, err, errlen);
+	if (!r && vif->model[0])
+		r = vif_item(spec, &first, index, "model", vif->model, err, errlen);
+	if (!r && xl_vif_nictype_name(vif->nictype))
+		r = vif_item(spec, &first, index, "type", xl_vif_nictype_name(vif->nictype), err,
+			     errlen);
 	if (fclose(spec) || r) {
 		if (!r)
 			snprintf(err, errlen, "out of memory");
@@ -143,6 +148,14 @@ static char *disk_spec(const void *item, size_t index, char *err, size_t errlen)
 		snprintf(err, errlen, "disk %zu: vdev '%s' cannot be written in a disk spec", index,
 			 disk->vdev ? disk->vdev : "");
 		return NULL;
+	}
+	if (!disk->target && disk->cdrom) {
+		/* an hvm domain's empty tray */
+		if (asprintf(&text, "vdev=%s, access=ro, devtype=cdrom", disk->vdev) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return NULL;
+		}
+		return text;
 	}
 	if (!disk->target || !*disk->target) {
 		snprintf(err, errlen, "disk %zu (%s): no target", index, disk->vdev);
@@ -187,6 +200,28 @@ static int affinity_entry(FILE *f, const char *key, char *const *specs, size_t n
 	}
 	fprintf(f, " ]\n");
 	return 0;
+}
+
+/* An hvm domain's keys (hvm_config_xl.h): only those that differ from the defaults. */
+static void hvm_entries(FILE *f, const struct xl_hvm *hvm)
+{
+	if (hvm->firmware)
+		string_entry(f, "firmware", hvm->firmware);
+	if (hvm->boot[0])
+		string_entry(f, "boot", hvm->boot);
+	if (hvm->no_acpi)
+		fprintf(f, "acpi = 0\n");
+	if (hvm->no_platform_pci)
+		fprintf(f, "xen_platform_pci = 0\n");
+	if (hvm->no_serial)
+		string_entry(f, "serial", "none");
+	/* xl.cfg's numbers have no sign: a negative one is written as a string, as Xen's users do */
+	if (hvm->rtc_timeoffset > 0)
+		fprintf(f, "rtc_timeoffset = %lld\n", hvm->rtc_timeoffset);
+	else if (hvm->rtc_timeoffset < 0)
+		fprintf(f, "rtc_timeoffset = \"%lld\"\n", hvm->rtc_timeoffset);
+	if (hvm->localtime)
+		fprintf(f, "localtime = 1\n");
 }
 
 /* A list entry of device specs, one per line. */
@@ -240,6 +275,8 @@ char *domain_config_to_cfg(const struct domain_config *dc, char *err, size_t err
 		string_entry(f, "ramdisk", dc->ramdisk);
 	if (dc->cmdline && *dc->cmdline)
 		string_entry(f, "cmdline", dc->cmdline);
+	if (dc->type == DOMAIN_TYPE_HVM)
+		hvm_entries(f, &dc->hvm);
 	fprintf(f, "memory = %lu\nmaxmem = %lu\n", dc->memory_mb, dc->maxmem_mb);
 	fprintf(f, "vcpus = %u\nmaxvcpus = %u\n", dc->vcpus, dc->max_vcpus);
 	string_entry(f, "on_poweroff", domain_action_name(dc->on_poweroff));

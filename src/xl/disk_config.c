@@ -53,6 +53,7 @@ struct disk_parse {
 	bool given[N_POSITIONAL];
 	bool devtype_given, backendtype_given, backend_given;
 	bool access_rw_given;    /* access=rw/w written out, which a cdrom refuses */
+	bool empty_tray_ok;      /* an hvm domain's cdrom may have no target */
 };
 
 static int set_string(struct disk_parse *dp, char **field, const char *value)
@@ -302,6 +303,18 @@ static int finish(struct disk_parse *dp)
 	char why[256];
 
 	if (!disk->target) {
+		if (disk->cdrom && dp->empty_tray_ok) {
+			if (dp->access_rw_given)
+				return disk_error(dp->err, dp->errlen, dp->where, "a cdrom is read-only: "
+						  "access rw cannot be used with devtype=cdrom");
+			if (!disk->vdev)
+				return disk_error(dp->err, dp->errlen, dp->where,
+						  "no vdev given (like vdev=hdc)");
+			disk->readonly = true;
+			return vdev_to_devid(disk->vdev, &disk->devid, why, sizeof(why))
+				? disk_error(dp->err, dp->errlen, dp->where, "invalid vdev '%s': %s",
+					     disk->vdev, why) : 0;
+		}
 		if (disk->cdrom)
 			return disk_error(dp->err, dp->errlen, dp->where, "no target given: empty cdrom "
 					  "drives are not supported yet");
@@ -325,10 +338,11 @@ static int finish(struct disk_parse *dp)
 	return 0;
 }
 
-int xl_disk_parse(const char *spec, const char *where, struct xl_disk *disk, FILE *warn,
-		  char *err, size_t errlen)
+static int parse_spec(const char *spec, const char *where, bool empty_tray_ok, struct xl_disk *disk,
+		      FILE *warn, char *err, size_t errlen)
 {
-	struct disk_parse dp = { .disk = disk, .warn = warn, .err = err, .errlen = errlen };
+	struct disk_parse dp = { .disk = disk, .warn = warn, .err = err, .errlen = errlen,
+				 .empty_tray_ok = empty_tray_ok };
 	char *copy = strdup(spec), *p;
 	int r = 0;
 
@@ -380,6 +394,18 @@ out:
 	return r;
 }
 
+int xl_disk_parse(const char *spec, const char *where, struct xl_disk *disk, FILE *warn,
+		  char *err, size_t errlen)
+{
+	return parse_spec(spec, where, false, disk, warn, err, errlen);
+}
+
+int xl_disk_parse_hvm(const char *spec, const char *where, struct xl_disk *disk, FILE *warn,
+		      char *err, size_t errlen)
+{
+	return parse_spec(spec, where, true, disk, warn, err, errlen);
+}
+
 void xl_disk_free(struct xl_disk *disk)
 {
 	free(disk->vdev);
@@ -396,6 +422,61 @@ const char *xl_disk_access_name(const struct xl_disk *disk)
 const char *xl_disk_devtype_name(const struct xl_disk *disk)
 {
 	return disk->cdrom ? "cdrom" : "disk";
+}
+
+/* ---- hvm's IDE drives ------------------------------------------------------------------------ */
+
+/* The whole-disk numbers of hda..hdd and xvda..xvdd (xen-vbd-interface(7)): IDE majors 3 and 22
+ * with unit << 6, and Xen's 202 with disk << 4. */
+#define IDE_DEVID(major, unit) (((major) << 8) | ((unit) << 6))
+#define XVD_DEVID(disk) ((202 << 8) | ((disk) << 4))
+static const unsigned int ide_devids[4][2] = {
+	{ IDE_DEVID(3, 0), XVD_DEVID(0) }, { IDE_DEVID(3, 1), XVD_DEVID(1) },
+	{ IDE_DEVID(22, 0), XVD_DEVID(2) }, { IDE_DEVID(22, 1), XVD_DEVID(3) },
+};
+
+int xl_disk_ide_index(const struct xl_disk *disk)
+{
+	for (int i = 0; i < 4; i++)
+		if (disk->devid == ide_devids[i][0] || disk->devid == ide_devids[i][1])
+			return i;
+	for (int i = 0; i < 4; i++)
+		if ((disk->devid & ~0x3fu) == ide_devids[i][0])
+			return -2;        /* hdaN: same major and unit, a partition */
+	return -1;
+}
+
+const char *xl_disk_ide_slot_name(int index)
+{
+	static const char *const names[] = { "primary master", "primary slave", "secondary master",
+					     "secondary slave" };
+
+	return index >= 0 && index < 4 ? names[index] : "no IDE drive";
+}
+
+char *xl_disk_format_ide(const struct xl_disk *disk, int index, char *err, size_t errlen)
+{
+	char *out = NULL;
+
+	if (index < 0 || index > 3) {
+		disk_error(err, errlen, disk->where, "vdev %s is no IDE drive", disk->vdev);
+		return NULL;
+	}
+	if (disk->target && (disk->target[0] != '/' || strchr(disk->target, '\n'))) {
+		disk_error(err, errlen, disk->where, "target '%s' is not an absolute path",
+			   disk->target);
+		return NULL;
+	}
+	if (!disk->target && !disk->cdrom) {
+		disk_error(err, errlen, disk->where, "no target given");
+		return NULL;
+	}
+	if (asprintf(&out, "hd%c,%s,%s,%s", 'a' + index, disk->target ? disk->target : "",
+		     disk->readonly ? "r" : "w", disk->cdrom ? "cdrom" : "disk") < 0) {
+		disk_error(err, errlen, disk->where, "out of memory");
+		return NULL;
+	}
+	return out;
 }
 
 /* ---- the host ------------------------------------------------------------------------------- */

@@ -35,6 +35,21 @@ struct xl_disk {
 int xl_disk_parse(const char *spec, const char *where, struct xl_disk *disk, FILE *warn,
 		  char *err, size_t errlen);
 void xl_disk_free(struct xl_disk *disk);
+/* xl_disk_parse for an hvm domain's config, where a cdrom may have no target (an empty tray:
+ * target NULL). */
+int xl_disk_parse_hvm(const char *spec, const char *where, struct xl_disk *disk, FILE *warn,
+		      char *err, size_t errlen);
+
+/* The emulated IDE drives of an hvm domain (docs/hvm.md): hda..hdd, and xvda..xvdd which Xen maps
+ * to the same drives.  The drive's index (0 primary master .. 3 secondary slave), -1 for a vdev
+ * that is no IDE drive (PV only: xvde and later, sdX, xvda1), or -2 for a partition of an hdX
+ * (an IDE drive is a whole disk). */
+int xl_disk_ide_index(const struct xl_disk *disk);
+/* "primary master", ... for index 0..3. */
+const char *xl_disk_ide_slot_name(int index);
+/* The VMM's --ide: "hdX,PATH,r|w,disk|cdrom" (PATH empty for an empty tray; absolute otherwise,
+ * so after xl_disk_resolve_target).  A malloc'd string, or NULL with err. */
+char *xl_disk_format_ide(const struct xl_disk *disk, int index, char *err, size_t errlen);
 
 /* Makes the target absolute against the cwd (symbolic links are kept, as written), checks that it
  * is a regular file or a block device that can be opened as the disk's access asks, and fills

@@ -16,8 +16,7 @@ static const char *const known_keys[] = {
 	"name", "type", "builder", "kernel", "ramdisk", "cmdline", "root", "extra",
 	"memory", "maxmem", "vcpus", "maxvcpus", "on_poweroff", "on_reboot", "on_crash", "vif",
 	"disk", "weight", "cap", "cpus", "cpus_soft", "uuid",
-	/* Accepted without effect for now (other parts of xl will read them). */
-	"serial", "boot", "device_model_version",
+	/* and the hvm keys: hvm_config_xl.c */
 };
 
 static const char *const action_names[] = {
@@ -52,7 +51,7 @@ static bool is_known_key(const char *key)
 	for (size_t i = 0; i < sizeof(known_keys) / sizeof(known_keys[0]); i++)
 		if (!strcmp(known_keys[i], key))
 			return true;
-	return false;
+	return xl_hvm_is_key(key);
 }
 
 /* What the getters need to report errors. */
@@ -195,6 +194,34 @@ static int read_type(const struct reader *r, enum domain_type *type)
 		xl_cfg_warn(r->warn, r->cfg, builder_entry,
 			    "'builder' is deprecated, use 'type' instead");
 	}
+	return 0;
+}
+
+/* An hvm domain boots its firmware: Xen's direct kernel boot (kernel/ramdisk/cmdline handed to
+ * the device model) is not ours, so kernel and ramdisk are refused and a command line is moot. */
+static int read_hvm_boot_keys(const struct reader *r, struct domain_config *dc)
+{
+	static const char *const direct[] = { "kernel", "ramdisk" };
+	static const char *const moot[] = { "cmdline", "root", "extra" };
+
+	for (size_t i = 0; i < sizeof(direct) / sizeof(direct[0]); i++) {
+		const struct cfg_entry *e = xl_cfg_get(r->cfg, direct[i]);
+
+		if (e)
+			return xl_cfg_error(r->err, r->errlen, r->cfg, e, "%s= with type hvm (direct "
+					    "kernel boot) is not supported; boot from a disk or CD",
+					    direct[i]);
+	}
+	for (size_t i = 0; i < sizeof(moot) / sizeof(moot[0]); i++) {
+		const struct cfg_entry *e = xl_cfg_get(r->cfg, moot[i]);
+
+		if (e) {
+			xl_cfg_warn(r->warn, r->cfg, e, "'%s' has no effect with type hvm (it is for "
+				    "direct kernel boot)", moot[i]);
+			break;
+		}
+	}
+	dc->cmdline[0] = '\0';
 	return 0;
 }
 
@@ -352,7 +379,8 @@ static int read_disks(const struct reader *r, struct domain_config *dc)
 			snprintf(r->err, r->errlen, "%s'disk' items must be strings", where);
 			return -1;
 		}
-		if (xl_disk_parse(item->str, where, disk, r->warn, r->err, r->errlen))
+		if ((dc->type == DOMAIN_TYPE_HVM ? xl_disk_parse_hvm : xl_disk_parse)(item->str, where,
+			    disk, r->warn, r->err, r->errlen))
 			return -1;
 		dc->n_disks++;
 		for (size_t j = 0; j < i; j++) {
@@ -411,6 +439,8 @@ static int read_config(const struct reader *r, struct domain_config *dc)
 		return -1;
 	if (read_cmdline(r, &dc->cmdline) < 0)
 		return -1;
+	if (dc->type == DOMAIN_TYPE_HVM && read_hvm_boot_keys(r, dc) < 0)
+		return -1;
 
 	long long memory = DEFAULT_MEMORY_MB, maxmem;
 	if (get_number(r, "memory", DOMAIN_MIN_MEMORY_MB, DOMAIN_MAX_MEMORY_MB, " MiB", &memory) < 0)
@@ -451,9 +481,9 @@ static int read_config(const struct reader *r, struct domain_config *dc)
 	    get_action(r, "on_reboot", &dc->on_reboot) < 0 ||
 	    get_action(r, "on_crash", &dc->on_crash) < 0)
 		return -1;
-	if (read_disks(r, dc) < 0)
+	if (read_disks(r, dc) < 0 || read_vifs(r, dc) < 0)
 		return -1;
-	return read_vifs(r, dc);
+	return xl_hvm_read(cfg, dc, r->warn, r->err, r->errlen);
 }
 
 /* One CPU list of cpus=/cpus_soft=, checked as the VMM will parse it; stored as "LIST" (vcpu < 0)
@@ -532,6 +562,8 @@ int domain_config_resolve_disks(struct domain_config *dc, char *err, size_t errl
 	for (size_t i = 0; i < dc->n_disks; i++) {
 		struct xl_disk *disk = &dc->disks[i];
 
+		if (!disk->target && disk->cdrom)
+			continue;        /* an hvm domain's empty tray */
 		if (xl_disk_resolve_target(disk, err, errlen))
 			return -1;
 		for (size_t j = 0; j < i; j++) {
@@ -596,6 +628,7 @@ void domain_config_free(struct domain_config *dc)
 	for (size_t i = 0; i < dc->n_disks; i++)
 		xl_disk_free(&dc->disks[i]);
 	free(dc->disks);
+	xl_hvm_free(&dc->hvm);
 	for (size_t i = 0; i < DOMAIN_MAX_VCPUS; i++) {
 		free(dc->cpus[i]);
 		free(dc->cpus_soft[i]);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include "lib/domain_limits.h"
 #include "xl/disk_config.h"
+#include "xl/hvm_config_xl.h"
 #include "xl/vif_config.h"
 #include "xl/xl_cfg.h"
 
@@ -42,6 +43,7 @@ struct domain_config {
 	 * "V=LIST" per vCPU for xl.cfg's list form; none when absent (every CPU).  docs/sched.md. */
 	char *cpus[DOMAIN_MAX_VCPUS], *cpus_soft[DOMAIN_MAX_VCPUS];
 	size_t n_cpus, n_cpus_soft;
+	struct xl_hvm hvm;       /* type hvm only (hvm_config_xl.h); all zero: every default */
 };
 
 /* Every count and size is bounded by lib/domain_limits.h, the VMM's limits too. */

@@ -36,6 +36,13 @@ vif_error(char *err, size_t errlen, const char *where, const char *fmt, ...)
 	return -1;
 }
 
+const char *xl_vif_nictype_name(enum xl_vif_nictype nictype)
+{
+	static const char *const names[] = { [VIF_NICTYPE_IOEMU] = "ioemu", [VIF_NICTYPE_VIF] = "vif" };
+
+	return (unsigned)nictype < sizeof(names) / sizeof(names[0]) ? names[nictype] : NULL;
+}
+
 void xl_vif_mac_format(const unsigned char mac[6], char out[VIF_MAC_TEXT])
 {
 	snprintf(out, VIF_MAC_TEXT, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
@@ -223,8 +230,24 @@ static int parse_token(char *token, const char *where, struct xl_vif *vif, FILE 
 					 "supported yet", value);
 		return 0;
 	}
-	if (!strcmp(token, "model") || !strcmp(token, "type"))
-		return 0;        /* for emulated NICs, which a PVH domain does not have */
+	if (!strcmp(token, "model")) {
+		/* Checked against the domain's type later (hvm_config_xl.c); the name is kept as it
+		 * must be written back, so it has to fit a spec. */
+		if (!*value || strlen(value) > VIF_MODEL_MAX || strpbrk(value, " \t\n"))
+			return vif_error(err, errlen, where, "invalid model '%s'", value);
+		snprintf(vif->model, sizeof(vif->model), "%s", value);
+		return 0;
+	}
+	if (!strcmp(token, "type")) {
+		if (!strcmp(value, "ioemu"))
+			vif->nictype = VIF_NICTYPE_IOEMU;
+		else if (!strcmp(value, "vif"))
+			vif->nictype = VIF_NICTYPE_VIF;
+		else
+			return vif_error(err, errlen, where, "invalid type '%s' (valid: ioemu, an emulated "
+					 "NIC and a PV vif; vif, a PV vif only)", value);
+		return 0;
+	}
 	if (warn)
 		fprintf(warn, "%swarning: unknown key '%s' (ignored)\n", where, token);
 	return 0;

@@ -12,6 +12,7 @@
 #define VIF_MAX DOMAIN_MAX_VIFS  /* vifs per domain: the VMM's limit, shared (lib/domain_limits.h) */
 #define VIF_MAC_TEXT 18          /* "xx:xx:xx:xx:xx:xx" and its NUL */
 #define VIF_NAME_MAX 15          /* a Linux network device name (IFNAMSIZ - 1) */
+#define VIF_MODEL_MAX 31          /* model= names are short: e1000, rtl8139, e1000-82545em */
 #define VIF_DEFAULT_BRIDGE "xenbr0"
 #define VIF_DEFAULT_SCRIPT "vif-bridge"
 #define VIF_SYSFS_NET "/sys/class/net"
@@ -25,6 +26,11 @@ struct xl_vif {
 	char *ip;                /* address[/prefix], or NULL */
 	char *vifname;           /* the Dom0 device name, or NULL for vif<domid>.<devid> */
 	char *rate;              /* accepted and passed on, not enforced; or NULL */
+	/* For hvm domains (hvm_config_xl.c checks them there; other domains ignore them, as Xen's):
+	 * model= as written ("": unset, which is e1000 here; an array, so that a struct copy is
+	 * a copy), and type=. */
+	char model[VIF_MODEL_MAX + 1];
+	enum xl_vif_nictype { VIF_NICTYPE_UNSET, VIF_NICTYPE_IOEMU, VIF_NICTYPE_VIF } nictype;
 	char *where;             /* "t.cfg:5: vif 0: " or "": the prefix of later messages */
 };
 
@@ -35,6 +41,9 @@ struct xl_vif {
 int xl_vif_parse(const char *spec, const char *where, int devid, struct xl_vif *vif, FILE *warn,
 		 char *err, size_t errlen);
 void xl_vif_free(struct xl_vif *vif);
+
+/* "ioemu" (an emulated NIC beside the PV vif: the default for hvm), "vif" (PV only), or NULL. */
+const char *xl_vif_nictype_name(enum xl_vif_nictype nictype);
 
 /* "00:16:3e:01:02:03" (lower case). */
 void xl_vif_mac_format(const unsigned char mac[6], char out[VIF_MAC_TEXT]);

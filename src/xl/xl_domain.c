@@ -688,7 +688,9 @@ static int spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool paused
 	char config[PATH_MAX] = "", restorefd[8];
 	char vmm[PATH_MAX], logpath[PATH_MAX], kernel[PATH_MAX], ramdisk[PATH_MAX];
 	char mem[32], vcpus[32], max_vcpus[32], readyfd[8], weight[16], cap[16], uuid[UUID_TEXT_LEN];
-	char *argv[40 + 2 * VIF_MAX + 2 * DISK_MAX + 4 * DOMAIN_MAX_VCPUS + 4];
+	char *argv[40 + 2 * VIF_MAX + 2 * DISK_MAX + 4 * DOMAIN_MAX_VCPUS + 4 + XL_HVM_ARGS_MAX];
+	struct xl_hvm_args hvm_args = { 0 };
+	bool hvm = dc->type == DOMAIN_TYPE_HVM;
 	char *vifs[VIF_MAX] = { 0 }, *disks[DISK_MAX] = { 0 };
 	size_t argc = 0;
 	int pipefd[2] = { -1, -1 }, pidpipe[2] = { -1, -1 }, logfd = -1, nullfd = -1, status, r = -1;
@@ -710,7 +712,14 @@ static int spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool paused
 	}
 	if (find_vmm(vmm, sizeof(vmm), err, errlen))
 		return -1;
-	if (restore_fd >= 0) {
+	if (hvm) {
+		/* An hvm domain boots its firmware, never a kernel (domain_config refuses one). */
+		kernel[0] = ramdisk[0] = '\0';
+		if (restore_fd < 0 && dc->hvm.firmware && access(dc->hvm.firmware, R_OK) < 0) {
+			snprintf(err, errlen, "firmware %s: %s", dc->hvm.firmware, strerror(errno));
+			return -1;
+		}
+	} else if (restore_fd >= 0) {
 		/* The saved config's paths are absolute already; they are kept, not opened. */
 		snprintf(kernel, sizeof(kernel), "%s", dc->kernel ? dc->kernel : "");
 		snprintf(ramdisk, sizeof(ramdisk), "%s", dc->ramdisk ? dc->ramdisk : "");
@@ -761,8 +770,8 @@ static int spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool paused
 		paused = true;            /* a restored domain waits for xl's unpause */
 	}
 	/* A restored domain reboots from its config's kernel, as Xen's do, when this host has it. */
-	if (restore_fd < 0 || (kernel[0] && access(kernel, R_OK) == 0 &&
-			       (!dc->ramdisk || access(ramdisk, R_OK) == 0))) {
+	if (!hvm && (restore_fd < 0 || (kernel[0] && access(kernel, R_OK) == 0 &&
+					(!dc->ramdisk || access(ramdisk, R_OK) == 0)))) {
 		argv[argc++] = "--kernel";
 		argv[argc++] = kernel;
 		if (dc->ramdisk) {
@@ -815,7 +824,17 @@ static int spawn(struct xl_ctx *ctx, const struct domain_config *dc, bool paused
 		argv[argc++] = "--cpus-soft";
 		argv[argc++] = dc->cpus_soft[i];
 	}
+	if (hvm) {
+		/* --hvm and its family (docs/hvm.md): the IDE drives and emulated NICs, which are
+		 * also the PV disks and vifs below, so that PV drivers find them after the unplug. */
+		if (xl_hvm_vmm_args(dc, &hvm_args, err, errlen))
+			goto out;
+		for (size_t i = 0; i < hvm_args.argc; i++)
+			argv[argc++] = hvm_args.argv[i];
+	}
 	for (size_t i = 0; i < dc->n_disks && i < DISK_MAX; i++) {
+		if (hvm && !xl_hvm_disk_is_pv(&dc->disks[i]))
+			continue;
 		disks[i] = xl_disk_format_spec(&dc->disks[i]);
 		if (!disks[i]) {
 			snprintf(err, errlen, "out of memory");
@@ -924,6 +943,7 @@ out:
 		free(vifs[i]);
 	for (size_t i = 0; i < DISK_MAX; i++)
 		free(disks[i]);
+	xl_hvm_args_free(&hvm_args);
 	if (config[0])
 		unlink(config);      /* the VMM moved it into the domain's directory unless it failed */
 	return r;

@@ -139,7 +139,7 @@ struct good_case {
 static const struct good_case good_cases[] = {
 	{ "type pv", BASE "type = 'pv'\n", {0}, F_TYPE, "pv", "" },
 	{ "type pvh", BASE "type = 'pvh'\n", {0}, F_TYPE, "pvh", "" },
-	{ "type hvm", BASE "type = 'hvm'\n", {0}, F_TYPE, "hvm", "" },
+	{ "type hvm", "name = 'd'\ntype = 'hvm'\n", {0}, F_TYPE, "hvm", "" },
 	{ "hvm needs no kernel", "name = 'h'\ntype = 'hvm'\n", {0}, F_KERNEL, "(none)", "" },
 	{ "builder generic is pv", BASE "builder = 'generic'\n", {0}, F_TYPE, "pv",
 	  "t.cfg:3: warning: 'builder' is deprecated, use 'type' instead\n" },
