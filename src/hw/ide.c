@@ -32,6 +32,7 @@
 #include "hw/ide.h"
 #include "hw/irq.h"
 #include "hw/pci.h"
+#include "hw/xen_platform.h"
 #include "lib/error.h"
 #include "vmm/domain.h"
 #include "vmm/vm.h"
@@ -127,16 +128,14 @@ static unsigned int cur_dev(const struct ide_channel *ch)
 	return ch->select & SEL_DEV ? 1 : 0;
 }
 
-/* XEN-PLATFORM-UNPLUG: the single place the Xen platform device's unplug protocol reaches the
- * IDE drives.  hw/xen_platform.h is not in the tree yet; once it is, this returns
- *   d->kind == HVM_DRIVE_DISK && (xen_platform_unplugged(dom, XEN_UNPLUG_IDE_DISKS) ||
- *                                 (index != 0 && xen_platform_unplugged(dom, XEN_UNPLUG_AUX_IDE)))
- * with index = channel * 2 + dev (CD-ROMs are never unplugged). */
+/* The one place the Xen platform device's unplug protocol reaches the IDE drives: an unplugged
+ * disk is absent from then on (CD-ROMs never unplug). */
 static bool drive_unplugged(const struct ide_channel *ch, unsigned int dev)
 {
-	(void)ch;
-	(void)dev;
-	return false;
+	unsigned int what = ch->index == 0 && dev == 0 ? XEN_UNPLUG_IDE_DISKS
+						       : XEN_UNPLUG_IDE_DISKS | XEN_UNPLUG_AUX_IDE;
+
+	return ch->drives[dev].kind == HVM_DRIVE_DISK && xen_platform_unplugged(ch->ctrl->dom, what);
 }
 
 static bool drive_present(const struct ide_channel *ch, unsigned int dev)
@@ -532,7 +531,7 @@ static uint64_t dma_total(const struct ide_channel *ch)
 static bool dma_may_run(const struct ide_channel *ch)
 {
 	const struct pci_device *pci = ch->ctrl->pci;
-	if (!(ch->bm_cmd & BM_CMD_START) || ch->dma == DMA_NONE)
+	if (!(ch->bm_cmd & BM_CMD_START) || ch->dma == DMA_NONE || !drive_present(ch, cur_dev(ch)))
 		return false;
 	/* Without a bus (unit tests), mastering is taken as enabled. */
 	return !pci || (pci->config[PCI_COMMAND] & PCI_COMMAND_MASTER);

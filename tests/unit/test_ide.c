@@ -829,6 +829,40 @@ static void test_pci(struct unit *u, const void *arg)
 	rig_close(&r);
 }
 
+extern const struct device_ops xen_platform_device;
+
+/* The platform device's unplug: AUX leaves the primary master, IDE_DISKS takes it; the CD stays. */
+static void test_unplug(struct unit *u, const void *arg)
+{
+	struct rig r;
+	void *platform = NULL;
+	char err[256];
+	(void)arg;
+
+	if (rig_open(&r, RIG_DISK_AND_CD, true)) {
+		CHECK(0, "init with a PCI bus failed");
+		rig_close(&r);
+		return;
+	}
+	if (xen_platform_device.init(r.d, &platform, err, sizeof(err))) {
+		CHECK(0, "xen-platform init: %s", err);
+		rig_close(&r);
+		return;
+	}
+	out(&r, 0x10, 2, 0x0004);                    /* AUX: disks but the primary master */
+	outb(&r, PRI + 6, 0xa0);
+	CHECK_INT(inb(&r, PRI + 7), 0x50);
+	out(&r, 0x10, 2, 0x0001);                    /* every IDE disk */
+	CHECK_INT(inb(&r, PRI + 7), 0x7f);
+	outb(&r, PRI + 7, 0xec);
+	CHECK_INT(r.raised[14], 0);
+	outb(&r, SEC + 6, 0xa0);
+	outb(&r, SEC + 7, 0xa1);                     /* the CD-ROM still answers */
+	CHECK_INT(inb(&r, SEC + 7), 0x58);
+	xen_platform_device.teardown(r.d, platform);
+	rig_close(&r);
+}
+
 static void test_init_errors(struct unit *u, const void *arg)
 {
 	struct domain *d = fake_domain_new(1);
@@ -863,6 +897,7 @@ int main(void)
 	unit_case(&u, "atapi empty tray: not ready, medium not present", test_atapi_no_medium, NULL);
 	unit_case(&u, "ide save/restore mid-command; garbage refused", test_save_restore, NULL);
 	unit_case(&u, "ide PCI function 00:01.1 and BAR4", test_pci, NULL);
+	unit_case(&u, "ide disks unplugged by the Xen platform device", test_unplug, NULL);
 	unit_case(&u, "ide init errors", test_init_errors, NULL);
 	return unit_finish(&u);
 }
