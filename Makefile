@@ -252,3 +252,13 @@ fuzz: build/fuzz/fuzz_restore
 build/fuzz/fuzz_restore: $(FUZZ_RESTORE_SRCS) $(wildcard src/*/*.h) tests/unit/fake_domain.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_RESTORE_SRCS) -o $@ $(VMM_LIBS)
+
+# fw_cfg against a hostile guest: port accesses of any size and DMA descriptors in (and outside)
+# fake RAM, on the device built through its device_ops init.
+FUZZ_FW_CFG_SRCS = tests/fuzz/fuzz_fw_cfg.c src/hw/fw_cfg.c src/hw/fw_cfg_pc.c src/hw/hvm_config.c \
+                   $(FUZZ_FAKE_DOMAIN_SRCS)
+fuzz: build/fuzz/fuzz_fw_cfg
+
+build/fuzz/fuzz_fw_cfg: $(FUZZ_FW_CFG_SRCS) $(FUZZ_FAKE_DOMAIN_HDRS) src/hw/fw_cfg.h src/hw/hvm_config.h src/hw/device.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_FW_CFG_SRCS) -o $@ $(VMM_LIBS)
