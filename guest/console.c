@@ -5,6 +5,8 @@
  * replayed into the ring once it connects, as Linux replays its log buffer when its hvc console
  * registers; the domain's console then shows the whole boot, each line once.  Once connected, the
  * ring alone.  Fatal reports (console_report) go to both: console_io first, which cannot hang.
+ * In an HVM domain (a Multiboot2 entry: console_use_com1) the domain's console is the serial line,
+ * as for any PC: every line goes to COM1 only, fatal reports to console_io as well.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -17,13 +19,36 @@
 
 #define DEBUG_PORT 0xe9
 #define EARLY_MAX  1536         /* fits the ring's 2048-byte out side with room to spare */
+#define COM1_DATA  0x3f8
+#define COM1_LSR   0x3fd        /* line status */
+#define LSR_THRE   0x20         /* transmit holding register empty */
+#define COM1_POLLS 10000        /* then the UART is taken as stuck and written without waiting */
 
 static char early[EARLY_MAX];
 static size_t early_len, early_dropped;
 static bool early_replayed;
+static bool use_com1, com1_stuck;
+
+void console_use_com1(void)
+{
+    use_com1 = true;
+}
+
+/* Polled, as firmware does: the boot loader already set the line up (115200 8N1). */
+static void com1_write(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        for (unsigned int polls = 0; !com1_stuck && !(inb(COM1_LSR) & LSR_THRE); polls++)
+            if (polls == COM1_POLLS)
+                com1_stuck = true;
+        outb(COM1_DATA, s[i]);
+    }
+}
 
 void console_early_puts(const char *s)
 {
+    if (use_com1)
+        com1_write(s, strlen(s));
     for (; *s; s++)
         outb(DEBUG_PORT, *s);
 }
@@ -61,6 +86,10 @@ static bool replay_early(void)
 
 void console_write(const char *s, size_t len)
 {
+    if (use_com1) {
+        com1_write(s, len);
+        return;
+    }
     if (!xen_present()) {
         for (size_t i = 0; i < len; i++)
             outb(DEBUG_PORT, s[i]);
@@ -91,6 +120,11 @@ static void emit(bool report, const char *fmt, va_list ap)
     }
     if (!report || !xen_present()) {
         console_write(line, n);
+        return;
+    }
+    if (use_com1) {
+        console_io_write(line, n);
+        com1_write(line, n);
         return;
     }
     console_io_write(line, n);
