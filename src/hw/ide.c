@@ -96,7 +96,8 @@ struct ide_channel {
 	struct ide_regs regs[2];
 	uint8_t select, control;
 	bool irq_pending, irq_line;
-	/* The command in progress on the selected drive. */
+	/* The command in progress, on the drive that took it (the host may select the other). */
+	uint8_t active_dev;
 	enum xfer xfer;
 	uint32_t pos, len;             /* the DRQ block in buf */
 	uint64_t lba;                  /* ATA: the next sector to move */
@@ -176,7 +177,7 @@ static void xfer_stop(struct ide_channel *ch)
 
 static void cmd_done(struct ide_channel *ch)
 {
-	struct ide_regs *r = &ch->regs[cur_dev(ch)];
+	struct ide_regs *r = &ch->regs[ch->active_dev];
 	xfer_stop(ch);
 	r->status = ST_DRDY | ST_DSC;
 	irq_raise(ch);
@@ -184,7 +185,7 @@ static void cmd_done(struct ide_channel *ch)
 
 static void cmd_error(struct ide_channel *ch, uint8_t error)
 {
-	struct ide_regs *r = &ch->regs[cur_dev(ch)];
+	struct ide_regs *r = &ch->regs[ch->active_dev];
 	xfer_stop(ch);
 	r->status = ST_DRDY | ST_DSC | ST_ERR;
 	r->error = error;
@@ -268,7 +269,7 @@ static bool ata_address(const struct ide_channel *ch, const struct ide_regs *r, 
 /* After a command, the registers name the last sector it reached. */
 static void set_address(struct ide_channel *ch, uint64_t lba)
 {
-	struct ide_regs *r = &ch->regs[cur_dev(ch)];
+	struct ide_regs *r = &ch->regs[ch->active_dev];
 
 	if (ch->lba48) {
 		r->sector = (uint8_t)lba;
@@ -295,7 +296,7 @@ static void set_address(struct ide_channel *ch, uint64_t lba)
 
 static void pio_offer(struct ide_channel *ch, enum xfer kind, uint32_t len, bool interrupt)
 {
-	struct ide_regs *r = &ch->regs[cur_dev(ch)];
+	struct ide_regs *r = &ch->regs[ch->active_dev];
 	ch->xfer = kind;
 	ch->pos = 0;
 	ch->len = len;
@@ -313,11 +314,11 @@ static uint32_t ata_block_sectors(const struct ide_channel *ch)
  * already taken the data). */
 static void ata_in_next(struct ide_channel *ch)
 {
-	struct ide_drive *d = &ch->drives[cur_dev(ch)];
+	struct ide_drive *d = &ch->drives[ch->active_dev];
 	uint32_t n = ata_block_sectors(ch);
 
 	if (!n) {
-		ch->regs[cur_dev(ch)].status = ST_DRDY | ST_DSC;
+		ch->regs[ch->active_dev].status = ST_DRDY | ST_DSC;
 		xfer_stop(ch);
 		return;
 	}
@@ -331,7 +332,7 @@ static void ata_in_next(struct ide_channel *ch)
 
 static void atapi_done(struct ide_channel *ch)
 {
-	struct ide_regs *r = &ch->regs[cur_dev(ch)];
+	struct ide_regs *r = &ch->regs[ch->active_dev];
 	r->nsector = IREASON_IO | IREASON_COD;
 	r->error = 0;
 	cmd_done(ch);
@@ -339,8 +340,8 @@ static void atapi_done(struct ide_channel *ch)
 
 static void atapi_fail(struct ide_channel *ch)
 {
-	struct ide_drive *d = &ch->drives[cur_dev(ch)];
-	struct ide_regs *r = &ch->regs[cur_dev(ch)];
+	struct ide_drive *d = &ch->drives[ch->active_dev];
+	struct ide_regs *r = &ch->regs[ch->active_dev];
 	cmd_error(ch, (uint8_t)(d->sense_key << 4 | (d->sense_key == SENSE_ILLEGAL_REQUEST ? ERR_ABRT : 0)));
 	r->nsector = IREASON_IO | IREASON_COD;
 }
@@ -354,14 +355,14 @@ static uint64_t reply_total(const struct ide_channel *ch)
 static int atapi_fetch(struct ide_channel *ch, uint8_t *buf, uint32_t len)
 {
 	if (ch->reply.from_file)
-		return image_io(&ch->drives[cur_dev(ch)], false, buf, len, ch->reply.file_offset + ch->reply_done);
+		return image_io(&ch->drives[ch->active_dev], false, buf, len, ch->reply.file_offset + ch->reply_done);
 	memcpy(buf, ch->reply.data + ch->reply_done, len);
 	return 0;
 }
 
 static void atapi_in_next(struct ide_channel *ch)
 {
-	struct ide_regs *r = &ch->regs[cur_dev(ch)];
+	struct ide_regs *r = &ch->regs[ch->active_dev];
 	uint64_t left = reply_total(ch) - ch->reply_done;
 	uint32_t n = ch->byte_limit < IDE_BUF_SIZE ? ch->byte_limit : IDE_BUF_SIZE;
 
@@ -372,7 +373,7 @@ static void atapi_in_next(struct ide_channel *ch)
 	if (left < n)
 		n = (uint32_t)left;
 	if (atapi_fetch(ch, ch->buf, n)) {
-		atapi_set_sense(&ch->drives[cur_dev(ch)], 0x03, 0x11, 0);  /* medium error: unrecovered read */
+		atapi_set_sense(&ch->drives[ch->active_dev], 0x03, 0x11, 0);  /* medium error: unrecovered read */
 		atapi_fail(ch);
 		return;
 	}
@@ -387,7 +388,7 @@ static void dma_start(struct ide_channel *ch, enum dma kind);
 
 static void atapi_packet_received(struct ide_channel *ch)
 {
-	struct ide_drive *d = &ch->drives[cur_dev(ch)];
+	struct ide_drive *d = &ch->drives[ch->active_dev];
 	uint8_t cdb[ATAPI_CDB_LEN];
 	bool dma = ch->dma == DMA_ATAPI;
 
@@ -411,7 +412,7 @@ static void atapi_packet_received(struct ide_channel *ch)
 /* The host moved the whole DRQ block. */
 static void pio_block_done(struct ide_channel *ch)
 {
-	struct ide_drive *d = &ch->drives[cur_dev(ch)];
+	struct ide_drive *d = &ch->drives[ch->active_dev];
 	uint32_t n = ch->len / IDE_SECTOR;
 
 	switch (ch->xfer) {
@@ -436,7 +437,7 @@ static void pio_block_done(struct ide_channel *ch)
 			cmd_done(ch);
 		break;
 	case XFER_IDENTIFY:
-		ch->regs[cur_dev(ch)].status = ST_DRDY | ST_DSC;
+		ch->regs[ch->active_dev].status = ST_DRDY | ST_DSC;
 		xfer_stop(ch);
 		break;
 	case XFER_PACKET:
@@ -453,7 +454,8 @@ static void pio_block_done(struct ide_channel *ch)
 static void data_port(struct ide_channel *ch, bool is_write, uint8_t *data, unsigned int size)
 {
 	bool out = ch->xfer == XFER_ATA_OUT || ch->xfer == XFER_PACKET;
-	bool active = ch->xfer != XFER_NONE && ch->pos < ch->len && out == is_write;
+	bool active = ch->xfer != XFER_NONE && ch->pos < ch->len && out == is_write &&
+		      cur_dev(ch) == ch->active_dev;
 
 	if (!active) {
 		if (!is_write)
@@ -531,7 +533,7 @@ static uint64_t dma_total(const struct ide_channel *ch)
 static bool dma_may_run(const struct ide_channel *ch)
 {
 	const struct pci_device *pci = ch->ctrl->pci;
-	if (!(ch->bm_cmd & BM_CMD_START) || ch->dma == DMA_NONE || !drive_present(ch, cur_dev(ch)))
+	if (!(ch->bm_cmd & BM_CMD_START) || ch->dma == DMA_NONE || !drive_present(ch, ch->active_dev))
 		return false;
 	/* Without a bus (unit tests), mastering is taken as enabled. */
 	return !pci || (pci->config[PCI_COMMAND] & PCI_COMMAND_MASTER);
@@ -540,7 +542,7 @@ static bool dma_may_run(const struct ide_channel *ch)
 /* The whole transfer, the PRD table checked first so a bad one moves nothing. */
 static void dma_run(struct ide_channel *ch)
 {
-	struct ide_drive *d = &ch->drives[cur_dev(ch)];
+	struct ide_drive *d = &ch->drives[ch->active_dev];
 	enum dma kind = ch->dma;
 	uint64_t total = dma_total(ch), done = 0;
 	struct prd_walk w = { .table = ch->bm_prd };
@@ -601,7 +603,7 @@ static void dma_run(struct ide_channel *ch)
 
 static void dma_start(struct ide_channel *ch, enum dma kind)
 {
-	struct ide_regs *r = &ch->regs[cur_dev(ch)];
+	struct ide_regs *r = &ch->regs[ch->active_dev];
 	ch->dma = kind;
 	r->status = ST_DRDY | ST_DSC | ST_DRQ;
 	if (dma_may_run(ch))
@@ -818,7 +820,7 @@ static void ata_identify(struct ide_channel *ch, struct ide_drive *d, struct ide
 	if (d->kind == HVM_DRIVE_CDROM) {
 		/* A packet device refuses, and says what it is. */
 		cmd_abort(ch);
-		set_signature(ch, cur_dev(ch));
+		set_signature(ch, ch->active_dev);
 		r->status = ST_DRDY | ST_DSC | ST_ERR;
 		r->error = ERR_ABRT;
 		return;
@@ -937,7 +939,7 @@ static void ata_device_reset(struct ide_channel *ch, struct ide_drive *d, struct
 {
 	(void)d, (void)r, (void)flags;
 	xfer_stop(ch);
-	set_signature(ch, cur_dev(ch));
+	set_signature(ch, ch->active_dev);
 }
 
 #define DISK ON_DISK
@@ -991,6 +993,7 @@ static void ata_command(struct ide_channel *ch, uint8_t opcode)
 		return;
 	irq_lower(ch);
 	xfer_stop(ch);
+	ch->active_dev = (uint8_t)dev;
 	for (size_t i = 0; i < sizeof(ata_cmds) / sizeof(ata_cmds[0]); i++) {
 		const struct ata_cmd *c = &ata_cmds[i];
 		if (c->opcode != opcode)
@@ -1271,7 +1274,7 @@ static void get(struct cursor *c, void *p, size_t n)
 
 /* One list of fields both ways, so save and restore cannot drift apart (B: a bool, checked). */
 #define CHANNEL_FIELDS(X, B, ch)                                                                    \
-	X(ch->select) X(ch->control) B(ch->irq_pending) X(ch->xfer) X(ch->pos) X(ch->len) X(ch->lba) \
+	X(ch->select) X(ch->control) B(ch->irq_pending) X(ch->active_dev) X(ch->xfer) X(ch->pos) X(ch->len) X(ch->lba) \
 	X(ch->remaining) X(ch->block) B(ch->lba48) X(ch->dma) X(ch->byte_limit) X(ch->reply_done)    \
 	X(ch->reply.len) B(ch->reply.from_file) X(ch->reply.file_offset) X(ch->reply.file_len)      \
 	X(ch->bm_cmd) X(ch->bm_status) X(ch->bm_prd)
@@ -1332,7 +1335,7 @@ static int restore_channel(const struct ide_channel *live, struct staged_channel
 	    (unsigned int)n->xfer >= XFER_KINDS || (unsigned int)n->dma >= DMA_KINDS ||
 	    n->reply_done > (n->reply.from_file ? n->reply.file_len : n->reply.len) ||
 	    (n->xfer == XFER_NONE && n->len) || n->block > IDE_MAX_MULTIPLE || n->byte_limit > 0xfffe ||
-	    (n->bm_prd & 3)) {
+	    (n->bm_prd & 3) || n->active_dev > 1) {
 		ERR_SET(err, errlen, "channel %u: %s", live->index,
 			cur->bad ? "the saved state is truncated or garbled"
 				 : "the command in progress is not one this controller makes");
@@ -1361,7 +1364,7 @@ static int restore_channel(const struct ide_channel *live, struct staged_channel
 		return -1;
 	}
 	/* What is in flight must still lie on the medium (which may have changed under its name). */
-	const struct ide_drive *sel = &s->drives[n->select & SEL_DEV ? 1 : 0];
+	const struct ide_drive *sel = &s->drives[n->active_dev];
 	uint64_t bytes = sel->sectors * (sel->kind == HVM_DRIVE_CDROM ? ATAPI_SECTOR : IDE_SECTOR);
 	if (n->reply.from_file && (n->reply.file_offset > bytes || n->reply.file_len > bytes - n->reply.file_offset)) {
 		ERR_SET(err, errlen, "channel %u: the saved CD read lies beyond the medium", live->index);
