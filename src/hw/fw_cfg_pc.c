@@ -150,8 +150,10 @@ static int fill(struct domain *dom, struct fw_cfg *cfg, char *err, size_t errlen
 	what = "the vCPU counts";
 	if ((r = add_le_item(cfg, FW_CFG_NB_CPUS, online, 2)) || (r = add_le_item(cfg, FW_CFG_MAX_CPUS, max, 2)))
 		goto fail;
+	/* KVM's default routing sends GSI 0 to IO-APIC pin 0 (no remapping to pin 2 as QEMU sets up),
+	 * so the firmware's tables must not claim an override. */
 	what = "the IRQ 0 override";
-	if ((r = add_le_item(cfg, FW_CFG_IRQ0_OVERRIDE, 1, 4)))
+	if ((r = add_le_item(cfg, FW_CFG_IRQ0_OVERRIDE, 0, 4)))
 		goto fail;
 	what = "the UUID";
 	if (dom->params && (r = fw_cfg_add_item(cfg, FW_CFG_UUID, dom->params->uuid, sizeof(dom->params->uuid))))

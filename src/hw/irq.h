@@ -1,5 +1,6 @@
-/* Interrupt lines of an HVM domain's emulated devices (ISA IRQs and the IO-APIC's GSIs; on a PC
- * ISA IRQ n is GSI n, except IRQ 0 -> GSI 2, which KVM's in-kernel irqchip does itself).
+/* Interrupt lines of an HVM domain's emulated devices (ISA IRQs and the IO-APIC's GSIs).  ISA IRQ
+ * n is GSI n, IRQ 0 included: KVM's default routing sends each of GSIs 0-15 to the PIC and to the
+ * IO-APIC pin of the same number, and fw_cfg tells the firmware there is no IRQ 0 override.
  * Level-triggered devices hold a line high until serviced; edge-triggered ones pulse it.
  *
  * The VMM routes lines into KVM's in-kernel PIC and IO-APIC (KVM_IRQ_LINE, vmm/vm.c); unit tests

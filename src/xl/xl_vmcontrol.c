@@ -8,6 +8,7 @@
 #include "lib/uuid.h"
 #include "xl/domain_config.h"
 #include "xl/xl_cfg.h"
+#include "xl/hvm_config_xl.h"
 #include "xl/xl_cmdtable.h"
 #include "xl/xl_console.h"
 #include "xl/xl_domain.h"
@@ -212,10 +213,6 @@ int main_create(struct xl_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "xl: %s\n", err);
 		goto out;
 	}
-	if (dc.type == DOMAIN_TYPE_HVM) {
-		fprintf(stderr, "xl: hvm domains are not yet supported by Xenith\n");
-		goto out;
-	}
 	/* xl's default type.  The VMM refuses a kernel without the PVH entry note, with its reason. */
 	if (dc.type == DOMAIN_TYPE_PV)
 		fprintf(stderr, "xl: warning: type \"pv\": classic PV is not supported by Xenith; "
@@ -228,7 +225,21 @@ int main_create(struct xl_ctx *ctx, int argc, char **argv)
 	}
 	if (dryrun) {
 		/* The config as libxl would print it, and what the VMM would be given for the devices. */
+		if (dc.type == DOMAIN_TYPE_HVM && !quiet) {
+			struct xl_hvm_args a;
+			if (xl_hvm_vmm_args(&dc, &a, err, sizeof(err))) {
+				fprintf(stderr, "xl: %s\n", err);
+				goto out;
+			}
+			fprintf(stderr, "hvm:");
+			for (size_t i = 0; i < a.argc; i++)
+				fprintf(stderr, " %s", a.argv[i]);
+			fprintf(stderr, "\n");
+			xl_hvm_args_free(&a);
+		}
 		for (size_t i = 0; i < dc.n_disks && !quiet; i++) {
+			if (dc.type == DOMAIN_TYPE_HVM && !xl_hvm_disk_is_pv(&dc.disks[i]))
+				continue;            /* an empty tray: nothing for a PV disk to serve */
 			char *spec = xl_disk_format_spec(&dc.disks[i]);
 
 			fprintf(stderr, "disk %zu: --disk %s\n", i, spec ? spec : "(out of memory)");
