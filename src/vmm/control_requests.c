@@ -30,12 +30,13 @@ static enum control_outcome info_request(struct control_call *c)
 	uuid_format(dom->params->uuid, uuid);
 	snprintf(c->reply, c->len, "ok domid=%d name=%s mem=%llu vcpus=%u state=%s cputime=%.3f "
 		 "hypercalls=%llu unseen_hypercalls=%llu mem_kb=%llu maxmem_kb=%llu target_kb=%llu "
-		 "uuid=%s",
+		 "uuid=%s type=%s",
 		 dom->domid, dom->params->name, (unsigned long long)(pages >> 8),
 		 domain_vcpus_online(dom), flags, domain_cpu_seconds(dom),
 		 (unsigned long long)vcpu_watch_seen(dom),
 		 (unsigned long long)vcpu_watch_unseen(dom), (unsigned long long)pages * 4,
-		 (unsigned long long)max_pages * 4, (unsigned long long)balloon_watch_target_kb(dom), uuid);
+		 (unsigned long long)max_pages * 4, (unsigned long long)balloon_watch_target_kb(dom), uuid,
+		 dom->hvm ? "hvm" : "pvh");
 	return CONTROL_REPLY;
 }
 
