@@ -443,16 +443,17 @@ static void rtc_io(void *opaque, struct vcpu *vcpu, uint64_t port, bool is_write
 
 	(void)vcpu;
 	pthread_mutex_lock(&r->lock);
-	if (port == RTC_INDEX_PORT) {
-		if (is_write)
-			r->index = data[0];
-		else
-			memset(data, 0xff, size);       /* the index port is write-only */
-	} else if (is_write) {
-		kick = rtc_write(r, r->index & 0x7f, data[0]);
-	} else {
-		data[0] = rtc_read(r, r->index & 0x7f);
-		memset(data + 1, 0, size - 1);
+	/* Byte by byte: a word access at 0x70 selects the register and moves its data in one. */
+	for (unsigned int i = 0; i < size; i++) {
+		uint64_t p = port + i;
+		if (p == RTC_INDEX_PORT && is_write)
+			r->index = data[i];
+		else if (p == RTC_DATA_PORT && is_write)
+			kick |= rtc_write(r, r->index & 0x7f, data[i]);
+		else if (p == RTC_DATA_PORT)
+			data[i] = rtc_read(r, r->index & 0x7f);
+		else if (!is_write)
+			data[i] = 0xff;         /* the index port is write-only */
 	}
 	pthread_mutex_unlock(&r->lock);
 	if (kick)

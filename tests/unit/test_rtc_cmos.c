@@ -469,6 +469,10 @@ static void test_index_port(struct unit *u, const void *arg)
 	CHECK_INT(rd(&g, 0x7f), 0x33);
 	wr(&g, RD, 0x00);                       /* read-only */
 	CHECK_INT(rd(&g, RD), 0x80);
+	pio_out(g.dom, RTC_INDEX_PORT, 2, 0x44 << 8 | 0x7e);  /* a word: register, then its data */
+	CHECK_INT(rd(&g, 0x7e), 0x44);
+	pio_out8(g.dom, RTC_INDEX_PORT, RD);
+	CHECK_INT(pio_in(g.dom, RTC_INDEX_PORT, 2), 0x80ff);
 	rig_end(&g);
 }
 
@@ -496,6 +500,6 @@ int main(void)
 		unit_case(&u, name, test_nvram_boot, &boot_cases[i]);
 	}
 	unit_case(&u, "rtc: save/restore round trip, garbage refused", test_save_restore, NULL);
-	unit_case(&u, "rtc: index port", test_index_port, NULL);
+	unit_case(&u, "rtc: index port, NMI bit, word accesses", test_index_port, NULL);
 	return unit_finish(&u);
 }
