@@ -524,6 +524,18 @@ static void test_absent(struct unit *u, const void *arg)
 	CHECK_INT(r.raised[14], 0);
 	outb(&r, PRI + 6, 0xa0);
 	CHECK_INT(inb(&r, PRI + 7), 0x50);
+	/* A read in flight on the master stays the master's while the host looks at the slave. */
+	uint8_t buf[512];
+	ata_lba28(&r, 0x20, 77, 1);
+	read_block(&r, PRI, buf, 100, 2);
+	outb(&r, PRI + 6, 0xb0);
+	CHECK_INT(inb(&r, PRI + 7), 0);
+	CHECK_INT(in(&r, PRI, 2), 0);
+	outb(&r, PRI + 6, 0xe0);
+	CHECK_INT(inb(&r, PRI + 7), 0x58);
+	read_block(&r, PRI, buf + 100, 412, 2);
+	CHECK(sector_is(buf, 77), "the master's sector, whole");
+	CHECK_INT(inb(&r, PRI + 7), 0x50);
 	rig_close(&r);
 }
 
