@@ -262,3 +262,33 @@ fuzz: build/fuzz/fuzz_fw_cfg
 build/fuzz/fuzz_fw_cfg: $(FUZZ_FW_CFG_SRCS) $(FUZZ_FAKE_DOMAIN_HDRS) src/hw/fw_cfg.h src/hw/hvm_config.h src/hw/device.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_FW_CFG_SRCS) -o $@ $(VMM_LIBS)
+
+# The emulated e1000's registers and descriptor rings against hostile MMIO/IO, descriptors and
+# frames over a socketpair, on tests/unit/fake_domain.h.
+FUZZ_E1000_SRCS = tests/fuzz/fuzz_e1000.c src/hw/e1000.c src/hw/e1000_ring.c $(FUZZ_FAKE_DOMAIN_SRCS)
+fuzz: build/fuzz/fuzz_e1000
+
+build/fuzz/fuzz_e1000: $(FUZZ_E1000_SRCS) $(FUZZ_FAKE_DOMAIN_HDRS) src/hw/e1000.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_E1000_SRCS) -o $@ $(VMM_LIBS)
+
+# PCI bus 0 with the chipset functions (i440FX, PIIX3, the Xen platform device) against a hostile
+# guest: config-address/data accesses of any size and lane, fixed ports, the I/O and MMIO windows,
+# INTx changes checked against levels recomputed from config space, save/restore round trips.
+FUZZ_PCI_CONFIG_SRCS = tests/fuzz/fuzz_pci_config.c src/hw/pci.c src/hw/i440fx.c src/hw/piix3.c \
+                       src/hw/xen_platform.c src/vmm/io.c $(LOG_SRCS)
+fuzz: build/fuzz/fuzz_pci_config
+
+build/fuzz/fuzz_pci_config: $(FUZZ_PCI_CONFIG_SRCS) $(wildcard src/vmm/*.h src/lib/*.h) src/hw/pci.h \
+                            src/hw/xen_platform.h src/hw/device.h src/hw/irq.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_PCI_CONFIG_SRCS) -o $@ $(VMM_LIBS)
+
+# The IDE controller and ATAPI CD-ROM (hw/ide.c, hw/atapi.c) against random port accesses, ATAPI
+# packets and PRD tables, with a disk and a CD on memfds; the VMM core as the unit tests link it.
+FUZZ_IDE_SRCS = tests/fuzz/fuzz_ide.c $(filter-out src/vmm/main.c,$(VMM_SRCS)) $(LIB_SRCS)
+fuzz: build/fuzz/fuzz_ide
+
+build/fuzz/fuzz_ide: $(FUZZ_IDE_SRCS) $(wildcard src/*/*.h) tests/unit/fake_domain.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -pthread $(FUZZ_IDE_SRCS) -o $@ $(VMM_LIBS)
