@@ -598,19 +598,27 @@ static void set_scene(struct rig *r)
 	out(r, 0xcf8, 4, 0x80001808u);
 }
 
+/* Two rigs: `a` with the scene set, `b` fresh to restore into. */
+static bool scene_pair_up(struct unit *u, struct rig *a, struct rig *b)
+{
+	if (!rig_up(u, a, true))
+		return false;
+	if (!rig_up(u, b, true)) {
+		rig_down(a);
+		return false;
+	}
+	set_scene(a);
+	return true;
+}
+
 static void test_save_restore(struct unit *u, const void *arg)
 {
 	struct rig a, b;
 	uint8_t buf[8192], again[8192];
 	char err[256];
 	(void)arg;
-	if (!rig_up(u, &a, true))
+	if (!scene_pair_up(u, &a, &b))
 		return;
-	if (!rig_up(u, &b, true)) {
-		rig_down(&a);
-		return;
-	}
-	set_scene(&a);
 	long n = devices_save(a.d, buf, sizeof(buf), err, sizeof(err));
 	CHECK(n > 0, "devices_save: %s", err);
 	if (n > 0) {
@@ -643,13 +651,8 @@ static void test_restore_refused(struct unit *u, const void *arg)
 	uint8_t buf[4096], bad[4096];
 	char err[256];
 	(void)arg;
-	if (!rig_up(u, &a, true))
+	if (!scene_pair_up(u, &a, &b))
 		return;
-	if (!rig_up(u, &b, true)) {
-		rig_down(&a);
-		return;
-	}
-	set_scene(&a);
 	long n = pci_bus_device.save(a.d, a.d->pci, buf, sizeof(buf));
 	CHECK(n > 13, "pci save: %ld", n);
 	CHECK_INT(pci_bus_device.save(a.d, a.d->pci, buf, (size_t)n - 1), -1);    /* no room */
