@@ -323,7 +323,7 @@ static void store(struct e1000 *e, unsigned int slot, uint32_t value)
 	const struct reg_row *r = row_of_slot(slot);
 
 	if (r)
-		e->reg[slot] = value & r->wmask;
+		e->reg[slot] = (value & r->wmask) | (e->reg[slot] & ~r->wmask);
 }
 
 static uint32_t read_zero(struct e1000 *e, unsigned int slot)
@@ -466,7 +466,7 @@ static void reg_write(struct e1000 *e, uint32_t offset, uint32_t value)
 	if (r->write)
 		r->write(e, r->slot, value);
 	else
-		e->reg[r->slot] = value & r->wmask;
+		store(e, r->slot, value);
 }
 
 /* BAR0: dword registers.  Narrower aligned reads see their part of the dword (with its read's
@@ -508,19 +508,19 @@ void e1000_io_access(void *opaque, struct vcpu *vcpu, uint64_t offset, bool is_w
 			memset(data, 0xff, size);
 		return;
 	}
+	/* IOADDR is atomic rather than locked: IODATA's access takes the lock itself, and vCPUs racing
+	 * on IOADDR get one address or the other, as on hardware. */
 	if (offset == 4) {
-		uint32_t target = e->ioaddr;     /* racing IOADDR writers get one or the other */
+		uint32_t target = __atomic_load_n(&e->ioaddr, __ATOMIC_RELAXED);
 		e1000_mmio_access(e, vcpu, target & (E1000_MMIO_SIZE - 4), is_write, data, 4);
 		return;
 	}
-	pthread_mutex_lock(&e->lock);
 	if (is_write)
-		e->ioaddr = ((uint32_t)data[0] | data[1] << 8 | data[2] << 16 | (uint32_t)data[3] << 24) &
-			    (E1000_MMIO_SIZE - 4);
+		__atomic_store_n(&e->ioaddr, ((uint32_t)data[0] | data[1] << 8 | data[2] << 16 |
+					      (uint32_t)data[3] << 24) & (E1000_MMIO_SIZE - 4), __ATOMIC_RELAXED);
 	else
-		for (unsigned int i = 0; i < 4; i++)
-			data[i] = (uint8_t)(e->ioaddr >> 8 * i);
-	pthread_mutex_unlock(&e->lock);
+		for (unsigned int i = 0, v = __atomic_load_n(&e->ioaddr, __ATOMIC_RELAXED); i < 4; i++)
+			data[i] = (uint8_t)(v >> 8 * i);
 }
 
 /* ---- life cycle ---- */
@@ -745,10 +745,12 @@ int e1000_restore(struct e1000 *e, const uint8_t *buf, size_t len, char *err, si
 		return -1;
 	}
 	pthread_mutex_lock(&e->lock);
-	/* Stored bits only: every register through its write mask, STATUS as the device has it. */
+	/* The bits a write may set come from the state, the read-only ones (STATUS, PBA's transmit
+	 * share) are the device's own. */
 	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
 		if (regs[i].slot != NO_SLOT && regs[i].offset != 0x0004)
-			e->reg[regs[i].slot] = regs[i].wmask ? n->reg[regs[i].slot] & regs[i].wmask : regs[i].power_on;
+			e->reg[regs[i].slot] = (n->reg[regs[i].slot] & regs[i].wmask) |
+					       (regs[i].power_on & ~regs[i].wmask);
 	memcpy(e->stat, n->stat, sizeof(e->stat));
 	memcpy(e->mta, n->mta, sizeof(e->mta));
 	memcpy(e->ra, n->ra, sizeof(e->ra));

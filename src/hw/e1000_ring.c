@@ -159,9 +159,10 @@ static void tx_send(struct e1000 *e, struct tx_frame *f, const uint8_t *last)
 	e1000_count(e, E1000_ST_TPT, E1000_ST_TPT, 1);
 	e1000_count(e, E1000_ST_GOTCL, E1000_ST_GOTCH, len);
 	e1000_count(e, E1000_ST_TOTL, E1000_ST_TOTH, len);
-	if (len >= 6 && (frame[0] & 1))
-		e1000_count(e, !memcmp(frame, "\xff\xff\xff\xff\xff\xff", 6) ? E1000_ST_BPTC : E1000_ST_MPTC,
-			    !memcmp(frame, "\xff\xff\xff\xff\xff\xff", 6) ? E1000_ST_BPTC : E1000_ST_MPTC, 1);
+	if (len >= 6 && (frame[0] & 1)) {
+		enum e1000_stat st = memcmp(frame, "\xff\xff\xff\xff\xff\xff", 6) ? E1000_ST_MPTC : E1000_ST_BPTC;
+		e1000_count(e, st, st, 1);
+	}
 }
 
 /* Descriptors from..to-1 are done: DD where the driver asked for a report (RS). */
@@ -370,8 +371,9 @@ static int rx_deliver(struct e1000 *e, const uint8_t *frame, size_t len)
 		e1000_count(e, E1000_ST_TPR, E1000_ST_TPR, 1);
 		e1000_count(e, E1000_ST_GORCL, E1000_ST_GORCH, total);
 		e1000_count(e, E1000_ST_TORL, E1000_ST_TORH, total);
+		enum e1000_stat st = bcast ? E1000_ST_BPRC : E1000_ST_MPRC;
 		if (frame[0] & 1)
-			e1000_count(e, bcast ? E1000_ST_BPRC : E1000_ST_MPRC, bcast ? E1000_ST_BPRC : E1000_ST_MPRC, 1);
+			e1000_count(e, st, st, 1);
 	}
 	r.head = i;
 	/* RDMTS: tell the driver when free descriptors fall to 1/2, 1/4 or 1/8 of the ring. */
