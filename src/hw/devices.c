@@ -6,6 +6,8 @@
 #include "lib/error.h"
 #include "vmm/domain.h"
 
+extern const struct device_ops pci_bus_device, i440fx_device, piix3_device, ide_device, piix4_pm_device,
+	xen_platform_device, e1000_device, rtc_cmos_device, i8042_device, fw_cfg_device;
 extern const struct device_ops debugcon_device, uart16550_device, port80_device, console_ring_device,
 	xenstore_link_device;
 
@@ -18,9 +20,21 @@ const struct device_ops *const pvh_devices[] = {
 	NULL,
 };
 
-/* The PC's devices, then the PV console ring and the xenstore link that PV drivers use through
- * the Xen platform device. */
+/* The PC (docs/hvm.md): the PCI bus first, its functions in slot order (the chipset, IDE, power
+ * management, the Xen platform device, the NICs from slot 3), the ISA devices, fw_cfg last of the
+ * PC so that it describes what is built; then the PV console ring and the xenstore link that PV
+ * drivers use through the platform device. */
 const struct device_ops *const hvm_devices[] = {
+	&pci_bus_device,
+	&i440fx_device,
+	&piix3_device,
+	&ide_device,
+	&piix4_pm_device,
+	&xen_platform_device,
+	&e1000_device,
+	&rtc_cmos_device,
+	&i8042_device,
+	&fw_cfg_device,
 	&debugcon_device,
 	&uart16550_device,
 	&port80_device,
