@@ -9,6 +9,7 @@
 #include "hw/e1000.h"
 #include "hw/hvm_config.h"
 #include "hw/pci.h"
+#include "vmm/event_loop.h"
 #include "vmm/io.h"
 
 extern const struct device_ops pci_bus_device, xen_platform_device;
@@ -687,6 +688,63 @@ static void test_unplug(struct unit *u, const void *arg)
 	teardown(&t);
 }
 
+/* The row's main-loop side: the port is read while the ring has room, left unwatched when it is
+ * full (frames wait on it), and read again once RDT gives buffers back (the vCPU's eventfd). */
+static void test_main_loop(struct unit *u, const void *arg)
+{
+	struct t t;
+	struct event_loop loop;
+	uint8_t f[80];
+
+	(void)arg;
+	memset(&t, 0, sizeof(t));
+	if (event_loop_init(&loop)) {
+		CHECK(0, "event_loop_init");
+		return;
+	}
+	char err[256];
+	bool ok = setup_with(&t, false, 0, HVM_NIC_E1000, err);
+	if (!ok) {
+		CHECK(0, "setup: %s", err);
+		event_loop_destroy(&loop);
+		return;
+	}
+	t.dom->loop = &loop;
+	t.cfg.n_nics = 1;
+	t.cfg.nics[0].model = HVM_NIC_E1000;
+	memcpy(t.cfg.nics[0].mac, our_mac, 6);
+	struct e1000_port port = { t.sv[0] };
+	if (e1000_devices_create(t.dom, &port, &t.nic_state, err, sizeof(err))) {
+		CHECK(0, "create: %s", err);
+		t.nic_state = NULL;
+		teardown(&t);
+		event_loop_destroy(&loop);
+		return;
+	}
+	t.e = e1000_devices_nic(t.nic_state, 0);
+	unsigned int devfn = 3 << 3;
+	pci_config_write(t.dom->pci, devfn, PCI_BASE_ADDRESS_0, 4, (uint32_t)BAR0);
+	pci_config_write(t.dom->pci, devfn, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	make_frame(f, sizeof(f), our_mac, 3);
+	for (int i = 0; i < 3; i++)
+		send(t.sv[1], f, sizeof(f), 0);
+	rx_ring(&t, 8, 2, RCTL_EN | RCTL_SECRC);       /* room for two */
+	for (int i = 0; i < 4; i++)
+		event_loop_run_once(&loop, 20);
+	CHECK(rd(&t, 0x2810) == 2, "after the loop ran: RDH %u, want 2", rd(&t, 0x2810));
+	uint8_t peek[128];
+	CHECK(recv(t.sv[0], peek, sizeof(peek), MSG_PEEK) == sizeof(f), "the third frame was not left waiting");
+	wr(&t, 0x2818, 5);                             /* buffers back, as a vCPU would */
+	for (int i = 0; i < 4; i++)
+		event_loop_run_once(&loop, 20);
+	CHECK(rd(&t, 0x2810) == 3, "after RDT moved: RDH %u, want 3", rd(&t, 0x2810));
+	e1000_device.teardown(t.dom, t.nic_state);
+	t.nic_state = NULL;
+	t.dom->loop = NULL;
+	teardown(&t);
+	event_loop_destroy(&loop);
+}
+
 int main(void)
 {
 	struct unit u = UNIT_INIT;
@@ -704,5 +762,6 @@ int main(void)
 	unit_case(&u, "e1000-save-restore", test_save_restore, NULL);
 	unit_case(&u, "e1000-rtl8139-refused", test_rtl8139_refused, NULL);
 	unit_case(&u, "e1000-unplug", test_unplug, NULL);
+	unit_case(&u, "e1000-main-loop", test_main_loop, NULL);
 	return unit_finish(&u);
 }
