@@ -68,7 +68,10 @@ uint32_t pci_config_read(struct pci_bus *bus, unsigned int devfn, unsigned int o
 		return 0xffffffffu;
 	if (!dev)
 		return all_ones(size);
-	return config_get(dev, offset, size);
+	pthread_mutex_lock(&bus->lock);
+	uint32_t v = config_get(dev, offset, size);
+	pthread_mutex_unlock(&bus->lock);
+	return v;
 }
 
 /* ---- interrupts ---- */
@@ -141,6 +144,7 @@ static struct irq_snapshot irq_snapshot(const struct pci_bus *bus)
 
 void pci_device_set_irq(struct pci_device *dev, bool level)
 {
+	pthread_mutex_lock(&dev->bus->lock);
 	struct irq_snapshot s = irq_snapshot(dev->bus);
 
 	dev->irq_level = level;
@@ -150,15 +154,18 @@ void pci_device_set_irq(struct pci_device *dev, bool level)
 	else
 		dev->config[PCI_STATUS] &= (uint8_t)~PCI_STATUS_INTERRUPT;
 	irq_update(dev->bus, s.route, s.level);
+	pthread_mutex_unlock(&dev->bus->lock);
 }
 
 void pci_set_pirq_route(struct pci_bus *bus, unsigned int pirq, uint8_t route)
 {
 	if (pirq >= 4)
 		return;
+	pthread_mutex_lock(&bus->lock);
 	struct irq_snapshot s = irq_snapshot(bus);
 	bus->pirq_route[pirq] = route;
 	irq_update(bus, s.route, s.level);
+	pthread_mutex_unlock(&bus->lock);
 }
 
 void pci_config_write(struct pci_bus *bus, unsigned int devfn, unsigned int offset, unsigned int size,
@@ -168,6 +175,7 @@ void pci_config_write(struct pci_bus *bus, unsigned int devfn, unsigned int offs
 
 	if (!dev || !config_access_ok(offset, size))
 		return;
+	pthread_mutex_lock(&bus->lock);
 	uint32_t old = config_get(dev, offset, size);
 	struct irq_snapshot s = irq_snapshot(bus);
 	for (unsigned int i = 0; i < size; i++) {
@@ -176,6 +184,7 @@ void pci_config_write(struct pci_bus *bus, unsigned int devfn, unsigned int offs
 	}
 	if (offset <= PCI_COMMAND + 1 && offset + size > PCI_COMMAND)
 		irq_update(bus, s.route, s.level);      /* INTX_DISABLE may have moved */
+	pthread_mutex_unlock(&bus->lock);
 	if (dev->info->config_written)
 		dev->info->config_written(dev, offset, size, old, dev->info->opaque);
 }
@@ -210,7 +219,11 @@ uint64_t pci_bar_address(const struct pci_device *dev, unsigned int bar)
 static void window_access(struct pci_bus *bus, bool io, struct vcpu *vcpu, uint64_t addr, bool is_write,
 			  uint8_t *data, unsigned int size)
 {
-	for (unsigned int i = 0; i < PCI_DEVFNS; i++) {
+	const struct pci_bar *hit = NULL;
+	uint64_t offset = 0;
+
+	pthread_mutex_lock(&bus->lock);
+	for (unsigned int i = 0; i < PCI_DEVFNS && !hit; i++) {
 		struct pci_device *dev = bus->devices[i];
 		if (!dev)
 			continue;
@@ -221,13 +234,18 @@ static void window_access(struct pci_bus *bus, bool io, struct vcpu *vcpu, uint6
 			uint64_t at = pci_bar_address(dev, n);
 			if (at == UINT64_MAX || addr < at || addr - at >= b->size)
 				continue;
-			if (size > b->size - (addr - at) || !b->fn)
-				break;          /* runs off the BAR's end: nobody answers */
-			b->fn(b->opaque, vcpu, addr - at, is_write, data, size);
-			return;
+			if (size <= b->size - (addr - at) && b->fn) {
+				hit = b;
+				offset = addr - at;
+			}
+			break;                  /* else it runs off the BAR's end: nobody answers */
 		}
 	}
-	if (!is_write)
+	pthread_mutex_unlock(&bus->lock);
+	/* The handler runs unlocked: it may raise its INTx (pci_device_set_irq). */
+	if (hit)
+		hit->fn(hit->opaque, vcpu, offset, is_write, data, size);
+	else if (!is_write)
 		memset(data, 0xff, size);
 }
 
@@ -314,6 +332,7 @@ int pci_bus_init(struct pci_bus *bus, struct domain *dom, char *err, size_t errl
 	};
 
 	memset(bus, 0, sizeof(*bus));
+	pthread_mutex_init(&bus->lock, NULL);
 	bus->dom = dom;
 	memset(bus->pirq_route, PIRQ_ROUTE_DISABLED, sizeof(bus->pirq_route));
 	for (size_t i = 0; i < sizeof(regions) / sizeof(regions[0]); i++) {
@@ -334,6 +353,7 @@ void pci_bus_teardown(struct pci_bus *bus)
 		free(bus->devices[i]);
 		bus->devices[i] = NULL;
 	}
+	pthread_mutex_destroy(&bus->lock);
 }
 
 static bool power_of_two(uint32_t v)

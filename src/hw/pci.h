@@ -18,6 +18,7 @@
 #ifndef XENITH_PCI_H
 #define XENITH_PCI_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,8 +81,12 @@ struct pci_device {
 	bool irq_level;                /* the device's INTx line as it drives it */
 };
 
-/* The bus of the domain (dom->pci): made by the `pci` row of the HVM device table. */
+/* The bus of the domain (dom->pci): made by the `pci` row of the HVM device table.  `lock` guards
+ * the config spaces, the routes and the INTx levels (vCPUs and the main loop's devices both reach
+ * them); it is never held while a device's BAR handler or config hook runs, so a device may take
+ * its own lock and then raise its INTx without an order to keep. */
 struct pci_bus {
+	pthread_mutex_t lock;
 	struct domain *dom;
 	uint32_t config_address;       /* what the guest last wrote to 0xcf8 */
 	struct pci_device *devices[PCI_SLOTS * PCI_FUNCS];
@@ -108,8 +113,8 @@ void pci_config_write(struct pci_bus *bus, unsigned int devfn, unsigned int offs
 uint64_t pci_bar_address(const struct pci_device *dev, unsigned int bar);
 
 /* ---- Interrupts ---- */
-/* The device drives its INTx pin (level-triggered): the bus follows the slot's swizzle (pin + slot
- * - 1) mod 4 to a PIRQ line and PIIX3's route to an ISA IRQ, and raises it on the domain's
+/* The device drives its INTx pin (level-triggered): the bus follows the slot's swizzle, as SeaBIOS
+ * programs interrupt lines ((pin - 1 + slot - 1) mod 4 for INTA..INTD = pin 1..4), to a PIRQ line and PIIX3's route to an ISA IRQ, and raises it on the domain's
  * interrupt router (hw/irq.h) while any device asserts that line.  Honours INTX_DISABLE and keeps
  * the status register's interrupt bit. */
 void pci_device_set_irq(struct pci_device *dev, bool level);
