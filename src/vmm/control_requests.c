@@ -12,6 +12,7 @@
 #include "vmm/balloon_watch.h"
 #include "vmm/control.h"
 #include "vmm/domain.h"
+#include "hw/piix4_pm.h"
 #include "vmm/save.h"
 #include "vmm/sched.h"
 
@@ -50,6 +51,43 @@ static enum control_outcome pause_request(struct control_call *c)
 static enum control_outcome unpause_request(struct control_call *c)
 {
 	domain_unpause(c->dom);
+	snprintf(c->reply, c->len, "ok");
+	return CONTROL_REPLY;
+}
+
+/* xl trigger: what a PC's buttons and pins do.  power: the ACPI power button (an HVM domain's
+ * PIIX4 PM raises PWRBTN and its SCI); reset: the reset line, the domain's on_reboot; nmi: an NMI
+ * into a vCPU (vcpu.c injects it before its next entry). */
+static enum control_outcome trigger_request(struct control_call *c)
+{
+	const char *what = control_next_word(c, " \n"), *vcpu_word = control_next_word(c, " \n");
+	char *end = NULL;
+	unsigned long vcpu = vcpu_word ? strtoul(vcpu_word, &end, 10) : 0;
+
+	if (!what || (vcpu_word && (*end || vcpu >= c->dom->n_vcpus))) {
+		snprintf(c->reply, c->len, "error EINVAL usage: trigger nmi|reset|init|power|sleep|s3resume "
+			 "[VCPU below %u]", c->dom->n_vcpus);
+		return CONTROL_REPLY;
+	}
+	if (!strcmp(what, "power")) {
+		if (!c->dom->hvm) {
+			snprintf(c->reply, c->len, "error ENOTSUP a PVH domain has no ACPI power button; use xl "
+				 "shutdown");
+			return CONTROL_REPLY;
+		}
+		piix4_pm_power_button(c->dom);
+	} else if (!strcmp(what, "reset")) {
+		domain_shutdown(c->dom, SHUTDOWN_reboot);
+	} else if (!strcmp(what, "nmi")) {
+		vcpu_inject_nmi(&c->dom->vcpus[vcpu]);
+	} else if (!strcmp(what, "init") || !strcmp(what, "sleep") || !strcmp(what, "s3resume")) {
+		snprintf(c->reply, c->len, "error ENOTSUP trigger %s is not supported yet", what);
+		return CONTROL_REPLY;
+	} else {
+		snprintf(c->reply, c->len, "error EINVAL unknown trigger '%.32s' (nmi, reset, init, power, "
+			 "sleep, s3resume)", what);
+		return CONTROL_REPLY;
+	}
 	snprintf(c->reply, c->len, "ok");
 	return CONTROL_REPLY;
 }
@@ -250,6 +288,7 @@ static const struct control_request requests[] = {
 	{ "save", "save [live] [debug]", "writes the domain to the stream sent with the request, leaving it "
 	  "suspended", save_request, CONTROL_MAY_DEFER },
 	{ "resume", "resume", "lets a suspended domain run on (its suspend cancelled)", resume_request, 0 },
+	{ "trigger", "trigger WHAT [VCPU]", "presses a button: power, reset, nmi (xl trigger)", trigger_request, 0 },
 };
 
 const struct control_request *control_device_request(const char *name)

@@ -278,6 +278,9 @@ static void *vcpu_thread(void *arg)
 		domain_sched_vcpu_thread(vcpu->dom->sched, vcpu->id);
 	upcall_vcpu_thread_init(vcpu);
 	while (wait_until_runnable(vcpu)) {
+		if (__atomic_exchange_n(&vcpu->nmi_pending, false, __ATOMIC_ACQ_REL) &&
+		    ioctl(vcpu->fd, KVM_NMI) < 0)
+			LOG("vCPU %u: KVM_NMI: %s", vcpu->id, strerror(errno));
 		upcall_deliver(vcpu);
 		vcpu_watch_sample(vcpu);
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
@@ -325,6 +328,14 @@ int vcpu_start(struct vcpu *vcpu, char *err, size_t errlen)
 	vcpu->thread_started = true;
 	pthread_getcpuclockid(vcpu->thread, &vcpu->cpu_clock);
 	return 0;
+}
+
+void vcpu_inject_nmi(struct vcpu *vcpu)
+{
+	__atomic_store_n(&vcpu->nmi_pending, true, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&vcpu->dom->lock);
+	vcpu_kick(vcpu);
+	pthread_mutex_unlock(&vcpu->dom->lock);
 }
 
 void vcpu_join(struct vcpu *vcpu)

@@ -33,6 +33,7 @@ struct vcpu {
 	struct x86_emu_stats emu_stats;  /* instructions the VMM emulated for KVM (vcpu_emulate.c) */
 	struct vcpu_power power;   /* up or down (xen/vcpu_power.c), under dom->lock */
 	bool seen_running;         /* the thread's own: it has had an exit other than a kick */
+	bool nmi_pending;          /* atomic: xl trigger nmi; the thread injects it before its next entry */
 };
 
 int vcpu_create(struct vcpu *vcpu, struct domain *dom, unsigned int id, char *err, size_t errlen);
@@ -47,6 +48,9 @@ static inline void vcpu_kick(struct vcpu *vcpu)
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 }
 void vcpu_join(struct vcpu *vcpu);
+/* From any thread: an NMI for the vCPU, injected by its own thread (KVM_NMI) before it next enters
+ * the guest. */
+void vcpu_inject_nmi(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);
 /* The signal used for kicks; installed once per process. */
 void vcpu_install_kick_signal(void);

@@ -45,6 +45,7 @@ int main_create(struct xl_ctx *ctx, int argc, char **argv);
 int main_destroy(struct xl_ctx *ctx, int argc, char **argv);
 int main_pause(struct xl_ctx *ctx, int argc, char **argv);
 int main_unpause(struct xl_ctx *ctx, int argc, char **argv);
+int main_trigger(struct xl_ctx *ctx, int argc, char **argv);
 int main_console(struct xl_ctx *ctx, int argc, char **argv);
 /* xl_shutdown.c */
 int main_shutdown(struct xl_ctx *ctx, int argc, char **argv);

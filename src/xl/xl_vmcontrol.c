@@ -392,6 +392,38 @@ int main_unpause(struct xl_ctx *ctx, int argc, char **argv)
 	return simple_request(ctx, argc, argv, "unpause");
 }
 
+/* Xen's xl trigger: the VMM presses the button (docs/vmm-control.md, `trigger`). */
+int main_trigger(struct xl_ctx *ctx, int argc, char **argv)
+{
+	char name[DOMAIN_NAME_MAX + 1], request[96], reply[1024];
+	unsigned int domid;
+	int opt, status, r;
+
+	while ((opt = xl_getopt(argc, argv, "", NULL, "trigger", 2, &status)) != -1)
+		if (opt == XL_OPT_STOP)
+			return status;
+	const char *what = argv[optind + 1], *vcpu = optind + 2 < argc ? argv[optind + 2] : NULL;
+	if (strlen(what) > 16 || strpbrk(what, " \n") || (vcpu && (strlen(vcpu) > 8 ||
+	    strspn(vcpu, "0123456789") != strlen(vcpu)))) {
+		fprintf(stderr, "xl: trigger: invalid trigger '%s' or vCPU '%s'\n", what, vcpu ? vcpu : "");
+		return EXIT_FAILURE;
+	}
+	status = xl_find_domain_or_complain(ctx, argv[optind], "trigger", &domid, name, sizeof(name));
+	if (status)
+		return status;
+	snprintf(request, sizeof(request), "trigger %s%s%s", what, vcpu ? " " : "", vcpu ? vcpu : "");
+	r = xl_domain_request(ctx, domid, request, XL_REQUEST_MS, reply, sizeof(reply));
+	if (r == -ESRCH) {
+		fprintf(stderr, "xl: domain '%s' does not exist\n", argv[optind]);
+		return EXIT_FAILURE;
+	}
+	if (r) {
+		fprintf(stderr, "xl: trigger %s of domain %u (%s): %s\n", what, domid, name, reply);
+		return EXIT_FAILURE;
+	}
+	return EXIT_SUCCESS;
+}
+
 int main_console(struct xl_ctx *ctx, int argc, char **argv)
 {
 	char name[DOMAIN_NAME_MAX + 1], err[1024];
