@@ -127,6 +127,16 @@ static void rig_close(struct rig *r)
 	rmdir(path);
 }
 
+/* rig_open inside a case: a failure is the case's. */
+static bool rig_up(struct unit *u, struct rig *r, enum rig_kind kind, bool with_pci)
+{
+	bool ok = rig_open(r, kind, with_pci) == 0;
+	CHECK(ok, "the IDE controller did not build (its message is above)");
+	if (!ok)
+		rig_close(r);
+	return ok;
+}
+
 /* ---- port access as a vCPU makes it ---- */
 
 static uint32_t in(struct rig *r, uint16_t port, unsigned int size)
@@ -193,10 +203,8 @@ static void test_identify(struct unit *u, const void *arg)
 	uint16_t w[256];
 	(void)arg;
 
-	if (rig_open(&r, RIG_DISK_AND_CD, false)) {
-		CHECK(0, "init failed");
+	if (!rig_up(u, &r, RIG_DISK_AND_CD, false))
 		return;
-	}
 	outb(&r, PRI + 6, 0xa0);
 	outb(&r, PRI + 7, 0xec);
 	CHECK_INT(r.raised[14], 1);
@@ -240,10 +248,8 @@ static void test_pio_read(struct unit *u, const void *arg)
 	uint8_t buf[512];
 	(void)arg;
 
-	if (rig_open(&r, RIG_DISK_ONLY, false)) {
-		CHECK(0, "init failed");
+	if (!rig_up(u, &r, RIG_DISK_ONLY, false))
 		return;
-	}
 	ata_lba28(&r, 0x20, 5, 3);
 	for (unsigned int s = 0; s < 3; s++) {
 		CHECK_INT(r.raised[14], s + 1);
@@ -291,10 +297,8 @@ static void test_pio_write(struct unit *u, const void *arg)
 	uint8_t buf[1024], back[1024];
 	(void)arg;
 
-	if (rig_open(&r, RIG_DISK_ONLY, false)) {
-		CHECK(0, "init failed");
+	if (!rig_up(u, &r, RIG_DISK_ONLY, false))
 		return;
-	}
 	for (unsigned int i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)(i ^ 0x5a);
 	ata_lba28(&r, 0x30, 10, 2);
@@ -325,10 +329,8 @@ static void test_lba48(struct unit *u, const void *arg)
 	uint8_t buf[512];
 	(void)arg;
 
-	if (rig_open(&r, RIG_DISK_ONLY, false)) {
-		CHECK(0, "init failed");
+	if (!rig_up(u, &r, RIG_DISK_ONLY, false))
 		return;
-	}
 	outb(&r, PRI + 6, 0x40);
 	outb(&r, PRI + 2, 0);                        /* count high */
 	outb(&r, PRI + 2, 2);                        /* count low */
@@ -377,10 +379,8 @@ static void test_dma(struct unit *u, const void *arg)
 	uint8_t buf[1536], back[1024];
 	(void)arg;
 
-	if (rig_open(&r, RIG_DISK_ONLY, false)) {
-		CHECK(0, "init failed");
+	if (!rig_up(u, &r, RIG_DISK_ONLY, false))
 		return;
-	}
 	CHECK_INT(bm_in(&r, 2) & 0x60, 0x20);        /* master DMA capable */
 	/* Read: command first, then the engine started. */
 	put_prd(&r, 0, DMA_BUF, 512, false);
@@ -454,10 +454,8 @@ static void test_irq_and_errors(struct unit *u, const void *arg)
 	struct rig r;
 	(void)arg;
 
-	if (rig_open(&r, RIG_DISK_ONLY, false)) {
-		CHECK(0, "init failed");
+	if (!rig_up(u, &r, RIG_DISK_ONLY, false))
 		return;
-	}
 	outb(&r, PRI_CTL, 0x02);                     /* nIEN */
 	outb(&r, PRI + 6, 0xa0);
 	outb(&r, PRI + 7, 0xe0);                     /* STANDBY IMMEDIATE */
@@ -499,10 +497,8 @@ static void test_absent(struct unit *u, const void *arg)
 	struct rig r;
 	(void)arg;
 
-	if (rig_open(&r, RIG_DISK_ONLY, false)) {
-		CHECK(0, "init failed");
+	if (!rig_up(u, &r, RIG_DISK_ONLY, false))
 		return;
-	}
 	outb(&r, SEC + 6, 0xa0);
 	outb(&r, SEC + 2, 0x55);
 	outb(&r, SEC + 3, 0xaa);
