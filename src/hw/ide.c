@@ -5,8 +5,9 @@
  * How a command runs.  Every task-file write lands in both drives' registers (real drives latch
  * them all); the DEV bit says which drive answers reads and takes commands.  A command is found in
  * one table row per opcode and runs at once on the vCPU thread that wrote it: the disk I/O is a
- * plain pread/pwrite of the image (requests are at most 32 MiB; an asynchronous path can come
- * later without changing the registers' story).  So BSY is never seen, except while the guest
+ * plain pread/pwrite of the image (an ATA request is at most 32 MiB, a DMA transfer at most what
+ * one PRD table covers, 512 MiB; an asynchronous path can come later without changing the
+ * registers' story).  So BSY is never seen, except while the guest
  * holds SRST.  A PIO command then offers its data one DRQ block at a time through the data port;
  * a DMA command waits, DRQ set, until the bus master is started (or runs at once if it already
  * is), then walks the guest's PRD table.  Every PRD entry is checked against guest RAM before a
