@@ -25,14 +25,14 @@ const struct cmd_spec cmd_table[] = {
 	  "[options] <-a|Domain>",
 	  "-a, --all               Shutdown all guest domains.\n"
 	  "-h                      Print this help.\n"
-	  "-F                      Fallback to ACPI power event (not available in Xenith).\n"
+	  "-F                      Fallback to ACPI power event (HVM domains without PV drivers).\n"
 	  "-w, --wait              Wait for guest(s) to complete shutdown." },
 	{ "reboot", main_reboot, 0,
 	  "Issue a reboot signal to a domain",
 	  "[options] <-a|Domain>",
 	  "-a, --all               Reboot all guest domains.\n"
 	  "-h                      Print this help.\n"
-	  "-F                      Fallback to ACPI reset event (not available in Xenith).\n"
+	  "-F                      Fallback to ACPI reset event (HVM domains without PV drivers).\n"
 	  "-w, --wait              Wait for guest(s) to complete the reboot." },
 	{ "pause", main_pause, 0,
 	  "Pause execution of a domain",

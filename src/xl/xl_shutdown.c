@@ -94,6 +94,7 @@ bool xl_pvcontrol_available(const char *type, const char *feature)
 /* One shutdown or reboot, as xl names it in its messages. */
 struct pvcontrol_request {
 	const char *request;     /* what goes into control/shutdown */
+	const char *trigger;     /* -F without PV drivers: the VMM's trigger ("power", "reset") */
 	const char *doing;       /* "Shutting down" */
 	const char *what;        /* "shutdown" in "external graceful shutdown not possible" */
 };
@@ -121,7 +122,7 @@ int xl_pvcontrol_send(struct xl_ctx *ctx, struct xl_store *store, unsigned int d
 		snprintf(err, errlen, "PV control interface not available: external graceful %s not "
 			 "possible (HVM domain %s has no PV drivers: it has not written control/feature-%s).",
 			 what, name, request);
-		return -1;
+		return -2;
 	}
 	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
 	r = xs_write_str(xs, 0, path, request);
@@ -134,7 +135,7 @@ int xl_pvcontrol_send(struct xl_ctx *ctx, struct xl_store *store, unsigned int d
 
 /* Sends the request to one domain and waits as asked. */
 static int signal_domain(struct xl_ctx *ctx, struct xl_store *store, unsigned int domid,
-			 const char *name, const struct pvcontrol_request *req, bool wait_gone)
+			 const char *name, const struct pvcontrol_request *req, bool wait_gone, bool acpi_fallback)
 {
 	char path[128], err[1024], who[256];
 	const char *request = req->request;
@@ -143,13 +144,26 @@ static int signal_domain(struct xl_ctx *ctx, struct xl_store *store, unsigned in
 	int r;
 
 	fprintf(stderr, "%s domain %u\n", req->doing, domid);
-	if (xl_pvcontrol_send(ctx, store, domid, name, request, req->what, &info, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
+	r = xl_pvcontrol_send(ctx, store, domid, name, request, req->what, &info, err, sizeof(err));
+	if (r == -2 && acpi_fallback) {
+		/* As Xen's -F: the ACPI power button for a shutdown, the reset line for a reboot. */
+		char trigger[32], reply[512];
+		fprintf(stderr, "%s: no PV drivers in the guest; using the ACPI %s instead\n", name,
+			!strcmp(req->trigger, "power") ? "power button" : "reset");
+		snprintf(trigger, sizeof(trigger), "trigger %s", req->trigger);
+		if (xl_domain_request(ctx, domid, trigger, XL_REQUEST_MS, reply, sizeof(reply))) {
+			fprintf(stderr, "xl: %s of domain %u (%s): %s\n", trigger, domid, name, reply);
+			return EXIT_FAILURE;
+		}
+	} else if (r) {
+		fprintf(stderr, "%s%s\n", err, r == -2 ? " Use \"-F\" to fall back to the ACPI power "
+			"event." : "");
 		return EXIT_FAILURE;
 	}
 	snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", domid);
 	double deadline = now_s() + timeout;
-	while ((r = request_pending(store, path)) != 0) {
+	bool pv = r == 0;      /* else the button was pressed: no request waits in the store */
+	while (pv && (r = request_pending(store, path)) != 0) {
 		if (r < 0) {
 			fprintf(stderr, "xl: reading %s: %s\n", path,
 				xl_store_explain(store, r, err, sizeof(err)));
@@ -184,7 +198,7 @@ static int shutdown_or_reboot(struct xl_ctx *ctx, int argc, char **argv, const c
 	};
 	char name[DOMAIN_NAME_MAX + 1];
 	unsigned int domid;
-	bool wait_gone = false, all = false;
+	bool wait_gone = false, all = false, acpi_fallback = false;
 	int opt, status;
 
 	while ((opt = xl_getopt(argc, argv, "awF", opts, command, 0, &status)) != -1) {
@@ -194,10 +208,8 @@ static int shutdown_or_reboot(struct xl_ctx *ctx, int argc, char **argv, const c
 			wait_gone = true;
 		else if (opt == 'a')
 			all = true;
-		else if (opt == 'F') {
-			fprintf(stderr, "xl: -F (ACPI fallback) is not available: Xenith domains have no ACPI yet\n");
-			return EXIT_FAILURE;
-		}
+		else if (opt == 'F')
+			acpi_fallback = true;
 	}
 	if (!all && optind >= argc) {
 		fprintf(stderr, "xl %s: a domain is required\n", command);
@@ -212,11 +224,12 @@ static int shutdown_or_reboot(struct xl_ctx *ctx, int argc, char **argv, const c
 		size_t n = 0;
 		rundir_list_domains(&ctx->rd, &doms, &n);
 		for (size_t i = 0; i < n; i++)
-			if (signal_domain(ctx, &store, doms[i].domid, doms[i].name, request, wait_gone))
+			if (signal_domain(ctx, &store, doms[i].domid, doms[i].name, request, wait_gone,
+					  acpi_fallback))
 				status = EXIT_FAILURE;
 		free(doms);
 	} else if ((status = xl_find_domain_or_complain(ctx, argv[optind], command, &domid, name, sizeof(name))) == 0) {
-		status = signal_domain(ctx, &store, domid, name, request, wait_gone);
+		status = signal_domain(ctx, &store, domid, name, request, wait_gone, acpi_fallback);
 	}
 	xl_store_close(&store);
 	return status;
@@ -224,14 +237,14 @@ static int shutdown_or_reboot(struct xl_ctx *ctx, int argc, char **argv, const c
 
 int main_shutdown(struct xl_ctx *ctx, int argc, char **argv)
 {
-	static const struct pvcontrol_request req = { "poweroff", "Shutting down", "shutdown" };
+	static const struct pvcontrol_request req = { "poweroff", "power", "Shutting down", "shutdown" };
 
 	return shutdown_or_reboot(ctx, argc, argv, "shutdown", &req);
 }
 
 int main_reboot(struct xl_ctx *ctx, int argc, char **argv)
 {
-	static const struct pvcontrol_request req = { "reboot", "Rebooting", "reboot" };
+	static const struct pvcontrol_request req = { "reboot", "reset", "Rebooting", "reboot" };
 
 	return shutdown_or_reboot(ctx, argc, argv, "reboot", &req);
 }

@@ -19,7 +19,9 @@ int xl_shutdown_store_open(struct xl_ctx *ctx, struct xl_store *store, char *err
 
 /* Writes `request` ("poweroff", "reboot") into domain domid's control/shutdown if it can take one
  * (xl_pvcontrol_available; `what` names it: "shutdown"), with its `info` filled.  Nothing waits
- * for the guest.  0, or -1 with xl's message (the whole line) in err. */
+ * for the guest.  0, or with xl's message (the whole line) in err: -2 when the domain has no PV
+ * control (an HVM domain without PV drivers: `xl shutdown -F` then presses its ACPI power button),
+ * -1 for anything else. */
 int xl_pvcontrol_send(struct xl_ctx *ctx, struct xl_store *store, unsigned int domid, const char *name,
 		      const char *request, const char *what, struct xl_dominfo *info, char *err,
 		      size_t errlen);

@@ -17,16 +17,17 @@ STANDIN="$ROOT/tests/system/xl_standin_vmm.py"
 # The interpreter itself, not a shim script, so that the pid we signal is the stand-in.
 python_binary() { python3 -c 'import sys; print(sys.executable)'; }
 
-# standin NAME DOMID [as-vmm]: starts a stand-in domain, its pid in STANDIN_PID.
+# standin NAME DOMID [as-vmm] [STAND-IN OPTION...]: starts a stand-in domain, its pid in STANDIN_PID.
 standin() {
 	local name=$1 domid=$2 as=${3:-} py
+	shift 2; [ $# -gt 0 ] && shift
 	py=$(python_binary)
 	if [ "$as" = as-vmm ]; then
 		mkdir -p "$WORK/vmmbin"
 		ln -sf "$py" "$WORK/vmmbin/xenith-vmm"
 		py="$WORK/vmmbin/xenith-vmm"
 	fi
-	"$py" "$STANDIN" --rundir "$XENITH_RUNDIR" --name "$name" --domid "$domid" \
+	"$py" "$STANDIN" --rundir "$XENITH_RUNDIR" --name "$name" --domid "$domid" "$@" \
 		>"$WORK/standin-$name" 2>&1 &
 	STANDIN_PID=$!
 	wait_for 10 grep -qx ready "$WORK/standin-$name" || fail "stand-in $name did not start: $(cat "$WORK/standin-$name")"
@@ -166,6 +167,31 @@ test_destroy_of_answering_vmm_waits_for_exit() {
 	out=$("$XL" destroy fine 2>&1) || fail "xl destroy failed: $out"
 	[ -z "$out" ] || fail "xl destroy printed: $out"
 	gone_pid "$vmm" || { wait_for 1 gone_pid "$vmm" && fail "xl destroy returned before pid $vmm exited"; fail "pid $vmm lives"; }
+}
+
+# An hvm domain without PV drivers (no control/feature-poweroff): xl shutdown says so and points at
+# -F, which presses the ACPI power button through the VMM (xl reboot -F: the reset line); xl trigger
+# reaches the VMM and reports its refusals.
+test_shutdown_F_and_trigger_press_the_buttons() {
+	need python3
+	start_xenstored
+	standin noacpi 4 "" --type hvm --log "$WORK/requests-noacpi"
+	local out rc=0
+	out=$("$XL" shutdown noacpi 2>&1) || rc=$?
+	[ $rc -ne 0 ] || fail "xl shutdown of an hvm domain without PV drivers succeeded: $out"
+	grep -q 'has no PV drivers' <<<"$out" && grep -q -- '-F' <<<"$out" || fail "xl shutdown does not say why or point at -F: $out"
+	out=$("$XL" shutdown -F noacpi 2>&1) || fail "xl shutdown -F failed: $out"
+	grep -qx 'trigger power' "$WORK/requests-noacpi" || fail "no power button pressed: $(tr '\n' '|' <"$WORK/requests-noacpi")"
+	out=$("$XL" reboot -F noacpi 2>&1) || fail "xl reboot -F failed: $out"
+	grep -qx 'trigger reset' "$WORK/requests-noacpi" || fail "no reset pulled: $(tr '\n' '|' <"$WORK/requests-noacpi")"
+	out=$("$XL" trigger noacpi nmi 1 2>&1) || fail "xl trigger nmi failed: $out"
+	grep -qx 'trigger nmi 1' "$WORK/requests-noacpi" || fail "the nmi did not reach the VMM"
+	rc=0; out=$("$XL" trigger noacpi sleep 2>&1) || rc=$?
+	[ $rc -ne 0 ] && grep -q 'not supported' <<<"$out" || fail "xl trigger sleep: rc $rc: $out"
+	rc=0; out=$("$XL" trigger noacpi 'power now' 2>&1) || rc=$?
+	[ $rc -ne 0 ] && grep -q 'invalid trigger' <<<"$out" || fail "a trigger with a space: rc $rc: $out"
+	"$XL" destroy noacpi >/dev/null 2>&1 || true
+	stop_xenstored
 }
 
 test_stopped_xenstored_bounded() {
