@@ -81,13 +81,6 @@ int fw_cfg_restore(struct fw_cfg *cfg, const uint8_t *buf, size_t len, char *err
 struct vm;
 struct hvm_config;
 
-/* etc/e820: QEMU's entries, { le64 address, le64 length, le32 type } packed. */
-#define FW_CFG_E820_ENTRY_SIZE 20
-#define FW_CFG_E820_MAX 8
-/* The memory map the firmware builds on into buf: RAM below the special pages (at most
- * GUEST_LOW_RAM_MAX), those pages and KVM's pages below the BIOS reserved, RAM above 4 GiB.
- * Returns the bytes written (whole entries that fit). */
-size_t fw_cfg_pc_e820(const struct vm *vm, uint8_t *buf, size_t len);
 /* bootorder: one OpenFirmware path per line in c->boot's order (disks for c, CD-ROMs for d,
  * NICs for n), without a NUL at the end.  Returns its length (0: nothing to say), or -1 when it
  * does not fit in len bytes with a NUL. */

@@ -1,15 +1,18 @@
 /* The fw_cfg device row of an HVM domain: what SeaBIOS finds there about our PC (docs/hvm.md).
  *
  * Items: RAM size, vCPUs online and described, the domain's UUID (SeaBIOS's SMBIOS type 1), and
- * ISA IRQ 0 as GSI 2 (SeaBIOS's MP table and MADT carry the override).  Files:
- *   etc/e820            the memory map: SeaBIOS takes it instead of CMOS, and adds only its own
- *                       areas, so KVM's pages below the BIOS are ours to reserve here
+ * no IRQ 0 override (KVM's default routing keeps GSI 0 on IO-APIC pin 0).  Files:
  *   bootorder           OpenFirmware paths of the devices in --boot order, in the forms SeaBIOS's
  *                       boot.c matches: /pci@i0cf8/ide@1,1/drive@C/disk@S, /pci@i0cf8/ethernet@N
  *   etc/sercon-port     COM1, when it is the domain's console, so SeaBIOS talks there too
  *   etc/boot-fail-wait  milliseconds before SeaBIOS retries when nothing booted
  *
- * No ACPI tables.  SeaBIOS up to 1.16.x (Debian 12 ships 1.16.2) builds its own when fw_cfg has
+ * No etc/e820: Debian's SeaBIOS takes Xen's path here (our CPUID says Xen) and has its memory map
+ * from hvmloader's info table (vmm/hvmloader.c); on that path it reads fw_cfg only after it
+ * reserved its own zones, and RAM entries from here would give them back to the guest.
+ *
+ * No ACPI tables here either: on Xen's path they are hvmloader's (vmm/hvmloader_acpi.c).  On
+ * QEMU's path (a firmware without Xen support), SeaBIOS up to 1.16.x (Debian 12 ships 1.16.2) builds its own when fw_cfg has
  * no etc/table-loader and it finds a PIIX4 power-management function (8086:7113): FADT (SCI 9,
  * PM1 blocks at the PMBA it programs, 0xb000; SMI command port 0xb2 with 0xf1/0xf0; GPE0 at
  * 0xafe0), MADT (every local APIC, the IO-APIC, the IRQ 0 override from the item above, IRQs 5,
@@ -27,12 +30,6 @@
 #include "vmm/domain.h"
 #include "vmm/vm.h"
 
-/* vm.c's KVM_TSS_GPA less its identity-map page: VMX's real-mode TSS and page table, 4 pages
- * just below SeaBIOS's 256 KiB at the top of 4 GiB. */
-#define KVM_RESERVED_GPA 0xfffbc000ull
-#define KVM_RESERVED_SIZE 0x4000ull
-#define E820_RAM 1
-#define E820_RESERVED 2
 #define COM1_PORT 0x3f8
 #define BOOT_FAIL_WAIT_MS 5000u
 #define NIC_FIRST_SLOT 3              /* docs/hvm.md: 00:03.0 onwards */
@@ -42,32 +39,6 @@ static void put_le(uint8_t *p, uint64_t v, unsigned int bytes)
 {
 	for (unsigned int i = 0; i < bytes; i++)
 		p[i] = (uint8_t)(v >> 8 * i);
-}
-
-static size_t e820_entry(uint8_t *buf, size_t at, size_t len, uint64_t addr, uint64_t size, uint32_t type)
-{
-	if (size && len - at >= FW_CFG_E820_ENTRY_SIZE) {
-		put_le(buf + at, addr, 8);
-		put_le(buf + at + 8, size, 8);
-		put_le(buf + at + 16, type, 4);
-		at += FW_CFG_E820_ENTRY_SIZE;
-	}
-	return at;
-}
-
-size_t fw_cfg_pc_e820(const struct vm *vm, uint8_t *buf, size_t len)
-{
-	uint64_t special = vm_special_page_gpa(vm, SPECIAL_PAGES - 1);
-	uint64_t populated = vm_populated_bytes(vm);
-	size_t at = 0;
-
-	/* One RAM entry from 0 as QEMU gives it: SeaBIOS carves out the EBDA, VGA and BIOS areas. */
-	at = e820_entry(buf, at, len, 0, special, E820_RAM);
-	at = e820_entry(buf, at, len, special, vm->low_ram_size - special, E820_RESERVED);
-	at = e820_entry(buf, at, len, KVM_RESERVED_GPA, KVM_RESERVED_SIZE, E820_RESERVED);
-	if (populated > vm->low_ram_size)
-		at = e820_entry(buf, at, len, GUEST_HIGH_RAM_BASE, populated - vm->low_ram_size, E820_RAM);
-	return at;
 }
 
 /* One boot device per line, no newline after the last (SeaBIOS would read an empty entry). */
@@ -133,7 +104,6 @@ static int fill(struct domain *dom, struct fw_cfg *cfg, char *err, size_t errlen
 	/* Devices come before vCPUs (domain_build): the counts are the config's. */
 	unsigned int online = dom->params ? dom->params->vcpus : dom->n_vcpus;
 	unsigned int max = dom->params ? domain_max_vcpus(dom->params) : dom->n_vcpus;
-	uint8_t e820[FW_CFG_E820_MAX * FW_CFG_E820_ENTRY_SIZE];
 	char order[FW_CFG_BOOTORDER_MAX];
 	const char *what;
 	int r, order_len;
@@ -157,9 +127,6 @@ static int fill(struct domain *dom, struct fw_cfg *cfg, char *err, size_t errlen
 		goto fail;
 	what = "the UUID";
 	if (dom->params && (r = fw_cfg_add_item(cfg, FW_CFG_UUID, dom->params->uuid, sizeof(dom->params->uuid))))
-		goto fail;
-	what = "etc/e820";
-	if ((r = fw_cfg_add_file(cfg, what, e820, (uint32_t)fw_cfg_pc_e820(&dom->vm, e820, sizeof(e820)))))
 		goto fail;
 	what = "bootorder";
 	order_len = fw_cfg_pc_bootorder(hvm, order, sizeof(order));

@@ -1,6 +1,6 @@
 /* 00:00.0, the i440FX host bridge (8086:1237 rev 2).  Firmware finds the chipset by its IDs and
  * then writes the PAM registers (0x59-0x5f: who answers reads and writes of 0xc0000-0xfffff) and
- * SMRAM (0x72).  The BIOS area is always RAM here (vmm/hvm_loader.c), so these stay plain bytes
+ * SMRAM (0x72).  The BIOS area is always RAM here (vmm/hvm_firmware.c), so these stay plain bytes
  * that read back what was written: nothing moves when they change. */
 #include <stdlib.h>
 #include "hw/device.h"

@@ -11,7 +11,8 @@
 #include "lib/error.h"
 #include "vmm/balloon_watch.h"
 #include "vmm/domain.h"
-#include "vmm/hvm_loader.h"
+#include "vmm/hvm_firmware.h"
+#include "vmm/hvmloader.h"
 #include "vmm/pvh_loader.h"
 #include "vmm/sched.h"
 #include "vmm/vcpu_state.h"
@@ -73,6 +74,11 @@ int domain_build(struct domain *dom, const struct domain_params *params, struct 
 	if (xen_init(dom, err, errlen) || xen_hypercall_path_init(dom, err, errlen) ||
 	    (params->hvm && hvm_build(dom, params->hvm->firmware, err, errlen)) ||
 	    devices_init(dom, params->hvm ? hvm_devices : pvh_devices, err, errlen))
+		goto fail;
+	/* What Xen's hvmloader does before SeaBIOS runs (docs/hvm.md): again at every reset, since
+	 * the guest has overwritten its tables since. */
+	if (params->hvm && (hvmloader_setup(dom, err, errlen) ||
+			    vm_pic_set_elcr(&dom->vm, HVMLOADER_ELCR, err, errlen)))
 		goto fail;
 	struct pvh_options opt = {
 		.vcpus = params->vcpus, .max_vcpus = domain_max_vcpus(params),

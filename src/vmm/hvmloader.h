@@ -19,6 +19,8 @@ struct domain;
 #define HVMLOADER_E820_ENTRY_SIZE 20           /* u64 start, u64 size, u32 type, packed */
 #define HVMLOADER_E820_MAX 10
 #define HVMLOADER_TABLES_MAX 4
+/* The PIRQ routes' IRQs (5, 10, 11) level-triggered, for KVM's PICs as for PIIX3's ELCR copy. */
+#define HVMLOADER_ELCR 0x0c20u
 /* The info table's parts in its page: the table, the BIOS table addresses, the e820. */
 #define HVMLOADER_TABLES_GPA (HVMLOADER_INFO_GPA + 0x20u)
 #define HVMLOADER_E820_GPA (HVMLOADER_INFO_GPA + 0x40u)

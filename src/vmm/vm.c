@@ -600,3 +600,20 @@ int vm_map_rom(struct vm *vm, uint64_t gpa, const void *data, uint64_t len, char
 		    (unsigned long long)gpa);
 	return 0;
 }
+
+int vm_pic_set_elcr(struct vm *vm, uint16_t elcr, char *err, size_t errlen)
+{
+	for (unsigned int chip = KVM_IRQCHIP_PIC_MASTER; chip <= KVM_IRQCHIP_PIC_SLAVE; chip++) {
+		struct kvm_irqchip c = { .chip_id = chip };
+		if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &c) < 0) {
+			ERR_SET(err, errlen, "KVM_GET_IRQCHIP (PIC %u): %s", chip, strerror(errno));
+			return -1;
+		}
+		c.chip.pic.elcr = (uint8_t)(chip == KVM_IRQCHIP_PIC_MASTER ? elcr : elcr >> 8);
+		if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &c) < 0) {
+			ERR_SET(err, errlen, "KVM_SET_IRQCHIP (PIC %u): %s", chip, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -144,6 +144,9 @@ uint64_t vm_extra_unlogged_take(struct vm *vm);
 int vm_create_pit(struct vm *vm, char *err, size_t errlen);
 /* Drives interrupt line `gsi` of KVM's PIC/IO-APIC (KVM_IRQ_LINE); the shape of irq_router.set. */
 void vm_irq_line(void *vm, unsigned int gsi, bool level);
+/* Sets the in-kernel PICs' edge/level control (ELCR, ports 0x4d0-0x4d1, which KVM's PIC answers
+ * itself): bit n level-triggers IRQ n.  0, or -1 with err. */
+int vm_pic_set_elcr(struct vm *vm, uint16_t elcr, char *err, size_t errlen);
 /* Maps `len` bytes (whole pages, at most 16 MiB) of firmware at guest-physical `gpa` as read-only
  * memory of its own (KVM_MEM_READONLY where the host has it: writes then exit as MMIO and are
  * dropped), as the flash at the top of 4 GiB is.  0, or -1 with err. */

@@ -175,7 +175,6 @@ static void test_directory(struct unit *u, const void *arg)
 	struct dir_entry d[FW_CFG_FILES_MAX];
 	unsigned int n = read_dir(pc->dom, d, FW_CFG_FILES_MAX);
 	static const struct { const char *name; uint32_t size; } want[] = {
-		{ "etc/e820", 3 * FW_CFG_E820_ENTRY_SIZE },
 		{ "bootorder", sizeof("/pci@i0cf8/ide@1,1/drive@1/disk@0\n/pci@i0cf8/ide@1,1/drive@0/disk@0") },
 		{ "etc/sercon-port", 2 },
 		{ "etc/boot-fail-wait", 4 },
@@ -227,64 +226,14 @@ static void test_directory_without(struct unit *u, const void *arg)
 	struct dir_entry d[FW_CFG_FILES_MAX];
 	unsigned int n = read_dir(pc->dom, d, FW_CFG_FILES_MAX);
 
-	CHECK_INT(n, 2);
+	CHECK_INT(n, 1);
 	CHECK(!find_file(d, n, "etc/sercon-port"), "a sercon port without a serial console");
 	CHECK(!find_file(d, n, "bootorder"), "a boot order with no drive to boot");
-	CHECK(find_file(d, n, "etc/e820") && find_file(d, n, "etc/boot-fail-wait"), "e820 or boot-fail-wait missing");
+	CHECK(!find_file(d, n, "etc/e820"), "an e820 (hvmloader's table has the memory map)");
+	CHECK(find_file(d, n, "etc/boot-fail-wait"), "boot-fail-wait missing");
 	pc_free(pc);
 }
 
-struct e820_case {
-	const char *name;
-	uint64_t populated;
-	unsigned int n;
-	struct { uint64_t addr, size; uint32_t type; } e[4];
-};
-
-#define MiB (1ull << 20)
-#define GiB (1ull << 30)
-#define SPECIAL (SPECIAL_PAGES * 4096ull)
-static const struct e820_case e820_cases[] = {
-	{ "e820-64MiB", 64 * MiB, 3,
-	  { { 0, 64 * MiB - SPECIAL, 1 }, { 64 * MiB - SPECIAL, SPECIAL, 2 }, { 0xfffbc000, 0x4000, 2 } } },
-	{ "e820-3.5GiB", 3 * GiB + 512 * MiB, 4,
-	  { { 0, 3 * GiB - SPECIAL, 1 }, { 3 * GiB - SPECIAL, SPECIAL, 2 }, { 0xfffbc000, 0x4000, 2 },
-	    { 4 * GiB, 512 * MiB, 1 } } },
-	{ "e820-6GiB", 6 * GiB, 4,
-	  { { 0, 3 * GiB - SPECIAL, 1 }, { 3 * GiB - SPECIAL, SPECIAL, 2 }, { 0xfffbc000, 0x4000, 2 },
-	    { 4 * GiB, 3 * GiB, 1 } } },
-};
-
-static uint64_t le(const uint8_t *p, unsigned int n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = v << 8 | p[n];
-	return v;
-}
-
-static void test_e820(struct unit *u, const void *arg)
-{
-	const struct e820_case *c = arg;
-	/* As vm_create lays it out: low RAM up to 3 GiB, the rest at 4 GiB; no host memory needed. */
-	struct vm vm = { .ram_size = c->populated, .populated_size = c->populated,
-			 .low_ram_size = c->populated < GUEST_LOW_RAM_MAX ? c->populated : GUEST_LOW_RAM_MAX };
-	uint8_t buf[FW_CFG_E820_MAX * FW_CFG_E820_ENTRY_SIZE];
-	size_t len = fw_cfg_pc_e820(&vm, buf, sizeof(buf));
-
-	CHECK_INT(len, c->n * FW_CFG_E820_ENTRY_SIZE);
-	for (unsigned int i = 0; i < c->n && (i + 1) * FW_CFG_E820_ENTRY_SIZE <= len; i++) {
-		const uint8_t *e = buf + i * FW_CFG_E820_ENTRY_SIZE;
-		CHECK(le(e, 8) == c->e[i].addr && le(e + 8, 8) == c->e[i].size && le(e + 16, 4) == c->e[i].type,
-		      "entry %u: %#llx+%#llx type %llu, expected %#llx+%#llx type %u", i,
-		      (unsigned long long)le(e, 8), (unsigned long long)le(e + 8, 8),
-		      (unsigned long long)le(e + 16, 4), (unsigned long long)c->e[i].addr,
-		      (unsigned long long)c->e[i].size, c->e[i].type);
-	}
-	/* A buffer for two entries gets the first two, whole. */
-	CHECK_INT(fw_cfg_pc_e820(&vm, buf, 2 * FW_CFG_E820_ENTRY_SIZE + 7), 2 * FW_CFG_E820_ENTRY_SIZE);
-}
 
 struct boot_case {
 	const char *name, *boot;
@@ -343,7 +292,7 @@ static void test_dma_read(struct unit *u, const void *arg)
 	(void)arg;
 	struct pc *pc = pc_new(u, pc_config);
 	uint32_t size;
-	uint16_t sel = file_select(u, pc->dom, "etc/e820", &size);
+	uint16_t sel = file_select(u, pc->dom, "etc/boot-fail-wait", &size);
 	uint8_t want[64], got[80];
 
 	select_item(pc->dom, sel);
@@ -398,7 +347,7 @@ static void test_dma_hostile(struct unit *u, const void *arg)
 {
 	(void)arg;
 	struct pc *pc = pc_new(u, pc_config);
-	uint16_t sel = file_select(u, pc->dom, "etc/e820", NULL);
+	uint16_t sel = file_select(u, pc->dom, "etc/boot-fail-wait", NULL);
 	const uint32_t read = (uint32_t)sel << 16 | FW_CFG_DMA_SELECT | FW_CFG_DMA_READ;
 	uint8_t tail[8], fill[8];
 
@@ -564,8 +513,6 @@ int main(void)
 	unit_case(&u, "signature-id-items", test_signature_and_id, NULL);
 	unit_case(&u, "directory", test_directory, NULL);
 	unit_case(&u, "directory-without-serial-or-drives", test_directory_without, NULL);
-	for (size_t i = 0; i < sizeof(e820_cases) / sizeof(e820_cases[0]); i++)
-		unit_case(&u, e820_cases[i].name, test_e820, &e820_cases[i]);
 	for (size_t i = 0; i < sizeof(boot_cases) / sizeof(boot_cases[0]); i++)
 		unit_case(&u, boot_cases[i].name, test_bootorder, &boot_cases[i]);
 	unit_case(&u, "dma-read", test_dma_read, NULL);

@@ -1,8 +1,9 @@
 /* The whole HVM device table (hw/devices.c, hvm_devices) built on a fake domain, as domain_build
  * builds it for `--hvm`: the rows find what they need in the order the table gives (the bus before
  * its functions, fw_cfg after the PC it describes), every PC function answers where a firmware
- * probes it, the domain's state saves and restores into a second such domain, and teardown leaves
- * nothing behind (the sanitizer build checks). */
+ * probes it, hvmloader's part runs on it and the `trigger power` request reaches the PM block, the
+ * domain's state saves and restores into a second such domain, and teardown leaves nothing behind
+ * (the sanitizer build checks). */
 #include <stdlib.h>
 #include <unistd.h>
 #include "fake_domain.h"
@@ -10,7 +11,9 @@
 #include "hw/hvm_config.h"
 #include "hw/pci.h"
 #include "unit.h"
+#include "vmm/control.h"
 #include "vmm/event_loop.h"
+#include "vmm/hvmloader.h"
 
 struct pc {
 	struct domain *dom;
@@ -83,6 +86,22 @@ static void test_table_builds_and_answers(struct unit *u, const void *arg)
 	io_bus_dispatch(&pc.dom->pio, NULL, 0x70, true, &idx, 1);
 	io_bus_dispatch(&pc.dom->pio, NULL, 0x71, false, &regb, 1);
 	CHECK(regb & 0x02, "the RTC keeps 24-hour time (register B %#x)", regb);
+
+	/* hvmloader's part, then xl trigger power: the PM block at 0xb000 says the button was pressed. */
+	CHECK(hvmloader_setup(pc.dom, err, sizeof(err)) == 0, "hvmloader: %s", err);
+	size_t n_requests;
+	const struct control_request *rows = control_requests(&n_requests), *trigger = NULL;
+	for (size_t i = 0; i < n_requests; i++)
+		if (!strcmp(rows[i].name, "trigger"))
+			trigger = &rows[i];
+	char req[] = "trigger power", reply[256] = "";
+	struct control_call call = { .dom = pc.dom, .request = trigger, .reply = reply, .len = sizeof(reply) };
+	call.name = strtok_r(req, " ", &call.save);
+	CHECK(trigger && trigger->handler(&call) == CONTROL_REPLY && !strcmp(reply, "ok"), "trigger power: %s",
+	      reply);
+	uint16_t pm1_sts = 0;
+	io_bus_dispatch(&pc.dom->pio, NULL, 0xb000, false, (uint8_t *)&pm1_sts, 2);
+	CHECK(pm1_sts & 0x100, "PM1_STS %#x: no power button status", pm1_sts);
 
 	uint8_t *saved = malloc(64 << 10);
 	long n = devices_save(pc.dom, saved, 64 << 10, err, sizeof(err));

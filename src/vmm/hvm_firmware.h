@@ -1,7 +1,7 @@
 /* Building an HVM domain's PC: the firmware where a PC's flash is, the PIT and the interrupt
  * router (docs/hvm.md).  The device models are the HVM device table's rows (hw/devices.c). */
-#ifndef XENITH_HVM_LOADER_H
-#define XENITH_HVM_LOADER_H
+#ifndef XENITH_HVM_FIRMWARE_H
+#define XENITH_HVM_FIRMWARE_H
 
 #include <stddef.h>
 

@@ -1,4 +1,4 @@
-/* An HVM domain's firmware and chipset glue (hvm_loader.h).  SeaBIOS expects what a PC gives it:
+/* An HVM domain's firmware and chipset glue (hvm_firmware.h).  SeaBIOS expects what a PC gives it:
  * its image at the top of the 4 GiB address space (the reset vector is 16 bytes below 4 GiB) and the
  * BIOS segment 0xf0000 readable in real mode; it then copies itself to RAM below 1 MiB through the
  * chipset's PAM registers.  Here the low copy is plain RAM from the start, which makes the PAM
@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include "lib/error.h"
 #include "vmm/domain.h"
-#include "vmm/hvm_loader.h"
+#include "vmm/hvm_firmware.h"
 
 static int read_firmware(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen)
 {
