@@ -71,19 +71,7 @@
 #define SERVES_PER_ROUND 8
 #define MAX_SLOTS (32u * MAX_RING_PAGES)
 
-/* The fake domain links the whole hypercall table; SCHEDOP_shutdown's target is never called here. */
-void domain_shutdown(struct domain *d, int reason);
-void domain_shutdown(struct domain *d, int reason)
-{
-	(void)d;
-	(void)reason;
-}
-void domain_suspend(struct domain *d, unsigned int vcpu);
-void domain_suspend(struct domain *d, unsigned int vcpu)
-{
-	(void)d;
-	(void)vcpu;
-}
+#include "domain_stubs.h"
 
 static FILE *report;               /* the real stderr, for our own complaints */
 

@@ -29,18 +29,7 @@
 #include "hw/e1000.h"
 #include "../unit/fake_domain.h"
 
-void domain_shutdown(struct domain *d, int reason);
-void domain_shutdown(struct domain *d, int reason)
-{
-	(void)d;
-	(void)reason;
-}
-void domain_suspend(struct domain *d, unsigned int vcpu);
-void domain_suspend(struct domain *d, unsigned int vcpu)
-{
-	(void)d;
-	(void)vcpu;
-}
+#include "domain_stubs.h"
 
 #define MAX_STEPS 96
 #define TX_RING 0x10000u

@@ -12,19 +12,7 @@
 #include "vmm/domain.h"
 #include "../unit/fake_domain.h"
 
-/* The fake domain links the whole hypercall table; SCHEDOP_shutdown's target is never called here. */
-void domain_shutdown(struct domain *d, int reason);
-void domain_shutdown(struct domain *d, int reason)
-{
-	(void)d;
-	(void)reason;
-}
-void domain_suspend(struct domain *d, unsigned int vcpu);
-void domain_suspend(struct domain *d, unsigned int vcpu)
-{
-	(void)d;
-	(void)vcpu;
-}
+#include "domain_stubs.h"
 
 #define MAX_STEPS 256
 

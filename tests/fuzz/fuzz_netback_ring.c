@@ -63,19 +63,7 @@
 #define TX_BUDGET 256              /* as netback.c's main loop */
 #define RX_BUDGET 64
 
-/* The fake domain links the whole hypercall table; SCHEDOP_shutdown's target is never called here. */
-void domain_shutdown(struct domain *d, int reason);
-void domain_shutdown(struct domain *d, int reason)
-{
-	(void)d;
-	(void)reason;
-}
-void domain_suspend(struct domain *d, unsigned int vcpu);
-void domain_suspend(struct domain *d, unsigned int vcpu)
-{
-	(void)d;
-	(void)vcpu;
-}
+#include "domain_stubs.h"
 
 static FILE *report;               /* the real stderr, for our own complaints */
 
