@@ -22,6 +22,10 @@ struct device_ops {
 	long (*save)(struct domain *dom, void *state, uint8_t *buf, size_t len);
 	int (*restore)(struct domain *dom, void *state, const uint8_t *buf, size_t len, char *err,
 		       size_t errlen);
+	/* Optional: the domain has its domid now (devices are built before it is claimed), for what is
+	 * named by it: an emulated NIC's TAP vif<domid>.<devid>-emu and its hotplug script.  0, or -1
+	 * with err. */
+	int (*attach)(struct domain *dom, void *state, char *err, size_t errlen);
 };
 
 struct device_instance {
@@ -37,6 +41,8 @@ extern const struct device_ops *const hvm_devices[];
 
 int devices_init(struct domain *dom, const struct device_ops *const *table, char *err, size_t errlen);
 void devices_teardown(struct domain *dom);
+/* Each device's attach hook, in table order, once the domain has its domid.  0, or -1 with err. */
+int devices_attach(struct domain *dom, char *err, size_t errlen);
 
 /* The saved devices: "XHWD", u16 version, then per device that has hooks, in table order:
  * u8 name length, the name, u16 state length, the state.  A device whose ops have no hooks is

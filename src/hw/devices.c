@@ -76,6 +76,19 @@ void devices_teardown(struct domain *dom)
 	}
 }
 
+int devices_attach(struct domain *dom, char *err, size_t errlen)
+{
+	struct device_instance *order[32];
+	unsigned int n = 0;
+
+	for (struct device_instance *d = dom->devices; d && n < 32; d = d->next)
+		order[n++] = d;
+	for (unsigned int i = n; i-- > 0;)           /* the list is newest first: table order */
+		if (order[i]->ops->attach && order[i]->ops->attach(dom, order[i]->state, err, errlen))
+			return -1;
+	return 0;
+}
+
 /* ---- save and restore (format in device.h) ---- */
 
 /* Table order: the list is newest first. */

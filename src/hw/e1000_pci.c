@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "backends/tap.h"
 #include "hw/device.h"
+#include "backends/hotplug.h"
 #include "hw/e1000.h"
 #include "hw/hvm_config.h"
 #include "hw/pci.h"
@@ -35,7 +36,9 @@ struct e1000_nic {
 	struct pci_device *dev;
 	struct pci_device_info info;
 	char name[IFNAME_MAX];
-	bool own_port;                     /* a TAP we opened (a test's port stays the test's) */
+	bool own_port;                     /* a TAP we open at attach (a test's port stays the test's) */
+	const struct hvm_nic *cfg;         /* the domain's hvm config: devid, bridge, script */
+	bool online;                       /* its hotplug script said online */
 	int kick_fd;                       /* -1: none */
 	bool port_watched, kick_watched, rx_paused;
 };
@@ -89,6 +92,8 @@ static void watch_port(struct e1000_nic *nic, bool on)
 
 static void serve_rx(struct e1000_nic *nic)
 {
+	if (nic->e.port.fd < 0)
+		return;                    /* not attached yet */
 	notice_unplug(nic);
 	if (nic->e.unplugged) {
 		watch_port(nic, false);
@@ -137,8 +142,40 @@ static void rx_room(void *opaque)
 
 /* ---- building ---- */
 
+/* The port goes on the main loop, unwatched until the guest's receive ring has room. */
+static int watch_new_port(struct e1000_nic *nic, char *err, size_t errlen)
+{
+	if (!nic->dom->loop)
+		return 0;
+	if (event_loop_add(nic->dom->loop, nic->e.port.fd, 0, port_readable, nic)) {
+		ERR_SET(err, errlen, "%s: no room on the main loop", nic->name);
+		return -1;
+	}
+	nic->port_watched = true;
+	nic->rx_paused = true;
+	return 0;
+}
+
+/* The hotplug script's environment, as netback gives a PV vif's (docs/netif.md). */
+static int run_script(struct e1000_nic *nic, const char *command, char *msg, size_t len)
+{
+	char vif[32], bridge[32], mac[32], script[HVM_PATH_MAX + 8], cmd[32];
+	const uint8_t *m = nic->cfg->mac;
+	snprintf(vif, sizeof(vif), "vif=%s", nic->name);
+	snprintf(bridge, sizeof(bridge), "bridge=%s", nic->cfg->bridge);
+	snprintf(mac, sizeof(mac), "mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	snprintf(script, sizeof(script), "script=%s", nic->cfg->script);
+	snprintf(cmd, sizeof(cmd), "command=%s", command);
+	char *const env[] = { vif, bridge, mac, script, cmd, "XENBUS_TYPE=vif", NULL };
+	return hotplug_run(nic->cfg->script, command, env, msg, len);
+}
+
 static void nic_free(struct e1000_nic *nic)
 {
+	char msg[HOTPLUG_MSG_MAX];
+
+	if (nic->online && run_script(nic, "offline", msg, sizeof(msg)))
+		LOG("%s: %s", nic->name, msg);
 	if (nic->port_watched)
 		event_loop_remove(nic->dom->loop, nic->e.port.fd);
 	if (nic->kick_watched)
@@ -186,16 +223,13 @@ static struct e1000_nic *nic_new(struct domain *dom, const struct hvm_nic *cfg, 
 		free(nic);
 		return NULL;
 	}
-	if (port) {
+	/* A real TAP is named by the domid, which the domain has only at attach. */
+	nic->cfg = cfg;
+	nic->e.port.fd = -1;
+	if (port)
 		nic->e.port = *port;
-	} else {
-		nic->e.port.fd = tap_open(nic->name, why, sizeof(why));
-		if (nic->e.port.fd < 0) {
-			ERR_SET(err, errlen, "%s: %s", nic->name, why);
-			goto fail;
-		}
+	else
 		nic->own_port = true;
-	}
 	nic->info = (struct pci_device_info){
 		.name = "e1000", .vendor = 0x8086, .device = 0x100e, .subsystem_vendor = 0x8086,
 		.subsystem = 0x001e, .revision = 0x03, .class_code = 0x02, .subclass = 0x00, .irq_pin = 1,
@@ -219,15 +253,11 @@ static struct e1000_nic *nic_new(struct domain *dom, const struct hvm_nic *cfg, 
 			goto fail;
 		}
 		nic->kick_watched = true;
-		if (event_loop_add(dom->loop, nic->e.port.fd, 0, port_readable, nic)) {
-			ERR_SET(err, errlen, "%s: no room on the main loop", nic->name);
-			goto fail;
-		}
-		nic->port_watched = true;
-		nic->rx_paused = true;
 		nic->e.rx_room = rx_room;
 		nic->e.rx_room_opaque = nic;
 	}
+	if (nic->e.port.fd >= 0 && watch_new_port(nic, err, errlen))
+		goto fail;
 	return nic;
 fail:
 	nic_free(nic);
@@ -282,6 +312,40 @@ struct e1000 *e1000_devices_nic(void *state, unsigned int index)
 static int e1000_row_init(struct domain *dom, void **state, char *err, size_t errlen)
 {
 	return e1000_devices_create(dom, NULL, state, err, errlen);
+}
+
+/* The domain has its domid: each NIC's TAP vif<domid>.<devid>-emu is made and put on the network
+ * by its hotplug script, as the PV vif of that devid is. */
+static int e1000_row_attach(struct domain *dom, void *state, char *err, size_t errlen)
+{
+	struct e1000_set *set = state;
+	char why[HOTPLUG_MSG_MAX];
+
+	for (unsigned int i = 0; set && i < set->n; i++) {
+		struct e1000_nic *nic = set->nic[i];
+		if (!nic->own_port || nic->e.port.fd >= 0)
+			continue;
+		if ((size_t)snprintf(nic->name, sizeof(nic->name), "vif%d.%d-emu", dom->domid, nic->cfg->devid) >=
+		    sizeof(nic->name)) {
+			ERR_SET(err, errlen, "vif%d.%d-emu is too long for a device name", dom->domid, nic->cfg->devid);
+			return -1;
+		}
+		nic->e.port.fd = tap_open(nic->name, why, sizeof(why));
+		if (nic->e.port.fd < 0) {
+			ERR_SET(err, errlen, "%s: %s", nic->name, why);
+			return -1;
+		}
+		if (nic->cfg->script[0]) {
+			if (run_script(nic, "online", why, sizeof(why))) {
+				ERR_SET(err, errlen, "%s: %s", nic->name, why);
+				return -1;
+			}
+			nic->online = true;
+		}
+		if (watch_new_port(nic, err, errlen))
+			return -1;
+	}
+	return 0;
 }
 
 static void e1000_row_teardown(struct domain *dom, void *state)
@@ -341,4 +405,5 @@ const struct device_ops e1000_device = {
 	.teardown = e1000_row_teardown,
 	.save = e1000_row_save,
 	.restore = e1000_row_restore,
+	.attach = e1000_row_attach,
 };

@@ -114,7 +114,7 @@ static int parse_mac(const char *text, uint8_t mac[6])
 /* model=e1000|rtl8139,mac=MAC,devid=N */
 static int parse_nic(struct hvm_config *c, const char *value, char *err, size_t errlen)
 {
-	char buf[128], *save = NULL;
+	char buf[HVM_PATH_MAX + 128], *save = NULL;
 	struct hvm_nic nic = { .model = HVM_NIC_E1000, .devid = -1 };
 	bool has_mac = false;
 
@@ -138,6 +138,10 @@ static int parse_nic(struct hvm_config *c, const char *value, char *err, size_t 
 			nic.model = HVM_NIC_RTL8139;
 		else if (!strcmp(kv, "mac") && !parse_mac(eq, nic.mac))
 			has_mac = true;
+		else if (!strcmp(kv, "bridge") && eq[0] && strlen(eq) <= HVM_BRIDGE_MAX && !strchr(eq, '/'))
+			snprintf(nic.bridge, sizeof(nic.bridge), "%s", eq);
+		else if (!strcmp(kv, "script") && eq[0] == '/' && strlen(eq) < sizeof(nic.script))
+			snprintf(nic.script, sizeof(nic.script), "%s", eq);
 		else if (!strcmp(kv, "devid") && eq[0] >= '0' && eq[0] <= '9' && strlen(eq) <= 5) {
 			char *end;
 			long devid = strtol(eq, &end, 10);
@@ -159,7 +163,7 @@ static int parse_nic(struct hvm_config *c, const char *value, char *err, size_t 
 	return 0;
 bad:
 	ERR_SET(err, errlen, "--nic '%s': expected model=e1000|rtl8139,mac=XX:XX:XX:XX:XX:XX (unicast),"
-		"devid=N", value);
+		"devid=N[,bridge=NAME][,script=/ABSOLUTE/PATH]", value);
 	return -1;
 }
 

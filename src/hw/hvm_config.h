@@ -24,12 +24,16 @@ struct hvm_drive {
 
 enum hvm_nic_model { HVM_NIC_E1000, HVM_NIC_RTL8139 };
 
-/* --nic model=e1000|rtl8139,mac=XX:..,devid=N   (its TAP is vif<domid>.<devid>-emu, set up by the
- * same hotplug script as the PV vif of that devid) */
+/* --nic model=e1000|rtl8139,mac=XX:..,devid=N[,bridge=B][,script=PATH]   (its TAP is
+ * vif<domid>.<devid>-emu, put on the network by the same hotplug script as the PV vif of that
+ * devid: `SCRIPT online` with vif=, bridge=, mac= as Xen's scripts expect) */
+#define HVM_BRIDGE_MAX 15               /* IFNAMSIZ less its NUL */
 struct hvm_nic {
 	enum hvm_nic_model model;
 	uint8_t mac[6];
 	int devid;
+	char bridge[HVM_BRIDGE_MAX + 1];    /* "": none given */
+	char script[HVM_PATH_MAX];          /* "": no script (the TAP stays off any bridge) */
 };
 
 struct hvm_config {

@@ -20,6 +20,7 @@
 #include "lib/rundir.h"
 #include "lib/uuid.h"
 #include "backends/pv_backend.h"
+#include "hw/device.h"
 #include "hw/hvm_config.h"
 #include "hw/uart16550.h"
 #include "vmm/acpi_tables.h"
@@ -60,7 +61,7 @@ static void usage(FILE *out)
 	fprintf(out, "                  [--weight W] [--cap C] [--cpus [VCPU=]LIST]... [--cpus-soft [VCPU=]LIST]...\n");
 	fprintf(out, "                  [--hvm [--firmware PATH] [--boot ORDER] [--acpi 0|1] [--xen-platform-pci 0|1]\n"
 		     "                   [--serial pty|none] [--rtc-offset SECONDS] [--localtime]\n"
-		     "                   [--ide hdX,PATH,r|w,disk|cdrom]... [--nic model=M,mac=MAC,devid=N]...]\n");
+		     "                   [--ide hdX,PATH,r|w,disk|cdrom]... [--nic model=M,mac=MAC,devid=N[,bridge=B][,script=P]]...]\n");
 	fprintf(out, "ACT: destroy | restart | preserve.  Normally started by `xl create`.\n");
 }
 
@@ -464,7 +465,7 @@ static int setup(struct vmm *v, char *err, size_t errlen)
 	}
 	/* A restored domain gets the devices it had (hot-plugged ones too), from their records. */
 	int fail = claim_domid(v, -1, err, errlen) || xenstore_link_connect(&v->dom, err, errlen) ||
-		watch_fds(v, err, errlen) ||
+		devices_attach(&v->dom, err, errlen) || watch_fds(v, err, errlen) ||
 		(restored.pv_records ?
 		 pv_backends_restore_all(&v->dom, restored.pv, restored.pv_len, err, errlen) :
 		 pv_backends_attach_specs(&v->dom, v->params.pv_specs, v->params.n_pv_specs, err, errlen));
@@ -525,6 +526,7 @@ static bool apply_shutdown_action(struct vmm *v)
 		return false;
 	if (domain_build(dom, p, &v->console, &v->loop, v->notify_fd, err, sizeof(err)) ||
 	    claim_domid(v, old_domid, err, sizeof(err)) || xenstore_link_connect(dom, err, sizeof(err)) ||
+	    devices_attach(dom, err, sizeof(err)) ||
 	    pv_backends_restore_all(dom, saved, saved_len, err, sizeof(err)) ||
 	    domain_start(dom, err, sizeof(err))) {
 		LOG("restarting domain %s: %s", p->name, err);

@@ -484,7 +484,16 @@ static char *nic_spec(const struct xl_vif *vif, char *err, size_t errlen)
 		return NULL;
 	}
 	xl_vif_mac_format(vif->mac, mac);
-	if (asprintf(&out, "model=e1000,mac=%s,devid=%d", mac, vif->devid) < 0)
+	/* The PV vif's bridge and (resolved, absolute) script put the emulated NIC's TAP on the same
+	 * network; the VMM's spec is comma-separated, so neither may hold a comma. */
+	const char *bridge = vif->bridge, *script = vif->script && vif->script[0] == '/' ? vif->script : NULL;
+	if ((bridge && strchr(bridge, ',')) || (script && strchr(script, ','))) {
+		snprintf(err, errlen, "%sa bridge or script with a comma cannot be given to its emulated NIC",
+			 vif->where);
+		return NULL;
+	}
+	if (asprintf(&out, "model=e1000,mac=%s,devid=%d%s%s%s%s", mac, vif->devid, bridge ? ",bridge=" : "",
+		     bridge ? bridge : "", script ? ",script=" : "", script ? script : "") < 0)
 		return NULL;
 	return out;
 }

@@ -31,6 +31,10 @@ static const struct option_case cases[] = {
 	{ "nic", "model=e1000,mac=01:16:3e:00:00:01,devid=0", "unicast" },
 	{ "nic", "model=e1000,devid=0", "expected model=" },
 	{ "nic", "model=e1000,mac=00:16:3e:00:00:01,devid=70000", "expected model=" },
+	{ "nic", "model=e1000,mac=00:16:3e:00:00:01,devid=0,bridge=xenbr0,script=/etc/xen/scripts/vif-bridge", NULL },
+	{ "nic", "model=e1000,mac=00:16:3e:00:00:01,devid=0,script=vif-bridge", "expected model=" },
+	{ "nic", "model=e1000,mac=00:16:3e:00:00:01,devid=0,bridge=a/b", "expected model=" },
+	{ "nic", "model=e1000,mac=00:16:3e:00:00:01,devid=0,bridge=sixteen-chars-xx", "expected model=" },
 	{ "localtime", NULL, NULL },
 };
 

@@ -477,9 +477,9 @@ static void test_spawn_argv(struct unit *u, const void *arg)
 			 iso);
 		CHECK_STR(arg_after(args, "--disk", 1, v, sizeof(v)), want);
 		CHECK(!arg_after(args, "--disk", 2, v, sizeof(v)), "a third --disk: %s", v);
-		/* One emulated NIC (vif 0); both vifs are PV vifs. */
+		/* One emulated NIC (vif 0), on its PV vif's bridge with its script; both vifs are PV. */
 		CHECK_STR(arg_after(args, "--nic", 0, v, sizeof(v)),
-			  "model=e1000,mac=00:16:3e:0a:0b:0c,devid=0");
+			  "model=e1000,mac=00:16:3e:0a:0b:0c,devid=0,bridge=xenbr0,script=/bin/true");
 		CHECK(!arg_after(args, "--nic", 1, v, sizeof(v)), "a second --nic: %s", v);
 		CHECK(arg_after(args, "--vif", 1, v, sizeof(v)) && !strncmp(v, "devid=1,", 8),
 		      "vif 1 is no PV vif: %s", args);
