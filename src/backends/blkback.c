@@ -6,7 +6,8 @@
  * hotplug-status = connected (there is no script: the file is the device) and InitWait.  When the
  * frontend is Initialised (blkfront publishes its ring there) or Connected, connect() reads
  * protocol (x86_64-abi only), ring-page-order and ring-ref / ring-ref0.., maps the ring pages,
- * binds the event channel and starts the data path (blkback_ring.c): its requests are taken on
+ * binds the event channel and starts the data path (blkback_ring.c), with persistent grants when
+ * the frontend also wrote feature-persistent = 1 (we always offer it): its requests are taken on
  * the main loop, woken by an eventfd that the event channel's callback writes from the vCPU thread
  * (and the workers write when held-back work may go on); the I/O runs on the ring's workers.
  *
@@ -111,6 +112,7 @@ static void guest_notified(void *opaque)
 	struct blkback *bd = opaque;
 	uint64_t one = 1;
 
+	__atomic_fetch_add(&bd->ring.st.kicks, 1, __ATOMIC_RELAXED);
 	if (write(bd->kick_fd, &one, sizeof(one)) < 0)
 		return;    /* EAGAIN: a wake-up is already pending */
 }
@@ -191,6 +193,19 @@ static int read_ring_refs(struct blkback *bd, struct xenbus_backend *xb, char *e
 	return (int)pages;
 }
 
+/* feature-persistent from the frontend: any number but 0 turns it on (as Linux's blkback reads it);
+ * absent or not a number, off. */
+static bool frontend_persistent(struct blkback *bd, struct xenbus_backend *xb)
+{
+	unsigned long on = 0;
+	int r = xenbus_backend_read_fe_uint(xb, "feature-persistent", UINT32_MAX, &on);
+
+	if (r && r != -ENOENT)
+		LOG("%s: %s/feature-persistent unreadable (%s): persistent grants off", bd->name, xb->fe_path,
+		    strerror(-r));
+	return !r && on;
+}
+
 static int vbd_connect(struct xenbus_backend *xb, void *opaque, char *err, size_t errlen)
 {
 	struct blkback *bd = opaque;
@@ -246,10 +261,16 @@ static int vbd_connect(struct xenbus_backend *xb, void *opaque, char *err, size_
 		unmap_ring(bd);
 		return -1;
 	}
+	bool persistent = frontend_persistent(bd, xb);
+	if (persistent && blkback_ring_persistent(&bd->ring, BLKBACK_MAX_PERSISTENT_GRANTS)) {
+		LOG("%s: no memory for the persistent grants' table: each request maps its own", bd->name);
+		persistent = false;
+	}
 	bd->connected = true;
 	bd->broken_reported = false;
-	LOG("%s: connected: %d ring page(s) (%u requests), ring-ref %lu, event-channel %lu, protocol %s",
-	    bd->name, pages, bd->ring.size, bd->ring_refs[0], port, protocol);
+	LOG("%s: connected: %d ring page(s) (%u requests), ring-ref %lu, event-channel %lu, protocol %s%s",
+	    bd->name, pages, bd->ring.size, bd->ring_refs[0], port, protocol,
+	    persistent ? ", persistent grants" : "");
 	kick_self(bd);       /* requests may be waiting already */
 	return 0;
 }
@@ -259,6 +280,8 @@ static void add_stats(struct blkback_stats *to, const struct blkback_stats *s)
 	to->reads += s->reads; to->writes += s->writes; to->flushes += s->flushes;
 	to->discards += s->discards; to->errors += s->errors;
 	to->read_bytes += s->read_bytes; to->write_bytes += s->write_bytes;
+	to->notifies += s->notifies;
+	to->kicks += __atomic_load_n(&s->kicks, __ATOMIC_RELAXED);    /* a vCPU thread's */
 }
 
 static void vbd_disconnect(struct xenbus_backend *xb, void *opaque)
@@ -295,10 +318,12 @@ static void log_counters(struct blkback *bd)
 {
 	struct blkback_stats s = stats_of(bd);
 
-	LOG("%s: %llu reads (%llu bytes), %llu writes (%llu bytes), %llu flushes, %llu discards, %llu errors%s",
+	LOG("%s: %llu reads (%llu bytes), %llu writes (%llu bytes), %llu flushes, %llu discards, %llu errors; "
+	    "events %llu sent, %llu received%s",
 	    bd->name, (unsigned long long)s.reads, (unsigned long long)s.read_bytes, (unsigned long long)s.writes,
 	    (unsigned long long)s.write_bytes, (unsigned long long)s.flushes, (unsigned long long)s.discards,
-	    (unsigned long long)s.errors, bd->ring.broken ? " (broken by the guest)" : "");
+	    (unsigned long long)s.errors, (unsigned long long)s.notifies, (unsigned long long)s.kicks,
+	    bd->ring.broken ? " (broken by the guest)" : "");
 }
 
 /* Everything but the xenstore directories (which the caller handles): the reverse of attach. */
@@ -416,6 +441,7 @@ static int vbd_attach(struct domain *dom, const void *config, int devid, struct 
 		{ "sectors", sectors }, { "info", info }, { "sector-size", ssize },
 		{ "physical-sector-size", pssize }, { "feature-flush-cache", "1" }, { "feature-barrier", "1" },
 		{ "feature-max-indirect-segments", indirect }, { "max-ring-page-order", order },
+		{ "feature-persistent", "1" },
 		{ "feature-discard", bd->target.discard ? "1" : "0" },
 		/* Last, as the list ends at the first NULL key: only with discard. */
 		{ bd->target.discard ? "discard-granularity" : NULL, "4096" },
@@ -465,11 +491,11 @@ static void vbd_stats_line(const struct pv_device *dev, char *out, size_t len)
 	struct blkback_stats s = stats_of(bd);
 
 	snprintf(out, len, "%d %s reads=%llu writes=%llu flushes=%llu discards=%llu errors=%llu "
-		 "read_bytes=%llu write_bytes=%llu%s", dev->devid, bd->cfg.vdev,
+		 "read_bytes=%llu write_bytes=%llu notifies=%llu kicks=%llu%s", dev->devid, bd->cfg.vdev,
 		 (unsigned long long)s.reads, (unsigned long long)s.writes, (unsigned long long)s.flushes,
 		 (unsigned long long)s.discards, (unsigned long long)s.errors,
 		 (unsigned long long)s.read_bytes, (unsigned long long)s.write_bytes,
-		 bd->connected && bd->ring.broken ? " broken" : "");
+		 (unsigned long long)s.notifies, (unsigned long long)s.kicks, bd->connected && bd->ring.broken ? " broken" : "");
 }
 
 static void vbd_save(const struct pv_device *dev, void *config, struct pv_runtime *rt)

@@ -33,6 +33,7 @@ struct domain;
 #define BLKBACK_MAX_INDIRECT_SEGS 32        /* feature-max-indirect-segments: one indirect page */
 #define BLKBACK_MAX_INFLIGHT 64             /* requests handed to the workers at once, per disk */
 #define BLKBACK_WORKERS 4                   /* threads per connected disk */
+#define BLKBACK_MAX_PERSISTENT_GRANTS 1056  /* per ring: Linux blkback's max_persistent_grants default */
 
 /* ---- One disk's configuration: the --disk / vbd-attach syntax (blkback_config.c) ---- */
 struct blkback_config {
@@ -53,6 +54,8 @@ int blkback_config_check(const struct blkback_config *c, char *err, size_t errle
 struct blkback_stats {
 	uint64_t reads, writes, flushes, discards, errors;   /* requests; flushes count barriers too */
 	uint64_t read_bytes, write_bytes;
+	uint64_t notifies;                  /* events sent: a push crossed the ring's rsp_event */
+	uint64_t kicks;                     /* events received from the guest (atomic) */
 };
 
 /* The worker pool: threads that take jobs off one queue (blkback_io.c). */
@@ -85,6 +88,7 @@ struct blkback_target {
 struct blkback_seg {
 	struct grant_mapping map;
 	uint16_t offset, len;               /* bytes within the page */
+	int16_t persistent;                 /* the persistent table's entry lending `map`; -1: our own */
 };
 
 /* One request between the ring and a worker. */
@@ -113,6 +117,7 @@ struct blkback_ring {
 	bool started;                       /* the pool runs */
 	struct blkback_pool pool;
 	struct blkback_req *held;           /* an ordered request waiting for the others to finish */
+	struct blkback_persistent *pgnts;   /* feature-persistent's kept grants; NULL: not negotiated */
 
 	pthread_mutex_t lock;               /* guards what follows, and the response side of the ring */
 	pthread_cond_t idle;                /* inflight fell to 1 or 0 */
@@ -145,6 +150,21 @@ void blkback_ring_drain(struct blkback_ring *r);
 /* Drains, stops the workers and releases a held request; the ring memory is no longer touched. */
 void blkback_ring_destroy(struct blkback_ring *r);
 struct blkback_stats blkback_ring_stats(struct blkback_ring *r);
+
+/* Persistent grants (blkif.h's feature-persistent), when both ends offered it: called after
+ * blkback_ring_init, before the first blkback_ring_serve.  Up to `max` (at most
+ * BLKBACK_MAX_PERSISTENT_GRANTS) of the frontend's data grants stay mapped from their first use
+ * until blkback_ring_destroy; grants beyond them are mapped per request as without the feature.
+ * 0, or -ENOMEM (the ring then works without). */
+int blkback_ring_persistent(struct blkback_ring *r, unsigned int max);
+struct blkback_persistent_stats {
+	unsigned int kept;                  /* grants mapped now in the table */
+	uint64_t maps;                      /* grants the table mapped */
+	uint64_t hits;                      /* segments served by a grant already kept */
+	uint64_t dropped;                   /* kept grants the frontend revoked or changed */
+};
+/* All zero when the feature is off. */
+struct blkback_persistent_stats blkback_ring_persistent_stats(struct blkback_ring *r);
 
 /* ---- The device (blkback.c), main thread only ----
  * Its table row is `blkback_type` (backends/pv_backend.h); the VMM reaches disks only through that.

@@ -26,17 +26,22 @@
  * (11 direct, BLKBACK_MAX_INDIRECT_SEGS indirect), a segment with last_sect > 7 or < first_sect, a
  * range past the device's end (with overflow in mind), writes, barriers and discards on a read-only
  * disk, grants the guest did not give us (or gave read-only for a read).  Unknown operations and
- * discards the file cannot do are BLKIF_RSP_EOPNOTSUPP.  Complaints are rate-limited. */
+ * discards the file cannot do are BLKIF_RSP_EOPNOTSUPP.  Complaints are rate-limited.
+ *
+ * Persistent grants (feature-persistent, when negotiated): data grants stay mapped across requests
+ * in a bounded table per ring, released when the ring is destroyed; see their section below. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include "backends/blkback.h"
 #include "lib/error.h"
+#include "vmm/dirty_log.h"
 #include "vmm/domain.h"
 
 #define PAGE 4096u
@@ -94,10 +99,196 @@ static void kick(struct blkback_ring *r)
 		LOG("%s: waking the main loop: %s", r->name, strerror(errno));
 }
 
+/* ---- persistent grants (feature-persistent) ----
+ *
+ * A frontend that negotiated the feature keeps granting the same pages, read-write, to Dom0, so we
+ * keep each one mapped from its first use until the ring goes, instead of a map and an unmap per
+ * segment.  The table holds at most `max` grants; once full, further grants are mapped per request.
+ * slot_of[ref] finds a grant's entry in O(1) (refs are bounded by the grant table's size).  A kept
+ * grant is checked at each use against the guest's entry (still granted to Dom0, read-write, the
+ * same frame): a frontend that revoked or changed it loses the entry, and the request is mapped as
+ * without the feature, which refuses what gnttab_map refuses.  Entries in use by a request
+ * (`users`) are unmapped only when their last request is answered.  Writes through a kept mapping
+ * never reach gnttab_unmap's dirty-log mark, so each read request marks its pages itself.
+ * Lock order: the table's lock, then the domain's xen.lock (inside gnttab_map/unmap). */
+#define GRANT_ENTRIES_PER_FRAME (PAGE / sizeof(grant_entry_v1_t))
+#define GRANT_REFS (GNTTAB_MAX_FRAMES * GRANT_ENTRIES_PER_FRAME)
+
+struct persistent_grant {
+	struct grant_mapping map;           /* page NULL: a free entry */
+	unsigned int users;                 /* segments of requests in flight using it */
+	bool dropped;                       /* the frontend revoked or changed it: out of slot_of */
+};
+
+struct blkback_persistent {
+	pthread_mutex_t lock;               /* the main thread looks up, workers release */
+	unsigned int max, n_free;
+	struct blkback_persistent_stats st;
+	uint16_t slot_of[GRANT_REFS];       /* entry + 1; 0: not kept */
+	uint16_t free_list[BLKBACK_MAX_PERSISTENT_GRANTS];
+	struct persistent_grant g[BLKBACK_MAX_PERSISTENT_GRANTS];
+};
+_Static_assert(BLKBACK_MAX_PERSISTENT_GRANTS < INT16_MAX, "entries fit blkback_seg.persistent and slot_of");
+
+int blkback_ring_persistent(struct blkback_ring *r, unsigned int max)
+{
+	struct blkback_persistent *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->max = max < BLKBACK_MAX_PERSISTENT_GRANTS ? max : BLKBACK_MAX_PERSISTENT_GRANTS;
+	for (unsigned int i = 0; i < p->max; i++)
+		p->free_list[p->n_free++] = (uint16_t)(p->max - 1 - i);
+	pthread_mutex_init(&p->lock, NULL);
+	r->pgnts = p;
+	return 0;
+}
+
+struct blkback_persistent_stats blkback_ring_persistent_stats(struct blkback_ring *r)
+{
+	struct blkback_persistent_stats s = { 0 };
+
+	if (!r->pgnts)
+		return s;
+	pthread_mutex_lock(&r->pgnts->lock);
+	s = r->pgnts->st;
+	pthread_mutex_unlock(&r->pgnts->lock);
+	return s;
+}
+
+/* Does the guest's entry still grant what m holds: Dom0, read-write, the same page? */
+static bool still_granted(struct domain *dom, const struct grant_mapping *m)
+{
+	unsigned int frame = m->ref / GRANT_ENTRIES_PER_FRAME;
+	bool ok = false;
+
+	pthread_mutex_lock(&dom->xen.lock);
+	grant_entry_v1_t *t = frame < dom->xen.grant_frames ? gnttab_frame_page_locked(dom, frame) : NULL;
+	if (t) {
+		grant_entry_v1_t *e = &t[m->ref % GRANT_ENTRIES_PER_FRAME];
+		uint16_t flags = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
+		uint64_t gfn = __atomic_load_n(&e->frame, __ATOMIC_ACQUIRE);
+		ok = (flags & GTF_type_mask) == GTF_permit_access && !(flags & GTF_readonly) &&
+		     __atomic_load_n(&e->domid, __ATOMIC_ACQUIRE) == 0 &&
+		     vm_gpa_to_hva(&dom->vm, gfn << 12, PAGE) == m->page;
+	}
+	pthread_mutex_unlock(&dom->xen.lock);
+	return ok;
+}
+
+static void persistent_free_locked(struct blkback_persistent *p, struct persistent_grant *e)
+{
+	gnttab_unmap(&e->map);
+	e->dropped = false;
+	e->users = 0;
+	p->st.kept--;
+	p->free_list[p->n_free++] = (uint16_t)(e - p->g);
+}
+
+/* s lends a kept mapping of ref (0), or the caller maps it for this request alone (-1). */
+static int persistent_get(struct blkback_ring *r, grant_ref_t ref, struct blkback_seg *s)
+{
+	struct blkback_persistent *p = r->pgnts;
+	int got = -1;
+
+	if (ref >= GRANT_REFS)
+		return -1;          /* gnttab_map refuses it */
+	pthread_mutex_lock(&p->lock);
+	unsigned int at = p->slot_of[ref];
+	if (at) {
+		struct persistent_grant *e = &p->g[at - 1];
+		if (still_granted(r->dom, &e->map)) {
+			e->users++;
+			p->st.hits++;
+			s->map = e->map;
+			s->persistent = (int16_t)(at - 1);
+			got = 0;
+		} else {
+			p->slot_of[ref] = 0;
+			e->dropped = true;
+			p->st.dropped++;
+			if (!e->users)
+				persistent_free_locked(p, e);
+		}
+	} else if (p->n_free) {
+		struct grant_mapping m;
+		/* Read-write whatever the request: the next one on this page may go the other way.
+		 * A grant that is not read-write is mapped per request, as without the feature. */
+		if (!gnttab_map(r->dom, ref, 0, false, &m)) {
+			unsigned int i = p->free_list[--p->n_free];
+			p->g[i] = (struct persistent_grant){ .map = m, .users = 1 };
+			p->slot_of[ref] = (uint16_t)(i + 1);
+			p->st.kept++;
+			p->st.maps++;
+			s->map = m;
+			s->persistent = (int16_t)i;
+			got = 0;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	return got;
+}
+
+/* What we wrote into guest pages through a kept mapping: a live save must send them again. */
+static void mark_written(struct domain *dom, const void *page)
+{
+	const uint8_t *b = page;
+
+	pthread_mutex_lock(&dom->xen.lock);
+	if (dom->dirty_log && b >= dom->vm.ram && b < dom->vm.ram + dom->vm.ram_size)
+		dirty_log_mark(dom->dirty_log, (uint64_t)(b - dom->vm.ram) / PAGE);
+	pthread_mutex_unlock(&dom->xen.lock);
+}
+
+static void persistent_put(struct blkback_ring *r, const struct blkback_seg *s, bool wrote)
+{
+	struct blkback_persistent *p = r->pgnts;
+
+	if (wrote)
+		mark_written(r->dom, s->map.page);
+	pthread_mutex_lock(&p->lock);
+	struct persistent_grant *e = &p->g[s->persistent];
+	if (e->users)
+		e->users--;
+	if (e->dropped && !e->users)
+		persistent_free_locked(p, e);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* After the drain: every kept grant goes back to the guest. */
+static void persistent_release_all(struct blkback_ring *r)
+{
+	struct blkback_persistent *p = r->pgnts;
+
+	if (!p)
+		return;
+	for (unsigned int i = 0; i < p->max; i++)
+		if (p->g[i].map.page)
+			gnttab_unmap(&p->g[i].map);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+	r->pgnts = NULL;
+}
+
+/* A segment's grant for one request: kept, or mapped for it alone as without the feature. */
+static int map_seg(struct blkback_ring *r, grant_ref_t ref, bool to_guest, struct blkback_seg *s)
+{
+	s->persistent = -1;
+	if (r->pgnts && !persistent_get(r, ref, s))
+		return 0;
+	return gnttab_map(r->dom, ref, 0, !to_guest, &s->map);
+}
+
 static void unmap_segs(struct blkback_req *q)
 {
-	for (unsigned int i = 0; i < q->nr_segs; i++)
-		gnttab_unmap(&q->segs[i].map);
+	for (unsigned int i = 0; i < q->nr_segs; i++) {
+		struct blkback_seg *s = &q->segs[i];
+		if (s->persistent >= 0)
+			persistent_put(q->ring, s, q->kind == KIND_READ);
+		else
+			gnttab_unmap(&s->map);
+		s->persistent = -1;
+	}
 	q->nr_segs = 0;
 }
 
@@ -141,6 +332,7 @@ static void respond(struct blkback_ring *r, struct blkback_req *q, int16_t statu
 	r->ring.rsp_prod_pvt++;
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&r->ring, notify);
 	count_locked(r, q, status);
+	r->st.notifies += notify != 0;
 	if (q->ordered)
 		r->ordered_running = false;    /* it ran alone, or never ran */
 	q->next_free = r->free_reqs;
@@ -270,7 +462,7 @@ static int parse_segments(struct blkback_ring *r, struct blkback_req *q, const s
 	q->len = sectors * SECTOR;
 	for (unsigned int i = 0; i < n; i++) {
 		struct blkback_seg *s = &q->segs[i];
-		int e = gnttab_map(r->dom, segs[i].gref, 0, !to_guest, &s->map);
+		int e = map_seg(r, segs[i].gref, to_guest, s);
 		if (e) {
 			complain(r, "request %llu: segment %u gref %u refused (%d)", (unsigned long long)q->id, i,
 				 segs[i].gref, e);
@@ -401,6 +593,7 @@ int blkback_ring_init(struct blkback_ring *r, struct domain *dom, const char *na
 	r->kick_fd = kick_fd;
 	r->broken = false;
 	r->held = NULL;
+	r->pgnts = NULL;
 	r->inflight = 0;
 	r->ordered_running = r->want_kick = false;
 	r->st = (struct blkback_stats){ 0 };
@@ -545,6 +738,7 @@ void blkback_ring_destroy(struct blkback_ring *r)
 		return;
 	blkback_ring_drain(r);
 	blkback_pool_stop(&r->pool);
+	persistent_release_all(r);
 	pthread_cond_destroy(&r->idle);
 	pthread_mutex_destroy(&r->lock);
 	r->started = false;
@@ -559,5 +753,6 @@ struct blkback_stats blkback_ring_stats(struct blkback_ring *r)
 	pthread_mutex_lock(&r->lock);
 	s = r->st;
 	pthread_mutex_unlock(&r->lock);
+	s.kicks = __atomic_load_n(&r->st.kicks, __ATOMIC_RELAXED);    /* counted outside the lock */
 	return s;
 }

@@ -308,6 +308,7 @@ static void guest_notified(void *opaque)
 	struct netback *nb = opaque;
 	uint64_t one = 1;
 
+	__atomic_fetch_add(&nb->ring.st.kicks, 1, __ATOMIC_RELAXED);
 	if (write(nb->kick_fd, &one, sizeof(one)) < 0)
 		return;    /* EAGAIN: a wake-up is already pending */
 }
@@ -376,6 +377,8 @@ static void add_stats(struct netback_stats *to, const struct netback_stats *s)
 	to->tx_drops += s->tx_drops; to->tx_errors += s->tx_errors;
 	to->rx_packets += s->rx_packets; to->rx_bytes += s->rx_bytes;
 	to->rx_drops += s->rx_drops; to->rx_errors += s->rx_errors;
+	to->tx_notifies += s->tx_notifies; to->rx_notifies += s->rx_notifies;
+	to->kicks += __atomic_load_n(&s->kicks, __ATOMIC_RELAXED);    /* a vCPU thread's */
 }
 
 static void vif_disconnect(struct xenbus_backend *xb, void *opaque)
@@ -469,10 +472,12 @@ static void log_counters(const struct netback *nb)
 	struct netback_stats s = stats_of(nb);
 
 	LOG("%s: tx %llu packets %llu bytes %llu dropped %llu errors; rx %llu packets %llu bytes %llu "
-	    "dropped %llu errors%s", nb->vifname, (unsigned long long)s.tx_packets,
+	    "dropped %llu errors; events %llu sent for tx, %llu for rx, %llu received%s", nb->vifname,
+	    (unsigned long long)s.tx_packets,
 	    (unsigned long long)s.tx_bytes, (unsigned long long)s.tx_drops, (unsigned long long)s.tx_errors,
 	    (unsigned long long)s.rx_packets, (unsigned long long)s.rx_bytes, (unsigned long long)s.rx_drops,
-	    (unsigned long long)s.rx_errors, nb->ring.broken ? " (broken by the guest)" : "");
+	    (unsigned long long)s.rx_errors, (unsigned long long)s.tx_notifies,
+	    (unsigned long long)s.rx_notifies, (unsigned long long)s.kicks, nb->ring.broken ? " (broken by the guest)" : "");
 }
 
 /* The TAP and the eventfd, off the loop and closed (closing the TAP removes it). */
@@ -772,12 +777,14 @@ static void vif_stats_line(const struct pv_device *dev, char *out, size_t len)
 	struct netback_stats s = stats_of(nb);
 
 	snprintf(out, len, "%d %s tx_packets=%llu tx_bytes=%llu tx_drops=%llu tx_errors=%llu "
-		 "rx_packets=%llu rx_bytes=%llu rx_drops=%llu rx_errors=%llu%s", dev->devid, nb->vifname,
+		 "rx_packets=%llu rx_bytes=%llu rx_drops=%llu rx_errors=%llu tx_notifies=%llu rx_notifies=%llu "
+		 "kicks=%llu%s", dev->devid, nb->vifname,
 		 (unsigned long long)s.tx_packets, (unsigned long long)s.tx_bytes,
 		 (unsigned long long)s.tx_drops, (unsigned long long)s.tx_errors,
 		 (unsigned long long)s.rx_packets, (unsigned long long)s.rx_bytes,
 		 (unsigned long long)s.rx_drops, (unsigned long long)s.rx_errors,
-		 nb->ring.broken ? " broken" : "");
+		 (unsigned long long)s.tx_notifies, (unsigned long long)s.rx_notifies,
+		 (unsigned long long)s.kicks, nb->ring.broken ? " broken" : "");
 }
 
 /* A restarted or migrated domain keeps its devids and MACs, as under Xen. */

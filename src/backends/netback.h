@@ -46,6 +46,8 @@ int netback_config_parse(const char *spec, struct netback_config *c, char *err, 
 struct netback_stats {
 	uint64_t tx_packets, tx_bytes, tx_drops, tx_errors;    /* tx: guest to Dom0 */
 	uint64_t rx_packets, rx_bytes, rx_drops, rx_errors;    /* rx: Dom0 to guest */
+	uint64_t tx_notifies, rx_notifies;   /* events sent: a push crossed the ring's rsp_event */
+	uint64_t kicks;                      /* events received (one port for both rings; atomic) */
 };
 
 #define NETBACK_MAX_FRAME 65535          /* XEN_NETIF_MAX_TX_SIZE */

@@ -244,8 +244,10 @@ enum netback_work netback_ring_tx(struct netback_ring *r, unsigned int budget)
 			used += n;
 		}
 		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&r->tx, notify);
-		if (notify)
+		if (notify) {
 			evtchn_dom0_send(r->dom, r->port);
+			r->st.tx_notifies++;
+		}
 		if (used >= budget)
 			return NETBACK_MORE;
 		int more;
@@ -354,7 +356,9 @@ enum netback_work netback_ring_rx(struct netback_ring *r, unsigned int budget)
 		done++;
 	}
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&r->rx, notify);
-	if (notify)
+	if (notify) {
 		evtchn_dom0_send(r->dom, r->port);
+		r->st.rx_notifies++;
+	}
 	return result;
 }
