@@ -1,0 +1,413 @@
+/* Notify only when needed (issue 14): netback's and blkback's rings on fake domains, with the test
+ * playing the frontend by xen/io/ring.h's own macros.
+ *
+ * What ring.h asks of a backend: push responses with RING_PUSH_RESPONSES_AND_CHECK_NOTIFY and send
+ * an event only when the push crossed the frontend's rsp_event; before sleeping, set req_event
+ * (RING_FINAL_CHECK_FOR_REQUESTS) so the frontend's next push notifies, and leave it alone while
+ * still consuming, so a busy frontend's pushes do not.  The expected counts below follow from those
+ * rules for each scenario (worked out in the comments), and the backends' counters must match them:
+ *   - a frontend keeping the ring full for N requests: one kick, and one event per backend round
+ *     (or exactly one if the frontend never re-arms rsp_event), far fewer than N;
+ *   - a frontend that sets rsp_event far ahead: no event until a push reaches it, then one;
+ *   - a frontend pushing while the backend is busy is told not to notify by
+ *     RING_PUSH_REQUESTS_AND_CHECK_NOTIFY; once the backend went idle, it is told to. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "backends/blkback.h"
+#include "backends/netback.h"
+#include "fake_domain.h"
+#include "unit.h"
+
+#define TABLE_GFN 0x300ull
+#define RING_GFN 0x310ull          /* netback: tx at RING_GFN, rx at RING_GFN + 1; blkback: one page */
+#define DATA_GFN 0x400ull          /* data page i at DATA_GFN + i, granted as ref DATA_REF + i */
+#define DATA_REF 10
+#define DATA_PAGES 64
+#define NET_RING 256u              /* __CONST_RING_SIZE(netif_tx/rx, 4096) */
+#define BLK_RING 32u               /* __CONST_RING_SIZE(blkif, 4096) */
+#define DISK_SECTORS 2048
+
+static void grant(struct domain *d, grant_ref_t ref, uint64_t gfn)
+{
+	grant_entry_v1_t *e = (grant_entry_v1_t *)fake_gpa(d, TABLE_GFN << 12) + ref;
+	e->domid = 0;
+	e->frame = (uint32_t)gfn;
+	e->flags = GTF_permit_access;
+}
+
+static struct domain *domain_with_grants(void)
+{
+	struct domain *d = fake_domain_new(1);
+	struct xen_add_to_physmap x = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table, .idx = 0,
+					.gpfn = TABLE_GFN };
+
+	if (fake_op(d, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, &x, sizeof(x)))
+		abort();
+	for (unsigned int i = 0; i < DATA_PAGES; i++)
+		grant(d, DATA_REF + i, DATA_GFN + i);
+	return d;
+}
+
+/* ---- netback ---- */
+
+struct net_rig {
+	struct domain *d;
+	netif_tx_front_ring_t tx;
+	netif_rx_front_ring_t rx;
+	struct netback_ring *nb;
+	int tap, peer;
+	unsigned int kicks;        /* pushes the frontend was told to notify */
+};
+
+static struct net_rig *net_rig_new(void)
+{
+	struct net_rig *g = calloc(1, sizeof(*g));
+	int sv[2], buf = 8 << 20;
+
+	g->d = domain_with_grants();
+	netif_tx_sring_t *txs = fake_gpa(g->d, RING_GFN << 12);
+	netif_rx_sring_t *rxs = fake_gpa(g->d, (RING_GFN + 1) << 12);
+	SHARED_RING_INIT(txs);
+	FRONT_RING_INIT(&g->tx, txs, 4096);
+	SHARED_RING_INIT(rxs);
+	FRONT_RING_INIT(&g->rx, rxs, 4096);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
+		abort();
+	g->tap = sv[0];
+	g->peer = sv[1];
+	fcntl(g->tap, F_SETFL, O_NONBLOCK);
+	fcntl(g->peer, F_SETFL, O_NONBLOCK);
+	setsockopt(g->tap, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	setsockopt(g->peer, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	setsockopt(g->peer, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	setsockopt(g->tap, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	g->nb = calloc(1, sizeof(*g->nb));
+	netback_ring_init(g->nb, g->d, "vif7.0", txs, rxs, 0, g->tap, false);
+	return g;
+}
+
+static void net_rig_free(struct net_rig *g)
+{
+	close(g->tap);
+	close(g->peer);
+	free(g->nb);
+	fake_domain_free(g->d);
+	free(g);
+}
+
+/* One 60-byte packet per slot, from data page (i % DATA_PAGES). */
+static void tx_fill(struct net_rig *g, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		RING_IDX at = g->tx.req_prod_pvt++;
+		*RING_GET_REQUEST(&g->tx, at) = (netif_tx_request_t){
+			.gref = DATA_REF + at % DATA_PAGES, .offset = 0, .flags = 0, .id = (uint16_t)(at % NET_RING),
+			.size = 60,
+		};
+	}
+}
+
+/* Returns RING_PUSH_REQUESTS_AND_CHECK_NOTIFY's verdict, and counts it. */
+static bool tx_push(struct net_rig *g)
+{
+	int notify;
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&g->tx, notify);
+	g->kicks += notify != 0;
+	return notify;
+}
+
+/* Consumes every response there is, as a busy frontend: without re-arming rsp_event. */
+static unsigned int tx_reap(struct net_rig *g)
+{
+	unsigned int n = 0;
+	while (RING_HAS_UNCONSUMED_RESPONSES(&g->tx)) {
+		g->tx.rsp_cons++;
+		n++;
+	}
+	return n;
+}
+
+static void drain_host(struct net_rig *g)
+{
+	uint8_t frame[2048];
+	while (recv(g->peer, frame, sizeof(frame), MSG_DONTWAIT) > 0)
+		;
+}
+
+/* Budget 64 against a ring kept full.  Push 1: req_event is SHARED_RING_INIT's 1, so the frontend
+ * kicks once; the backend then never sleeps (every call ends on its budget, req_event stays 1), so
+ * no later push notifies.  `rearm`: the frontend re-arms rsp_event after each reap
+ * (RING_FINAL_CHECK_FOR_RESPONSES, as netfront's tx gc does): every backend round's push crosses it,
+ * one event per round.  Without: only the first push crosses rsp_event = 1. */
+static void test_net_full_ring(struct unit *u, const void *arg)
+{
+	const bool rearm = arg != NULL;
+	const unsigned int rounds = 64, budget = 64;
+	struct net_rig *g = net_rig_new();
+	unsigned int handled = 0;
+
+	tx_fill(g, NET_RING);
+	CHECK(tx_push(g), "the first push is not told to notify");
+	for (unsigned int i = 0; i < rounds; i++) {
+		enum netback_work w = netback_ring_tx(g->nb, budget);
+		CHECK(w == NETBACK_MORE, "round %u: %d, not MORE", i, (int)w);
+		drain_host(g);
+		unsigned int got = tx_reap(g);
+		CHECK(got == budget, "round %u: %u responses", i, got);
+		handled += got;
+		if (rearm) {
+			int more;
+			RING_FINAL_CHECK_FOR_RESPONSES(&g->tx, more);
+			CHECK(!more, "responses left after the reap");
+		}
+		tx_fill(g, got);
+		CHECK(!tx_push(g), "round %u: a push while the backend is busy is told to notify", i);
+	}
+	CHECK_INT(g->kicks, 1);
+	CHECK_INT(g->nb->st.tx_packets, handled);
+	CHECK_INT(g->nb->st.tx_notifies, rearm ? rounds : 1);
+	CHECK(g->nb->st.tx_notifies * 10 < handled, "%llu events for %u packets",
+	      (unsigned long long)g->nb->st.tx_notifies, handled);
+
+	/* The last full ring: consumed to the end, then the backend sleeps with req_event just past. */
+	CHECK_INT(netback_ring_tx(g->nb, 2 * NET_RING), NETBACK_IDLE);
+	drain_host(g);
+	CHECK_INT(g->tx.sring->req_event, g->tx.req_prod_pvt + 1);
+	tx_reap(g);
+	tx_fill(g, 1);
+	CHECK(tx_push(g), "a push to a sleeping backend is not told to notify");
+	CHECK_INT(g->kicks, 2);
+	net_rig_free(g);
+}
+
+/* rsp_event set 200 ahead: pushes of 64 reach 64, 128, 192 (no event), then 256 crosses it (one). */
+static void test_net_rsp_event_ahead(struct unit *u, const void *arg)
+{
+	struct net_rig *g = net_rig_new();
+	(void)arg;
+
+	tx_fill(g, NET_RING);
+	tx_push(g);
+	g->tx.sring->rsp_event = g->tx.rsp_cons + 200;
+	for (unsigned int i = 0; i < 3; i++) {
+		CHECK_INT(netback_ring_tx(g->nb, 64), NETBACK_MORE);
+		CHECK(g->nb->st.tx_notifies == 0, "an event at %u responses, before rsp_event 200",
+		      g->tx.sring->rsp_prod);
+	}
+	CHECK_INT(netback_ring_tx(g->nb, 100), NETBACK_IDLE);
+	CHECK_INT(g->tx.sring->rsp_prod, NET_RING);
+	CHECK_INT(g->nb->st.tx_notifies, 1);
+	CHECK_INT(g->nb->st.tx_packets, NET_RING);
+	net_rig_free(g);
+}
+
+static void rx_post(struct net_rig *g, unsigned int n, bool *notify)
+{
+	int nt;
+	for (unsigned int i = 0; i < n; i++) {
+		RING_IDX at = g->rx.req_prod_pvt++;
+		*RING_GET_REQUEST(&g->rx, at) = (netif_rx_request_t){ .id = (uint16_t)(at % NET_RING),
+								      .gref = DATA_REF + at % DATA_PAGES };
+	}
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&g->rx, nt);
+	*notify = nt;
+}
+
+/* RX: 300 frames into 256 posted slots, 64 per call.  The first push of responses crosses
+ * rsp_event = 1 (one event); the frontend does not re-arm, so the other three make none.  Frame 257
+ * finds no slot: the backend asks for one (req_event = req_cons + 1), so the frontend's next post is
+ * told to notify; posts made before that, while slots were plenty, were not. */
+static void test_net_rx(struct unit *u, const void *arg)
+{
+	struct net_rig *g = net_rig_new();
+	uint8_t frame[100] = { 0 };
+	bool notify;
+	(void)arg;
+
+	rx_post(g, NET_RING, &notify);
+	CHECK(notify, "the first post is not told to notify");
+	for (unsigned int i = 0; i < 300; i++)
+		if (send(g->peer, frame, sizeof(frame), MSG_DONTWAIT) != (ssize_t)sizeof(frame))
+			abort();
+	for (unsigned int i = 0; i < 4; i++)
+		CHECK_INT(netback_ring_rx(g->nb, 64), NETBACK_MORE);
+	CHECK_INT(g->nb->st.rx_notifies, 1);
+	CHECK_INT(netback_ring_rx(g->nb, 64), NETBACK_NO_SLOTS);
+	CHECK_INT(g->rx.sring->req_event, NET_RING + 1);
+	CHECK_INT(g->nb->st.rx_packets, NET_RING);
+	while (RING_HAS_UNCONSUMED_RESPONSES(&g->rx))
+		g->rx.rsp_cons++;
+	int more;
+	RING_FINAL_CHECK_FOR_RESPONSES(&g->rx, more);
+	rx_post(g, 64, &notify);
+	CHECK(notify, "a post to a backend waiting for slots is not told to notify");
+	CHECK_INT(netback_ring_rx(g->nb, 64), NETBACK_IDLE);
+	CHECK_INT(g->nb->st.rx_packets, 300);
+	CHECK_INT(g->nb->st.rx_notifies, 2);
+	rx_post(g, 64, &notify);
+	CHECK(!notify, "a post while slots are plenty is told to notify");
+	net_rig_free(g);
+}
+
+/* ---- blkback ---- */
+
+struct blk_rig {
+	struct domain *d;
+	blkif_front_ring_t front;
+	struct blkback_ring *r;
+	char path[64];
+	int fd;
+	unsigned int kicks;
+};
+
+static struct blk_rig *blk_rig_new(void)
+{
+	struct blk_rig *g = calloc(1, sizeof(*g));
+
+	g->d = domain_with_grants();
+	blkif_sring_t *s = fake_gpa(g->d, RING_GFN << 12);
+	SHARED_RING_INIT(s);
+	FRONT_RING_INIT(&g->front, s, 4096);
+	snprintf(g->path, sizeof(g->path), "/tmp/ring-notify-XXXXXX");
+	g->fd = mkstemp(g->path);
+	if (g->fd < 0 || ftruncate(g->fd, DISK_SECTORS * 512))
+		abort();
+	struct blkback_target t = { .fd = g->fd, .sectors = DISK_SECTORS };
+	g->r = calloc(1, sizeof(*g->r));
+	if (blkback_ring_init(g->r, g->d, "vbd7.51712 (xvda)", s, 1, 0, &t, -1))
+		abort();
+	return g;
+}
+
+static void blk_rig_free(struct blk_rig *g)
+{
+	blkback_ring_destroy(g->r);
+	free(g->r);
+	close(g->fd);
+	unlink(g->path);
+	fake_domain_free(g->d);
+	free(g);
+}
+
+/* n one-sector reads. */
+static void blk_fill(struct blk_rig *g, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		RING_IDX at = g->front.req_prod_pvt++;
+		blkif_request_t *q = RING_GET_REQUEST(&g->front, at);
+		memset(q, 0, sizeof(*q));
+		q->operation = BLKIF_OP_READ;
+		q->nr_segments = 1;
+		q->id = at;
+		q->sector_number = at % DISK_SECTORS;
+		q->seg[0] = (struct blkif_request_segment){ .gref = DATA_REF + at % DATA_PAGES, .first_sect = 0,
+							    .last_sect = 0 };
+	}
+}
+
+static bool blk_push(struct blk_rig *g)
+{
+	int notify;
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&g->front, notify);
+	g->kicks += notify != 0;
+	return notify;
+}
+
+static unsigned int blk_reap(struct unit *u, struct blk_rig *g)
+{
+	unsigned int n = 0;
+	while (RING_HAS_UNCONSUMED_RESPONSES(&g->front)) {
+		blkif_response_t r = *RING_GET_RESPONSE(&g->front, g->front.rsp_cons++);
+		CHECK(r.status == BLKIF_RSP_OKAY, "request %llu: status %d", (unsigned long long)r.id, r.status);
+		n++;
+	}
+	return n;
+}
+
+/* Budget 8 against a ring of 32 kept full.  As for netback: one kick (req_event = 1), the backend
+ * never sleeps, so no later push notifies.  Responses come from the workers one push each, in any
+ * order, yet only one push ever crosses rsp_event = 1 when the frontend does not re-arm it: exactly
+ * one event.  Re-armed after each reap, rsp_event = rsp_cons + 1 is crossed by the first response
+ * of the next round: one event per round. */
+static void test_blk_full_ring(struct unit *u, const void *arg)
+{
+	const bool rearm = arg != NULL;
+	const unsigned int rounds = 40, budget = 8;
+	struct blk_rig *g = blk_rig_new();
+	unsigned int handled = 0;
+
+	blk_fill(g, BLK_RING);
+	CHECK(blk_push(g), "the first push is not told to notify");
+	for (unsigned int i = 0; i < rounds; i++) {
+		enum blkback_work w = blkback_ring_serve(g->r, budget);
+		CHECK(w == BLKBACK_MORE, "round %u: %d, not MORE", i, (int)w);
+		blkback_ring_drain(g->r);
+		unsigned int got = blk_reap(u, g);
+		CHECK(got == budget, "round %u: %u responses", i, got);
+		handled += got;
+		if (rearm) {
+			int more;
+			RING_FINAL_CHECK_FOR_RESPONSES(&g->front, more);
+			CHECK(!more, "responses left after the reap");
+		}
+		blk_fill(g, got);
+		CHECK(!blk_push(g), "round %u: a push while the backend is busy is told to notify", i);
+	}
+	struct blkback_stats s = blkback_ring_stats(g->r);
+	CHECK_INT(g->kicks, 1);
+	CHECK_INT(s.reads, handled);
+	CHECK_INT(s.notifies, rearm ? rounds : 1);
+
+	/* The rest, then the backend sleeps with req_event just past what it took. */
+	for (int i = 0; i < 8 && blkback_ring_serve(g->r, budget) == BLKBACK_MORE; i++)
+		blkback_ring_drain(g->r);
+	blkback_ring_drain(g->r);
+	CHECK_INT(g->front.sring->req_event, g->front.req_prod_pvt + 1);
+	blk_reap(u, g);
+	blk_fill(g, 1);
+	CHECK(blk_push(g), "a push to a sleeping backend is not told to notify");
+	CHECK_INT(g->kicks, 2);
+	blk_rig_free(g);
+}
+
+/* rsp_event 20 ahead of 32 requests: responses are pushed one at a time, and exactly one push
+ * takes rsp_prod from 19 to 20.  None before it. */
+static void test_blk_rsp_event_ahead(struct unit *u, const void *arg)
+{
+	struct blk_rig *g = blk_rig_new();
+	(void)arg;
+
+	blk_fill(g, 16);
+	blk_push(g);
+	g->front.sring->rsp_event = 20;
+	CHECK_INT(blkback_ring_serve(g->r, 64), BLKBACK_IDLE);
+	blkback_ring_drain(g->r);
+	CHECK_INT(blkback_ring_stats(g->r).notifies, 0);
+	blk_fill(g, 16);
+	CHECK(blk_push(g), "a push to a sleeping backend is not told to notify");
+	CHECK_INT(blkback_ring_serve(g->r, 64), BLKBACK_IDLE);
+	blkback_ring_drain(g->r);
+	struct blkback_stats s = blkback_ring_stats(g->r);
+	CHECK_INT(s.notifies, 1);
+	CHECK_INT(s.reads, 32);
+	blk_rig_free(g);
+}
+
+int main(void)
+{
+	struct unit u = UNIT_INIT;
+	static const int yes = 1;
+
+	unit_case(&u, "netback-full-ring-busy-frontend", test_net_full_ring, NULL);
+	unit_case(&u, "netback-full-ring-rearming-frontend", test_net_full_ring, &yes);
+	unit_case(&u, "netback-rsp-event-far-ahead", test_net_rsp_event_ahead, NULL);
+	unit_case(&u, "netback-rx-slots-and-req-event", test_net_rx, NULL);
+	unit_case(&u, "blkback-full-ring-busy-frontend", test_blk_full_ring, NULL);
+	unit_case(&u, "blkback-full-ring-rearming-frontend", test_blk_full_ring, &yes);
+	unit_case(&u, "blkback-rsp-event-far-ahead", test_blk_rsp_event_ahead, NULL);
+	return unit_finish(&u);
+}
