@@ -19,6 +19,7 @@ MODES=${MODES:-seqread seqwrite randread randwrite}
 [[ $COUNT =~ ^[1-9][0-9]*$ && $SIZE_MB =~ ^[1-9][0-9]*$ ]] || { echo "COUNT and SIZE_MB: positive integers" >&2; exit 2; }
 
 bench_init
+CTL=$BENCH_ROOT/bin/xenith-ctl
 FIO=$(command -v fio || true)
 if [[ -z $FIO ]]; then
     echo "fio missing: installing Debian's fio"
@@ -55,7 +56,22 @@ EOF
     BENCH_PIDS+=($!)
 }
 
-# guest_run MODE: sets g_iops g_mbps, or returns 1 after saying why.
+# vbd_events NAME: "requests events" of its disks so far (requests: every response, errors too;
+# events: notifies + kicks, the event-channel notifications both ways), or "0 0".
+vbd_events() {
+    local id out line reqs=0 ev=0
+    id=$("$XL" domid "$1" 2>/dev/null) && out=$(timeout 5 "$CTL" "$id" vbd-list stats 2>/dev/null) ||
+        { echo "0 0"; return; }
+    while read -r line; do
+        [[ $line =~ reads=([0-9]+)\ writes=([0-9]+)\ flushes=([0-9]+)\ discards=([0-9]+)\ errors=([0-9]+) ]] ||
+            continue
+        reqs=$((reqs + BASH_REMATCH[1] + BASH_REMATCH[2] + BASH_REMATCH[3] + BASH_REMATCH[4] + BASH_REMATCH[5]))
+        [[ $line =~ notifies=([0-9]+)\ kicks=([0-9]+) ]] && ev=$((ev + BASH_REMATCH[1] + BASH_REMATCH[2]))
+    done <<<"$out"
+    echo "$reqs $ev"
+}
+
+# guest_run MODE: sets g_iops g_mbps g_evreq, or returns 1 after saying why.
 guest_run() {
     local mode=$1 name=bench-blk-$$-$1 log rc=0
     log=$XENITH_RUNDIR/log/guest-$name.log
@@ -71,6 +87,9 @@ guest_run() {
     fi
     [[ $BENCH_LINE =~ iops=([0-9]+)\ mbps=([0-9.]+) ]] || { echo "$mode: cannot parse: $BENCH_LINE" >&2; return 1; }
     g_iops=${BASH_REMATCH[1]} g_mbps=${BASH_REMATCH[2]}
+    local reqs ev
+    read -r reqs ev < <(vbd_events "$name")
+    g_evreq=$(ratio "$ev" "$reqs")
     bench_xl_finish "$name" 2000
 }
 
@@ -98,15 +117,16 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else
 echo "Block I/O: $COUNT requests of $BS bytes per mode, iodepth 1, image $SIZE_MB MiB (written with dd first)."
 echo "guest:  test=blk-bench (guest/tests/blk_bench.c): blkfront, one request at a time, timed with the pvclock."
 echo "host:   $("${FIO:-false}" --version 2>/dev/null || echo "fio missing") --ioengine=psync --direct=0 --iodepth=1 on the same file."
-echo "ratio = guest / host (IOPS).  MB = 10^6 bytes."
+echo "ratio = guest / host (IOPS).  MB = 10^6 bytes.  ev/req: event-channel notifications both ways per request"
+echo "        (vbd-list stats: notifies + kicks over every request the domain made, boot included)."
 echo
-printf '%-10s | %10s %9s | %10s %9s | %7s\n' mode "guest IOPS" "MB/s" "fio IOPS" "MB/s" ratio
+printf '%-10s | %10s %9s %7s | %10s %9s | %7s\n' mode "guest IOPS" "MB/s" "ev/req" "fio IOPS" "MB/s" ratio
 for mode in $MODES; do
     case $mode in seqread|seqwrite|randread|randwrite) ;; *) echo "unknown mode $mode" >&2; exit 2 ;; esac
-    g_iops=- g_mbps=- f_iops=- f_mbps=-
+    g_iops=- g_mbps=- g_evreq=- f_iops=- f_mbps=-
     guest_run "$mode" || true
     [[ -n $FIO ]] && { fio_run "$mode" || true; }
     r=-
     [[ $g_iops != - && $f_iops != - ]] && r=$(ratio "$g_iops" "$f_iops")
-    printf '%-10s | %10s %9s | %10s %9s | %7s\n' "$mode" "$g_iops" "$g_mbps" "$f_iops" "$f_mbps" "$r"
+    printf '%-10s | %10s %9s %7s | %10s %9s | %7s\n' "$mode" "$g_iops" "$g_mbps" "$g_evreq" "$f_iops" "$f_mbps" "$r"
 done

@@ -116,13 +116,19 @@ burst_wait() {
     BURST_N=${BASH_REMATCH[1]} BURST_US=${BASH_REMATCH[3]}
 }
 
-# vif_stats NAME: "tx_packets rx_packets" of its vif 0 (tx: guest to Dom0).
+# vif_stats NAME: "tx_packets rx_packets events" of its vif 0 (tx: guest to Dom0; events: the
+# event-channel notifications both ways, tx_notifies + rx_notifies + kicks, each an exit or an
+# interrupt; 0 from a VMM without those counters).
 vif_stats() {
-    local id out
-    id=$("$XL" domid "$1") && out=$(timeout 5 "$CTL" "$id" vif-list stats) || { echo "0 0"; return; }
-    [[ $out =~ tx_packets=([0-9]+).*rx_packets=([0-9]+) ]] && echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}" ||
-        echo "0 0"
+    local id out ev=0
+    id=$("$XL" domid "$1") && out=$(timeout 5 "$CTL" "$id" vif-list stats) || { echo "0 0 0"; return; }
+    [[ $out =~ tx_notifies=([0-9]+)\ rx_notifies=([0-9]+)\ kicks=([0-9]+) ]] &&
+        ev=$((BASH_REMATCH[1] + BASH_REMATCH[2] + BASH_REMATCH[3]))
+    [[ $out =~ tx_packets=([0-9]+).*rx_packets=([0-9]+) ]] && echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]} $ev" ||
+        echo "0 0 0"
 }
+# evper EVENTS PACKETS: events per packet, to three places (issue 14's target is under 0.05).
+evper() { awk -v a="$1" -v n="$2" 'BEGIN { if (n > 0) printf "%.3f", a / n; else printf "-" }'; }
 
 # --- CPU of a VMM over a stretch of traffic ---------------------------------------------------
 # perf (cycles of the whole process, -p, and of its main thread, -t: the event loop that runs
@@ -225,16 +231,17 @@ echo "PV network, UDP over the bridge xenbr0 in namespace $NS: Dom0 10.0.0.1, gu
 echo "COUNT=$COUNT datagrams (echo: requests, window $WINDOW) per row; Mbit/s of UDP payload, one way."
 echo "CPU: $METHOD_SAYS."
 echo "cpu columns per packet through the backend (echo: both directions; guest->guest: both VMMs)."
+echo "events/pkt (in the cpu lines): event-channel notifications both ways per packet, from vif-list stats (tx_notifies + rx_notifies + kicks)."
 echo
 row test size packets pkt/s Mbit/s mean_us p99_us loss% "vmm $UNIT" "loop $UNIT"
 
 for size in $SIZES; do
     # Dom0 -> guest -> Dom0: echo round trips.
-    read -r tx0 rx0 < <(vif_stats "$ECHO")
+    read -r tx0 rx0 ev0 < <(vif_stats "$ECHO")
     cpu_begin echo "$EPID"
     out=$(ns timeout 120 "$LOAD" echo 10.0.0.2 7 "$size" "$COUNT" "$WINDOW") || { bench_msg "net_load echo failed"; exit 1; }
     cpu_end echo "$EPID"
-    read -r tx1 rx1 < <(vif_stats "$ECHO")
+    read -r tx1 rx1 ev1 < <(vif_stats "$ECHO")
     pk=$((tx1 - tx0 + rx1 - rx0))
     got=$(kv received "$out") lost=$(kv lost "$out") reqs=$(kv req_s "$out")
     secs=$(kv seconds "$out") mean=$(kv mean_us "$out") p99=$(kv p99_us "$out")
@@ -242,24 +249,24 @@ for size in $SIZES; do
     row "dom0->guest echo" "$size" "$got" "$reqs" "$(mbit "$got" "$size" "$us")" "$mean" "$p99" \
         "$(pct "$lost" "$COUNT")" "$(per "$CPU_ALL" "$pk")" "$(per "$CPU_LOOP" "$pk")"
     summ "dom0->guest echo, $size B" "$reqs req/s, $(mbit "$got" "$size" "$us") Mbit/s each way, rtt mean $mean us p99 $p99 us, $lost of $COUNT lost (window $WINDOW)"
-    summ "  cpu, echo $size B" "vmm $(per "$CPU_ALL" "$pk") loop $(per "$CPU_LOOP" "$pk") $UNIT over $pk backend packets${CPU_INS:+, $(per "$CPU_INS" "$pk") instructions/pkt}$(guest_per "$pk")"
+    summ "  cpu, echo $size B" "vmm $(per "$CPU_ALL" "$pk") loop $(per "$CPU_LOOP" "$pk") $UNIT over $pk backend packets, $(evper $((ev1 - ev0)) "$pk") events/pkt${CPU_INS:+, $(per "$CPU_INS" "$pk") instructions/pkt}$(guest_per "$pk")"
     bursts=$((bursts + 1))
     burst_wait "$ECHO" "$bursts"
 
     # Dom0 -> guest, one way: as fast as sendto goes, into net-echo's sink (port 9).
-    read -r tx0 rx0 < <(vif_stats "$ECHO")
+    read -r tx0 rx0 ev0 < <(vif_stats "$ECHO")
     cpu_begin blast "$EPID"
     out=$(ns timeout 120 "$LOAD" send 10.0.0.2 9 "$size" "$COUNT") || { bench_msg "net_load send failed"; exit 1; }
     bursts=$((bursts + 1))
     burst_wait "$ECHO" "$bursts"
     cpu_end blast "$EPID"
-    read -r tx1 rx1 < <(vif_stats "$ECHO")
+    read -r tx1 rx1 ev1 < <(vif_stats "$ECHO")
     pk=$((rx1 - rx0))
     offered=$(awk -v n="$COUNT" -v s="$(kv seconds "$out")" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
     row "dom0->guest oneway" "$size" "$BURST_N" "$(rate "$BURST_N" "$BURST_US")" "$(mbit "$BURST_N" "$size" "$BURST_US")" \
         - - "$(pct $((COUNT - BURST_N)) "$COUNT")" "$(per "$CPU_ALL" "$pk")" "$(per "$CPU_LOOP" "$pk")"
     summ "dom0->guest one way, $size B" "$(rate "$BURST_N" "$BURST_US") datagrams/s, $(mbit "$BURST_N" "$size" "$BURST_US") Mbit/s received by the guest (offered $offered/s), loss $(pct $((COUNT - BURST_N)) "$COUNT") %"
-    summ "  cpu, dom0->guest $size B" "vmm $(per "$CPU_ALL" "$pk") loop $(per "$CPU_LOOP" "$pk") $UNIT over $pk rx packets${CPU_INS:+, $(per "$CPU_INS" "$pk") instructions/pkt}$(guest_per "$pk")"
+    summ "  cpu, dom0->guest $size B" "vmm $(per "$CPU_ALL" "$pk") loop $(per "$CPU_LOOP" "$pk") $UNIT over $pk rx packets, $(evper $((ev1 - ev0)) "$pk") events/pkt${CPU_INS:+, $(per "$CPU_INS" "$pk") instructions/pkt}$(guest_per "$pk")"
 
     # guest -> Dom0: net-stream to net_load on 10.0.0.1:9999.
     name=bench-net-stream-$$-$size
@@ -270,11 +277,11 @@ for size in $SIZES; do
     net_create "$name" "test=net-stream dst=10.0.0.1 port=9999 count=$COUNT size=$size delay_ms=$DELAY_MS linger_ms=$LINGER_MS" 10.0.0.3
     spid=$(bench_vmm_pid "$name")
     gwait "$name" '^net-stream: 10\.0\.0\.1 is at'
-    read -r tx0 rx0 < <(vif_stats "$name")
+    read -r tx0 rx0 ev0 < <(vif_stats "$name")
     cpu_begin stream "$spid"
     gwait "$name" '^net-stream: [0-9]+ bytes each' 120
     cpu_end stream "$spid"
-    read -r tx1 rx1 < <(vif_stats "$name")
+    read -r tx1 rx1 ev1 < <(vif_stats "$name")
     pk=$((tx1 - tx0))
     wait "$rpid" || true
     out=$(cat "$BENCH_TMP/recv-$size.out")
@@ -282,7 +289,7 @@ for size in $SIZES; do
     row "guest->dom0 oneway" "$size" "$uniq" "$(rate "$uniq" "$span")" "$(mbit "$uniq" "$size" "$span")" - - \
         "$(pct $((COUNT - uniq)) "$COUNT")" "$(per "$CPU_ALL" "$pk")" "$(per "$CPU_LOOP" "$pk")"
     summ "guest->dom0 one way, $size B" "$(rate "$uniq" "$span") datagrams/s, $(mbit "$uniq" "$size" "$span") Mbit/s received in Dom0, loss $(pct $((COUNT - uniq)) "$COUNT") % ($(kv received "$out") received)"
-    summ "  cpu, guest->dom0 $size B" "vmm $(per "$CPU_ALL" "$pk") loop $(per "$CPU_LOOP" "$pk") $UNIT over $pk tx packets${CPU_INS:+, $(per "$CPU_INS" "$pk") instructions/pkt}$(guest_per "$pk")"
+    summ "  cpu, guest->dom0 $size B" "vmm $(per "$CPU_ALL" "$pk") loop $(per "$CPU_LOOP" "$pk") $UNIT over $pk tx packets, $(evper $((ev1 - ev0)) "$pk") events/pkt${CPU_INS:+, $(per "$CPU_INS" "$pk") instructions/pkt}$(guest_per "$pk")"
     gwait "$name" '^PASS net-stream' 30
     bench_xl_finish "$name" 2000
 
@@ -291,25 +298,25 @@ for size in $SIZES; do
     net_create "$name" "test=net-stream dst=10.0.0.2 port=9 count=$COUNT size=$size delay_ms=$DELAY_MS linger_ms=$LINGER_MS" 10.0.0.3
     spid=$(bench_vmm_pid "$name")
     gwait "$name" '^net-stream: 10\.0\.0\.2 is at'
-    read -r atx0 _ < <(vif_stats "$name")
-    read -r _ brx0 < <(vif_stats "$ECHO")
+    read -r atx0 _ aev0 < <(vif_stats "$name")
+    read -r _ brx0 bev0 < <(vif_stats "$ECHO")
     cpu_begin gga "$spid"
     cpu_begin ggb "$EPID"
     gwait "$name" '^net-stream: [0-9]+ bytes each' 120
     cpu_end gga "$spid"
     a_all=$CPU_ALL a_loop=$CPU_LOOP
-    read -r atx1 _ < <(vif_stats "$name")
+    read -r atx1 _ aev1 < <(vif_stats "$name")
     bursts=$((bursts + 1))
     burst_wait "$ECHO" "$bursts"
     cpu_end ggb "$EPID"
-    read -r _ brx1 < <(vif_stats "$ECHO")
+    read -r _ brx1 bev1 < <(vif_stats "$ECHO")
     apk=$((atx1 - atx0)) bpk=$((brx1 - brx0))
     both_all=$(awk -v a="$a_all" -v b="$CPU_ALL" -v n="$BURST_N" 'BEGIN { if (n > 0) printf "%.4f", (a + b) / n }')
     both_loop=$(awk -v a="$a_loop" -v b="$CPU_LOOP" -v n="$BURST_N" 'BEGIN { if (n > 0) printf "%.4f", (a + b) / n }')
     row "guest->guest oneway" "$size" "$BURST_N" "$(rate "$BURST_N" "$BURST_US")" "$(mbit "$BURST_N" "$size" "$BURST_US")" - - \
         "$(pct $((COUNT - BURST_N)) "$COUNT")" "$(per "$both_all" 1)" "$(per "$both_loop" 1)"
     summ "guest->guest one way, $size B" "$(rate "$BURST_N" "$BURST_US") datagrams/s, $(mbit "$BURST_N" "$size" "$BURST_US") Mbit/s received by the other guest, loss $(pct $((COUNT - BURST_N)) "$COUNT") %"
-    summ "  cpu, guest->guest $size B" "sender's vmm $(per "$a_all" "$apk") loop $(per "$a_loop" "$apk") $UNIT per tx packet ($apk), receiver's vmm $(per "$CPU_ALL" "$bpk") loop $(per "$CPU_LOOP" "$bpk") per rx packet ($bpk)"
+    summ "  cpu, guest->guest $size B" "sender's vmm $(per "$a_all" "$apk") loop $(per "$a_loop" "$apk") $UNIT per tx packet ($apk), receiver's vmm $(per "$CPU_ALL" "$bpk") loop $(per "$CPU_LOOP" "$bpk") per rx packet ($bpk); events/pkt $(evper $((aev1 - aev0)) "$apk") sender, $(evper $((bev1 - bev0)) "$bpk") receiver"
     gwait "$name" '^PASS net-stream' 30
     bench_xl_finish "$name" 2000
 
