@@ -177,13 +177,13 @@ expect_pass() {
 }
 
 # qemu_pick_second_entry NAME ARGS...: QEMU (TCG) with the serial line on a pty, GRUB's menu
-# answered as on xl console; QEMU is ended (Ctrl-A x) once the guest has spoken.
+# answered as on xl console; QEMU is ended (Ctrl-A x) once the guest has said its whole line.
 qemu_pick_second_entry() {
 	local name=$1
 	shift
 	timeout 150 python3 "$CONSOLE" --timeout 90 --log "$WORK/$name.console" --detach '\x01x' \
 		--wait "executed automatically in" --send '\x0e' --send '\r' \
-		--wait "Xenith test guest: " -- qemu-system-x86_64 -nographic -no-reboot -m 128 "$@" \
+		--wait "leaves., halting" -- qemu-system-x86_64 -nographic -no-reboot -m 128 "$@" \
 		>"$WORK/$name.out" 2>&1 || fail "QEMU $name: $(tail -c 600 "$WORK/$name.out" | tr '\r\n' '  ')"
 }
 
