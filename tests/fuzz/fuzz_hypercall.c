@@ -523,8 +523,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FAIL("no handler, yet returned %ld", rc);
 		if (unblock && d->shutdown_reason < 0)
 			d->stop_vcpus = false;
-		if (d->shutdown_reason >= 0 && !d->stop_vcpus)
-			FAIL("shut down (reason %d) without stopping the vCPUs", d->shutdown_reason);
+		/* A suspend holds the vCPUs (paused, for a resume) rather than stopping them. */
+		if (d->shutdown_reason == SHUTDOWN_suspend ? !d->paused :
+		    d->shutdown_reason >= 0 && !d->stop_vcpus)
+			FAIL("shut down (reason %d) without %s the vCPUs", d->shutdown_reason,
+			     d->shutdown_reason == SHUTDOWN_suspend ? "holding" : "stopping");
 		check_state(d);
 	}
 
