@@ -10,7 +10,8 @@
  * while the ring says MORE or WAIT, a few times at most.
  *
  *   config   bits 0-1 ring-page-order (3 = 0); bit 2 a read-only disk; bit 3 no discard;
- *            bits 4-5 how the data pages start: rw, ro, none, alternating
+ *            bits 4-5 how the data pages start: rw, ro, none, alternating; bit 6 persistent
+ *            grants negotiated (a table of PERSISTENT_MAX, so that it fills)
  *   ops      read/write/barrier requests (0 to 12 segments, sectors in and past the disk and at
  *            the edges of overflow), indirect ones and the segment lists in their pages, discards,
  *            flushes, unknown operations, raw bytes into any slot, req_prod set to anything,
@@ -24,7 +25,10 @@
  *     follows the frontend's own writes; a page is compared when it becomes granted and, at the end
  *     of the input, every page not granted then is; the grant table page has to be exactly as the
  *     frontend wrote it (no GTF_reading/GTF_writing left behind);
- *   - after the drain nothing is in flight or held, and no grant is pinned (dom->xen.pins zero);
+ *   - after the drain nothing is in flight or held, and no grant is pinned (dom->xen.pins zero)
+ *     but the persistent ones the ring keeps (each once, writable: one reader and one writer, as
+ *     many as its table says);
+ *     after a re-attach or the input's end, none;
  *   - every request taken in a round is answered in it, exactly once: the responses' (id,
  *     operation) pairs are those of the requests taken (an indirect one answers with its
  *     indirect_op), with a status blkif knows, and pushed;
@@ -93,13 +97,15 @@ static bool self_overlap;                  /* a ring or the table page is grante
 static struct blkback_ring *br;
 static blkif_front_ring_t front;
 static unsigned int ring_pages;
+static bool persistent;
+#define PERSISTENT_MAX 4
 static struct blkback_target target;
 static int disk_fd = -1, kick_fd = -1;
 static evtchn_port_t port;
 static unsigned int budget;
 static uint8_t image[DISK_BYTES + GUARD_BYTES];   /* the file as each input starts */
 static uint8_t snap[MAX_RING_PAGES * PAGE];
-static const struct gnttab_pin no_pins[sizeof(((struct xen_state *)0)->pins) / sizeof(struct gnttab_pin)];
+#define GRANT_PINS (sizeof(((struct xen_state *)0)->pins) / sizeof(struct gnttab_pin))
 static uint64_t log_window, log_suppressed;     /* blkback's complaint rate limit, across inputs */
 static unsigned int log_count;
 
@@ -347,15 +353,35 @@ static void attach(void)
 {
 	if (blkback_ring_init(br, dom, "vbd7.51712 (xvda)", sring(), ring_pages, port, &target, kick_fd))
 		abort();
+	if (persistent && blkback_ring_persistent(br, PERSISTENT_MAX))
+		abort();
 	/* The complaint rate limit carries on across rings: it is what keeps the log quiet. */
 	br->log_window_ns = log_window;
 	br->log_count = log_count;
 	br->log_suppressed = log_suppressed;
 }
 
+/* Pins left after a round: only the ring's persistent grants, each pinned once and writable. */
+static void check_pins(bool after_destroy)
+{
+	unsigned int kept = after_destroy ? 0 : blkback_ring_persistent_stats(br).kept, pinned = 0;
+
+	for (size_t i = 0; i < GRANT_PINS; i++) {
+		const struct gnttab_pin *p = &dom->xen.pins[i];
+		if (!p->readers && !p->writers)
+			continue;
+		/* A writable mapping counts as a reader and a writer (gnttab.c). */
+		CHECK(p->readers == 1 && p->writers == 1, "grant %zu pinned %u/%u after the round", i, p->readers,
+		      p->writers);
+		pinned++;
+	}
+	CHECK(pinned == kept, "%u grants pinned after the round, the ring keeps %u", pinned, kept);
+}
+
 static void detach(void)
 {
 	blkback_ring_destroy(br);
+	check_pins(true);
 	log_window = br->log_window_ns;
 	log_count = br->log_count;
 	log_suppressed = br->log_suppressed;
@@ -466,7 +492,7 @@ static void run_round(void)
 		CHECK(br->ring.req_cons == cons && br->ring.rsp_prod_pvt == rsp, "a broken ring was served");
 	if (!self_overlap)
 		check_ring(cons, rsp, prod);
-	CHECK(!memcmp(dom->xen.pins, no_pins, sizeof(no_pins)), "a grant is still pinned after the round");
+	check_pins(false);
 	check_file();
 }
 
@@ -476,6 +502,7 @@ static void setup(uint8_t config)
 {
 	unsigned int order = config & 3, mode = (config >> 4) & 3;
 
+	persistent = config & 0x40;
 	ring_pages = order == 3 ? 1 : 1u << order;
 	memcpy(ram, initial_ram, RAM_BYTES);
 	memset(dom->xen.shared_info, 0, PAGE);      /* the pending bits our notifications set */
