@@ -247,17 +247,18 @@ static int vbd_connect(struct xenbus_backend *xb, void *opaque, char *err, size_
 		unmap_ring(bd);
 		return -1;
 	}
-	r = evtchn_dom0_bind(bd->dev.dom, (evtchn_port_t)port, guest_notified, bd);
-	if (r < 0) {
-		ERR_SET(err, errlen, "binding event channel %lu: not a port left unbound for Dom0 (%d)", port, r);
-		unmap_ring(bd);
-		return -1;
-	}
+	/* The ring (and its counters) first: a kick may come the moment the port is bound. */
 	bd->port = (evtchn_port_t)port;
 	if ((r = blkback_ring_init(&bd->ring, bd->dev.dom, bd->name, sring, (unsigned int)pages, bd->port,
 				   &bd->target, bd->kick_fd))) {
 		ERR_SET(err, errlen, "starting the disk's workers: %s", strerror(-r));
-		evtchn_dom0_unbind(bd->dev.dom, bd->port, guest_notified, bd);
+		unmap_ring(bd);
+		return -1;
+	}
+	r = evtchn_dom0_bind(bd->dev.dom, bd->port, guest_notified, bd);
+	if (r < 0) {
+		ERR_SET(err, errlen, "binding event channel %lu: not a port left unbound for Dom0 (%d)", port, r);
+		blkback_ring_destroy(&bd->ring);
 		unmap_ring(bd);
 		return -1;
 	}
