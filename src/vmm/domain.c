@@ -78,7 +78,7 @@ int domain_build(struct domain *dom, const struct domain_params *params, struct 
 	/* What Xen's hvmloader does before SeaBIOS runs (docs/hvm.md): again at every reset, since
 	 * the guest has overwritten its tables since. */
 	if (params->hvm && (hvmloader_setup(dom, err, errlen) ||
-			    vm_pic_set_elcr(&dom->vm, HVMLOADER_ELCR, err, errlen)))
+			    vm_pic_set_elcr(&dom->vm, hvmloader_elcr(), err, errlen)))
 		goto fail;
 	struct pvh_options opt = {
 		.vcpus = params->vcpus, .max_vcpus = domain_max_vcpus(params),

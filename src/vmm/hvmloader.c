@@ -75,16 +75,24 @@ struct bar_slot {
 	uint32_t size;
 };
 
+uint16_t hvmloader_elcr(void)
+{
+	uint16_t elcr = 0;
+
+	for (unsigned int i = 0; i < 4; i++)
+		elcr |= (uint16_t)(1u << pirq_routes[i]);
+	return elcr;
+}
+
 static void route_pirqs(struct domain *dom)
 {
-	uint8_t elcr[2] = { 0, 0 };
+	uint16_t elcr = hvmloader_elcr();
+	uint8_t bytes[2] = { (uint8_t)elcr, (uint8_t)(elcr >> 8) };
 
-	for (unsigned int i = 0; i < 4; i++) {
+	for (unsigned int i = 0; i < 4; i++)
 		pci_config_write(dom->pci, PIIX3_DEVFN, PIIX3_PIRQ_ROUTE + i, 1, pirq_routes[i]);
-		elcr[pirq_routes[i] >> 3] |= (uint8_t)(1u << (pirq_routes[i] & 7));
-	}
-	io_bus_dispatch(&dom->pio, NULL, ELCR_PORT, true, &elcr[0], 1);
-	io_bus_dispatch(&dom->pio, NULL, ELCR_PORT + 1, true, &elcr[1], 1);
+	io_bus_dispatch(&dom->pio, NULL, ELCR_PORT, true, &bytes[0], 1);
+	io_bus_dispatch(&dom->pio, NULL, ELCR_PORT + 1, true, &bytes[1], 1);
 }
 
 /* Sizes BAR `bar` as firmware does; 0 if there is none.  *skip says a 64-bit BAR took the next

@@ -19,8 +19,6 @@ struct domain;
 #define HVMLOADER_E820_ENTRY_SIZE 20           /* u64 start, u64 size, u32 type, packed */
 #define HVMLOADER_E820_MAX 10
 #define HVMLOADER_TABLES_MAX 4
-/* The PIRQ routes' IRQs (5, 10, 11) level-triggered, for KVM's PICs as for PIIX3's ELCR copy. */
-#define HVMLOADER_ELCR 0x0c20u
 /* The info table's parts in its page: the table, the BIOS table addresses, the e820. */
 #define HVMLOADER_TABLES_GPA (HVMLOADER_INFO_GPA + 0x20u)
 #define HVMLOADER_E820_GPA (HVMLOADER_INFO_GPA + 0x40u)
@@ -39,5 +37,7 @@ unsigned int hvmloader_e820(const struct vm *vm, struct vm_memmap_entry map[HVML
  * the PIIX4 PM block at 0xb000, ACPI tables in the ACPI region and the info table at 0x1000.
  * Needs dom->pci (the bus and its devices) and dom->hvm.  0, or -1 with err (a setup error). */
 int hvmloader_setup(struct domain *dom, char *err, size_t errlen);
+/* The ELCR those routes need (their IRQs level-triggered), for KVM's PICs as for PIIX3's copy. */
+uint16_t hvmloader_elcr(void);
 
 #endif
