@@ -206,6 +206,9 @@ struct pv_saved {
 	void *config;
 	struct pv_runtime rt;
 };
+/* The whole length (header and body) of the record buf starts with, as its header says; 0 when
+ * fewer than PV_RECORD_HEADER bytes are there.  Nothing else is checked: pv_record_decode does. */
+size_t pv_record_length(const uint8_t *buf, size_t len);
 /* Decodes the record at buf (len bytes there, maybe more records after it): 0 with *saved and
  * *used (the record's length), or -1 with err saying what is wrong; nothing to free then. */
 int pv_record_decode(const uint8_t *buf, size_t len, struct pv_saved *saved, size_t *used,

@@ -284,6 +284,11 @@ static int read_runtime_field(const char *name, uint16_t tag, const uint8_t *v, 
 	}
 }
 
+size_t pv_record_length(const uint8_t *buf, size_t len)
+{
+	return len < PV_RECORD_HEADER ? 0 : PV_RECORD_HEADER + (size_t)get32(buf + 16);
+}
+
 int pv_record_decode(const uint8_t *buf, size_t len, struct pv_saved *saved, size_t *used,
 		     char *err, size_t errlen)
 {

@@ -31,6 +31,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "backends/pv_backend.h"
 #include "backends/xenstore_link.h"
 #include "hw/device.h"
 #include "lib/error.h"
@@ -384,13 +385,12 @@ static int write_pv_records(struct save_job *job)
 	size_t at = 0;
 
 	while (at < job->pv_len) {
-		if (job->pv_len - at < 24) {
+		const uint8_t *rec = job->pv + at;
+		size_t len = pv_record_length(rec, job->pv_len - at);
+		if (!len) {
 			ERR_SET(job->err, sizeof(job->err), "the devices' saved records end mid-header");
 			return -1;
 		}
-		const uint8_t *rec = job->pv + at;
-		size_t len = 24 + ((size_t)rec[16] | (size_t)rec[17] << 8 | (size_t)rec[18] << 16 |
-				   (size_t)rec[19] << 24);
 		if (len > job->pv_len - at) {
 			ERR_SET(job->err, sizeof(job->err), "the devices' saved records end mid-record");
 			return -1;
