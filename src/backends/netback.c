@@ -361,8 +361,9 @@ static int vif_connect(struct xenbus_backend *xb, void *opaque, char *err, size_
 	nb->tx_ref = tx_ref;
 	nb->rx_ref = rx_ref;
 	nb->port = (evtchn_port_t)port;
-	netback_ring_init(&nb->ring, nb->dev.dom, nb->vifname, nb->tx_map.page, nb->rx_map.page, nb->port,
-			  nb->tap_fd, sg);
+	netback_ring_init(&nb->ring, &(struct netback_ring_params){
+		.dom = nb->dev.dom, .name = nb->vifname, .tx_page = nb->tx_map.page, .rx_page = nb->rx_map.page,
+		.tx_port = nb->port, .rx_port = nb->port, .tap_fd = nb->tap_fd, .feat = { .rx_sg = sg } });
 	nb->connected = true;
 	LOG("%s: connected: tx-ring-ref %lu rx-ring-ref %lu event-channel %lu%s", nb->vifname, tx_ref,
 	    rx_ref, port, sg ? ", rx scatter-gather" : "");

@@ -53,14 +53,36 @@ struct netback_stats {
 #define NETBACK_MAX_FRAME 65535          /* XEN_NETIF_MAX_TX_SIZE */
 #define NETBACK_TX_SLOTS_MAX XEN_NETIF_NR_SLOTS_MIN   /* 18, what every backend accepts */
 
+/* What the two ends agreed at connect (docs/netif.md, "Features"); all false is the plainest vif
+ * (what a frontend that reads no feature gets). */
+struct netback_features {
+	bool rx_sg;                      /* frontend's feature-sg: rx frames may span slots */
+	bool rx_gso_tcpv4, rx_gso_tcpv6; /* frontend's feature-gso-tcpv4/6: rx frames may be GSO */
+	bool rx_csum_blank;              /* frontend takes NETRXF_csum_blank / data_validated on rx
+					  * (it did not write feature-no-csum-offload) */
+	bool rx_ipv6_csum;               /* and for IPv6 (its feature-ipv6-csum-offload) */
+	bool vnet_hdr;                   /* tap_fd's reads and writes start with a virtio_net_hdr */
+	bool tx_gso;                     /* we offered feature-gso-tcpv4/v6: tx frames may be GSO */
+};
+
+/* One queue's rings: the frontend's pages (already mapped), its event channel(s), its TAP fd. */
+struct netback_ring_params {
+	struct domain *dom;
+	const char *name;                /* for log lines: "vif7.0" or "vif7.0-q1" */
+	void *tx_page, *rx_page;
+	evtchn_port_t tx_port, rx_port;  /* the same port unless feature-split-event-channels */
+	int tap_fd;                      /* any fd with frame-per-read/write semantics */
+	struct netback_features feat;
+};
+
 struct netback_ring {
 	struct domain *dom;
-	const char *name;                /* the vif's, for log lines */
+	const char *name;                /* the vif's (or queue's), for log lines */
 	netif_tx_back_ring_t tx;
 	netif_rx_back_ring_t rx;
-	evtchn_port_t port;
+	evtchn_port_t tx_port, rx_port;  /* events for tx responses go to tx_port, rx ones to rx_port */
 	int tap_fd;                      /* any fd with frame-per-read/write semantics */
-	bool rx_sg;                      /* the frontend takes rx frames over several slots */
+	struct netback_features feat;
 	bool broken;                     /* an impossible producer index: no longer served */
 	struct netback_stats st;
 	uint64_t log_window_ns;          /* rate limit for complaints about the guest */
@@ -80,8 +102,7 @@ enum netback_work {
 };
 
 /* The rings are the frontend's pages (already mapped); they keep the indices the guest left. */
-void netback_ring_init(struct netback_ring *r, struct domain *dom, const char *name, void *tx_page,
-		       void *rx_page, evtchn_port_t port, int tap_fd, bool rx_sg);
+void netback_ring_init(struct netback_ring *r, const struct netback_ring_params *p);
 /* Guest to TAP: up to `budget` slots.  Notifies the guest as the ring asks. */
 enum netback_work netback_ring_tx(struct netback_ring *r, unsigned int budget);
 /* TAP to guest: up to `budget` frames. */

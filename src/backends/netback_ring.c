@@ -88,17 +88,17 @@ static void mark_broken(struct netback_ring *r, const char *ring, RING_IDX prod,
 	r->broken = true;
 }
 
-void netback_ring_init(struct netback_ring *r, struct domain *dom, const char *name, void *tx_page,
-		       void *rx_page, evtchn_port_t port, int tap_fd, bool rx_sg)
+void netback_ring_init(struct netback_ring *r, const struct netback_ring_params *p)
 {
-	netif_tx_sring_t *txs = tx_page;
-	netif_rx_sring_t *rxs = rx_page;
+	netif_tx_sring_t *txs = p->tx_page;
+	netif_rx_sring_t *rxs = p->rx_page;
 
-	r->dom = dom;
-	r->name = name;
-	r->port = port;
-	r->tap_fd = tap_fd;
-	r->rx_sg = rx_sg;
+	r->dom = p->dom;
+	r->name = p->name;
+	r->tx_port = p->tx_port;
+	r->rx_port = p->rx_port;
+	r->tap_fd = p->tap_fd;
+	r->feat = p->feat;
 	r->broken = false;
 	r->rx_pending = 0;
 	/* Start where the frontend's ring is (a fresh one is at 0), as Linux's BACK_RING_ATTACH. */
@@ -245,7 +245,7 @@ enum netback_work netback_ring_tx(struct netback_ring *r, unsigned int budget)
 		}
 		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&r->tx, notify);
 		if (notify) {
-			evtchn_dom0_send(r->dom, r->port);
+			evtchn_dom0_send(r->dom, r->tx_port);
 			r->st.tx_notifies++;
 		}
 		if (used >= budget)
@@ -333,7 +333,7 @@ enum netback_work netback_ring_rx(struct netback_ring *r, unsigned int budget)
 				result = NETBACK_IDLE;     /* EAGAIN: the TAP is empty */
 				break;
 			}
-			if ((size_t)n > NETBACK_MAX_FRAME || (!r->rx_sg && (size_t)n > PAGE)) {
+			if ((size_t)n > NETBACK_MAX_FRAME || (!r->feat.rx_sg && (size_t)n > PAGE)) {
 				r->st.rx_drops++;          /* no way to hand it over in one page */
 				done++;
 				continue;
@@ -357,7 +357,7 @@ enum netback_work netback_ring_rx(struct netback_ring *r, unsigned int budget)
 	}
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&r->rx, notify);
 	if (notify) {
-		evtchn_dom0_send(r->dom, r->port);
+		evtchn_dom0_send(r->dom, r->rx_port);
 		r->st.rx_notifies++;
 	}
 	return result;

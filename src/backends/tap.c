@@ -4,6 +4,7 @@
 #include <net/if.h>          /* before <linux/if_tun.h>, which would bring linux/if.h */
 #include <net/if_arp.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -12,15 +13,15 @@
 #include "backends/tap.h"
 #include "lib/error.h"
 
-int tap_open(const char *name, char *err, size_t errlen)
+static int open_queue(const char *name, const struct tap_options *opt, char *err, size_t errlen)
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
-	int fd, sock;
+	int fd;
 
-	if (strlen(name) >= IFNAMSIZ) {
-		ERR_SET(err, errlen, "device name '%s' is longer than %d characters", name, IFNAMSIZ - 1);
-		return -1;
-	}
+	if (opt->queues > 1)
+		ifr.ifr_flags |= IFF_MULTI_QUEUE;
+	if (opt->vnet_hdr)
+		ifr.ifr_flags |= IFF_VNET_HDR;
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
@@ -32,6 +33,38 @@ int tap_open(const char *name, char *err, size_t errlen)
 			errno == EBUSY ? "a device of that name is in use" : strerror(errno));
 		close(fd);
 		return -1;
+	}
+	if (opt->vnet_hdr) {
+		int hdr_len = (int)sizeof(struct virtio_net_hdr);
+		if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0 || ioctl(fd, TUNSETOFFLOAD, (unsigned long)opt->offloads) < 0) {
+			ERR_SET(err, errlen, "TAP device %s: setting its vnet header and offloads 0x%x: %s", name,
+				opt->offloads, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+int tap_open_queues(const char *name, const struct tap_options *opt, int *fds, char *err, size_t errlen)
+{
+	int sock;
+
+	if (strlen(name) >= IFNAMSIZ) {
+		ERR_SET(err, errlen, "device name '%s' is longer than %d characters", name, IFNAMSIZ - 1);
+		return -1;
+	}
+	if (opt->queues < 1 || opt->queues > TAP_MAX_QUEUES) {
+		ERR_SET(err, errlen, "TAP device %s: %u queues (1 to %d)", name, opt->queues, TAP_MAX_QUEUES);
+		return -1;
+	}
+	for (unsigned int q = 0; q < opt->queues; q++) {
+		fds[q] = open_queue(name, opt, err, errlen);
+		if (fds[q] < 0) {
+			while (q--)
+				close(fds[q]);
+			return -1;
+		}
 	}
 	/* Best effort: the address only matters to bridges and ARP. */
 	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -45,5 +78,13 @@ int tap_open(const char *name, char *err, size_t errlen)
 			LOG("TAP %s: setting its MAC: %s", name, strerror(errno));
 		close(sock);
 	}
-	return fd;
+	return 0;
+}
+
+int tap_open(const char *name, char *err, size_t errlen)
+{
+	struct tap_options opt = { .queues = 1 };
+	int fd;
+
+	return tap_open_queues(name, &opt, &fd, err, errlen) ? -1 : fd;
 }

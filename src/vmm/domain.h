@@ -46,6 +46,9 @@ struct domain_params {
 	 * hard and soft affinity (all CPUs) from --weight, --cap, --cpus, --cpus-soft. */
 	unsigned int sched_weight, sched_cap;
 	struct cpumap cpus[DOMAIN_MAX_VCPUS], cpus_soft[DOMAIN_MAX_VCPUS];
+	/* --backend-poll-us: how long each backend ring's thread spins after its last work before it
+	 * sleeps on its event channel (backends/ring_poller.h). */
+	unsigned int backend_poll_us;
 };
 
 /* What the domain is doing, as xl's state column shows it. */

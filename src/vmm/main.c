@@ -25,6 +25,7 @@
 #include "hw/uart16550.h"
 #include "vmm/acpi_tables.h"
 #include "vmm/control.h"
+#include "backends/ring_poller.h"
 #include "vmm/domain.h"
 #include "vmm/event_loop.h"
 #include "vmm/restore.h"
@@ -59,6 +60,7 @@ static void usage(FILE *out)
 	for (const struct pv_backend_type *const *t = pv_backend_types; *t; t++)
 		fprintf(out, "                  [--%s %s]...\n", (*t)->option, (*t)->spec_usage);
 	fprintf(out, "                  [--weight W] [--cap C] [--cpus [VCPU=]LIST]... [--cpus-soft [VCPU=]LIST]...\n");
+	fprintf(out, "                  [--backend-poll-us US]\n");
 	fprintf(out, "                  [--hvm [--firmware PATH] [--boot ORDER] [--acpi 0|1] [--xen-platform-pci 0|1]\n"
 		     "                   [--serial pty|none] [--rtc-offset SECONDS] [--localtime]\n"
 		     "                   [--ide hdX,PATH,r|w,disk|cdrom]... [--nic model=M,mac=MAC,devid=N[,bridge=B][,script=P]]...]\n");
@@ -135,7 +137,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 	enum { OPT_NAME = 1, OPT_KERNEL, OPT_RAMDISK, OPT_CMDLINE, OPT_MEMORY, OPT_VCPUS, OPT_POWEROFF,
 	       OPT_REBOOT, OPT_CRASH, OPT_PAUSED, OPT_RUNDIR, OPT_READY, OPT_HELP, OPT_MAX_VCPUS, OPT_PV_FIRST };
 	enum { OPT_WEIGHT = 0x100, OPT_CAP, OPT_CPUS, OPT_CPUS_SOFT };   /* above the PV options' */
-	enum { OPT_MAXMEM = 0x180, OPT_UUID, OPT_CONFIG, OPT_RESTORE_FD, OPT_HVM };
+	enum { OPT_MAXMEM = 0x180, OPT_UUID, OPT_CONFIG, OPT_RESTORE_FD, OPT_HVM, OPT_BACKEND_POLL_US };
 	enum { OPT_HVM_FIRST = 0x200 };   /* hvm_config_options[c - OPT_HVM_FIRST] */
 	static const struct option fixed[] = {
 		{ "name", 1, NULL, OPT_NAME }, { "kernel", 1, NULL, OPT_KERNEL },
@@ -149,7 +151,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		{ "help", 0, NULL, OPT_HELP }, { "max-vcpus", 1, NULL, OPT_MAX_VCPUS },
 		{ "maxmem", 1, NULL, OPT_MAXMEM }, { "uuid", 1, NULL, OPT_UUID },
 		{ "config", 1, NULL, OPT_CONFIG }, { "restore-fd", 1, NULL, OPT_RESTORE_FD },
-		{ "hvm", 0, NULL, OPT_HVM },
+		{ "hvm", 0, NULL, OPT_HVM }, { "backend-poll-us", 1, NULL, OPT_BACKEND_POLL_US },
 	};
 	enum { N_FIXED = sizeof(fixed) / sizeof(fixed[0]), N_OPTS_MAX = N_FIXED + 32 };
 	/* The fixed options, then one per PV backend type (pv_backend_types[c - OPT_PV_FIRST]). */
@@ -176,6 +178,7 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 		.on_reboot = ACTION_RESTART, .on_crash = ACTION_DESTROY, .restore_fd = -1,
 	};
 	p->sched_weight = SCHED_WEIGHT_DEFAULT;
+	p->backend_poll_us = RING_POLLER_DEFAULT_POLL_US;
 	for (unsigned int i = 0; i < DOMAIN_MAX_VCPUS; i++) {
 		cpumap_fill(&p->cpus[i]);
 		cpumap_fill(&p->cpus_soft[i]);
@@ -248,6 +251,12 @@ static int parse_args(struct vmm *v, int argc, char **argv, char *err, size_t er
 					 err, errlen))
 				return -1;
 			p->sched_cap = (unsigned int)n;
+			break;
+		case OPT_BACKEND_POLL_US:
+			if (parse_number(optarg, "backend-poll-us", "microseconds (0: never spin)", 0,
+					 RING_POLLER_MAX_POLL_US, &n, err, errlen))
+				return -1;
+			p->backend_poll_us = (unsigned int)n;
 			break;
 		case OPT_CPUS:
 		case OPT_CPUS_SOFT:

@@ -305,7 +305,8 @@ static void stall(bool on)
 
 static void attach(void)
 {
-	netback_ring_init(nb, dom, "vif7.0", tx_sring(), rx_sring(), port, tap, rx_sg);
+	netback_ring_init(nb, &(struct netback_ring_params){ .dom = dom, .name = "vif7.0", .tx_page = tx_sring(),
+		.rx_page = rx_sring(), .tx_port = port, .rx_port = port, .tap_fd = tap, .feat = { .rx_sg = rx_sg } });
 }
 
 static void op_budget(struct input *in)

@@ -85,7 +85,8 @@ static struct rig *rig_new(bool rx_sg)
 	setsockopt(g->tap, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	setsockopt(g->peer, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	g->nb = calloc(1, sizeof(*g->nb));
-	netback_ring_init(g->nb, g->d, "vif7.0", txs, rxs, 0, g->tap, rx_sg);
+	netback_ring_init(g->nb, &(struct netback_ring_params){ .dom = g->d, .name = "vif7.0", .tx_page = txs,
+		.rx_page = rxs, .tap_fd = g->tap, .feat = { .rx_sg = rx_sg } });
 	return g;
 }
 

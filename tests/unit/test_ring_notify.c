@@ -86,7 +86,8 @@ static struct net_rig *net_rig_new(void)
 	setsockopt(g->peer, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	setsockopt(g->tap, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	g->nb = calloc(1, sizeof(*g->nb));
-	netback_ring_init(g->nb, g->d, "vif7.0", txs, rxs, 0, g->tap, false);
+	netback_ring_init(g->nb, &(struct netback_ring_params){ .dom = g->d, .name = "vif7.0", .tx_page = txs,
+		.rx_page = rxs, .tap_fd = g->tap });
 	return g;
 }
 
