@@ -107,6 +107,9 @@ void netback_ring_init(struct netback_ring *r, const struct netback_ring_params 
 enum netback_work netback_ring_tx(struct netback_ring *r, unsigned int budget);
 /* TAP to guest: up to `budget` frames. */
 enum netback_work netback_ring_rx(struct netback_ring *r, unsigned int budget);
+/* The queue's thread is about to sleep (backends/ring_poller.h): re-arms tx's req_event
+ * (RING_FINAL_CHECK_FOR_REQUESTS) and says whether requests came meanwhile.  A broken ring: false. */
+bool netback_ring_arm(struct netback_ring *r);
 
 /* ---- Checksum completion for NETTXF_csum_blank (netback_csum.c) ---- */
 /* Completes the TCP or UDP checksum of an Ethernet frame netfront sent with NETTXF_csum_blank

@@ -362,3 +362,13 @@ enum netback_work netback_ring_rx(struct netback_ring *r, unsigned int budget)
 	}
 	return result;
 }
+
+bool netback_ring_arm(struct netback_ring *r)
+{
+	int more = 0;
+
+	if (r->broken)
+		return false;
+	RING_FINAL_CHECK_FOR_REQUESTS(&r->tx, more);
+	return more;
+}
