@@ -27,17 +27,30 @@ static enum control_outcome info_request(struct control_call *c)
 	pthread_mutex_lock(&dom->xen.lock);
 	uint64_t max_pages = dom->xen.reservation.max_pages;
 	pthread_mutex_unlock(&dom->xen.lock);
-	char uuid[UUID_TEXT_LEN];
+	char uuid[UUID_TEXT_LEN], exits[64] = "";
 	uuid_format(dom->params->uuid, uuid);
+	/* Exits: KVM's count of all (where it keeps binary stats) and those that reached us. */
+	uint64_t user_exits = 0, kvm_exits = 0;
+	bool kvm_known = dom->n_vcpus > 0;
+	for (unsigned int i = 0; i < dom->n_vcpus; i++) {
+		uint64_t v = 0;
+		user_exits += __atomic_load_n(&dom->vcpus[i].user_exits, __ATOMIC_RELAXED);
+		if (dom->vcpus[i].kvm_exits_known && kvm_stat_counter_read(&dom->vcpus[i].kvm_exits, &v))
+			kvm_exits += v;
+		else
+			kvm_known = false;
+	}
+	if (kvm_known)
+		snprintf(exits, sizeof(exits), " exits=%llu", (unsigned long long)kvm_exits);
 	snprintf(c->reply, c->len, "ok domid=%d name=%s mem=%llu vcpus=%u state=%s cputime=%.3f "
 		 "hypercalls=%llu unseen_hypercalls=%llu mem_kb=%llu maxmem_kb=%llu target_kb=%llu "
-		 "uuid=%s type=%s",
+		 "uuid=%s type=%s user_exits=%llu%s",
 		 dom->domid, dom->params->name, (unsigned long long)(pages >> 8),
 		 domain_vcpus_online(dom), flags, domain_cpu_seconds(dom),
 		 (unsigned long long)vcpu_watch_seen(dom),
 		 (unsigned long long)vcpu_watch_unseen(dom), (unsigned long long)pages * 4,
 		 (unsigned long long)max_pages * 4, (unsigned long long)balloon_watch_target_kb(dom), uuid,
-		 dom->hvm ? "hvm" : "pvh");
+		 dom->hvm ? "hvm" : "pvh", (unsigned long long)user_exits, exits);
 	return CONTROL_REPLY;
 }
 

@@ -44,6 +44,13 @@ int vcpu_create(struct vcpu *vcpu, struct domain *dom, unsigned int id, char *er
 		vcpu_destroy(vcpu);
 		return -1;
 	}
+	/* Optional: without binary stats (Linux < 5.14) only the exits reaching us are counted. */
+	int stats_fd = ioctl(vcpu->fd, KVM_GET_STATS_FD, 0);
+	char why[160];
+	if (stats_fd >= 0 && kvm_stat_counter_open(&vcpu->kvm_exits, stats_fd, "exits", why, sizeof(why)) == 0)
+		vcpu->kvm_exits_known = true;
+	else if (stats_fd >= 0 && id == 0)
+		LOG("vCPU %u: %s; counting only the exits that reach the VMM", id, why);
 	/* Registers arrive with every exit, so a hypercall costs no extra ioctls. */
 	vcpu->run->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	if (xen_vcpu_setup(dom, vcpu, err, errlen) < 0) {
@@ -55,6 +62,9 @@ int vcpu_create(struct vcpu *vcpu, struct domain *dom, unsigned int id, char *er
 
 void vcpu_destroy(struct vcpu *vcpu)
 {
+	if (vcpu->kvm_exits_known)
+		kvm_stat_counter_close(&vcpu->kvm_exits);
+	vcpu->kvm_exits_known = false;
 	if (vcpu->run)
 		munmap(vcpu->run, vcpu->dom->vm.vcpu_mmap_size);
 	if (vcpu->fd >= 0)
@@ -292,6 +302,7 @@ static void *vcpu_thread(void *arg)
 			domain_crash(vcpu->dom, why);
 			break;
 		}
+		__atomic_store_n(&vcpu->user_exits, vcpu->user_exits + 1, __ATOMIC_RELAXED);
 		note_running(vcpu);
 		if (!handle_exit(vcpu))
 			break;

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <time.h>
+#include "vmm/kvm_stats.h"
 #include "vmm/x86_emulate.h"
 #include "xen/vcpu_power.h"
 
@@ -34,6 +35,11 @@ struct vcpu {
 	struct vcpu_power power;   /* up or down (xen/vcpu_power.c), under dom->lock */
 	bool seen_running;         /* the thread's own: it has had an exit other than a kick */
 	bool nmi_pending;          /* atomic: xl trigger nmi; the thread injects it before its next entry */
+	/* Exits, for benches' "exits per packet": those that reached us (the thread's, read relaxed),
+	 * and KVM's own count of all of them where it keeps binary stats (vmm/kvm_stats.h). */
+	uint64_t user_exits;
+	bool kvm_exits_known;
+	struct kvm_stat_counter kvm_exits;
 };
 
 int vcpu_create(struct vcpu *vcpu, struct domain *dom, unsigned int id, char *err, size_t errlen);
