@@ -7,39 +7,56 @@
 #   guest -> Dom0   net-stream, received by net_load on the bridge address;
 #   guest -> guest  net-stream into another guest's sink (its console counters), and net-ping rtt;
 # and the VMM's CPU per packet for each (perf cycles, or utime+stime from /proc where perf cannot
-# count).  Environment: SIZES ("64 1400"), COUNT (200000 datagrams/requests per row), WINDOW (32),
-# PING_COUNT (200).  Prints figures; never fails on timings.  See bench/README.md.
+# count).  First, with no guest and no /dev/kvm needed, the host's own ceiling: the same net_load
+# sender and receiver between two namespaces of the script's own, over a veth pair and over two TAPs
+# joined by bench/tap_fwd.c (one user-space hop, as a VMM's netback makes).  Without /dev/kvm the
+# guest rows print SKIP and the script still exits 0.  Environment: SIZES ("64 1400"), COUNT (200000
+# datagrams/requests per row), WINDOW (32), PING_COUNT (200), HOST_SIZES ("64 1448"), HOST_COUNT
+# (COUNT), BENCH_QUICK=1 (COUNT 20000, PING_COUNT 50: a smoke run).  Prints figures; never fails on
+# timings.  See bench/README.md.
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SIZES=${SIZES:-64 1400}
+if [[ -n ${BENCH_QUICK:-} ]]; then
+    COUNT=${COUNT:-20000} PING_COUNT=${PING_COUNT:-50}
+fi
 COUNT=${COUNT:-200000}
 WINDOW=${WINDOW:-32}
 PING_COUNT=${PING_COUNT:-200}
+HOST_SIZES=${HOST_SIZES:-64 1448}
+HOST_COUNT=${HOST_COUNT:-$COUNT}
 BURST_MS=200            # net-echo prints its burst line after this much quiet
 DELAY_MS=500            # net-stream's pause after ARP: time to read the VMM before the stream
 LINGER_MS=300           # net-stream stays up this long after it is done: time to read it after
-for v in COUNT WINDOW PING_COUNT; do
+for v in COUNT WINDOW PING_COUNT HOST_COUNT; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "$v must be a positive integer, not '${!v}'" >&2; exit 2; }
 done
-((COUNT <= 10000000 && WINDOW <= 4096 && PING_COUNT <= 1024)) ||
-    { echo "COUNT at most 10000000, WINDOW at most 4096, PING_COUNT at most 1024" >&2; exit 2; }
+((COUNT <= 10000000 && HOST_COUNT <= 10000000 && WINDOW <= 4096 && PING_COUNT <= 1024)) ||
+    { echo "COUNT and HOST_COUNT at most 10000000, WINDOW at most 4096, PING_COUNT at most 1024" >&2; exit 2; }
 for s in $SIZES; do
     [[ $s =~ ^[0-9]+$ ]] && ((s >= 4 && s <= 1400)) || { echo "SIZES: each 4 to 1400, not '$s'" >&2; exit 2; }
 done
+for s in $HOST_SIZES; do     # 1472: a 1500-byte MTU's UDP payload
+    [[ $s =~ ^[0-9]+$ ]] && ((s >= 4 && s <= 1472)) || { echo "HOST_SIZES: each 4 to 1472, not '$s'" >&2; exit 2; }
+done
 command -v ip >/dev/null || { echo "ip (iproute2) is needed for the network namespace" >&2; exit 1; }
 
-bench_init
+bench_init --kvm-optional
 CTL=$BENCH_ROOT/bin/xenith-ctl
 LOAD=$BENCH_TMP/net_load
-timeout 120 "${CC:-cc}" -std=gnu11 -O2 -Wall -Wextra -Werror "$BENCH_ROOT/bench/net_load.c" -o "$LOAD" \
-    2>"$BENCH_TMP/cc.log" || { cat "$BENCH_TMP/cc.log" >&2; bench_msg "cannot build bench/net_load.c"; exit 1; }
+FWD=$BENCH_TMP/tap_fwd
+for prog in net_load tap_fwd; do
+    timeout 120 "${CC:-cc}" -std=gnu11 -O2 -Wall -Wextra -Werror "$BENCH_ROOT/bench/$prog.c" -o "$BENCH_TMP/$prog" \
+        2>"$BENCH_TMP/cc.log" || { cat "$BENCH_TMP/cc.log" >&2; bench_msg "cannot build bench/$prog.c"; exit 1; }
+done
 
 # --- the namespace, and cleanup: domains first (their vifs live in it), then the namespace ------
 NS=xnb$$
 ns() { ip netns exec "$NS" "$@"; }
 NS_MADE=""
+HOST_NS_MADE=()         # the host-ceiling namespaces (their veth and TAPs go with them)
 net_cleanup() {
     local rc=$? name i
     set +e
@@ -63,6 +80,7 @@ net_cleanup() {
     done
     BENCH_DOMAINS=() BENCH_PIDS=()
     [[ -n $NS_MADE ]] && ip netns del "$NS" 2>/dev/null
+    for i in "${HOST_NS_MADE[@]}"; do ip netns del "$i" 2>/dev/null; done
     (exit "$rc")
     bench_cleanup       # anything else carrying our XENITH_RUNDIR (xl's xenstored); removes the temp dir
 }
@@ -202,13 +220,114 @@ guest_per() { [[ $CPU_METHOD == proc ]] && echo ", guest-mode $(per "$CPU_GUEST"
 per() { awk -v a="$1" -v n="$2" 'BEGIN { if (n > 0 && a != "") printf (a / n >= 100 ? "%.0f" : "%.2f"), a / n; else printf "-" }'; }
 
 # --- output ---------------------------------------------------------------------------------
-row() { printf '%-19s %5s %8s %9s %8s %8s %8s %6s %9s %9s\n' "$@"; }
+row() { printf '%-19s %5s %8s %9s %8s %8s %8s %6s %9s %9s %7s\n' "$@"; }
 SUMMARY=()
 summ() { SUMMARY+=("$(printf '%-34s %s' "$1:" "$2")"); }
 mbit() { awk -v n="$1" -v b="$2" -v us="$3" 'BEGIN { printf "%.1f", (us > 0 ? n * b * 8 / us : 0) }'; }
 rate() { awk -v n="$1" -v us="$2" 'BEGIN { printf "%.0f", (us > 0 ? n * 1e6 / us : 0) }'; }
 pct() { awk -v lost="$1" -v n="$2" 'BEGIN { printf "%.2f", (n > 0 ? lost * 100 / n : 0) }'; }
 kv() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<" $2"; }
+
+# --- the host's own ceiling: no guest, no KVM --------------------------------------------------
+# The same net_load send -> net_load recv as the guest rows, between two namespaces of our own:
+# over a veth pair (the kernel alone), and over a TAP in each namespace whose fds tap_fwd joins (one
+# user-space copy each way, as a VMM's netback makes, with a guest that costs nothing).
+HNS_A=xnh$$a HNS_B=xnh$$b
+host_setup() {
+    local n
+    for n in "$HNS_A" "$HNS_B"; do
+        ip netns add "$n" || { bench_msg "cannot make network namespace $n"; return 1; }
+        HOST_NS_MADE+=("$n")
+        ip -n "$n" link set lo up
+    done
+    ip -n "$HNS_A" link add xhv0 type veth peer name xhv1 netns "$HNS_B" &&
+        ip -n "$HNS_A" addr add 10.0.1.1/24 dev xhv0 && ip -n "$HNS_A" link set xhv0 up &&
+        ip -n "$HNS_B" addr add 10.0.1.2/24 dev xhv1 && ip -n "$HNS_B" link set xhv1 up ||
+        { bench_msg "cannot make the veth pair"; return 1; }
+    FWD_OUT=$BENCH_TMP/tap_fwd.out
+    "$FWD" "$HNS_A" xht0 "$HNS_B" xht1 >"$FWD_OUT" 2>"$BENCH_TMP/tap_fwd.err" &
+    FWD_PID=$!
+    BENCH_PIDS+=("$FWD_PID")
+    bench_wait_line "$FWD_OUT" '^ready' '' 10 ||
+        { bench_msg "tap_fwd did not start: $(cat "$BENCH_TMP/tap_fwd.err")"; return 1; }
+    ip -n "$HNS_A" addr add 10.0.2.1/24 dev xht0 && ip -n "$HNS_A" link set xht0 up &&
+        ip -n "$HNS_B" addr add 10.0.2.2/24 dev xht1 && ip -n "$HNS_B" link set xht1 up ||
+        { bench_msg "cannot configure the TAPs"; return 1; }
+    # ARP first, so that no datagram of a row waits on (or is dropped by) neighbour resolution.
+    for n in 10.0.1.2 10.0.2.2; do
+        ip netns exec "$HNS_A" ping -c 1 -W 2 "$n" >/dev/null 2>&1 || { bench_msg "$n does not answer ping"; return 1; }
+    done
+}
+# fwd_stats: tap_fwd's counters so far (SIGUSR1 makes it print them): sets FWD_CPU FWD_DROPPED.
+fwd_stats() {
+    local n0 n i line
+    n0=$(grep -c '^stats ' "$FWD_OUT" || true)
+    kill -USR1 "$FWD_PID"
+    for ((i = 0; i < 2000; i++)); do
+        n=$(grep -c '^stats ' "$FWD_OUT" || true)
+        ((n > n0)) && break
+        bench_nap 0.005
+    done
+    line=$(grep '^stats ' "$FWD_OUT" | tail -1)
+    FWD_CPU=$(kv cpu_us "$line") FWD_DROPPED=$(kv dropped "$line")
+}
+hrow() { printf '%-10s %5s %8s %9s %9s %10s %6s %11s\n' "$@"; }
+# host_run PATH DST_IP SIZE: one host-ceiling row.
+host_run() {
+    local path=$1 dst=$2 size=$3 out sout rout fcpu=0 fdrop=0 uniq span send_cpu recv_cpu offered cpu tag=$1-$3
+    ip netns exec "$HNS_B" timeout 120 "$LOAD" recv "$dst" 9999 "$HOST_COUNT" 500 10000 \
+        >"$BENCH_TMP/hrecv-$tag.out" 2>"$BENCH_TMP/hrecv-$tag.err" &
+    local rpid=$!
+    BENCH_PIDS+=("$rpid")
+    bench_wait_line "$BENCH_TMP/hrecv-$tag.err" '^ready' '' 10 ||
+        { bench_msg "net_load recv did not start: $(cat "$BENCH_TMP/hrecv-$tag.err")"; return 1; }
+    [[ $path == tap ]] && { fwd_stats; fcpu=$FWD_CPU fdrop=$FWD_DROPPED; }
+    sout=$(ip netns exec "$HNS_A" timeout 120 "$LOAD" send "$dst" 9999 "$size" "$HOST_COUNT") ||
+        { bench_msg "net_load send ($path) failed"; return 1; }
+    wait "$rpid" || true
+    [[ $path == tap ]] && { fwd_stats; fcpu=$((FWD_CPU - fcpu)) fdrop=$((FWD_DROPPED - fdrop)); }
+    rout=$(cat "$BENCH_TMP/hrecv-$tag.out")
+    uniq=$(kv unique "$rout") span=$(kv span_us "$rout")
+    [[ -n $uniq && -n $span ]] || { bench_msg "net_load recv ($path) said: $rout $(cat "$BENCH_TMP/hrecv-$tag.err")"; return 1; }
+    send_cpu=$(kv cpu_us "$sout") recv_cpu=$(kv cpu_us "$rout")
+    offered=$(awk -v n="$HOST_COUNT" -v s="$(kv seconds "$sout")" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
+    cpu=$((send_cpu + recv_cpu + fcpu))
+    hrow "host $path" "$size" "$uniq" "$(rate "$uniq" "$span")" "$(mbit "$uniq" "$size" "$span")" "$offered" \
+        "$(pct $((HOST_COUNT - uniq)) "$HOST_COUNT")" "$(per "$cpu" "$uniq")"
+    summ "host $path, $size B" "$(rate "$uniq" "$span") datagrams/s, $(mbit "$uniq" "$size" "$span") Mbit/s received (offered $offered/s), loss $(pct $((HOST_COUNT - uniq)) "$HOST_COUNT") %"
+    summ "  cpu, host $path $size B" "$(per "$cpu" "$uniq") us/pkt: sender $(per "$send_cpu" "$uniq"), receiver $(per "$recv_cpu" "$uniq")$([[ $path == tap ]] && echo ", tap_fwd $(per "$fcpu" "$uniq") ($fdrop frames the other TAP refused)")"
+}
+
+echo "Issue 14 target (benchmarks, not tests): Dom0<->guest and guest->guest >= 1.5 Mpps at 64 B with no loss at"
+echo "the reported rate, TCP-sized frames at the host veth's throughput, < 0.05 events per packet under load."
+echo
+echo "Host ceiling (no guest, no KVM): net_load send -> net_load recv, $HOST_COUNT datagrams per row, sender"
+echo "unpaced (offered/s: its rate; pkt/s: what the receiver got, first to last arrival), between namespaces"
+echo "$HNS_A and $HNS_B.  veth: a veth pair (10.0.1.x).  tap: a TAP in each namespace (10.0.2.x), frames copied"
+echo "between their fds by bench/tap_fwd.c (one user-space hop each way, as a VMM's netback makes)."
+echo "cpu_us/pkt: user+system CPU (getrusage) of sender + receiver (+ tap_fwd) per datagram received; softirq"
+echo "work done in ksoftirqd rather than in those processes is not counted."
+echo
+hrow path size packets pkt/s Mbit/s offered/s loss% cpu_us/pkt
+if host_setup; then
+    for size in $HOST_SIZES; do
+        for path in veth tap; do
+            dst=10.0.1.2
+            [[ $path == tap ]] && dst=10.0.2.2
+            host_run "$path" "$dst" "$size" || hrow "host $path" "$size" - - - - - -
+        done
+    done
+else
+    echo "host ceiling: SKIP: the namespaces could not be set up (see above)"
+fi
+echo
+
+if [[ -z $BENCH_HAVE_KVM ]]; then
+    echo "guest rows: SKIP: no /dev/kvm (nothing can boot a guest on this host)"
+    echo
+    printf '%s\n' "${SUMMARY[@]}"
+    exit 0
+fi
 
 # --- the echo guest (Dom0 -> guest, and the target of guest -> guest) --------------------------
 ECHO=bench-net-echo-$$
@@ -231,9 +350,10 @@ echo "PV network, UDP over the bridge xenbr0 in namespace $NS: Dom0 10.0.0.1, gu
 echo "COUNT=$COUNT datagrams (echo: requests, window $WINDOW) per row; Mbit/s of UDP payload, one way."
 echo "CPU: $METHOD_SAYS."
 echo "cpu columns per packet through the backend (echo: both directions; guest->guest: both VMMs)."
-echo "events/pkt (in the cpu lines): event-channel notifications both ways per packet, from vif-list stats (tx_notifies + rx_notifies + kicks)."
+echo "ev/pkt: event-channel notifications both ways per packet, from vif-list stats (tx_notifies + rx_notifies + kicks);"
+echo "        guest->guest: both vifs' per datagram received (the cpu lines split them)."
 echo
-row test size packets pkt/s Mbit/s mean_us p99_us loss% "vmm $UNIT" "loop $UNIT"
+row test size packets pkt/s Mbit/s mean_us p99_us loss% "vmm $UNIT" "loop $UNIT" ev/pkt
 
 for size in $SIZES; do
     # Dom0 -> guest -> Dom0: echo round trips.
@@ -247,7 +367,7 @@ for size in $SIZES; do
     secs=$(kv seconds "$out") mean=$(kv mean_us "$out") p99=$(kv p99_us "$out")
     us=$(awk -v s="$secs" 'BEGIN { printf "%.0f", s * 1e6 }')
     row "dom0->guest echo" "$size" "$got" "$reqs" "$(mbit "$got" "$size" "$us")" "$mean" "$p99" \
-        "$(pct "$lost" "$COUNT")" "$(per "$CPU_ALL" "$pk")" "$(per "$CPU_LOOP" "$pk")"
+        "$(pct "$lost" "$COUNT")" "$(per "$CPU_ALL" "$pk")" "$(per "$CPU_LOOP" "$pk")" "$(evper $((ev1 - ev0)) "$pk")"
     summ "dom0->guest echo, $size B" "$reqs req/s, $(mbit "$got" "$size" "$us") Mbit/s each way, rtt mean $mean us p99 $p99 us, $lost of $COUNT lost (window $WINDOW)"
     summ "  cpu, echo $size B" "vmm $(per "$CPU_ALL" "$pk") loop $(per "$CPU_LOOP" "$pk") $UNIT over $pk backend packets, $(evper $((ev1 - ev0)) "$pk") events/pkt${CPU_INS:+, $(per "$CPU_INS" "$pk") instructions/pkt}$(guest_per "$pk")"
     bursts=$((bursts + 1))
@@ -264,7 +384,7 @@ for size in $SIZES; do
     pk=$((rx1 - rx0))
     offered=$(awk -v n="$COUNT" -v s="$(kv seconds "$out")" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
     row "dom0->guest oneway" "$size" "$BURST_N" "$(rate "$BURST_N" "$BURST_US")" "$(mbit "$BURST_N" "$size" "$BURST_US")" \
-        - - "$(pct $((COUNT - BURST_N)) "$COUNT")" "$(per "$CPU_ALL" "$pk")" "$(per "$CPU_LOOP" "$pk")"
+        - - "$(pct $((COUNT - BURST_N)) "$COUNT")" "$(per "$CPU_ALL" "$pk")" "$(per "$CPU_LOOP" "$pk")" "$(evper $((ev1 - ev0)) "$pk")"
     summ "dom0->guest one way, $size B" "$(rate "$BURST_N" "$BURST_US") datagrams/s, $(mbit "$BURST_N" "$size" "$BURST_US") Mbit/s received by the guest (offered $offered/s), loss $(pct $((COUNT - BURST_N)) "$COUNT") %"
     summ "  cpu, dom0->guest $size B" "vmm $(per "$CPU_ALL" "$pk") loop $(per "$CPU_LOOP" "$pk") $UNIT over $pk rx packets, $(evper $((ev1 - ev0)) "$pk") events/pkt${CPU_INS:+, $(per "$CPU_INS" "$pk") instructions/pkt}$(guest_per "$pk")"
 
@@ -287,7 +407,7 @@ for size in $SIZES; do
     out=$(cat "$BENCH_TMP/recv-$size.out")
     uniq=$(kv unique "$out") span=$(kv span_us "$out")
     row "guest->dom0 oneway" "$size" "$uniq" "$(rate "$uniq" "$span")" "$(mbit "$uniq" "$size" "$span")" - - \
-        "$(pct $((COUNT - uniq)) "$COUNT")" "$(per "$CPU_ALL" "$pk")" "$(per "$CPU_LOOP" "$pk")"
+        "$(pct $((COUNT - uniq)) "$COUNT")" "$(per "$CPU_ALL" "$pk")" "$(per "$CPU_LOOP" "$pk")" "$(evper $((ev1 - ev0)) "$pk")"
     summ "guest->dom0 one way, $size B" "$(rate "$uniq" "$span") datagrams/s, $(mbit "$uniq" "$size" "$span") Mbit/s received in Dom0, loss $(pct $((COUNT - uniq)) "$COUNT") % ($(kv received "$out") received)"
     summ "  cpu, guest->dom0 $size B" "vmm $(per "$CPU_ALL" "$pk") loop $(per "$CPU_LOOP" "$pk") $UNIT over $pk tx packets, $(evper $((ev1 - ev0)) "$pk") events/pkt${CPU_INS:+, $(per "$CPU_INS" "$pk") instructions/pkt}$(guest_per "$pk")"
     gwait "$name" '^PASS net-stream' 30
@@ -314,7 +434,8 @@ for size in $SIZES; do
     both_all=$(awk -v a="$a_all" -v b="$CPU_ALL" -v n="$BURST_N" 'BEGIN { if (n > 0) printf "%.4f", (a + b) / n }')
     both_loop=$(awk -v a="$a_loop" -v b="$CPU_LOOP" -v n="$BURST_N" 'BEGIN { if (n > 0) printf "%.4f", (a + b) / n }')
     row "guest->guest oneway" "$size" "$BURST_N" "$(rate "$BURST_N" "$BURST_US")" "$(mbit "$BURST_N" "$size" "$BURST_US")" - - \
-        "$(pct $((COUNT - BURST_N)) "$COUNT")" "$(per "$both_all" 1)" "$(per "$both_loop" 1)"
+        "$(pct $((COUNT - BURST_N)) "$COUNT")" "$(per "$both_all" 1)" "$(per "$both_loop" 1)" \
+        "$(evper $((aev1 - aev0 + bev1 - bev0)) "$BURST_N")"
     summ "guest->guest one way, $size B" "$(rate "$BURST_N" "$BURST_US") datagrams/s, $(mbit "$BURST_N" "$size" "$BURST_US") Mbit/s received by the other guest, loss $(pct $((COUNT - BURST_N)) "$COUNT") %"
     summ "  cpu, guest->guest $size B" "sender's vmm $(per "$a_all" "$apk") loop $(per "$a_loop" "$apk") $UNIT per tx packet ($apk), receiver's vmm $(per "$CPU_ALL" "$bpk") loop $(per "$CPU_LOOP" "$bpk") per rx packet ($bpk); events/pkt $(evper $((aev1 - aev0)) "$apk") sender, $(evper $((bev1 - bev0)) "$bpk") receiver"
     gwait "$name" '^PASS net-stream' 30
@@ -326,7 +447,7 @@ for size in $SIZES; do
     gwait "$name" '^net-ping: [0-9]+ sent' 60
     if [[ $BENCH_LINE =~ ([0-9]+)\ sent,\ ([0-9]+)\ received,\ rtt\ min/avg/max\ ([0-9]+)/([0-9]+)/([0-9]+) ]]; then
         sent=${BASH_REMATCH[1]} got=${BASH_REMATCH[2]}
-        row "guest<->guest ping" "$size" "$got" - - "${BASH_REMATCH[4]}" - "$(pct $((sent - got)) "$sent")" - -
+        row "guest<->guest ping" "$size" "$got" - - "${BASH_REMATCH[4]}" - "$(pct $((sent - got)) "$sent")" - - -
         summ "guest<->guest ping, $size B" "rtt min/avg/max ${BASH_REMATCH[3]}/${BASH_REMATCH[4]}/${BASH_REMATCH[5]} us, $got of $sent answered (one per ms)"
     fi
     bench_xl_finish "$name" 2000
