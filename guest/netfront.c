@@ -14,6 +14,68 @@ struct netfront netfronts[NF_MAX_DEVS];
 static uint8_t ring_pages[NF_MAX_DEVS][2][4096] __attribute__((aligned(4096)));
 static uint8_t tx_pages[NF_MAX_DEVS][NF_TX_BUFS][4096] __attribute__((aligned(4096)));
 static uint8_t rx_pages[NF_MAX_DEVS][NF_RX_BUFS][4096] __attribute__((aligned(4096)));
+static uint8_t rx_gather[NF_MAX_DEVS][NF_RX_FRAME_MAX];
+
+_Static_assert(sizeof(netif_extra_info_t) == sizeof(netif_rx_response_t), "an extra info slot is a response slot");
+
+/* Counted notifications: the benches print how many the data path needed. */
+static void notify(struct netfront *nf, evtchn_port_t port)
+{
+    nf->st.notifies++;
+    evtchn_send(port);
+}
+
+/* A port's pending bit taken (counted as an event from the backend); 1 if it was set. */
+static int take_event(struct netfront *nf, evtchn_port_t port)
+{
+    if (!evtchn_pending(port))
+        return 0;
+    evtchn_clear(port);
+    nf->st.events++;
+    return 1;
+}
+
+static void take_events(struct netfront *nf)
+{
+    take_event(nf, nf->port);
+    if (nf->rx_port != nf->port)
+        take_event(nf, nf->rx_port);
+}
+
+/* Whether responses wait.  Sleeping, the event index is set (RING_FINAL_CHECK_FOR_RESPONSES) so the
+ * backend notifies us; polling, it is left behind so the backend need not. */
+#define RESPONSES_WAIT(nf, r, more)                         \
+    do {                                                    \
+        if ((nf)->opt.poll)                                 \
+            (more) = RING_HAS_UNCONSUMED_RESPONSES(r);      \
+        else                                                \
+            RING_FINAL_CHECK_FOR_RESPONSES(r, more);        \
+    } while (0)
+
+unsigned int netfront_ports(const struct netfront *nf, evtchn_port_t ports[2])
+{
+    ports[0] = nf->port;
+    if (nf->rx_port == nf->port)
+        return 1;
+    ports[1] = nf->rx_port;
+    return 2;
+}
+
+/* Until an event on our ports or deadline_ns (0: none); polling, until responses wait on ring r. */
+#define WAIT_FOR(nf, r, deadline_ns, rc)                                            \
+    do {                                                                            \
+        if ((nf)->opt.poll) {                                                       \
+            (rc) = 0;                                                               \
+            while (!RING_HAS_UNCONSUMED_RESPONSES(r))                               \
+                if ((deadline_ns) && monotonic_ns() >= (deadline_ns)) {             \
+                    (rc) = -ETIMEDOUT;                                              \
+                    break;                                                          \
+                }                                                                   \
+        } else {                                                                    \
+            evtchn_port_t ports_[2];                                                \
+            (rc) = evtchn_wait(ports_, netfront_ports(nf, ports_), deadline_ns);    \
+        }                                                                           \
+    } while (0)
 
 struct netfront *netfront_get(unsigned int devid)
 {
@@ -102,6 +164,16 @@ int netfront_backend_state(struct netfront *nf)
     return rc ? rc : (int)v;
 }
 
+/* A backend key as a number, or dflt if absent or malformed. */
+static uint64_t be_u64(struct netfront *nf, const char *key, uint64_t dflt)
+{
+    char path[128];
+    uint64_t v;
+
+    snprintf(path, sizeof(path), "%s/%s", nf->backend, key);
+    return xs_read_u64(0, path, &v) ? dflt : v;
+}
+
 /* Waits (watching the backend's state) until it is at least `want`; the last state seen, or -errno. */
 static int wait_backend_state(struct netfront *nf, int want, uint64_t deadline)
 {
@@ -126,7 +198,7 @@ static int wait_backend_state(struct netfront *nf, int want, uint64_t deadline)
 static void rx_post_all(struct netfront *nf)
 {
     netif_rx_front_ring_t *r = &nf->rx;
-    int notify = 0;
+    int kick = 0;
 
     for (uint16_t id = 0; id < NF_RX_BUFS; id++) {
         if (nf->rx_posted[id] || RING_FULL(r))
@@ -138,9 +210,9 @@ static void rx_post_all(struct netfront *nf)
         nf->rx_slot_buf[i & (NF_RX_RING_SIZE - 1)] = id;
         nf->rx_posted[id] = 1;
     }
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(r, notify);
-    if (notify)
-        evtchn_send(nf->port);
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(r, kick);
+    if (kick)
+        notify(nf, nf->rx_port);
 }
 
 static const char *publish(struct netfront *nf, char *why)
@@ -152,10 +224,19 @@ static const char *publish(struct netfront *nf, char *why)
         xs_tx_t t;
         if ((rc = xs_transaction_start(&t)))
             FAIL("netfront: transaction_start: %s", errno_name(rc));
-        static const char *const keys[] = { "tx-ring-ref", "rx-ring-ref", "event-channel", "request-rx-copy",
-                                            "feature-rx-notify", "feature-no-csum-offload" };
-        unsigned long vals[] = { (unsigned long)nf->tx_ring_ref, (unsigned long)nf->rx_ring_ref, nf->port, 1, 1, 1 };
-        for (unsigned int k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        /* feature-sg and feature-no-csum-offload are written either way: a node left from an earlier
+         * connection must not speak for us. */
+        const char *keys[] = { "tx-ring-ref", "rx-ring-ref", "request-rx-copy", "feature-rx-notify", "feature-sg",
+                               "feature-no-csum-offload", "event-channel", "event-channel-rx" };
+        unsigned long vals[] = { (unsigned long)nf->tx_ring_ref, (unsigned long)nf->rx_ring_ref, 1, 1,
+                                 !!(nf->opt.features & NF_FEAT_SG), !(nf->opt.features & NF_FEAT_CSUM), nf->port,
+                                 nf->rx_port };
+        unsigned int nkeys = sizeof(keys) / sizeof(keys[0]) - 1;
+        if (nf->split) {
+            keys[nkeys - 1] = "event-channel-tx";
+            nkeys++;
+        }
+        for (unsigned int k = 0; k < nkeys; k++) {
             snprintf(path, sizeof(path), "%s/%s", nf->nodename, keys[k]);
             snprintf(val, sizeof(val), "%lu", vals[k]);
             if ((rc = xs_write(t, path, val))) {
@@ -215,11 +296,19 @@ static const char *connect(struct netfront *nf, uint64_t deadline, uint64_t time
         nf->rx_gref[i] = (grant_ref_t)ref;
         nf->rx_posted[i] = 0;
     }
+    /* What the backend offers (absent = off), read again at each connect: a resume may bring another. */
+    nf->sg = (nf->opt.features & NF_FEAT_SG) && be_u64(nf, "feature-sg", 0) == 1;
+    nf->tx_csum_offload = (nf->opt.features & NF_FEAT_CSUM) && be_u64(nf, "feature-no-csum-offload", 0) != 1;
+    nf->split = (nf->opt.features & NF_FEAT_SPLIT) && be_u64(nf, "feature-split-event-channels", 0) == 1;
     if ((rc = evtchn_alloc_unbound(nf->backend_id, &nf->port)))
         FAIL("netfront: EVTCHNOP_alloc_unbound for domain %u: %s", nf->backend_id, errno_name(rc));
-    /* The port stays masked: we only ever SCHEDOP_poll on it, which masked ports wake. */
+    nf->rx_port = nf->port;
+    if (nf->split && (rc = evtchn_alloc_unbound(nf->backend_id, &nf->rx_port)))
+        FAIL("netfront: EVTCHNOP_alloc_unbound (rx) for domain %u: %s", nf->backend_id, errno_name(rc));
+    /* The ports stay masked: we only ever SCHEDOP_poll on them, which masked ports wake. */
     evtchn_mask(nf->port);
-    nf->rx_skip_chain = false;
+    evtchn_mask(nf->rx_port);
+    nf_rx_chain_init(&nf->rxc, nf->rx_gather, NF_RX_FRAME_MAX, !!(nf->opt.features & NF_FEAT_SG));
 
     const char *fail = publish(nf, why);
     if (fail)
@@ -238,13 +327,18 @@ static const char *connect(struct netfront *nf, uint64_t deadline, uint64_t time
     return NULL;
 }
 
-static const char *init(struct netfront *nf, unsigned int devid, uint64_t timeout_s, char *why)
+static const char *init(struct netfront *nf, unsigned int devid, uint64_t timeout_s,
+                        const struct netfront_options *opt, char *why)
 {
     char path[128], val[128];
     int rc;
 
     memset(nf, 0, sizeof(*nf));
+    nf->opt = *opt;
+    if (nf->opt.sg_slot < 64 || nf->opt.sg_slot > 4096)
+        nf->opt.sg_slot = 4096;
     unsigned int slot = (unsigned int)(nf - netfronts);
+    nf->rx_gather = rx_gather[slot];
     nf->tx_ring_page = ring_pages[slot][0];
     nf->rx_ring_page = ring_pages[slot][1];
     nf->tx_bufs = tx_pages[slot];
@@ -300,14 +394,20 @@ static const char *init(struct netfront *nf, unsigned int devid, uint64_t timeou
     return connect(nf, deadline, timeout_s, why);
 }
 
-const char *netfront_init(struct netfront *nf, unsigned int devid, uint64_t timeout_s, char *why)
+const char *netfront_init_opts(struct netfront *nf, unsigned int devid, uint64_t timeout_s,
+                               const struct netfront_options *opt, char *why)
 {
     if (nf->connected || nf->granted)
         FAIL("netfront: slot in use");
-    const char *fail = init(nf, devid, timeout_s, why);
+    const char *fail = init(nf, devid, timeout_s, opt, why);
     if (fail && nf->granted)
         release(nf);
     return fail;
+}
+
+const char *netfront_init(struct netfront *nf, unsigned int devid, uint64_t timeout_s, char *why)
+{
+    return netfront_init_opts(nf, devid, timeout_s, &(struct netfront_options){ .features = NF_FEAT_ALL }, why);
 }
 
 /* Forgets the connection without telling anyone: in a new domain its grants are void and its
@@ -320,8 +420,7 @@ static void forget(struct netfront *nf)
     memset(nf->tx_answered, 0, sizeof(nf->tx_answered));
     memset(nf->rx_posted, 0, sizeof(nf->rx_posted));
     nf->tx_ring_ref = nf->rx_ring_ref = 0;
-    nf->port = 0;
-    nf->rx_skip_chain = 0;
+    nf->port = nf->rx_port = 0;
     nf->connected = 0;
     nf->granted = 0;
 }
@@ -350,11 +449,12 @@ unsigned int netfront_quiesce(struct netfront *nf, uint64_t deadline_ns)
             busy += nf->tx_inflight[i] == 1;
         if (!busy || monotonic_ns() >= deadline_ns)
             return busy;
-        evtchn_clear(nf->port);
-        int more;
-        RING_FINAL_CHECK_FOR_RESPONSES(&nf->tx, more);
+        take_events(nf);
+        int more, rc;
+        RESPONSES_WAIT(nf, &nf->tx, more);
         if (!more)
-            evtchn_wait(&nf->port, 1, deadline_ns);
+            WAIT_FOR(nf, &nf->tx, deadline_ns, rc);
+        (void)rc;
     }
 }
 
@@ -378,33 +478,49 @@ static int tx_alloc(struct netfront *nf)
     return -1;
 }
 
-int netfront_send(struct netfront *nf, const void *frame, size_t len)
+int netfront_send_flags(struct netfront *nf, const void *frame, size_t len, unsigned int flags)
 {
+    uint16_t frag[NF_MAX_SLOTS];
+
     if (!nf || !nf->connected)
         return -ENODEV;
-    if (len < 14 || len > NF_MTU_FRAME)
+    if (len < 14 || len > NF_MTU_FRAME || ((flags & NF_TX_CSUM_PARTIAL) && !nf->tx_csum_offload))
         return -EINVAL;
-    int id = tx_alloc(nf);
-    if (id < 0 || RING_FULL(&nf->tx)) {
+    unsigned int n = nf_tx_split(len, nf->sg ? nf->opt.sg_slot : 4096, frag, NF_MAX_SLOTS);
+    if (!n)
+        return -EINVAL;
+    if (netfront_tx_free(nf) < n || RING_FREE_REQUESTS(&nf->tx) < n) {
         nf->st.tx_busy++;
         return -EAGAIN;
     }
-    memcpy(nf->tx_bufs[id], frame, len);
-    nf->tx_inflight[id] = 1;
-    netif_tx_request_t *req = RING_GET_REQUEST(&nf->tx, nf->tx.req_prod_pvt);
-    nf->tx.req_prod_pvt++;
-    req->gref = nf->tx_gref[id];
-    req->offset = 0;
-    req->flags = 0;         /* the checksums are filled in */
-    req->id = (uint16_t)id;
-    req->size = (uint16_t)len;
-    int notify = 0;
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf->tx, notify);
-    if (notify)
-        evtchn_send(nf->port);
+    const uint8_t *data = frame;
+    for (unsigned int i = 0, off = 0; i < n; off += frag[i], i++) {
+        int id = tx_alloc(nf);      /* cannot fail: n are free */
+        memcpy(nf->tx_bufs[id], data + off, frag[i]);
+        nf->tx_inflight[id] = 1;
+        netif_tx_request_t *req = RING_GET_REQUEST(&nf->tx, nf->tx.req_prod_pvt);
+        nf->tx.req_prod_pvt++;
+        req->gref = nf->tx_gref[id];
+        req->offset = 0;
+        req->flags = (uint16_t)(i + 1 < n ? NETTXF_more_data : 0);
+        if (!i && (flags & NF_TX_CSUM_PARTIAL))
+            req->flags |= NETTXF_csum_blank | NETTXF_data_validated;
+        req->id = (uint16_t)id;
+        req->size = nf_tx_req_size(frag, i, len);
+    }
+    int kick = 0;
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf->tx, kick);
+    if (kick)
+        notify(nf, nf->port);
     nf->st.tx_frames++;
+    nf->st.tx_slots += n;
     nf->st.tx_bytes += len;
     return 0;
+}
+
+int netfront_send(struct netfront *nf, const void *frame, size_t len)
+{
+    return netfront_send_flags(nf, frame, len, 0);
 }
 
 int netfront_tx_claim(struct netfront *nf, uint8_t **page, grant_ref_t *gref)
@@ -462,7 +578,7 @@ static void tx_reclaim(struct netfront *nf)
             }
         }
         r->rsp_cons = prod;
-        RING_FINAL_CHECK_FOR_RESPONSES(r, more);
+        RESPONSES_WAIT(nf, r, more);
     } while (more);
 }
 
@@ -480,34 +596,34 @@ static void rx_consume(struct netfront *nf, netfront_rx_fn fn, void *arg, int *f
         }
         for (RING_IDX i = r->rsp_cons; i != prod; i++) {
             netif_rx_response_t rsp = *RING_GET_RESPONSE(r, i);
+            netif_extra_info_t extra;
+            memcpy(&extra, &rsp, sizeof(extra));
+            bool is_extra = nf->rxc.active && nf->rxc.extras;   /* its id field is no id */
             uint16_t slot_id = nf->rx_slot_buf[i & (NF_RX_RING_SIZE - 1)];
             /* Free the buffer this request slot carried, whatever the response says. */
-            uint16_t id = rsp.id < NF_RX_BUFS && rsp.id == slot_id ? rsp.id : slot_id;
-            if (rsp.id != slot_id)
+            if (!is_extra && rsp.id != slot_id)
                 nf->st.bad_responses++;
-            nf->rx_posted[id] = 0;
-            bool chained = rsp.flags & (NETRXF_more_data | NETRXF_extra_info);
-            if (nf->rx_skip_chain) {            /* a continuation of a frame we are dropping */
-                nf->rx_skip_chain = chained;
-                continue;
-            }
-            if (chained) {                  /* we offered neither feature-sg nor GSO */
+            nf->rx_posted[slot_id] = 0;
+            struct nf_rx_slot s = { .flags = rsp.flags, .status = rsp.status, .offset = rsp.offset,
+                                    .extra_more = !!(extra.flags & XEN_NETIF_EXTRA_FLAG_MORE) };
+            switch (nf_rx_chain_add(&nf->rxc, &s, nf->rx_bufs[slot_id])) {
+            case NF_RX_MORE:
+                break;
+            case NF_RX_DROP:
                 nf->st.rx_errors++;
-                nf->rx_skip_chain = true;
-                continue;
+                break;
+            case NF_RX_FRAME:
+                nf->st.rx_frames++;
+                nf->st.rx_bytes += nf->rxc.frame_len;
+                (*frames)++;
+                nf->rx_frame_flags = nf->rxc.flags;
+                if (fn)
+                    fn(nf->rxc.frame, nf->rxc.frame_len, arg);
+                break;
             }
-            if (rsp.status <= 0 || rsp.offset >= 4096 || rsp.offset + (unsigned)rsp.status > 4096) {
-                nf->st.rx_errors++;
-                continue;
-            }
-            nf->st.rx_frames++;
-            nf->st.rx_bytes += (unsigned)rsp.status;
-            (*frames)++;
-            if (fn)
-                fn(nf->rx_bufs[id] + rsp.offset, (size_t)rsp.status, arg);
         }
         r->rsp_cons = prod;
-        RING_FINAL_CHECK_FOR_RESPONSES(r, more);
+        RESPONSES_WAIT(nf, r, more);
     } while (more);
 }
 
@@ -521,13 +637,13 @@ int netfront_tx_result(struct netfront *nf, int id, int16_t *status)
 
 void netfront_tx_push_raw(struct netfront *nf, const netif_tx_request_t *reqs, unsigned int n)
 {
-    int notify = 0;
+    int kick = 0;
 
     for (unsigned int i = 0; i < n && !RING_FULL(&nf->tx); i++)
         *RING_GET_REQUEST(&nf->tx, nf->tx.req_prod_pvt++) = reqs[i];
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf->tx, notify);
-    if (notify)
-        evtchn_send(nf->port);
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf->tx, kick);
+    if (kick)
+        notify(nf, nf->port);
 }
 
 void netfront_tx_reclaim(struct netfront *nf)
@@ -545,12 +661,13 @@ int netfront_tx_wait(struct netfront *nf, uint64_t deadline_ns)
         tx_reclaim(nf);
         if (netfront_tx_free(nf) && !RING_FULL(&nf->tx))
             return 0;
-        evtchn_clear(nf->port);
-        int more;
-        RING_FINAL_CHECK_FOR_RESPONSES(&nf->tx, more);
+        take_events(nf);
+        int more, rc;
+        RESPONSES_WAIT(nf, &nf->tx, more);
         if (more)
             continue;
-        if (evtchn_wait(&nf->port, 1, deadline_ns))
+        WAIT_FOR(nf, &nf->tx, deadline_ns, rc);
+        if (rc)
             return -ETIMEDOUT;
     }
 }
@@ -569,6 +686,8 @@ static void release(struct netfront *nf)
         gnttab_end_access((grant_ref_t)nf->tx_ring_ref);
     if (nf->rx_ring_ref > 0)
         gnttab_end_access((grant_ref_t)nf->rx_ring_ref);
+    if (nf->rx_port && nf->rx_port != nf->port)
+        evtchn_close(nf->rx_port);
     if (nf->port)
         evtchn_close(nf->port);
     nf->connected = 0;
@@ -605,12 +724,12 @@ int netfront_ready(struct netfront *nf)
 
     if (!nf->connected)
         return 0;
-    evtchn_clear(nf->port);
+    take_events(nf);
     xen_mb();
-    RING_FINAL_CHECK_FOR_RESPONSES(&nf->rx, more);
+    RESPONSES_WAIT(nf, &nf->rx, more);
     if (more)
         return 1;
-    RING_FINAL_CHECK_FOR_RESPONSES(&nf->tx, more);
+    RESPONSES_WAIT(nf, &nf->tx, more);
     return more;
 }
 
@@ -620,5 +739,12 @@ int netfront_wait(struct netfront *nf, uint64_t deadline_ns)
         return -ENODEV;
     if (netfront_ready(nf))
         return 0;
-    return evtchn_wait(&nf->port, 1, deadline_ns);
+    if (nf->opt.poll) {
+        while (!RING_HAS_UNCONSUMED_RESPONSES(&nf->rx) && !RING_HAS_UNCONSUMED_RESPONSES(&nf->tx))
+            if (deadline_ns && monotonic_ns() >= deadline_ns)
+                return -ETIMEDOUT;
+        return 0;
+    }
+    evtchn_port_t ports[2];
+    return evtchn_wait(ports, netfront_ports(nf, ports), deadline_ns);
 }

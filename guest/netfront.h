@@ -5,17 +5,26 @@
  * Handshake (docs/netif.md): read device/vif/N/{backend,backend-id,mac} and the backend's `ip`
  * ("a.b.c.d[/prefix]"); wait for the backend to reach InitWait (2); grant a tx and an rx ring page
  * and NF_RX_BUFS receive pages to the backend; allocate an unbound event channel for it; write
- * tx-ring-ref, rx-ring-ref, event-channel, request-rx-copy = 1, feature-rx-notify = 1 and
- * feature-no-csum-offload = 1 in one transaction, then state = Connected (4), and wait for the
- * backend's Connected.  Every receive buffer is posted.
+ * tx-ring-ref, rx-ring-ref, event-channel (or event-channel-tx and -rx), request-rx-copy = 1,
+ * feature-rx-notify = 1, feature-sg and feature-no-csum-offload in one transaction, then state =
+ * Connected (4), and wait for the backend's Connected.  Every receive buffer is posted.
  *
- * Buffers are granted once and the grants reused: tx pages read-only (one slot per frame, at most
- * NF_MTU_FRAME bytes, no scatter-gather, no GSO), rx pages read-write (request-rx-copy: the backend
- * copies into them).  Nothing the backend writes into the shared rings is trusted: ids, offsets,
- * lengths and producer indices are checked, and what fails the check is counted and dropped.
+ * Features (struct netfront_options; each used only if the backend offers it, absent = off, as
+ * Linux's netfront reads them): feature-sg (tx frames over several slots, rx frames gathered from
+ * NETRXF_more_data chains: netfront_slots.c), checksum offload (we write feature-no-csum-offload =
+ * 0; rx frames flagged NETRXF_csum_blank / data_validated are not checked again; tx UDP frames go
+ * with a partial checksum and NETTXF_csum_blank | data_validated unless the backend wrote
+ * feature-no-csum-offload = 1), split event channels (feature-split-event-channels: a port for tx
+ * and one for rx).  No multi-queue yet (one queue, top-level keys), no GSO.
  *
- * Waiting is SCHEDOP_poll on the (masked) port, with the ring's *_event fields set by
- * RING_FINAL_CHECK_FOR_RESPONSES so that the backend notifies us.
+ * Buffers are granted once and the grants reused: tx pages read-only (a slot per page), rx pages
+ * read-write (request-rx-copy: the backend copies into them).  Nothing the backend writes into the
+ * shared rings is trusted: ids, offsets, lengths and producer indices are checked, and what fails
+ * the check is counted and dropped.
+ *
+ * Waiting is SCHEDOP_poll on the (masked) ports, with the ring's *_event fields set by
+ * RING_FINAL_CHECK_FOR_RESPONSES so that the backend notifies us; with options.poll the rings are
+ * busy-polled from ring 3 instead and rsp_event is left behind, so that a backend need not notify.
  */
 #ifndef GUEST_NETFRONT_H
 #define GUEST_NETFRONT_H
@@ -33,6 +42,7 @@
 #endif
 #include <xen/io/netif.h>
 #include <xen/io/xenbus.h>
+#include "netfront_slots.h"
 
 #define NF_MAX_DEVS  3          /* 3 * (64 + 64 + 2) grant refs of our 504 */
 #define NF_TX_BUFS   64
@@ -40,6 +50,22 @@
 #define NF_MTU_FRAME 1514       /* Ethernet header + 1500 */
 #define NF_RX_RING_SIZE __CONST_RING_SIZE(netif_rx, 4096)
 #define NF_TX_RING_SIZE __CONST_RING_SIZE(netif_tx, 4096)
+#define NF_RX_FRAME_MAX 65535   /* a gathered rx frame (more than the stack takes: counted, then dropped there) */
+
+/* What a frontend asks for (netfront_options.features); the backend's keys decide what is used. */
+#define NF_FEAT_SG    1u        /* feature-sg */
+#define NF_FEAT_CSUM  2u        /* checksum offload (feature-no-csum-offload = 0) */
+#define NF_FEAT_SPLIT 4u        /* feature-split-event-channels */
+#define NF_FEAT_ALL   (NF_FEAT_SG | NF_FEAT_CSUM | NF_FEAT_SPLIT)
+
+struct netfront_options {
+    unsigned int features;      /* NF_FEAT_* asked for */
+    unsigned int sg_slot;       /* with sg: bytes per tx slot (64..4096; 0: 4096) */
+    int poll;                   /* busy-poll the rings instead of sleeping on the ports */
+};
+
+/* netfront_send_flags: the frame is IPv4/UDP with a partial checksum (only if tx_csum_offload). */
+#define NF_TX_CSUM_PARTIAL 1u
 
 struct netfront_stats {
     uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
@@ -47,6 +73,9 @@ struct netfront_stats {
     uint64_t tx_errors;         /* tx responses with status != OKAY */
     uint64_t tx_busy;           /* netfront_send found no free slot */
     uint64_t bad_responses;     /* ids out of range or not in flight, producer jumps */
+    uint64_t notifies;          /* EVTCHNOP_send to the backend (hypercalls) */
+    uint64_t events;            /* the backend's notifications seen (a port found pending) */
+    uint64_t tx_slots;          /* tx requests (more than tx_frames with sg) */
 };
 
 struct netfront {
@@ -57,7 +86,10 @@ struct netfront {
     uint8_t mac[6];
     uint32_t ip;                /* host order; 0 if the backend has no ip node */
     unsigned int prefix;
-    evtchn_port_t port;
+    evtchn_port_t port;         /* the tx port; the only one unless split */
+    evtchn_port_t rx_port;      /* == port unless split event channels */
+    struct netfront_options opt;
+    int sg, tx_csum_offload, split;     /* negotiated: tx over several slots, tx csum_blank, two ports */
     int tx_ring_ref, rx_ring_ref;
     netif_tx_front_ring_t tx;
     netif_rx_front_ring_t rx;
@@ -73,7 +105,9 @@ struct netfront {
     uint8_t rx_posted[NF_RX_BUFS];
     uint16_t rx_slot_buf[NF_RX_RING_SIZE];  /* which buffer each rx request slot carries */
     unsigned int tx_next;
-    int rx_skip_chain;                      /* dropping the rest of a more_data chain */
+    struct nf_rx_chain rxc;                 /* the rx frame being gathered */
+    uint8_t *rx_gather;                     /* its buffer, NF_RX_FRAME_MAX bytes */
+    uint16_t rx_frame_flags;                /* NETRXF_* of the frame handed to the rx function */
     int granted;                            /* the grants above are live */
 };
 
@@ -86,12 +120,18 @@ struct netfront *netfront_slot(void);
 /* Connects device/vif/devid, waiting up to timeout_s for each handshake step.  NULL, or why not
  * (formatted into why, WHY_SIZE).  An absent `ip` node is not an error here: nf->ip stays 0. */
 const char *netfront_init(struct netfront *nf, unsigned int devid, uint64_t timeout_s, char *why);
+/* The same with options (netfront_init asks for NF_FEAT_ALL, no polling).  Kept across a resume. */
+const char *netfront_init_opts(struct netfront *nf, unsigned int devid, uint64_t timeout_s,
+                               const struct netfront_options *opt, char *why);
 
 /* Queues one frame (len <= NF_MTU_FRAME) and notifies as the ring says: 0, -XEN_EAGAIN when every
  * tx slot is in flight (call netfront_poll or netfront_wait), -XEN_EINVAL for a bad length,
  * -XEN_ENODEV when not connected. */
 int netfront_send(struct netfront *nf, const void *frame, size_t len);
+/* The same with NF_TX_CSUM_PARTIAL (-XEN_EINVAL unless tx_csum_offload). */
+int netfront_send_flags(struct netfront *nf, const void *frame, size_t len, unsigned int flags);
 
+/* fn may read nf->rx_frame_flags (NETRXF_csum_blank / data_validated: the checksum is not to be checked). */
 typedef void (*netfront_rx_fn)(const uint8_t *frame, size_t len, void *arg);
 /* Reclaims tx responses and hands every received frame to fn, re-posting the buffers.  Returns the
  * number of frames received. */
@@ -102,6 +142,9 @@ int netfront_poll(struct netfront *nf, netfront_rx_fn fn, void *arg);
 int netfront_wait(struct netfront *nf, uint64_t deadline_ns);
 /* As netfront_wait's checks, without sleeping: 1 if responses wait (the event indices are set either way). */
 int netfront_ready(struct netfront *nf);
+
+/* Its ports (1 or 2) into ports[]: the number. */
+unsigned int netfront_ports(const struct netfront *nf, evtchn_port_t ports[2]);
 
 /* Free tx slots (those not in flight). */
 unsigned int netfront_tx_free(struct netfront *nf);

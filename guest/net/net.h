@@ -42,6 +42,10 @@ struct net_if {
     uint32_t ip, netmask;
     void *dev;                      /* the driver's (a struct netfront) */
     int (*xmit)(struct net_if *nif, const void *frame, size_t len);     /* 0 or -errno */
+    /* Checksum offload, set by the driver: the device completes UDP checksums we leave partial (the
+     * pseudo-header's sum in the field; xmit flags such frames), and the frame being received has
+     * a checksum the device vouched for or left blank (not to be checked). */
+    uint8_t tx_csum_offload, rx_csum_trusted;
     struct net_stats st;
 };
 

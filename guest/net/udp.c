@@ -1,5 +1,6 @@
 /* UDP (RFC 768): datagrams to a bound port go to its handler; a non-zero checksum is checked against
- * the pseudo-header; ours are always computed (0 sent as 0xffff). */
+ * the pseudo-header unless the device vouched for it (rx_csum_trusted); ours are computed (0 sent as
+ * 0xffff), or left partial for a device with tx_csum_offload. */
 #include "klib.h"
 #include "net/net.h"
 #include "xerrno.h"
@@ -41,7 +42,7 @@ void udp_input(struct net_if *nif, uint32_t src, uint32_t dst, const uint8_t *u,
         nif->st.dropped++;
         return;
     }
-    if (get16(u + 6) && csum_fold(csum_add(pseudo_sum(src, dst, ulen), u, ulen))) {
+    if (get16(u + 6) && !nif->rx_csum_trusted && csum_fold(csum_add(pseudo_sum(src, dst, ulen), u, ulen))) {
         nif->st.dropped++;
         return;
     }
@@ -70,7 +71,11 @@ int udp_send(struct net_if *nif, uint32_t dst, uint16_t sport, uint16_t dport, c
     put16(u + 2, dport);
     put16(u + 4, (uint16_t)(len + UDP_HLEN));
     put16(u + 6, 0);
-    uint16_t c = csum_fold(csum_add(pseudo_sum(nif->ip, dst, len + UDP_HLEN), u, len + UDP_HLEN));
-    put16(u + 6, c ? c : 0xffff);
+    if (nif->tx_csum_offload) {         /* partial: the device adds the datagram's sum and inverts */
+        put16(u + 6, (uint16_t)~csum_fold(pseudo_sum(nif->ip, dst, len + UDP_HLEN)));
+    } else {
+        uint16_t c = csum_fold(csum_add(pseudo_sum(nif->ip, dst, len + UDP_HLEN), u, len + UDP_HLEN));
+        put16(u + 6, c ? c : 0xffff);
+    }
     return ip_output(nif, &p, dst, IP_PROTO_UDP);
 }

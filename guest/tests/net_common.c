@@ -17,17 +17,76 @@
 
 static struct net_if *nif_of[NF_MAX_DEVS];      /* by netfront slot */
 static int hotplug;
+static struct netfront_options nf_opts = { .features = NF_FEAT_ALL };  /* net-features=, net-sg-slot=, poll= */
 static uint8_t tried[MAX_DEVID];                /* hot-plug attempts, until the directory goes */
+
+/* An IPv4 UDP frame (not a fragment): with tx_csum_offload udp.c left its checksum partial. */
+static int is_udp(const uint8_t *f, size_t len)
+{
+    return len >= 14 + IP_HLEN + UDP_HLEN && get16(f + 12) == ETH_P_IP && f[14 + 9] == IP_PROTO_UDP &&
+           !(get16(f + 14 + 6) & 0x3fff);
+}
 
 /* The stack's transmit: waits (tx answers only) up to a second for a free slot. */
 static int xmit(struct net_if *nif, const void *frame, size_t len)
 {
     struct netfront *nf = nif->dev;
-    int rc = netfront_send(nf, frame, len);
+    unsigned int flags = nif->tx_csum_offload && is_udp(frame, len) ? NF_TX_CSUM_PARTIAL : 0;
+    int rc = netfront_send_flags(nf, frame, len, flags);
 
     if (rc == -EAGAIN && netfront_tx_wait(nf, monotonic_ns() + XMIT_WAIT_NS) == 0)
-        rc = netfront_send(nf, frame, len);
+        rc = netfront_send_flags(nf, frame, len, flags);
     return rc;
+}
+
+/* The stack's receive, with the frame's checksum flags passed on. */
+static void rx(const uint8_t *frame, size_t len, void *arg)
+{
+    struct net_if *nif = arg;
+    struct netfront *nf = nif->dev;
+
+    nif->rx_csum_trusted = !!(nf->rx_frame_flags & (NETRXF_csum_blank | NETRXF_data_validated));
+    net_input(frame, len, nif);
+    nif->rx_csum_trusted = 0;
+}
+
+/* `net-features=none|all|sg,csum,split` (all), `net-sg-slot=B` (4096), `poll=0|1` (0).  NULL or why not. */
+static const char *parse_options(const char *cmdline, char *why)
+{
+    static const struct { const char *name; unsigned int bit; } names[] = {
+        { "sg", NF_FEAT_SG }, { "csum", NF_FEAT_CSUM }, { "split", NF_FEAT_SPLIT },
+        { "all", NF_FEAT_ALL }, { "none", 0 },
+    };
+    char v[64], word[16];
+
+    nf_opts = (struct netfront_options){ .features = NF_FEAT_ALL };
+    if (cmdline_get(cmdline, "net-features", v, sizeof(v))) {
+        nf_opts.features = 0;
+        for (const char *p = v; *p;) {
+            size_t n = 0;
+            while (*p && *p != ',' && n + 1 < sizeof(word))
+                word[n++] = *p++;
+            word[n] = '\0';
+            if (*p == ',')
+                p++;
+            size_t k = 0;
+            while (k < sizeof(names) / sizeof(names[0]) && strcmp(names[k].name, word))
+                k++;
+            if (k == sizeof(names) / sizeof(names[0])) {
+                snprintf(why, WHY_SIZE, "net-features=%s: '%s' is none of none, all, sg, csum, split", v, word);
+                return why;
+            }
+            nf_opts.features |= names[k].bit;
+        }
+    }
+    uint64_t slot = cmdline_u64(cmdline, "net-sg-slot", 4096);
+    if (slot < 64 || slot > 4096) {
+        snprintf(why, WHY_SIZE, "net-sg-slot=%lu: 64 to 4096 bytes", (unsigned long)slot);
+        return why;
+    }
+    nf_opts.sg_slot = (unsigned int)slot;
+    nf_opts.poll = cmdline_u64(cmdline, "poll", 0) != 0;
+    return NULL;
 }
 
 static void watch_backend(struct netfront *nf, int on)
@@ -50,7 +109,7 @@ static struct net_if *up_dev(unsigned int devid, uint64_t timeout_s, int need_ip
         snprintf(why, WHY_SIZE, "eth%u: all %d netfront slots in use", devid, NF_MAX_DEVS);
         return NULL;
     }
-    if ((fail = netfront_init(nf, devid, timeout_s, why)))
+    if ((fail = netfront_init_opts(nf, devid, timeout_s, &nf_opts, why)))
         return NULL;
     if (!nf->ip && need_ip) {
         snprintf(why, WHY_SIZE, "no IP address for eth%u: %s/ip is absent (vif = ['ip=a.b.c.d/prefix', ...])", devid,
@@ -64,6 +123,7 @@ static struct net_if *up_dev(unsigned int devid, uint64_t timeout_s, int need_ip
         netfront_close(nf);
         return NULL;
     }
+    nif->tx_csum_offload = (uint8_t)nf->tx_csum_offload;
     nif_of[nf - netfronts] = nif;
     char ip[16];
     ip_format(nf->ip, ip);
@@ -71,6 +131,8 @@ static struct net_if *up_dev(unsigned int devid, uint64_t timeout_s, int need_ip
            nf->mac[3], nf->mac[4], nf->mac[5], ip, nf->prefix);
     printk("net: eth%u backend %s (domain %u), evtchn %u, tx-ring-ref %d, rx-ring-ref %d\n", devid, nf->backend,
            nf->backend_id, nf->port, nf->tx_ring_ref, nf->rx_ring_ref);
+    printk("net: eth%u features sg=%d csum-offload=%d split-event-channels=%d (rx evtchn %u) queues=1 poll=%d\n",
+           devid, nf->sg, nf->tx_csum_offload, nf->split, nf->rx_port, nf->opt.poll);
     watch_backend(nf, 1);
     if (devid < MAX_DEVID)
         tried[devid] = 1;
@@ -82,7 +144,7 @@ struct net_if *net_up(const char *cmdline, int need_ip, char *why)
     const char *fail;
 
     if ((fail = pv_need("grant table", pv_status.gnttab, why)) || (fail = pv_need("xenstore", pv_status.xenbus, why)) ||
-        (fail = pv_need("shared_info", pv_status.shared_info, why)))
+        (fail = pv_need("shared_info", pv_status.shared_info, why)) || (fail = parse_options(cmdline, why)))
         return NULL;
     return up_dev((unsigned int)cmdline_u64(cmdline, "vif", 0), cmdline_u64(cmdline, "timeout", 20), need_ip, why);
 }
@@ -101,12 +163,43 @@ int net_devices_up(void)
     return n;
 }
 
+/* Every frame received, every tx answer; the number of frames. */
+static int service(void)
+{
+    int frames = 0, n;
+
+    for (int i = 0; i < NF_MAX_DEVS; i++)
+        if (netfronts[i].connected && nif_of[i])
+            while ((n = netfront_poll(&netfronts[i], rx, nif_of[i])) > 0)
+                frames += n;
+    return frames;
+}
+
 void net_service(void)
 {
-    for (int i = 0; i < NF_MAX_DEVS; i++)
-        if (netfronts[i].connected)
-            while (netfront_poll(&netfronts[i], net_input, nif_of[i]) > 0)
-                ;
+    service();
+}
+
+void net_counts(uint64_t *notifies, uint64_t *events, uint64_t *frames)
+{
+    *notifies = *events = *frames = 0;
+    for (int i = 0; i < NF_MAX_DEVS; i++) {
+        *notifies += netfronts[i].st.notifies;
+        *events += netfronts[i].st.events;
+        *frames += netfronts[i].st.rx_frames + netfronts[i].st.tx_frames;
+    }
+}
+
+void net_print_counts(const char *who, uint64_t notifies0, uint64_t events0, uint64_t frames0)
+{
+    uint64_t n, e, f;
+
+    net_counts(&n, &e, &f);
+    n -= notifies0, e -= events0, f -= frames0;
+    uint64_t per = f ? f : 1;
+    printk("%s: notifies %lu events %lu packets %lu per-packet %lu.%03lu %lu.%03lu\n", who, (unsigned long)n,
+           (unsigned long)e, (unsigned long)f, (unsigned long)(n / per), (unsigned long)(n * 1000 / per % 1000),
+           (unsigned long)(e / per), (unsigned long)(e * 1000 / per % 1000));
 }
 
 static void down(int slot, int st)
@@ -174,21 +267,45 @@ static void check_store(void)
     }
 }
 
+/* poll=1: spins on the rings (and looks at the store every millisecond) until a frame or deadline. */
+static void poll_until(uint64_t deadline_ns)
+{
+    uint64_t next_store = 0;
+
+    for (;;) {
+        int frames = service();
+        uint64_t now = monotonic_ns();
+        if (now >= next_store) {
+            check_store();
+            next_store = now + NS_PER_MS;
+        }
+        if (frames || (deadline_ns && now >= deadline_ns))
+            return;
+        for (int i = 0; i < NF_MAX_DEVS; i++)
+            if (netfronts[i].connected)
+                netfront_ready(&netfronts[i]);      /* takes (counts) the backend's events */
+    }
+}
+
 void net_sleep(uint64_t deadline_ns)
 {
-    evtchn_port_t ports[1 + NF_MAX_DEVS] = { (evtchn_port_t)xenbus_evtchn };
+    evtchn_port_t ports[1 + 2 * NF_MAX_DEVS] = { (evtchn_port_t)xenbus_evtchn };
     unsigned int n = 1;
 
+    if (nf_opts.poll) {
+        poll_until(deadline_ns);
+        return;
+    }
     net_service();
     check_store();      /* also what the xenbus client queued while answering other requests */
     for (int i = 0; i < NF_MAX_DEVS; i++) {
         if (!netfronts[i].connected)
             continue;
-        if (netfront_ready(&netfronts[i])) {    /* clears the port, sets the event indices */
+        if (netfront_ready(&netfronts[i])) {    /* clears the ports, sets the event indices */
             net_service();
             return;
         }
-        ports[n++] = netfronts[i].port;
+        n += netfront_ports(&netfronts[i], ports + n);
     }
     evtchn_wait(ports, n, deadline_ns);
     check_store();

@@ -16,6 +16,10 @@ void net_hotplug(void);
 void net_service(void);
 /* Sleeps until something arrives on a device (or a store event) or deadline_ns; then services. */
 void net_sleep(uint64_t deadline_ns);
+/* The netfronts' notifications sent, events seen and frames (rx + tx) so far, all devices. */
+void net_counts(uint64_t *notifies, uint64_t *events, uint64_t *frames);
+/* `WHO: notifies N events E packets P per-packet N/P E/P` (3 decimals) since the counts given. */
+void net_print_counts(const char *who, uint64_t notifies0, uint64_t events0, uint64_t frames0);
 /* Devices up. */
 int net_devices_up(void);
 

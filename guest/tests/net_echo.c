@@ -9,7 +9,9 @@
  * (0, the default: no sink); `burst=MS` (0: off) prints, once MS ms have passed without a datagram
  * on port 7 or the sink after at least one, `net-echo: burst udp N bytes B span T us echoed E`:
  * the datagrams and payload bytes since the last such line, and the time from the first to the last
- * of them (pvclock).
+ * of them (pvclock), then `net-echo: notifies N events E packets P per-packet N/P E/P` for the same
+ * span (all devices); the same line for the whole run at the end.  `poll=1` busy-polls the rings
+ * and `net-features=` chooses what netfront asks for (README.md, Networking).
  */
 #include "cmdline.h"
 #include "console.h"
@@ -21,7 +23,7 @@
 #include "time.h"
 
 /* The current burst (burst=MS): datagrams to port 7 or the sink since the last burst line. */
-static struct { uint64_t n, bytes, echoed, first_ns, last_ns; } burst;
+static struct { uint64_t n, bytes, echoed, first_ns, last_ns, notifies0, events0, frames0; } burst;
 
 static void burst_count(size_t len)
 {
@@ -53,7 +55,9 @@ static void print_burst(void)
     printk("net-echo: burst udp %lu bytes %lu span %lu us echoed %lu\n", (unsigned long)burst.n,
            (unsigned long)burst.bytes, (unsigned long)((burst.last_ns - burst.first_ns) / 1000),
            (unsigned long)burst.echoed);
+    net_print_counts("net-echo", burst.notifies0, burst.events0, burst.frames0);
     memset(&burst, 0, sizeof(burst));
+    net_counts(&burst.notifies0, &burst.events0, &burst.frames0);
 }
 
 /* Every device's netfront counters (closed ones included: their slots keep them until reused). */
@@ -92,6 +96,9 @@ static const char *run(const char *cmdline, char *why)
     if (sink_port)
         udp_bind((uint16_t)sink_port, sink);
     net_hotplug();
+    uint64_t n0, e0, f0;
+    net_counts(&n0, &e0, &f0);
+    burst.notifies0 = n0, burst.events0 = e0, burst.frames0 = f0;
     uint64_t now = monotonic_ns();
     uint64_t seconds = cmdline_u64(cmdline, "seconds", 0), every = cmdline_u64(cmdline, "stats", 0);
     uint64_t end = seconds ? now + seconds * NS_PER_S : 0;
@@ -129,6 +136,7 @@ static const char *run(const char *cmdline, char *why)
     printk("net: arp-replies %lu icmp-echoes %lu udp-rx %lu tx-errors %lu bad-responses %lu, %d device(s) up\n",
            (unsigned long)s.arp_replies, (unsigned long)s.icmp_echoes, (unsigned long)s.udp_rx,
            (unsigned long)n.tx_errors, (unsigned long)n.bad_responses, net_devices_up());
+    net_print_counts("net-echo", n0, e0, f0);
     return NULL;
 }
 

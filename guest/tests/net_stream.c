@@ -7,6 +7,9 @@
  * For bench/net.sh: `delay_ms=D` (0) waits D ms after the ARP reply before the first datagram, and
  * `linger_ms=L` (0) keeps the domain up (answering ARP) L ms after the summary line before passing,
  * so that whoever measures the VMM can read it before and after the stream.
+ * At the end `net-stream: notifies N events E packets P per-packet N/P E/P`: the notifications the
+ * guest sent and the backend's events it saw during the stream.  `poll=1` busy-polls the rings and
+ * `net-features=` chooses what netfront asks for (README.md, Networking).
  */
 #include "cmdline.h"
 #include "console.h"
@@ -56,6 +59,8 @@ static const char *run(const char *cmdline, char *why)
     for (uint64_t until = monotonic_ns() + delay_ns; monotonic_ns() < until;)
         net_sleep(until);
 
+    uint64_t n0, e0, f0;
+    net_counts(&n0, &e0, &f0);
     uint64_t t0 = monotonic_ns(), sent = 0;
     for (uint64_t i = 0; i < count; i++) {
         put32(payload, (uint32_t)i);
@@ -83,6 +88,7 @@ static const char *run(const char *cmdline, char *why)
     printk("net-stream: sent %lu\n", (unsigned long)sent);
     printk("net-stream: %lu bytes each to %s:%lu in %lu us, tx-errors %lu, unanswered %u\n", (unsigned long)size, dst_s,
            (unsigned long)port, (unsigned long)us, (unsigned long)nf->st.tx_errors, NF_TX_BUFS - netfront_tx_free(nf));
+    net_print_counts("net-stream", n0, e0, f0);
     for (uint64_t until = monotonic_ns() + linger_ns; monotonic_ns() < until;)
         net_sleep(until);
     if (netfront_tx_free(nf) < NF_TX_BUFS)
