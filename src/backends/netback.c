@@ -1,13 +1,19 @@
 /* netback, the device: one `struct netback` per vif (docs/netif.md).
  *
- * Attach: parse the spec, open the TAP vif<domid>.<devid>, write the backend and frontend
- * directories (xenbus_backend), run the hotplug script `online` (its failure fails the attach with
- * what it printed), hotplug-status = connected, InitWait.  When the frontend says Connected,
- * connect() maps tx-ring-ref and rx-ring-ref and binds its event channel; the data path
- * (netback_ring.c) then runs on the main loop, woken by an eventfd that the event channel's
- * callback writes from the vCPU thread, and by the TAP fd, which is polled only while the guest
- * has rx slots posted.  Detach and teardown undo it in reverse: disconnect, `offline`, close the
- * TAP (which removes it), remove the directories; each vif logs its counters as it goes.
+ * Attach: parse the spec, open the TAP vif<domid>.<devid> with a queue per queue we offer
+ * (multi-queue-max-queues: one per online CPU, at most TAP_MAX_QUEUES) and a vnet header, write
+ * the backend and frontend directories (xenbus_backend), run the hotplug script `online` (its
+ * failure fails the attach with what it printed), hotplug-status = connected, InitWait.  When the
+ * frontend says Connected, connect() reads how many queues it wants and each queue's rings and
+ * event channel(s) (one, or a tx/rx pair with feature-split-event-channels), and the features it
+ * takes on rx; each queue's rings are mapped and served by a thread of their own
+ * (backends/ring_poller.h) that sleeps on its kick eventfd and, while the guest has rx slots
+ * posted, its TAP queue.  The event channels' callbacks (vCPU threads) only kick.  TAP queues the
+ * frontend did not ask for are detached from the kernel's steering.  The main loop keeps xenbus,
+ * control and hotplug; a queue's thread that finds its ring broken tells it through an eventfd,
+ * and the main loop writes the `error` node.  Detach and teardown undo it in reverse: disconnect
+ * (ports unbound, threads stopped, pages unmapped), `offline`, close the TAP (which removes it),
+ * remove the directories; each vif logs its counters as it goes.
  *
  * Scripts and the main loop: a vif-attach or vif-detach request comes while the loop serves the
  * guest, so there `online` and `offline` run as children watched on the loop (hotplug_start) and
@@ -25,10 +31,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <poll.h>
 #include <unistd.h>
 #include "backends/hotplug.h"
 #include "backends/netback.h"
 #include "backends/pv_backend.h"
+#include "backends/ring_poller.h"
 #include "backends/tap.h"
 #include "backends/xenbus_backend.h"
 #include "lib/error.h"
@@ -44,26 +52,43 @@ _Static_assert(NETBACK_MAX_VIFS == DOMAIN_MAX_VIFS, "one limit on vifs");
 #define DEFAULT_BRIDGE "xenbr0"
 #define DEFAULT_SCRIPT "vif-bridge"
 
+/* One queue: its TAP descriptor and, while connected, its rings and the thread that serves them. */
+struct netback_queue {
+	struct netback *nb;
+	unsigned int index;
+	char name[IFNAMSIZ + 8];             /* "vif7.0-q1", for logs and the thread */
+	int tap_fd;                          /* -1: none */
+	bool tap_attached;                   /* in the kernel's steering (multi-queue TAPs) */
+	/* While connected (main thread's view): */
+	bool connected;
+	unsigned long tx_ref, rx_ref;
+	evtchn_port_t tx_port, rx_port;      /* equal without split event channels */
+	struct grant_mapping tx_map, rx_map;
+	struct ring_poller poller;
+	bool rx_no_slots;                    /* the thread's: rx waits for slots, the TAP is not polled */
+	struct netback_ring ring;            /* big: two frame buffers */
+};
+
 struct netback {
 	struct pv_device dev;                /* first: the generic instance (pv_backend.h) */
 	struct netback_config cfg;
 	char vifname[IFNAMSIZ];
 	char script[PATH_MAX];               /* resolved */
 	char mac_text[18];
-	int tap_fd, kick_fd;                 /* -1: none */
-	bool kick_polled, tap_polled;        /* on the main loop */
-	uint32_t tap_events;                 /* EPOLLIN or 0 */
+	unsigned int max_queues;             /* TAP queues, multi-queue-max-queues */
+	unsigned int n_queues;               /* connected ones (0: not connected) */
+	bool vnet_hdr;                       /* the TAP's frames carry a virtio_net_hdr */
+	struct netback_queue *queues[TAP_MAX_QUEUES];
+	int notice_fd;                       /* eventfd: a queue's thread found its ring broken; -1: none */
+	bool notice_polled;                  /* on the main loop */
 	bool online;                         /* `online` ran (or runs): `offline` is due */
 	struct hotplug *hotplug;             /* the script running on the loop, or NULL */
 	void (*after_release)(struct netback *nb);   /* once an asynchronous `offline` ended */
 	char attach_err[1024];               /* why a deferred attach failed, for its answer */
-	/* While connected: */
 	bool connected;
-	unsigned long tx_ref, rx_ref;
-	evtchn_port_t port;
-	struct grant_mapping tx_map, rx_map;
+	bool was_broken;                     /* the last connection's ring was broken (for the log) */
+	struct netback_features feat;        /* of the current connection */
 	struct netback_stats total;          /* of earlier connections */
-	struct netback_ring ring;            /* big: two frame buffers */
 };
 
 _Static_assert(offsetof(struct netback, dev) == 0, "xenbus callbacks get the pv_device as the netback");
@@ -245,141 +270,371 @@ static int resolve_script(const char *name, char *out, size_t len, char *err, si
 	return -1;
 }
 
-/* ---- the main loop's side ---- */
+/* ---- a queue's thread (backends/ring_poller.h) ----
+ * Everything here but guest_notified runs on the queue's thread, which owns the ring while it runs;
+ * the main thread reads the counters only (relaxed loads) and never writes xenstore from here. */
 
-static void set_tap_polling(struct netback *nb, bool on)
+static uint64_t load(const uint64_t *counter)
 {
-	uint32_t want = on ? EPOLLIN : 0;
-
-	if (!nb->tap_polled || nb->tap_events == want)
-		return;
-	if (!event_loop_modify(nb->dev.dom->loop, nb->tap_fd, want))
-		nb->tap_events = want;
+	return __atomic_load_n(counter, __ATOMIC_RELAXED);
 }
 
-static void kick_self(struct netback *nb)
+/* Frames and slots the ring has dealt with: a round that moved it did work. */
+static uint64_t progress(const struct netback_stats *s)
+{
+	return s->tx_packets + s->tx_drops + s->tx_errors + s->rx_packets + s->rx_drops + s->rx_errors;
+}
+
+/* A broken ring is reported by the main thread (its `error` node): wake it. */
+static void notice_broken(struct netback *nb)
 {
 	uint64_t one = 1;
 
-	if (write(nb->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		LOG("%s: waking ourselves: %s", nb->vifname, strerror(errno));
+	if (write(nb->notice_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		LOG("%s: telling the main loop: %s", nb->vifname, strerror(errno));
 }
 
-static void serve(struct netback *nb)
+static enum ring_poller_round queue_serve(void *opaque)
 {
-	if (!nb->connected || nb->ring.broken) {
-		set_tap_polling(nb, false);
-		return;
-	}
-	enum netback_work tx = netback_ring_tx(&nb->ring, TX_BUDGET);
-	enum netback_work rx = netback_ring_rx(&nb->ring, RX_BUDGET);
+	struct netback_queue *q = opaque;
+	uint64_t before = progress(&q->ring.st);
+	enum netback_work tx = netback_ring_tx(&q->ring, TX_BUDGET);
+	enum netback_work rx = netback_ring_rx(&q->ring, RX_BUDGET);
+
 	if (tx == NETBACK_BROKEN || rx == NETBACK_BROKEN) {
-		set_tap_polling(nb, false);
-		xenbus_backend_write(&nb->dev.xb, "error", "frontend broke the ring protocol");
-		return;
+		notice_broken(q->nb);
+		return RING_POLLER_STOPPED;
 	}
-	set_tap_polling(nb, rx != NETBACK_NO_SLOTS);
-	if (tx == NETBACK_MORE || rx == NETBACK_MORE)
-		kick_self(nb);    /* come back after the other fds had their turn */
+	q->rx_no_slots = rx == NETBACK_NO_SLOTS;
+	if (tx == NETBACK_MORE || rx == NETBACK_MORE || progress(&q->ring.st) != before)
+		return RING_POLLER_WORKED;
+	return RING_POLLER_IDLE;
 }
 
-static void kicked(void *opaque, uint32_t events)
+static bool queue_arm(void *opaque)
+{
+	struct netback_queue *q = opaque;
+
+	return netback_ring_arm(&q->ring);
+}
+
+/* The TAP queue wakes the thread only while the guest has rx slots for what it would read. */
+static unsigned int queue_wait_fds(void *opaque, struct pollfd *fds)
+{
+	struct netback_queue *q = opaque;
+
+	if (q->rx_no_slots)
+		return 0;
+	fds[0] = (struct pollfd){ .fd = q->tap_fd, .events = POLLIN };
+	return 1;
+}
+
+static const struct ring_poller_ops queue_poller_ops = {
+	.serve = queue_serve, .arm = queue_arm, .wait_fds = queue_wait_fds,
+};
+
+/* The event channel's callback (either port of a split pair): on a vCPU thread. */
+static void guest_notified(void *opaque)
+{
+	struct netback_queue *q = opaque;
+
+	__atomic_fetch_add(&q->ring.st.kicks, 1, __ATOMIC_RELAXED);
+	ring_poller_kick(&q->poller);
+}
+
+/* ---- the main loop's side ---- */
+
+static bool queue_broken(const struct netback_queue *q)
+{
+	return __atomic_load_n(&q->ring.broken, __ATOMIC_RELAXED);
+}
+
+static bool any_broken(const struct netback *nb)
+{
+	if (!nb->connected)
+		return nb->was_broken;
+	for (unsigned int i = 0; i < nb->n_queues; i++)
+		if (queue_broken(nb->queues[i]))
+			return true;
+	return false;
+}
+
+static void broken_noticed(void *opaque, uint32_t events)
 {
 	struct netback *nb = opaque;
+	char why[96];
 	uint64_t count;
 
 	(void)events;
-	if (read(nb->kick_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+	if (read(nb->notice_fd, &count, sizeof(count)) < 0)
 		return;
-	serve(nb);
-}
-
-static void tap_readable(void *opaque, uint32_t events)
-{
-	struct netback *nb = opaque;
-
-	(void)events;
-	serve(nb);
-}
-
-/* The event channel's callback: on a vCPU thread, so only the eventfd. */
-static void guest_notified(void *opaque)
-{
-	struct netback *nb = opaque;
-	uint64_t one = 1;
-
-	__atomic_fetch_add(&nb->ring.st.kicks, 1, __ATOMIC_RELAXED);
-	if (write(nb->kick_fd, &one, sizeof(one)) < 0)
-		return;    /* EAGAIN: a wake-up is already pending */
+	for (unsigned int i = 0; i < nb->n_queues; i++)
+		if (nb->queues[i]->connected && queue_broken(nb->queues[i])) {
+			snprintf(why, sizeof(why), "frontend broke the ring protocol (queue %u)", i);
+			xenbus_backend_write(&nb->dev.xb, "error", why);
+		}
 }
 
 /* ---- xenbus: connect and disconnect ---- */
 
+/* What the frontend published for one queue. */
+struct queue_keys {
+	unsigned long tx_ref, rx_ref, tx_port, rx_port;
+};
+
+/* The frontend's key for queue q of n: the key itself with one queue, "queue-<q>/key" with more
+ * (where Linux's netfront writes them). */
+static const char *queue_key(char *buf, size_t len, unsigned int n, unsigned int q, const char *key)
+{
+	if (n > 1)
+		snprintf(buf, len, "queue-%u/%s", q, key);
+	else
+		snprintf(buf, len, "%s", key);
+	return buf;
+}
+
+static int read_port(struct xenbus_backend *xb, const char *key, unsigned long *port, char *err, size_t errlen)
+{
+	int r = xenbus_backend_read_fe_uint(xb, key, EVTCHN_PORTS - 1, port);
+
+	if (r)
+		ERR_SET(err, errlen, "reading %s/%s: %s", xb->fe_path, key,
+			r == -EINVAL ? "not a port number" : strerror(-r));
+	return r;
+}
+
+/* Rings and ports of queue q; split event channels when the frontend wrote event-channel-tx and
+ * -rx (both or neither, as xen/io/netif.h says).  0, or -1 with err. */
+static int read_queue_keys(struct xenbus_backend *xb, unsigned int n, unsigned int q, struct queue_keys *k,
+			   char *err, size_t errlen)
+{
+	char key[48], rx_key[48];
+	int r;
+
+	if ((r = xenbus_backend_read_fe_uint(xb, queue_key(key, sizeof(key), n, q, "tx-ring-ref"), UINT32_MAX,
+					     &k->tx_ref)) ||
+	    (r = xenbus_backend_read_fe_uint(xb, queue_key(key, sizeof(key), n, q, "rx-ring-ref"), UINT32_MAX,
+					     &k->rx_ref))) {
+		ERR_SET(err, errlen, "reading %s/%s: %s", xb->fe_path, key,
+			r == -EINVAL ? "not a grant reference" : strerror(-r));
+		return -1;
+	}
+	queue_key(key, sizeof(key), n, q, "event-channel-tx");
+	queue_key(rx_key, sizeof(rx_key), n, q, "event-channel-rx");
+	int tx = xenbus_backend_read_fe_uint(xb, key, EVTCHN_PORTS - 1, &k->tx_port);
+	int rx = xenbus_backend_read_fe_uint(xb, rx_key, EVTCHN_PORTS - 1, &k->rx_port);
+	if (tx == -ENOENT && rx == -ENOENT) {
+		if (read_port(xb, queue_key(key, sizeof(key), n, q, "event-channel"), &k->tx_port, err, errlen))
+			return -1;
+		k->rx_port = k->tx_port;
+		return 0;
+	}
+	if (tx == -ENOENT || rx == -ENOENT) {
+		ERR_SET(err, errlen, "%s/%s without %s: split event channels need both", xb->fe_path,
+			tx ? rx_key : key, tx ? key : rx_key);
+		return -1;
+	}
+	if (read_port(xb, key, &k->tx_port, err, errlen) || read_port(xb, rx_key, &k->rx_port, err, errlen))
+		return -1;
+	if (k->tx_port == k->rx_port) {
+		ERR_SET(err, errlen, "%s/%s and %s are the same port %lu", xb->fe_path, key, rx_key, k->tx_port);
+		return -1;
+	}
+	return 0;
+}
+
+/* The frontend's multi-queue-num-queues: absent is one queue.  The count, or 0 with err. */
+static unsigned int read_queue_count(struct xenbus_backend *xb, unsigned int offered, char *err, size_t errlen)
+{
+	unsigned long n;
+	int r = xenbus_backend_read_fe_uint(xb, "multi-queue-num-queues", ULONG_MAX, &n);
+
+	if (r == -ENOENT)
+		return 1;
+	if (r) {
+		ERR_SET(err, errlen, "reading %s/multi-queue-num-queues: %s", xb->fe_path,
+			r == -EINVAL ? "not a number" : strerror(-r));
+		return 0;
+	}
+	if (n < 1 || n > offered) {
+		ERR_SET(err, errlen, "%s/multi-queue-num-queues asks for %lu queues; 1 to %u are offered", xb->fe_path,
+			n, offered);
+		return 0;
+	}
+	return (unsigned int)n;
+}
+
+/* What the frontend takes on rx (its feature-* keys; missing or unreadable is off, a non-zero
+ * number on, as Linux reads them) and what we offered for tx. */
+static const struct { const char *key; size_t offset; } frontend_features[] = {
+	{ "feature-sg", offsetof(struct netback_features, rx_sg) },
+	{ "feature-gso-tcpv4", offsetof(struct netback_features, rx_gso_tcpv4) },
+	{ "feature-gso-tcpv6", offsetof(struct netback_features, rx_gso_tcpv6) },
+	{ "feature-ipv6-csum-offload", offsetof(struct netback_features, rx_ipv6_csum) },
+};
+
+static bool frontend_flag(struct xenbus_backend *xb, const char *key)
+{
+	unsigned long v = 0;
+
+	return !xenbus_backend_read_fe_uint(xb, key, ULONG_MAX, &v) && v;
+}
+
+static struct netback_features read_features(struct xenbus_backend *xb, const struct netback *nb)
+{
+	struct netback_features f = { .vnet_hdr = nb->vnet_hdr, .tx_gso = nb->vnet_hdr };
+
+	for (size_t i = 0; i < sizeof(frontend_features) / sizeof(frontend_features[0]); i++)
+		*(bool *)((char *)&f + frontend_features[i].offset) = frontend_flag(xb, frontend_features[i].key);
+	f.rx_csum_blank = !frontend_flag(xb, "feature-no-csum-offload");
+	/* A GSO frame spans slots, and only a vnet header tells us a frame is one. */
+	f.rx_gso_tcpv4 &= f.rx_sg && nb->vnet_hdr;
+	f.rx_gso_tcpv6 &= f.rx_sg && nb->vnet_hdr;
+	return f;
+}
+
+/* The first n TAP queues in the kernel's steering, the rest out of it (a multi-queue TAP only).
+ * 0, or -1 with err when a queue the frontend will use could not be attached. */
+static int steer_queues(struct netback *nb, unsigned int n, char *err, size_t errlen)
+{
+	char why[256];
+
+	if (nb->max_queues < 2)
+		return 0;
+	for (unsigned int i = 0; i < nb->max_queues; i++) {
+		struct netback_queue *q = nb->queues[i];
+		bool want = i < n;
+		if (q->tap_attached == want)
+			continue;
+		if (tap_queue_set_attached(q->tap_fd, nb->vifname, want, why, sizeof(why))) {
+			if (want) {
+				ERR_SET(err, errlen, "%s", why);
+				return -1;
+			}
+			LOG("%s: %s (frames steered to it wait for a later connection)", q->name, why);
+			continue;
+		}
+		q->tap_attached = want;
+	}
+	return 0;
+}
+
+static int connect_queue(struct netback_queue *q, const struct queue_keys *k, const struct netback_features *feat,
+			 char *err, size_t errlen)
+{
+	struct domain *dom = q->nb->dev.dom;
+	unsigned int poll_us = dom->params ? dom->params->backend_poll_us : RING_POLLER_DEFAULT_POLL_US;
+	int r;
+
+	if ((r = gnttab_map(dom, (grant_ref_t)k->tx_ref, 0, false, &q->tx_map))) {
+		ERR_SET(err, errlen, "%s: mapping tx-ring-ref %lu: refused (%d)", q->name, k->tx_ref, r);
+		return -1;
+	}
+	if ((r = gnttab_map(dom, (grant_ref_t)k->rx_ref, 0, false, &q->rx_map))) {
+		ERR_SET(err, errlen, "%s: mapping rx-ring-ref %lu: refused (%d)", q->name, k->rx_ref, r);
+		goto unmap_tx;
+	}
+	/* The ring and its thread exist before a port is bound, so a kick that comes at once finds them. */
+	q->ring.st = (struct netback_stats){ 0 };
+	q->rx_no_slots = false;
+	netback_ring_init(&q->ring, &(struct netback_ring_params){
+		.dom = dom, .name = q->name, .tx_page = q->tx_map.page, .rx_page = q->rx_map.page,
+		.tx_port = (evtchn_port_t)k->tx_port, .rx_port = (evtchn_port_t)k->rx_port, .tap_fd = q->tap_fd,
+		.feat = *feat });
+	if (ring_poller_start(&q->poller, q->name, &queue_poller_ops, q, poll_us, err, errlen))
+		goto unmap_rx;
+	r = evtchn_dom0_bind(dom, (evtchn_port_t)k->tx_port, guest_notified, q);
+	if (r < 0) {
+		ERR_SET(err, errlen, "%s: binding event channel %lu: not a port left unbound for Dom0 (%d)", q->name,
+			k->tx_port, r);
+		goto stop;
+	}
+	if (k->rx_port != k->tx_port && (r = evtchn_dom0_bind(dom, (evtchn_port_t)k->rx_port, guest_notified, q)) < 0) {
+		ERR_SET(err, errlen, "%s: binding event channel %lu (rx): not a port left unbound for Dom0 (%d)",
+			q->name, k->rx_port, r);
+		evtchn_dom0_unbind(dom, (evtchn_port_t)k->tx_port, guest_notified, q);
+		goto stop;
+	}
+	q->tx_ref = k->tx_ref;
+	q->rx_ref = k->rx_ref;
+	q->tx_port = (evtchn_port_t)k->tx_port;
+	q->rx_port = (evtchn_port_t)k->rx_port;
+	q->connected = true;
+	ring_poller_kick(&q->poller);        /* requests may be waiting already */
+	return 0;
+stop:
+	ring_poller_stop(&q->poller);
+unmap_rx:
+	gnttab_unmap(&q->rx_map);
+unmap_tx:
+	gnttab_unmap(&q->tx_map);
+	return -1;
+}
+
+static void add_stats(struct netback_stats *to, const struct netback_stats *s)
+{
+	to->tx_packets += load(&s->tx_packets); to->tx_bytes += load(&s->tx_bytes);
+	to->tx_drops += load(&s->tx_drops); to->tx_errors += load(&s->tx_errors);
+	to->rx_packets += load(&s->rx_packets); to->rx_bytes += load(&s->rx_bytes);
+	to->rx_drops += load(&s->rx_drops); to->rx_errors += load(&s->rx_errors);
+	to->tx_notifies += load(&s->tx_notifies); to->rx_notifies += load(&s->rx_notifies);
+	to->kicks += load(&s->kicks);
+}
+
+/* Teardown order: the ports first (their callback is not running afterwards), then the thread,
+ * then the pages it used. */
+static void disconnect_queue(struct netback_queue *q, struct netback_stats *total)
+{
+	struct domain *dom = q->nb->dev.dom;
+
+	if (!q->connected)
+		return;
+	evtchn_dom0_unbind(dom, q->tx_port, guest_notified, q);
+	if (q->rx_port != q->tx_port)
+		evtchn_dom0_unbind(dom, q->rx_port, guest_notified, q);
+	ring_poller_stop(&q->poller);
+	add_stats(total, &q->ring.st);
+	gnttab_unmap(&q->rx_map);
+	gnttab_unmap(&q->tx_map);
+	q->ring.st = (struct netback_stats){ 0 };
+	q->ring.rx_pending = 0;
+	q->connected = false;
+}
+
 static int vif_connect(struct xenbus_backend *xb, void *opaque, char *err, size_t errlen)
 {
 	struct netback *nb = opaque;
-	unsigned long tx_ref, rx_ref, port, rx_copy = 0, sg = 0, queues = 1;
-	int r;
+	struct queue_keys keys[TAP_MAX_QUEUES];
+	unsigned long rx_copy = 0;
+	unsigned int n = read_queue_count(xb, nb->max_queues, err, errlen);
 
-	if ((r = xenbus_backend_read_fe_uint(xb, "tx-ring-ref", UINT32_MAX, &tx_ref)) ||
-	    (r = xenbus_backend_read_fe_uint(xb, "rx-ring-ref", UINT32_MAX, &rx_ref))) {
-		ERR_SET(err, errlen, "reading %s/{tx,rx}-ring-ref: %s", xb->fe_path, strerror(-r));
+	if (!n)
 		return -1;
-	}
-	if ((r = xenbus_backend_read_fe_uint(xb, "event-channel", EVTCHN_PORTS - 1, &port))) {
-		ERR_SET(err, errlen, "reading %s/event-channel: %s%s", xb->fe_path, strerror(-r),
-			r == -ENOENT ? " (split event channels are not offered)" : "");
-		return -1;
-	}
+	for (unsigned int i = 0; i < n; i++)
+		if (read_queue_keys(xb, n, i, &keys[i], err, errlen))
+			return -1;
 	xenbus_backend_read_fe_uint(xb, "request-rx-copy", 1, &rx_copy);
 	if (!rx_copy) {
 		ERR_SET(err, errlen, "frontend does not request rx-copy, the only receive mode offered");
 		return -1;
 	}
-	xenbus_backend_read_fe_uint(xb, "multi-queue-num-queues", 1u << 16, &queues);
-	if (queues > 1) {
-		ERR_SET(err, errlen, "frontend asks for %lu queues; one is offered", queues);
+	nb->feat = read_features(xb, nb);
+	if (steer_queues(nb, n, err, errlen))
 		return -1;
-	}
-	xenbus_backend_read_fe_uint(xb, "feature-sg", 1, &sg);
-	if ((r = gnttab_map(nb->dev.dom, (grant_ref_t)tx_ref, 0, false, &nb->tx_map))) {
-		ERR_SET(err, errlen, "mapping tx-ring-ref %lu: refused (%d)", tx_ref, r);
-		return -1;
-	}
-	if ((r = gnttab_map(nb->dev.dom, (grant_ref_t)rx_ref, 0, false, &nb->rx_map))) {
-		ERR_SET(err, errlen, "mapping rx-ring-ref %lu: refused (%d)", rx_ref, r);
-		gnttab_unmap(&nb->tx_map);
-		return -1;
-	}
-	r = evtchn_dom0_bind(nb->dev.dom, (evtchn_port_t)port, guest_notified, nb);
-	if (r < 0) {
-		ERR_SET(err, errlen, "binding event channel %lu: not a port left unbound for Dom0 (%d)", port, r);
-		gnttab_unmap(&nb->rx_map);
-		gnttab_unmap(&nb->tx_map);
-		return -1;
-	}
-	nb->tx_ref = tx_ref;
-	nb->rx_ref = rx_ref;
-	nb->port = (evtchn_port_t)port;
-	netback_ring_init(&nb->ring, &(struct netback_ring_params){
-		.dom = nb->dev.dom, .name = nb->vifname, .tx_page = nb->tx_map.page, .rx_page = nb->rx_map.page,
-		.tx_port = nb->port, .rx_port = nb->port, .tap_fd = nb->tap_fd, .feat = { .rx_sg = sg } });
+	for (unsigned int i = 0; i < n; i++)
+		if (connect_queue(nb->queues[i], &keys[i], &nb->feat, err, errlen)) {
+			while (i--)
+				disconnect_queue(nb->queues[i], &nb->total);
+			return -1;
+		}
+	nb->n_queues = n;
 	nb->connected = true;
-	LOG("%s: connected: tx-ring-ref %lu rx-ring-ref %lu event-channel %lu%s", nb->vifname, tx_ref,
-	    rx_ref, port, sg ? ", rx scatter-gather" : "");
-	set_tap_polling(nb, true);
-	kick_self(nb);       /* requests may be waiting already */
+	LOG("%s: connected: %u queue%s, tx-ring-ref %lu rx-ring-ref %lu event-channel %lu%s%s; rx: sg %d "
+	    "gso-tcpv4 %d gso-tcpv6 %d csum-blank %d ipv6-csum %d", nb->vifname, n, n > 1 ? "s" : "", keys[0].tx_ref,
+	    keys[0].rx_ref, keys[0].tx_port, keys[0].rx_port != keys[0].tx_port ? " (tx), split" : "",
+	    n > 1 ? " (queue 0)" : "", nb->feat.rx_sg, nb->feat.rx_gso_tcpv4, nb->feat.rx_gso_tcpv6,
+	    nb->feat.rx_csum_blank, nb->feat.rx_ipv6_csum);
 	return 0;
-}
-
-static void add_stats(struct netback_stats *to, const struct netback_stats *s)
-{
-	to->tx_packets += s->tx_packets; to->tx_bytes += s->tx_bytes;
-	to->tx_drops += s->tx_drops; to->tx_errors += s->tx_errors;
-	to->rx_packets += s->rx_packets; to->rx_bytes += s->rx_bytes;
-	to->rx_drops += s->rx_drops; to->rx_errors += s->rx_errors;
-	to->tx_notifies += s->tx_notifies; to->rx_notifies += s->rx_notifies;
-	to->kicks += __atomic_load_n(&s->kicks, __ATOMIC_RELAXED);    /* a vCPU thread's */
 }
 
 static void vif_disconnect(struct xenbus_backend *xb, void *opaque)
@@ -389,25 +644,24 @@ static void vif_disconnect(struct xenbus_backend *xb, void *opaque)
 	(void)xb;
 	if (!nb->connected)
 		return;
-	set_tap_polling(nb, false);
-	evtchn_dom0_unbind(nb->dev.dom, nb->port, guest_notified, nb);
-	gnttab_unmap(&nb->rx_map);
-	gnttab_unmap(&nb->tx_map);
-	add_stats(&nb->total, &nb->ring.st);
-	nb->ring.st = (struct netback_stats){ 0 };
-	nb->ring.rx_pending = 0;
+	nb->was_broken = any_broken(nb);
+	for (unsigned int i = 0; i < nb->n_queues; i++)
+		disconnect_queue(nb->queues[i], &nb->total);
+	nb->n_queues = 0;
 	nb->connected = false;
 	LOG("%s: disconnected", nb->vifname);
 }
 
+/* Earlier connections' counters plus the running queues' (their threads write them meanwhile). */
 static struct netback_stats stats_of(const struct netback *nb)
 {
 	struct netback_stats s = nb->total;
 
-	if (nb->connected)
-		add_stats(&s, &nb->ring.st);
+	for (unsigned int i = 0; i < nb->n_queues; i++)
+		add_stats(&s, &nb->queues[i]->ring.st);
 	return s;
 }
+
 
 /* ---- lifecycle ---- */
 
@@ -478,22 +732,32 @@ static void log_counters(const struct netback *nb)
 	    (unsigned long long)s.tx_bytes, (unsigned long long)s.tx_drops, (unsigned long long)s.tx_errors,
 	    (unsigned long long)s.rx_packets, (unsigned long long)s.rx_bytes, (unsigned long long)s.rx_drops,
 	    (unsigned long long)s.rx_errors, (unsigned long long)s.tx_notifies,
-	    (unsigned long long)s.rx_notifies, (unsigned long long)s.kicks, nb->ring.broken ? " (broken by the guest)" : "");
+	    (unsigned long long)s.rx_notifies, (unsigned long long)s.kicks, any_broken(nb) ? " (broken by the guest)" : "");
 }
 
-/* The TAP and the eventfd, off the loop and closed (closing the TAP removes it). */
+/* The TAP queues and the eventfd, off the loop and closed (closing the TAP removes it). */
 static void close_fds(struct netback *nb)
 {
-	if (nb->tap_polled)
-		event_loop_remove(nb->dev.dom->loop, nb->tap_fd);
-	if (nb->kick_polled)
-		event_loop_remove(nb->dev.dom->loop, nb->kick_fd);
-	if (nb->tap_fd >= 0)
-		close(nb->tap_fd);
-	if (nb->kick_fd >= 0)
-		close(nb->kick_fd);
-	nb->tap_fd = nb->kick_fd = -1;
-	nb->tap_polled = nb->kick_polled = false;
+	if (nb->notice_polled)
+		event_loop_remove(nb->dev.dom->loop, nb->notice_fd);
+	if (nb->notice_fd >= 0)
+		close(nb->notice_fd);
+	nb->notice_fd = -1;
+	nb->notice_polled = false;
+	for (unsigned int i = 0; i < nb->max_queues; i++) {
+		if (nb->queues[i] && nb->queues[i]->tap_fd >= 0)
+			close(nb->queues[i]->tap_fd);
+		if (nb->queues[i])
+			nb->queues[i]->tap_fd = -1;
+	}
+}
+
+/* The device's memory: the queues, then itself. */
+static void free_netback(struct netback *nb)
+{
+	for (unsigned int i = 0; i < TAP_MAX_QUEUES; i++)
+		free(nb->queues[i]);
+	free(nb);
 }
 
 static void offline_done(void *ctx, int rc, const char *msg)
@@ -568,12 +832,49 @@ static void random_mac(uint8_t mac[6])
 	mac[3] = b[0] & 0x7f; mac[4] = b[1]; mac[5] = b[2];
 }
 
-/* The device up to its directories: TAP, eventfd, both on the loop, backend and frontend nodes.
- * 0 with *out, or -errno with err and nothing left. */
+/* What multi-queue-max-queues offers: a queue per online CPU, up to what a TAP takes. */
+static unsigned int queues_offered(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cpus < 1 ? 1 : cpus > TAP_MAX_QUEUES ? TAP_MAX_QUEUES : (unsigned int)cpus;
+}
+
+/* The TAP with every queue we offer (it must exist before the hotplug script runs, so before the
+ * frontend says how many it wants), with a vnet header, and the queues' memory.  Only queue 0 is
+ * steered frames until a connect says otherwise.  0, or -1 with err. */
+static int open_queues(struct netback *nb, char *err, size_t errlen)
+{
+	int fds[TAP_MAX_QUEUES];
+
+	nb->max_queues = queues_offered();
+	nb->vnet_hdr = true;
+	for (unsigned int i = 0; i < nb->max_queues; i++) {
+		struct netback_queue *q = calloc(1, sizeof(*q));
+		if (!q) {
+			ERR_SET(err, errlen, "%s: out of memory for queue %u", nb->vifname, i);
+			return -1;
+		}
+		*q = (struct netback_queue){ .nb = nb, .index = i, .tap_fd = -1, .tap_attached = true,
+					     .poller = { .kick_fd = -1 } };
+		snprintf(q->name, sizeof(q->name), nb->max_queues > 1 ? "%s-q%u" : "%s", nb->vifname, i);
+		q->ring.name = q->name;
+		nb->queues[i] = q;
+	}
+	if (tap_open_queues(nb->vifname, &(struct tap_options){ .queues = nb->max_queues, .vnet_hdr = nb->vnet_hdr },
+			    fds, err, errlen))
+		return -1;
+	for (unsigned int i = 0; i < nb->max_queues; i++)
+		nb->queues[i]->tap_fd = fds[i];
+	return steer_queues(nb, 1, err, errlen);
+}
+
+/* The device up to its directories: TAP queues, the notice eventfd on the loop, backend and
+ * frontend nodes.  0 with *out, or -errno with err and nothing left. */
 static int make_device(struct domain *dom, const struct netback_config *cfg, int devid,
 		       struct netback **out, char *err, size_t errlen)
 {
-	char handle[16];
+	char handle[16], max_queues[16];
 	struct netback *nb = calloc(1, sizeof(*nb));
 
 	if (!nb) {
@@ -583,7 +884,7 @@ static int make_device(struct domain *dom, const struct netback_config *cfg, int
 	nb->dev.dom = dom;
 	nb->dev.devid = devid;
 	nb->cfg = *cfg;
-	nb->tap_fd = nb->kick_fd = -1;
+	nb->notice_fd = -1;
 	if (!nb->cfg.has_mac)
 		random_mac(nb->cfg.mac);
 	if (!nb->cfg.bridge[0])
@@ -597,46 +898,40 @@ static int make_device(struct domain *dom, const struct netback_config *cfg, int
 		free(nb);
 		return -EINVAL;
 	}
-	nb->ring.name = nb->vifname;
 	if (resolve_script(nb->cfg.script[0] ? nb->cfg.script : DEFAULT_SCRIPT, nb->script, sizeof(nb->script),
 			   err, errlen)) {
 		free(nb);
 		return -ENOENT;
 	}
-	nb->tap_fd = tap_open(nb->vifname, err, errlen);
-	nb->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (nb->tap_fd < 0)
+	if (open_queues(nb, err, errlen))
 		goto fail;
-	if (nb->kick_fd < 0 || event_loop_add(dom->loop, nb->kick_fd, EPOLLIN, kicked, nb)) {
+	nb->notice_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (nb->notice_fd < 0 || event_loop_add(dom->loop, nb->notice_fd, EPOLLIN, broken_noticed, nb)) {
 		ERR_SET(err, errlen, "%s: no room on the main loop", nb->vifname);
 		goto fail;
 	}
-	nb->kick_polled = true;
-	if (event_loop_add(dom->loop, nb->tap_fd, 0, tap_readable, nb)) {
-		ERR_SET(err, errlen, "%s: no room on the main loop", nb->vifname);
-		goto fail;
-	}
-	nb->tap_polled = true;
+	nb->notice_polled = true;
 	snprintf(handle, sizeof(handle), "%d", devid);
+	snprintf(max_queues, sizeof(max_queues), "%u", nb->max_queues);
+	const char *gso = nb->vnet_hdr ? "1" : "0";    /* GSO frames reach the TAP only behind a vnet header */
 	const struct xenbus_node be[] = {
 		{ "handle", handle }, { "mac", nb->mac_text }, { "bridge", nb->cfg.bridge },
 		{ "script", nb->script }, { "type", "vif" }, { "feature-rx-copy", "1" },
-		{ "feature-sg", "0" }, { "feature-rx-flip", "0" },
+		{ "feature-sg", "1" }, { "feature-gso-tcpv4", gso }, { "feature-gso-tcpv6", gso },
+		{ "feature-rx-flip", "0" },
 		/* IPv4 checksum offload is on unless feature-no-csum-offload says otherwise; IPv6 is
 		 * off unless this says so.  We complete both (netback_csum_fill), as Xen's netback. */
 		{ "feature-ipv6-csum-offload", "1" },
+		{ "feature-split-event-channels", "1" }, { "multi-queue-max-queues", max_queues },
 		{ nb->cfg.ip[0] ? "ip" : NULL, nb->cfg.ip },
-		{ NULL, NULL }, { NULL, NULL }, { NULL, NULL },
+		{ nb->cfg.vifname[0] ? "vifname" : NULL, nb->vifname },
+		{ nb->cfg.rate[0] ? "rate" : NULL, nb->cfg.rate },
 	};
-	struct xenbus_node be_all[16];
+	struct xenbus_node be_all[sizeof(be) / sizeof(be[0]) + 1];
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof(be) / sizeof(be[0]); i++)
 		if (be[i].key)
 			be_all[n++] = be[i];
-	if (nb->cfg.vifname[0])
-		be_all[n++] = (struct xenbus_node){ "vifname", nb->vifname };
-	if (nb->cfg.rate[0])
-		be_all[n++] = (struct xenbus_node){ "rate", nb->cfg.rate };
 	be_all[n] = (struct xenbus_node){ NULL, NULL };
 	const struct xenbus_node fe[] = { { "handle", handle }, { "mac", nb->mac_text }, { NULL, NULL } };
 	if (xenbus_backend_create(&nb->dev.xb, dom, "vif", devid, be_all, fe, &vif_ops, &nb->dev, err, errlen))
@@ -646,7 +941,7 @@ static int make_device(struct domain *dom, const struct netback_config *cfg, int
 fail:
 	release(nb, NULL);
 	xenbus_backend_destroy(&nb->dev.xb);
-	free(nb);
+	free_netback(nb);
 	return -EIO;
 }
 
@@ -676,7 +971,7 @@ static void discard(struct netback *nb)
 {
 	release(nb, NULL);
 	xenbus_backend_destroy(&nb->dev.xb);
-	free(nb);
+	free_netback(nb);
 }
 
 /* At start and restart: `online` is waited for. */
@@ -767,9 +1062,12 @@ static void vif_list_line(const struct pv_device *dev, char *out, size_t len)
 {
 	const struct netback *nb = netback_of(dev);
 
+	const struct netback_queue *q = nb->queues[0];
+
+	/* Queue 0's rings and (tx) port: the line's shape predates queues. */
 	snprintf(out, len, "%d %s %d %ld %ld %ld %s", dev->devid, nb->mac_text, (int)dev->xb.state,
-		 nb->connected ? (long)nb->port : -1L, nb->connected ? (long)nb->tx_ref : -1L,
-		 nb->connected ? (long)nb->rx_ref : -1L, nb->vifname);
+		 nb->connected ? (long)q->tx_port : -1L, nb->connected ? (long)q->tx_ref : -1L,
+		 nb->connected ? (long)q->rx_ref : -1L, nb->vifname);
 }
 
 static void vif_stats_line(const struct pv_device *dev, char *out, size_t len)
@@ -779,13 +1077,13 @@ static void vif_stats_line(const struct pv_device *dev, char *out, size_t len)
 
 	snprintf(out, len, "%d %s tx_packets=%llu tx_bytes=%llu tx_drops=%llu tx_errors=%llu "
 		 "rx_packets=%llu rx_bytes=%llu rx_drops=%llu rx_errors=%llu tx_notifies=%llu rx_notifies=%llu "
-		 "kicks=%llu%s", dev->devid, nb->vifname,
+		 "kicks=%llu queues=%u%s", dev->devid, nb->vifname,
 		 (unsigned long long)s.tx_packets, (unsigned long long)s.tx_bytes,
 		 (unsigned long long)s.tx_drops, (unsigned long long)s.tx_errors,
 		 (unsigned long long)s.rx_packets, (unsigned long long)s.rx_bytes,
 		 (unsigned long long)s.rx_drops, (unsigned long long)s.rx_errors,
 		 (unsigned long long)s.tx_notifies, (unsigned long long)s.rx_notifies,
-		 (unsigned long long)s.kicks, nb->ring.broken ? " broken" : "");
+		 (unsigned long long)s.kicks, nb->n_queues, any_broken(nb) ? " broken" : "");
 }
 
 /* A restarted or migrated domain keeps its devids and MACs, as under Xen. */
@@ -799,10 +1097,10 @@ static void vif_save(const struct pv_device *dev, void *config, struct pv_runtim
 	c->has_mac = true;
 	rt->connected = nb->connected;
 	if (nb->connected) {
-		rt->port = nb->port;
+		rt->port = nb->queues[0]->tx_port;      /* queue 0's, as vif-list shows */
 		rt->n_refs = 2;
-		rt->refs[0] = (uint32_t)nb->tx_ref;
-		rt->refs[1] = (uint32_t)nb->rx_ref;
+		rt->refs[0] = (uint32_t)nb->queues[0]->tx_ref;
+		rt->refs[1] = (uint32_t)nb->queues[0]->rx_ref;
 	}
 }
 
@@ -814,7 +1112,7 @@ static void vif_teardown(struct pv_device *dev)
 	 * xenbus already did) is cancelled and the rest undone now.  A no-op after a release. */
 	release(nb, NULL);
 	log_counters(nb);
-	free(nb);
+	free_netback(nb);
 }
 
 #define VIF_FIELD(...) PV_FIELD(struct netback_config, __VA_ARGS__)

@@ -81,6 +81,18 @@ int tap_open_queues(const char *name, const struct tap_options *opt, int *fds, c
 	return 0;
 }
 
+int tap_queue_set_attached(int fd, const char *name, bool attached, char *err, size_t errlen)
+{
+	struct ifreq ifr = { .ifr_flags = attached ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE };
+
+	if (ioctl(fd, TUNSETQUEUE, &ifr) < 0) {
+		ERR_SET(err, errlen, "TAP device %s: %s a queue: %s", name, attached ? "attaching" : "detaching",
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int tap_open(const char *name, char *err, size_t errlen)
 {
 	struct tap_options opt = { .queues = 1 };

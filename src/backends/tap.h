@@ -22,6 +22,12 @@ struct tap_options {
  * while a descriptor is open.  0, or -1 with err (nothing left open). */
 int tap_open_queues(const char *name, const struct tap_options *opt, int *fds, char *err, size_t errlen);
 
+/* A queue of an IFF_MULTI_QUEUE TAP in or out of the kernel's steering (TUNSETQUEUE with
+ * IFF_ATTACH_QUEUE / IFF_DETACH_QUEUE): a detached queue keeps its fd but gets no frames, so a
+ * queue the frontend did not ask for holds none back.  The kernel refuses to attach an attached
+ * queue or detach a detached one: the caller keeps the state.  0, or -1 with err. */
+int tap_queue_set_attached(int fd, const char *name, bool attached, char *err, size_t errlen);
+
 /* One queue, plain frames (no vnet header): the fd, or -1 with err. */
 int tap_open(const char *name, char *err, size_t errlen);
 
