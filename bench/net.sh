@@ -271,10 +271,13 @@ fwd_stats() {
     line=$(grep '^stats ' "$FWD_OUT" | tail -1)
     FWD_CPU=$(kv cpu_us "$line") FWD_DROPPED=$(kv dropped "$line")
 }
-hrow() { printf '%-10s %5s %8s %9s %9s %10s %6s %11s\n' "$@"; }
-# host_run PATH DST_IP SIZE: one host-ceiling row.
+hrow() { printf '%-16s %5s %8s %9s %9s %10s %6s %11s\n' "$@"; }
+# host_run PATH DST_IP SIZE [RATE]: one host-ceiling row, the sender unpaced or paced at RATE/s;
+# sets HOST_RX_RATE (datagrams/s received).
 host_run() {
-    local path=$1 dst=$2 size=$3 out sout rout fcpu=0 fdrop=0 uniq span send_cpu recv_cpu offered cpu tag=$1-$3
+    local path=$1 dst=$2 size=$3 rate=${4:-0} sout rout fcpu=0 fdrop=0 uniq span send_cpu recv_cpu offered cpu
+    local tag=$1-$3-$rate label="host $1"
+    ((rate)) && label+=" paced"
     ip netns exec "$HNS_B" timeout 120 "$LOAD" recv "$dst" 9999 "$HOST_COUNT" 500 10000 \
         >"$BENCH_TMP/hrecv-$tag.out" 2>"$BENCH_TMP/hrecv-$tag.err" &
     local rpid=$!
@@ -282,7 +285,7 @@ host_run() {
     bench_wait_line "$BENCH_TMP/hrecv-$tag.err" '^ready' '' 10 ||
         { bench_msg "net_load recv did not start: $(cat "$BENCH_TMP/hrecv-$tag.err")"; return 1; }
     [[ $path == tap ]] && { fwd_stats; fcpu=$FWD_CPU fdrop=$FWD_DROPPED; }
-    sout=$(ip netns exec "$HNS_A" timeout 120 "$LOAD" send "$dst" 9999 "$size" "$HOST_COUNT") ||
+    sout=$(ip netns exec "$HNS_A" timeout 120 "$LOAD" send "$dst" 9999 "$size" "$HOST_COUNT" "$rate") ||
         { bench_msg "net_load send ($path) failed"; return 1; }
     wait "$rpid" || true
     [[ $path == tap ]] && { fwd_stats; fcpu=$((FWD_CPU - fcpu)) fdrop=$((FWD_DROPPED - fdrop)); }
@@ -292,10 +295,11 @@ host_run() {
     send_cpu=$(kv cpu_us "$sout") recv_cpu=$(kv cpu_us "$rout")
     offered=$(awk -v n="$HOST_COUNT" -v s="$(kv seconds "$sout")" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
     cpu=$((send_cpu + recv_cpu + fcpu))
-    hrow "host $path" "$size" "$uniq" "$(rate "$uniq" "$span")" "$(mbit "$uniq" "$size" "$span")" "$offered" \
+    HOST_RX_RATE=$(rate "$uniq" "$span")
+    hrow "$label" "$size" "$uniq" "$(rate "$uniq" "$span")" "$(mbit "$uniq" "$size" "$span")" "$offered" \
         "$(pct $((HOST_COUNT - uniq)) "$HOST_COUNT")" "$(per "$cpu" "$uniq")"
-    summ "host $path, $size B" "$(rate "$uniq" "$span") datagrams/s, $(mbit "$uniq" "$size" "$span") Mbit/s received (offered $offered/s), loss $(pct $((HOST_COUNT - uniq)) "$HOST_COUNT") %"
-    summ "  cpu, host $path $size B" "$(per "$cpu" "$uniq") us/pkt: sender $(per "$send_cpu" "$uniq"), receiver $(per "$recv_cpu" "$uniq")$([[ $path == tap ]] && echo ", tap_fwd $(per "$fcpu" "$uniq") ($fdrop frames the other TAP refused)")"
+    summ "$label, $size B" "$(rate "$uniq" "$span") datagrams/s, $(mbit "$uniq" "$size" "$span") Mbit/s received (offered $offered/s$( ((rate)) && echo ", paced at $rate/s")), loss $(pct $((HOST_COUNT - uniq)) "$HOST_COUNT") %"
+    summ "  cpu, $label $size B" "$(per "$cpu" "$uniq") us/pkt: sender $(per "$send_cpu" "$uniq"), receiver $(per "$recv_cpu" "$uniq")$([[ $path == tap ]] && echo ", tap_fwd $(per "$fcpu" "$uniq") ($fdrop frames the other TAP refused)")"
 }
 
 echo "Issue 14 target (benchmarks, not tests): Dom0<->guest and guest->guest >= 1.5 Mpps at 64 B with no loss at"
@@ -305,6 +309,7 @@ echo "Host ceiling (no guest, no KVM): net_load send -> net_load recv, $HOST_COU
 echo "unpaced (offered/s: its rate; pkt/s: what the receiver got, first to last arrival), between namespaces"
 echo "$HNS_A and $HNS_B.  veth: a veth pair (10.0.1.x).  tap: a TAP in each namespace (10.0.2.x), frames copied"
 echo "between their fds by bench/tap_fwd.c (one user-space hop each way, as a VMM's netback makes)."
+echo "paced: the same with the sender paced at the unpaced row's pkt/s (its loss is the loss at that rate)."
 echo "cpu_us/pkt: user+system CPU (getrusage) of sender + receiver (+ tap_fwd) per datagram received; softirq"
 echo "work done in ksoftirqd rather than in those processes is not counted."
 echo
@@ -314,7 +319,12 @@ if host_setup; then
         for path in veth tap; do
             dst=10.0.1.2
             [[ $path == tap ]] && dst=10.0.2.2
+            HOST_RX_RATE=0
             host_run "$path" "$dst" "$size" || hrow "host $path" "$size" - - - - - -
+            # Again, the sender paced at what the receiver got: the loss at the reported rate.
+            if ((HOST_RX_RATE > 0)); then
+                host_run "$path" "$dst" "$size" "$HOST_RX_RATE" || hrow "host $path paced" "$size" - - - - - -
+            fi
         done
     done
 else

@@ -9,9 +9,11 @@
  *       slot reused.  Prints `echo sent=N received=R lost=L seconds=S req_s=X mean_us=M p99_us=P`
  *       (round trip per answered request, CLOCK_MONOTONIC; p99: the sorted sample at R·0.99; S and
  *       X up to the last reply).
- *   net_load send DST PORT SIZE COUNT
+ *   net_load send DST PORT SIZE COUNT [RATE]
  *       COUNT datagrams of SIZE bytes to DST:PORT as fast as sendto takes them (one way: the
- *       guest's net-echo sink).  Prints `send sent=N seconds=S cpu_us=C`.
+ *       guest's net-echo sink), or paced at RATE datagrams/s (0: unpaced): datagram i leaves no
+ *       earlier than i/RATE s after the first; the sender sleeps only when 100 µs ahead, so it sends
+ *       in small bursts rather than spinning.  Prints `send sent=N seconds=S cpu_us=C`.
  *   net_load recv BIND_IP PORT COUNT IDLE_MS WAIT_MS
  *       receives datagrams numbered 0..COUNT-1 (net-stream's); ends IDLE_MS after the last one, once
  *       all COUNT came, or WAIT_MS after starting if none came.  Prints `recv received=R unique=U
@@ -35,6 +37,7 @@
 #include <unistd.h>
 
 #define LOST_AFTER_NS 200000000ull
+#define PACE_SLACK_NS 100000ull         /* a paced sender sleeps only when this far ahead */
 
 static uint64_t now_ns(void)
 {
@@ -188,6 +191,7 @@ static int do_send(char **av)
 	struct sockaddr_in dst = addr_of(av[0], arg_ul(av[1], 1, 65535, "PORT"));
 	size_t size = arg_ul(av[2], 4, 1472, "SIZE");
 	unsigned long count = arg_ul(av[3], 1, 100000000, "COUNT"), sent = 0;
+	unsigned long rate = av[4] ? arg_ul(av[4], 0, 100000000, "RATE") : 0;
 	uint8_t buf[2048] = { 0 };
 	int fd = udp_socket();
 
@@ -197,6 +201,14 @@ static int do_send(char **av)
 		buf[k] = (uint8_t)k;
 	uint64_t t0 = now_ns();
 	while (sent < count) {
+		if (rate) {
+			uint64_t due = t0 + (uint64_t)((double)sent * 1e9 / (double)rate), now = now_ns();
+			if (due > now + PACE_SLACK_NS) {
+				struct timespec ts = { .tv_sec = (time_t)((due - now) / 1000000000ull),
+						       .tv_nsec = (long)((due - now) % 1000000000ull) };
+				nanosleep(&ts, NULL);
+			}
+		}
 		put32(buf, (uint32_t)sent);
 		if (send(fd, buf, size, 0) != (ssize_t)size) {
 			if (errno == ENOBUFS || errno == EAGAIN || errno == ECONNREFUSED) {
@@ -266,12 +278,12 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 7 && !strcmp(argv[1], "echo"))
 		return do_echo(argv + 2);
-	if (argc == 6 && !strcmp(argv[1], "send"))
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "send"))
 		return do_send(argv + 2);
 	if (argc == 7 && !strcmp(argv[1], "recv"))
 		return do_recv(argv + 2);
 	fprintf(stderr, "usage: net_load echo DST PORT SIZE COUNT WINDOW\n"
-			"       net_load send DST PORT SIZE COUNT\n"
+			"       net_load send DST PORT SIZE COUNT [RATE]\n"
 			"       net_load recv BIND_IP PORT COUNT IDLE_MS WAIT_MS\n");
 	return 2;
 }

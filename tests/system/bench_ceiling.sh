@@ -1,8 +1,9 @@
 #!/bin/bash
 # The benches' host-ceiling rows (issue 14), a smoke run of each in quick mode; no /dev/kvm needed.
-#  - net-host-ceiling: bench/net.sh (BENCH_QUICK=1, 5000 datagrams a row) exits 0 and prints a
-#    `host veth` and a `host tap` row at 64 and 1448 bytes, each with numeric packets, pkt/s, Mbit/s,
-#    offered/s, loss % and CPU per packet; without /dev/kvm also its `guest rows: SKIP` line.
+#  - net-host-ceiling: bench/net.sh (BENCH_QUICK=1, 5000 datagrams a row) exits 0 and prints
+#    `host veth` and `host tap` rows, unpaced and paced, at 64 and 1448 bytes, each with numeric
+#    packets, pkt/s, Mbit/s, offered/s, loss % and CPU per packet; without /dev/kvm also its
+#    `guest rows: SKIP` line.
 #  - blk-host-ceiling: bench/blk.sh (BENCH_QUICK=1, 2000 requests) exits 0 and prints, for each mode
 #    at depths 1 and 32, numeric fio IOPS, MB/s and CPU per request; without /dev/kvm its guest SKIP
 #    line, with it numeric guest IOPS on the depth-1 rows.
@@ -31,7 +32,7 @@ test_net_host_ceiling() {
 	[ "$rc" = 0 ] || fail "bench/net.sh exited $rc: $(tail -c 600 "$out")"
 	grep -q '^host ceiling: SKIP' "$out" && skip "$(grep -m1 '^host ceiling: SKIP' "$out")"
 	for size in 64 1448; do
-		for path in veth tap; do
+		for path in veth "veth paced" tap "tap paced"; do
 			[ "$(count_rows "$out" "^host $path +$size +$num +$num +$dec +$num +$dec +$dec\$")" = 1 ] ||
 				fail "no numeric 'host $path' row at $size B in: $(grep '^host ' "$out" | tr '\n' '|')"
 		done
