@@ -11,10 +11,39 @@
 
 struct blkfront blkfronts[BF_MAX_DEVS];
 
-static uint8_t ring_pages[BF_MAX_DEVS][1 << BF_MAX_RING_ORDER][4096] __attribute__((aligned(4096)));
+static uint8_t ring_pages[BF_MAX_DEVS][BF_MAX_QUEUES][1 << BF_MAX_RING_ORDER][4096] __attribute__((aligned(4096)));
 static uint8_t buf_pages[BF_MAX_DEVS][BF_BUFS][4096] __attribute__((aligned(4096)));
 
 #define FAIL(...) do { snprintf(why, WHY_SIZE, __VA_ARGS__); return why; } while (0)
+
+/* Counted notifications: blk-bench prints how many the data path needed. */
+static void notify(struct blkfront *bf, evtchn_port_t port)
+{
+    bf->st.notifies++;
+    evtchn_send(port);
+}
+
+/* Every queue's pending bit taken, each counted as an event from the backend. */
+static void take_events(struct blkfront *bf)
+{
+    for (unsigned int i = 0; i < bf->nr_queues; i++)
+        if (bf->q[i].port && evtchn_pending(bf->q[i].port)) {
+            evtchn_clear(bf->q[i].port);
+            bf->st.events++;
+        }
+}
+
+/* Whether responses wait on r.  Sleeping, the event index is set so the backend notifies us;
+ * polling, it is left behind so the backend need not. */
+static int responses_wait(struct blkfront *bf, blkif_front_ring_t *r)
+{
+    int more;
+
+    if (bf->opt.poll)
+        return RING_HAS_UNCONSUMED_RESPONSES(r) != 0;
+    RING_FINAL_CHECK_FOR_RESPONSES(r, more);
+    return more;
+}
 
 struct blkfront *blkfront_get(unsigned int devid)
 {
@@ -128,33 +157,57 @@ static uint64_t be_u64(struct blkfront *bf, const char *key, uint64_t dflt)
     return xs_read_u64(0, path, &v) ? dflt : v;
 }
 
+/* One queue's ring refs and port, under dir (the device's node, or its queue-N). */
+static int publish_queue(xs_tx_t t, struct blkfront *bf, const struct blkfront_queue *q, const char *dir,
+                         char *path, size_t size)
+{
+    char val[24];
+    int rc = 0;
+
+    for (unsigned int k = 0; k < (1u << bf->ring_order) && !rc; k++) {
+        if (bf->ring_order)
+            snprintf(path, size, "%s/ring-ref%u", dir, k);
+        else
+            snprintf(path, size, "%s/ring-ref", dir);
+        snprintf(val, sizeof(val), "%d", q->ring_ref[k]);
+        rc = xs_write(t, path, val);
+    }
+    if (!rc) {
+        snprintf(path, size, "%s/event-channel", dir);
+        snprintf(val, sizeof(val), "%u", q->port);
+        rc = xs_write(t, path, val);
+    }
+    return rc;
+}
+
 static const char *publish(struct blkfront *bf, char *why)
 {
-    char path[96], val[24];
+    char path[96], val[24], dir[48];
     int rc = -EAGAIN;
-    unsigned int pages = 1u << bf->ring_order;
 
     for (int attempt = 0; attempt < 10 && rc == -EAGAIN; attempt++) {
         xs_tx_t t;
         if ((rc = xs_transaction_start(&t)))
             FAIL("blkfront: transaction_start: %s", errno_name(rc));
-        for (unsigned int k = 0; k < pages + 4 && !rc; k++) {
+        if (bf->nr_queues == 1) {
+            rc = publish_queue(t, bf, &bf->q[0], bf->nodename, path, sizeof(path));
+        } else {
+            snprintf(path, sizeof(path), "%s/multi-queue-num-queues", bf->nodename);
+            snprintf(val, sizeof(val), "%u", bf->nr_queues);
+            rc = xs_write(t, path, val);
+            for (unsigned int i = 0; i < bf->nr_queues && !rc; i++) {
+                snprintf(dir, sizeof(dir), "%s/queue-%u", bf->nodename, i);
+                rc = publish_queue(t, bf, &bf->q[i], dir, path, sizeof(path));
+            }
+        }
+        for (unsigned int k = 0; k < 3 && !rc; k++) {
             const char *v = val;
-            if (k < pages) {
-                if (bf->ring_order)
-                    snprintf(path, sizeof(path), "%s/ring-ref%u", bf->nodename, k);
-                else
-                    snprintf(path, sizeof(path), "%s/ring-ref", bf->nodename);
-                snprintf(val, sizeof(val), "%d", bf->ring_ref[k]);
-            } else if (k == pages) {
+            if (k == 0) {
                 if (!bf->ring_order)
                     continue;
                 snprintf(path, sizeof(path), "%s/ring-page-order", bf->nodename);
                 snprintf(val, sizeof(val), "%u", bf->ring_order);
-            } else if (k == pages + 1) {
-                snprintf(path, sizeof(path), "%s/event-channel", bf->nodename);
-                snprintf(val, sizeof(val), "%u", bf->port);
-            } else if (k == pages + 2) {
+            } else if (k == 1) {
                 snprintf(path, sizeof(path), "%s/protocol", bf->nodename);
                 v = XEN_IO_PROTO_ABI_X86_64;
             } else {
@@ -182,11 +235,13 @@ static void release(struct blkfront *bf)
     for (int i = 0; i < BF_BUFS; i++)
         if (bf->gref[i])
             gnttab_end_access(bf->gref[i]);
-    for (int i = 0; i < (1 << BF_MAX_RING_ORDER); i++)
-        if (bf->ring_ref[i] > 0)
-            gnttab_end_access((grant_ref_t)bf->ring_ref[i]);
-    if (bf->port)
-        evtchn_close(bf->port);
+    for (unsigned int q = 0; q < BF_MAX_QUEUES; q++) {
+        for (int i = 0; i < (1 << BF_MAX_RING_ORDER); i++)
+            if (bf->q[q].ring_ref[i] > 0)
+                gnttab_end_access((grant_ref_t)bf->q[q].ring_ref[i]);
+        if (bf->q[q].port)
+            evtchn_close(bf->q[q].port);
+    }
     bf->connected = 0;
     bf->granted = 0;
 }
@@ -210,23 +265,31 @@ static const char *connect(struct blkfront *bf, uint64_t deadline, uint64_t time
     bf->ring_order = max_order > BF_MAX_RING_ORDER ? BF_MAX_RING_ORDER : (unsigned int)max_order;
     size_t ring_bytes = (size_t)4096 << bf->ring_order;
 
-    memset(bf->ring_page, 0, ring_bytes);
-    blkif_sring_t *sring = (blkif_sring_t *)bf->ring_page;
-    SHARED_RING_INIT(sring);
-    FRONT_RING_INIT(&bf->ring, sring, ring_bytes);
+    /* Queues: as many as the backend takes, up to ours (read again at each connect). */
+    uint64_t max_queues = (bf->opt.features & BF_FEAT_MQ) ? be_u64(bf, "multi-queue-max-queues", 1) : 1;
+    bf->nr_queues = max_queues < 1 ? 1 : max_queues > BF_MAX_QUEUES ? BF_MAX_QUEUES : (unsigned int)max_queues;
+    bf->next_q = 0;
+
     bf->granted = 1;
-    for (unsigned int i = 0; i < (1u << bf->ring_order); i++)
-        if ((bf->ring_ref[i] = gnttab_grant_access(bf->backend_id, virt_to_pfn(bf->ring_page + 4096 * i), false)) < 0)
-            FAIL("blkfront: no grant ref for ring page %u", i);
+    for (unsigned int q = 0; q < bf->nr_queues; q++) {
+        struct blkfront_queue *bq = &bf->q[q];
+        memset(bq->ring_page, 0, ring_bytes);
+        blkif_sring_t *sring = (blkif_sring_t *)bq->ring_page;
+        SHARED_RING_INIT(sring);
+        FRONT_RING_INIT(&bq->ring, sring, ring_bytes);
+        for (unsigned int i = 0; i < (1u << bf->ring_order); i++)
+            if ((bq->ring_ref[i] = gnttab_grant_access(bf->backend_id, virt_to_pfn(bq->ring_page + 4096 * i), false)) < 0)
+                FAIL("blkfront: no grant ref for queue %u's ring page %u", q, i);
+        if ((rc = evtchn_alloc_unbound(bf->backend_id, &bq->port)))
+            FAIL("blkfront: EVTCHNOP_alloc_unbound for domain %u (queue %u): %s", bf->backend_id, q, errno_name(rc));
+        evtchn_mask(bq->port);  /* we only SCHEDOP_poll on it */
+    }
     for (int i = 0; i < BF_BUFS; i++) {
         int ref = gnttab_grant_access(bf->backend_id, virt_to_pfn(bf->bufs[i]), false);
         if (ref < 0)
             FAIL("blkfront: no grant ref for buffer page %d", i);
         bf->gref[i] = (grant_ref_t)ref;
     }
-    if ((rc = evtchn_alloc_unbound(bf->backend_id, &bf->port)))
-        FAIL("blkfront: EVTCHNOP_alloc_unbound for domain %u: %s", bf->backend_id, errno_name(rc));
-    evtchn_mask(bf->port);      /* we only SCHEDOP_poll on it */
 
     const char *fail = publish(bf, why);
     if (fail)
@@ -266,14 +329,17 @@ static const char *connect(struct blkfront *bf, uint64_t deadline, uint64_t time
     return NULL;
 }
 
-static const char *init(struct blkfront *bf, unsigned int devid, uint64_t timeout_s, char *why)
+static const char *init(struct blkfront *bf, unsigned int devid, uint64_t timeout_s,
+                        const struct blkfront_options *opt, char *why)
 {
     char path[128];
     int rc;
 
     memset(bf, 0, sizeof(*bf));
+    bf->opt = *opt;
     unsigned int slot = (unsigned int)(bf - blkfronts);
-    bf->ring_page = ring_pages[slot][0];
+    for (unsigned int q = 0; q < BF_MAX_QUEUES; q++)
+        bf->q[q].ring_page = ring_pages[slot][q][0];
     bf->bufs = buf_pages[slot];
     bf->devid = devid;
     blkfront_devname(devid, bf->name, sizeof(bf->name));
@@ -303,14 +369,20 @@ static const char *init(struct blkfront *bf, unsigned int devid, uint64_t timeou
     return connect(bf, deadline, timeout_s, why);
 }
 
-const char *blkfront_init(struct blkfront *bf, unsigned int devid, uint64_t timeout_s, char *why)
+const char *blkfront_init_opts(struct blkfront *bf, unsigned int devid, uint64_t timeout_s,
+                               const struct blkfront_options *opt, char *why)
 {
     if (bf->connected || bf->granted)
         FAIL("blkfront: slot in use");
-    const char *fail = init(bf, devid, timeout_s, why);
+    const char *fail = init(bf, devid, timeout_s, opt, why);
     if (fail && bf->granted)
         release(bf);
     return fail;
+}
+
+const char *blkfront_init(struct blkfront *bf, unsigned int devid, uint64_t timeout_s, char *why)
+{
+    return blkfront_init_opts(bf, devid, timeout_s, &(struct blkfront_options){ .features = BF_FEAT_ALL }, why);
 }
 
 /* Forgets the connection without telling anyone: in a new domain its grants are void and its
@@ -327,9 +399,10 @@ static void forget(struct blkfront *bf)
         bf->st.lost_in_resume++;
     }
     memset(bf->gref, 0, sizeof(bf->gref));
-    for (int i = 0; i < (1 << BF_MAX_RING_ORDER); i++)
-        bf->ring_ref[i] = 0;
-    bf->port = 0;
+    for (unsigned int q = 0; q < BF_MAX_QUEUES; q++) {
+        memset(bf->q[q].ring_ref, 0, sizeof(bf->q[q].ring_ref));
+        bf->q[q].port = 0;
+    }
     bf->broken = 0;
     bf->connected = 0;
     bf->granted = 0;
@@ -379,11 +452,12 @@ uint8_t *blkfront_slice(struct blkfront *bf, unsigned int slice)
 
 int blkfront_tag_claim(struct blkfront *bf)
 {
-    unsigned int size = RING_SIZE(&bf->ring);
+    unsigned int size = RING_SIZE(&bf->q[0].ring) * bf->nr_queues;
 
     for (unsigned int t = 0; t < size && t < BF_TAGS; t++)
         if (!bf->tag_state[t]) {
             bf->tag_state[t] = 1;
+            bf->tag_q[t] = 0;       /* blk-hostile's raw requests go to queue 0 */
             return (int)t;
         }
     return -EAGAIN;
@@ -395,30 +469,53 @@ void blkfront_tag_release(struct blkfront *bf, int tag)
         bf->tag_state[tag] = 0;
 }
 
-static void push(struct blkfront *bf)
+static void push(struct blkfront *bf, struct blkfront_queue *q)
 {
-    int notify = 0;
+    int kick = 0;
 
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&bf->ring, notify);
-    if (notify)
-        evtchn_send(bf->port);
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->ring, kick);
+    if (kick)
+        notify(bf, q->port);
+}
+
+/* The next queue in turn with room for a request, or NULL. */
+static struct blkfront_queue *pick_queue(struct blkfront *bf)
+{
+    for (unsigned int k = 0; k < bf->nr_queues; k++) {
+        struct blkfront_queue *q = &bf->q[(bf->next_q + k) % bf->nr_queues];
+        if (!RING_FULL(&q->ring)) {
+            bf->next_q = (bf->next_q + k + 1) % bf->nr_queues;
+            return q;
+        }
+    }
+    return NULL;
 }
 
 int blkfront_start(struct blkfront *bf, uint8_t op, uint64_t sector, unsigned int nsect, unsigned int slice)
 {
+    if (slice >= BF_SLICES)
+        return -EINVAL;
+    return blkfront_start_at(bf, op, sector, nsect, slice * BF_SEGS);
+}
+
+int blkfront_start_at(struct blkfront *bf, uint8_t op, uint64_t sector, unsigned int nsect, unsigned int first_page)
+{
     if (!bf->connected || bf->broken)
         return -ENODEV;
-    if (nsect > BF_SLICE_SECTORS || slice >= BF_SLICES)
+    if (nsect > BF_SLICE_SECTORS || first_page + (nsect + 7) / 8 > BF_BUFS)
         return -EINVAL;
     if ((op == BLKIF_OP_READ || op == BLKIF_OP_WRITE) && !nsect)
         return -EINVAL;
-    if (RING_FULL(&bf->ring))
+    struct blkfront_queue *q = pick_queue(bf);
+    if (!q)
         return -EAGAIN;
     int tag = blkfront_tag_claim(bf);
     if (tag < 0)
         return tag;
-    blkif_request_t *req = RING_GET_REQUEST(&bf->ring, bf->ring.req_prod_pvt);
-    bf->ring.req_prod_pvt++;
+    blkif_request_t *req = RING_GET_REQUEST(&q->ring, q->ring.req_prod_pvt);
+    q->ring.req_prod_pvt++;
+    q->requests++;
+    bf->tag_q[tag] = (uint8_t)(q - bf->q);
     req->operation = op;
     req->handle = (blkif_vdev_t)bf->devid;
     req->id = (uint64_t)tag;
@@ -427,13 +524,13 @@ int blkfront_start(struct blkfront *bf, uint8_t op, uint64_t sector, unsigned in
     req->nr_segments = (uint8_t)segs;
     for (unsigned int i = 0; i < segs; i++) {
         unsigned int n = nsect - i * 8 < 8 ? nsect - i * 8 : 8;
-        req->seg[i].gref = bf->gref[slice * BF_SEGS + i];
+        req->seg[i].gref = bf->gref[first_page + i];
         req->seg[i].first_sect = 0;
         req->seg[i].last_sect = (uint8_t)(n - 1);
     }
     bf->tag_op[tag] = op;
     bf->st.requests++;
-    push(bf);
+    push(bf, q);
     return tag;
 }
 
@@ -441,13 +538,16 @@ int blkfront_start_discard(struct blkfront *bf, uint64_t sector, uint64_t nsect)
 {
     if (!bf->connected || bf->broken)
         return -ENODEV;
-    if (RING_FULL(&bf->ring))
+    struct blkfront_queue *q = pick_queue(bf);
+    if (!q)
         return -EAGAIN;
     int tag = blkfront_tag_claim(bf);
     if (tag < 0)
         return tag;
-    blkif_request_discard_t *req = (blkif_request_discard_t *)RING_GET_REQUEST(&bf->ring, bf->ring.req_prod_pvt);
-    bf->ring.req_prod_pvt++;
+    blkif_request_discard_t *req = (blkif_request_discard_t *)RING_GET_REQUEST(&q->ring, q->ring.req_prod_pvt);
+    q->ring.req_prod_pvt++;
+    q->requests++;
+    bf->tag_q[tag] = (uint8_t)(q - bf->q);
     memset(req, 0, sizeof(blkif_request_t));
     req->operation = BLKIF_OP_DISCARD;
     req->flag = 0;
@@ -457,7 +557,7 @@ int blkfront_start_discard(struct blkfront *bf, uint64_t sector, uint64_t nsect)
     req->nr_sectors = nsect;
     bf->tag_op[tag] = BLKIF_OP_DISCARD;
     bf->st.requests++;
-    push(bf);
+    push(bf, q);
     return tag;
 }
 
@@ -466,38 +566,38 @@ int blkfront_push_raw(struct blkfront *bf, const void *reqs, unsigned int n)
     const blkif_request_t *r = reqs;
     unsigned int i;
 
-    for (i = 0; i < n && !RING_FULL(&bf->ring); i++) {
-        *RING_GET_REQUEST(&bf->ring, bf->ring.req_prod_pvt) = r[i];
-        bf->ring.req_prod_pvt++;
+    struct blkfront_queue *q = &bf->q[0];
+
+    for (i = 0; i < n && !RING_FULL(&q->ring); i++) {
+        *RING_GET_REQUEST(&q->ring, q->ring.req_prod_pvt) = r[i];
+        q->ring.req_prod_pvt++;
         bf->st.requests++;
     }
-    push(bf);
+    push(bf, q);
     return (int)i;
 }
 
-int blkfront_reap(struct blkfront *bf)
+/* One queue's responses; 0 if its producer jumped (the device is then broken). */
+static int reap_queue(struct blkfront *bf, unsigned int qi, int *answered)
 {
-    blkif_front_ring_t *r = &bf->ring;
-    int more, answered = 0;
+    blkif_front_ring_t *r = &bf->q[qi].ring;
 
-    if (!bf->connected && !bf->granted)
-        return 0;
     do {
         RING_IDX prod = r->sring->rsp_prod;
         xen_rmb();
         /* A jump past what we could have asked for is a protocol error: stop reading the ring. */
         if (prod - r->rsp_cons > r->req_prod_pvt - r->rsp_cons) {
             if (!bf->broken)
-                printk("blkfront: %s: backend's rsp_prod %u is beyond our requests (rsp_cons %u, req_prod %u)\n",
-                       bf->name, prod, r->rsp_cons, r->req_prod_pvt);
+                printk("blkfront: %s: backend's rsp_prod %u on queue %u is beyond our requests (rsp_cons %u, "
+                       "req_prod %u)\n", bf->name, prod, qi, r->rsp_cons, r->req_prod_pvt);
             bf->st.bad_responses++;
             bf->broken = 1;
-            return answered;
+            return 0;
         }
         for (RING_IDX i = r->rsp_cons; i != prod; i++) {
             blkif_response_t rsp = *RING_GET_RESPONSE(r, i);
             bf->st.responses++;
-            if (rsp.id >= BF_TAGS || bf->tag_state[rsp.id] != 1) {
+            if (rsp.id >= BF_TAGS || bf->tag_state[rsp.id] != 1 || bf->tag_q[rsp.id] != qi) {
                 bf->st.bad_responses++;
                 continue;
             }
@@ -505,11 +605,22 @@ int blkfront_reap(struct blkfront *bf)
             bf->tag_status[rsp.id] = rsp.status;
             if (rsp.status != BLKIF_RSP_OKAY)
                 bf->st.errors++;
-            answered++;
+            (*answered)++;
         }
         r->rsp_cons = prod;
-        RING_FINAL_CHECK_FOR_RESPONSES(r, more);
-    } while (more);
+    } while (responses_wait(bf, r));
+    return 1;
+}
+
+int blkfront_reap(struct blkfront *bf)
+{
+    int answered = 0;
+
+    if (!bf->connected && !bf->granted)
+        return 0;
+    for (unsigned int q = 0; q < bf->nr_queues; q++)
+        if (!reap_queue(bf, q, &answered))
+            break;
     return answered;
 }
 
@@ -524,16 +635,26 @@ int blkfront_tag_result(struct blkfront *bf, int tag, int16_t *status)
 
 int blkfront_sleep(struct blkfront *bf, uint64_t deadline_ns)
 {
-    int more;
+    evtchn_port_t ports[BF_MAX_QUEUES];
 
     if (!bf->connected)
         return -ENODEV;
-    evtchn_clear(bf->port);
+    take_events(bf);
     xen_mb();
-    RING_FINAL_CHECK_FOR_RESPONSES(&bf->ring, more);
-    if (more)
-        return 0;
-    return evtchn_wait(&bf->port, 1, deadline_ns);
+    for (unsigned int q = 0; q < bf->nr_queues; q++) {
+        if (responses_wait(bf, &bf->q[q].ring))
+            return 0;
+        ports[q] = bf->q[q].port;
+    }
+    if (!bf->opt.poll)
+        return evtchn_wait(ports, bf->nr_queues, deadline_ns);
+    for (;;) {                  /* polling: no sleep, no event index */
+        for (unsigned int q = 0; q < bf->nr_queues; q++)
+            if (RING_HAS_UNCONSUMED_RESPONSES(&bf->q[q].ring))
+                return 0;
+        if (deadline_ns && monotonic_ns() >= deadline_ns)
+            return -ETIMEDOUT;
+    }
 }
 
 int blkfront_wait(struct blkfront *bf, int tag, uint64_t deadline_ns, int16_t *status)

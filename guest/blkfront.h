@@ -16,7 +16,13 @@
  * Sector numbers are always in 512-byte units, as blkif defines them.  Every request carries a tag
  * (its id): responses are matched by id, and ids out of range or not in flight, responses beyond what
  * we asked for, and producer jumps are counted as bad and dropped.  Waiting is SCHEDOP_poll on the
- * (masked) port, the event index set by RING_FINAL_CHECK_FOR_RESPONSES.
+ * (masked) port, the event index set by RING_FINAL_CHECK_FOR_RESPONSES; with options.poll the rings are
+ * busy-polled from ring 3 instead and rsp_event left behind, so that the backend need not notify.
+ *
+ * Multi-queue (BF_FEAT_MQ, if the backend offers multi-queue-max-queues): min(its max, BF_MAX_QUEUES)
+ * rings, each with its own port, written as multi-queue-num-queues and queue-N/{ring-ref*,
+ * event-channel} (ring-page-order stays at the top level, as Linux writes it); requests go to the
+ * queues in turn and share the tags and the buffer pool.  One queue: the top-level keys, as before.
  */
 #ifndef GUEST_BLKFRONT_H
 #define GUEST_BLKFRONT_H
@@ -43,11 +49,30 @@
 #define BF_SLICE_BYTES    (BF_SEGS * 4096)
 #define BF_SLICE_SECTORS  (BF_SLICE_BYTES / 512)    /* 88 */
 #define BF_TAGS           ((int)__CONST_RING_SIZE(blkif, 4096 << BF_MAX_RING_ORDER))
+#define BF_MAX_QUEUES     2
+
+#define BF_FEAT_MQ        1u        /* multi-queue-num-queues */
+#define BF_FEAT_ALL       BF_FEAT_MQ
+
+struct blkfront_options {
+    unsigned int features;          /* BF_FEAT_* asked for */
+    int poll;                       /* busy-poll the rings instead of sleeping on the ports */
+};
+
+struct blkfront_queue {
+    blkif_front_ring_t ring;
+    uint8_t *ring_page;
+    int ring_ref[1 << BF_MAX_RING_ORDER];
+    evtchn_port_t port;
+    uint64_t requests;              /* put on this ring */
+};
 
 struct blkfront_stats {
     uint64_t requests, responses, errors;   /* errors: responses with status != OKAY */
     uint64_t bad_responses;                 /* unknown ids, producer jumps */
     uint64_t lost_in_resume;                /* in flight at a suspend, answered ERROR on resume */
+    uint64_t notifies;                      /* EVTCHNOP_send to the backend (hypercalls) */
+    uint64_t events;                        /* the backend's notifications seen (a port found pending) */
 };
 
 struct blkfront {
@@ -61,16 +86,17 @@ struct blkfront {
     unsigned int sector_size, info;
     int ro, feat_flush, feat_barrier, feat_discard;
     unsigned int ring_order;
-    int ring_ref[1 << BF_MAX_RING_ORDER];
-    evtchn_port_t port;
-    blkif_front_ring_t ring;
-    uint8_t *ring_page;
+    struct blkfront_options opt;
+    unsigned int nr_queues;                 /* 1..BF_MAX_QUEUES */
+    struct blkfront_queue q[BF_MAX_QUEUES];
+    unsigned int next_q;                    /* the queue the next request goes to */
     uint8_t (*bufs)[4096];
     grant_ref_t gref[BF_BUFS];
     /* Tags: 1 in flight, 2 answered (status, operation), 0 free. */
     uint8_t tag_state[BF_TAGS];
     int16_t tag_status[BF_TAGS];
     uint8_t tag_op[BF_TAGS];
+    uint8_t tag_q[BF_TAGS];                 /* the queue a tag's request went to (its answer comes there) */
     int connected, granted, broken;     /* broken: the backend broke the ring protocol */
     struct blkfront_stats st;
 };
@@ -86,6 +112,9 @@ void blkfront_devname(unsigned int devid, char *buf, size_t size);
 
 /* Connects device/vbd/devid, waiting up to timeout_s for each step.  NULL or why not (in why). */
 const char *blkfront_init(struct blkfront *bf, unsigned int devid, uint64_t timeout_s, char *why);
+/* The same with options (blkfront_init asks for BF_FEAT_ALL, no polling).  Kept across a resume. */
+const char *blkfront_init_opts(struct blkfront *bf, unsigned int devid, uint64_t timeout_s,
+                               const struct blkfront_options *opt, char *why);
 /* Our state to Closing then Closed (6), grants revoked (busy ones stay), port closed. */
 void blkfront_close(struct blkfront *bf);
 int blkfront_backend_state(struct blkfront *bf);
@@ -107,6 +136,8 @@ uint8_t *blkfront_slice(struct blkfront *bf, unsigned int slice);
  * a flush/barrier (nsect 0: no data).  A tag (>= 0), -XEN_EAGAIN (ring or tags full: reap first),
  * -XEN_EINVAL, -XEN_ENODEV. */
 int blkfront_start(struct blkfront *bf, uint8_t op, uint64_t sector, unsigned int nsect, unsigned int slice);
+/* The same with the data in the pool's pages first_page.. (up to BF_BUFS), not a slice's. */
+int blkfront_start_at(struct blkfront *bf, uint8_t op, uint64_t sector, unsigned int nsect, unsigned int first_page);
 /* BLKIF_OP_DISCARD of nsect sectors: a tag or -errno. */
 int blkfront_start_discard(struct blkfront *bf, uint64_t sector, uint64_t nsect);
 /* Processes responses without sleeping: the number of tags answered. */
@@ -123,7 +154,7 @@ int blkfront_io(struct blkfront *bf, uint8_t op, uint64_t sector, unsigned int n
 /* Flush (FLUSH_DISKCACHE, else an empty WRITE_BARRIER): 0, a status, or -XEN_ENOSYS if the backend offers neither. */
 int blkfront_flush(struct blkfront *bf, uint64_t timeout_ns);
 
-/* For blk-hostile: a free tag (marked in flight), requests put on the ring as given (no checks,
+/* For blk-hostile: a free tag (marked in flight), requests put on queue 0's ring as given (no checks,
  * up to what fits), the raw shared ring, a tag's answer without waiting (1 and status, freed). */
 int blkfront_tag_claim(struct blkfront *bf);
 void blkfront_tag_release(struct blkfront *bf, int tag);

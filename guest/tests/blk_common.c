@@ -9,6 +9,9 @@
 #include "time.h"
 #include "xerrno.h"
 
+/* What blkfront asks for: blk-features=none|all|mq (all) and poll=0|1 (0), set by blk_up. */
+static struct blkfront_options bf_opts = { .features = BF_FEAT_ALL };
+
 static uint64_t word(uint64_t s, uint64_t seed, unsigned int i)
 {
     if (i == 0)
@@ -46,14 +49,15 @@ struct blkfront *blk_connect(unsigned int devid, uint64_t timeout_s, char *why)
         snprintf(why, WHY_SIZE, "vbd %u: all %d blkfront slots in use", devid, BF_MAX_DEVS);
         return NULL;
     }
-    if (blkfront_init(bf, devid, timeout_s, why))
+    if (blkfront_init_opts(bf, devid, timeout_s, &bf_opts, why))
         return NULL;
     printk("blk: %s sectors %lu sector-size %u ro=%d\n", bf->name, (unsigned long)bf->sectors, bf->sector_size,
            bf->ro);
     printk("blk: %s devid %u backend %s (domain %u), evtchn %u, ring-page-order %u, ring-ref %d, info %u, "
            "flush %d barrier %d discard %d\n",
-           bf->name, bf->devid, bf->backend, bf->backend_id, bf->port, bf->ring_order, bf->ring_ref[0], bf->info,
-           bf->feat_flush, bf->feat_barrier, bf->feat_discard);
+           bf->name, bf->devid, bf->backend, bf->backend_id, bf->q[0].port, bf->ring_order, bf->q[0].ring_ref[0],
+           bf->info, bf->feat_flush, bf->feat_barrier, bf->feat_discard);
+    printk("blk: %s queues %u poll=%d\n", bf->name, bf->nr_queues, bf->opt.poll);
     return bf;
 }
 
@@ -62,6 +66,16 @@ struct blkfront *blk_up(const char *cmdline, char *why)
     if (pv_need("grant table", pv_status.gnttab, why) || pv_need("xenstore", pv_status.xenbus, why) ||
         pv_need("shared_info", pv_status.shared_info, why))
         return NULL;
+    char feat[16];
+    bf_opts = (struct blkfront_options){ .features = BF_FEAT_ALL, .poll = cmdline_u64(cmdline, "poll", 0) != 0 };
+    if (cmdline_get(cmdline, "blk-features", feat, sizeof(feat))) {
+        if (!strcmp(feat, "none"))
+            bf_opts.features = 0;
+        else if (strcmp(feat, "all") && strcmp(feat, "mq")) {
+            snprintf(why, WHY_SIZE, "blk-features=%s: none, all or mq", feat);
+            return NULL;
+        }
+    }
     uint64_t timeout = cmdline_u64(cmdline, "timeout", 20);
     char v[16];
     int devid;

@@ -140,7 +140,7 @@ static int flood(uint64_t n)
     }
     printk("blk-hostile: flood: %lu reads issued, %lu answered, %lu OKAY, at most %lu in flight (ring %u)\n",
            (unsigned long)issued, (unsigned long)answered, (unsigned long)ok, (unsigned long)max_inflight,
-           RING_SIZE(&bf->ring));
+           RING_SIZE(&bf->q[0].ring));
     return answered == n && ok == n;
 }
 
@@ -210,16 +210,16 @@ static const char *run(const char *cmdline, char *why)
     }
     if (!rc) {
         /* The index violation: req_prod 2^30 beyond what we ever queued. */
-        RING_IDX before = bf->ring.sring->rsp_prod;
-        bf->ring.sring->req_prod = bf->ring.req_prod_pvt + (1u << 30);
+        RING_IDX before = bf->q[0].ring.sring->rsp_prod;
+        bf->q[0].ring.sring->req_prod = bf->q[0].ring.req_prod_pvt + (1u << 30);
         xen_wmb();
-        evtchn_send(bf->port);
+        evtchn_send(bf->q[0].port);
         uint64_t deadline = monotonic_ns() + wait_ns;
         while (monotonic_ns() < deadline && !gone())
-            evtchn_wait(&bf->port, 1, deadline);
+            evtchn_wait(&bf->q[0].port, 1, deadline);
         blkfront_reap(bf);
         printk("blk-hostile: req_prod 2^30 beyond the ring: %u responses after it, ring %s, backend state %d\n",
-               bf->ring.sring->rsp_prod - before, bf->broken ? "broken by the backend" : "intact",
+               bf->q[0].ring.sring->rsp_prod - before, bf->broken ? "broken by the backend" : "intact",
                blkfront_backend_state(bf));
     }
     printk("blk-hostile: %d bad requests answered OKAY, %d with an error, %d unanswered; %lu bad responses\n", okays,
