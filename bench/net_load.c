@@ -31,10 +31,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "cpu_time.h"
 
 #define LOST_AFTER_NS 200000000ull
 #define PACE_SLACK_NS 100000ull         /* a paced sender sleeps only when this far ahead */
@@ -44,15 +45,6 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static unsigned long long cpu_us(void)
-{
-	struct rusage ru;
-	if (getrusage(RUSAGE_SELF, &ru) < 0)
-		return 0;
-	return (unsigned long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000ull +
-	       (unsigned long long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 static void die(const char *what)
@@ -183,6 +175,8 @@ static int do_echo(char **av)
 	       lost, secs, received / secs, received ? sum / received / 1e3 : 0.0,
 	       received ? (double)rtt[(size_t)(received * 0.99) < received ? (size_t)(received * 0.99) : received - 1] / 1e3
 			: 0.0);
+	free(sent_at), free(rtt), free(done);
+	close(fd);
 	return 0;
 }
 
@@ -219,7 +213,8 @@ static int do_send(char **av)
 		}
 		sent++;
 	}
-	printf("send sent=%lu seconds=%.3f cpu_us=%llu\n", sent, (double)(now_ns() - t0) / 1e9, cpu_us());
+	printf("send sent=%lu seconds=%.3f cpu_us=%llu\n", sent, (double)(now_ns() - t0) / 1e9, cpu_time_us());
+	close(fd);
 	return 0;
 }
 
@@ -269,7 +264,9 @@ static int do_recv(char **av)
 		}
 	}
 	printf("recv received=%lu unique=%lu bytes=%llu span_us=%.0f cpu_us=%llu\n", received, unique, bytes,
-	       (double)(last - first) / 1e3, cpu_us());
+	       (double)(last - first) / 1e3, cpu_time_us());
+	free(seen);
+	close(fd);
 	return 0;
 }
 

@@ -25,9 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
+
+#include "cpu_time.h"
 
 #define BATCH 64                /* frames read from one TAP before looking at the other */
 #define FRAME_MAX 65536         /* no vnet header, MTU 1500: a frame fits with room to spare */
@@ -68,15 +69,6 @@ static int tap_in_netns(const char *netns, const char *ifname)
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
 		die("TUNSETIFF", ifname);
 	return fd;
-}
-
-static unsigned long long cpu_us(void)
-{
-	struct rusage ru;
-	if (getrusage(RUSAGE_SELF, &ru) < 0)
-		return 0;
-	return (unsigned long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000ull +
-	       (unsigned long long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 /* Up to BATCH frames from one TAP into the other; a frame the other refuses is dropped, as a NIC would. */
@@ -138,9 +130,12 @@ int main(int argc, char **argv)
 		struct signalfd_siginfo si;
 		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 			printf("stats a_to_b=%llu b_to_a=%llu dropped=%llu cpu_us=%llu\n", c.a_to_b, c.b_to_a, c.dropped,
-			       cpu_us());
-			if (si.ssi_signo != SIGUSR1)
+			       cpu_time_us());
+			if (si.ssi_signo != SIGUSR1) {
+				free(buf);
+				close(a), close(b), close(sfd);
 				return 0;
+			}
 		}
 	}
 }
