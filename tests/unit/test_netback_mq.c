@@ -1,0 +1,604 @@
+/* netback the device (backends/netback.c) with queues, split event channels and features, driven
+ * through xenstore as Linux's netfront drives it: the test is the frontend, on a fake domain whose
+ * RAM is a memfd, linked to the real xenstored; the vif is a real multi-queue TAP with vnet
+ * headers in a network namespace of this test's own, served by one ring_poller thread per queue.
+ * Frames go both ways through each queue's rings and the kernel's TAP queues (an AF_PACKET socket
+ * on the TAP is the host's end).  Needs root (the namespace, /dev/net/tun), else skipped. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "fake_domain_memfd.h"
+#include "xenstored_binary.h"
+#include "backends/netback.h"
+#include "backends/pv_backend.h"
+#include "backends/tap.h"
+#include "backends/xenstore_link.h"
+#include "hw/device.h"
+#include "lib/xs_client.h"
+#include "vmm/event_loop.h"
+
+extern const struct device_ops xenstore_link_device;
+
+#define TABLE_GFN 0x300ull
+#define DATA_PAGES 32
+#define RX_POSTED 32
+
+struct answer {
+	bool answered;
+	int rc;
+	char msg[1600];
+};
+
+/* One queue as the frontend sees it. */
+struct fq {
+	netif_tx_front_ring_t tx;
+	netif_rx_front_ring_t rx;
+	uint64_t gfn;                /* tx ring; rx ring gfn+1; data pages from gfn+2 */
+	grant_ref_t ref;             /* tx ring's; rx ring ref+1; data pages from ref+2 */
+	evtchn_port_t tx_port, rx_port;
+};
+
+struct fixture {
+	char dir[64], xenstored[PATH_MAX];
+	struct domain *d;
+	struct event_loop loop;
+	struct domain_params params;
+	struct console con;
+	void *link;
+	struct answer answer;
+	struct xs_client *xs;
+	unsigned int offered;        /* min(online CPUs, TAP_MAX_QUEUES) */
+};
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+static void answered(void *ctx, int rc, const char *msg)
+{
+	struct answer *a = ctx;
+
+	a->answered = true;
+	a->rc = rc;
+	snprintf(a->msg, sizeof(a->msg), "%s", msg ? msg : "");
+}
+
+static void spin(struct fixture *f, int ms)
+{
+	long long end = now_ms() + ms;
+
+	while (now_ms() < end)
+		event_loop_run_once(&f->loop, 10);
+}
+
+static char *be_read(struct fixture *f, int devid, const char *key)
+{
+	char path[160], *value = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%d/%d/%s", FAKE_DOMID, devid, key);
+	if (xs_read(f->xs, 0, path, &value, &len))
+		return NULL;
+	return value;
+}
+
+static void fe_write(struct fixture *f, int devid, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void fe_write(struct fixture *f, int devid, const char *key, const char *fmt, ...)
+{
+	char path[160], value[64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	snprintf(path, sizeof(path), "/local/domain/%d/device/vif/%d/%s", FAKE_DOMID, devid, key);
+	if (xs_write(f->xs, 0, path, value, strlen(value)))
+		abort();
+}
+
+static bool setup(struct unit *u, struct fixture *f)
+{
+	char err[256], path[128];
+
+	memset(f, 0, sizeof(*f));
+	if (!find_xenstored(f->xenstored, sizeof(f->xenstored))) {
+		printf("skip - netback-mq: no xenstored binary beside the tests\n");
+		return false;
+	}
+	snprintf(f->dir, sizeof(f->dir), "/tmp/nb-mq.XXXXXX");
+	if (!mkdtemp(f->dir))
+		abort();
+	snprintf(path, sizeof(path), "%s/script", f->dir);
+	FILE *s = fopen(path, "w");
+	if (!s || fputs("#!/bin/sh\nexit 0\n", s) < 0 || fclose(s) || chmod(path, 0755))
+		abort();
+	setenv("XENITH_RUNDIR", f->dir, 1);
+	setenv("XENITH_XENSTORED", f->xenstored, 1);
+	f->d = fake_domain_new(1);
+	fake_domain_use_memfd(f->d, "mq-guest");
+	if (event_loop_init(&f->loop))
+		abort();
+	f->d->loop = &f->loop;
+	f->params = (struct domain_params){ .name = "mqtest", .memory_mb = 8, .vcpus = 1, .backend_poll_us = 20 };
+	f->d->params = &f->params;
+	snprintf(f->con.tty_path, sizeof(f->con.tty_path), "/dev/pts/99");
+	f->d->console = &f->con;
+	if (xenstore_link_device.init(f->d, &f->link, err, sizeof(err)) ||
+	    xenstore_link_connect(f->d, err, sizeof(err))) {
+		CHECK(0, "xenstore link: %s", err);
+		return false;
+	}
+	f->xs = xs_open(NULL, err, sizeof(err));
+	CHECK(f->xs != NULL, "xs_open: %s", err);
+	struct xen_add_to_physmap x = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table, .idx = 0,
+					.gpfn = TABLE_GFN };
+	if (fake_op(f->d, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, &x, sizeof(x)))
+		abort();
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	f->offered = cpus < 1 ? 1 : cpus > TAP_MAX_QUEUES ? TAP_MAX_QUEUES : (unsigned int)cpus;
+	return f->xs != NULL;
+}
+
+static void teardown(struct fixture *f)
+{
+	char cmd[160];
+
+	if (!f->d)
+		return;
+	pv_backends_teardown_all(f->d);
+	if (f->xs)
+		xs_close(f->xs);
+	if (f->link)
+		xenstore_link_device.teardown(f->d, f->link);
+	snprintf(cmd, sizeof(cmd), "pkill -f 'xenstored --rundir %s( |$)'", f->dir);
+	if (system(cmd) < 0)
+		fprintf(stderr, "# could not run pkill\n");
+	event_loop_destroy(&f->loop);
+	fake_domain_drop_memfd(f->d);
+	fake_domain_free(f->d);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd))
+		fprintf(stderr, "# could not remove %s\n", f->dir);
+}
+
+/* vif `devid` named xtmq<devid>, its TAP up; true once attached. */
+static bool attach(struct unit *u, struct fixture *f, int devid)
+{
+	char spec[256], reply[512], name[IFNAMSIZ];
+
+	snprintf(spec, sizeof(spec), "devid=%d,vifname=xtmq%d,bridge=xenbr0,mac=00:16:3e:00:01:%02x,script=%s/script",
+		 devid, devid, devid, f->dir);
+	f->answer = (struct answer){ 0 };
+	if (pv_backend_request(f->d, "vif-attach", spec, reply, sizeof(reply), answered, &f->answer)) {
+		long long end = now_ms() + 5000;
+		while (!f->answer.answered && now_ms() < end)
+			event_loop_run_once(&f->loop, 20);
+		CHECK(f->answer.answered && f->answer.rc == 0, "vif-attach %d: %d %s", devid, f->answer.rc,
+		      f->answer.msg);
+		if (!f->answer.answered || f->answer.rc)
+			return false;
+	} else {
+		CHECK(!strncmp(reply, "ok", 2), "vif-attach %d: %s", devid, reply);
+		if (strncmp(reply, "ok", 2))
+			return false;
+	}
+	snprintf(name, sizeof(name), "xtmq%d", devid);
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+		abort();
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+		abort();
+	close(sock);
+	return true;
+}
+
+static grant_entry_v1_t *entry(struct domain *d, grant_ref_t ref)
+{
+	return (grant_entry_v1_t *)fake_gpa(d, TABLE_GFN << 12) + ref;
+}
+
+static void grant(struct domain *d, grant_ref_t ref, uint64_t gfn)
+{
+	grant_entry_v1_t *e = entry(d, ref);
+
+	e->domid = 0;
+	e->frame = (uint32_t)gfn;
+	e->flags = GTF_permit_access;
+}
+
+static evtchn_port_t unbound_port(struct domain *d)
+{
+	struct evtchn_alloc_unbound a = { .dom = DOMID_SELF, .remote_dom = 0 };
+
+	if (fake_op(d, 0, __HYPERVISOR_event_channel_op, EVTCHNOP_alloc_unbound, &a, sizeof(a)))
+		abort();
+	return a.port;
+}
+
+/* Queue q of vif slot `slot`: rings, grants and port(s) in the fake guest, rx buffers posted. */
+static void fq_init(struct fixture *f, struct fq *fq, unsigned int slot, unsigned int q, bool split)
+{
+	fq->gfn = 0x400 + slot * 0x80 + q * 0x40;
+	fq->ref = (grant_ref_t)(8 + slot * 80 + q * 40);
+	netif_tx_sring_t *txs = fake_gpa(f->d, fq->gfn << 12);
+	netif_rx_sring_t *rxs = fake_gpa(f->d, (fq->gfn + 1) << 12);
+	SHARED_RING_INIT(txs);
+	FRONT_RING_INIT(&fq->tx, txs, 4096);
+	SHARED_RING_INIT(rxs);
+	FRONT_RING_INIT(&fq->rx, rxs, 4096);
+	for (unsigned int i = 0; i < 2 + DATA_PAGES; i++)
+		grant(f->d, fq->ref + i, fq->gfn + i);
+	fq->tx_port = unbound_port(f->d);
+	fq->rx_port = split ? unbound_port(f->d) : fq->tx_port;
+	for (unsigned int i = 0; i < RX_POSTED; i++) {
+		netif_rx_request_t *r = RING_GET_REQUEST(&fq->rx, fq->rx.req_prod_pvt++);
+		r->id = (uint16_t)i;
+		r->gref = fq->ref + 2 + (i % DATA_PAGES);
+	}
+	RING_PUSH_REQUESTS(&fq->rx);
+}
+
+/* The frontend's keys for n queues (top level for one, queue-<q>/ for more), then Connected. */
+static void publish(struct fixture *f, int devid, struct fq *qs, unsigned int n, bool write_count)
+{
+	char key[64];
+
+	if (write_count)
+		fe_write(f, devid, "multi-queue-num-queues", "%u", n);
+	for (unsigned int q = 0; q < n; q++) {
+		const char *pre = n > 1 ? key : "";
+		snprintf(key, sizeof(key), "queue-%u/", q);
+		char k[96];
+#define FE(name, ...) (snprintf(k, sizeof(k), "%s%s", pre, name), fe_write(f, devid, k, __VA_ARGS__))
+		FE("tx-ring-ref", "%u", qs[q].ref);
+		FE("rx-ring-ref", "%u", qs[q].ref + 1);
+		if (qs[q].rx_port != qs[q].tx_port) {
+			FE("event-channel-tx", "%u", qs[q].tx_port);
+			FE("event-channel-rx", "%u", qs[q].rx_port);
+		} else {
+			FE("event-channel", "%u", qs[q].tx_port);
+		}
+#undef FE
+	}
+	fe_write(f, devid, "request-rx-copy", "1");
+	fe_write(f, devid, "state", "4");
+}
+
+/* Runs the loop until the backend is Connected (4) or Closing/Closed; its state. */
+static int await_backend(struct fixture *f, int devid)
+{
+	long long end = now_ms() + 5000;
+	int state = -1;
+
+	while (now_ms() < end) {
+		event_loop_run_once(&f->loop, 10);
+		char *s = be_read(f, devid, "state");
+		state = s ? atoi(s) : -1;
+		free(s);
+		if (state >= 4)
+			break;
+	}
+	return state;
+}
+
+/* An Ethernet/IPv4/UDP frame from the guest's MAC to the host's, UDP source port `sport`. */
+static size_t udp_frame(uint8_t *buf, const uint8_t dst[6], const uint8_t src[6], uint16_t sport, size_t payload)
+{
+	size_t ip_len = 20 + 8 + payload;
+
+	memcpy(buf, dst, 6);
+	memcpy(buf + 6, src, 6);
+	buf[12] = 0x08;
+	buf[13] = 0x00;
+	uint8_t *ip = buf + 14;
+	memset(ip, 0, 20);
+	ip[0] = 0x45;
+	ip[2] = (uint8_t)(ip_len >> 8);
+	ip[3] = (uint8_t)ip_len;
+	ip[8] = 64;
+	ip[9] = 17;
+	memcpy(ip + 12, (uint8_t[]){ 10, 0, 0, 2 }, 4);
+	memcpy(ip + 16, (uint8_t[]){ 10, 0, 0, 1 }, 4);
+	uint32_t sum = 0;
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	ip[10] = (uint8_t)(~sum >> 8);
+	ip[11] = (uint8_t)~sum;
+	uint8_t *udp = ip + 20;
+	udp[0] = (uint8_t)(sport >> 8);
+	udp[1] = (uint8_t)sport;
+	udp[2] = 0x30;
+	udp[3] = 0x39;
+	udp[4] = (uint8_t)((8 + payload) >> 8);
+	udp[5] = (uint8_t)(8 + payload);
+	udp[6] = udp[7] = 0;                 /* no UDP checksum: valid for IPv4 */
+	memset(udp + 8, 0xa5, payload);
+	return 14 + ip_len;
+}
+
+static const uint8_t host_mac[6] = { 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+static int packet_socket(const char *ifname)
+{
+	int s = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	struct sockaddr_ll a = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+				 .sll_ifindex = (int)if_nametoindex(ifname) };
+
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+		abort();
+	return s;
+}
+
+/* Guest to host on queue fq: one frame in one slot, then a kick on its tx port. */
+static void guest_send(struct fixture *f, struct fq *fq, unsigned int page, uint16_t sport, const uint8_t mac[6])
+{
+	uint8_t *data = fake_gpa(f->d, (fq->gfn + 2 + page) << 12);
+	size_t len = udp_frame(data, host_mac, mac, sport, 32);
+	netif_tx_request_t *r = RING_GET_REQUEST(&fq->tx, fq->tx.req_prod_pvt++);
+	*r = (netif_tx_request_t){ .gref = fq->ref + 2 + page, .offset = 0, .flags = 0, .id = (uint16_t)page,
+				   .size = (uint16_t)len };
+	RING_PUSH_REQUESTS(&fq->tx);
+	struct evtchn_send s = { .port = fq->tx_port };
+	fake_op(f->d, 0, __HYPERVISOR_event_channel_op, EVTCHNOP_send, &s, sizeof(s));
+}
+
+static unsigned int tx_ok_responses(struct fq *fq)
+{
+	unsigned int n = 0;
+	RING_IDX prod = __atomic_load_n(&fq->tx.sring->rsp_prod, __ATOMIC_ACQUIRE);
+
+	for (RING_IDX i = 0; i != prod; i++)
+		n += RING_GET_RESPONSE(&fq->tx, i)->status == NETIF_RSP_OKAY;
+	return n;
+}
+
+static unsigned int rx_responses(struct fq *fq)
+{
+	return __atomic_load_n(&fq->rx.sring->rsp_prod, __ATOMIC_ACQUIRE);
+}
+
+/* Counts frames the AF_PACKET socket sees that came from `mac` (the guest's). */
+static unsigned int host_received(int s, const uint8_t mac[6])
+{
+	uint8_t buf[2048];
+	unsigned int n = 0;
+	ssize_t len;
+
+	while ((len = recv(s, buf, sizeof(buf), 0)) > 0)
+		n += len >= 14 && !memcmp(buf + 6, mac, 6);
+	return n;
+}
+
+static const char *stats_line(struct fixture *f, char *out, size_t len)
+{
+	if (pv_backend_request(f->d, "vif-list", "stats", out, len, answered, &f->answer))
+		snprintf(out, len, "(deferred)");
+	return out;
+}
+
+/* What the backend offers, before any frontend. */
+static void test_backend_offers(struct unit *u, const void *arg)
+{
+	struct fixture *f = (struct fixture *)arg;
+	char want[16];
+
+	if (!attach(u, f, 1))
+		return;
+	snprintf(want, sizeof(want), "%u", f->offered);
+	static const char *const ones[] = { "feature-split-event-channels", "feature-sg", "feature-gso-tcpv4",
+					    "feature-gso-tcpv6", "feature-rx-copy", "feature-ipv6-csum-offload" };
+	for (size_t i = 0; i < sizeof(ones) / sizeof(ones[0]); i++) {
+		char *v = be_read(f, 1, ones[i]);
+		CHECK(v && !strcmp(v, "1"), "%s = %s", ones[i], v ? v : "(none)");
+		free(v);
+	}
+	char *v = be_read(f, 1, "multi-queue-max-queues");
+	CHECK(v && !strcmp(v, want), "multi-queue-max-queues = %s, want %s", v ? v : "(none)", want);
+	free(v);
+	v = be_read(f, 1, "feature-no-csum-offload");
+	CHECK(v == NULL, "feature-no-csum-offload written: %s", v);
+	free(v);
+}
+
+/* Two queues: both connect, traffic on each queue's rings both ways through the TAP's queues. */
+static void test_two_queues(struct unit *u, const void *arg)
+{
+	struct fixture *f = (struct fixture *)arg;
+	const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x01, 0x02 };
+	struct fq qs[2];
+	char line[1024];
+
+	if (f->offered < 2) {
+		printf("skip - netback-mq two-queues: one online CPU, one queue offered\n");
+		return;
+	}
+	if (!attach(u, f, 2))
+		return;
+	int s = packet_socket("xtmq2");
+	for (unsigned int q = 0; q < 2; q++)
+		fq_init(f, &qs[q], 1, q, false);
+	publish(f, 2, qs, 2, true);
+	int state = await_backend(f, 2);
+	char *e = be_read(f, 2, "error");
+	CHECK(state == 4, "backend state %d, error: %s", state, e ? e : "(none)");
+	free(e);
+	if (state != 4)
+		goto out;
+	/* Guest to host: 8 frames on each queue. */
+	for (unsigned int i = 0; i < 8; i++)
+		for (unsigned int q = 0; q < 2; q++)
+			guest_send(f, &qs[q], i, (uint16_t)(1000 + i), mac);
+	spin(f, 300);
+	CHECK(tx_ok_responses(&qs[0]) == 8 && tx_ok_responses(&qs[1]) == 8, "tx responses OKAY: %u and %u of 8",
+	      tx_ok_responses(&qs[0]), tx_ok_responses(&qs[1]));
+	unsigned int seen = host_received(s, mac);
+	CHECK(seen == 16, "the host saw %u of 16 frames", seen);
+	/* Host to guest: 64 flows, which the kernel spreads over both attached queues. */
+	uint8_t frame[128];
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex("xtmq2"), .sll_halen = 6 };
+	memcpy(to.sll_addr, mac, 6);
+	for (unsigned int i = 0; i < 24; i++) {
+		size_t len = udp_frame(frame, mac, host_mac, (uint16_t)(2000 + i * 7), 40);
+		if (sendto(s, frame, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+			CHECK(0, "sendto: %s", strerror(errno));
+	}
+	spin(f, 300);
+	CHECK(rx_responses(&qs[0]) > 0 && rx_responses(&qs[1]) > 0, "rx frames per queue: %u and %u",
+	      rx_responses(&qs[0]), rx_responses(&qs[1]));
+	stats_line(f, line, sizeof(line));
+	CHECK(strstr(line, " queues=2") && strstr(line, " tx_packets=16 "), "stats: %s", line);
+out:
+	close(s);
+}
+
+/* No multi-queue-num-queues: one queue from the top-level keys. */
+static void test_one_queue(struct unit *u, const void *arg)
+{
+	struct fixture *f = (struct fixture *)arg;
+	const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x01, 0x03 };
+	struct fq q;
+	char line[1024];
+
+	if (!attach(u, f, 3))
+		return;
+	int s = packet_socket("xtmq3");
+	fq_init(f, &q, 2, 0, false);
+	publish(f, 3, &q, 1, false);
+	int state = await_backend(f, 3);
+	CHECK(state == 4, "backend state %d", state);
+	guest_send(f, &q, 0, 1234, mac);
+	spin(f, 200);
+	CHECK(tx_ok_responses(&q) == 1, "tx responses %u", tx_ok_responses(&q));
+	CHECK(host_received(s, mac) == 1, "the host did not see the frame");
+	stats_line(f, line, sizeof(line));
+	CHECK(strstr(line, "3 xtmq3 tx_packets=1 ") && strstr(line, " queues=1"), "stats: %s", line);
+	close(s);
+}
+
+/* Split event channels: the tx port kicks, the list shows queue 0's tx port. */
+static void test_split_channels(struct unit *u, const void *arg)
+{
+	struct fixture *f = (struct fixture *)arg;
+	const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x01, 0x04 };
+	struct fq q;
+
+	if (!attach(u, f, 4))
+		return;
+	int s = packet_socket("xtmq4");
+	fq_init(f, &q, 3, 0, true);
+	publish(f, 4, &q, 1, false);
+	int state = await_backend(f, 4);
+	CHECK(state == 4, "backend state %d", state);
+	guest_send(f, &q, 0, 4321, mac);
+	spin(f, 200);
+	CHECK(tx_ok_responses(&q) == 1 && host_received(s, mac) == 1, "split tx: %u responses", tx_ok_responses(&q));
+	close(s);
+}
+
+/* Refused: 0 queues, more than offered, a queue's keys missing, half a split pair. */
+struct refusal {
+	const char *name;
+	void (*publish)(struct fixture *f, int devid, struct fq *qs);
+	const char *error;               /* in the backend's `error` node */
+};
+
+static void pub_zero(struct fixture *f, int devid, struct fq *qs)
+{
+	publish(f, devid, qs, 1, false);
+	fe_write(f, devid, "multi-queue-num-queues", "0");
+}
+
+static void pub_too_many(struct fixture *f, int devid, struct fq *qs)
+{
+	publish(f, devid, qs, 1, false);
+	fe_write(f, devid, "multi-queue-num-queues", "%u", f->offered + 1);
+}
+
+static void pub_missing(struct fixture *f, int devid, struct fq *qs)
+{
+	fe_write(f, devid, "multi-queue-num-queues", "2");
+	publish(f, devid, qs, 1, false);          /* top-level keys only */
+}
+
+static void pub_half_split(struct fixture *f, int devid, struct fq *qs)
+{
+	fe_write(f, devid, "tx-ring-ref", "%u", qs[0].ref);
+	fe_write(f, devid, "rx-ring-ref", "%u", qs[0].ref + 1);
+	fe_write(f, devid, "event-channel-tx", "%u", qs[0].tx_port);
+	fe_write(f, devid, "request-rx-copy", "1");
+	fe_write(f, devid, "state", "4");
+}
+
+static const struct refusal refusals[] = {
+	{ "zero-queues", pub_zero, "multi-queue-num-queues asks for 0 queues" },
+	{ "too-many-queues", pub_too_many, "are offered" },
+	{ "queue-keys-missing", pub_missing, "queue-0/tx-ring-ref" },
+	{ "half-a-split-pair", pub_half_split, "split event channels need both" },
+};
+
+static void test_refused(struct unit *u, const void *arg)
+{
+	struct fixture *f = (struct fixture *)arg;
+
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		int devid = 10 + (int)i;
+		struct fq q;
+		if (!attach(u, f, devid))
+			return;
+		fq_init(f, &q, 0, 0, false);
+		refusals[i].publish(f, devid, &q);
+		int state = await_backend(f, devid);
+		char *e = be_read(f, devid, "error");
+		CHECK(state == 5 && e && strstr(e, refusals[i].error), "%s: state %d, error '%s'", refusals[i].name,
+		      state, e ? e : "(none)");
+		free(e);
+	}
+}
+
+int main(void)
+{
+	struct unit units = UNIT_INIT, *u = &units;
+	struct fixture f;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0 || access("/dev/net/tun", R_OK | W_OK)) {
+		printf("skip - netback-mq: needs root, a network namespace and /dev/net/tun\n");
+		return unit_finish(u);
+	}
+	if (setup(u, &f)) {
+		unit_case(u, "backend-offers-queues-split-channels-sg-gso", test_backend_offers, &f);
+		unit_case(u, "two-queues-carry-traffic-on-each", test_two_queues, &f);
+		unit_case(u, "one-queue-without-multi-queue-keys", test_one_queue, &f);
+		unit_case(u, "split-event-channels", test_split_channels, &f);
+		unit_case(u, "refused-with-the-reason-in-error", test_refused, &f);
+	}
+	teardown(&f);
+	return unit_finish(u);
+}
