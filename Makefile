@@ -10,7 +10,7 @@ XEN_CFLAGS = -D__XEN_INTERFACE_VERSION__=0x00040e00
 ALL_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers \
              $(XEN_CFLAGS) -iquote src -MMD -MP -pthread $(CFLAGS) $(SANFLAGS)
 # bzImage payloads come packed with any of the kernel's compressors.
-VMM_LIBS  = -llzma -lz -lzstd -llz4 -lbz2 -llzo2
+VMM_LIBS  = -llzma -lz -lzstd -llz4 -lbz2 -llzo2 -luring
 LDFLAGS  += -pthread $(SANFLAGS)
 # xenith-libvirtd parses domain XML with libxml2 (Debian's libxml2-dev) and takes libvirt's public
 # enums (error codes, states, flags) from Debian's libvirt-dev headers.
@@ -128,8 +128,9 @@ FUZZ_FAKE_DOMAIN_SRCS = $(wildcard src/xen/*.c) src/vmm/vm.c src/vmm/dirty_log.c
                         src/vmm/event_loop.c src/backends/console.c $(LOG_SRCS)
 FUZZ_FAKE_DOMAIN_HDRS = $(wildcard src/backends/*.h src/vmm/*.h src/xen/*.h src/lib/*.h) tests/unit/fake_domain.h
 FUZZ_NETBACK_RING_SRCS = tests/fuzz/fuzz_netback_ring.c src/backends/netback_ring.c src/backends/netback_csum.c \
+                         src/backends/netback_offload.c \
                          $(FUZZ_FAKE_DOMAIN_SRCS)
-FUZZ_BLKBACK_RING_SRCS = tests/fuzz/fuzz_blkback_ring.c src/backends/blkback_ring.c src/backends/blkback_io.c \
+FUZZ_BLKBACK_RING_SRCS = tests/fuzz/fuzz_blkback_ring.c src/backends/blkback_ring.c src/backends/blkback_io.c src/backends/blkback_uring.c src/backends/ring_poller.c \
                          $(FUZZ_FAKE_DOMAIN_SRCS)
 
 .PHONY: fuzz

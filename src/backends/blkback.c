@@ -4,12 +4,16 @@
  * (fstat for a file, BLKGETSIZE64 / BLKSSZGET / BLKPBSZGET for a block device), write the backend
  * and frontend directories with everything the frontend may want to know (xenbus_backend), then
  * hotplug-status = connected (there is no script: the file is the device) and InitWait.  When the
- * frontend is Initialised (blkfront publishes its ring there) or Connected, connect() reads
- * protocol (x86_64-abi only), ring-page-order and ring-ref / ring-ref0.., maps the ring pages,
- * binds the event channel and starts the data path (blkback_ring.c), with persistent grants when
- * the frontend also wrote feature-persistent = 1 (we always offer it): its requests are taken on
- * the main loop, woken by an eventfd that the event channel's callback writes from the vCPU thread
- * (and the workers write when held-back work may go on); the I/O runs on the ring's workers.
+ * frontend is Initialised (blkfront publishes its rings there) or Connected, connect() reads
+ * protocol (x86_64-abi only), multi-queue-num-queues (blkback_queues.c: up to what
+ * multi-queue-max-queues offered), ring-page-order, and for each queue ring-ref / ring-ref0.. and
+ * event-channel (under queue-<n>/ with several), maps the ring pages, binds the event channel and
+ * starts the queue's data path (blkback_ring.c) on its own thread, with persistent grants when the
+ * frontend also wrote feature-persistent = 1 (we always offer it).  The main loop carries no
+ * request: the event channel's callback (a vCPU thread) kicks the queue's thread, which takes the
+ * requests and hands them to its engine, io_uring when the host allows one (probed at each
+ * connect, refusal logged) or else its worker threads.  The main loop only hears, through an
+ * eventfd, that a queue's frontend broke its ring, to write the `error` node.
  *
  * A ring of several pages must be contiguous for ring.h's macros: pages that are not neighbours in
  * our mapping of guest RAM are mapped again, side by side, from the RAM's memfd.
@@ -17,9 +21,10 @@
  * Sizes: `sectors` is in `sector-size` units as blkif.h defines it (512-byte sectors for a file);
  * requests always count 512-byte sectors.
  *
- * Detach and teardown undo it in reverse: the ring drains (every request handed to the workers
- * answered, its grants released), the workers stop, the event channel and the ring's grants go, the
- * file closes, the directories go; each disk logs its counters as it goes. */
+ * Detach and teardown undo it in reverse, queue by queue: the event channel goes (its callback no
+ * longer runs), the queue's thread stops, the ring drains (every request handed to the engine
+ * answered, its grants released), the engine stops, the ring's grants go; then the file closes and
+ * the directories go; each disk logs its counters as it goes. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stddef.h>
@@ -45,8 +50,21 @@
 
 _Static_assert(BLKBACK_MAX_DISKS == DOMAIN_MAX_DISKS, "one limit on disks");
 
-#define BUDGET 64                        /* requests per loop iteration per disk */
 #define PAGE 4096u
+
+/* One ring of the disk's (one without multi-queue). */
+struct blkback_queue {
+	struct blkback *bd;
+	unsigned int index;
+	char name[64];                       /* the disk's, with the queue's number when several */
+	unsigned int ring_pages;
+	unsigned long ring_refs[BLKBACK_MAX_RING_PAGES];
+	struct grant_mapping ring_maps[BLKBACK_MAX_RING_PAGES];
+	void *ring_alias;                    /* our own side-by-side mapping of the pages, or NULL */
+	evtchn_port_t port;
+	bool ring_up, bound;
+	struct blkback_ring ring;
+};
 
 struct blkback {
 	struct pv_device dev;                /* first: the generic instance (pv_backend.h) */
@@ -56,103 +74,90 @@ struct blkback {
 	bool block_device;
 	unsigned int sector_size, physical_sector_size;
 	uint64_t bytes;
-	int kick_fd;                         /* -1: none */
-	bool kick_polled;
+	int broken_fd;                       /* a queue's thread writes it when its ring broke; -1 */
+	bool broken_polled;
+	unsigned int offered_queues;         /* multi-queue-max-queues */
+	bool uring_refusal_logged;
 	/* While connected: */
 	bool connected;
 	bool broken_reported;
-	unsigned int ring_pages;
-	unsigned long ring_refs[BLKBACK_MAX_RING_PAGES];
-	struct grant_mapping ring_maps[BLKBACK_MAX_RING_PAGES];
-	void *ring_alias;                    /* our own side-by-side mapping of the pages, or NULL */
-	evtchn_port_t port;
+	unsigned int n_queues;
+	enum blkback_engine engine;
+	struct blkback_queue *queues[BLKBACK_MAX_QUEUES];
 	struct blkback_stats total;          /* of earlier connections */
-	struct blkback_ring ring;
+	uint64_t total_sleeps;
 };
 
 _Static_assert(offsetof(struct blkback, dev) == 0, "xenbus callbacks get the pv_device as the blkback");
 
-/* ---- the main loop's side ---- */
+/* ---- the main loop's side: only a broken ring's report ---- */
 
-static void kick_self(struct blkback *bd)
+static bool any_broken(const struct blkback *bd)
 {
-	uint64_t one = 1;
-
-	if (write(bd->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		LOG("%s: waking ourselves: %s", bd->name, strerror(errno));
+	for (unsigned int i = 0; bd->connected && i < bd->n_queues; i++)
+		if (blkback_ring_broken(&bd->queues[i]->ring))
+			return true;
+	return false;
 }
 
-static void serve(struct blkback *bd)
-{
-	if (!bd->connected)
-		return;
-	enum blkback_work w = blkback_ring_serve(&bd->ring, BUDGET);
-	if (w == BLKBACK_BROKEN && !bd->broken_reported) {
-		bd->broken_reported = true;
-		xenbus_backend_write(&bd->dev.xb, "error", "frontend broke the ring protocol");
-	}
-	if (w == BLKBACK_MORE)
-		kick_self(bd);       /* come back after the other fds had their turn */
-}
-
-static void kicked(void *opaque, uint32_t events)
+static void broken_news(void *opaque, uint32_t events)
 {
 	struct blkback *bd = opaque;
 	uint64_t count;
 
 	(void)events;
-	if (read(bd->kick_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+	if (read(bd->broken_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		return;
-	serve(bd);
+	if (any_broken(bd) && !bd->broken_reported) {
+		bd->broken_reported = true;
+		xenbus_backend_write(&bd->dev.xb, "error", "frontend broke the ring protocol");
+	}
 }
 
-/* The event channel's callback: on a vCPU thread, so only the eventfd. */
+/* The event channel's callback: on a vCPU thread; the queue's thread does the rest. */
 static void guest_notified(void *opaque)
 {
-	struct blkback *bd = opaque;
-	uint64_t one = 1;
+	struct blkback_queue *q = opaque;
 
-	__atomic_fetch_add(&bd->ring.st.kicks, 1, __ATOMIC_RELAXED);
-	if (write(bd->kick_fd, &one, sizeof(one)) < 0)
-		return;    /* EAGAIN: a wake-up is already pending */
+	blkback_ring_kick(&q->ring);
 }
 
 /* ---- xenbus: connect and disconnect ---- */
 
-static void unmap_ring(struct blkback *bd)
+static void unmap_ring(struct blkback_queue *q)
 {
-	if (bd->ring_alias)
-		munmap(bd->ring_alias, (size_t)bd->ring_pages * PAGE);
-	bd->ring_alias = NULL;
-	for (unsigned int i = 0; i < bd->ring_pages; i++)
-		gnttab_unmap(&bd->ring_maps[i]);
-	bd->ring_pages = 0;
+	if (q->ring_alias)
+		munmap(q->ring_alias, (size_t)q->ring_pages * PAGE);
+	q->ring_alias = NULL;
+	for (unsigned int i = 0; i < q->ring_pages; i++)
+		gnttab_unmap(&q->ring_maps[i]);
+	q->ring_pages = 0;
 }
 
 /* The ring's pages side by side: as they are if they already are, else mapped again from the
  * guest RAM's memfd. */
-static void *ring_address(struct blkback *bd, char *err, size_t errlen)
+static void *ring_address(struct blkback_queue *bq, char *err, size_t errlen)
 {
-	struct vm *vm = &bd->dev.dom->vm;
-	uint8_t *first = bd->ring_maps[0].page;
+	struct vm *vm = &bq->bd->dev.dom->vm;
+	uint8_t *first = bq->ring_maps[0].page;
 	bool together = true;
 
-	for (unsigned int i = 1; i < bd->ring_pages; i++)
-		together = together && (uint8_t *)bd->ring_maps[i].page == first + (size_t)i * PAGE;
+	for (unsigned int i = 1; i < bq->ring_pages; i++)
+		together = together && (uint8_t *)bq->ring_maps[i].page == first + (size_t)i * PAGE;
 	if (together)
 		return first;
 	if (vm->memfd < 0) {
 		ERR_SET(err, errlen, "ring pages are not contiguous and guest RAM cannot be mapped again");
 		return NULL;
 	}
-	size_t len = (size_t)bd->ring_pages * PAGE;
+	size_t len = (size_t)bq->ring_pages * PAGE;
 	uint8_t *base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (base == MAP_FAILED) {
 		ERR_SET(err, errlen, "reserving %zu bytes for the ring: %s", len, strerror(errno));
 		return NULL;
 	}
-	for (unsigned int i = 0; i < bd->ring_pages; i++) {
-		off_t off = (off_t)((uint8_t *)bd->ring_maps[i].page - vm->ram);
+	for (unsigned int i = 0; i < bq->ring_pages; i++) {
+		off_t off = (off_t)((uint8_t *)bq->ring_maps[i].page - vm->ram);
 		if (mmap(base + (size_t)i * PAGE, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, vm->memfd,
 			 off) == MAP_FAILED) {
 			ERR_SET(err, errlen, "mapping ring page %u: %s", i, strerror(errno));
@@ -160,14 +165,14 @@ static void *ring_address(struct blkback *bd, char *err, size_t errlen)
 			return NULL;
 		}
 	}
-	bd->ring_alias = base;
+	bq->ring_alias = base;
 	return base;
 }
 
-static int read_ring_refs(struct blkback *bd, struct xenbus_backend *xb, char *err, size_t errlen)
+/* ring-page-order, once for every queue: 0..BLKBACK_MAX_RING_ORDER, or -1 with err. */
+static int read_ring_order(struct xenbus_backend *xb, char *err, size_t errlen)
 {
 	unsigned long order = 0;
-	char key[24];
 	int r = xenbus_backend_read_fe_uint(xb, "ring-page-order", 31, &order);
 
 	if (r && r != -ENOENT) {
@@ -178,17 +183,45 @@ static int read_ring_refs(struct blkback *bd, struct xenbus_backend *xb, char *e
 		ERR_SET(err, errlen, "ring-page-order %lu is beyond max-ring-page-order %d", order, BLKBACK_MAX_RING_ORDER);
 		return -1;
 	}
-	bd->ring_pages = 0;
+	return (int)order;
+}
+
+/* A queue's frontend key (queue-<n>/key with several queues) as a number up to max. */
+static int read_queue_uint(struct blkback_queue *q, struct xenbus_backend *xb, const char *key, unsigned long max,
+			   unsigned long *out, char *err, size_t errlen)
+{
+	char path[48];
+
+	if (blkback_queue_key(path, sizeof(path), q->bd->n_queues, q->index, key)) {
+		ERR_SET(err, errlen, "queue %u: key %s too long", q->index, key);
+		return -1;
+	}
+	int r = xenbus_backend_read_fe_uint(xb, path, max, out);
+	if (r && r != -ENOENT) {
+		ERR_SET(err, errlen, "reading %s/%s: %s", xb->fe_path, path, strerror(-r));
+		return -1;
+	}
+	if (r) {
+		ERR_SET(err, errlen, "%s/%s is missing", xb->fe_path, path);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int read_ring_refs(struct blkback_queue *q, struct xenbus_backend *xb, unsigned int order, char *err,
+			  size_t errlen)
+{
+	char key[24];
 	unsigned int pages = 1u << order;
+
+	q->ring_pages = 0;
 	for (unsigned int i = 0; i < pages; i++) {
 		snprintf(key, sizeof(key), "ring-ref%u", i);
-		r = xenbus_backend_read_fe_uint(xb, key, UINT32_MAX, &bd->ring_refs[i]);
+		int r = read_queue_uint(q, xb, key, UINT32_MAX, &q->ring_refs[i], err, errlen);
 		if (r == -ENOENT && order == 0)          /* a one-page ring says ring-ref */
-			r = xenbus_backend_read_fe_uint(xb, "ring-ref", UINT32_MAX, &bd->ring_refs[i]);
-		if (r) {
-			ERR_SET(err, errlen, "reading %s/%s: %s", xb->fe_path, order ? key : "ring-ref", strerror(-r));
+			r = read_queue_uint(q, xb, "ring-ref", UINT32_MAX, &q->ring_refs[i], err, errlen);
+		if (r)
 			return -1;
-		}
 	}
 	return (int)pages;
 }
@@ -206,12 +239,108 @@ static bool frontend_persistent(struct blkback *bd, struct xenbus_backend *xb)
 	return !r && on;
 }
 
+static void add_stats(struct blkback_stats *to, const struct blkback_stats *s)
+{
+	to->reads += s->reads; to->writes += s->writes; to->flushes += s->flushes;
+	to->discards += s->discards; to->errors += s->errors;
+	to->read_bytes += s->read_bytes; to->write_bytes += s->write_bytes;
+	to->notifies += s->notifies;
+	to->kicks += __atomic_load_n(&s->kicks, __ATOMIC_RELAXED);    /* a vCPU thread's */
+}
+
+/* Undoes a queue's connect_queue, in the order docs/blkif.md gives: the event channel (its callback
+ * no longer runs afterwards), the thread, the in-flight requests, the ring's pages. */
+static void disconnect_queue(struct blkback *bd, struct blkback_queue *q)
+{
+	if (q->bound)
+		evtchn_dom0_unbind(bd->dev.dom, q->port, guest_notified, q);
+	q->bound = false;
+	if (q->ring_up) {
+		blkback_ring_stop(&q->ring);
+		bd->total_sleeps += blkback_ring_poller_stats(&q->ring).sleeps;
+		blkback_ring_destroy(&q->ring);
+		add_stats(&bd->total, &q->ring.st);
+		q->ring.st = (struct blkback_stats){ 0 };
+	}
+	q->ring_up = false;
+	unmap_ring(q);
+}
+
+static int connect_queue(struct blkback *bd, struct blkback_queue *q, struct xenbus_backend *xb, unsigned int order,
+			 bool persistent, char *err, size_t errlen)
+{
+	unsigned long port;
+	int r, pages;
+
+	if (read_queue_uint(q, xb, "event-channel", EVTCHN_PORTS - 1, &port, err, errlen))
+		return -1;
+	if ((pages = read_ring_refs(q, xb, order, err, errlen)) < 0)
+		return -1;
+	for (int i = 0; i < pages; i++) {
+		if ((r = gnttab_map(bd->dev.dom, (grant_ref_t)q->ring_refs[i], 0, false, &q->ring_maps[i]))) {
+			ERR_SET(err, errlen, "queue %u: mapping ring-ref %lu (page %d): refused (%d)", q->index,
+				q->ring_refs[i], i, r);
+			return -1;
+		}
+		q->ring_pages++;
+	}
+	void *sring = ring_address(q, err, errlen);
+	if (!sring)
+		return -1;
+	/* The ring (and its counters) first: a kick may come the moment the port is bound. */
+	q->port = (evtchn_port_t)port;
+	if ((r = blkback_ring_init(&q->ring, bd->dev.dom, q->name, sring, (unsigned int)pages, q->port, &bd->target,
+				   -1, bd->engine))) {
+		ERR_SET(err, errlen, "queue %u: starting its %s engine: %s", q->index, blkback_engine_name(bd->engine),
+			strerror(-r));
+		return -1;
+	}
+	q->ring_up = true;
+	if (persistent && blkback_ring_persistent(&q->ring, BLKBACK_MAX_PERSISTENT_GRANTS))
+		LOG("%s: no memory for the persistent grants' table: each request maps its own", q->name);
+	unsigned int poll_us = bd->dev.dom->params ? bd->dev.dom->params->backend_poll_us : RING_POLLER_DEFAULT_POLL_US;
+	if (blkback_ring_start(&q->ring, poll_us, bd->broken_fd, err, errlen))
+		return -1;
+	r = evtchn_dom0_bind(bd->dev.dom, q->port, guest_notified, q);
+	if (r < 0) {
+		ERR_SET(err, errlen, "queue %u: binding event channel %lu: not a port left unbound for Dom0 (%d)",
+			q->index, port, r);
+		return -1;
+	}
+	q->bound = true;
+	return 0;
+}
+
+static void free_queues(struct blkback *bd)
+{
+	for (unsigned int i = 0; i < BLKBACK_MAX_QUEUES; i++) {
+		if (bd->queues[i])
+			disconnect_queue(bd, bd->queues[i]);
+		free(bd->queues[i]);
+		bd->queues[i] = NULL;
+	}
+	bd->n_queues = 0;
+}
+
+/* io_uring if this host makes one, else the worker threads; a refusal is logged once per disk. */
+static enum blkback_engine choose_engine(struct blkback *bd)
+{
+	char why[128];
+
+	if (!blkback_uring_probe(why, sizeof(why)))
+		return BLKBACK_ENGINE_URING;
+	if (!bd->uring_refusal_logged)
+		LOG("%s: no io_uring (%s): requests run on worker threads", bd->name, why);
+	bd->uring_refusal_logged = true;
+	return BLKBACK_ENGINE_THREADS;
+}
+
 static int vbd_connect(struct xenbus_backend *xb, void *opaque, char *err, size_t errlen)
 {
 	struct blkback *bd = opaque;
 	char protocol[32];
-	unsigned long port;
-	int r, pages;
+	unsigned long asked = 0;
+	int r, order;
 
 	r = xenbus_backend_read_fe(xb, "protocol", protocol, sizeof(protocol));
 	if (r == -ENOENT)
@@ -228,61 +357,40 @@ static int vbd_connect(struct xenbus_backend *xb, void *opaque, char *err, size_
 		ERR_SET(err, errlen, "protocol '%s' is not x86_64-abi", protocol);
 		return -1;
 	}
-	if ((r = xenbus_backend_read_fe_uint(xb, "event-channel", EVTCHN_PORTS - 1, &port))) {
-		ERR_SET(err, errlen, "reading %s/event-channel: %s", xb->fe_path, strerror(-r));
+	r = xenbus_backend_read_fe_uint(xb, "multi-queue-num-queues", UINT32_MAX, &asked);
+	unsigned int n = blkback_queues_negotiate(r, asked, bd->offered_queues, err, errlen);
+	if (!n)
 		return -1;
-	}
-	if ((pages = read_ring_refs(bd, xb, err, errlen)) < 0)
+	if ((order = read_ring_order(xb, err, errlen)) < 0)
 		return -1;
-	for (int i = 0; i < pages; i++) {
-		if ((r = gnttab_map(bd->dev.dom, (grant_ref_t)bd->ring_refs[i], 0, false, &bd->ring_maps[i]))) {
-			ERR_SET(err, errlen, "mapping ring-ref %lu (page %d): refused (%d)", bd->ring_refs[i], i, r);
-			unmap_ring(bd);
+	bool persistent = frontend_persistent(bd, xb);
+	bd->engine = choose_engine(bd);
+	bd->n_queues = n;
+	for (unsigned int i = 0; i < n; i++) {
+		struct blkback_queue *q = calloc(1, sizeof(*q));
+		if (!q) {
+			ERR_SET(err, errlen, "out of memory for queue %u", i);
+			free_queues(bd);
 			return -1;
 		}
-		bd->ring_pages++;
-	}
-	void *sring = ring_address(bd, err, errlen);
-	if (!sring) {
-		unmap_ring(bd);
-		return -1;
-	}
-	/* The ring (and its counters) first: a kick may come the moment the port is bound. */
-	bd->port = (evtchn_port_t)port;
-	if ((r = blkback_ring_init(&bd->ring, bd->dev.dom, bd->name, sring, (unsigned int)pages, bd->port,
-				   &bd->target, bd->kick_fd))) {
-		ERR_SET(err, errlen, "starting the disk's workers: %s", strerror(-r));
-		unmap_ring(bd);
-		return -1;
-	}
-	r = evtchn_dom0_bind(bd->dev.dom, bd->port, guest_notified, bd);
-	if (r < 0) {
-		ERR_SET(err, errlen, "binding event channel %lu: not a port left unbound for Dom0 (%d)", port, r);
-		blkback_ring_destroy(&bd->ring);
-		unmap_ring(bd);
-		return -1;
-	}
-	bool persistent = frontend_persistent(bd, xb);
-	if (persistent && blkback_ring_persistent(&bd->ring, BLKBACK_MAX_PERSISTENT_GRANTS)) {
-		LOG("%s: no memory for the persistent grants' table: each request maps its own", bd->name);
-		persistent = false;
+		q->bd = bd;
+		q->index = i;
+		if (n > 1)
+			snprintf(q->name, sizeof(q->name), "%s q%u", bd->name, i);
+		else
+			snprintf(q->name, sizeof(q->name), "%s", bd->name);
+		bd->queues[i] = q;
+		if (connect_queue(bd, q, xb, (unsigned int)order, persistent, err, errlen)) {
+			free_queues(bd);
+			return -1;
+		}
 	}
 	bd->connected = true;
 	bd->broken_reported = false;
-	LOG("%s: connected: %d ring page(s) (%u requests), ring-ref %lu, event-channel %lu, protocol %s%s",
-	    bd->name, pages, bd->ring.size, bd->ring_refs[0], port, protocol,
-	    persistent ? ", persistent grants" : "");
-	kick_self(bd);       /* requests may be waiting already */
+	LOG("%s: connected: %u queue(s) of %d ring page(s) (%u requests), ring-ref %lu, event-channel %u, "
+	    "protocol %s, %s engine%s", bd->name, n, 1 << order, bd->queues[0]->ring.size, bd->queues[0]->ring_refs[0],
+	    bd->queues[0]->port, protocol, blkback_engine_name(bd->engine), persistent ? ", persistent grants" : "");
 	return 0;
-}
-
-static void add_stats(struct blkback_stats *to, const struct blkback_stats *s)
-{
-	to->reads += s->reads; to->writes += s->writes; to->flushes += s->flushes;
-	to->discards += s->discards; to->errors += s->errors;
-	to->read_bytes += s->read_bytes; to->write_bytes += s->write_bytes;
-	to->notifies += s->notifies;
-	to->kicks += __atomic_load_n(&s->kicks, __ATOMIC_RELAXED);    /* a vCPU thread's */
 }
 
 static void vbd_disconnect(struct xenbus_backend *xb, void *opaque)
@@ -293,12 +401,7 @@ static void vbd_disconnect(struct xenbus_backend *xb, void *opaque)
 	if (!bd->connected)
 		return;
 	bd->connected = false;
-	/* In-flight I/O first: its grants and responses need the ring and the guest's pages. */
-	blkback_ring_destroy(&bd->ring);
-	evtchn_dom0_unbind(bd->dev.dom, bd->port, guest_notified, bd);
-	unmap_ring(bd);
-	add_stats(&bd->total, &bd->ring.st);
-	bd->ring.st = (struct blkback_stats){ 0 };
+	free_queues(bd);
 	LOG("%s: disconnected", bd->name);
 }
 
@@ -306,11 +409,21 @@ static struct blkback_stats stats_of(struct blkback *bd)
 {
 	struct blkback_stats s = bd->total;
 
-	if (bd->connected) {
-		struct blkback_stats now = blkback_ring_stats(&bd->ring);
+	for (unsigned int i = 0; bd->connected && i < bd->n_queues; i++) {
+		struct blkback_stats now = blkback_ring_stats(&bd->queues[i]->ring);
 		add_stats(&s, &now);
 	}
 	return s;
+}
+
+/* Times the disk's threads slept for want of work, over every connection. */
+static uint64_t sleeps_of(const struct blkback *bd)
+{
+	uint64_t n = bd->total_sleeps;
+
+	for (unsigned int i = 0; bd->connected && i < bd->n_queues; i++)
+		n += blkback_ring_poller_stats(&bd->queues[i]->ring).sleeps;
+	return n;
 }
 
 /* ---- lifecycle ---- */
@@ -324,21 +437,21 @@ static void log_counters(struct blkback *bd)
 	    bd->name, (unsigned long long)s.reads, (unsigned long long)s.read_bytes, (unsigned long long)s.writes,
 	    (unsigned long long)s.write_bytes, (unsigned long long)s.flushes, (unsigned long long)s.discards,
 	    (unsigned long long)s.errors, (unsigned long long)s.notifies, (unsigned long long)s.kicks,
-	    bd->ring.broken ? " (broken by the guest)" : "");
+	    bd->broken_reported || any_broken(bd) ? " (broken by the guest)" : "");
 }
 
 /* Everything but the xenstore directories (which the caller handles): the reverse of attach. */
 static void release(struct blkback *bd)
 {
 	vbd_disconnect(&bd->dev.xb, bd);
-	if (bd->kick_polled)
-		event_loop_remove(bd->dev.dom->loop, bd->kick_fd);
-	bd->kick_polled = false;
-	if (bd->kick_fd >= 0)
-		close(bd->kick_fd);
+	if (bd->broken_polled)
+		event_loop_remove(bd->dev.dom->loop, bd->broken_fd);
+	bd->broken_polled = false;
+	if (bd->broken_fd >= 0)
+		close(bd->broken_fd);
 	if (bd->target.fd >= 0)
 		close(bd->target.fd);
-	bd->kick_fd = bd->target.fd = -1;
+	bd->broken_fd = bd->target.fd = -1;
 }
 
 static void vbd_release(struct xenbus_backend *xb, void *opaque)
@@ -404,7 +517,7 @@ static int vbd_attach(struct domain *dom, const void *config, int devid, struct 
 		      char *err, size_t errlen)
 {
 	const struct blkback_config *cfg = config;
-	char sectors[24], info[8], ssize[16], pssize[16], devid_s[16], indirect[8], order[8];
+	char sectors[24], queues[8], info[8], ssize[16], pssize[16], devid_s[16], indirect[8], order[8];
 	struct blkback *bd = calloc(1, sizeof(*bd));
 	int r;
 
@@ -415,17 +528,19 @@ static int vbd_attach(struct domain *dom, const void *config, int devid, struct 
 	bd->dev.dom = dom;
 	bd->dev.devid = devid;
 	bd->cfg = *cfg;
-	bd->kick_fd = bd->target.fd = -1;
+	bd->broken_fd = bd->target.fd = -1;
 	snprintf(bd->name, sizeof(bd->name), "vbd%d.%d (%s)", dom->domid, devid, cfg->vdev);
 	if ((r = open_target(bd, err, errlen)))
 		goto fail;
 	r = -EIO;
-	bd->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (bd->kick_fd < 0 || event_loop_add(dom->loop, bd->kick_fd, EPOLLIN, kicked, bd)) {
+	bd->broken_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (bd->broken_fd < 0 || event_loop_add(dom->loop, bd->broken_fd, EPOLLIN, broken_news, bd)) {
 		ERR_SET(err, errlen, "%s: no room on the main loop", bd->name);
 		goto fail;
 	}
-	bd->kick_polled = true;
+	bd->broken_polled = true;
+	bd->offered_queues = blkback_queues_offer();
+	snprintf(queues, sizeof(queues), "%u", bd->offered_queues);
 	snprintf(sectors, sizeof(sectors), "%llu", (unsigned long long)(bd->bytes / bd->sector_size));
 	snprintf(info, sizeof(info), "%u", (cfg->readonly ? VDISK_READONLY : 0) |
 		 (cfg->cdrom ? VDISK_CDROM | VDISK_REMOVABLE : 0));
@@ -442,7 +557,7 @@ static int vbd_attach(struct domain *dom, const void *config, int devid, struct 
 		{ "sectors", sectors }, { "info", info }, { "sector-size", ssize },
 		{ "physical-sector-size", pssize }, { "feature-flush-cache", "1" }, { "feature-barrier", "1" },
 		{ "feature-max-indirect-segments", indirect }, { "max-ring-page-order", order },
-		{ "feature-persistent", "1" },
+		{ "feature-persistent", "1" }, { "multi-queue-max-queues", queues },
 		{ "feature-discard", bd->target.discard ? "1" : "0" },
 		/* Last, as the list ends at the first NULL key: only with discard. */
 		{ bd->target.discard ? "discard-granularity" : NULL, "4096" },
@@ -482,7 +597,7 @@ static void vbd_list_line(const struct pv_device *dev, char *out, size_t len)
 	const struct blkback *bd = blkback_of(dev);
 
 	snprintf(out, len, "%d %s %d %ld %ld %s %s", dev->devid, bd->cfg.vdev, (int)dev->xb.state,
-		 bd->connected ? (long)bd->port : -1L, bd->connected ? (long)bd->ring_refs[0] : -1L,
+		 bd->connected ? (long)bd->queues[0]->port : -1L, bd->connected ? (long)bd->queues[0]->ring_refs[0] : -1L,
 		 bd->cfg.readonly ? "ro" : "rw", bd->cfg.target);
 }
 
@@ -492,11 +607,14 @@ static void vbd_stats_line(const struct pv_device *dev, char *out, size_t len)
 	struct blkback_stats s = stats_of(bd);
 
 	snprintf(out, len, "%d %s reads=%llu writes=%llu flushes=%llu discards=%llu errors=%llu "
-		 "read_bytes=%llu write_bytes=%llu notifies=%llu kicks=%llu%s", dev->devid, bd->cfg.vdev,
+		 "read_bytes=%llu write_bytes=%llu notifies=%llu kicks=%llu queues=%u engine=%s sleeps=%llu%s",
+		 dev->devid, bd->cfg.vdev,
 		 (unsigned long long)s.reads, (unsigned long long)s.writes, (unsigned long long)s.flushes,
 		 (unsigned long long)s.discards, (unsigned long long)s.errors,
 		 (unsigned long long)s.read_bytes, (unsigned long long)s.write_bytes,
-		 (unsigned long long)s.notifies, (unsigned long long)s.kicks, bd->connected && bd->ring.broken ? " broken" : "");
+		 (unsigned long long)s.notifies, (unsigned long long)s.kicks, bd->connected ? bd->n_queues : 0,
+		 bd->connected ? blkback_engine_name(bd->engine) : "none", (unsigned long long)sleeps_of(bd),
+		 any_broken(bd) ? " broken" : "");
 }
 
 static void vbd_save(const struct pv_device *dev, void *config, struct pv_runtime *rt)
@@ -506,10 +624,12 @@ static void vbd_save(const struct pv_device *dev, void *config, struct pv_runtim
 	*(struct blkback_config *)config = bd->cfg;
 	rt->connected = bd->connected;
 	if (bd->connected) {
-		rt->port = bd->port;
-		rt->n_refs = bd->ring_pages;
-		for (unsigned int i = 0; i < bd->ring_pages && i < PV_MAX_RING_REFS; i++)
-			rt->refs[i] = (uint32_t)bd->ring_refs[i];
+		/* Queue 0's: the record has room for one ring (a restored frontend reconnects anyway). */
+		const struct blkback_queue *q = bd->queues[0];
+		rt->port = q->port;
+		rt->n_refs = q->ring_pages;
+		for (unsigned int i = 0; i < q->ring_pages && i < PV_MAX_RING_REFS; i++)
+			rt->refs[i] = (uint32_t)q->ring_refs[i];
 	}
 }
 

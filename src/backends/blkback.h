@@ -1,7 +1,9 @@
 /* blkback: the Dom0 half of Xen's split block driver (docs/blkif.md), one instance per vbd, inside
- * the domain's VMM.  blkback_config.c parses the --disk / vbd-attach syntax; blkback.c is the
- * device (backing file, xenbus, control); blkback_ring.c the data path on the shared ring, served
- * by the worker threads of blkback_io.c, and pure enough to unit-test on a fake domain. */
+ * the domain's VMM.  blkback_config.c parses the --disk / vbd-attach syntax; blkback_queues.c the
+ * multi-queue keys; blkback.c is the device (backing file, xenbus, control); blkback_ring.c the
+ * data path on one shared ring (a queue), served by its own ring_poller thread, its I/O run by the
+ * worker threads of blkback_io.c or batched through io_uring (blkback_uring.c), and pure enough to
+ * unit-test on a fake domain. */
 #ifndef XENITH_BLKBACK_H
 #define XENITH_BLKBACK_H
 
@@ -22,6 +24,8 @@
 #include <xen/io/blkif.h>
 #include "lib/domain_limits.h"
 #include "lib/vdev.h"
+#include "backends/ring_poller.h"
+#include <sys/uio.h>
 
 struct domain;
 
@@ -34,6 +38,7 @@ struct domain;
 #define BLKBACK_MAX_INFLIGHT 64             /* requests handed to the workers at once, per disk */
 #define BLKBACK_WORKERS 4                   /* threads per connected disk */
 #define BLKBACK_MAX_PERSISTENT_GRANTS 1056  /* per ring: Linux blkback's max_persistent_grants default */
+#define BLKBACK_MAX_QUEUES 4                /* multi-queue-max-queues offers min(online CPUs, this) */
 
 /* ---- One disk's configuration: the --disk / vbd-attach syntax (blkback_config.c) ---- */
 struct blkback_config {
@@ -50,7 +55,24 @@ int blkback_config_parse(const char *spec, struct blkback_config *c, char *err, 
 /* A config that did not come from the parser (a saved record): the same rules.  0, or -1 with err. */
 int blkback_config_check(const struct blkback_config *c, char *err, size_t errlen);
 
-/* ---- The data path (blkback_ring.c, blkback_io.c) ---- */
+/* ---- Multi-queue (blkback_queues.c) ---- */
+/* What multi-queue-max-queues offers: min(online CPUs, BLKBACK_MAX_QUEUES), at least 1. */
+unsigned int blkback_queues_offer(void);
+/* The frontend's multi-queue-num-queues, as xenbus_backend_read_fe_uint returned it (`rc`: 0 or
+ * -errno, -ENOENT when absent: one queue), against what we offered.  The queue count, or 0 with
+ * err (0 queues, more than offered, not a number) for the backend's `error` node. */
+unsigned int blkback_queues_negotiate(int rc, unsigned long asked, unsigned int offered, char *err, size_t errlen);
+/* The frontend's key for queue q of n: `key` itself with one queue, else "queue-<q>/key" (as
+ * Linux's blkfront writes them).  0, or -1 when it does not fit. */
+int blkback_queue_key(char *out, size_t len, unsigned int n, unsigned int q, const char *key);
+
+/* ---- The data path (blkback_ring.c, blkback_io.c, blkback_uring.c) ---- */
+/* How a ring's requests reach the file. */
+enum blkback_engine {
+	BLKBACK_ENGINE_THREADS,             /* blocking calls on the ring's worker pool */
+	BLKBACK_ENGINE_URING,               /* batched through the ring's io_uring */
+};
+const char *blkback_engine_name(enum blkback_engine e);
 struct blkback_stats {
 	uint64_t reads, writes, flushes, discards, errors;   /* requests; flushes count barriers too */
 	uint64_t read_bytes, write_bytes;
@@ -85,6 +107,10 @@ struct blkback_target {
 	bool discard;                       /* a regular file: fallocate can punch holes */
 };
 
+/* What a request does to the file (blkback_ring.c sets it, the engines run it). */
+enum blkback_kind { BLKBACK_KIND_READ, BLKBACK_KIND_WRITE, BLKBACK_KIND_FLUSH, BLKBACK_KIND_BARRIER,
+		    BLKBACK_KIND_DISCARD, BLKBACK_KIND_NONE };
+
 struct blkback_seg {
 	struct grant_mapping map;
 	uint16_t offset, len;               /* bytes within the page */
@@ -98,11 +124,17 @@ struct blkback_req {
 	struct blkback_req *next_free;
 	uint64_t id;
 	uint8_t operation;                  /* the response's (an indirect request's indirect_op) */
-	uint8_t kind;                       /* what the worker does (blkback_ring.c) */
+	uint8_t kind;                       /* enum blkback_kind */
 	bool ordered;                       /* flush/barrier: runs alone, after all before it */
 	uint64_t offset, len;               /* bytes, on the target */
 	unsigned int nr_segs;
 	struct blkback_seg segs[BLKBACK_MAX_INDIRECT_SEGS];
+	/* io_uring's progress through a request (blkback_uring.c): the step of a barrier (sync,
+	 * write, sync), the transfer's iovecs and what is left of them after a short one. */
+	uint8_t step;
+	unsigned int iov_first, iov_n;
+	uint64_t done;
+	struct iovec iov[BLKBACK_MAX_INDIRECT_SEGS];
 };
 
 struct blkback_ring {
@@ -112,10 +144,16 @@ struct blkback_ring {
 	unsigned int size;                  /* entries */
 	evtchn_port_t port;
 	struct blkback_target target;
-	int kick_fd;                        /* written when held-back work may go on; -1: none */
-	bool broken;                        /* an impossible producer index: no longer served */
-	bool started;                       /* the pool runs */
-	struct blkback_pool pool;
+	int kick_fd;                        /* written when held-back work may go on; -1: none (lock) */
+	int broken_fd;                      /* written once when the ring breaks (poller mode); -1 */
+	bool broken;                        /* atomic: an impossible producer index, no longer served */
+	bool started;                       /* the engine runs */
+	bool blocked;                       /* the last serve stopped on BLKBACK_WAIT (serving thread's) */
+	enum blkback_engine engine;
+	struct blkback_pool pool;           /* BLKBACK_ENGINE_THREADS */
+	struct blkback_uring *uring;        /* BLKBACK_ENGINE_URING */
+	struct ring_poller poller;          /* after blkback_ring_start */
+	bool polled;
 	struct blkback_req *held;           /* an ordered request waiting for the others to finish */
 	struct blkback_persistent *pgnts;   /* feature-persistent's kept grants; NULL: not negotiated */
 
@@ -140,16 +178,50 @@ enum blkback_work {
 };
 
 /* The ring is the frontend's (already mapped, `pages` of 4 KiB, contiguous here); it keeps the
- * indices the guest left.  Starts the workers: 0 or -errno. */
+ * indices the guest left.  Starts the engine (io_uring or the workers): 0 or -errno (io_uring
+ * refused by the kernel: -ENOSYS, -EPERM...; nothing then runs). */
 int blkback_ring_init(struct blkback_ring *r, struct domain *dom, const char *name, void *sring,
-		      unsigned int pages, evtchn_port_t port, const struct blkback_target *target, int kick_fd);
-/* Takes up to `budget` requests off the ring: errors answered at once, the rest to the workers. */
+		      unsigned int pages, evtchn_port_t port, const struct blkback_target *target, int kick_fd,
+		      enum blkback_engine engine);
+/* Takes up to `budget` requests off the ring: errors answered at once, the rest to the engine
+ * (io_uring's completions are reaped first, its submissions made in one batch at the end).  Never
+ * re-arms req_event: BLKBACK_IDLE means all is consumed and the caller, before it sleeps, calls
+ * blkback_ring_arm.  The serving thread only (the poller, or a test without one). */
 enum blkback_work blkback_ring_serve(struct blkback_ring *r, unsigned int budget);
-/* Waits for every request handed out (responses sent, grants released). */
+/* About to sleep: req_event = req_cons + 1 and a last look (RING_FINAL_CHECK_FOR_REQUESTS).  True
+ * when requests came meanwhile.  After a BLKBACK_WAIT it re-arms nothing and is false: a
+ * completion kicks the ring when it may go on. */
+bool blkback_ring_arm(struct blkback_ring *r);
+/* The ring's own thread (ring_poller.h), polling `poll_us` after work; `broken_fd` (or -1) is
+ * written once if the frontend breaks the ring, for the main thread to report it.  0, or -1 with
+ * err.  Afterwards only that thread serves; kick it with blkback_ring_kick. */
+int blkback_ring_start(struct blkback_ring *r, unsigned int poll_us, int broken_fd, char *err, size_t errlen);
+/* The event channel's callback (any thread): counts the kick and wakes the ring's thread. */
+void blkback_ring_kick(struct blkback_ring *r);
+/* Ends the ring's thread (after the event channel is unbound); requests in flight stay in flight
+ * until blkback_ring_drain / destroy.  Main thread; idempotent. */
+void blkback_ring_stop(struct blkback_ring *r);
+/* Waits for every request handed out (responses sent, grants released).  The serving thread, or
+ * any once the poller is stopped. */
 void blkback_ring_drain(struct blkback_ring *r);
-/* Drains, stops the workers and releases a held request; the ring memory is no longer touched. */
+/* Stops the thread, drains, stops the engine and releases a held request; the ring memory is no
+ * longer touched. */
 void blkback_ring_destroy(struct blkback_ring *r);
 struct blkback_stats blkback_ring_stats(struct blkback_ring *r);
+/* The poller's counters (all zero if it never ran). */
+struct ring_poller_stats blkback_ring_poller_stats(const struct blkback_ring *r);
+bool blkback_ring_broken(const struct blkback_ring *r);
+
+/* Engines, for blkback_ring.c.  A request the engine finished: e is 0 or -errno. */
+void blkback_ring_finish(struct blkback_req *q, int e);
+/* io_uring (blkback_uring.c): can this host make one?  0, or -errno with why. */
+int blkback_uring_probe(char *why, size_t len);
+int blkback_uring_start(struct blkback_ring *r);           /* 0 or -errno */
+void blkback_uring_queue(struct blkback_ring *r, struct blkback_req *q);   /* on the next submit */
+void blkback_uring_submit(struct blkback_ring *r);         /* what was queued, in one call */
+unsigned int blkback_uring_reap(struct blkback_ring *r, bool wait);  /* completions finished */
+int blkback_uring_fd(const struct blkback_ring *r);        /* readable when a completion came */
+void blkback_uring_stop(struct blkback_ring *r);
 
 /* Persistent grants (blkif.h's feature-persistent), when both ends offered it: called after
  * blkback_ring_init, before the first blkback_ring_serve.  Up to `max` (at most

@@ -1,18 +1,23 @@
 /* blkback's data path: the blkif ring (xen/io/blkif.h) against a backing file.
  *
- * Two sides, two kinds of thread.  The main thread consumes: it copies each request off the ring
- * once (RING_COPY_REQUEST: the guest may scribble on the slot meanwhile), checks it whole, maps its
- * grants and hands it to the workers (blkback_io.c), or answers it at once if it is bad.  Workers
- * do the I/O straight between the file and the granted pages (preadv/pwritev), release the grants
- * and respond.  Every response, whoever makes it, goes through respond(): under r->lock it takes
- * the slot at rsp_prod_pvt, pushes (RING_PUSH_RESPONSES_AND_CHECK_NOTIFY) and tells the guest if
- * the ring asks.  req_cons and req_event are the main thread's alone; rsp_prod_pvt, the response
- * slots, the counters and the bookkeeping below are the lock's.
+ * Two sides.  The serving thread (the ring's ring_poller thread in the VMM; the test itself in
+ * unit tests) consumes: it copies each request off the ring once (RING_COPY_REQUEST: the guest may
+ * scribble on the slot meanwhile), checks it whole, maps its grants and hands it to the engine, or
+ * answers it at once if it is bad.  The engine does the I/O straight between the file and the
+ * granted pages: the worker threads of blkback_io.c with preadv/pwritev, or io_uring
+ * (blkback_uring.c), whose submissions go in one batch per round and whose completions the serving
+ * thread reaps itself.  Every response, whoever makes it, goes through respond(): under r->lock it
+ * takes the slot at rsp_prod_pvt, pushes (RING_PUSH_RESPONSES_AND_CHECK_NOTIFY) and tells the
+ * guest if the ring asks.  req_cons and req_event are the serving thread's alone; rsp_prod_pvt,
+ * the response slots, the counters, kick_fd and the bookkeeping below are the lock's.
+ *
+ * Event indices: serve never re-arms req_event, so while the poller spins a busy frontend
+ * notifies nobody; blkback_ring_arm does, just before the thread sleeps.
  *
  * Bounds.  At most BLKBACK_MAX_INFLIGHT requests are out at once (each owns a struct blkback_req
  * from r->reqs, from the moment it is copied until its response); at most `budget` are taken per
- * call.  When either stops us the caller learns BLKBACK_MORE (come back next loop iteration) or
- * BLKBACK_WAIT (a completion writes kick_fd when there is room again).  A producer index more than
+ * call.  When either stops us the caller learns BLKBACK_MORE (come back at once) or BLKBACK_WAIT
+ * (a completion kicks the ring's thread, or writes kick_fd, when there is room again).  A producer index more than
  * a ring ahead of our responses cannot come from an honest frontend: the ring is marked broken and
  * never looked at again.
  *
@@ -50,8 +55,6 @@
 #define LOG_BURST 10
 #define LOG_WINDOW_NS 10000000000ull
 #define SUBMIT 1                 /* parse(): not a status, the request goes to the workers */
-
-enum req_kind { KIND_READ, KIND_WRITE, KIND_FLUSH, KIND_BARRIER, KIND_DISCARD, KIND_NONE };
 
 static uint64_t now_ns(void)
 {
@@ -91,12 +94,13 @@ static void complain(struct blkback_ring *r, const char *fmt, ...)
 	LOG("%s: %s", r->name, what);
 }
 
-static void kick(struct blkback_ring *r)
+/* Under r->lock, so blkback_ring_stop can take the descriptor away before it closes it. */
+static void kick_locked(struct blkback_ring *r)
 {
 	uint64_t one = 1;
 
 	if (r->kick_fd >= 0 && write(r->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		LOG("%s: waking the main loop: %s", r->name, strerror(errno));
+		LOG("%s: waking the ring's thread: %s", r->name, strerror(errno));
 }
 
 /* ---- persistent grants (feature-persistent) ----
@@ -284,7 +288,7 @@ static void unmap_segs(struct blkback_req *q)
 	for (unsigned int i = 0; i < q->nr_segs; i++) {
 		struct blkback_seg *s = &q->segs[i];
 		if (s->persistent >= 0)
-			persistent_put(q->ring, s, q->kind == KIND_READ);
+			persistent_put(q->ring, s, q->kind == BLKBACK_KIND_READ);
 		else
 			gnttab_unmap(&s->map);
 		s->persistent = -1;
@@ -301,17 +305,17 @@ static void count_locked(struct blkback_ring *r, const struct blkback_req *q, in
 		return;
 	}
 	switch (q->kind) {
-	case KIND_READ: s->reads++; s->read_bytes += q->len; break;
-	case KIND_WRITE: s->writes++; s->write_bytes += q->len; break;
-	case KIND_BARRIER:
+	case BLKBACK_KIND_READ: s->reads++; s->read_bytes += q->len; break;
+	case BLKBACK_KIND_WRITE: s->writes++; s->write_bytes += q->len; break;
+	case BLKBACK_KIND_BARRIER:
 		if (q->len) {
 			s->writes++;
 			s->write_bytes += q->len;
 		}
 		s->flushes++;
 		break;
-	case KIND_FLUSH: s->flushes++; break;
-	case KIND_DISCARD: s->discards++; break;
+	case BLKBACK_KIND_FLUSH: s->flushes++; break;
+	case BLKBACK_KIND_DISCARD: s->discards++; break;
 	default: break;
 	}
 }
@@ -321,7 +325,6 @@ static void count_locked(struct blkback_ring *r, const struct blkback_req *q, in
 static void respond(struct blkback_ring *r, struct blkback_req *q, int16_t status)
 {
 	int notify;
-	bool wake = false;
 
 	unmap_segs(q);
 	pthread_mutex_lock(&r->lock);
@@ -342,15 +345,13 @@ static void respond(struct blkback_ring *r, struct blkback_req *q, int16_t statu
 	 * ordered request go once it is the only one left. */
 	if (r->want_kick && !r->ordered_running && (r->held ? r->inflight == 1 : true)) {
 		r->want_kick = false;
-		wake = true;
+		kick_locked(r);
 	}
 	if (r->inflight <= 1)
 		pthread_cond_broadcast(&r->idle);     /* drain waits for 0, or 1 with a held request */
 	pthread_mutex_unlock(&r->lock);
 	if (notify)
 		evtchn_dom0_send(r->dom, r->port);
-	if (wake)
-		kick(r);
 }
 
 /* ---- the workers' side ---- */
@@ -400,28 +401,35 @@ static void run(struct blkback_job *job)
 {
 	struct blkback_req *q = (struct blkback_req *)job;
 	struct blkback_ring *r = q->ring;
-	int16_t status = BLKIF_RSP_OKAY;
 	int e = 0;
 
 	switch (q->kind) {
-	case KIND_READ: e = transfer(r, q, false); break;
-	case KIND_WRITE: e = transfer(r, q, true); break;
-	case KIND_FLUSH: e = sync_data(r); break;
-	case KIND_BARRIER:
+	case BLKBACK_KIND_READ: e = transfer(r, q, false); break;
+	case BLKBACK_KIND_WRITE: e = transfer(r, q, true); break;
+	case BLKBACK_KIND_FLUSH: e = sync_data(r); break;
+	case BLKBACK_KIND_BARRIER:
 		if (!(e = sync_data(r)) && q->len && !(e = transfer(r, q, true)))
 			e = sync_data(r);
 		break;
-	case KIND_DISCARD:
+	case BLKBACK_KIND_DISCARD:
 		if (fallocate(r->target.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)q->offset,
-			      (off_t)q->len) < 0) {
+			      (off_t)q->len) < 0)
 			e = -errno;
-			if (e == -EOPNOTSUPP) {
-				status = BLKIF_RSP_EOPNOTSUPP;
-				e = 0;
-			}
-		}
 		break;
 	default: e = -EINVAL; break;
+	}
+	blkback_ring_finish(q, e);
+}
+
+/* Both engines end a request here: its status from e, a complaint if it failed, the response. */
+void blkback_ring_finish(struct blkback_req *q, int e)
+{
+	struct blkback_ring *r = q->ring;
+	int16_t status = BLKIF_RSP_OKAY;
+
+	if (q->kind == BLKBACK_KIND_DISCARD && e == -EOPNOTSUPP) {
+		status = BLKIF_RSP_EOPNOTSUPP;     /* the file system cannot punch holes */
+		e = 0;
 	}
 	if (e) {
 		complain(r, "request %llu (op %u) at byte %llu, %llu bytes: %s", (unsigned long long)q->id,
@@ -431,14 +439,14 @@ static void run(struct blkback_job *job)
 	respond(r, q, status);
 }
 
-/* ---- the main thread's side ---- */
+/* ---- the serving thread's side ---- */
 
 /* Checks the segments, the range and the access, then maps the grants (write to the guest's pages
  * for a read).  SUBMIT or a status. */
 static int parse_segments(struct blkback_ring *r, struct blkback_req *q, const struct blkif_request_segment *segs,
 			  unsigned int n, uint64_t sector)
 {
-	bool to_guest = q->kind == KIND_READ;
+	bool to_guest = q->kind == BLKBACK_KIND_READ;
 	uint64_t sectors = 0;
 
 	if (!to_guest && r->target.readonly) {
@@ -501,7 +509,7 @@ static int parse_indirect(struct blkback_ring *r, struct blkback_req *q, const b
 	}
 	memcpy(segs, map.page, n * sizeof(segs[0]));     /* once: the guest may change the page */
 	gnttab_unmap(&map);
-	q->kind = ind->indirect_op == BLKIF_OP_READ ? KIND_READ : KIND_WRITE;
+	q->kind = ind->indirect_op == BLKIF_OP_READ ? BLKBACK_KIND_READ : BLKBACK_KIND_WRITE;
 	return parse_segments(r, q, segs, n, ind->sector_number);
 }
 
@@ -521,7 +529,7 @@ static int parse_discard(struct blkback_ring *r, struct blkback_req *q, const bl
 	}
 	if (!d->nr_sectors)
 		return BLKIF_RSP_OKAY;
-	q->kind = KIND_DISCARD;
+	q->kind = BLKBACK_KIND_DISCARD;
 	q->offset = d->sector_number * SECTOR;
 	q->len = d->nr_sectors * SECTOR;
 	return SUBMIT;
@@ -532,7 +540,7 @@ static int parse(struct blkback_ring *r, struct blkback_req *q, const blkif_requ
 {
 	q->id = req->id;
 	q->operation = req->operation;
-	q->kind = KIND_NONE;
+	q->kind = BLKBACK_KIND_NONE;
 	q->ordered = false;
 	q->nr_segs = 0;
 	q->offset = q->len = 0;
@@ -544,12 +552,12 @@ static int parse(struct blkback_ring *r, struct blkback_req *q, const blkif_requ
 				 req->nr_segments, BLKIF_MAX_SEGMENTS_PER_REQUEST);
 			return BLKIF_RSP_ERROR;
 		}
-		q->kind = req->operation == BLKIF_OP_READ ? KIND_READ : KIND_WRITE;
+		q->kind = req->operation == BLKIF_OP_READ ? BLKBACK_KIND_READ : BLKBACK_KIND_WRITE;
 		return parse_segments(r, q, req->seg, req->nr_segments, req->sector_number);
 	case BLKIF_OP_INDIRECT:
 		return parse_indirect(r, q, (const blkif_request_indirect_t *)req);
 	case BLKIF_OP_FLUSH_DISKCACHE:
-		q->kind = KIND_FLUSH;
+		q->kind = BLKBACK_KIND_FLUSH;
 		q->ordered = true;
 		return SUBMIT;
 	case BLKIF_OP_WRITE_BARRIER:
@@ -562,7 +570,7 @@ static int parse(struct blkback_ring *r, struct blkback_req *q, const blkif_requ
 			complain(r, "request %llu: barrier on a read-only disk refused", (unsigned long long)req->id);
 			return BLKIF_RSP_ERROR;
 		}
-		q->kind = KIND_BARRIER;
+		q->kind = BLKBACK_KIND_BARRIER;
 		q->ordered = true;
 		if (!req->nr_segments)
 			return SUBMIT;
@@ -577,16 +585,33 @@ static int parse(struct blkback_ring *r, struct blkback_req *q, const blkif_requ
 
 static void submit(struct blkback_ring *r, struct blkback_req *q)
 {
+	if (r->engine == BLKBACK_ENGINE_URING) {
+		blkback_uring_queue(r, q);
+		return;
+	}
 	q->job.run = run;
 	blkback_pool_submit(&r->pool, &q->job);
 }
 
+const char *blkback_engine_name(enum blkback_engine e)
+{
+	return e == BLKBACK_ENGINE_URING ? "io_uring" : "threads";
+}
+
 int blkback_ring_init(struct blkback_ring *r, struct domain *dom, const char *name, void *sring,
-		      unsigned int pages, evtchn_port_t port, const struct blkback_target *target, int kick_fd)
+		      unsigned int pages, evtchn_port_t port, const struct blkback_target *target, int kick_fd,
+		      enum blkback_engine engine)
 {
 	blkif_sring_t *s = sring;
 
 	r->dom = dom;
+	r->engine = engine;
+	r->broken_fd = -1;
+	r->blocked = false;
+	r->polled = false;
+	r->uring = NULL;
+	memset(&r->poller, 0, sizeof(r->poller));
+	r->poller.kick_fd = -1;
 	r->name = name;
 	r->port = port;
 	r->target = *target;
@@ -613,7 +638,7 @@ int blkback_ring_init(struct blkback_ring *r, struct domain *dom, const char *na
 	}
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->idle, NULL);
-	int e = blkback_pool_start(&r->pool, BLKBACK_WORKERS);
+	int e = engine == BLKBACK_ENGINE_URING ? blkback_uring_start(r) : blkback_pool_start(&r->pool, BLKBACK_WORKERS);
 	if (e) {
 		pthread_cond_destroy(&r->idle);
 		pthread_mutex_destroy(&r->lock);
@@ -625,10 +650,20 @@ int blkback_ring_init(struct blkback_ring *r, struct domain *dom, const char *na
 
 static void mark_broken(struct blkback_ring *r, RING_IDX prod, RING_IDX rsp)
 {
-	if (!r->broken)
-		LOG("%s: req_prod %u is more than a ring (%u) ahead of our responses (%u): disk broken, no "
-		    "longer served", r->name, prod, r->size, rsp);
-	r->broken = true;
+	uint64_t one = 1;
+
+	if (r->broken)
+		return;
+	LOG("%s: req_prod %u is more than a ring (%u) ahead of our responses (%u): disk broken, no "
+	    "longer served", r->name, prod, r->size, rsp);
+	__atomic_store_n(&r->broken, true, __ATOMIC_RELEASE);
+	if (r->broken_fd >= 0 && write(r->broken_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		LOG("%s: telling the main loop the ring broke: %s", r->name, strerror(errno));
+}
+
+bool blkback_ring_broken(const struct blkback_ring *r)
+{
+	return __atomic_load_n(&r->broken, __ATOMIC_ACQUIRE);
 }
 
 /* An ordered request that waited goes once it is the only one out.  False: still waiting. */
@@ -649,7 +684,7 @@ static bool release_held(struct blkback_ring *r)
 	return go || !q;
 }
 
-enum blkback_work blkback_ring_serve(struct blkback_ring *r, unsigned int budget)
+static enum blkback_work take(struct blkback_ring *r, unsigned int budget)
 {
 	unsigned int used = 0;
 
@@ -707,12 +742,122 @@ enum blkback_work blkback_ring_serve(struct blkback_ring *r, unsigned int budget
 			}
 			submit(r, q);
 		}
-		/* Ask to be told of the next request, then look once more (RING_FINAL_CHECK_FOR_REQUESTS,
-		 * without its peek at rsp_prod_pvt, which is the workers'). */
-		__atomic_store_n(&r->ring.sring->req_event, r->ring.req_cons + 1, __ATOMIC_RELEASE);
-		xen_mb();
+		/* Everything consumed: one more look at the producer before saying so. */
 		if (__atomic_load_n(&r->ring.sring->req_prod, __ATOMIC_ACQUIRE) == r->ring.req_cons)
 			return BLKBACK_IDLE;
+	}
+}
+
+enum blkback_work blkback_ring_serve(struct blkback_ring *r, unsigned int budget)
+{
+	if (r->engine == BLKBACK_ENGINE_URING)
+		blkback_uring_reap(r, false);
+	enum blkback_work w = take(r, budget);
+	if (r->engine == BLKBACK_ENGINE_URING)
+		blkback_uring_submit(r);         /* the round's requests in one call */
+	r->blocked = w == BLKBACK_WAIT;
+	return w;
+}
+
+bool blkback_ring_arm(struct blkback_ring *r)
+{
+	if (r->blocked || r->broken)
+		return false;            /* a completion kicks us when there is room, or nothing will */
+	/* Ask to be told of the next request, then look once more (RING_FINAL_CHECK_FOR_REQUESTS,
+	 * without its peek at rsp_prod_pvt, which is the responders'). */
+	__atomic_store_n(&r->ring.sring->req_event, r->ring.req_cons + 1, __ATOMIC_RELEASE);
+	xen_mb();
+	return __atomic_load_n(&r->ring.sring->req_prod, __ATOMIC_ACQUIRE) != r->ring.req_cons;
+}
+
+/* ---- the ring's own thread (ring_poller.h) ---- */
+
+#define POLLER_BUDGET 64                 /* requests per round: then completions get their turn */
+
+static enum ring_poller_round poller_serve(void *opaque)
+{
+	struct blkback_ring *r = opaque;
+	RING_IDX cons = r->ring.req_cons;
+	unsigned int reaped = r->engine == BLKBACK_ENGINE_URING ? blkback_uring_reap(r, false) : 0;
+	enum blkback_work w = blkback_ring_serve(r, POLLER_BUDGET);
+
+	if (w == BLKBACK_BROKEN)
+		return RING_POLLER_STOPPED;
+	if (w == BLKBACK_MORE || reaped || r->ring.req_cons != cons)
+		return RING_POLLER_WORKED;
+	return RING_POLLER_IDLE;
+}
+
+static bool poller_arm(void *opaque)
+{
+	return blkback_ring_arm(opaque);
+}
+
+/* io_uring's completions wake the thread like a kick. */
+static unsigned int poller_wait_fds(void *opaque, struct pollfd *fds)
+{
+	struct blkback_ring *r = opaque;
+
+	if (r->engine != BLKBACK_ENGINE_URING)
+		return 0;
+	fds[0] = (struct pollfd){ .fd = blkback_uring_fd(r), .events = POLLIN };
+	return 1;
+}
+
+static const struct ring_poller_ops poller_ops = {
+	.serve = poller_serve, .arm = poller_arm, .wait_fds = poller_wait_fds,
+};
+
+int blkback_ring_start(struct blkback_ring *r, unsigned int poll_us, int broken_fd, char *err, size_t errlen)
+{
+	r->broken_fd = broken_fd;
+	if (ring_poller_start(&r->poller, r->name, &poller_ops, r, poll_us, err, errlen))
+		return -1;
+	pthread_mutex_lock(&r->lock);
+	r->kick_fd = ring_poller_kick_fd(&r->poller);
+	pthread_mutex_unlock(&r->lock);
+	r->polled = true;
+	ring_poller_kick(&r->poller);        /* requests may be waiting already */
+	return 0;
+}
+
+void blkback_ring_kick(struct blkback_ring *r)
+{
+	__atomic_fetch_add(&r->st.kicks, 1, __ATOMIC_RELAXED);
+	ring_poller_kick(&r->poller);
+}
+
+void blkback_ring_stop(struct blkback_ring *r)
+{
+	if (!r->polled)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->kick_fd = -1;                     /* ring_poller_stop closes it */
+	pthread_mutex_unlock(&r->lock);
+	ring_poller_stop(&r->poller);
+	r->polled = false;
+}
+
+struct ring_poller_stats blkback_ring_poller_stats(const struct blkback_ring *r)
+{
+	return ring_poller_stats_read(&r->poller);
+}
+
+/* io_uring's completions are reaped by whoever drains: nobody else is left to. */
+static void drain_uring(struct blkback_ring *r)
+{
+	for (;;) {
+		blkback_uring_submit(r);
+		pthread_mutex_lock(&r->lock);
+		unsigned int out = r->inflight;
+		bool held = r->held != NULL;
+		pthread_mutex_unlock(&r->lock);
+		if (out > (held ? 1u : 0u))
+			blkback_uring_reap(r, true);
+		else if (held)
+			release_held(r);
+		else
+			return;
 	}
 }
 
@@ -720,6 +865,10 @@ void blkback_ring_drain(struct blkback_ring *r)
 {
 	if (!r->started)
 		return;
+	if (r->engine == BLKBACK_ENGINE_URING) {
+		drain_uring(r);
+		return;
+	}
 	for (;;) {
 		pthread_mutex_lock(&r->lock);
 		while (r->inflight > (r->held ? 1u : 0u))
@@ -734,10 +883,14 @@ void blkback_ring_drain(struct blkback_ring *r)
 
 void blkback_ring_destroy(struct blkback_ring *r)
 {
+	blkback_ring_stop(r);
 	if (!r->started)
 		return;
 	blkback_ring_drain(r);
-	blkback_pool_stop(&r->pool);
+	if (r->engine == BLKBACK_ENGINE_URING)
+		blkback_uring_stop(r);
+	else
+		blkback_pool_stop(&r->pool);
 	persistent_release_all(r);
 	pthread_cond_destroy(&r->idle);
 	pthread_mutex_destroy(&r->lock);

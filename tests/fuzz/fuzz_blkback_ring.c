@@ -351,7 +351,7 @@ static void op_header(struct input *in)
 
 static void attach(void)
 {
-	if (blkback_ring_init(br, dom, "vbd7.51712 (xvda)", sring(), ring_pages, port, &target, kick_fd))
+	if (blkback_ring_init(br, dom, "vbd7.51712 (xvda)", sring(), ring_pages, port, &target, kick_fd, BLKBACK_ENGINE_THREADS))
 		abort();
 	if (persistent && blkback_ring_persistent(br, PERSISTENT_MAX))
 		abort();

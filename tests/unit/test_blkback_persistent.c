@@ -69,7 +69,7 @@ static struct rig *rig_new(unsigned int persistent)
 		abort();
 	struct blkback_target t = { .fd = g->fd, .sectors = DISK_SECTORS, .discard = true };
 	g->r = calloc(1, sizeof(*g->r));
-	if (blkback_ring_init(g->r, g->d, "vbd7.51712 (xvda)", s, 1, 0, &t, -1))
+	if (blkback_ring_init(g->r, g->d, "vbd7.51712 (xvda)", s, 1, 0, &t, -1, BLKBACK_ENGINE_THREADS))
 		abort();
 	if (persistent && blkback_ring_persistent(g->r, persistent))
 		abort();

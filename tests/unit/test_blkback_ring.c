@@ -73,7 +73,7 @@ static struct rig *rig_make(struct rig_opts o)
 	struct blkback_target t = { .fd = g->fd, .sectors = DISK_SECTORS, .readonly = o.readonly,
 				    .discard = !o.no_discard && !o.readonly };
 	g->r = calloc(1, sizeof(*g->r));
-	if (blkback_ring_init(g->r, g->d, "vbd7.51712 (xvda)", s, pages, 0, &t, -1))
+	if (blkback_ring_init(g->r, g->d, "vbd7.51712 (xvda)", s, pages, 0, &t, -1, BLKBACK_ENGINE_THREADS))
 		abort();
 	return g;
 }
@@ -114,7 +114,8 @@ static void push(struct rig *g)
 	(void)notify;
 }
 
-/* Serves until the ring is idle (or broken), letting the workers finish in between. */
+/* Serves until the ring is idle (or broken), letting the workers finish in between, and arms it
+ * as the ring's thread does before it sleeps. */
 static enum blkback_work serve_all(struct rig *g)
 {
 	enum blkback_work w = BLKBACK_IDLE;
@@ -122,6 +123,8 @@ static enum blkback_work serve_all(struct rig *g)
 	for (int i = 0; i < 1000; i++) {
 		w = blkback_ring_serve(g->r, 64);
 		blkback_ring_drain(g->r);
+		if (w == BLKBACK_IDLE && blkback_ring_arm(g->r))
+			continue;          /* as the ring's thread does before it sleeps */
 		if (w == BLKBACK_IDLE || w == BLKBACK_BROKEN)
 			break;
 	}

@@ -140,8 +140,9 @@ static void drain_host(struct net_rig *g)
 }
 
 /* Budget 64 against a ring kept full.  Push 1: req_event is SHARED_RING_INIT's 1, so the frontend
- * kicks once; the backend then never sleeps (every call ends on its budget, req_event stays 1), so
- * no later push notifies.  `rearm`: the frontend re-arms rsp_event after each reap
+ * kicks once; the backend then never sleeps (every call ends on its budget, and a serve round never
+ * re-arms: only netback_ring_arm does, before the poller sleeps), req_event stays 1, so no later
+ * push notifies.  `rearm`: the frontend re-arms rsp_event after each reap
  * (RING_FINAL_CHECK_FOR_RESPONSES, as netfront's tx gc does): every backend round's push crosses it,
  * one event per round.  Without: only the first push crosses rsp_event = 1. */
 static void test_net_full_ring(struct unit *u, const void *arg)
@@ -174,9 +175,12 @@ static void test_net_full_ring(struct unit *u, const void *arg)
 	CHECK(g->nb->st.tx_notifies * 10 < handled, "%llu events for %u packets",
 	      (unsigned long long)g->nb->st.tx_notifies, handled);
 
-	/* The last full ring: consumed to the end, then the backend sleeps with req_event just past. */
+	/* The last full ring: consumed to the end; serving leaves req_event where it was (nothing is
+	 * armed during a round), then the poller arms before it sleeps: req_event just past. */
 	CHECK_INT(netback_ring_tx(g->nb, 2 * NET_RING), NETBACK_IDLE);
 	drain_host(g);
+	CHECK_INT(g->tx.sring->req_event, 1);
+	CHECK(!netback_ring_arm(g->nb), "arm saw requests on a drained ring");
 	CHECK_INT(g->tx.sring->req_event, g->tx.req_prod_pvt + 1);
 	tx_reap(g);
 	tx_fill(g, 1);
@@ -279,7 +283,7 @@ static struct blk_rig *blk_rig_new(void)
 		abort();
 	struct blkback_target t = { .fd = g->fd, .sectors = DISK_SECTORS };
 	g->r = calloc(1, sizeof(*g->r));
-	if (blkback_ring_init(g->r, g->d, "vbd7.51712 (xvda)", s, 1, 0, &t, -1))
+	if (blkback_ring_init(g->r, g->d, "vbd7.51712 (xvda)", s, 1, 0, &t, -1, BLKBACK_ENGINE_THREADS))
 		abort();
 	return g;
 }
@@ -363,10 +367,12 @@ static void test_blk_full_ring(struct unit *u, const void *arg)
 	CHECK_INT(s.reads, handled);
 	CHECK_INT(s.notifies, rearm ? rounds : 1);
 
-	/* The rest, then the backend sleeps with req_event just past what it took. */
+	/* The rest, then the backend sleeps (its thread arms the ring) with req_event just past what
+	 * it took. */
 	for (int i = 0; i < 8 && blkback_ring_serve(g->r, budget) == BLKBACK_MORE; i++)
 		blkback_ring_drain(g->r);
 	blkback_ring_drain(g->r);
+	CHECK(!blkback_ring_arm(g->r), "arming found requests on a consumed ring");
 	CHECK_INT(g->front.sring->req_event, g->front.req_prod_pvt + 1);
 	blk_reap(u, g);
 	blk_fill(g, 1);
@@ -387,6 +393,7 @@ static void test_blk_rsp_event_ahead(struct unit *u, const void *arg)
 	g->front.sring->rsp_event = 20;
 	CHECK_INT(blkback_ring_serve(g->r, 64), BLKBACK_IDLE);
 	blkback_ring_drain(g->r);
+	CHECK(!blkback_ring_arm(g->r), "arming found requests on a consumed ring");
 	CHECK_INT(blkback_ring_stats(g->r).notifies, 0);
 	blk_fill(g, 16);
 	CHECK(blk_push(g), "a push to a sleeping backend is not told to notify");
