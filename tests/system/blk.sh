@@ -78,6 +78,32 @@ test_guest_pattern_verified_on_host() {
 	[ "$(stat -c %s "$WORK/a.img")" = $((8 << 20)) ] || fail "the image changed size: $(stat -c %s "$WORK/a.img")"
 }
 
+# One queue asked for (blk-features=none) and busy-polled rings (poll=1): the pattern is still
+# written and verified, and the host reads it back.
+test_pattern_plain_and_polled() {
+	image "$WORK/p.img" 8M
+	boot plainpoll "test=blk-pattern seed=13 blk-features=none poll=1" "$WORK/p.img,raw,xvda,rw"
+	expect_log plainpoll "blk: xvda queues 1 poll=1" 30
+	expect_log plainpoll "PASS blk-pattern" 120
+	pattern check "$WORK/p.img" 13 >"$WORK/out" 2>&1 || fail "host check of the guest's pattern: $(cat "$WORK/out")"
+}
+
+# The pattern over as many queues as the backend offers (up to 2), then blk-bench at depth 8 with
+# busy-polled rings: every request answered OKAY and the notifies/events line printed.
+test_pattern_and_bench_over_queues() {
+	image "$WORK/q.img" 8M
+	boot mq "test=blk-pattern seed=17" "$WORK/q.img,raw,xvda,rw"
+	expect_log mq "blk: xvda queues [12] poll=0" 30
+	expect_log mq "PASS blk-pattern" 120
+	pattern check "$WORK/q.img" 17 >"$WORK/out" 2>&1 || fail "host check of the guest's pattern: $(cat "$WORK/out")"
+	wait_for 10 domain_gone mq || fail "mq still listed after PASS"
+	boot mqbench "test=blk-bench mode=randread bs=4096 count=2000 depth=8 poll=1" "$WORK/q.img,raw,xvda,rw"
+	expect_log mqbench "PASS blk-bench" 120
+	log_has mqbench "blk-bench mode=randread bs=4096 count=2000 depth=8 queues" || fail "no blk-bench line"
+	log_has mqbench "blk-bench: notifies [0-9][0-9]* events [0-9][0-9]* requests 2000 per-request " ||
+		fail "no notifies line: $(grep -a 'blk-bench' "$(guest_log mqbench)")"
+}
+
 test_block_device_target() {
 	# A real block device (a loop device over an image): size and sector size come from the device.
 	need losetup util-linux
