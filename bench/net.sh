@@ -277,18 +277,18 @@ hrow() { printf '%-16s %5s %8s %9s %9s %10s %6s %11s\n' "$@"; }
 host_run() {
     local path=$1 dst=$2 size=$3 rate=${4:-0} sout rout fcpu=0 fdrop=0 uniq span send_cpu recv_cpu offered cpu
     local tag=$1-$3-$rate label="host $1"
-    ((rate)) && label+=" paced"
+    if ((rate)); then label+=" paced"; fi
     ip netns exec "$HNS_B" timeout 120 "$LOAD" recv "$dst" 9999 "$HOST_COUNT" 500 10000 \
         >"$BENCH_TMP/hrecv-$tag.out" 2>"$BENCH_TMP/hrecv-$tag.err" &
     local rpid=$!
     BENCH_PIDS+=("$rpid")
     bench_wait_line "$BENCH_TMP/hrecv-$tag.err" '^ready' '' 10 ||
         { bench_msg "net_load recv did not start: $(cat "$BENCH_TMP/hrecv-$tag.err")"; return 1; }
-    [[ $path == tap ]] && { fwd_stats; fcpu=$FWD_CPU fdrop=$FWD_DROPPED; }
+    if [[ $path == tap ]]; then fwd_stats; fcpu=$FWD_CPU fdrop=$FWD_DROPPED; fi
     sout=$(ip netns exec "$HNS_A" timeout 120 "$LOAD" send "$dst" 9999 "$size" "$HOST_COUNT" "$rate") ||
         { bench_msg "net_load send ($path) failed"; return 1; }
     wait "$rpid" || true
-    [[ $path == tap ]] && { fwd_stats; fcpu=$((FWD_CPU - fcpu)) fdrop=$((FWD_DROPPED - fdrop)); }
+    if [[ $path == tap ]]; then fwd_stats; fcpu=$((FWD_CPU - fcpu)) fdrop=$((FWD_DROPPED - fdrop)); fi
     rout=$(cat "$BENCH_TMP/hrecv-$tag.out")
     uniq=$(kv unique "$rout") span=$(kv span_us "$rout")
     [[ -n $uniq && -n $span ]] || { bench_msg "net_load recv ($path) said: $rout $(cat "$BENCH_TMP/hrecv-$tag.err")"; return 1; }
