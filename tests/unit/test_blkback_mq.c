@@ -1,0 +1,290 @@
+/* blkback's multi-queue (backends/blkback_queues.c) and its rings served by their own threads
+ * (backends/blkback_ring.c on ring_poller) on a fake domain with no event loop at all.
+ *
+ * The negotiation table: no multi-queue-num-queues is one queue with the keys at the top; 1..offered
+ * is taken; 0, more than offered, or unreadable is refused with the reason for the `error` node.
+ * The keys: queue-<n>/ring-ref and so on with several queues, as Linux's blkfront writes them.
+ * Traffic: 2 and 4 queues on one disk file, each its own ring, event channel number and thread; the
+ * test (as blkfront, which picks a queue per CPU) spreads requests over them and every queue serves
+ * its share, with each engine.  Idle: once a queue's thread has slept, its ring's req_event was
+ * re-armed just past what it took, and the frontend's next push notifies. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "backends/blkback.h"
+#include "fake_domain.h"
+#include "unit.h"
+
+#define TABLE_GFN 0x300ull
+#define RING_GFN 0x310ull          /* queue q's ring at RING_GFN + q */
+#define DATA_GFN 0x400ull          /* queue q's data page i at DATA_GFN + q * QUEUE_PAGES + i */
+#define DATA_REF 10
+#define QUEUE_PAGES 16
+#define DISK_SECTORS 2048
+
+/* ---- negotiation ---- */
+
+struct nego_case {
+	const char *name;
+	int rc;                    /* what reading multi-queue-num-queues returned */
+	unsigned long asked;
+	unsigned int offered, want;
+	const char *err_has;       /* a refusal's reason contains this */
+};
+
+static const struct nego_case nego_cases[] = {
+	{ "no-key-is-one-queue", -ENOENT, 0, 4, 1, NULL },
+	{ "one-of-four", 0, 1, 4, 1, NULL },
+	{ "two-of-four", 0, 2, 4, 2, NULL },
+	{ "four-of-four", 0, 4, 4, 4, NULL },
+	{ "two-of-two", 0, 2, 2, 2, NULL },
+	{ "zero-refused", 0, 0, 4, 0, "is 0" },
+	{ "five-of-four-refused", 0, 5, 4, 0, "more than multi-queue-max-queues 4" },
+	{ "two-of-one-refused", 0, 2, 1, 0, "more than multi-queue-max-queues 1" },
+	{ "huge-refused", 0, 4294967295ul, 4, 0, "more than" },
+	{ "unreadable-refused", -EINVAL, 0, 4, 0, "multi-queue-num-queues" },
+};
+
+static void test_negotiate(struct unit *u, const void *arg)
+{
+	const struct nego_case *c = arg;
+	char err[256] = "";
+
+	unsigned int n = blkback_queues_negotiate(c->rc, c->asked, c->offered, err, sizeof(err));
+	CHECK_INT(n, c->want);
+	if (c->err_has)
+		CHECK(strstr(err, c->err_has), "reason '%s' lacks '%s'", err, c->err_has);
+	else
+		CHECK_STR(err, "");
+}
+
+static void test_offer(struct unit *u, const void *arg)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned int want = cpus < 1 ? 1 : cpus > BLKBACK_MAX_QUEUES ? BLKBACK_MAX_QUEUES : (unsigned int)cpus;
+	(void)arg;
+
+	CHECK_INT(blkback_queues_offer(), want);
+}
+
+static void test_keys(struct unit *u, const void *arg)
+{
+	char k[32];
+	(void)arg;
+
+	CHECK(!blkback_queue_key(k, sizeof(k), 1, 0, "ring-ref"), "one queue");
+	CHECK_STR(k, "ring-ref");
+	CHECK(!blkback_queue_key(k, sizeof(k), 2, 1, "event-channel"), "two queues");
+	CHECK_STR(k, "queue-1/event-channel");
+	CHECK(!blkback_queue_key(k, sizeof(k), 4, 0, "ring-ref3"), "four queues");
+	CHECK_STR(k, "queue-0/ring-ref3");
+	CHECK_INT(blkback_queue_key(k, 12, 4, 3, "event-channel"), -1);
+}
+
+/* ---- traffic over several queues ---- */
+
+struct queue {
+	blkif_front_ring_t front;
+	struct blkback_ring ring;
+	unsigned int kicks;
+};
+
+struct rig {
+	struct domain *d;
+	unsigned int n;
+	struct queue q[BLKBACK_MAX_QUEUES];
+	char path[64];
+	int fd;
+};
+
+static grant_entry_v1_t *entry(struct domain *d, grant_ref_t ref)
+{
+	return (grant_entry_v1_t *)fake_gpa(d, TABLE_GFN << 12) + ref;
+}
+
+static uint8_t *data_page(struct rig *g, unsigned int q, unsigned int i)
+{
+	return fake_gpa(g->d, (DATA_GFN + q * QUEUE_PAGES + i) << 12);
+}
+
+static struct rig *rig_new(unsigned int n, enum blkback_engine engine)
+{
+	struct rig *g = calloc(1, sizeof(*g));
+	struct xen_add_to_physmap x = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table, .idx = 0, .gpfn = TABLE_GFN };
+	char err[256];
+
+	g->n = n;
+	g->d = fake_domain_new(1);
+	if (fake_op(g->d, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, &x, sizeof(x)))
+		abort();
+	for (unsigned int i = 0; i < n * QUEUE_PAGES; i++)
+		*entry(g->d, DATA_REF + i) = (grant_entry_v1_t){ .flags = GTF_permit_access, .domid = 0,
+								 .frame = (uint32_t)(DATA_GFN + i) };
+	snprintf(g->path, sizeof(g->path), "/tmp/blkback-mq-XXXXXX");
+	g->fd = mkstemp(g->path);
+	if (g->fd < 0 || ftruncate(g->fd, DISK_SECTORS * 512))
+		abort();
+	struct blkback_target t = { .fd = g->fd, .sectors = DISK_SECTORS };
+	for (unsigned int q = 0; q < n; q++) {
+		blkif_sring_t *s = fake_gpa(g->d, (RING_GFN + q) << 12);
+		SHARED_RING_INIT(s);
+		FRONT_RING_INIT(&g->q[q].front, s, 4096);
+		if (blkback_ring_init(&g->q[q].ring, g->d, "vbd7.51712 (xvda)", s, 1, q, &t, -1, engine))
+			abort();
+		if (blkback_ring_start(&g->q[q].ring, RING_POLLER_DEFAULT_POLL_US, -1, err, sizeof(err))) {
+			fprintf(stderr, "%s\n", err);
+			abort();
+		}
+	}
+	return g;
+}
+
+static void rig_free(struct rig *g)
+{
+	for (unsigned int q = 0; q < g->n; q++)
+		blkback_ring_destroy(&g->q[q].ring);
+	close(g->fd);
+	unlink(g->path);
+	fake_domain_free(g->d);
+	free(g);
+}
+
+static void push(struct queue *q)
+{
+	int notify;
+
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->front, notify);
+	if (notify) {
+		q->kicks++;
+		blkback_ring_kick(&q->ring);     /* what the event channel's callback does */
+	}
+}
+
+/* Waits until queue q has answered everything it was given; the OKAY ones. */
+static unsigned int reap(struct rig *g, unsigned int qi)
+{
+	struct queue *q = &g->q[qi];
+	unsigned int ok = 0;
+
+	for (unsigned int spins = 0; spins < 20000; spins++) {
+		while (q->front.rsp_cons != __atomic_load_n(&q->front.sring->rsp_prod, __ATOMIC_ACQUIRE))
+			ok += RING_GET_RESPONSE(&q->front, q->front.rsp_cons++)->status == BLKIF_RSP_OKAY;
+		if (q->front.rsp_cons == q->front.req_prod_pvt)
+			break;
+		usleep(250);
+	}
+	return ok;
+}
+
+struct spread { unsigned int queues; enum blkback_engine engine; };
+
+static void test_spread(struct unit *u, const void *arg)
+{
+	const struct spread *sp = arg;
+	struct rig *g = rig_new(sp->queues, sp->engine);
+	const unsigned int per_queue = 24, total = per_queue * sp->queues;
+	unsigned int ok = 0;
+
+	/* Each request writes one page at its own 8 sectors, through the queue it is spread to. */
+	for (unsigned int i = 0; i < total; i++) {
+		unsigned int qi = i % sp->queues, page = (i / sp->queues) % QUEUE_PAGES;
+		struct queue *q = &g->q[qi];
+		uint8_t *p = data_page(g, qi, page);
+		for (unsigned int b = 0; b < 4096; b++)
+			p[b] = (uint8_t)(i * 7 + b);
+		blkif_request_t *r = RING_GET_REQUEST(&q->front, q->front.req_prod_pvt++);
+		memset(r, 0, sizeof(*r));
+		r->operation = BLKIF_OP_WRITE;
+		r->nr_segments = 1;
+		r->id = i;
+		r->sector_number = (uint64_t)i * 8;
+		r->seg[0] = (struct blkif_request_segment){ .gref = DATA_REF + qi * QUEUE_PAGES + page, .first_sect = 0,
+							    .last_sect = 7 };
+		if (page == QUEUE_PAGES - 1 || i + sp->queues >= total) {
+			push(q);             /* the pages are reused: this batch first */
+			ok += reap(g, qi);
+		}
+	}
+	CHECK_INT(ok, total);
+	for (unsigned int qi = 0; qi < sp->queues; qi++) {
+		struct blkback_stats s = blkback_ring_stats(&g->q[qi].ring);
+		CHECK(s.writes == per_queue && !s.errors, "queue %u: %llu writes, %llu errors", qi,
+		      (unsigned long long)s.writes, (unsigned long long)s.errors);
+		CHECK(s.kicks == g->q[qi].kicks && s.kicks > 0, "queue %u: %llu kicks counted, %u sent", qi,
+		      (unsigned long long)s.kicks, g->q[qi].kicks);
+		CHECK(blkback_ring_poller_stats(&g->q[qi].ring).worked > 0, "queue %u: its thread did nothing", qi);
+	}
+	uint8_t got[4096];
+	for (unsigned int i = 0; i < total; i++) {
+		CHECK_INT(pread(g->fd, got, sizeof(got), (off_t)i * 4096), 4096);
+		bool same = true;
+		for (unsigned int b = 0; b < 4096; b++)
+			same = same && got[b] == (uint8_t)(i * 7 + b);
+		CHECK(same, "request %u's page is not in the file", i);
+	}
+	rig_free(g);
+}
+
+/* No event loop anywhere (dom->loop is NULL): a queue's thread takes a request, answers it, then
+ * sleeps with req_event just past what it took, so the next push notifies, and the kick wakes it. */
+static void test_sleeps_armed(struct unit *u, const void *arg)
+{
+	const struct spread *sp = arg;
+	struct rig *g = rig_new(1, sp->engine);
+	struct queue *q = &g->q[0];
+
+	CHECK(g->d->loop == NULL, "the fake domain has an event loop");
+	for (unsigned int round = 0; round < 3; round++) {
+		blkif_request_t *r = RING_GET_REQUEST(&q->front, q->front.req_prod_pvt++);
+		memset(r, 0, sizeof(*r));
+		r->operation = BLKIF_OP_READ;
+		r->nr_segments = 1;
+		r->id = round;
+		r->seg[0] = (struct blkif_request_segment){ .gref = DATA_REF, .first_sect = 0, .last_sect = 0 };
+		uint64_t sleeps = blkback_ring_poller_stats(&q->ring).sleeps;
+		push(q);
+		CHECK_INT(reap(g, 0), 1);
+		/* The thread goes back to sleep, arming the ring first. */
+		for (unsigned int spins = 0; spins < 20000 && blkback_ring_poller_stats(&q->ring).sleeps <= sleeps; spins++)
+			usleep(100);
+		CHECK(blkback_ring_poller_stats(&q->ring).sleeps > sleeps, "round %u: the thread never slept", round);
+		CHECK_INT(q->front.sring->req_event, q->front.req_prod_pvt + 1);
+	}
+	CHECK_INT(q->kicks, 3);         /* each push found the thread asleep: one event each */
+	rig_free(g);
+}
+
+int main(void)
+{
+	struct unit u = UNIT_INIT;
+	static const struct spread spreads[] = {
+		{ 2, BLKBACK_ENGINE_THREADS }, { 4, BLKBACK_ENGINE_THREADS },
+		{ 2, BLKBACK_ENGINE_URING }, { 4, BLKBACK_ENGINE_URING },
+	};
+	static const char *const names[] = {
+		"two-queues-each-serves-threads", "four-queues-each-serves-threads",
+		"two-queues-each-serves-io_uring", "four-queues-each-serves-io_uring",
+	};
+	char why[128];
+	int no_uring = blkback_uring_probe(why, sizeof(why));
+
+	for (size_t i = 0; i < sizeof(nego_cases) / sizeof(nego_cases[0]); i++)
+		unit_case(&u, nego_cases[i].name, test_negotiate, &nego_cases[i]);
+	unit_case(&u, "offer-is-online-cpus-up-to-4", test_offer, NULL);
+	unit_case(&u, "queue-keys-as-blkfront-writes-them", test_keys, NULL);
+	for (size_t i = 0; i < sizeof(spreads) / sizeof(spreads[0]); i++) {
+		if (spreads[i].engine == BLKBACK_ENGINE_URING && no_uring)
+			printf("skip - %s: the kernel refuses io_uring (%s)\n", names[i], why);
+		else
+			unit_case(&u, names[i], test_spread, &spreads[i]);
+	}
+	unit_case(&u, "thread-sleeps-armed-no-event-loop-threads", test_sleeps_armed, &spreads[0]);
+	if (no_uring)
+		printf("skip - thread-sleeps-armed-no-event-loop-io_uring: the kernel refuses io_uring (%s)\n", why);
+	else
+		unit_case(&u, "thread-sleeps-armed-no-event-loop-io_uring", test_sleeps_armed, &spreads[2]);
+	return unit_finish(&u);
+}
