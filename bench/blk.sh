@@ -84,19 +84,22 @@ EOF
     BENCH_PIDS+=($!)
 }
 
-# vbd_events NAME: "requests events" of its disks so far (requests: every response, errors too;
-# events: notifies + kicks, the event-channel notifications both ways), or "0 0".
+# vbd_events NAME: "requests events exits" of its disks so far (requests: every response, errors too;
+# events: notifies + kicks, the event-channel notifications both ways; exits: the domain's vCPU
+# exits, KVM's own count where it keeps binary stats, else those that reached the VMM), or "0 0 0".
 vbd_events() {
-    local id out line reqs=0 ev=0
+    local id out line info reqs=0 ev=0 ex=0
     id=$("$XL" domid "$1" 2>/dev/null) && out=$(timeout 5 "$CTL" "$id" vbd-list stats 2>/dev/null) ||
-        { echo "0 0"; return; }
+        { echo "0 0 0"; return; }
+    info=$(timeout 5 "$CTL" "$id" info 2>/dev/null || true)
+    if [[ $info =~ \ exits=([0-9]+) ]] || [[ $info =~ user_exits=([0-9]+) ]]; then ex=${BASH_REMATCH[1]}; fi
     while read -r line; do
         [[ $line =~ reads=([0-9]+)\ writes=([0-9]+)\ flushes=([0-9]+)\ discards=([0-9]+)\ errors=([0-9]+) ]] ||
             continue
         reqs=$((reqs + BASH_REMATCH[1] + BASH_REMATCH[2] + BASH_REMATCH[3] + BASH_REMATCH[4] + BASH_REMATCH[5]))
         [[ $line =~ notifies=([0-9]+)\ kicks=([0-9]+) ]] && ev=$((ev + BASH_REMATCH[1] + BASH_REMATCH[2]))
     done <<<"$out"
-    echo "$reqs $ev"
+    echo "$reqs $ev $ex"
 }
 
 # vmm_cpu_us NAME: the CPU time (µs) NAME's VMM has used outside guest mode so far (utime + stime
@@ -108,7 +111,7 @@ vmm_cpu_us() {
     if ((${#f[@]} > 40)); then echo $(((f[11] + f[12] - f[40]) * 1000000 / CLK_TCK)); fi
 }
 
-# guest_run MODE DEPTH: sets g_iops g_mbps g_evreq g_cpureq g_depth, or returns 1 after saying why.
+# guest_run MODE DEPTH: sets g_iops g_mbps g_evreq g_exreq g_cpureq g_depth, or returns 1 after saying why.
 guest_run() {
     local mode=$1 name=bench-blk-$$-$1-$2 log rc=0 opts=""
     log=$XENITH_RUNDIR/log/guest-$name.log
@@ -129,8 +132,9 @@ guest_run() {
     local reqs ev cpu
     cpu=$(vmm_cpu_us "$name")
     [[ -n $cpu ]] && g_cpureq=$(ratio "$cpu" "$COUNT")
-    read -r reqs ev < <(vbd_events "$name")
+    read -r reqs ev ex < <(vbd_events "$name")
     g_evreq=$(ratio "$ev" "$reqs")
+    g_exreq=$(ratio "$ex" "$reqs")
     bench_xl_finish "$name" 2000
 }
 
@@ -171,22 +175,24 @@ fi
 echo "host:   $("${FIO:-false}" --version 2>/dev/null || echo "fio missing") --ioengine=${ENGINE:--} --direct=0 --iodepth=DEPTH on the same file."
 echo "ratio = guest / host (IOPS) at the same depth.  MB = 10^6 bytes.  ev/req: event-channel notifications both"
 echo "        ways per request (vbd-list stats: notifies + kicks over every request the domain made, boot included)."
+echo "ex/req: the domain's vCPU exits per request, boot included (KVM's own count where it keeps binary stats, else"
+echo "        the exits that reached the VMM)."
 echo "cpu_us/req: guest: the VMM's CPU outside guest mode (/proc utime+stime-guest_time, ${CLK_TCK} Hz ticks,"
 echo "        boot included) per request; fio: its usr_cpu+sys_cpu over its runtime, per request."
 echo
-row() { printf '%-10s %5s | %10s %9s %7s %10s | %10s %9s %10s | %7s\n' "$@"; }
-row mode depth "guest IOPS" "MB/s" "ev/req" cpu_us/req "fio IOPS" "MB/s" cpu_us/req ratio
+row() { printf '%-10s %5s | %10s %9s %7s %7s %10s | %10s %9s %10s | %7s\n' "$@"; }
+row mode depth "guest IOPS" "MB/s" "ev/req" "ex/req" cpu_us/req "fio IOPS" "MB/s" cpu_us/req ratio
 for mode in $MODES; do
     case $mode in seqread|seqwrite|randread|randwrite) ;; *) echo "unknown mode $mode" >&2; exit 2 ;; esac
     for depth in $DEPTHS; do
-        g_iops=- g_mbps=- g_evreq=- g_cpureq=- g_depth=- f_iops=- f_mbps=- f_cpureq=-
+        g_iops=- g_mbps=- g_evreq=- g_exreq=- g_cpureq=- g_depth=- f_iops=- f_mbps=- f_cpureq=-
         if [[ -n $BENCH_HAVE_KVM ]] && { [[ -n $GUEST_DEPTH ]] || ((depth == 1)); }; then
             guest_run "$mode" "$depth" || true
         fi
         [[ -n $FIO ]] && { fio_run "$mode" "$depth" || true; }
         r=-
         [[ $g_iops != - && $f_iops != - ]] && r=$(ratio "$g_iops" "$f_iops")
-        row "$mode" "$depth" "$g_iops" "$g_mbps" "$g_evreq" "$g_cpureq" "$f_iops" "$f_mbps" "$f_cpureq" "$r"
+        row "$mode" "$depth" "$g_iops" "$g_mbps" "$g_evreq" "$g_exreq" "$g_cpureq" "$f_iops" "$f_mbps" "$f_cpureq" "$r"
         if [[ $g_depth != - && $g_depth != "$depth" ]]; then echo "           (the guest ran at depth $g_depth)"; fi
     done
 done
