@@ -1,7 +1,8 @@
 /* netback: the Dom0 half of Xen's split network driver (docs/netif.md), one instance per vif,
  * inside the domain's VMM.  netback.c is the device (config, TAP, hotplug, xenbus, control);
  * netback_ring.c the data path on the shared rings, which is pure enough to unit-test;
- * netback_csum.c completes the checksums of csum_blank frames. */
+ * netback_csum.c completes the checksums of csum_blank frames; netback_offload.c maps GSO and
+ * checksum flags between the rings and the TAP's virtio_net_hdr. */
 #ifndef XENITH_NETBACK_H
 #define XENITH_NETBACK_H
 
@@ -9,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <net/if.h>
+#include <linux/virtio_net.h>
 #include "xen/xen_public.h"
 /* ring.h leaves the barriers to us at this interface version. */
 #ifndef xen_mb
@@ -75,6 +77,13 @@ struct netback_ring_params {
 	struct netback_features feat;
 };
 
+/* What a frame read from the TAP with vnet header *h becomes on the rx ring. */
+struct netback_rx_meta {
+	uint16_t flags;                  /* NETRXF_data_validated / csum_blank */
+	uint8_t gso_type;                /* XEN_NETIF_GSO_TYPE_*: NONE, or an extra slot follows */
+	uint16_t gso_size;
+};
+
 struct netback_ring {
 	struct domain *dom;
 	const char *name;                /* the vif's (or queue's), for log lines */
@@ -89,6 +98,9 @@ struct netback_ring {
 	unsigned int log_count;
 	uint64_t log_suppressed;
 	size_t rx_pending;               /* a frame read from the TAP, waiting for rx slots */
+	struct virtio_net_hdr rx_vhdr;   /* its vnet header (feat.vnet_hdr) */
+	struct netback_rx_meta rx_meta;  /* and what it becomes on the ring */
+	unsigned int tap_offloads;       /* TUN_F_* the TAP took at init (netback_tap_offloads) */
 	uint8_t buf[NETBACK_MAX_FRAME + 1];
 	uint8_t rx_buf[NETBACK_MAX_FRAME + 1];
 };
@@ -119,6 +131,40 @@ bool netback_ring_arm(struct netback_ring *r);
 int netback_csum_fill(uint8_t *frame, size_t len, char *why, size_t whylen);
 /* RFC 1071: `sum` plus the ones' complement sum of `len` bytes (odd tail zero-padded), folded. */
 uint16_t netback_csum_add(uint32_t sum, const uint8_t *p, size_t len);
+
+/* Where an Ethernet frame's TCP or UDP header is: Ethernet II, IPv4 (options) or IPv6 (extension
+ * headers), no fragments; every length checked against `len`.  0, or -1 with why. */
+struct netback_l4 {
+	size_t off;                      /* the L4 header, from the frame's start */
+	size_t len;                      /* L4 header and payload, to the IP packet's end */
+	size_t hdr_len;                  /* TCP: its data offset; UDP: 8 */
+	size_t csum_at;                  /* the checksum field, from the L4 header */
+	uint8_t proto;                   /* 6 TCP, 17 UDP */
+	uint8_t ip;                      /* 4 or 6 */
+};
+int netback_l4_find(const uint8_t *frame, size_t len, struct netback_l4 *l4, char *why, size_t whylen);
+/* Completes a checksum left partial at virtio's csum_start/csum_offset (the field holds the
+ * pseudo-header sum; the sum runs from start to the frame's end).  0, or -1 with why. */
+int netback_csum_at(uint8_t *frame, size_t len, size_t start, size_t offset, char *why, size_t whylen);
+
+/* ---- Offloads between the rings' flags and the TAP's vnet header (netback_offload.c) ---- */
+/* What a tx packet's first slot and extras asked for. */
+struct netback_tx_meta {
+	uint16_t flags;                  /* NETTXF_* of the first slot */
+	bool gso;                        /* an XEN_NETIF_EXTRA_TYPE_GSO extra came */
+	uint16_t gso_size;
+	uint8_t gso_type;                /* XEN_NETIF_GSO_TYPE_* */
+};
+/* Makes the frame ready for the TAP: with feat->vnet_hdr fills *h (GSO, NEEDS_CSUM, DATA_VALID);
+ * without, completes a blank checksum in place.  0, or -1 with why (the packet is refused). */
+int netback_tx_offload(uint8_t *frame, size_t len, const struct netback_tx_meta *m,
+		       const struct netback_features *feat, struct virtio_net_hdr *h, char *why, size_t whylen);
+/* May complete the frame's checksum in place (a frontend that takes no blank ones).  0, or -1
+ * with why: the frame is dropped. */
+int netback_rx_offload(uint8_t *frame, size_t len, const struct virtio_net_hdr *h,
+		       const struct netback_features *feat, struct netback_rx_meta *m, char *why, size_t whylen);
+/* The TUN_F_* offloads the TAP may use towards a frontend with these features. */
+unsigned int netback_tap_offloads(const struct netback_features *feat);
 
 /* ---- The device (netback.c), main thread only ----
  * Its table row is `netback_type` (backends/pv_backend.h); the VMM reaches vifs only through that.

@@ -135,7 +135,7 @@ static int l4_check(const struct l4_proto *p, const uint8_t *h, size_t len, char
 	return 0;
 }
 
-int netback_csum_fill(uint8_t *frame, size_t len, char *why, size_t whylen)
+int netback_l4_find(const uint8_t *frame, size_t len, struct netback_l4 *out, char *why, size_t whylen)
 {
 	struct l4_place l4;
 	int r;
@@ -143,13 +143,13 @@ int netback_csum_fill(uint8_t *frame, size_t len, char *why, size_t whylen)
 	if (len < ETH_HLEN)
 		return WHY("frame of %zu bytes", len);
 	uint16_t type = be16(frame + 12);
-	uint8_t *ip = frame + ETH_HLEN;
+	const uint8_t *ip = frame + ETH_HLEN;
 	if (type == ETHERTYPE_IPV4)
 		r = ipv4_l4(ip, len - ETH_HLEN, &l4, why, whylen);
 	else if (type == ETHERTYPE_IPV6)
 		r = ipv6_l4(ip, len - ETH_HLEN, &l4, why, whylen);
 	else
-		return WHY("blank checksum on ethertype %#06x (only IPv4 and IPv6 are completed)", type);
+		return WHY("checksum offload on ethertype %#06x (only IPv4 and IPv6)", type);
 	if (r)
 		return r;
 	const struct l4_proto *p = NULL;
@@ -157,17 +157,44 @@ int netback_csum_fill(uint8_t *frame, size_t len, char *why, size_t whylen)
 		if (l4_protos[i].proto == l4.proto)
 			p = &l4_protos[i];
 	if (!p)
-		return WHY("blank checksum on IP protocol %u (only TCP and UDP are completed)", l4.proto);
-	uint8_t *h = ip + l4.off;
+		return WHY("checksum offload on IP protocol %u (only TCP and UDP)", l4.proto);
+	const uint8_t *h = ip + l4.off;
 	if (l4_check(p, h, l4.len, why, whylen))
 		return -1;
-	/* The field holds the pseudo-header sum: summing over it completes the checksum.  0 would
-	 * mean "no checksum" to UDP, and is the same as 0xffff to TCP. */
-	uint16_t c = (uint16_t)~netback_csum_add(0, h, l4.len);
-	if (!c)
-		c = 0xffff;
-	h[p->csum_at] = (uint8_t)(c >> 8);
-	h[p->csum_at + 1] = (uint8_t)c;
+	*out = (struct netback_l4){
+		.off = ETH_HLEN + l4.off, .len = l4.len,
+		.hdr_len = p->proto == 6 ? (size_t)(h[12] >> 4) * 4 : p->min_hlen,
+		.csum_at = p->csum_at, .proto = p->proto, .ip = type == ETHERTYPE_IPV4 ? 4 : 6,
+	};
 	return 0;
 }
 
+/* Sums [start, start + n) with the partial sum in place and stores the complement.  0 would mean
+ * "no checksum" to UDP, and is the same as 0xffff to TCP. */
+static void csum_store(uint8_t *frame, size_t start, size_t n, size_t field)
+{
+	uint16_t c = (uint16_t)~netback_csum_add(0, frame + start, n);
+	if (!c)
+		c = 0xffff;
+	frame[field] = (uint8_t)(c >> 8);
+	frame[field + 1] = (uint8_t)c;
+}
+
+int netback_csum_fill(uint8_t *frame, size_t len, char *why, size_t whylen)
+{
+	struct netback_l4 l4;
+
+	if (netback_l4_find(frame, len, &l4, why, whylen))
+		return -1;
+	/* The field holds the pseudo-header sum: summing over it completes the checksum. */
+	csum_store(frame, l4.off, l4.len, l4.off + l4.csum_at);
+	return 0;
+}
+
+int netback_csum_at(uint8_t *frame, size_t len, size_t start, size_t offset, char *why, size_t whylen)
+{
+	if (start >= len || offset > len - start || len - start - offset < 2)
+		return WHY("partial checksum at %zu + %zu outside the frame of %zu bytes", start, offset, len);
+	csum_store(frame, start, len - start, start + offset);
+	return 0;
+}

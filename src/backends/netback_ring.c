@@ -18,19 +18,26 @@
  * are enough; the caller stops polling the TAP meanwhile, so nothing is lost and the kernel's TAP
  * queue does the buffering.
  *
- * Checksum offload.  Linux's netfront always offers NETIF_F_IP_CSUM (and NETIF_F_IPV6_CSUM when we
- * write feature-ipv6-csum-offload), so a local TCP or UDP packet arrives with NETTXF_csum_blank.
- * Nothing downstream of a plain TAP would finish its checksum, so we do (netback_csum.c); a frame
- * that does not parse is dropped with NETIF_RSP_ERROR and counted in tx_errors, as Xen's netback
- * drops what checksum_setup refuses.  NETTXF_data_validated alone needs nothing.  On rx we set no
- * NETRXF_* checksum flag: frames from a TAP without a vnet header carry complete checksums we did
- * not verify.
+ * Offloads (netback_offload.c, docs/netif.md "Offloads: GSO and checksums").  A tx packet's GSO
+ * extra and csum_blank / data_validated flags become the virtio_net_hdr written before it when the
+ * TAP has vnet headers (feat.vnet_hdr); without, a blank checksum is completed here
+ * (netback_csum.c) and GSO is refused.  A packet refused gets NETIF_RSP_ERROR and counts in
+ * tx_errors.  On rx the TAP's vnet header becomes NETRXF_csum_blank / data_validated and, for a GSO
+ * frame, NETRXF_extra_info on the first response with the GSO extra in the next slot; the TAP's
+ * offloads (TUNSETOFFLOAD at init) follow the frontend's features, and a frame beyond them is
+ * dropped (rx_drops).
+ *
+ * Event indices.  netback_ring_tx never re-arms req_event: while the queue's thread polls, a busy
+ * frontend pushes without notifying; netback_ring_arm re-arms it before the thread sleeps.
  *
  * A producer index more than a ring ahead of our responses cannot happen with an honest frontend:
  * the vif is marked broken and served no more.  Budgets bound the work per call so one busy vif
  * cannot starve the main loop. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -101,6 +108,16 @@ void netback_ring_init(struct netback_ring *r, const struct netback_ring_params 
 	r->feat = p->feat;
 	r->broken = false;
 	r->rx_pending = 0;
+	r->tap_offloads = 0;
+	/* The kernel must never hand us what the frontend cannot take. */
+	if (r->feat.vnet_hdr) {
+		unsigned int want = netback_tap_offloads(&r->feat);
+		if (ioctl(r->tap_fd, TUNSETOFFLOAD, want))
+			LOG("%s: TUNSETOFFLOAD %#x on the TAP: %s; no offloads from the kernel", r->name,
+			    want, strerror(errno));
+		else
+			r->tap_offloads = want;
+	}
 	/* Start where the frontend's ring is (a fresh one is at 0), as Linux's BACK_RING_ATTACH. */
 	BACK_RING_INIT(&r->tx, txs, PAGE);
 	r->tx.rsp_prod_pvt = r->tx.req_cons = __atomic_load_n(&txs->rsp_prod, __ATOMIC_ACQUIRE);
@@ -183,9 +200,12 @@ enum netback_work netback_ring_tx(struct netback_ring *r, unsigned int budget)
 			const char *bad = NULL;
 			int16_t status;
 			size_t len = 0;
+			struct netback_tx_meta meta = { 0 };
+			struct virtio_net_hdr vh;
 
 			RING_COPY_REQUEST(&r->tx, idx, &slots[0].req);
 			slots[n++].extra = false;
+			meta.flags = slots[0].req.flags;
 			idx++;
 			/* Extra-info slots follow the first request. */
 			bool more_extra = slots[0].req.flags & NETTXF_extra_info;
@@ -199,6 +219,11 @@ enum netback_work netback_ring_tx(struct netback_ring *r, unsigned int budget)
 				idx++;
 				if (x.type == XEN_NETIF_EXTRA_TYPE_NONE || x.type >= XEN_NETIF_EXTRA_TYPE_MAX)
 					bad = "bad extra info type";
+				if (x.type == XEN_NETIF_EXTRA_TYPE_GSO) {
+					meta.gso = true;
+					meta.gso_size = x.u.gso.size;
+					meta.gso_type = x.u.gso.type;
+				}
 				more_extra = x.flags & XEN_NETIF_EXTRA_FLAG_MORE;
 			}
 			/* Then the further fragments. */
@@ -219,17 +244,18 @@ enum netback_work netback_ring_tx(struct netback_ring *r, unsigned int budget)
 			} else {
 				status = tx_gather(r, slots, n, &len);
 			}
-			if (status == NETIF_RSP_OKAY && (slots[0].req.flags & NETTXF_csum_blank)) {
-				char why[160];
-				if (netback_csum_fill(r->buf, len, why, sizeof(why))) {
-					guest_error(r, "tx packet at %u with a blank checksum dropped: %s",
-						    r->tx.req_cons, why);
+			if (status == NETIF_RSP_OKAY) {
+				char why[200];
+				if (netback_tx_offload(r->buf, len, &meta, &r->feat, &vh, why, sizeof(why))) {
+					guest_error(r, "tx packet at %u refused: %s", r->tx.req_cons, why);
 					status = NETIF_RSP_ERROR;
 				}
 			}
 			if (status == NETIF_RSP_OKAY) {
-				ssize_t w = write(r->tap_fd, r->buf, len);
-				if (w == (ssize_t)len) {
+				struct iovec iov[2] = { { &vh, sizeof(vh) }, { r->buf, len } };
+				bool vnet = r->feat.vnet_hdr;
+				ssize_t w = writev(r->tap_fd, iov + !vnet, 2 - !vnet);
+				if (w == (ssize_t)(len + (vnet ? sizeof(vh) : 0))) {
 					r->st.tx_packets++;
 					r->st.tx_bytes += len;
 				} else {
@@ -250,9 +276,9 @@ enum netback_work netback_ring_tx(struct netback_ring *r, unsigned int budget)
 		}
 		if (used >= budget)
 			return NETBACK_MORE;
-		int more;
-		RING_FINAL_CHECK_FOR_REQUESTS(&r->tx, more);
-		if (!more)
+		/* No re-arming here: while the poller spins, req_event stays where it is so a busy
+		 * frontend does not notify; netback_ring_arm sets it before the thread sleeps. */
+		if (!RING_HAS_UNCONSUMED_REQUESTS(&r->tx))
 			return NETBACK_IDLE;
 	}
 }
@@ -271,15 +297,22 @@ static void rx_error_slots(struct netback_ring *r, unsigned int n)
 	}
 }
 
-/* Puts the pending frame into `need` posted slots. */
+/* Puts the pending frame into `need` posted slots: data in slot 0, then (a GSO frame) the
+ * XEN_NETIF_EXTRA_TYPE_GSO extra in slot 1, whose posted page is left unused, then the rest. */
 static void rx_deliver(struct netback_ring *r, unsigned int need)
 {
-	struct grant_mapping maps[NETBACK_MAX_FRAME / PAGE + 1];
-	netif_rx_request_t reqs[NETBACK_MAX_FRAME / PAGE + 1];
+	struct grant_mapping maps[NETBACK_MAX_FRAME / PAGE + 2];
+	netif_rx_request_t reqs[NETBACK_MAX_FRAME / PAGE + 2];
+	const struct netback_rx_meta *m = &r->rx_meta;
+	unsigned int extra_at = m->gso_type != XEN_NETIF_GSO_TYPE_NONE ? 1 : need;
 	unsigned int mapped = 0;
 
 	for (unsigned int i = 0; i < need; i++) {
 		RING_COPY_REQUEST(&r->rx, r->rx.req_cons + i, &reqs[i]);
+		if (i == extra_at) {
+			mapped++;
+			continue;
+		}
 		int e = gnttab_map(r->dom, reqs[i].gref, 0, false, &maps[i]);
 		if (e) {
 			guest_error(r, "rx gref %u refused (%d)", reqs[i].gref, e);
@@ -289,27 +322,66 @@ static void rx_deliver(struct netback_ring *r, unsigned int need)
 	}
 	if (mapped < need) {
 		for (unsigned int i = 0; i < mapped; i++)
-			gnttab_unmap(&maps[i]);
+			if (i != extra_at)
+				gnttab_unmap(&maps[i]);
 		rx_error_slots(r, need);
 		r->st.rx_errors++;
 		return;
 	}
 	size_t at = 0;
 	for (unsigned int i = 0; i < need; i++) {
+		netif_rx_response_t *rsp = RING_GET_RESPONSE(&r->rx, r->rx.rsp_prod_pvt);
+		r->rx.rsp_prod_pvt++;
+		if (i == extra_at) {
+			struct netif_extra_info x = {
+				.type = XEN_NETIF_EXTRA_TYPE_GSO,
+				.u.gso = { .size = m->gso_size, .type = m->gso_type },
+			};
+			_Static_assert(sizeof(x) <= sizeof(*rsp), "an extra fits a response slot");
+			memcpy(rsp, &x, sizeof(x));
+			continue;
+		}
 		size_t chunk = r->rx_pending - at < PAGE ? r->rx_pending - at : PAGE;
 		memcpy(maps[i].page, r->rx_buf + at, chunk);
 		gnttab_unmap(&maps[i]);
 		at += chunk;
-		netif_rx_response_t *rsp = RING_GET_RESPONSE(&r->rx, r->rx.rsp_prod_pvt);
-		*rsp = (netif_rx_response_t){
-			.id = reqs[i].id, .offset = 0, .flags = i + 1 < need ? NETRXF_more_data : 0,
-			.status = (int16_t)chunk,
-		};
-		r->rx.rsp_prod_pvt++;
+		uint16_t flags = at < r->rx_pending ? NETRXF_more_data : 0;
+		if (i == 0)
+			flags |= m->flags | (extra_at < need ? NETRXF_extra_info : 0);
+		*rsp = (netif_rx_response_t){ .id = reqs[i].id, .offset = 0, .flags = flags, .status = (int16_t)chunk };
 	}
 	r->rx.req_cons += need;
 	r->st.rx_packets++;
 	r->st.rx_bytes += r->rx_pending;
+}
+
+/* One frame from the TAP into rx_buf (and rx_vhdr, rx_meta): its length; 0 when the TAP is empty;
+ * -1 for a frame dropped. */
+static ssize_t rx_read(struct netback_ring *r)
+{
+	struct iovec iov[2] = { { &r->rx_vhdr, sizeof(r->rx_vhdr) }, { r->rx_buf, sizeof(r->rx_buf) } };
+	bool vnet = r->feat.vnet_hdr;
+	char why[200];
+
+	r->rx_vhdr = (struct virtio_net_hdr){ 0 };
+	ssize_t n = readv(r->tap_fd, iov + !vnet, 2 - !vnet);
+	if (n <= 0)
+		return 0;                          /* EAGAIN: the TAP is empty */
+	if (vnet && (size_t)n < sizeof(r->rx_vhdr)) {
+		r->st.rx_drops++;
+		return -1;
+	}
+	n -= vnet ? (ssize_t)sizeof(r->rx_vhdr) : 0;
+	if (!n || (size_t)n > NETBACK_MAX_FRAME || (!r->feat.rx_sg && (size_t)n > PAGE)) {
+		r->st.rx_drops++;                  /* no way to hand it over */
+		return -1;
+	}
+	if (netback_rx_offload(r->rx_buf, (size_t)n, &r->rx_vhdr, &r->feat, &r->rx_meta, why, sizeof(why))) {
+		guest_error(r, "rx frame of %zd bytes from the TAP dropped: %s", n, why);
+		r->st.rx_drops++;
+		return -1;
+	}
+	return n;
 }
 
 enum netback_work netback_ring_rx(struct netback_ring *r, unsigned int budget)
@@ -328,19 +400,19 @@ enum netback_work netback_ring_rx(struct netback_ring *r, unsigned int budget)
 			break;
 		}
 		if (!r->rx_pending) {
-			ssize_t n = read(r->tap_fd, r->rx_buf, sizeof(r->rx_buf));
-			if (n <= 0) {
-				result = NETBACK_IDLE;     /* EAGAIN: the TAP is empty */
+			ssize_t n = rx_read(r);
+			if (n == 0) {
+				result = NETBACK_IDLE;
 				break;
 			}
-			if ((size_t)n > NETBACK_MAX_FRAME || (!r->feat.rx_sg && (size_t)n > PAGE)) {
-				r->st.rx_drops++;          /* no way to hand it over in one page */
+			if (n < 0) {
 				done++;
 				continue;
 			}
 			r->rx_pending = (size_t)n;
 		}
-		unsigned int need = (unsigned int)((r->rx_pending + PAGE - 1) / PAGE);
+		unsigned int need = (unsigned int)((r->rx_pending + PAGE - 1) / PAGE) +
+				    (r->rx_meta.gso_type != XEN_NETIF_GSO_TYPE_NONE);
 		if (prod - r->rx.req_cons < need) {
 			/* Ask to be told when enough slots are posted, then look once more. */
 			__atomic_store_n(&r->rx.sring->req_event, r->rx.req_cons + need, __ATOMIC_RELEASE);

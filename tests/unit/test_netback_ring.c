@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/if_tun.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "backends/netback.h"
@@ -56,7 +57,7 @@ static uint8_t *data_page(struct rig *g, unsigned int i)
 	return fake_gpa(g->d, (DATA_GFN + i) << 12);
 }
 
-static struct rig *rig_new(bool rx_sg)
+static struct rig *rig_new_feat(struct netback_features feat)
 {
 	struct rig *g = calloc(1, sizeof(*g));
 	int sv[2];
@@ -86,8 +87,20 @@ static struct rig *rig_new(bool rx_sg)
 	setsockopt(g->peer, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	g->nb = calloc(1, sizeof(*g->nb));
 	netback_ring_init(g->nb, &(struct netback_ring_params){ .dom = g->d, .name = "vif7.0", .tx_page = txs,
-		.rx_page = rxs, .tap_fd = g->tap, .feat = { .rx_sg = rx_sg } });
+		.rx_page = rxs, .tap_fd = g->tap, .feat = feat });
 	return g;
+}
+
+static struct rig *rig_new(bool rx_sg)
+{
+	return rig_new_feat((struct netback_features){ .rx_sg = rx_sg });
+}
+
+/* Serves the rings against another fd (a real TAP) from their current indices. */
+static void rig_attach(struct rig *g, int fd)
+{
+	netback_ring_init(g->nb, &(struct netback_ring_params){ .dom = g->d, .name = "vif7.0",
+		.tx_page = g->tx.sring, .rx_page = g->rx.sring, .tap_fd = fd, .feat = g->nb->feat });
 }
 
 static void rig_free(struct rig *g)
@@ -178,7 +191,7 @@ static void test_tx_extra_info(struct unit *u, const void *arg)
 
 	tx_put(g, DATA_REF, 0, NETTXF_extra_info, 4, 100);
 	struct netif_extra_info *x = (struct netif_extra_info *)RING_GET_REQUEST(&g->tx, g->tx.req_prod_pvt++);
-	*x = (struct netif_extra_info){ .type = XEN_NETIF_EXTRA_TYPE_GSO };
+	*x = (struct netif_extra_info){ .type = XEN_NETIF_EXTRA_TYPE_MCAST_ADD };   /* ignored */
 	tx_push(g);
 	CHECK_INT(netback_ring_tx(g->nb, 64), NETBACK_IDLE);
 	CHECK_INT(host_read(g, got, sizeof(got)), 100);
@@ -292,7 +305,10 @@ static void test_tx_budget(struct unit *u, const void *arg)
 	while (host_read(g, got, sizeof(got)) == 64)
 		frames++;
 	CHECK_INT(frames, 200);
-	/* Idle with req_event set: the frontend's next request will notify. */
+	/* Idle, but serving armed nothing (req_event is SHARED_RING_INIT's 1); arming does, and
+	 * says nothing came meanwhile: the frontend's next request will notify. */
+	CHECK_INT(g->tx.sring->req_event, 1);
+	CHECK(!netback_ring_arm(g->nb), "arm saw requests on an empty ring");
 	CHECK_INT(g->tx.sring->req_event, 201);
 	rig_free(g);
 }
@@ -755,7 +771,7 @@ static void netns_leave(struct netns *n)
 
 /* Creates the namespace, enters it, makes the TAP with netback's own tap_open and addresses it.
  * NULL and why when this machine cannot. */
-static const char *netns_enter(struct netns *n)
+static const char *netns_enter(struct netns *n, const struct tap_options *opt)
 {
 	static char why[300];
 	char err[256], path[64];
@@ -781,8 +797,9 @@ static const char *netns_enter(struct netns *n)
 		return why;
 	}
 	close(fd);
-	n->tap_fd = tap_open(NS_TAP, err, sizeof(err));
-	if (n->tap_fd < 0) {
+	if (opt ? tap_open_queues(NS_TAP, opt, &n->tap_fd, err, sizeof(err)) :
+		  (n->tap_fd = tap_open(NS_TAP, err, sizeof(err))) < 0) {
+		n->tap_fd = -1;
 		snprintf(why, sizeof(why), "tap_open: %s", err);
 		netns_leave(n);
 		return why;
@@ -825,22 +842,26 @@ static ssize_t udp_wait(int s, uint8_t *buf, size_t len, int ms)
 	return recv(s, buf, len, 0);
 }
 
-/* A TCP SYN-ACK from the host to the guest's port 40000 on the TAP within about ms. */
-static bool synack_wait(int tap, int ip, int ms)
+/* A TCP SYN-ACK from the host to the guest's port 40000 on the TAP within about ms (after `skip`
+ * bytes of vnet header); its sequence number in *seq if asked. */
+static bool synack_wait(int tap, int ip, int ms, size_t skip, uint32_t *seq)
 {
-	uint8_t f[2048];
+	uint8_t buf[2048], *f = buf + skip;
 	for (int tries = 0; tries < ms / 50; tries++) {
 		struct pollfd p = { .fd = tap, .events = POLLIN };
 		if (poll(&p, 1, 50) != 1)
 			continue;
-		ssize_t n = read(tap, f, sizeof(f));
+		ssize_t n = read(tap, buf, sizeof(buf)) - (ssize_t)skip;
 		size_t l4 = ip == 4 ? 14 + 20 : 14 + 40;
 		if (n < (ssize_t)l4 + 20 || rd16(f + 12) != (ip == 4 ? 0x0800u : 0x86ddu))
 			continue;
 		if ((ip == 4 ? f[14 + 9] : f[14 + 6]) != 6)
 			continue;
-		if (rd16(f + l4 + 2) == 40000 && (f[l4 + 13] & 0x12) == 0x12)
+		if (rd16(f + l4 + 2) == 40000 && (f[l4 + 13] & 0x12) == 0x12) {
+			if (seq)
+				*seq = (uint32_t)rd16(f + l4 + 4) << 16 | rd16(f + l4 + 6);
 			return true;
+		}
 	}
 	return false;
 }
@@ -852,7 +873,7 @@ static bool kernel_took(const struct pkt *s, int sock, int tap, int ms)
 	uint8_t got[4096];
 
 	if (s->proto == 6)
-		return synack_wait(tap, s->ip, ms);
+		return synack_wait(tap, s->ip, ms, 0, NULL);
 	return udp_wait(sock, got, sizeof(got), ms) == (ssize_t)s->payload;
 }
 
@@ -888,6 +909,486 @@ static void test_csum_host_kernel(struct unit *u, const void *arg)
 	rig_free(g);
 }
 
+/* ---- Offloads: GSO and checksums against a TAP with vnet headers (docs/netif.md) ----
+ * The socketpair plays the kernel: each write of ours starts with a virtio_net_hdr, and what the
+ * test sends starts with one. */
+
+#define VH sizeof(struct virtio_net_hdr)
+
+static const struct netback_features feat_vnet = { .vnet_hdr = true };
+static const struct netback_features feat_gso_tx = { .vnet_hdr = true, .tx_gso = true };
+static const struct netback_features feat_full = {
+	.rx_sg = true, .rx_gso_tcpv4 = true, .rx_gso_tcpv6 = true, .rx_csum_blank = true, .rx_ipv6_csum = true,
+	.vnet_hdr = true, .tx_gso = true,
+};
+
+static void wr32(uint8_t *p, uint32_t v) { wr16(p, v >> 16); wr16(p + 2, v & 0xffff); }
+
+/* The frame through the tx ring in slots of at most 2000 bytes, with a GSO extra after the first
+ * slot when gso_type is not NONE; returns the first slot's status, checks the extra's is NULL. */
+static int16_t send_gso(struct unit *u, struct rig *g, const uint8_t *f, size_t len, uint16_t flags,
+			uint8_t gso_type, uint16_t gso_size)
+{
+	size_t at = 0;
+	unsigned int i = 0;
+	RING_IDX first = g->tx.rsp_cons;
+	bool gso = gso_type != XEN_NETIF_GSO_TYPE_NONE;
+
+	while (at < len) {
+		size_t chunk = len - at < 2000 ? len - at : 2000;
+		memcpy(data_page(g, i), f + at, chunk);
+		uint16_t fl = (at + chunk < len ? NETTXF_more_data : 0) | (i == 0 ? flags : 0) |
+			      (i == 0 && gso ? NETTXF_extra_info : 0);
+		tx_put(g, DATA_REF + i, 0, fl, (uint16_t)(100 + i), (uint16_t)(i == 0 ? len : chunk));
+		if (i == 0 && gso) {
+			struct netif_extra_info *x = (struct netif_extra_info *)RING_GET_REQUEST(&g->tx, g->tx.req_prod_pvt++);
+			*x = (struct netif_extra_info){ .type = XEN_NETIF_EXTRA_TYPE_GSO,
+				.u.gso = { .size = gso_size, .type = gso_type } };
+		}
+		at += chunk;
+		i++;
+	}
+	tx_push(g);
+	netback_ring_tx(g->nb, 64);
+	int16_t status = RING_GET_RESPONSE(&g->tx, first)->status;
+	if (gso)
+		CHECK_INT(RING_GET_RESPONSE(&g->tx, first + 1)->status, NETIF_RSP_NULL);
+	g->tx.rsp_cons = g->tx.sring->rsp_prod;
+	return status;
+}
+
+static struct virtio_net_hdr vh_of(const uint8_t *got)
+{
+	struct virtio_net_hdr h;
+	memcpy(&h, got, sizeof(h));
+	return h;
+}
+
+struct gso_tx { const char *name; struct pkt p; uint8_t type, vtype; uint16_t size; };
+static const struct gso_tx gso_txs[] = {
+	{ "offload-tx-gso-tcpv4", { .ip = 4, .proto = 6, .tcp_opts = 12, .payload = 20000, .dport = 80, .tcp_flags = 0x18 },
+	  XEN_NETIF_GSO_TYPE_TCPV4, VIRTIO_NET_HDR_GSO_TCPV4, 1448 },
+	{ "offload-tx-gso-tcpv6-extension-headers", { .ip = 6, .proto = 6, .v6_exts = true, .payload = 30000, .dport = 80, .tcp_flags = 0x18 },
+	  XEN_NETIF_GSO_TYPE_TCPV6, VIRTIO_NET_HDR_GSO_TCPV6, 1400 },
+};
+
+/* Offered, with vnet headers: the frame goes unchanged behind a header asking the kernel to
+ * segment it, every offset in it the parsed one. */
+static void test_gso_tx(struct unit *u, const void *arg)
+{
+	const struct gso_tx *t = arg;
+	struct rig *g = rig_new_feat(feat_gso_tx);
+	static uint8_t f[65536], got[65536 + VH];
+	struct pkt s = t->p;
+
+	build_pkt(f, &s);
+	CHECK_INT(send_gso(u, g, f, s.len, NETTXF_csum_blank | NETTXF_data_validated, t->type, t->size), NETIF_RSP_OKAY);
+	CHECK_INT(host_read(g, got, sizeof(got)), (long)(VH + s.len));
+	struct virtio_net_hdr h = vh_of(got);
+	CHECK_INT(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	CHECK_INT(h.gso_type, t->vtype);
+	CHECK_INT(h.gso_size, t->size);
+	CHECK_INT(h.hdr_len, s.l4_off + 20 + s.tcp_opts);
+	CHECK_INT(h.csum_start, s.l4_off);
+	CHECK_INT(h.csum_offset, 16);
+	CHECK(!memcmp(got + VH, f, s.len), "a GSO frame was changed on its way");
+	CHECK_INT(g->nb->st.tx_errors, 0);
+	rig_free(g);
+}
+
+/* Refused GSO: ERROR on the first slot, nothing written, counted. */
+struct bad_gso { const char *name; struct netback_features feat; struct pkt p; uint8_t type; uint16_t size; uint16_t flags; };
+#define TCP4 { .ip = 4, .proto = 6, .payload = 5000, .dport = 80, .tcp_flags = 0x18 }
+#define BLANK (NETTXF_csum_blank | NETTXF_data_validated)
+static const struct bad_gso bad_gsos[] = {
+	{ "offload-tx-gso-not-offered-refused", { .vnet_hdr = true }, TCP4, XEN_NETIF_GSO_TYPE_TCPV4, 1448, BLANK },
+	{ "offload-tx-gso-without-vnet-hdr-refused", { .tx_gso = true }, TCP4, XEN_NETIF_GSO_TYPE_TCPV4, 1448, BLANK },
+	{ "offload-tx-gso-size-0-refused", { .vnet_hdr = true, .tx_gso = true }, TCP4, XEN_NETIF_GSO_TYPE_TCPV4, 0, BLANK },
+	{ "offload-tx-gso-size-over-frame-refused", { .vnet_hdr = true, .tx_gso = true }, TCP4, XEN_NETIF_GSO_TYPE_TCPV4, 6000, BLANK },
+	{ "offload-tx-gso-udp-refused", { .vnet_hdr = true, .tx_gso = true },
+	  { .ip = 4, .proto = 17, .payload = 5000, .dport = 5555 }, XEN_NETIF_GSO_TYPE_TCPV4, 1448, BLANK },
+	{ "offload-tx-gso-tcpv6-on-ipv4-refused", { .vnet_hdr = true, .tx_gso = true }, TCP4, XEN_NETIF_GSO_TYPE_TCPV6, 1448, BLANK },
+	{ "offload-tx-gso-type-unknown-refused", { .vnet_hdr = true, .tx_gso = true }, TCP4, 7, 1448, BLANK },
+	{ "offload-tx-gso-without-csum-blank-refused", { .vnet_hdr = true, .tx_gso = true }, TCP4, XEN_NETIF_GSO_TYPE_TCPV4, 1448, 0 },
+};
+
+static void test_bad_gso(struct unit *u, const void *arg)
+{
+	const struct bad_gso *t = arg;
+	struct rig *g = rig_new_feat(t->feat);
+	static uint8_t f[65536], got[65536 + VH];
+	struct pkt s = t->p;
+
+	build_pkt(f, &s);
+	CHECK_INT(send_gso(u, g, f, s.len, t->flags, t->type, t->size), NETIF_RSP_ERROR);
+	CHECK_INT(host_read(g, got, sizeof(got)), -1);
+	CHECK_INT(g->nb->st.tx_errors, 1);
+	CHECK_INT(g->nb->st.tx_packets, 0);
+	rig_free(g);
+}
+
+/* csum_blank with vnet headers: handed to the kernel as NEEDS_CSUM at the parsed offsets, frame
+ * untouched; still refused when its headers do not parse.  data_validated: DATA_VALID.  A plain
+ * frame: a zeroed header. */
+static void test_csum_blank_vnet(struct unit *u, const void *arg)
+{
+	struct rig *g = rig_new_feat(feat_vnet);
+	static uint8_t f[8192], got[8192 + VH];
+	(void)arg;
+
+	for (size_t k = 0; k < sizeof(good_csums) / sizeof(good_csums[0]); k++) {
+		struct pkt s = good_csums[k].p;
+		build_pkt(f, &s);
+		CHECK_INT(send_frame(g, f, s.len, NETTXF_csum_blank | NETTXF_data_validated), NETIF_RSP_OKAY);
+		CHECK_INT(host_read(g, got, sizeof(got)), (long)(VH + s.len));
+		struct virtio_net_hdr h = vh_of(got);
+		CHECK(h.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM && h.gso_type == 0 && h.csum_start == s.l4_off &&
+		      h.csum_start + h.csum_offset == s.csum_at, "%s: flags %u gso %u start %u offset %u",
+		      good_csums[k].name, h.flags, h.gso_type, h.csum_start, h.csum_offset);
+		CHECK(!memcmp(got + VH, f, s.len), "%s: the frame was changed", good_csums[k].name);
+	}
+	struct pkt s = good_csums[0].p;
+	build_pkt(f, &s);
+	CHECK_INT(send_frame(g, f, s.len, NETTXF_data_validated), NETIF_RSP_OKAY);
+	CHECK_INT(host_read(g, got, sizeof(got)), (long)(VH + s.len));
+	CHECK_INT(vh_of(got).flags, VIRTIO_NET_HDR_F_DATA_VALID);
+	CHECK_INT(send_frame(g, f, s.len, 0), NETIF_RSP_OKAY);
+	CHECK_INT(host_read(g, got, sizeof(got)), (long)(VH + s.len));
+	static const struct virtio_net_hdr zero;
+	CHECK(!memcmp(got, &zero, VH), "a plain frame's vnet header is not zeroed");
+	fragment_v4(f, &s);
+	CHECK_INT(send_frame(g, f, s.len, NETTXF_csum_blank), NETIF_RSP_ERROR);
+	CHECK_INT(host_read(g, got, sizeof(got)), -1);
+	CHECK_INT(g->nb->st.tx_errors, 1);
+	rig_free(g);
+}
+
+/* A frame as the kernel hands it over: header, then bytes. */
+static void kernel_send(struct rig *g, const struct virtio_net_hdr *h, const uint8_t *f, size_t len)
+{
+	static uint8_t b[65536 + VH];
+	memcpy(b, h, VH);
+	memcpy(b + VH, f, len);
+	if (send(g->peer, b, VH + len, 0) != (ssize_t)(VH + len))
+		abort();
+}
+
+static struct virtio_net_hdr needs_csum(const struct pkt *s)
+{
+	return (struct virtio_net_hdr){ .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = (uint16_t)s->l4_off,
+		.csum_offset = (uint16_t)(s->csum_at - s->l4_off) };
+}
+
+struct rx_csum { const char *name; struct netback_features feat; struct pkt p; bool completed; uint16_t flags; };
+static const struct rx_csum rx_csums[] = {
+	{ "offload-rx-needs-csum-to-csum-blank-frontend", { .vnet_hdr = true, .rx_csum_blank = true },
+	  { .ip = 4, .proto = 17, .payload = 301, .dport = 5555 }, false, NETRXF_csum_blank | NETRXF_data_validated },
+	{ "offload-rx-needs-csum-ipv6-to-ipv6-csum-frontend", { .vnet_hdr = true, .rx_csum_blank = true, .rx_ipv6_csum = true },
+	  { .ip = 6, .proto = 6, .payload = 999, .dport = 80, .tcp_flags = 0x18 }, false, NETRXF_csum_blank | NETRXF_data_validated },
+	{ "offload-rx-needs-csum-to-no-csum-offload-frontend", { .vnet_hdr = true },
+	  { .ip = 4, .proto = 6, .tcp_opts = 8, .payload = 1001, .dport = 80, .tcp_flags = 0x18 }, true, 0 },
+	{ "offload-rx-needs-csum-ipv6-to-ipv4-only-frontend", { .vnet_hdr = true, .rx_csum_blank = true },
+	  { .ip = 6, .proto = 17, .v6_exts = true, .payload = 77, .dport = 5555 }, true, NETRXF_data_validated },
+};
+
+static void test_rx_csum(struct unit *u, const void *arg)
+{
+	const struct rx_csum *t = arg;
+	struct rig *g = rig_new_feat(t->feat);
+	static uint8_t f[8192];
+	struct pkt s = t->p;
+
+	build_pkt(f, &s);
+	struct virtio_net_hdr h = needs_csum(&s);
+	kernel_send(g, &h, f, s.len);
+	rx_post(g, 1, DATA_REF);
+	CHECK_INT(netback_ring_rx(g->nb, 64), NETBACK_IDLE);
+	CHECK_INT(g->rx.sring->rsp_prod, 1);
+	netif_rx_response_t *r = RING_GET_RESPONSE(&g->rx, 0);
+	CHECK(r->status == (int16_t)s.len && r->flags == t->flags, "rsp status %d flags %#x", r->status, r->flags);
+	const uint8_t *got = data_page(g, 0);
+	if (t->completed) {
+		CHECK(ref_verifies(got, &s), "checksum %#06x does not verify", rd16(got + s.csum_at));
+		memcpy(f + s.csum_at, got + s.csum_at, 2);
+	}
+	CHECK(!memcmp(got, f, s.len), "bytes other than the checksum changed");
+	CHECK_INT(g->nb->st.rx_drops, 0);
+	rig_free(g);
+}
+
+/* A GSO frame to a frontend that asked for it: the extra in slot 1, the data in 0, 2, 3. */
+static void test_rx_gso(struct unit *u, const void *arg)
+{
+	struct rig *g = rig_new_feat(feat_full);
+	static uint8_t f[16384];
+	struct pkt s = { .ip = 4, .proto = 6, .payload = 9000 - 54, .dport = 80, .tcp_flags = 0x18 };
+	(void)arg;
+
+	build_pkt(f, &s);
+	struct virtio_net_hdr h = needs_csum(&s);
+	h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	h.gso_size = 1448;
+	h.hdr_len = (uint16_t)(s.l4_off + 20);
+	kernel_send(g, &h, f, s.len);
+	for (unsigned int i = 0; i < 3; i++)
+		rx_post(g, (uint16_t)(1 + i), DATA_REF + i);
+	CHECK_INT(netback_ring_rx(g->nb, 64), NETBACK_NO_SLOTS);    /* 3 data slots and the extra */
+	CHECK_INT(g->rx.sring->req_event, 4);
+	rx_post(g, 4, DATA_REF + 3);
+	CHECK_INT(netback_ring_rx(g->nb, 64), NETBACK_IDLE);
+	CHECK_INT(g->rx.sring->rsp_prod, 4);
+	netif_rx_response_t *r0 = RING_GET_RESPONSE(&g->rx, 0);
+	CHECK(r0->id == 1 && r0->status == 4096 && r0->flags == (NETRXF_csum_blank | NETRXF_data_validated |
+	      NETRXF_extra_info | NETRXF_more_data), "first rsp id %u status %d flags %#x", r0->id, r0->status, r0->flags);
+	struct netif_extra_info x;
+	memcpy(&x, RING_GET_RESPONSE(&g->rx, 1), sizeof(x));
+	CHECK(x.type == XEN_NETIF_EXTRA_TYPE_GSO && x.flags == 0 && x.u.gso.size == 1448 &&
+	      x.u.gso.type == XEN_NETIF_GSO_TYPE_TCPV4 && x.u.gso.features == 0,
+	      "extra type %u flags %u size %u gso type %u", x.type, x.flags, x.u.gso.size, x.u.gso.type);
+	netif_rx_response_t *r2 = RING_GET_RESPONSE(&g->rx, 2), *r3 = RING_GET_RESPONSE(&g->rx, 3);
+	CHECK(r2->id == 3 && r2->status == 4096 && r2->flags == NETRXF_more_data, "rsp 2 id %u status %d flags %#x",
+	      r2->id, r2->status, r2->flags);
+	CHECK(r3->id == 4 && r3->status == (int16_t)(s.len - 8192) && r3->flags == 0, "rsp 3 id %u status %d flags %#x",
+	      r3->id, r3->status, r3->flags);
+	CHECK(!memcmp(data_page(g, 0), f, 4096) && !memcmp(data_page(g, 2), f + 4096, 4096) &&
+	      !memcmp(data_page(g, 3), f + 8192, s.len - 8192), "GSO frame's bytes misplaced");
+	CHECK_INT(g->nb->st.rx_packets, 1);
+	rig_free(g);
+}
+
+/* What the frontend did not ask for, or the kernel got wrong: dropped, counted, nothing on the ring. */
+struct rx_bad { const char *name; struct netback_features feat; uint8_t gso_type; uint16_t gso_size; uint16_t start, offset; };
+static const struct rx_bad rx_bads[] = {
+	{ "offload-rx-gso-to-frontend-without-gso-dropped", { .vnet_hdr = true, .rx_sg = true, .rx_csum_blank = true },
+	  VIRTIO_NET_HDR_GSO_TCPV4, 1448, 34, 16 },
+	{ "offload-rx-gso-tcpv6-to-tcpv4-frontend-dropped", { .vnet_hdr = true, .rx_sg = true, .rx_csum_blank = true, .rx_gso_tcpv4 = true },
+	  VIRTIO_NET_HDR_GSO_TCPV6, 1448, 34, 16 },
+	{ "offload-rx-gso-without-sg-dropped", { .vnet_hdr = true, .rx_csum_blank = true, .rx_gso_tcpv4 = true },
+	  VIRTIO_NET_HDR_GSO_TCPV4, 1448, 34, 16 },
+	{ "offload-rx-gso-udp-dropped", feat_full, VIRTIO_NET_HDR_GSO_UDP, 1448, 34, 6 },
+	{ "offload-rx-gso-ecn-dropped", feat_full, VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN, 1448, 34, 16 },
+	{ "offload-rx-gso-size-0-dropped", feat_full, VIRTIO_NET_HDR_GSO_TCPV4, 0, 34, 16 },
+	{ "offload-rx-csum-start-past-frame-dropped", { .vnet_hdr = true }, 0, 0, 3000, 16 },
+	{ "offload-rx-csum-offset-past-frame-dropped", { .vnet_hdr = true }, 0, 0, 34, 2000 },
+	{ "offload-rx-csum-field-across-end-dropped", { .vnet_hdr = true }, 0, 0, 1000, 999 },
+};
+
+static void test_rx_bad(struct unit *u, const void *arg)
+{
+	const struct rx_bad *t = arg;
+	struct rig *g = rig_new_feat(t->feat);
+	static uint8_t f[4096];
+	struct pkt s = { .ip = 4, .proto = 6, .payload = 2000 - 54, .dport = 80, .tcp_flags = 0x18 };
+
+	build_pkt(f, &s);
+	struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = t->gso_type,
+		.gso_size = t->gso_size, .hdr_len = 54, .csum_start = t->start, .csum_offset = t->offset };
+	kernel_send(g, &h, f, s.len);
+	for (unsigned int i = 0; i < 4; i++)
+		rx_post(g, (uint16_t)i, DATA_REF + i);
+	CHECK_INT(netback_ring_rx(g->nb, 64), NETBACK_IDLE);
+	CHECK_INT(g->rx.sring->rsp_prod, 0);
+	CHECK_INT(g->nb->st.rx_drops, 1);
+	rig_free(g);
+}
+
+/* DATA_VALID alone: data_validated; a frame with no vnet header bytes at all: dropped. */
+static void test_rx_data_valid(struct unit *u, const void *arg)
+{
+	struct rig *g = rig_new_feat(feat_vnet);
+	uint8_t f[100] = { 0 };
+	(void)arg;
+
+	kernel_send(g, &(struct virtio_net_hdr){ .flags = VIRTIO_NET_HDR_F_DATA_VALID }, f, sizeof(f));
+	send(g->peer, f, 5, 0);
+	rx_post(g, 1, DATA_REF);
+	rx_post(g, 2, DATA_REF + 1);
+	CHECK_INT(netback_ring_rx(g->nb, 64), NETBACK_IDLE);
+	CHECK_INT(g->rx.sring->rsp_prod, 1);
+	CHECK_INT(RING_GET_RESPONSE(&g->rx, 0)->flags, NETRXF_data_validated);
+	CHECK_INT(RING_GET_RESPONSE(&g->rx, 0)->status, 100);
+	CHECK_INT(g->nb->st.rx_drops, 1);
+	rig_free(g);
+}
+
+/* The TAP's offloads follow the frontend: TSO only with csum and sg, nothing without vnet headers. */
+static void test_tap_offloads(struct unit *u, const void *arg)
+{
+	(void)arg;
+	CHECK_INT(netback_tap_offloads(&(struct netback_features){ 0 }), 0);
+	CHECK_INT(netback_tap_offloads(&(struct netback_features){ .rx_csum_blank = true, .rx_sg = true,
+		.rx_gso_tcpv4 = true }), 0);
+	CHECK_INT(netback_tap_offloads(&feat_vnet), 0);
+	CHECK_INT(netback_tap_offloads(&(struct netback_features){ .vnet_hdr = true, .rx_csum_blank = true }), TUN_F_CSUM);
+	CHECK_INT(netback_tap_offloads(&(struct netback_features){ .vnet_hdr = true, .rx_csum_blank = true,
+		.rx_gso_tcpv4 = true, .rx_gso_tcpv6 = true }), TUN_F_CSUM);
+	CHECK_INT(netback_tap_offloads(&(struct netback_features){ .vnet_hdr = true, .rx_sg = true,
+		.rx_gso_tcpv4 = true }), 0);
+	CHECK_INT(netback_tap_offloads(&(struct netback_features){ .vnet_hdr = true, .rx_csum_blank = true,
+		.rx_sg = true, .rx_gso_tcpv6 = true }), TUN_F_CSUM | TUN_F_TSO6);
+	CHECK_INT(netback_tap_offloads(&feat_full), TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
+}
+
+/* ---- The host kernel as witness of the offloads: a vnet-header TAP in a private namespace ---- */
+
+/* A guest's GSO TCP segment of 14000 bytes (under any initial receive window) written through the
+ * ring arrives whole and in order at a TCP socket in the namespace: the kernel took the header we
+ * wrote (GSO, partial checksum) as it should. */
+static void test_gso_host_tx(struct unit *u, const void *arg)
+{
+	const struct netns *n = arg;
+	struct rig *g = rig_new_feat(feat_full);
+	static uint8_t f[32768], got[32768];
+	uint32_t hseq = 0;
+	size_t have = 0;
+
+	rig_attach(g, n->tap_fd);
+	int ls = bound_socket(AF_INET, SOCK_STREAM, 5557);
+	CHECK(ls >= 0, "TCP listener in the namespace: %s", strerror(errno));
+	struct pkt syn = { .ip = 4, .proto = 6, .tcp_opts = 4, .dport = 5557, .tcp_flags = 0x02 };
+	build_pkt(f, &syn);
+	CHECK_INT(send_frame(g, f, syn.len, BLANK), NETIF_RSP_OKAY);
+	CHECK(synack_wait(n->tap_fd, 4, 2000, VH, &hseq), "no SYN-ACK from the namespace");
+	struct pkt d = { .ip = 4, .proto = 6, .payload = 14000, .dport = 5557, .tcp_flags = 0x18 };
+	build_pkt(f, &d);
+	wr32(f + d.l4_off + 4, 0x12340001);          /* build_pkt's SYN had sequence 0x12340000 */
+	wr32(f + d.l4_off + 8, hseq + 1);
+	CHECK_INT(send_gso(u, g, f, d.len, BLANK, XEN_NETIF_GSO_TYPE_TCPV4, 1400), NETIF_RSP_OKAY);
+	struct pollfd p = { .fd = ls, .events = POLLIN };
+	int c = poll(&p, 1, 2000) == 1 ? accept(ls, NULL, NULL) : -1;
+	CHECK(c >= 0, "the connection was not accepted");
+	for (int tries = 0; c >= 0 && have < d.payload && tries < 40; tries++) {
+		struct pollfd q = { .fd = c, .events = POLLIN };
+		if (poll(&q, 1, 50) != 1)
+			continue;
+		ssize_t r = recv(c, got + have, sizeof(got) - have, MSG_DONTWAIT);
+		if (r > 0)
+			have += (size_t)r;
+	}
+	CHECK_INT(have, d.payload);
+	CHECK(!memcmp(got, f + d.l4_off + 20, d.payload), "the stream's bytes differ from the GSO frame's");
+	CHECK_INT(g->nb->st.tx_errors, 0);
+	if (c >= 0)
+		close(c);
+	close(ls);
+	rig_attach(g, g->tap);
+	rig_free(g);
+}
+
+/* Our own netfront's view of the rx ring: pages handed out as ring index % 64. */
+#define HOST_PAGES 64
+static void host_post(struct rig *g, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		RING_IDX at = g->rx.req_prod_pvt;
+		rx_post(g, (uint16_t)(at % HOST_PAGES), DATA_REF + at % HOST_PAGES);
+	}
+}
+
+struct rx_frame {
+	size_t len, slots;
+	uint16_t flags;
+	bool gso;
+	struct netif_extra_info extra;
+	uint8_t bytes[65536];
+};
+
+/* The next whole frame on the rx ring, its slots posted again; false if none. */
+static bool host_frame(struct rig *g, struct rx_frame *fr)
+{
+	RING_IDX i = g->rx.rsp_cons, prod = g->rx.sring->rsp_prod;
+
+	if (i == prod)
+		return false;
+	netif_rx_response_t r = *RING_GET_RESPONSE(&g->rx, i);
+	*fr = (struct rx_frame){ .flags = r.flags, .gso = false };
+	i++;
+	if (r.flags & NETRXF_extra_info) {
+		memcpy(&fr->extra, RING_GET_RESPONSE(&g->rx, i), sizeof(fr->extra));
+		fr->gso = fr->extra.type == XEN_NETIF_EXTRA_TYPE_GSO;
+		i++;
+	}
+	for (RING_IDX at = g->rx.rsp_cons;;) {
+		if (r.status > 0 && fr->len + (size_t)r.status <= sizeof(fr->bytes))
+			memcpy(fr->bytes + fr->len, data_page(g, at % HOST_PAGES) + r.offset, (size_t)r.status);
+		fr->len += r.status > 0 ? (size_t)r.status : 0;
+		fr->slots++;
+		if (!(r.flags & NETRXF_more_data) || i == prod)
+			break;
+		at = i;
+		r = *RING_GET_RESPONSE(&g->rx, i++);
+	}
+	unsigned int used = i - g->rx.rsp_cons;
+	g->rx.rsp_cons = i;
+	host_post(g, used);
+	return true;
+}
+
+/* A TCP stream from the namespace to the guest, TSO on: its first burst reaches the frontend as one
+ * GSO frame over several slots, gso size the MSS the guest announced (1460: no timestamps). */
+static void test_gso_host_rx(struct unit *u, const void *arg)
+{
+	const struct netns *n = arg;
+	struct rig *g = rig_new_feat(feat_full);
+	static struct rx_frame fr;
+	static uint8_t f[4096], data[60000];
+	uint16_t hport = 0;
+	uint32_t hisn = 0;
+	bool gso_seen = false;
+
+	rig_attach(g, n->tap_fd);
+	CHECK_INT(g->nb->tap_offloads, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
+	host_post(g, HOST_PAGES);
+	int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(40000) };
+	memcpy(&to.sin_addr, guest_ip4, 4);
+	CHECK(connect(c, (struct sockaddr *)&to, sizeof(to)) == -1 && errno == EINPROGRESS, "connect: %s", strerror(errno));
+	for (int tries = 0; !hport && tries < 200; tries++) {
+		netback_ring_rx(g->nb, 64);
+		while (!hport && host_frame(g, &fr)) {
+			const uint8_t *t = fr.bytes + 34;
+			if (fr.len >= 54 && rd16(fr.bytes + 12) == 0x0800 && fr.bytes[23] == 6 && rd16(t + 2) == 40000 &&
+			    t[13] == 0x02) {
+				hport = (uint16_t)rd16(t);
+				hisn = (uint32_t)rd16(t + 4) << 16 | rd16(t + 6);
+			}
+		}
+		if (!hport)
+			usleep(10000);
+	}
+	CHECK(hport != 0, "no SYN from the namespace reached the frontend");
+	struct pkt sa = { .ip = 4, .proto = 6, .tcp_opts = 4, .dport = hport, .tcp_flags = 0x12 };
+	build_pkt(f, &sa);
+	wr32(f + sa.l4_off + 8, hisn + 1);
+	CHECK_INT(send_frame(g, f, sa.len, BLANK), NETIF_RSP_OKAY);
+	struct pollfd p = { .fd = c, .events = POLLOUT };
+	CHECK(poll(&p, 1, 2000) == 1, "the connection did not complete");
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 11 + 3);
+	ssize_t sent = send(c, data, sizeof(data), MSG_DONTWAIT);
+	CHECK(sent > 4 * 1460, "sent %zd bytes", sent);
+	for (int tries = 0; !gso_seen && tries < 200; tries++) {
+		netback_ring_rx(g->nb, 64);
+		while (!gso_seen && host_frame(g, &fr)) {
+			if (!fr.gso)
+				continue;
+			gso_seen = true;
+			CHECK(fr.extra.u.gso.type == XEN_NETIF_GSO_TYPE_TCPV4 && fr.extra.u.gso.size == 1460,
+			      "GSO extra type %u size %u", fr.extra.u.gso.type, fr.extra.u.gso.size);
+			CHECK(fr.flags & NETRXF_csum_blank, "a GSO frame without csum_blank (flags %#x)", fr.flags);
+			CHECK(fr.slots >= 2 && fr.len > 2 * 1460 + 54, "GSO frame of %zu bytes in %zu slots", fr.len, fr.slots);
+			CHECK(fr.len > 54 && !memcmp(fr.bytes + 54, data, fr.len - 54), "the GSO frame's payload differs");
+		}
+		if (!gso_seen)
+			usleep(10000);
+	}
+	CHECK(gso_seen, "no GSO frame reached the frontend (%llu frames)", (unsigned long long)g->nb->st.rx_packets);
+	CHECK_INT(g->nb->st.rx_drops, 0);
+	close(c);
+	rig_attach(g, g->tap);
+	rig_free(g);
+}
+
 int main(void)
 {
 	struct unit u = UNIT_INIT;
@@ -909,11 +1410,32 @@ int main(void)
 		unit_case(&u, bad_csums[i].name, test_csum_bad, &bad_csums[i]);
 	unit_case(&u, "csum-every-prefix-refused", test_csum_prefixes, NULL);
 	struct netns ns;
-	const char *why = netns_enter(&ns);
+	const char *why = netns_enter(&ns, NULL);
 	if (why) {
 		printf("skip - csum-host-kernel-accepts-completed-checksums: %s\n", why);
 	} else {
 		unit_case(&u, "csum-host-kernel-accepts-completed-checksums", test_csum_host_kernel, &ns);
+		netns_leave(&ns);
+	}
+	for (size_t i = 0; i < sizeof(gso_txs) / sizeof(gso_txs[0]); i++)
+		unit_case(&u, gso_txs[i].name, test_gso_tx, &gso_txs[i]);
+	for (size_t i = 0; i < sizeof(bad_gsos) / sizeof(bad_gsos[0]); i++)
+		unit_case(&u, bad_gsos[i].name, test_bad_gso, &bad_gsos[i]);
+	unit_case(&u, "offload-tx-csum-blank-vnet-hdr", test_csum_blank_vnet, NULL);
+	for (size_t i = 0; i < sizeof(rx_csums) / sizeof(rx_csums[0]); i++)
+		unit_case(&u, rx_csums[i].name, test_rx_csum, &rx_csums[i]);
+	unit_case(&u, "offload-rx-gso-extra-slot", test_rx_gso, NULL);
+	for (size_t i = 0; i < sizeof(rx_bads) / sizeof(rx_bads[0]); i++)
+		unit_case(&u, rx_bads[i].name, test_rx_bad, &rx_bads[i]);
+	unit_case(&u, "offload-rx-data-valid", test_rx_data_valid, NULL);
+	unit_case(&u, "offload-tap-offloads-follow-frontend", test_tap_offloads, NULL);
+	why = netns_enter(&ns, &(struct tap_options){ .queues = 1, .vnet_hdr = true });
+	if (why) {
+		printf("skip - offload-host-kernel-takes-guest-gso: %s\n", why);
+		printf("skip - offload-host-kernel-tso-to-frontend: %s\n", why);
+	} else {
+		unit_case(&u, "offload-host-kernel-takes-guest-gso", test_gso_host_tx, &ns);
+		unit_case(&u, "offload-host-kernel-tso-to-frontend", test_gso_host_rx, &ns);
 		netns_leave(&ns);
 	}
 	return unit_finish(&u);
