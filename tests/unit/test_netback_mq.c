@@ -396,10 +396,20 @@ static unsigned int host_received(int s, const uint8_t mac[6])
 	return n;
 }
 
-static const char *stats_line(struct fixture *f, char *out, size_t len)
+/* vif `devid`'s line of `vif-list stats`, or "(none)". */
+static const char *stats_line(struct fixture *f, int devid, char *out, size_t len)
 {
-	if (pv_backend_request(f->d, "vif-list", "stats", out, len, answered, &f->answer))
-		snprintf(out, len, "(deferred)");
+	char all[8192], head[32];
+
+	snprintf(out, len, "(none)");
+	if (pv_backend_request(f->d, "vif-list", "stats", all, sizeof(all), answered, &f->answer))
+		return out;
+	snprintf(head, sizeof(head), "\n%d xtmq%d ", devid, devid);
+	char *line = strstr(all, head);
+	if (line) {
+		line++;
+		snprintf(out, len, "%.*s", (int)strcspn(line, "\n"), line);
+	}
 	return out;
 }
 
@@ -472,7 +482,7 @@ static void test_two_queues(struct unit *u, const void *arg)
 	spin(f, 300);
 	CHECK(rx_responses(&qs[0]) > 0 && rx_responses(&qs[1]) > 0, "rx frames per queue: %u and %u",
 	      rx_responses(&qs[0]), rx_responses(&qs[1]));
-	stats_line(f, line, sizeof(line));
+	stats_line(f, 2, line, sizeof(line));
 	CHECK(strstr(line, " queues=2") && strstr(line, " tx_packets=16 "), "stats: %s", line);
 out:
 	close(s);
@@ -497,7 +507,19 @@ static void test_one_queue(struct unit *u, const void *arg)
 	spin(f, 200);
 	CHECK(tx_ok_responses(&q) == 1, "tx responses %u", tx_ok_responses(&q));
 	CHECK(host_received(s, mac) == 1, "the host did not see the frame");
-	stats_line(f, line, sizeof(line));
+	/* The TAP's other queues are detached: every flow from the host reaches queue 0. */
+	uint8_t frame[128];
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex("xtmq3"), .sll_halen = 6 };
+	memcpy(to.sll_addr, mac, 6);
+	RING_IDX before = rx_responses(&q);
+	for (unsigned int i = 0; i < 16; i++) {
+		size_t len = udp_frame(frame, mac, host_mac, (uint16_t)(5000 + i * 11), 40);
+		if (sendto(s, frame, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+			CHECK(0, "sendto: %s", strerror(errno));
+	}
+	spin(f, 300);
+	CHECK(rx_responses(&q) - before >= 16, "%u of 16 flows reached the one queue", rx_responses(&q) - before);
+	stats_line(f, 3, line, sizeof(line));
 	CHECK(strstr(line, "3 xtmq3 tx_packets=1 ") && strstr(line, " queues=1"), "stats: %s", line);
 	close(s);
 }
@@ -582,6 +604,123 @@ static void test_refused(struct unit *u, const void *arg)
 	}
 }
 
+static void set_mtu(const char *ifname, int mtu)
+{
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = { .ifr_mtu = mtu };
+
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+	if (sock < 0 || ioctl(sock, SIOCSIFMTU, &ifr) < 0)
+		abort();
+	close(sock);
+}
+
+/* The frontend's feature-sg reaches the ring: a 6000-byte frame from the host spans slots
+ * (NETRXF_more_data) with it, and is dropped without it. */
+static void test_rx_sg_feature(struct unit *u, const void *arg)
+{
+	struct fixture *f = (struct fixture *)arg;
+	const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x01, 0x05 };
+	static uint8_t frame[6000];
+	char line[1024];
+
+	for (int sg = 1; sg >= 0; sg--) {
+		int devid = 5 + !sg;
+		char name[IFNAMSIZ];
+		struct fq q;
+		snprintf(name, sizeof(name), "xtmq%d", devid);
+		if (!attach(u, f, devid))
+			return;
+		set_mtu(name, 9000);
+		int s = packet_socket(name);
+		fq_init(f, &q, 4 + (unsigned int)!sg, 0, false);
+		if (sg)
+			fe_write(f, devid, "feature-sg", "1");
+		publish(f, devid, &q, 1, false);
+		CHECK(await_backend(f, devid) == 4, "sg %d: not connected", sg);
+		spin(f, 100);
+		RING_IDX before = rx_responses(&q);
+		size_t len = udp_frame(frame, mac, host_mac, 7777, sizeof(frame) - 14 - 28);
+		struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex(name), .sll_halen = 6 };
+		memcpy(to.sll_addr, mac, 6);
+		CHECK(sendto(s, frame, len, 0, (struct sockaddr *)&to, sizeof(to)) == (ssize_t)len, "sendto: %s",
+		      strerror(errno));
+		spin(f, 200);
+		/* Find our frame among the kernel's own (IPv6 router solicitations and such). */
+		size_t total = 0;
+		unsigned int slots = 0;
+		for (RING_IDX i = before; i != rx_responses(&q); i++) {
+			netif_rx_response_t *r = RING_GET_RESPONSE(&q.rx, i);
+			if (r->status > 0 && (slots || r->status >= 4096)) {
+				total += (size_t)r->status;
+				slots++;
+				if (!(r->flags & NETRXF_more_data))
+					break;
+			}
+		}
+		stats_line(f, devid, line, sizeof(line));
+		if (sg)
+			CHECK(slots >= 2 && total == len, "sg: %zu bytes in %u slots, want %zu in 2 or more", total,
+			      slots, len);
+		else
+			CHECK(slots == 0 && strstr(line, " rx_drops=1 "), "no sg: %u slots; %s", slots, line);
+		close(s);
+	}
+}
+
+/* tap_open_queues with 2 queues and tap_queue_set_attached: a detached queue gets no frames, and
+ * the kernel refuses to detach it twice; attached again, flows spread over both. */
+static void test_tap_detach_queue(struct unit *u, const void *arg)
+{
+	char err[256];
+	int fds[2];
+	uint8_t frame[128], buf[256];
+	const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x01, 0x06 };
+
+	(void)arg;
+	CHECK(tap_open_queues("xtmqtap", &(struct tap_options){ .queues = 2 }, fds, err, sizeof(err)) == 0, "%s", err);
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = { 0 };
+	snprintf(ifr.ifr_name, IFNAMSIZ, "xtmqtap");
+	if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+		abort();
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+		abort();
+	close(sock);
+	int s = packet_socket("xtmqtap");
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex("xtmqtap"), .sll_halen = 6 };
+	memcpy(to.sll_addr, mac, 6);
+	for (int round = 0; round < 2; round++) {
+		bool detached = round == 0;
+		if (detached)
+			CHECK(tap_queue_set_attached(fds[1], "xtmqtap", false, err, sizeof(err)) == 0, "detach: %s", err);
+		else
+			CHECK(tap_queue_set_attached(fds[1], "xtmqtap", true, err, sizeof(err)) == 0, "attach: %s", err);
+		unsigned int got[2] = { 0, 0 };
+		for (unsigned int i = 0; i < 32; i++) {
+			size_t len = udp_frame(frame, mac, host_mac, (uint16_t)(3000 + i * 13), 20);
+			if (sendto(s, frame, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+				CHECK(0, "sendto: %s", strerror(errno));
+		}
+		usleep(50000);
+		for (int q = 0; q < 2; q++)
+			while (read(fds[q], buf, sizeof(buf)) > 0)
+				got[q]++;
+		if (detached) {
+			CHECK(got[0] >= 32 && got[1] == 0, "detached queue 1: %u and %u frames", got[0], got[1]);
+			CHECK(tap_queue_set_attached(fds[1], "xtmqtap", false, err, sizeof(err)) == -1 &&
+			      strstr(err, "xtmqtap: detaching a queue"), "a second detach: '%s'", err);
+		} else {
+			CHECK(got[0] > 0 && got[1] > 0 && got[0] + got[1] >= 32, "attached again: %u and %u frames",
+			      got[0], got[1]);
+		}
+	}
+	close(s);
+	close(fds[0]);
+	close(fds[1]);
+}
+
 int main(void)
 {
 	struct unit units = UNIT_INIT, *u = &units;
@@ -598,6 +737,8 @@ int main(void)
 		unit_case(u, "one-queue-without-multi-queue-keys", test_one_queue, &f);
 		unit_case(u, "split-event-channels", test_split_channels, &f);
 		unit_case(u, "refused-with-the-reason-in-error", test_refused, &f);
+		unit_case(u, "frontend-feature-sg-reaches-the-ring", test_rx_sg_feature, &f);
+		unit_case(u, "tap-queue-detached-gets-no-frames", test_tap_detach_queue, &f);
 	}
 	teardown(&f);
 	return unit_finish(u);
