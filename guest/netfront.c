@@ -11,10 +11,10 @@
 
 struct netfront netfronts[NF_MAX_DEVS];
 
-static uint8_t ring_pages[NF_MAX_DEVS][2][4096] __attribute__((aligned(4096)));
+static uint8_t ring_pages[NF_MAX_DEVS][NF_MAX_QUEUES][2][4096] __attribute__((aligned(4096)));
 static uint8_t tx_pages[NF_MAX_DEVS][NF_TX_BUFS][4096] __attribute__((aligned(4096)));
 static uint8_t rx_pages[NF_MAX_DEVS][NF_RX_BUFS][4096] __attribute__((aligned(4096)));
-static uint8_t rx_gather[NF_MAX_DEVS][NF_RX_FRAME_MAX];
+static uint8_t rx_gather[NF_MAX_DEVS][NF_MAX_QUEUES][NF_RX_FRAME_MAX];
 
 _Static_assert(sizeof(netif_extra_info_t) == sizeof(netif_rx_response_t), "an extra info slot is a response slot");
 
@@ -37,9 +37,11 @@ static int take_event(struct netfront *nf, evtchn_port_t port)
 
 static void take_events(struct netfront *nf)
 {
-    take_event(nf, nf->port);
-    if (nf->rx_port != nf->port)
-        take_event(nf, nf->rx_port);
+    for (unsigned int i = 0; i < nf->nr_queues; i++) {
+        take_event(nf, nf->q[i].port);
+        if (nf->q[i].rx_port != nf->q[i].port)
+            take_event(nf, nf->q[i].rx_port);
+    }
 }
 
 /* Whether responses wait.  Sleeping, the event index is set (RING_FINAL_CHECK_FOR_RESPONSES) so the
@@ -52,30 +54,54 @@ static void take_events(struct netfront *nf)
             RING_FINAL_CHECK_FOR_RESPONSES(r, more);        \
     } while (0)
 
-unsigned int netfront_ports(const struct netfront *nf, evtchn_port_t ports[2])
+unsigned int netfront_ports(const struct netfront *nf, evtchn_port_t ports[NF_MAX_PORTS])
 {
-    ports[0] = nf->port;
-    if (nf->rx_port == nf->port)
-        return 1;
-    ports[1] = nf->rx_port;
-    return 2;
+    unsigned int n = 0;
+
+    for (unsigned int i = 0; i < nf->nr_queues; i++) {
+        ports[n++] = nf->q[i].port;
+        if (nf->q[i].rx_port != nf->q[i].port)
+            ports[n++] = nf->q[i].rx_port;
+    }
+    return n;
 }
 
-/* Until an event on our ports or deadline_ns (0: none); polling, until responses wait on ring r. */
-#define WAIT_FOR(nf, r, deadline_ns, rc)                                            \
-    do {                                                                            \
-        if ((nf)->opt.poll) {                                                       \
-            (rc) = 0;                                                               \
-            while (!RING_HAS_UNCONSUMED_RESPONSES(r))                               \
-                if ((deadline_ns) && monotonic_ns() >= (deadline_ns)) {             \
-                    (rc) = -ETIMEDOUT;                                              \
-                    break;                                                          \
-                }                                                                   \
-        } else {                                                                    \
-            evtchn_port_t ports_[2];                                                \
-            (rc) = evtchn_wait(ports_, netfront_ports(nf, ports_), deadline_ns);    \
-        }                                                                           \
-    } while (0)
+/* Whether responses wait on any queue's tx ring (rx too if with_rx), without touching the indices. */
+static int unconsumed(const struct netfront *nf, int with_rx)
+{
+    for (unsigned int i = 0; i < nf->nr_queues; i++)
+        if (RING_HAS_UNCONSUMED_RESPONSES(&nf->q[i].tx) || (with_rx && RING_HAS_UNCONSUMED_RESPONSES(&nf->q[i].rx)))
+            return 1;
+    return 0;
+}
+
+/* Until an event on our ports or deadline_ns (0: none): 0 or -ETIMEDOUT.  Polling, until responses
+ * wait (tx rings, and rx rings if with_rx), with no event index set. */
+static int wait_for(struct netfront *nf, int with_rx, uint64_t deadline_ns)
+{
+    if (!nf->opt.poll) {
+        evtchn_port_t ports[NF_MAX_PORTS];
+        return evtchn_wait(ports, netfront_ports(nf, ports), deadline_ns) ? -ETIMEDOUT : 0;
+    }
+    while (!unconsumed(nf, with_rx))
+        if (deadline_ns && monotonic_ns() >= deadline_ns)
+            return -ETIMEDOUT;
+    return 0;
+}
+
+/* Whether responses wait on any queue's rings, the event indices set as RESPONSES_WAIT does. */
+static int any_responses(struct netfront *nf, int with_rx)
+{
+    int more = 0;
+
+    for (unsigned int i = 0; i < nf->nr_queues && !more; i++) {
+        if (with_rx)
+            RESPONSES_WAIT(nf, &nf->q[i].rx, more);
+        if (!more)
+            RESPONSES_WAIT(nf, &nf->q[i].tx, more);
+    }
+    return more;
+}
 
 struct netfront *netfront_get(unsigned int devid)
 {
@@ -197,27 +223,56 @@ static int wait_backend_state(struct netfront *nf, int want, uint64_t deadline)
 
 static void rx_post_all(struct netfront *nf)
 {
-    netif_rx_front_ring_t *r = &nf->rx;
-    int kick = 0;
+    for (unsigned int qi = 0; qi < nf->nr_queues; qi++) {
+        struct netfront_queue *q = &nf->q[qi];
+        netif_rx_front_ring_t *r = &q->rx;
+        int kick = 0;
 
-    for (uint16_t id = 0; id < NF_RX_BUFS; id++) {
-        if (nf->rx_posted[id] || RING_FULL(r))
-            continue;
-        RING_IDX i = r->req_prod_pvt++;
-        netif_rx_request_t *req = RING_GET_REQUEST(r, i);
-        req->id = id;
-        req->gref = nf->rx_gref[id];
-        nf->rx_slot_buf[i & (NF_RX_RING_SIZE - 1)] = id;
-        nf->rx_posted[id] = 1;
+        for (uint16_t id = (uint16_t)q->rx_first; id < q->rx_first + q->rx_count; id++) {
+            if (nf->rx_posted[id] || RING_FULL(r))
+                continue;
+            RING_IDX i = r->req_prod_pvt++;
+            netif_rx_request_t *req = RING_GET_REQUEST(r, i);
+            req->id = id;
+            req->gref = nf->rx_gref[id];
+            q->rx_slot_buf[i & (NF_RX_RING_SIZE - 1)] = id;
+            nf->rx_posted[id] = 1;
+        }
+        RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(r, kick);
+        if (kick)
+            notify(nf, q->rx_port);
     }
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(r, kick);
-    if (kick)
-        notify(nf, nf->rx_port);
+}
+
+/* Writes dir/key = v in t: 0 or -errno (path says which). */
+static int write_key(xs_tx_t t, const char *dir, const char *key, unsigned long v, char *path, size_t size)
+{
+    char val[24];
+
+    snprintf(path, size, "%s/%s", dir, key);
+    snprintf(val, sizeof(val), "%lu", v);
+    return xs_write(t, path, val);
+}
+
+/* One queue's rings and port(s) under dir (the device's node with one queue, else its queue-N). */
+static int publish_queue(xs_tx_t t, const struct netfront *nf, const struct netfront_queue *q, const char *dir,
+                         char *path, size_t size)
+{
+    int rc;
+
+    if ((rc = write_key(t, dir, "tx-ring-ref", (unsigned long)q->tx_ring_ref, path, size)) ||
+        (rc = write_key(t, dir, "rx-ring-ref", (unsigned long)q->rx_ring_ref, path, size)))
+        return rc;
+    if (!nf->split)
+        return write_key(t, dir, "event-channel", q->port, path, size);
+    if ((rc = write_key(t, dir, "event-channel-tx", q->port, path, size)))
+        return rc;
+    return write_key(t, dir, "event-channel-rx", q->rx_port, path, size);
 }
 
 static const char *publish(struct netfront *nf, char *why)
 {
-    char path[96], val[24];
+    char path[96], dir[48];
     int rc = -EAGAIN;
 
     for (int attempt = 0; attempt < 10 && rc == -EAGAIN; attempt++) {
@@ -226,23 +281,22 @@ static const char *publish(struct netfront *nf, char *why)
             FAIL("netfront: transaction_start: %s", errno_name(rc));
         /* feature-sg and feature-no-csum-offload are written either way: a node left from an earlier
          * connection must not speak for us. */
-        const char *keys[] = { "tx-ring-ref", "rx-ring-ref", "request-rx-copy", "feature-rx-notify", "feature-sg",
-                               "feature-no-csum-offload", "event-channel", "event-channel-rx" };
-        unsigned long vals[] = { (unsigned long)nf->tx_ring_ref, (unsigned long)nf->rx_ring_ref, 1, 1,
-                                 !!(nf->opt.features & NF_FEAT_SG), !(nf->opt.features & NF_FEAT_CSUM), nf->port,
-                                 nf->rx_port };
-        unsigned int nkeys = sizeof(keys) / sizeof(keys[0]) - 1;
-        if (nf->split) {
-            keys[nkeys - 1] = "event-channel-tx";
-            nkeys++;
+        static const char *const keys[] = { "request-rx-copy", "feature-rx-notify", "feature-sg",
+                                            "feature-no-csum-offload" };
+        unsigned long vals[] = { 1, 1, !!(nf->opt.features & NF_FEAT_SG), !(nf->opt.features & NF_FEAT_CSUM) };
+        for (unsigned int k = 0; k < sizeof(keys) / sizeof(keys[0]) && !rc; k++)
+            rc = write_key(t, nf->nodename, keys[k], vals[k], path, sizeof(path));
+        if (!rc && nf->nr_queues == 1)
+            rc = publish_queue(t, nf, &nf->q[0], nf->nodename, path, sizeof(path));
+        else if (!rc)
+            rc = write_key(t, nf->nodename, "multi-queue-num-queues", nf->nr_queues, path, sizeof(path));
+        for (unsigned int i = 0; i < nf->nr_queues && nf->nr_queues > 1 && !rc; i++) {
+            snprintf(dir, sizeof(dir), "%s/queue-%u", nf->nodename, i);
+            rc = publish_queue(t, nf, &nf->q[i], dir, path, sizeof(path));
         }
-        for (unsigned int k = 0; k < nkeys; k++) {
-            snprintf(path, sizeof(path), "%s/%s", nf->nodename, keys[k]);
-            snprintf(val, sizeof(val), "%lu", vals[k]);
-            if ((rc = xs_write(t, path, val))) {
-                xs_transaction_end(t, 1);
-                FAIL("netfront: writing %s: %s", path, errno_name(rc));
-            }
+        if (rc) {
+            xs_transaction_end(t, 1);
+            FAIL("netfront: writing %s: %s", path, errno_name(rc));
         }
         rc = xs_transaction_end(t, 0);
     }
@@ -269,19 +323,33 @@ static const char *connect(struct netfront *nf, uint64_t deadline, uint64_t time
     if (st > XenbusStateConnected)
         FAIL("netfront: backend is in state %d (closing/closed) before we connected", st);
 
-    /* The shared rings and buffers. */
-    memset(nf->tx_ring_page, 0, 4096);
-    memset(nf->rx_ring_page, 0, 4096);
-    netif_tx_sring_t *txs = (netif_tx_sring_t *)nf->tx_ring_page;
-    netif_rx_sring_t *rxs = (netif_rx_sring_t *)nf->rx_ring_page;
+    /* What the backend offers (absent = off), read again at each connect: a resume may bring another. */
+    nf->sg = (nf->opt.features & NF_FEAT_SG) && be_u64(nf, "feature-sg", 0) == 1;
+    nf->tx_csum_offload = (nf->opt.features & NF_FEAT_CSUM) && be_u64(nf, "feature-no-csum-offload", 0) != 1;
+    nf->split = (nf->opt.features & NF_FEAT_SPLIT) && be_u64(nf, "feature-split-event-channels", 0) == 1;
+    uint64_t max_queues = (nf->opt.features & NF_FEAT_MQ) ? be_u64(nf, "multi-queue-max-queues", 1) : 1;
+    nf->nr_queues = max_queues < 1 ? 1 : max_queues > NF_MAX_QUEUES ? NF_MAX_QUEUES : (unsigned int)max_queues;
+
+    /* The shared rings, a pair per queue, and the rx buffers shared out between the queues. */
     nf->granted = 1;    /* from here on the slot stays taken until netfront_close */
-    SHARED_RING_INIT(txs);
-    SHARED_RING_INIT(rxs);
-    FRONT_RING_INIT(&nf->tx, txs, 4096);
-    FRONT_RING_INIT(&nf->rx, rxs, 4096);
-    if ((nf->tx_ring_ref = gnttab_grant_access(nf->backend_id, virt_to_pfn(nf->tx_ring_page), false)) < 0 ||
-        (nf->rx_ring_ref = gnttab_grant_access(nf->backend_id, virt_to_pfn(nf->rx_ring_page), false)) < 0)
-        FAIL("netfront: no grant refs for the rings");
+    for (unsigned int qi = 0; qi < nf->nr_queues; qi++) {
+        struct netfront_queue *q = &nf->q[qi];
+        memset(q->tx_ring_page, 0, 4096);
+        memset(q->rx_ring_page, 0, 4096);
+        netif_tx_sring_t *txs = (netif_tx_sring_t *)q->tx_ring_page;
+        netif_rx_sring_t *rxs = (netif_rx_sring_t *)q->rx_ring_page;
+        SHARED_RING_INIT(txs);
+        SHARED_RING_INIT(rxs);
+        FRONT_RING_INIT(&q->tx, txs, 4096);
+        FRONT_RING_INIT(&q->rx, rxs, 4096);
+        if ((q->tx_ring_ref = gnttab_grant_access(nf->backend_id, virt_to_pfn(q->tx_ring_page), false)) < 0 ||
+            (q->rx_ring_ref = gnttab_grant_access(nf->backend_id, virt_to_pfn(q->rx_ring_page), false)) < 0)
+            FAIL("netfront: no grant refs for queue %u's rings", qi);
+        q->rx_first = qi * NF_RX_BUFS / nf->nr_queues;
+        q->rx_count = (qi + 1) * NF_RX_BUFS / nf->nr_queues - q->rx_first;
+        nf_rx_chain_init(&q->rxc, q->rx_gather, NF_RX_FRAME_MAX, !!(nf->opt.features & NF_FEAT_SG));
+        q->tx_frames = q->rx_frames = 0;
+    }
     for (int i = 0; i < NF_TX_BUFS; i++) {
         int ref = gnttab_grant_access(nf->backend_id, virt_to_pfn(nf->tx_bufs[i]), true);
         if (ref < 0)
@@ -296,19 +364,18 @@ static const char *connect(struct netfront *nf, uint64_t deadline, uint64_t time
         nf->rx_gref[i] = (grant_ref_t)ref;
         nf->rx_posted[i] = 0;
     }
-    /* What the backend offers (absent = off), read again at each connect: a resume may bring another. */
-    nf->sg = (nf->opt.features & NF_FEAT_SG) && be_u64(nf, "feature-sg", 0) == 1;
-    nf->tx_csum_offload = (nf->opt.features & NF_FEAT_CSUM) && be_u64(nf, "feature-no-csum-offload", 0) != 1;
-    nf->split = (nf->opt.features & NF_FEAT_SPLIT) && be_u64(nf, "feature-split-event-channels", 0) == 1;
-    if ((rc = evtchn_alloc_unbound(nf->backend_id, &nf->port)))
-        FAIL("netfront: EVTCHNOP_alloc_unbound for domain %u: %s", nf->backend_id, errno_name(rc));
-    nf->rx_port = nf->port;
-    if (nf->split && (rc = evtchn_alloc_unbound(nf->backend_id, &nf->rx_port)))
-        FAIL("netfront: EVTCHNOP_alloc_unbound (rx) for domain %u: %s", nf->backend_id, errno_name(rc));
-    /* The ports stay masked: we only ever SCHEDOP_poll on them, which masked ports wake. */
-    evtchn_mask(nf->port);
-    evtchn_mask(nf->rx_port);
-    nf_rx_chain_init(&nf->rxc, nf->rx_gather, NF_RX_FRAME_MAX, !!(nf->opt.features & NF_FEAT_SG));
+    for (unsigned int qi = 0; qi < nf->nr_queues; qi++) {
+        struct netfront_queue *q = &nf->q[qi];
+        if ((rc = evtchn_alloc_unbound(nf->backend_id, &q->port)))
+            FAIL("netfront: EVTCHNOP_alloc_unbound for domain %u (queue %u): %s", nf->backend_id, qi, errno_name(rc));
+        q->rx_port = q->port;
+        if (nf->split && (rc = evtchn_alloc_unbound(nf->backend_id, &q->rx_port)))
+            FAIL("netfront: EVTCHNOP_alloc_unbound (queue %u's rx) for domain %u: %s", qi, nf->backend_id,
+                 errno_name(rc));
+        /* The ports stay masked: we only ever SCHEDOP_poll on them, which masked ports wake. */
+        evtchn_mask(q->port);
+        evtchn_mask(q->rx_port);
+    }
 
     const char *fail = publish(nf, why);
     if (fail)
@@ -338,9 +405,11 @@ static const char *init(struct netfront *nf, unsigned int devid, uint64_t timeou
     if (nf->opt.sg_slot < 64 || nf->opt.sg_slot > 4096)
         nf->opt.sg_slot = 4096;
     unsigned int slot = (unsigned int)(nf - netfronts);
-    nf->rx_gather = rx_gather[slot];
-    nf->tx_ring_page = ring_pages[slot][0];
-    nf->rx_ring_page = ring_pages[slot][1];
+    for (unsigned int qi = 0; qi < NF_MAX_QUEUES; qi++) {
+        nf->q[qi].rx_gather = rx_gather[slot][qi];
+        nf->q[qi].tx_ring_page = ring_pages[slot][qi][0];
+        nf->q[qi].rx_ring_page = ring_pages[slot][qi][1];
+    }
     nf->tx_bufs = tx_pages[slot];
     nf->rx_bufs = rx_pages[slot];
     nf->devid = devid;
@@ -419,8 +488,10 @@ static void forget(struct netfront *nf)
     memset(nf->tx_inflight, 0, sizeof(nf->tx_inflight));    /* frames in flight are lost, as on a wire */
     memset(nf->tx_answered, 0, sizeof(nf->tx_answered));
     memset(nf->rx_posted, 0, sizeof(nf->rx_posted));
-    nf->tx_ring_ref = nf->rx_ring_ref = 0;
-    nf->port = nf->rx_port = 0;
+    for (unsigned int qi = 0; qi < NF_MAX_QUEUES; qi++) {
+        nf->q[qi].tx_ring_ref = nf->q[qi].rx_ring_ref = 0;
+        nf->q[qi].port = nf->q[qi].rx_port = 0;
+    }
     nf->connected = 0;
     nf->granted = 0;
 }
@@ -450,11 +521,8 @@ unsigned int netfront_quiesce(struct netfront *nf, uint64_t deadline_ns)
         if (!busy || monotonic_ns() >= deadline_ns)
             return busy;
         take_events(nf);
-        int more, rc;
-        RESPONSES_WAIT(nf, &nf->tx, more);
-        if (!more)
-            WAIT_FOR(nf, &nf->tx, deadline_ns, rc);
-        (void)rc;
+        if (!any_responses(nf, 0))
+            wait_for(nf, 0, deadline_ns);
     }
 }
 
@@ -489,7 +557,9 @@ int netfront_send_flags(struct netfront *nf, const void *frame, size_t len, unsi
     unsigned int n = nf_tx_split(len, nf->sg ? nf->opt.sg_slot : 4096, frag, NF_MAX_SLOTS);
     if (!n)
         return -EINVAL;
-    if (netfront_tx_free(nf) < n || RING_FREE_REQUESTS(&nf->tx) < n) {
+    unsigned int qi = nf_flow_queue(frame, len, nf->nr_queues);
+    struct netfront_queue *q = &nf->q[qi];
+    if (netfront_tx_free(nf) < n || RING_FREE_REQUESTS(&q->tx) < n) {
         nf->st.tx_busy++;
         return -EAGAIN;
     }
@@ -498,8 +568,9 @@ int netfront_send_flags(struct netfront *nf, const void *frame, size_t len, unsi
         int id = tx_alloc(nf);      /* cannot fail: n are free */
         memcpy(nf->tx_bufs[id], data + off, frag[i]);
         nf->tx_inflight[id] = 1;
-        netif_tx_request_t *req = RING_GET_REQUEST(&nf->tx, nf->tx.req_prod_pvt);
-        nf->tx.req_prod_pvt++;
+        nf->tx_q[id] = (uint8_t)qi;
+        netif_tx_request_t *req = RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt);
+        q->tx.req_prod_pvt++;
         req->gref = nf->tx_gref[id];
         req->offset = 0;
         req->flags = (uint16_t)(i + 1 < n ? NETTXF_more_data : 0);
@@ -509,9 +580,10 @@ int netfront_send_flags(struct netfront *nf, const void *frame, size_t len, unsi
         req->size = nf_tx_req_size(frag, i, len);
     }
     int kick = 0;
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf->tx, kick);
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->tx, kick);
     if (kick)
-        notify(nf, nf->port);
+        notify(nf, q->port);
+    q->tx_frames++;
     nf->st.tx_frames++;
     nf->st.tx_slots += n;
     nf->st.tx_bytes += len;
@@ -531,6 +603,7 @@ int netfront_tx_claim(struct netfront *nf, uint8_t **page, grant_ref_t *gref)
         return -1;
     nf->tx_inflight[id] = 2;
     nf->tx_answered[id] = 0;
+    nf->tx_q[id] = 0;           /* netfront_tx_push_raw puts requests on queue 0 */
     *page = nf->tx_bufs[id];
     *gref = nf->tx_gref[id];
     return id;
@@ -548,9 +621,9 @@ static bool rsp_prod_sane(RING_IDX prod, RING_IDX cons, RING_IDX req_prod_pvt)
     return prod - cons <= req_prod_pvt - cons;
 }
 
-static void tx_reclaim(struct netfront *nf)
+static void tx_reclaim_queue(struct netfront *nf, unsigned int qi)
 {
-    netif_tx_front_ring_t *r = &nf->tx;
+    netif_tx_front_ring_t *r = &nf->q[qi].tx;
     int more;
 
     do {
@@ -564,7 +637,7 @@ static void tx_reclaim(struct netfront *nf)
             netif_tx_response_t rsp = *RING_GET_RESPONSE(r, i);
             if (rsp.status == NETIF_RSP_NULL)
                 continue;
-            if (rsp.id >= NF_TX_BUFS || !nf->tx_inflight[rsp.id]) {
+            if (rsp.id >= NF_TX_BUFS || !nf->tx_inflight[rsp.id] || nf->tx_q[rsp.id] != qi) {
                 nf->st.bad_responses++;
                 continue;
             }
@@ -582,9 +655,16 @@ static void tx_reclaim(struct netfront *nf)
     } while (more);
 }
 
-static void rx_consume(struct netfront *nf, netfront_rx_fn fn, void *arg, int *frames)
+static void tx_reclaim(struct netfront *nf)
 {
-    netif_rx_front_ring_t *r = &nf->rx;
+    for (unsigned int qi = 0; qi < nf->nr_queues; qi++)
+        tx_reclaim_queue(nf, qi);
+}
+
+static void rx_consume_queue(struct netfront *nf, struct netfront_queue *q, netfront_rx_fn fn, void *arg,
+                             int *frames)
+{
+    netif_rx_front_ring_t *r = &q->rx;
     int more;
 
     do {
@@ -598,15 +678,15 @@ static void rx_consume(struct netfront *nf, netfront_rx_fn fn, void *arg, int *f
             netif_rx_response_t rsp = *RING_GET_RESPONSE(r, i);
             netif_extra_info_t extra;
             memcpy(&extra, &rsp, sizeof(extra));
-            bool is_extra = nf->rxc.active && nf->rxc.extras;   /* its id field is no id */
-            uint16_t slot_id = nf->rx_slot_buf[i & (NF_RX_RING_SIZE - 1)];
+            bool is_extra = q->rxc.active && q->rxc.extras;     /* its id field is no id */
+            uint16_t slot_id = q->rx_slot_buf[i & (NF_RX_RING_SIZE - 1)];
             /* Free the buffer this request slot carried, whatever the response says. */
             if (!is_extra && rsp.id != slot_id)
                 nf->st.bad_responses++;
             nf->rx_posted[slot_id] = 0;
             struct nf_rx_slot s = { .flags = rsp.flags, .status = rsp.status, .offset = rsp.offset,
                                     .extra_more = !!(extra.flags & XEN_NETIF_EXTRA_FLAG_MORE) };
-            switch (nf_rx_chain_add(&nf->rxc, &s, nf->rx_bufs[slot_id])) {
+            switch (nf_rx_chain_add(&q->rxc, &s, nf->rx_bufs[slot_id])) {
             case NF_RX_MORE:
                 break;
             case NF_RX_DROP:
@@ -614,17 +694,24 @@ static void rx_consume(struct netfront *nf, netfront_rx_fn fn, void *arg, int *f
                 break;
             case NF_RX_FRAME:
                 nf->st.rx_frames++;
-                nf->st.rx_bytes += nf->rxc.frame_len;
+                nf->st.rx_bytes += q->rxc.frame_len;
+                q->rx_frames++;
                 (*frames)++;
-                nf->rx_frame_flags = nf->rxc.flags;
+                nf->rx_frame_flags = q->rxc.flags;
                 if (fn)
-                    fn(nf->rxc.frame, nf->rxc.frame_len, arg);
+                    fn(q->rxc.frame, q->rxc.frame_len, arg);
                 break;
             }
         }
         r->rsp_cons = prod;
         RESPONSES_WAIT(nf, r, more);
     } while (more);
+}
+
+static void rx_consume(struct netfront *nf, netfront_rx_fn fn, void *arg, int *frames)
+{
+    for (unsigned int qi = 0; qi < nf->nr_queues && nf->connected; qi++)
+        rx_consume_queue(nf, &nf->q[qi], fn, arg, frames);
 }
 
 int netfront_tx_result(struct netfront *nf, int id, int16_t *status)
@@ -639,11 +726,13 @@ void netfront_tx_push_raw(struct netfront *nf, const netif_tx_request_t *reqs, u
 {
     int kick = 0;
 
-    for (unsigned int i = 0; i < n && !RING_FULL(&nf->tx); i++)
-        *RING_GET_REQUEST(&nf->tx, nf->tx.req_prod_pvt++) = reqs[i];
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&nf->tx, kick);
+    struct netfront_queue *q = &nf->q[0];
+
+    for (unsigned int i = 0; i < n && !RING_FULL(&q->tx); i++)
+        *RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt++) = reqs[i];
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&q->tx, kick);
     if (kick)
-        notify(nf, nf->port);
+        notify(nf, q->port);
 }
 
 void netfront_tx_reclaim(struct netfront *nf)
@@ -654,20 +743,17 @@ void netfront_tx_reclaim(struct netfront *nf)
 
 int netfront_tx_wait(struct netfront *nf, uint64_t deadline_ns)
 {
-
     for (;;) {
         if (!nf->connected)
             return -ENODEV;
         tx_reclaim(nf);
-        if (netfront_tx_free(nf) && !RING_FULL(&nf->tx))
+        /* Free buffers are the limit: a tx ring (256 slots) holds more than all of them. */
+        if (netfront_tx_free(nf))
             return 0;
         take_events(nf);
-        int more, rc;
-        RESPONSES_WAIT(nf, &nf->tx, more);
-        if (more)
+        if (any_responses(nf, 0))
             continue;
-        WAIT_FOR(nf, &nf->tx, deadline_ns, rc);
-        if (rc)
+        if (wait_for(nf, 0, deadline_ns))
             return -ETIMEDOUT;
     }
 }
@@ -682,14 +768,19 @@ static void release(struct netfront *nf)
     for (int i = 0; i < NF_RX_BUFS; i++)
         if (nf->rx_gref[i])
             gnttab_end_access(nf->rx_gref[i]);
-    if (nf->tx_ring_ref > 0)
-        gnttab_end_access((grant_ref_t)nf->tx_ring_ref);
-    if (nf->rx_ring_ref > 0)
-        gnttab_end_access((grant_ref_t)nf->rx_ring_ref);
-    if (nf->rx_port && nf->rx_port != nf->port)
-        evtchn_close(nf->rx_port);
-    if (nf->port)
-        evtchn_close(nf->port);
+    for (unsigned int qi = 0; qi < NF_MAX_QUEUES; qi++) {
+        struct netfront_queue *q = &nf->q[qi];
+        if (q->tx_ring_ref > 0)
+            gnttab_end_access((grant_ref_t)q->tx_ring_ref);
+        if (q->rx_ring_ref > 0)
+            gnttab_end_access((grant_ref_t)q->rx_ring_ref);
+        if (q->rx_port && q->rx_port != q->port)
+            evtchn_close(q->rx_port);
+        if (q->port)
+            evtchn_close(q->port);
+        q->tx_ring_ref = q->rx_ring_ref = 0;
+        q->port = q->rx_port = 0;
+    }
     nf->connected = 0;
     nf->granted = 0;
 }
@@ -720,17 +811,11 @@ int netfront_poll(struct netfront *nf, netfront_rx_fn fn, void *arg)
 
 int netfront_ready(struct netfront *nf)
 {
-    int more;
-
     if (!nf->connected)
         return 0;
     take_events(nf);
     xen_mb();
-    RESPONSES_WAIT(nf, &nf->rx, more);
-    if (more)
-        return 1;
-    RESPONSES_WAIT(nf, &nf->tx, more);
-    return more;
+    return any_responses(nf, 1);
 }
 
 int netfront_wait(struct netfront *nf, uint64_t deadline_ns)
@@ -739,12 +824,5 @@ int netfront_wait(struct netfront *nf, uint64_t deadline_ns)
         return -ENODEV;
     if (netfront_ready(nf))
         return 0;
-    if (nf->opt.poll) {
-        while (!RING_HAS_UNCONSUMED_RESPONSES(&nf->rx) && !RING_HAS_UNCONSUMED_RESPONSES(&nf->tx))
-            if (deadline_ns && monotonic_ns() >= deadline_ns)
-                return -ETIMEDOUT;
-        return 0;
-    }
-    evtchn_port_t ports[2];
-    return evtchn_wait(ports, netfront_ports(nf, ports), deadline_ns);
+    return wait_for(nf, 1, deadline_ns);
 }

@@ -15,7 +15,9 @@
  * 0; rx frames flagged NETRXF_csum_blank / data_validated are not checked again; tx UDP frames go
  * with a partial checksum and NETTXF_csum_blank | data_validated unless the backend wrote
  * feature-no-csum-offload = 1), split event channels (feature-split-event-channels: a port for tx
- * and one for rx).  No multi-queue yet (one queue, top-level keys), no GSO.
+ * and one for rx), multi-queue (multi-queue-max-queues: min(its max, NF_MAX_QUEUES) queues, each a
+ * tx and an rx ring with their ports under queue-N/, the rx buffers shared out between them, a
+ * frame's queue chosen by a hash of its IPv4 flow; one queue: the top-level keys).  No GSO.
  *
  * Buffers are granted once and the grants reused: tx pages read-only (a slot per page), rx pages
  * read-write (request-rx-copy: the backend copies into them).  Nothing the backend writes into the
@@ -56,7 +58,9 @@
 #define NF_FEAT_SG    1u        /* feature-sg */
 #define NF_FEAT_CSUM  2u        /* checksum offload (feature-no-csum-offload = 0) */
 #define NF_FEAT_SPLIT 4u        /* feature-split-event-channels */
-#define NF_FEAT_ALL   (NF_FEAT_SG | NF_FEAT_CSUM | NF_FEAT_SPLIT)
+#define NF_FEAT_MQ    8u        /* multi-queue-num-queues */
+#define NF_FEAT_ALL   (NF_FEAT_SG | NF_FEAT_CSUM | NF_FEAT_SPLIT | NF_FEAT_MQ)
+#define NF_MAX_QUEUES 2
 
 struct netfront_options {
     unsigned int features;      /* NF_FEAT_* asked for */
@@ -78,6 +82,21 @@ struct netfront_stats {
     uint64_t tx_slots;          /* tx requests (more than tx_frames with sg) */
 };
 
+/* One queue: a tx and an rx ring, their port(s), its share of the rx buffers. */
+struct netfront_queue {
+    evtchn_port_t port;         /* the tx port; the only one unless split */
+    evtchn_port_t rx_port;      /* == port unless split event channels */
+    int tx_ring_ref, rx_ring_ref;
+    netif_tx_front_ring_t tx;
+    netif_rx_front_ring_t rx;
+    uint8_t *tx_ring_page, *rx_ring_page;
+    unsigned int rx_first, rx_count;        /* its rx buffers: rx_first.. */
+    uint16_t rx_slot_buf[NF_RX_RING_SIZE];  /* which buffer each rx request slot carries */
+    struct nf_rx_chain rxc;                 /* the rx frame being gathered */
+    uint8_t *rx_gather;                     /* its buffer, NF_RX_FRAME_MAX bytes */
+    uint64_t tx_frames, rx_frames;          /* how the traffic spread */
+};
+
 struct netfront {
     unsigned int devid;
     char nodename[32];          /* device/vif/N (relative to our home) */
@@ -86,27 +105,21 @@ struct netfront {
     uint8_t mac[6];
     uint32_t ip;                /* host order; 0 if the backend has no ip node */
     unsigned int prefix;
-    evtchn_port_t port;         /* the tx port; the only one unless split */
-    evtchn_port_t rx_port;      /* == port unless split event channels */
     struct netfront_options opt;
     int sg, tx_csum_offload, split;     /* negotiated: tx over several slots, tx csum_blank, two ports */
-    int tx_ring_ref, rx_ring_ref;
-    netif_tx_front_ring_t tx;
-    netif_rx_front_ring_t rx;
+    unsigned int nr_queues;             /* 1..NF_MAX_QUEUES */
+    struct netfront_queue q[NF_MAX_QUEUES];
     int connected;
     struct netfront_stats st;
     /* Buffers and their bookkeeping. */
-    uint8_t *tx_ring_page, *rx_ring_page;
     uint8_t (*tx_bufs)[4096], (*rx_bufs)[4096];
     grant_ref_t tx_gref[NF_TX_BUFS], rx_gref[NF_RX_BUFS];
     uint8_t tx_inflight[NF_TX_BUFS];        /* 1: on the ring; 2: claimed by net-hostile */
     uint8_t tx_answered[NF_TX_BUFS];        /* claimed buffers: a response came, with tx_status */
     int16_t tx_status[NF_TX_BUFS];
+    uint8_t tx_q[NF_TX_BUFS];               /* the queue a tx buffer's request went to */
     uint8_t rx_posted[NF_RX_BUFS];
-    uint16_t rx_slot_buf[NF_RX_RING_SIZE];  /* which buffer each rx request slot carries */
     unsigned int tx_next;
-    struct nf_rx_chain rxc;                 /* the rx frame being gathered */
-    uint8_t *rx_gather;                     /* its buffer, NF_RX_FRAME_MAX bytes */
     uint16_t rx_frame_flags;                /* NETRXF_* of the frame handed to the rx function */
     int granted;                            /* the grants above are live */
 };
@@ -143,13 +156,14 @@ int netfront_wait(struct netfront *nf, uint64_t deadline_ns);
 /* As netfront_wait's checks, without sleeping: 1 if responses wait (the event indices are set either way). */
 int netfront_ready(struct netfront *nf);
 
-/* Its ports (1 or 2) into ports[]: the number. */
-unsigned int netfront_ports(const struct netfront *nf, evtchn_port_t ports[2]);
+/* Its ports (one or two per queue) into ports[]: the number. */
+#define NF_MAX_PORTS (2 * NF_MAX_QUEUES)
+unsigned int netfront_ports(const struct netfront *nf, evtchn_port_t ports[NF_MAX_PORTS]);
 
 /* Free tx slots (those not in flight). */
 unsigned int netfront_tx_free(struct netfront *nf);
 
-/* For net-hostile only: a free tx buffer's index, its page and grant ref, and the raw ring.  The
+/* For net-hostile only (queue 0): a free tx buffer's index, its page and grant ref, and the raw ring.  The
  * caller fills requests itself; netfront_poll reclaims what the backend answers. */
 int netfront_tx_claim(struct netfront *nf, uint8_t **page, grant_ref_t *gref);
 void netfront_tx_unclaim(struct netfront *nf, int id);

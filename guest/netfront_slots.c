@@ -21,6 +21,23 @@ unsigned int nf_tx_split(size_t len, size_t slot_max, uint16_t *frag, unsigned i
     return (unsigned int)n;
 }
 
+unsigned int nf_flow_queue(const uint8_t *f, size_t len, unsigned int nr_queues)
+{
+    if (nr_queues <= 1 || len < 14 + 20 || f[12] != 0x08 || f[13] != 0x00 || (f[14] >> 4) != 4)
+        return 0;
+    const uint8_t *ip = f + 14;
+    size_t ihl = (size_t)(ip[0] & 0xf) * 4;
+    uint32_t h = 2166136261u;           /* FNV-1a over the flow's fields */
+    for (int k = 12; k < 20; k++)
+        h = (h ^ ip[k]) * 16777619u;
+    h = (h ^ ip[9]) * 16777619u;
+    int fragment = ((ip[6] << 8 | ip[7]) & 0x3fff) != 0;
+    if ((ip[9] == 17 || ip[9] == 6) && !fragment && ihl >= 20 && len >= 14 + ihl + 4)
+        for (size_t k = 0; k < 4; k++)
+            h = (h ^ ip[ihl + k]) * 16777619u;
+    return h % nr_queues;
+}
+
 void nf_rx_chain_init(struct nf_rx_chain *c, uint8_t *buf, size_t cap, int sg)
 {
     *c = (struct nf_rx_chain){ .buf = buf, .cap = cap, .sg = sg };

@@ -2,7 +2,7 @@
  * netfront's slot arithmetic, apart from the rings so that the host's unit tests can compile it
  * (tests/unit/test_guest_netfront_slots.c): a frame over several tx slots (feature-sg) and a
  * received frame put back together from several rx responses (NETRXF_more_data), with the extra
- * info slots (NETRXF_extra_info) stepped over.
+ * info slots (NETRXF_extra_info) stepped over; and the queue a tx frame goes to (multi-queue).
  *
  * The protocol's facts (xen/io/netif.h): a tx frame's first request carries the whole frame's size
  * and every later one its own fragment's, NETTXF_more_data on all but the last; an rx response's
@@ -28,6 +28,11 @@ static inline uint16_t nf_tx_req_size(const uint16_t *frag, unsigned int i, size
 {
     return i ? frag[i] : (uint16_t)len;
 }
+
+/* The queue (0..nr_queues-1) for an Ethernet frame: a hash of an IPv4 frame's addresses and
+ * protocol, and of its ports for an unfragmented UDP or TCP one, so that a flow keeps its order on
+ * one queue; 0 for anything else (ARP) or one queue. */
+unsigned int nf_flow_queue(const uint8_t *frame, size_t len, unsigned int nr_queues);
 
 /* One rx response as the chain sees it. */
 struct nf_rx_slot {

@@ -50,11 +50,11 @@ static void rx(const uint8_t *frame, size_t len, void *arg)
     nif->rx_csum_trusted = 0;
 }
 
-/* `net-features=none|all|sg,csum,split` (all), `net-sg-slot=B` (4096), `poll=0|1` (0).  NULL or why not. */
+/* `net-features=none|all|sg,csum,split,mq` (all), `net-sg-slot=B` (4096), `poll=0|1` (0).  NULL or why not. */
 static const char *parse_options(const char *cmdline, char *why)
 {
     static const struct { const char *name; unsigned int bit; } names[] = {
-        { "sg", NF_FEAT_SG }, { "csum", NF_FEAT_CSUM }, { "split", NF_FEAT_SPLIT },
+        { "sg", NF_FEAT_SG }, { "csum", NF_FEAT_CSUM }, { "split", NF_FEAT_SPLIT }, { "mq", NF_FEAT_MQ },
         { "all", NF_FEAT_ALL }, { "none", 0 },
     };
     char v[64], word[16];
@@ -73,7 +73,7 @@ static const char *parse_options(const char *cmdline, char *why)
             while (k < sizeof(names) / sizeof(names[0]) && strcmp(names[k].name, word))
                 k++;
             if (k == sizeof(names) / sizeof(names[0])) {
-                snprintf(why, WHY_SIZE, "net-features=%s: '%s' is none of none, all, sg, csum, split", v, word);
+                snprintf(why, WHY_SIZE, "net-features=%s: '%s' is none of none, all, sg, csum, split, mq", v, word);
                 return why;
             }
             nf_opts.features |= names[k].bit;
@@ -130,9 +130,9 @@ static struct net_if *up_dev(unsigned int devid, uint64_t timeout_s, int need_ip
     printk("net: eth%u mac %02x:%02x:%02x:%02x:%02x:%02x ip %s/%u up\n", devid, nf->mac[0], nf->mac[1], nf->mac[2],
            nf->mac[3], nf->mac[4], nf->mac[5], ip, nf->prefix);
     printk("net: eth%u backend %s (domain %u), evtchn %u, tx-ring-ref %d, rx-ring-ref %d\n", devid, nf->backend,
-           nf->backend_id, nf->port, nf->tx_ring_ref, nf->rx_ring_ref);
-    printk("net: eth%u features sg=%d csum-offload=%d split-event-channels=%d (rx evtchn %u) queues=1 poll=%d\n",
-           devid, nf->sg, nf->tx_csum_offload, nf->split, nf->rx_port, nf->opt.poll);
+           nf->backend_id, nf->q[0].port, nf->q[0].tx_ring_ref, nf->q[0].rx_ring_ref);
+    printk("net: eth%u features sg=%d csum-offload=%d split-event-channels=%d (rx evtchn %u) queues=%u poll=%d\n",
+           devid, nf->sg, nf->tx_csum_offload, nf->split, nf->q[0].rx_port, nf->nr_queues, nf->opt.poll);
     watch_backend(nf, 1);
     if (devid < MAX_DEVID)
         tried[devid] = 1;
@@ -200,6 +200,10 @@ void net_print_counts(const char *who, uint64_t notifies0, uint64_t events0, uin
     printk("%s: notifies %lu events %lu packets %lu per-packet %lu.%03lu %lu.%03lu\n", who, (unsigned long)n,
            (unsigned long)e, (unsigned long)f, (unsigned long)(n / per), (unsigned long)(n * 1000 / per % 1000),
            (unsigned long)(e / per), (unsigned long)(e * 1000 / per % 1000));
+    for (int i = 0; i < NF_MAX_DEVS; i++)        /* how the frames spread over the queues (whole run) */
+        for (unsigned int q = 0; netfronts[i].connected && q < netfronts[i].nr_queues; q++)
+            printk("%s: eth%u queue %u tx %lu rx %lu\n", who, netfronts[i].devid, q,
+                   (unsigned long)netfronts[i].q[q].tx_frames, (unsigned long)netfronts[i].q[q].rx_frames);
 }
 
 static void down(int slot, int st)
@@ -289,7 +293,7 @@ static void poll_until(uint64_t deadline_ns)
 
 void net_sleep(uint64_t deadline_ns)
 {
-    evtchn_port_t ports[1 + 2 * NF_MAX_DEVS] = { (evtchn_port_t)xenbus_evtchn };
+    evtchn_port_t ports[1 + NF_MAX_PORTS * NF_MAX_DEVS] = { (evtchn_port_t)xenbus_evtchn };
     unsigned int n = 1;
 
     if (nf_opts.poll) {

@@ -177,12 +177,12 @@ static void chain(void)
 
 static void far_req_prod(void)
 {
-    netif_tx_front_ring_t *r = &nf->tx;
+    netif_tx_front_ring_t *r = &nf->q[0].tx;
     RING_IDX before = r->sring->rsp_prod;
     RING_IDX bogus = r->req_prod_pvt + 0x40000000u;
 
     __atomic_store_n(&r->sring->req_prod, bogus, __ATOMIC_SEQ_CST);
-    evtchn_send(nf->port);
+    evtchn_send(nf->q[0].port);
     uint64_t deadline = monotonic_ns() + wait_ns;
     while (monotonic_ns() < deadline && nf->connected) {
         netfront_tx_reclaim(nf);

@@ -7,7 +7,8 @@
  * For bench/net.sh: `delay_ms=D` (0) waits D ms after the ARP reply before the first datagram, and
  * `linger_ms=L` (0) keeps the domain up (answering ARP) L ms after the summary line before passing,
  * so that whoever measures the VMM can read it before and after the stream.
- * At the end `net-stream: notifies N events E packets P per-packet N/P E/P`: the notifications the
+ * `flows=F` (1) sends datagram i from port S + i % F: F flows, spread over netfront's queues by
+ * their hash.  At the end `net-stream: notifies N events E packets P per-packet N/P E/P`: the notifications the
  * guest sent and the backend's events it saw during the stream.  `poll=1` busy-polls the rings and
  * `net-features=` chooses what netfront asks for (README.md, Networking).
  */
@@ -32,8 +33,10 @@ static const char *run(const char *cmdline, char *why)
         return "dst=a.b.c.d is required";
     uint64_t port = cmdline_u64(cmdline, "port", 0), count = cmdline_u64(cmdline, "count", 100);
     uint64_t size = cmdline_u64(cmdline, "size", 64), sport = cmdline_u64(cmdline, "sport", 32768);
-    uint64_t gap_ns = cmdline_u64(cmdline, "gap_us", 0) * 1000;
-    if (!port || port > 65535 || !sport || sport > 65535)
+    uint64_t gap_ns = cmdline_u64(cmdline, "gap_us", 0) * 1000, flows = cmdline_u64(cmdline, "flows", 1);
+    if (!flows || flows > 256)
+        return "flows=F: 1 to 256 source ports";
+    if (!port || port > 65535 || !sport || sport + flows - 1 > 65535)
         return "port=P (1-65535) is required";
     if (size < 4 || size > UDP_PAYLOAD_MAX) {
         snprintf(why, WHY_SIZE, "size=%lu: 4 to %d bytes", (unsigned long)size, UDP_PAYLOAD_MAX);
@@ -66,7 +69,7 @@ static const char *run(const char *cmdline, char *why)
         put32(payload, (uint32_t)i);
         for (uint64_t k = 4; k < size; k++)
             payload[k] = (uint8_t)(i + k);
-        int rc = udp_send(nif, dst, (uint16_t)sport, (uint16_t)port, payload, size);
+        int rc = udp_send(nif, dst, (uint16_t)(sport + i % flows), (uint16_t)port, payload, size);
         if (rc) {
             snprintf(why, WHY_SIZE, "datagram %lu: %s (%d)", (unsigned long)i, errno_name(rc), rc);
             return why;

@@ -57,6 +57,13 @@ test_stream_over_sg_slots() {
 	stream_case sgslots "net-sg-slot=256"
 }
 
+# Eight flows (source ports) over as many queues as the backend offers (up to 2): intact, and the
+# queue lines printed.
+test_stream_over_queues() {
+	stream_case flows "flows=8"
+	log_has flows "net-stream: eth0 queue 0 tx " || fail "no queue line: $(grep -a 'queue' "$(guest_log flows)")"
+}
+
 # Busy-polled rings: the same data, and the notifies/events line the benches read.
 test_stream_polled() {
 	stream_case polled "poll=1"

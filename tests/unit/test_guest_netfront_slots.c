@@ -2,8 +2,10 @@
  * frames split over slots with the first request carrying the whole length, rx frames gathered
  * from NETRXF_more_data chains with extra info slots stepped over, and every hostile chain (no sg
  * negotiated, a fragment past its page, a frame past the buffer, a negative status, extra info out
- * of place) dropped whole, once, without a byte written beyond the buffer. */
+ * of place) dropped whole, once, without a byte written beyond the buffer; a frame's queue from its
+ * IPv4 flow, stable per flow and spread over the queues. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include "../../guest/netfront_slots.c"
 #include "unit.h"
@@ -156,12 +158,61 @@ static void test_rx_hostile(struct unit *u, const void *arg)
 	CHECK_INT(ch.frame_len, 60);
 }
 
+/* An Ethernet + IPv4 + UDP header from sport to 9999, len bytes of it (allocated exactly, so ASan
+ * catches a read past the end). */
+static uint8_t *udp_frame(uint16_t sport, size_t len, uint16_t frag)
+{
+	uint8_t f[42] = { 0 };
+	f[12] = 0x08, f[13] = 0x00;
+	f[14] = 0x45, f[14 + 9] = 17;
+	f[14 + 6] = (uint8_t)(frag >> 8), f[14 + 7] = (uint8_t)frag;
+	f[14 + 12] = 10, f[14 + 15] = 3;        /* 10.0.0.3 -> 10.0.0.1 */
+	f[14 + 16] = 10, f[14 + 19] = 1;
+	f[34] = (uint8_t)(sport >> 8), f[35] = (uint8_t)sport;
+	f[36] = 9999 >> 8, f[37] = 9999 & 0xff;
+	uint8_t *m = malloc(len);
+	memcpy(m, f, len < sizeof(f) ? len : sizeof(f));
+	return m;
+}
+
+static void test_flow_queue(struct unit *u, const void *arg)
+{
+	(void)arg;
+	unsigned int seen[2] = { 0, 0 };
+
+	for (uint16_t p = 32768; p < 32768 + 64; p++) {
+		uint8_t *f = udp_frame(p, 42, 0);
+		unsigned int q = nf_flow_queue(f, 42, 2);
+		CHECK(q < 2, "queue %u of 2", q);
+		if (q < 2)
+			seen[q]++;
+		CHECK_INT(nf_flow_queue(f, 42, 2), q);          /* a flow stays on its queue */
+		CHECK_INT(nf_flow_queue(f, 42, 1), 0);
+		free(f);
+	}
+	CHECK(seen[0] && seen[1], "64 flows over both queues (%u, %u)", seen[0], seen[1]);
+	/* Fragments hash without ports: every fragment of a datagram on one queue. */
+	uint8_t *a = udp_frame(1000, 42, 0x2000), *b = udp_frame(2000, 42, 0x2000);
+	CHECK_INT(nf_flow_queue(a, 42, 2), nf_flow_queue(b, 42, 2));
+	free(a), free(b);
+	/* Too short for the ports: hashed without them, no read past the end. */
+	uint8_t *t = udp_frame(1000, 36, 0);
+	CHECK(nf_flow_queue(t, 36, 2) < 2, "short frame");
+	free(t);
+	uint8_t *tiny = udp_frame(1000, 20, 0);
+	CHECK_INT(nf_flow_queue(tiny, 20, 2), 0);
+	free(tiny);
+	uint8_t arp[42] = { [12] = 0x08, [13] = 0x06 };
+	CHECK_INT(nf_flow_queue(arp, sizeof(arp), 2), 0);
+}
+
 int main(void)
 {
 	struct unit u = UNIT_INIT;
 	static struct rx_ctx c;
 
 	unit_case(&u, "tx-split", test_tx_split, NULL);
+	unit_case(&u, "flow-queue", test_flow_queue, NULL);
 	unit_case(&u, "rx-single-slot", test_rx_single, &c);
 	unit_case(&u, "rx-more-data-chain", test_rx_chain, &c);
 	unit_case(&u, "rx-extra-info-slots", test_rx_extra_info, &c);
