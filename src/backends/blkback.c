@@ -289,8 +289,17 @@ static int connect_queue(struct blkback *bd, struct blkback_queue *q, struct xen
 		return -1;
 	/* The ring (and its counters) first: a kick may come the moment the port is bound. */
 	q->port = (evtchn_port_t)port;
-	if ((r = blkback_ring_init(&q->ring, bd->dev.dom, q->name, sring, (unsigned int)pages, q->port, &bd->target,
-				   -1, bd->engine))) {
+	r = blkback_ring_init(&q->ring, bd->dev.dom, q->name, sring, (unsigned int)pages, q->port, &bd->target, -1,
+			      bd->engine);
+	if (r && bd->engine == BLKBACK_ENGINE_URING) {
+		/* The probe's small uring passed but this one did not (limits): this queue and the
+		 * next run on threads (earlier ones keep theirs; the stats then say threads). */
+		LOG("%s: its io_uring: %s: requests run on worker threads", q->name, strerror(-r));
+		bd->engine = BLKBACK_ENGINE_THREADS;
+		r = blkback_ring_init(&q->ring, bd->dev.dom, q->name, sring, (unsigned int)pages, q->port,
+				      &bd->target, -1, bd->engine);
+	}
+	if (r) {
 		ERR_SET(err, errlen, "queue %u: starting its %s engine: %s", q->index, blkback_engine_name(bd->engine),
 			strerror(-r));
 		return -1;
