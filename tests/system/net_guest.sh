@@ -71,25 +71,26 @@ test_stream_polled() {
 		fail "no notifies line: $(grep -a 'net-stream:' "$(guest_log polled)")"
 }
 
-test_guest_pings_guest() {
-	make_bridge_netns ping
-	xl_ns create "$(guest_cfg target 'test=net-echo' 'bridge=xbr0,ip=10.0.0.2/24')" 2>/dev/null
-	expect_log target "net: eth0 .* up"
-	xl_ns create "$(guest_cfg pinger 'test=net-ping dst=10.0.0.2 count=10 interval=50' 'bridge=xbr0,ip=10.0.0.4/24')" 2>/dev/null
-	expect_log pinger "PASS net-ping" 30
-	log_has pinger "net-ping: 10 sent, 10 received" || fail "$(grep -a net-ping: "$(guest_log pinger)")"
+# ping_case PREFIX ECHO-OPTIONS PING-OPTIONS: guest PREFIX-target runs net-echo, PREFIX-pinger
+# net-ping to it: 10 echo requests, 10 replies.
+ping_case() {
+	local target=$1-target pinger=$1-pinger
+	make_bridge_netns "$1"
+	xl_ns create "$(guest_cfg "$target" "test=net-echo $2" 'bridge=xbr0,ip=10.0.0.2/24')" 2>/dev/null
+	expect_log "$target" "net: eth0 .* up"
+	xl_ns create "$(guest_cfg "$pinger" "test=net-ping dst=10.0.0.2 count=10 interval=50 $3" 'bridge=xbr0,ip=10.0.0.4/24')" 2>/dev/null
+	expect_log "$pinger" "PASS net-ping" 30
+	log_has "$pinger" "net-ping: 10 sent, 10 received" || fail "$(grep -a net-ping: "$(guest_log "$pinger")")"
 	drop_netns
+}
+
+test_guest_pings_guest() {
+	ping_case ping "" ""
 }
 
 # Both guests with busy-polled rings, one asking for no features: pings still answered.
 test_polled_guests_ping() {
-	make_bridge_netns pollping
-	xl_ns create "$(guest_cfg ptarget 'test=net-echo poll=1 net-features=none' 'bridge=xbr0,ip=10.0.0.2/24')" 2>/dev/null
-	expect_log ptarget "net: eth0 .* up"
-	xl_ns create "$(guest_cfg ppinger 'test=net-ping dst=10.0.0.2 count=10 interval=50 poll=1' 'bridge=xbr0,ip=10.0.0.4/24')" 2>/dev/null
-	expect_log ppinger "PASS net-ping" 30
-	log_has ppinger "net-ping: 10 sent, 10 received" || fail "$(grep -a net-ping: "$(guest_log ppinger)")"
-	drop_netns
+	ping_case pollping "poll=1 net-features=none" "poll=1"
 }
 
 run_tests
