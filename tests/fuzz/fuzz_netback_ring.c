@@ -6,12 +6,15 @@
  * byte, then a sequence of operations (decoded below, at most MAX_STEPS), each followed by what the
  * main loop does when the guest kicks: netback_ring_tx then netback_ring_rx.
  *
- *   config   bit 0 rx_sg (feature-sg); bits 1-2 how the data pages start: rw, ro, none, alternating
+ *   config   bit 0 rx_sg (feature-sg); bits 1-2 how the data pages start: rw, ro, none, alternating;
+ *            bit 3 vnet_hdr (the TAP's frames start with a virtio_net_hdr), bit 4 tx_gso, bit 5
+ *            rx_csum_blank and rx_ipv6_csum, bit 6 rx_gso_tcpv4 and v6 (netback_features)
  *   ops      tx/rx requests (structured or raw bytes) at the frontend's req_prod_pvt, publishing,
  *            req_prod set to anything, scribbles on published slots and on the ring header,
  *            grant entries set and cleared (rw, read-only, another domain, revoked, another type,
  *            a frame outside RAM, the ring or the table itself), frames from the host side of the
- *            TAP (empty to oversized), the host not reading the TAP for a while, a re-attach (netback_ring_init on the rings as the guest left
+ *            TAP (empty to oversized; with vnet headers, the header the input's), Ethernet, IP and
+ *            TCP/UDP headers written into a data page (so GSO and checksum offsets parse), the host not reading the TAP for a while, a re-attach (netback_ring_init on the rings as the guest left
  *            them, as a reconnect does), other budgets.
  *
  * Invariants, each an abort (so libFuzzer keeps the input), besides ASan's and UBSan's:
@@ -24,7 +27,11 @@
  *     slot (0 for a tx extra-info slot, whose status is NETIF_RSP_NULL), a status the protocol
  *     knows, and pushed; rx responses have offset 0 and at most one page;
  *   - the consumer index never passes the req_prod the round saw;
- *   - what reaches the host is one frame per tx packet counted, 14 to 65535 bytes.
+ *   - what reaches the host is one frame per tx packet counted, 14 to 65535 bytes; with vnet
+ *     headers, behind one whose GSO type is one tx_gso allows, whose hdr_len and partial checksum
+ *     field lie inside the frame;
+ *   - rx flags are the ones the frontend's features allow; a NETRXF_extra_info response is followed
+ *     by a GSO extra of a type the frontend asked for, with a size.
  * The id and index checks are skipped for a round in which the guest granted its own ring or table
  * page writable (rx data may then rewrite the requests under the backend, which is the guest's
  * business).
@@ -88,7 +95,7 @@ static netif_rx_front_ring_t frx;
 static int tap = -1, peer = -1;
 static evtchn_port_t port;
 static unsigned int tx_budget, rx_budget;
-static bool rx_sg;
+static struct netback_features feat;
 static bool host_stalled;              /* the host does not read the TAP for a while */
 static uint64_t packets_read;             /* tx_packets when the host last read everything */
 static uint8_t snap_tx[PAGE], snap_rx[PAGE];
@@ -189,6 +196,71 @@ static void op_grant(struct input *in)
 }
 
 /* ---- the TAP's host side ---- */
+#define VH sizeof(struct virtio_net_hdr)
+
+static void check_host_frame(ssize_t n)
+{
+	size_t vh = feat.vnet_hdr ? VH : 0;
+	struct virtio_net_hdr h;
+
+	CHECK(n >= (ssize_t)(14 + vh) && n <= (ssize_t)(NETBACK_MAX_FRAME + vh), "a %zd-byte frame reached the host", n);
+	if (!vh)
+		return;
+	size_t len = (size_t)n - vh;
+	memcpy(&h, frame, VH);
+	CHECK(h.gso_type == VIRTIO_NET_HDR_GSO_NONE || (feat.tx_gso && (h.gso_type == VIRTIO_NET_HDR_GSO_TCPV4 ||
+	      h.gso_type == VIRTIO_NET_HDR_GSO_TCPV6) && h.gso_size && h.hdr_len <= len),
+	      "vnet header gso type %u size %u hdr_len %u on a %zu-byte frame", h.gso_type, h.gso_size, h.hdr_len, len);
+	CHECK(!(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) ||
+	      ((size_t)h.csum_start + h.csum_offset + 2 <= len && h.csum_start >= 14),
+	      "partial checksum at %u + %u in a %zu-byte frame", h.csum_start, h.csum_offset, len);
+	CHECK(!(h.flags & ~(VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID)), "vnet flags %#x", h.flags);
+}
+
+/* Ethernet, then IPv4 or IPv6, then TCP or UDP, lengths from the input: enough for the offload
+ * parser to go deep. */
+static size_t headers(struct input *in, uint8_t *f)
+{
+	uint8_t sel = u8(in);
+	bool v6 = sel & 1, udp = sel & 2;
+	size_t at = 14;
+
+	memset(f, 0, 14 + 40 + 20);
+	f[12] = v6 ? 0x86 : 0x08;
+	f[13] = v6 ? 0xdd : 0x00;
+	uint16_t l = u16(in);
+	if (v6) {
+		f[at] = 0x60;
+		f[at + 4] = (uint8_t)(l >> 8);
+		f[at + 5] = (uint8_t)l;
+		f[at + 6] = udp ? 17 : 6;
+		at += 40;
+	} else {
+		f[at] = 0x45;
+		f[at + 2] = (uint8_t)(l >> 8);
+		f[at + 3] = (uint8_t)l;
+		f[at + 9] = udp ? 17 : 6;
+		at += 20;
+	}
+	if (udp) {
+		f[at + 4] = (uint8_t)(l >> 8);
+		f[at + 5] = (uint8_t)(l - (v6 ? 0 : 20));
+		at += 8;
+	} else {
+		f[at + 12] = (uint8_t)((sel & 0xf0) ? sel & 0xf0 : 0x50);   /* data offset */
+		at += 20;
+	}
+	return at;
+}
+
+/* The headers into a data page at an offset: what the next tx request may point at. */
+static void op_headers(struct input *in)
+{
+	uint8_t f[14 + 40 + 20];
+	unsigned int page = u8(in) % DATA_PAGES;
+	size_t len = headers(in, f), off = u16(in) % (PAGE - len + 1);
+	put((uint64_t)(DATA_GFN + page) * PAGE + off, f, len);
+}
 static unsigned int drain(int fd, bool check)
 {
 	unsigned int frames = 0;
@@ -198,7 +270,7 @@ static unsigned int drain(int fd, bool check)
 		if (n < 0)
 			break;
 		if (check)
-			CHECK(n >= 14 && n <= NETBACK_MAX_FRAME, "a %zd-byte frame reached the host", n);
+			check_host_frame(n);
 		frames++;
 	}
 	return frames;
@@ -213,6 +285,14 @@ static void op_host_send(struct input *in)
 	if (b >= 0xf0)
 		len = (size_t)u16(in) % (NETBACK_MAX_FRAME + 2);
 	memset(frame, u8(in), len);
+	if (feat.vnet_hdr) {
+		/* The header the kernel would write, then the frame (headers that parse, sometimes). */
+		memmove(frame + VH, frame, len);
+		bytes(in, frame, VH);
+		if (len >= 14 + 40 + 20 && (frame[0] & 0x80))
+			headers(in, frame + VH);
+		len += VH;
+	}
 	(void)send(peer, frame, len, MSG_DONTWAIT);      /* a full socket drops it, as a TAP would */
 }
 
@@ -306,7 +386,7 @@ static void stall(bool on)
 static void attach(void)
 {
 	netback_ring_init(nb, &(struct netback_ring_params){ .dom = dom, .name = "vif7.0", .tx_page = tx_sring(),
-		.rx_page = rx_sring(), .tx_port = port, .rx_port = port, .tap_fd = tap, .feat = { .rx_sg = rx_sg } });
+		.rx_page = rx_sring(), .tx_port = port, .rx_port = port, .tap_fd = tap, .feat = feat });
 }
 
 static void op_budget(struct input *in)
@@ -375,14 +455,31 @@ static void check_rx(RING_IDX cons0, RING_IDX rsp0, RING_IDX prod)
 	CHECK(rsp - rsp0 == cons - cons0, "rx: %u slots taken, %u answered", cons - cons0, rsp - rsp0);
 	CHECK(rsp == rsp0 || rx_sring()->rsp_prod == rsp, "rx responses up to %u made, %u pushed", rsp,
 	      rx_sring()->rsp_prod);     /* a guest may scribble on rsp_prod meanwhile */
+	uint16_t allowed_flags = NETRXF_more_data | NETRXF_data_validated |
+		(feat.rx_csum_blank ? NETRXF_csum_blank : 0) |
+		(feat.rx_gso_tcpv4 || feat.rx_gso_tcpv6 ? NETRXF_extra_info : 0);
+	bool first = true;
 	for (RING_IDX k = rsp0; k != rsp; k++) {
 		netif_rx_response_t r = *RING_GET_RESPONSE(&frx, k);
 		uint16_t id = snap->ring[k & (RX_SLOTS - 1)].req.id;
 		CHECK(r.id == id, "rx response %u: id %u for request id %u", k, r.id, id);
 		CHECK(r.status == NETIF_RSP_ERROR || (r.status > 0 && r.status <= (int)PAGE), "rx response %u: status %d",
 		      k, r.status);
-		CHECK(r.offset == 0 && !(r.flags & ~NETRXF_more_data), "rx response %u: offset %u flags %#x", k,
+		CHECK(r.offset == 0 && !(r.flags & ~allowed_flags), "rx response %u: offset %u flags %#x", k,
 		      r.offset, r.flags);
+		CHECK(first || !(r.flags & (NETRXF_extra_info | NETRXF_csum_blank)), "rx response %u: flags %#x past a "
+		      "frame's first slot", k, r.flags);
+		if (first && (r.flags & NETRXF_extra_info)) {
+			struct netif_extra_info x;
+			CHECK(k + 1 != rsp, "rx response %u: extra_info with no slot after it", k);
+			memcpy(&x, RING_GET_RESPONSE(&frx, ++k), sizeof(x));
+			CHECK(x.type == XEN_NETIF_EXTRA_TYPE_GSO && !(x.flags & XEN_NETIF_EXTRA_FLAG_MORE) && x.u.gso.size &&
+			      ((x.u.gso.type == XEN_NETIF_GSO_TYPE_TCPV4 && feat.rx_gso_tcpv4) ||
+			       (x.u.gso.type == XEN_NETIF_GSO_TYPE_TCPV6 && feat.rx_gso_tcpv6)) && feat.rx_sg,
+			      "rx extra %u: type %u flags %u gso type %u size %u", k, x.type, x.flags, x.u.gso.type,
+			      x.u.gso.size);
+		}
+		first = !(r.flags & NETRXF_more_data);
 	}
 }
 
@@ -441,7 +538,11 @@ static void setup(uint8_t config)
 	nb->log_window_ns = window;
 	nb->log_count = count;
 	nb->log_suppressed = suppressed;
-	rx_sg = config & 1;
+	feat = (struct netback_features){
+		.rx_sg = config & 1, .vnet_hdr = config & 8, .tx_gso = config & 16,
+		.rx_csum_blank = config & 32, .rx_ipv6_csum = config & 32,
+		.rx_gso_tcpv4 = config & 64, .rx_gso_tcpv6 = config & 64,
+	};
 	stall(false);
 	packets_read = 0;
 	attach();
@@ -516,7 +617,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	setup(u8(&in));
 	for (unsigned int step = 0; step < MAX_STEPS && in.n; step++) {
-		switch (u8(&in) % 12) {
+		switch (u8(&in) % 13) {
 		case 0: op_tx_put(&in); break;
 		case 1: op_tx_extra(&in); break;
 		case 2: op_rx_post(&in); break;
@@ -528,6 +629,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case 8: attach(); break;
 		case 9: op_budget(&in); break;
 		case 10: stall(!host_stalled); break;              /* tx may fill the TAP: drops */
+		case 11: op_headers(&in); break;
 		default: op_prod(&in); op_host_send(&in); break;   /* a push and a frame together */
 		}
 		run_round();
