@@ -200,21 +200,14 @@ static const char *publish(struct blkfront *bf, char *why)
                 rc = publish_queue(t, bf, &bf->q[i], dir, path, sizeof(path));
             }
         }
-        for (unsigned int k = 0; k < 3 && !rc; k++) {
-            const char *v = val;
-            if (k == 0) {
-                if (!bf->ring_order)
-                    continue;
-                snprintf(path, sizeof(path), "%s/ring-page-order", bf->nodename);
-                snprintf(val, sizeof(val), "%u", bf->ring_order);
-            } else if (k == 1) {
-                snprintf(path, sizeof(path), "%s/protocol", bf->nodename);
-                v = XEN_IO_PROTO_ABI_X86_64;
-            } else {
-                snprintf(path, sizeof(path), "%s/feature-persistent", bf->nodename);
-                v = "1";
-            }
-            rc = xs_write(t, path, v);
+        /* The device-wide keys, ring-page-order only for a ring of several pages. */
+        snprintf(val, sizeof(val), "%u", bf->ring_order);
+        const struct { const char *key, *val; } top[] = {
+            { "protocol", XEN_IO_PROTO_ABI_X86_64 }, { "feature-persistent", "1" }, { "ring-page-order", val },
+        };
+        for (unsigned int k = 0; k < (bf->ring_order ? 3u : 2u) && !rc; k++) {
+            snprintf(path, sizeof(path), "%s/%s", bf->nodename, top[k].key);
+            rc = xs_write(t, path, top[k].val);
         }
         if (rc) {
             xs_transaction_end(t, 1);
