@@ -554,7 +554,10 @@ int netfront_send_flags(struct netfront *nf, const void *frame, size_t len, unsi
         return -ENODEV;
     if (len < 14 || len > NF_MTU_FRAME || ((flags & NF_TX_CSUM_PARTIAL) && !nf->tx_csum_offload))
         return -EINVAL;
-    unsigned int n = nf_tx_split(len, nf->sg ? nf->opt.sg_slot : 4096, frag, NF_MAX_SLOTS);
+    size_t slot = nf->sg ? nf->opt.sg_slot : 4096;
+    if (len > slot * NF_MAX_SLOTS)      /* never more slots than every backend takes */
+        slot = (len + NF_MAX_SLOTS - 1) / NF_MAX_SLOTS;
+    unsigned int n = nf_tx_split(len, slot, frag, NF_MAX_SLOTS);
     if (!n)
         return -EINVAL;
     unsigned int qi = nf_flow_queue(frame, len, nf->nr_queues);
