@@ -11,7 +11,8 @@
  *
  *   config   bits 0-1 ring-page-order (3 = 0); bit 2 a read-only disk; bit 3 no discard;
  *            bits 4-5 how the data pages start: rw, ro, none, alternating; bit 6 persistent
- *            grants negotiated (a table of PERSISTENT_MAX, so that it fills)
+ *            grants negotiated (a table of PERSISTENT_MAX, so that it fills); bit 7 the io_uring
+ *            engine (blkback_uring.c; the threads when the kernel refuses io_uring)
  *   ops      read/write/barrier requests (0 to 12 segments, sectors in and past the disk and at
  *            the edges of overflow), indirect ones and the segment lists in their pages, discards,
  *            flushes, unknown operations, raw bytes into any slot, req_prod set to anything,
@@ -98,6 +99,7 @@ static struct blkback_ring *br;
 static blkif_front_ring_t front;
 static unsigned int ring_pages;
 static bool persistent;
+static enum blkback_engine engine;
 #define PERSISTENT_MAX 4
 static struct blkback_target target;
 static int disk_fd = -1, kick_fd = -1;
@@ -351,8 +353,13 @@ static void op_header(struct input *in)
 
 static void attach(void)
 {
-	if (blkback_ring_init(br, dom, "vbd7.51712 (xvda)", sring(), ring_pages, port, &target, kick_fd, BLKBACK_ENGINE_THREADS))
-		abort();
+	if (blkback_ring_init(br, dom, "vbd7.51712 (xvda)", sring(), ring_pages, port, &target, kick_fd, engine)) {
+		if (engine != BLKBACK_ENGINE_URING)
+			abort();
+		engine = BLKBACK_ENGINE_THREADS;     /* the kernel refuses io_uring */
+		if (blkback_ring_init(br, dom, "vbd7.51712 (xvda)", sring(), ring_pages, port, &target, kick_fd, engine))
+			abort();
+	}
 	if (persistent && blkback_ring_persistent(br, PERSISTENT_MAX))
 		abort();
 	/* The complaint rate limit carries on across rings: it is what keeps the log quiet. */
@@ -503,6 +510,7 @@ static void setup(uint8_t config)
 	unsigned int order = config & 3, mode = (config >> 4) & 3;
 
 	persistent = config & 0x40;
+	engine = config & 0x80 ? BLKBACK_ENGINE_URING : BLKBACK_ENGINE_THREADS;
 	ring_pages = order == 3 ? 1 : 1u << order;
 	memcpy(ram, initial_ram, RAM_BYTES);
 	memset(dom->xen.shared_info, 0, PAGE);      /* the pending bits our notifications set */
