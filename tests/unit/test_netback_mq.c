@@ -356,6 +356,23 @@ static int packet_socket(const char *ifname)
 	return s;
 }
 
+/* Host to guest through TAP `ifname`: `flows` UDP frames to `mac`, source ports from `sport` in
+ * steps of `step` (distinct flows for the kernel's queue steering).  How many were sent. */
+static unsigned int host_send(int s, const char *ifname, const uint8_t mac[6], unsigned int sport,
+			      unsigned int step, unsigned int flows, size_t payload)
+{
+	uint8_t frame[9000];
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex(ifname), .sll_halen = 6 };
+	unsigned int sent = 0;
+
+	memcpy(to.sll_addr, mac, 6);
+	for (unsigned int i = 0; i < flows; i++) {
+		size_t len = udp_frame(frame, mac, host_mac, (uint16_t)(sport + i * step), payload);
+		sent += sendto(s, frame, len, 0, (struct sockaddr *)&to, sizeof(to)) == (ssize_t)len;
+	}
+	return sent;
+}
+
 /* Guest to host on queue fq: one frame in one slot, then a kick on its tx port. */
 static void guest_send(struct fixture *f, struct fq *fq, unsigned int page, uint16_t sport, const uint8_t mac[6])
 {
@@ -471,14 +488,7 @@ static void test_two_queues(struct unit *u, const void *arg)
 	unsigned int seen = host_received(s, mac);
 	CHECK(seen == 16, "the host saw %u of 16 frames", seen);
 	/* Host to guest: 64 flows, which the kernel spreads over both attached queues. */
-	uint8_t frame[128];
-	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex("xtmq2"), .sll_halen = 6 };
-	memcpy(to.sll_addr, mac, 6);
-	for (unsigned int i = 0; i < 24; i++) {
-		size_t len = udp_frame(frame, mac, host_mac, (uint16_t)(2000 + i * 7), 40);
-		if (sendto(s, frame, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
-			CHECK(0, "sendto: %s", strerror(errno));
-	}
+	CHECK(host_send(s, "xtmq2", mac, 2000, 7, 24, 40) == 24, "sendto: %s", strerror(errno));
 	spin(f, 300);
 	CHECK(rx_responses(&qs[0]) > 0 && rx_responses(&qs[1]) > 0, "rx frames per queue: %u and %u",
 	      rx_responses(&qs[0]), rx_responses(&qs[1]));
@@ -508,15 +518,8 @@ static void test_one_queue(struct unit *u, const void *arg)
 	CHECK(tx_ok_responses(&q) == 1, "tx responses %u", tx_ok_responses(&q));
 	CHECK(host_received(s, mac) == 1, "the host did not see the frame");
 	/* The TAP's other queues are detached: every flow from the host reaches queue 0. */
-	uint8_t frame[128];
-	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex("xtmq3"), .sll_halen = 6 };
-	memcpy(to.sll_addr, mac, 6);
 	RING_IDX before = rx_responses(&q);
-	for (unsigned int i = 0; i < 16; i++) {
-		size_t len = udp_frame(frame, mac, host_mac, (uint16_t)(5000 + i * 11), 40);
-		if (sendto(s, frame, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
-			CHECK(0, "sendto: %s", strerror(errno));
-	}
+	CHECK(host_send(s, "xtmq3", mac, 5000, 11, 16, 40) == 16, "sendto: %s", strerror(errno));
 	spin(f, 300);
 	CHECK(rx_responses(&q) - before >= 16, "%u of 16 flows reached the one queue", rx_responses(&q) - before);
 	stats_line(f, 3, line, sizeof(line));
@@ -557,13 +560,9 @@ static void test_split_channels(struct unit *u, const void *arg)
 	CHECK(port_pending(f, q.tx_port, true), "the tx response did not notify event-channel-tx");
 	/* Host to guest: the rx response notifies the rx port only. */
 	port_pending(f, q.rx_port, true);
-	uint8_t frame[128];
-	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex("xtmq4"), .sll_halen = 6 };
-	memcpy(to.sll_addr, mac, 6);
 	RING_IDX before = rx_responses(&q);
-	size_t len = udp_frame(frame, mac, host_mac, 6000, 40);
 	q.rx.sring->rsp_event = before + 1;      /* as netfront re-arms after consuming */
-	CHECK(sendto(s, frame, len, 0, (struct sockaddr *)&to, sizeof(to)) == (ssize_t)len, "sendto: %s", strerror(errno));
+	CHECK(host_send(s, "xtmq4", mac, 6000, 1, 1, 40) == 1, "sendto: %s", strerror(errno));
 	spin(f, 200);
 	CHECK(rx_responses(&q) > before, "no rx response");
 	CHECK(port_pending(f, q.rx_port, true) && !port_pending(f, q.tx_port, true),
@@ -648,7 +647,6 @@ static void test_rx_sg_feature(struct unit *u, const void *arg)
 {
 	struct fixture *f = (struct fixture *)arg;
 	const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x01, 0x05 };
-	static uint8_t frame[6000];
 	char line[1024];
 
 	for (int sg = 1; sg >= 0; sg--) {
@@ -667,11 +665,8 @@ static void test_rx_sg_feature(struct unit *u, const void *arg)
 		CHECK(await_backend(f, devid) == 4, "sg %d: not connected", sg);
 		spin(f, 100);
 		RING_IDX before = rx_responses(&q);
-		size_t len = udp_frame(frame, mac, host_mac, 7777, sizeof(frame) - 14 - 28);
-		struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex(name), .sll_halen = 6 };
-		memcpy(to.sll_addr, mac, 6);
-		CHECK(sendto(s, frame, len, 0, (struct sockaddr *)&to, sizeof(to)) == (ssize_t)len, "sendto: %s",
-		      strerror(errno));
+		const size_t len = 6000;
+		CHECK(host_send(s, name, mac, 7777, 1, 1, len - 14 - 28) == 1, "sendto: %s", strerror(errno));
 		spin(f, 200);
 		/* Find our frame among the kernel's own (IPv6 router solicitations and such). */
 		size_t total = 0;
@@ -701,7 +696,7 @@ static void test_tap_detach_queue(struct unit *u, const void *arg)
 {
 	char err[256];
 	int fds[2];
-	uint8_t frame[128], buf[256];
+	uint8_t buf[256];
 	const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x01, 0x06 };
 
 	(void)arg;
@@ -716,8 +711,6 @@ static void test_tap_detach_queue(struct unit *u, const void *arg)
 		abort();
 	close(sock);
 	int s = packet_socket("xtmqtap");
-	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)if_nametoindex("xtmqtap"), .sll_halen = 6 };
-	memcpy(to.sll_addr, mac, 6);
 	for (int round = 0; round < 2; round++) {
 		bool detached = round == 0;
 		if (detached)
@@ -725,11 +718,7 @@ static void test_tap_detach_queue(struct unit *u, const void *arg)
 		else
 			CHECK(tap_queue_set_attached(fds[1], "xtmqtap", true, err, sizeof(err)) == 0, "attach: %s", err);
 		unsigned int got[2] = { 0, 0 };
-		for (unsigned int i = 0; i < 32; i++) {
-			size_t len = udp_frame(frame, mac, host_mac, (uint16_t)(3000 + i * 13), 20);
-			if (sendto(s, frame, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0)
-				CHECK(0, "sendto: %s", strerror(errno));
-		}
+		CHECK(host_send(s, "xtmqtap", mac, 3000, 13, 32, 20) == 32, "sendto: %s", strerror(errno));
 		usleep(50000);
 		for (int q = 0; q < 2; q++)
 			while (read(fds[q], buf, sizeof(buf)) > 0)
