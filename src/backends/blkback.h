@@ -140,7 +140,7 @@ struct blkback_req {
 struct blkback_ring {
 	struct domain *dom;
 	const char *name;                   /* the disk's, for log lines */
-	blkif_back_ring_t ring;             /* req_cons and req_event: main thread only */
+	blkif_back_ring_t ring;             /* req_cons and req_event: the serving thread only */
 	unsigned int size;                  /* entries */
 	evtchn_port_t port;
 	struct blkback_target target;
@@ -161,7 +161,7 @@ struct blkback_ring {
 	pthread_cond_t idle;                /* inflight fell to 1 or 0 */
 	unsigned int inflight;
 	bool ordered_running;               /* nothing else is handed out meanwhile */
-	bool want_kick;                     /* the main thread stopped for a request or an order */
+	bool want_kick;                     /* the serving thread stopped for a request or an order */
 	struct blkback_req *free_reqs;
 	struct blkback_stats st;
 	uint64_t log_window_ns;             /* rate limit for complaints about the guest */

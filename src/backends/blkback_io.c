@@ -1,12 +1,10 @@
-/* blkback's workers: a few threads per connected disk that take jobs off one FIFO queue and run
+/* blkback's workers: a few threads per connected queue that take jobs off one FIFO queue and run
  * them (blkback_ring.c's preadv/pwritev/fdatasync/fallocate and the response).
  *
- * Why threads and not io_uring: the requests are few and large (at most BLKBACK_MAX_INFLIGHT per
- * disk, each up to 128 KiB) so a syscall each costs nothing worth saving; fdatasync and fallocate
- * block in io_uring too (it punts them to its own workers); io_uring is often unavailable where a
- * VMM runs (kernel.io_uring_disabled, container seccomp profiles) and would need a fallback path
- * anyway; and it adds a library.  Plain blocking calls on a handful of threads keep a slow request
- * from stalling the ring, with nothing but libc. */
+ * The fallback engine: io_uring (blkback_uring.c) batches a round's requests into one system call
+ * where the host allows it, but it is often unavailable where a VMM runs (kernel.io_uring_disabled,
+ * container seccomp profiles).  Plain blocking calls on a handful of threads keep a slow request
+ * from stalling the ring with nothing but libc, at a system call and a wake-up per request. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>

@@ -125,7 +125,7 @@ struct persistent_grant {
 };
 
 struct blkback_persistent {
-	pthread_mutex_t lock;               /* the main thread looks up, workers release */
+	pthread_mutex_t lock;               /* the serving thread looks up, responders release */
 	unsigned int max, n_free;
 	struct blkback_persistent_stats st;
 	uint16_t slot_of[GRANT_REFS];       /* entry + 1; 0: not kept */
@@ -341,7 +341,7 @@ static void respond(struct blkback_ring *r, struct blkback_req *q, int16_t statu
 	q->next_free = r->free_reqs;
 	r->free_reqs = q;
 	r->inflight--;
-	/* The main thread stopped for want of a slot, for an order to finish, or to let a held
+	/* The serving thread stopped for want of a slot, for an order to finish, or to let a held
 	 * ordered request go once it is the only one left. */
 	if (r->want_kick && !r->ordered_running && (r->held ? r->inflight == 1 : true)) {
 		r->want_kick = false;
