@@ -144,7 +144,8 @@ struct netback_l4 {
 };
 int netback_l4_find(const uint8_t *frame, size_t len, struct netback_l4 *l4, char *why, size_t whylen);
 /* Completes a checksum left partial at virtio's csum_start/csum_offset (the field holds the
- * pseudo-header sum; the sum runs from start to the frame's end).  0, or -1 with why. */
+ * pseudo-header sum; the sum runs from start to the frame's end; an odd offset is refused).  0, or
+ * -1 with why. */
 int netback_csum_at(uint8_t *frame, size_t len, size_t start, size_t offset, char *why, size_t whylen);
 
 /* ---- Offloads between the rings' flags and the TAP's vnet header (netback_offload.c) ---- */

@@ -195,6 +195,8 @@ int netback_csum_at(uint8_t *frame, size_t len, size_t start, size_t offset, cha
 {
 	if (start >= len || offset > len - start || len - start - offset < 2)
 		return WHY("partial checksum at %zu + %zu outside the frame of %zu bytes", start, offset, len);
+	if (offset & 1)                    /* the field would straddle the sum's 16-bit words */
+		return WHY("partial checksum at an odd offset %zu", offset);
 	csum_store(frame, start, len - start, start + offset);
 	return 0;
 }

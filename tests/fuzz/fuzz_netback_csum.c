@@ -11,8 +11,14 @@
  *     frame where it finds none, or on a fragment);
  *   - the completed checksum does not verify: the RFC 1071 sum over pseudo-header and segment,
  *     computed here, is not all ones; or a UDP checksum came out 0 ("none");
- *   - netback_csum_add disagrees with the sum computed here (any bytes, any starting sum).
+ *   - netback_csum_add disagrees with the sum computed here (any bytes, any starting sum);
+ *   - netback_l4_find accepts a frame this parse does not locate, or places the L4 header, its end
+ *     or the checksum field elsewhere, or a TCP header length past the segment;
+ *   - netback_csum_at (the rx side's completion at virtio's csum_start/csum_offset, both from the
+ *     input) accepts a field outside the frame or refuses one inside, changes a refused frame or
+ *     bytes outside the field, or leaves a checksum that does not verify.
  * Build and run: tests/fuzz/run [SECONDS]. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,6 +197,53 @@ static void check_accepted(const uint8_t *before, const uint8_t *after, size_t s
 		fail("a UDP checksum of 0 (meaning none)");
 }
 
+static void check_l4_find(const uint8_t *f, size_t size, const struct ref_place *p, int located)
+{
+	struct netback_l4 l4;
+	char why[256] = "";
+
+	if (netback_l4_find(f, size, &l4, why, sizeof(why)) < 0) {
+		if (!why[0] || !memchr(why, 0, sizeof(why)))
+			fail("netback_l4_find refused without a reason");
+		return;
+	}
+	if (!located || p->fragment)
+		fail("netback_l4_find placed L4 where an independent parse finds none");
+	if (l4.off != p->l4 || l4.off + l4.len != p->end || l4.off + l4.csum_at != p->field || l4.proto != p->proto)
+		fail("netback_l4_find disagrees with an independent parse");
+	if (l4.hdr_len > l4.len || l4.hdr_len < 8)
+		fail("netback_l4_find's header length is outside the segment");
+}
+
+static void check_csum_at(const uint8_t *data, size_t size)
+{
+	char why[256] = "";
+
+	if (size < 4)
+		return;
+	size_t start = rd16(data) % (size + 8), offset = rd16(data + 2) % (size + 8);
+	uint8_t *f = malloc(size);
+	if (!f)
+		abort();
+	memcpy(f, data, size);
+	bool fits = start < size && !(offset & 1) && start + offset + 2 <= size;
+	int r = netback_csum_at(f, size, start, offset, why, sizeof(why));
+	if ((r == 0) != fits)
+		fail(fits ? "netback_csum_at refused a field inside the frame" : "netback_csum_at accepted a field outside");
+	if (r < 0) {
+		if (memcmp(f, data, size) || !why[0])
+			fail("netback_csum_at changed a refused frame or gave no reason");
+	} else {
+		size_t field = start + offset;
+		for (size_t i = 0; i < size; i++)
+			if (f[i] != data[i] && i != field && i != field + 1)
+				fail("netback_csum_at changed a byte outside the field");
+		if (ref_fold(rd16(data + field) + ref_sum(f + start, size - start)) != 0xffff)
+			fail("netback_csum_at's checksum does not verify");
+	}
+	free(f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *frame = malloc(size ? size : 1), *before = malloc(size ? size : 1);
@@ -207,6 +260,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		before[p.field] = (uint8_t)(partial >> 8);
 		before[p.field + 1] = (uint8_t)partial;
 	}
+	check_csum_at(data, size);
+	check_l4_find(before, size, &p, located);
 	memcpy(frame, before, size);
 	if (netback_csum_fill(frame, size, why, sizeof(why)) < 0) {
 		if (memcmp(frame, before, size))

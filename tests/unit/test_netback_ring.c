@@ -1171,6 +1171,7 @@ static const struct rx_bad rx_bads[] = {
 	{ "offload-rx-csum-start-past-frame-dropped", { .vnet_hdr = true }, 0, 0, 3000, 16 },
 	{ "offload-rx-csum-offset-past-frame-dropped", { .vnet_hdr = true }, 0, 0, 34, 2000 },
 	{ "offload-rx-csum-field-across-end-dropped", { .vnet_hdr = true }, 0, 0, 1000, 999 },
+	{ "offload-rx-csum-odd-offset-dropped", { .vnet_hdr = true }, 0, 0, 34, 15 },
 };
 
 static void test_rx_bad(struct unit *u, const void *arg)
