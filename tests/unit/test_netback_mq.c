@@ -243,8 +243,12 @@ static evtchn_port_t unbound_port(struct domain *d)
 /* Queue q of vif slot `slot`: rings, grants and port(s) in the fake guest, rx buffers posted. */
 static void fq_init(struct fixture *f, struct fq *fq, unsigned int slot, unsigned int q, bool split)
 {
-	fq->gfn = 0x400 + slot * 0x80 + q * 0x40;
-	fq->ref = (grant_ref_t)(8 + slot * 80 + q * 40);
+	/* Within the grant table's one frame (512 entries) and below the special pages. */
+	unsigned int k = slot * 2 + q;
+	fq->gfn = 0x380 + k * (2 + DATA_PAGES);
+	fq->ref = (grant_ref_t)(8 + k * (2 + DATA_PAGES));
+	if (fq->ref + 2 + DATA_PAGES > 512 || fq->gfn + 2 + DATA_PAGES > 0x700)
+		abort();
 	netif_tx_sring_t *txs = fake_gpa(f->d, fq->gfn << 12);
 	netif_rx_sring_t *rxs = fake_gpa(f->d, (fq->gfn + 1) << 12);
 	SHARED_RING_INIT(txs);
@@ -630,6 +634,40 @@ static void test_refused(struct unit *u, const void *arg)
 	}
 }
 
+/* A runaway producer index on queue 1: that queue's thread stops serving it and the main loop
+ * writes the reason into `error`; the stats line says `broken`. */
+static void test_broken_queue(struct unit *u, const void *arg)
+{
+	struct fixture *f = (struct fixture *)arg;
+	struct fq qs[2];
+	char line[1024];
+	unsigned int n = f->offered < 2 ? 1 : 2;
+
+	if (!attach(u, f, 7))
+		return;
+	for (unsigned int q = 0; q < n; q++)
+		fq_init(f, &qs[q], 6, q, false);
+	publish(f, 7, qs, n, n > 1);
+	CHECK(await_backend(f, 7) == 4, "not connected");
+	struct fq *bad = &qs[n - 1];
+	__atomic_store_n(&bad->tx.sring->req_prod, bad->tx.sring->rsp_prod + 1000, __ATOMIC_RELEASE);
+	struct evtchn_send send = { .port = bad->tx_port };
+	fake_op(f->d, 0, __HYPERVISOR_event_channel_op, EVTCHNOP_send, &send, sizeof(send));
+	char want[64], *e = NULL;
+	snprintf(want, sizeof(want), "frontend broke the ring protocol (queue %u)", n - 1);
+	long long end = now_ms() + 2000;
+	while (now_ms() < end && !(e && !strcmp(e, want))) {
+		free(e);
+		event_loop_run_once(&f->loop, 10);
+		e = be_read(f, 7, "error");
+	}
+	CHECK(e && !strcmp(e, want), "error node: %s", e ? e : "(none)");
+	free(e);
+	stats_line(f, 7, line, sizeof(line));
+	size_t len = strlen(line);
+	CHECK(len > 7 && !strcmp(line + len - 7, " broken"), "stats: %s", line);
+}
+
 static void set_mtu(const char *ifname, int mtu)
 {
 	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -754,6 +792,7 @@ int main(void)
 		unit_case(u, "split-event-channels", test_split_channels, &f);
 		unit_case(u, "refused-with-the-reason-in-error", test_refused, &f);
 		unit_case(u, "frontend-feature-sg-reaches-the-ring", test_rx_sg_feature, &f);
+		unit_case(u, "broken-queue-reported-by-the-main-loop", test_broken_queue, &f);
 		unit_case(u, "tap-queue-detached-gets-no-frames", test_tap_detach_queue, &f);
 	}
 	teardown(&f);
