@@ -926,8 +926,8 @@ static void wr32(uint8_t *p, uint32_t v) { wr16(p, v >> 16); wr16(p + 2, v & 0xf
 
 /* The frame through the tx ring in slots of at most 2000 bytes, with a GSO extra after the first
  * slot when gso_type is not NONE; returns the first slot's status, checks the extra's is NULL. */
-static int16_t send_gso(struct unit *u, struct rig *g, const uint8_t *f, size_t len, uint16_t flags,
-			uint8_t gso_type, uint16_t gso_size)
+static int16_t send_gso_chunks(struct unit *u, struct rig *g, const uint8_t *f, size_t len, uint16_t flags,
+				uint8_t gso_type, uint16_t gso_size, size_t most)
 {
 	size_t at = 0;
 	unsigned int i = 0;
@@ -935,7 +935,7 @@ static int16_t send_gso(struct unit *u, struct rig *g, const uint8_t *f, size_t 
 	bool gso = gso_type != XEN_NETIF_GSO_TYPE_NONE;
 
 	while (at < len) {
-		size_t chunk = len - at < 2000 ? len - at : 2000;
+		size_t chunk = len - at < most ? len - at : most;
 		memcpy(data_page(g, i), f + at, chunk);
 		uint16_t fl = (at + chunk < len ? NETTXF_more_data : 0) | (i == 0 ? flags : 0) |
 			      (i == 0 && gso ? NETTXF_extra_info : 0);
@@ -957,6 +957,12 @@ static int16_t send_gso(struct unit *u, struct rig *g, const uint8_t *f, size_t 
 	return status;
 }
 
+static int16_t send_gso(struct unit *u, struct rig *g, const uint8_t *f, size_t len, uint16_t flags,
+			uint8_t gso_type, uint16_t gso_size)
+{
+	return send_gso_chunks(u, g, f, len, flags, gso_type, gso_size, 2000);
+}
+
 static struct virtio_net_hdr vh_of(const uint8_t *got)
 {
 	struct virtio_net_hdr h;
@@ -964,12 +970,15 @@ static struct virtio_net_hdr vh_of(const uint8_t *got)
 	return h;
 }
 
-struct gso_tx { const char *name; struct pkt p; uint8_t type, vtype; uint16_t size; };
+struct gso_tx { const char *name; struct pkt p; uint8_t type, vtype; uint16_t size; size_t chunk; };
 static const struct gso_tx gso_txs[] = {
 	{ "offload-tx-gso-tcpv4", { .ip = 4, .proto = 6, .tcp_opts = 12, .payload = 20000, .dport = 80, .tcp_flags = 0x18 },
-	  XEN_NETIF_GSO_TYPE_TCPV4, VIRTIO_NET_HDR_GSO_TCPV4, 1448 },
+	  XEN_NETIF_GSO_TYPE_TCPV4, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 2000 },
+	/* The largest frame (XEN_NETIF_MAX_TX_SIZE, 65535 bytes) over 17 slots. */
+	{ "offload-tx-gso-tcpv4-65535-bytes", { .ip = 4, .proto = 6, .tcp_opts = 12, .payload = 65535 - 66, .dport = 80, .tcp_flags = 0x18 },
+	  XEN_NETIF_GSO_TYPE_TCPV4, VIRTIO_NET_HDR_GSO_TCPV4, 1448, 4000 },
 	{ "offload-tx-gso-tcpv6-extension-headers", { .ip = 6, .proto = 6, .v6_exts = true, .payload = 30000, .dport = 80, .tcp_flags = 0x18 },
-	  XEN_NETIF_GSO_TYPE_TCPV6, VIRTIO_NET_HDR_GSO_TCPV6, 1400 },
+	  XEN_NETIF_GSO_TYPE_TCPV6, VIRTIO_NET_HDR_GSO_TCPV6, 1400, 2000 },
 };
 
 /* Offered, with vnet headers: the frame goes unchanged behind a header asking the kernel to
@@ -982,7 +991,8 @@ static void test_gso_tx(struct unit *u, const void *arg)
 	struct pkt s = t->p;
 
 	build_pkt(f, &s);
-	CHECK_INT(send_gso(u, g, f, s.len, NETTXF_csum_blank | NETTXF_data_validated, t->type, t->size), NETIF_RSP_OKAY);
+	CHECK_INT(send_gso_chunks(u, g, f, s.len, NETTXF_csum_blank | NETTXF_data_validated, t->type, t->size, t->chunk),
+		  NETIF_RSP_OKAY);
 	CHECK_INT(host_read(g, got, sizeof(got)), (long)(VH + s.len));
 	struct virtio_net_hdr h = vh_of(got);
 	CHECK_INT(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
