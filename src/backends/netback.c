@@ -732,7 +732,8 @@ static void log_counters(const struct netback *nb)
 	    (unsigned long long)s.tx_bytes, (unsigned long long)s.tx_drops, (unsigned long long)s.tx_errors,
 	    (unsigned long long)s.rx_packets, (unsigned long long)s.rx_bytes, (unsigned long long)s.rx_drops,
 	    (unsigned long long)s.rx_errors, (unsigned long long)s.tx_notifies,
-	    (unsigned long long)s.rx_notifies, (unsigned long long)s.kicks, any_broken(nb) ? " (broken by the guest)" : "");
+	    (unsigned long long)s.rx_notifies, (unsigned long long)s.kicks,
+	    any_broken(nb) ? " (broken by the guest)" : "");
 }
 
 /* The TAP queues and the eventfd, off the loop and closed (closing the TAP removes it). */
