@@ -115,7 +115,8 @@ enum netback_work {
 
 /* The rings are the frontend's pages (already mapped); they keep the indices the guest left. */
 void netback_ring_init(struct netback_ring *r, const struct netback_ring_params *p);
-/* Guest to TAP: up to `budget` slots.  Notifies the guest as the ring asks. */
+/* Guest to TAP: up to `budget` slots.  Notifies the guest as the ring asks; never re-arms
+ * req_event (a busy frontend then pushes without notifying): netback_ring_arm does. */
 enum netback_work netback_ring_tx(struct netback_ring *r, unsigned int budget);
 /* TAP to guest: up to `budget` frames. */
 enum netback_work netback_ring_rx(struct netback_ring *r, unsigned int budget);
