@@ -174,11 +174,11 @@ static void test_replies(struct unit *u, const void *arg)
 		/* mem= is what the fake domain's 8 MiB hold (it follows the balloon); no vCPU thread runs: 'b'. */
 		{ "info", "ok domid=7 name=testdom mem=8 vcpus=1 state=-b---- cputime=0.000 hypercalls=0 "
 			  "unseen_hypercalls=0 mem_kb=8192 maxmem_kb=8192 target_kb=0 "
-			  "uuid=6b1e7c5e-0000-4000-8000-000000000007 type=pvh" },
+			  "uuid=6b1e7c5e-0000-4000-8000-000000000007 type=pvh user_exits=0" },
 		{ "pause", "ok" },
 		{ "info extra words", "ok domid=7 name=testdom mem=8 vcpus=1 state=--p--- cputime=0.000 "
 				      "hypercalls=0 unseen_hypercalls=0 mem_kb=8192 maxmem_kb=8192 target_kb=0 "
-			  "uuid=6b1e7c5e-0000-4000-8000-000000000007 type=pvh" },
+			  "uuid=6b1e7c5e-0000-4000-8000-000000000007 type=pvh user_exits=0" },
 		{ "pause", "ok" },
 		{ "unpause", "ok" },
 		{ "", "(closed)" },                 /* an empty message: nothing to answer */
@@ -503,7 +503,7 @@ static void test_real_client(struct unit *u, const void *arg)
 	CHECK(rc == 0, "xenith-ctl info exited %d: %s", rc, out);
 	CHECK(!strcmp(out, "domid=7 name=testdom mem=8 vcpus=1 state=-b---- cputime=0.000 hypercalls=0 "
 			   "unseen_hypercalls=0 mem_kb=8192 maxmem_kb=8192 target_kb=0 "
-			   "uuid=6b1e7c5e-0000-4000-8000-000000000007 type=pvh\n"), "xenith-ctl info printed '%s'", out);
+			   "uuid=6b1e7c5e-0000-4000-8000-000000000007 type=pvh user_exits=0\n"), "xenith-ctl info printed '%s'", out);
 	rc = run_ctl(&e, ctl, (char *[]){ "vif-detach", "9", NULL }, out, sizeof(out));
 	CHECK(rc == 1 && !strcmp(out, "xenith-ctl: error ENOENT no vif 9\n"), "vif-detach 9: exit %d, '%s'", rc,
 	      out);
