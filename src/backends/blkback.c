@@ -5,7 +5,7 @@
  * and frontend directories with everything the frontend may want to know (xenbus_backend), then
  * hotplug-status = connected (there is no script: the file is the device) and InitWait.  When the
  * frontend is Initialised (blkfront publishes its rings there) or Connected, connect() reads
- * protocol (x86_64-abi only), multi-queue-num-queues (blkback_queues.c: up to what
+ * protocol (x86_64-abi only), multi-queue-num-queues (pv_queues.c: up to what
  * multi-queue-max-queues offered), ring-page-order, and for each queue ring-ref / ring-ref0.. and
  * event-channel (under queue-<n>/ with several), maps the ring pages, binds the event channel and
  * starts the queue's data path (blkback_ring.c) on its own thread, with persistent grants when the
@@ -43,6 +43,7 @@
 #include <xen/io/protocols.h>
 #include "backends/blkback.h"
 #include "backends/pv_backend.h"
+#include "backends/pv_queues.h"
 #include "backends/xenbus_backend.h"
 #include "lib/error.h"
 #include "vmm/domain.h"
@@ -192,7 +193,7 @@ static int read_queue_uint(struct blkback_queue *q, struct xenbus_backend *xb, c
 {
 	char path[48];
 
-	if (blkback_queue_key(path, sizeof(path), q->bd->n_queues, q->index, key)) {
+	if (pv_queue_key(path, sizeof(path), q->bd->n_queues, q->index, key)) {
 		ERR_SET(err, errlen, "queue %u: key %s too long", q->index, key);
 		return -1;
 	}
@@ -348,7 +349,6 @@ static int vbd_connect(struct xenbus_backend *xb, void *opaque, char *err, size_
 {
 	struct blkback *bd = opaque;
 	char protocol[32];
-	unsigned long asked = 0;
 	int r, order;
 
 	r = xenbus_backend_read_fe(xb, "protocol", protocol, sizeof(protocol));
@@ -366,8 +366,7 @@ static int vbd_connect(struct xenbus_backend *xb, void *opaque, char *err, size_
 		ERR_SET(err, errlen, "protocol '%s' is not x86_64-abi", protocol);
 		return -1;
 	}
-	r = xenbus_backend_read_fe_uint(xb, "multi-queue-num-queues", UINT32_MAX, &asked);
-	unsigned int n = blkback_queues_negotiate(r, asked, bd->offered_queues, err, errlen);
+	unsigned int n = pv_queues_read(xb, bd->offered_queues, err, errlen);
 	if (!n)
 		return -1;
 	if ((order = read_ring_order(xb, err, errlen)) < 0)
@@ -548,7 +547,7 @@ static int vbd_attach(struct domain *dom, const void *config, int devid, struct 
 		goto fail;
 	}
 	bd->broken_polled = true;
-	bd->offered_queues = blkback_queues_offer();
+	bd->offered_queues = pv_queues_offer(BLKBACK_MAX_QUEUES);
 	snprintf(queues, sizeof(queues), "%u", bd->offered_queues);
 	snprintf(sectors, sizeof(sectors), "%llu", (unsigned long long)(bd->bytes / bd->sector_size));
 	snprintf(info, sizeof(info), "%u", (cfg->readonly ? VDISK_READONLY : 0) |

@@ -1,7 +1,7 @@
 /* blkback: the Dom0 half of Xen's split block driver (docs/blkif.md), one instance per vbd, inside
- * the domain's VMM.  blkback_config.c parses the --disk / vbd-attach syntax; blkback_queues.c the
- * multi-queue keys; blkback.c is the device (backing file, xenbus, control); blkback_ring.c the
- * data path on one shared ring (a queue), served by its own ring_poller thread, its I/O run by the
+ * the domain's VMM.  blkback_config.c parses the --disk / vbd-attach syntax; pv_queues.c (shared
+ * with netback) the multi-queue keys; blkback.c is the device (backing file, xenbus, control);
+ * blkback_ring.c the data path on one shared ring (a queue), served by its own ring_poller thread, its I/O run by the
  * worker threads of blkback_io.c or batched through io_uring (blkback_uring.c), and pure enough to
  * unit-test on a fake domain. */
 #ifndef XENITH_BLKBACK_H
@@ -54,17 +54,6 @@ struct blkback_config {
 int blkback_config_parse(const char *spec, struct blkback_config *c, char *err, size_t errlen);
 /* A config that did not come from the parser (a saved record): the same rules.  0, or -1 with err. */
 int blkback_config_check(const struct blkback_config *c, char *err, size_t errlen);
-
-/* ---- Multi-queue (blkback_queues.c) ---- */
-/* What multi-queue-max-queues offers: min(online CPUs, BLKBACK_MAX_QUEUES), at least 1. */
-unsigned int blkback_queues_offer(void);
-/* The frontend's multi-queue-num-queues, as xenbus_backend_read_fe_uint returned it (`rc`: 0 or
- * -errno, -ENOENT when absent: one queue), against what we offered.  The queue count, or 0 with
- * err (0 queues, more than offered, not a number) for the backend's `error` node. */
-unsigned int blkback_queues_negotiate(int rc, unsigned long asked, unsigned int offered, char *err, size_t errlen);
-/* The frontend's key for queue q of n: `key` itself with one queue, else "queue-<q>/key" (as
- * Linux's blkfront writes them).  0, or -1 when it does not fit. */
-int blkback_queue_key(char *out, size_t len, unsigned int n, unsigned int q, const char *key);
 
 /* ---- The data path (blkback_ring.c, blkback_io.c, blkback_uring.c) ---- */
 /* How a ring's requests reach the file. */

@@ -36,6 +36,7 @@
 #include "backends/hotplug.h"
 #include "backends/netback.h"
 #include "backends/pv_backend.h"
+#include "backends/pv_queues.h"
 #include "backends/ring_poller.h"
 #include "backends/tap.h"
 #include "backends/xenbus_backend.h"
@@ -382,14 +383,12 @@ struct queue_keys {
 	unsigned long tx_ref, rx_ref, tx_port, rx_port;
 };
 
-/* The frontend's key for queue q of n: the key itself with one queue, "queue-<q>/key" with more
- * (where Linux's netfront writes them). */
+/* The frontend's key for queue q of n (pv_queue_key: queue-<q>/key with several); keys here are
+ * short names, so a failure to fit cannot happen and leaves the key empty, which then reads absent. */
 static const char *queue_key(char *buf, size_t len, unsigned int n, unsigned int q, const char *key)
 {
-	if (n > 1)
-		snprintf(buf, len, "queue-%u/%s", q, key);
-	else
-		snprintf(buf, len, "%s", key);
+	if (pv_queue_key(buf, len, n, q, key))
+		buf[0] = 0;
 	return buf;
 }
 
@@ -441,27 +440,6 @@ static int read_queue_keys(struct xenbus_backend *xb, unsigned int n, unsigned i
 		return -1;
 	}
 	return 0;
-}
-
-/* The frontend's multi-queue-num-queues: absent is one queue.  The count, or 0 with err. */
-static unsigned int read_queue_count(struct xenbus_backend *xb, unsigned int offered, char *err, size_t errlen)
-{
-	unsigned long n;
-	int r = xenbus_backend_read_fe_uint(xb, "multi-queue-num-queues", ULONG_MAX, &n);
-
-	if (r == -ENOENT)
-		return 1;
-	if (r) {
-		ERR_SET(err, errlen, "reading %s/multi-queue-num-queues: %s", xb->fe_path,
-			r == -EINVAL ? "not a number" : strerror(-r));
-		return 0;
-	}
-	if (n < 1 || n > offered) {
-		ERR_SET(err, errlen, "%s/multi-queue-num-queues asks for %lu queues; 1 to %u are offered", xb->fe_path,
-			n, offered);
-		return 0;
-	}
-	return (unsigned int)n;
 }
 
 /* What the frontend takes on rx (its feature-* keys; missing or unreadable is off, a non-zero
@@ -606,7 +584,7 @@ static int vif_connect(struct xenbus_backend *xb, void *opaque, char *err, size_
 	struct netback *nb = opaque;
 	struct queue_keys keys[TAP_MAX_QUEUES];
 	unsigned long rx_copy = 0;
-	unsigned int n = read_queue_count(xb, nb->max_queues, err, errlen);
+	unsigned int n = pv_queues_read(xb, nb->max_queues, err, errlen);
 
 	if (!n)
 		return -1;
@@ -833,14 +811,6 @@ static void random_mac(uint8_t mac[6])
 	mac[3] = b[0] & 0x7f; mac[4] = b[1]; mac[5] = b[2];
 }
 
-/* What multi-queue-max-queues offers: a queue per online CPU, up to what a TAP takes. */
-static unsigned int queues_offered(void)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return cpus < 1 ? 1 : cpus > TAP_MAX_QUEUES ? TAP_MAX_QUEUES : (unsigned int)cpus;
-}
-
 /* The TAP with every queue we offer (it must exist before the hotplug script runs, so before the
  * frontend says how many it wants), with a vnet header, and the queues' memory.  Only queue 0 is
  * steered frames until a connect says otherwise.  0, or -1 with err. */
@@ -848,7 +818,7 @@ static int open_queues(struct netback *nb, char *err, size_t errlen)
 {
 	int fds[TAP_MAX_QUEUES];
 
-	nb->max_queues = queues_offered();
+	nb->max_queues = pv_queues_offer(TAP_MAX_QUEUES);   /* a queue per online CPU, up to what a TAP takes */
 	nb->vnet_hdr = true;
 	for (unsigned int i = 0; i < nb->max_queues; i++) {
 		struct netback_queue *q = calloc(1, sizeof(*q));

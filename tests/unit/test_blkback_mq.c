@@ -1,9 +1,6 @@
-/* blkback's multi-queue (backends/blkback_queues.c) and its rings served by their own threads
- * (backends/blkback_ring.c on ring_poller) on a fake domain with no event loop at all.
- *
- * The negotiation table: no multi-queue-num-queues is one queue with the keys at the top; 1..offered
- * is taken; 0, more than offered, or unreadable is refused with the reason for the `error` node.
- * The keys: queue-<n>/ring-ref and so on with several queues, as Linux's blkfront writes them.
+/* blkback's multi-queue rings served by their own threads (backends/blkback_ring.c on ring_poller)
+ * on a fake domain with no event loop at all.  (The negotiation and the queue-<n>/ keys are
+ * backends/pv_queues.c's, tested in test_pv_queues.c.)
  * Traffic: 2 and 4 queues on one disk file, each its own ring, event channel number and thread; the
  * test (as blkfront, which picks a queue per CPU) spreads requests over them and every queue serves
  * its share, with each engine.  Idle: once a queue's thread has slept, its ring's req_event was
@@ -24,65 +21,6 @@
 #define DATA_REF 10
 #define QUEUE_PAGES 16
 #define DISK_SECTORS 2048
-
-/* ---- negotiation ---- */
-
-struct nego_case {
-	const char *name;
-	int rc;                    /* what reading multi-queue-num-queues returned */
-	unsigned long asked;
-	unsigned int offered, want;
-	const char *err_has;       /* a refusal's reason contains this */
-};
-
-static const struct nego_case nego_cases[] = {
-	{ "no-key-is-one-queue", -ENOENT, 0, 4, 1, NULL },
-	{ "one-of-four", 0, 1, 4, 1, NULL },
-	{ "two-of-four", 0, 2, 4, 2, NULL },
-	{ "four-of-four", 0, 4, 4, 4, NULL },
-	{ "two-of-two", 0, 2, 2, 2, NULL },
-	{ "zero-refused", 0, 0, 4, 0, "is 0" },
-	{ "five-of-four-refused", 0, 5, 4, 0, "more than multi-queue-max-queues 4" },
-	{ "two-of-one-refused", 0, 2, 1, 0, "more than multi-queue-max-queues 1" },
-	{ "huge-refused", 0, 4294967295ul, 4, 0, "more than" },
-	{ "unreadable-refused", -EINVAL, 0, 4, 0, "multi-queue-num-queues" },
-};
-
-static void test_negotiate(struct unit *u, const void *arg)
-{
-	const struct nego_case *c = arg;
-	char err[256] = "";
-
-	unsigned int n = blkback_queues_negotiate(c->rc, c->asked, c->offered, err, sizeof(err));
-	CHECK_INT(n, c->want);
-	if (c->err_has)
-		CHECK(strstr(err, c->err_has), "reason '%s' lacks '%s'", err, c->err_has);
-	else
-		CHECK_STR(err, "");
-}
-
-static void test_offer(struct unit *u, const void *arg)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned int want = cpus < 1 ? 1 : cpus > BLKBACK_MAX_QUEUES ? BLKBACK_MAX_QUEUES : (unsigned int)cpus;
-	(void)arg;
-
-	CHECK_INT(blkback_queues_offer(), want);
-}
-
-static void test_keys(struct unit *u, const void *arg)
-{
-	char k[32];
-	(void)arg;
-
-	CHECK(!blkback_queue_key(k, sizeof(k), 1, 0, "ring-ref"), "one queue");
-	CHECK_STR(k, "ring-ref");
-	CHECK(!blkback_queue_key(k, sizeof(k), 2, 1, "event-channel"), "two queues");
-	CHECK_STR(k, "queue-1/event-channel");
-	CHECK(!blkback_queue_key(k, sizeof(k), 4, 0, "ring-ref3"), "four queues");
-	CHECK_STR(k, "queue-0/ring-ref3");
-	CHECK_INT(blkback_queue_key(k, 12, 4, 3, "event-channel"), -1);
-}
 
 /* ---- traffic over several queues ---- */
 
@@ -271,10 +209,6 @@ int main(void)
 	char why[128];
 	int no_uring = blkback_uring_probe(why, sizeof(why));
 
-	for (size_t i = 0; i < sizeof(nego_cases) / sizeof(nego_cases[0]); i++)
-		unit_case(&u, nego_cases[i].name, test_negotiate, &nego_cases[i]);
-	unit_case(&u, "offer-is-online-cpus-up-to-4", test_offer, NULL);
-	unit_case(&u, "queue-keys-as-blkfront-writes-them", test_keys, NULL);
 	for (size_t i = 0; i < sizeof(spreads) / sizeof(spreads[0]); i++) {
 		if (spreads[i].engine == BLKBACK_ENGINE_URING && no_uring)
 			printf("skip - %s: the kernel refuses io_uring (%s)\n", names[i], why);

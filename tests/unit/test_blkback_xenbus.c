@@ -1,7 +1,7 @@
 /* blkback the device (backends/blkback.c) against a real xenstored, with the test as blkfront: the
  * multi-queue handshake end to end.  A fake domain whose RAM is a memfd, linked to the xenstored
  * this build made (started by the link, as in a VMM); the disk is a temporary file attached with
- * vbd-attach.  Covered: multi-queue-max-queues offered as blkback_queues_offer says; a frontend with
+ * vbd-attach.  Covered: multi-queue-max-queues offered as pv_queues_offer says; a frontend with
  * no multi-queue-num-queues (one ring, keys at the top) and one asking for every offered queue (keys
  * under queue-N/) both connect, every queue serves its own requests, kicked through its own event
  * channel with the main loop not run meanwhile, and `vbd-list stats` says queues= and engine=; a
@@ -22,6 +22,7 @@
 #include "xenstored_binary.h"
 #include "backends/blkback.h"
 #include "backends/pv_backend.h"
+#include "backends/pv_queues.h"
 #include "backends/xenstore_link.h"
 #include "hw/device.h"
 #include "lib/xs_client.h"
@@ -227,9 +228,9 @@ static void publish(struct fixture *f, unsigned int asked, unsigned int queues, 
 
 	for (unsigned int q = 0; q < queues; q++) {
 		ports[q] = frontend_queue(f, q, &fronts[q]);
-		blkback_queue_key(key, sizeof(key), queues, q, "ring-ref");
+		pv_queue_key(key, sizeof(key), queues, q, "ring-ref");
 		fe_write(f, key, "%lu", RING_REF + q);
-		blkback_queue_key(key, sizeof(key), queues, q, "event-channel");
+		pv_queue_key(key, sizeof(key), queues, q, "event-channel");
 		fe_write(f, key, "%lu", ports[q]);
 	}
 	if (asked)
@@ -249,10 +250,10 @@ static void test_connect(struct unit *u, const void *arg)
 	if (!setup(u, &f))
 		goto out;
 	char *offer = store_read(&f, f.be, "multi-queue-max-queues");
-	CHECK(offer && (unsigned int)atoi(offer) == blkback_queues_offer(), "multi-queue-max-queues %s",
+	CHECK(offer && (unsigned int)atoi(offer) == pv_queues_offer(BLKBACK_MAX_QUEUES), "multi-queue-max-queues %s",
 	      offer ? offer : "(none)");
 	free(offer);
-	unsigned int n = multi ? blkback_queues_offer() : 1;
+	unsigned int n = multi ? pv_queues_offer(BLKBACK_MAX_QUEUES) : 1;
 	publish(&f, multi ? n : 0, n, fronts, ports);
 	CHECK(until_state_or_error(&f, "4", 5000), "the backend never connected");
 	char *e = store_read(&f, f.be, "error");
@@ -323,9 +324,9 @@ static void test_refused(struct unit *u, const void *arg)
 	for (unsigned int q = 0; q < queues; q++) {
 		char key[48];
 		ports[q] = frontend_queue(&f, q, &fronts[q]);
-		blkback_queue_key(key, sizeof(key), queues, q, "ring-ref");
+		pv_queue_key(key, sizeof(key), queues, q, "ring-ref");
 		fe_write(&f, key, "%lu", RING_REF + q);
-		blkback_queue_key(key, sizeof(key), queues, q, "event-channel");
+		pv_queue_key(key, sizeof(key), queues, q, "event-channel");
 		fe_write(&f, key, "%lu", ports[q]);
 	}
 	fe_write(&f, "multi-queue-num-queues", "%lu", asked);
@@ -344,12 +345,12 @@ int main(void)
 {
 	struct unit u = UNIT_INIT;
 	static const int yes = 1;
-	static const struct refusal zero = { 0, "multi-queue-num-queues is 0" };
-	static struct refusal too_many = { 0, "is more than multi-queue-max-queues" };
+	static const struct refusal zero = { 0, "multi-queue-num-queues asks for 0 queues" };
+	static struct refusal too_many = { 0, "more than multi-queue-max-queues" };
 
-	too_many.asked = blkback_queues_offer() + 1;
+	too_many.asked = pv_queues_offer(BLKBACK_MAX_QUEUES) + 1;
 	unit_case(&u, "no-multi-queue-key-one-ring-at-the-top", test_connect, NULL);
-	if (blkback_queues_offer() < 2)
+	if (pv_queues_offer(BLKBACK_MAX_QUEUES) < 2)
 		printf("skip - every-offered-queue-connects-and-serves: one online CPU, one queue offered\n");
 	else
 		unit_case(&u, "every-offered-queue-connects-and-serves", test_connect, &yes);
