@@ -227,6 +227,14 @@ build/fuzz/fuzz_netback_csum: $(FUZZ_NETBACK_CSUM_SRCS) src/backends/netback.h s
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_NETBACK_CSUM_SRCS) -o $@ $(VMM_LIBS)
 
+# The test guest's rx chain (guest/netfront_slots.c) on any responses a backend could write.
+FUZZ_GUEST_NETFRONT_SLOTS_SRCS = tests/fuzz/fuzz_guest_netfront_slots.c
+fuzz: build/fuzz/fuzz_guest_netfront_slots
+
+build/fuzz/fuzz_guest_netfront_slots: $(FUZZ_GUEST_NETFRONT_SLOTS_SRCS) guest/netfront_slots.c guest/netfront_slots.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_GUEST_NETFRONT_SLOTS_SRCS) -o $@
+
 # Saved device state on any bytes: PV backend records (one spelling per state) and the emulated
 # devices' stream restored into a UART and port80, with the VMM core as the unit tests link it.
 FUZZ_PV_RESTORE_SRCS = tests/fuzz/fuzz_pv_restore.c $(filter-out src/vmm/main.c,$(VMM_SRCS)) $(LIB_SRCS)
