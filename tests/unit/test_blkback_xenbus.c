@@ -7,28 +7,11 @@
  * channel with the main loop not run meanwhile, and `vbd-list stats` says queues= and engine=; a
  * frontend asking 0 or more than offered is refused with the reason in the backend's `error` node. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <signal.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-#include "unit.h"
-#include "fake_domain_memfd.h"
-#include "xenstored_binary.h"
+#include "pv_xs_fixture.h"
 #include "backends/blkback.h"
-#include "backends/pv_backend.h"
 #include "backends/pv_queues.h"
-#include "backends/xenstore_link.h"
-#include "hw/device.h"
-#include "lib/xs_client.h"
-#include "vmm/event_loop.h"
-
-extern const struct device_ops xenstore_link_device;
 
 #define TABLE_GFN 0x300ull
 #define RING_GFN 0x310ull          /* queue q's ring page */
@@ -39,185 +22,82 @@ extern const struct device_ops xenstore_link_device;
 #define DISK_SECTORS 2048
 
 struct fixture {
-	char dir[64], xenstored[PATH_MAX], disk[96];
-	struct domain *d;
-	struct event_loop loop;
-	struct domain_params params;
-	struct console con;
-	void *link;
-	struct xs_client *xs;
+	struct pv_xs_fixture x;
+	char disk[96];
 	char be[96], fe[96];
 };
 
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
-}
-
 static char *store_read(struct fixture *f, const char *dir, const char *key)
 {
-	char path[160], *value = NULL;
-	size_t len;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	if (xs_read(f->xs, 0, path, &value, &len))
-		return NULL;
-	return value;
+	return pv_xs_read(&f->x, dir, key);
 }
 
 static void fe_write(struct fixture *f, const char *key, const char *fmt, unsigned long v)
 {
-	char path[160], value[32];
-
-	snprintf(path, sizeof(path), "%s/%s", f->fe, key);
-	snprintf(value, sizeof(value), fmt, v);
-	if (xs_write_str(f->xs, 0, path, value))
-		abort();
+	pv_xs_write(&f->x, f->fe, key, fmt, v);
 }
 
 /* Runs the main loop until the backend's state is `state` or it wrote `error`. */
 static bool until_state_or_error(struct fixture *f, const char *state, int ms)
 {
-	long long end = now_ms() + ms;
+	long long end = pv_xs_now_ms() + ms;
 
-	while (now_ms() < end) {
+	while (pv_xs_now_ms() < end) {
 		char *s = store_read(f, f->be, "state"), *e = store_read(f, f->be, "error");
 		bool done = (s && !strcmp(s, state)) || e;
 		free(s);
 		free(e);
 		if (done)
 			return true;
-		event_loop_run_once(&f->loop, 20);
+		event_loop_run_once(&f->x.loop, 20);
 	}
 	return false;
 }
 
-/* The xenstored serving our run directory (the link started it): found by its command line. */
-static pid_t xenstored_pid(struct fixture *f)
-{
-	DIR *proc = opendir("/proc");
-	struct dirent *e;
-	pid_t found = 0;
-
-	while (proc && !found && (e = readdir(proc))) {
-		char path[300], cmd[512];
-		pid_t pid = (pid_t)atoi(e->d_name);
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t n = read(fd, cmd, sizeof(cmd) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		cmd[n] = '\0';
-		for (ssize_t i = 0; i < n; i++)
-			if (!cmd[i])
-				cmd[i] = ' ';
-		if (!strncmp(cmd, "xenstored --rundir ", 19) && strstr(cmd, f->dir))
-			found = pid;
-	}
-	if (proc)
-		closedir(proc);
-	return found;
-}
-
+/* The domain linked to xenstored, its grant table placed, and the disk attached as DEVID. */
 static bool setup(struct unit *u, struct fixture *f)
 {
-	char err[256], reply[512], spec[200];
-	struct xen_add_to_physmap x = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table, .idx = 0, .gpfn = TABLE_GFN };
+	static const struct pv_xs_options blk_xenbus = { .tag = "blk-xenbus", .domain = "blkxenbus",
+							 .poll_us = RING_POLLER_DEFAULT_POLL_US,
+							 .grant_table_gfn = TABLE_GFN, .client = true };
+	char reply[512], spec[200];
 
 	memset(f, 0, sizeof(*f));
-	if (!find_xenstored(f->xenstored, sizeof(f->xenstored))) {
-		printf("skip - %s: no xenstored binary beside the tests\n", u->case_name);
+	if (!pv_xs_setup(u, &f->x, &blk_xenbus))
 		return false;
-	}
-	snprintf(f->dir, sizeof(f->dir), "/tmp/blk-xenbus.XXXXXX");
-	if (!mkdtemp(f->dir))
-		abort();
-	setenv("XENITH_RUNDIR", f->dir, 1);
-	setenv("XENITH_XENSTORED", f->xenstored, 1);
-	f->d = fake_domain_new(1);
-	fake_domain_use_memfd(f->d, "blk-xenbus-guest");
-	if (event_loop_init(&f->loop))
-		abort();
-	f->d->loop = &f->loop;
-	f->params = (struct domain_params){ .name = "blkxenbus", .memory_mb = 8, .vcpus = 1,
-					    .backend_poll_us = RING_POLLER_DEFAULT_POLL_US };
-	f->d->params = &f->params;
-	snprintf(f->con.tty_path, sizeof(f->con.tty_path), "/dev/pts/99");
-	f->d->console = &f->con;
-	if (xenstore_link_device.init(f->d, &f->link, err, sizeof(err)) ||
-	    xenstore_link_connect(f->d, err, sizeof(err))) {
-		CHECK(0, "xenstore link: %s", err);
-		return false;
-	}
-	f->xs = xs_open(f->dir, err, sizeof(err));
-	if (!f->xs) {
-		CHECK(0, "xenstore client: %s", err);
-		return false;
-	}
-	if (fake_op(f->d, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, &x, sizeof(x)))
-		abort();
-	snprintf(f->disk, sizeof(f->disk), "%s/disk.img", f->dir);
+	snprintf(f->disk, sizeof(f->disk), "%s/disk.img", f->x.dir);
 	int fd = open(f->disk, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 || ftruncate(fd, DISK_SECTORS * 512) || close(fd))
 		abort();
 	snprintf(spec, sizeof(spec), "vdev=xvda,devid=%d,access=rw,devtype=disk,target=%s", DEVID, f->disk);
-	CHECK(!pv_backend_request(f->d, "vbd-attach", spec, reply, sizeof(reply), NULL, NULL), "attach deferred");
+	CHECK(!pv_backend_request(f->x.d, "vbd-attach", spec, reply, sizeof(reply), NULL, NULL), "attach deferred");
 	CHECK(!strncmp(reply, "ok", 2), "vbd-attach: %s", reply);
-	snprintf(f->be, sizeof(f->be), "/local/domain/0/backend/vbd/%d/%d", FAKE_DOMID, DEVID);
-	snprintf(f->fe, sizeof(f->fe), "/local/domain/%d/device/vbd/%d", FAKE_DOMID, DEVID);
+	pv_xs_be_dir(f->be, sizeof(f->be), "vbd", DEVID);
+	pv_xs_fe_dir(f->fe, sizeof(f->fe), "vbd", DEVID);
 	return !strncmp(reply, "ok", 2);
 }
 
 static void teardown(struct fixture *f)
 {
-	char cmd[128];
-
-	if (!f->d)
-		return;
-	pv_backends_teardown_all(f->d);
-	if (f->xs)
-		xs_close(f->xs);
-	pid_t pid = xenstored_pid(f);
-	if (f->link)
-		xenstore_link_device.teardown(f->d, f->link);
-	if (pid > 0)
-		kill(pid, SIGTERM);
-	event_loop_destroy(&f->loop);
-	fake_domain_drop_memfd(f->d);
-	fake_domain_free(f->d);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd))
-		fprintf(stderr, "# could not remove %s\n", f->dir);
+	pv_xs_teardown(&f->x);
 }
 
 static grant_entry_v1_t *entry(struct domain *d, grant_ref_t ref)
 {
-	return (grant_entry_v1_t *)fake_gpa(d, TABLE_GFN << 12) + ref;
+	return fake_grant_entry(d, TABLE_GFN, ref);
 }
 
 /* The frontend's side of queue q: ring and data page granted, an unbound port for Dom0. */
 static evtchn_port_t frontend_queue(struct fixture *f, unsigned int q, blkif_front_ring_t *front)
 {
-	struct evtchn_alloc_unbound a = { .dom = DOMID_SELF, .remote_dom = 0 };
-
-	*entry(f->d, RING_REF + q) = (grant_entry_v1_t){ .flags = GTF_permit_access, .domid = 0,
+	*entry(f->x.d, RING_REF + q) = (grant_entry_v1_t){ .flags = GTF_permit_access, .domid = 0,
 							 .frame = (uint32_t)(RING_GFN + q) };
-	*entry(f->d, DATA_REF + q) = (grant_entry_v1_t){ .flags = GTF_permit_access, .domid = 0,
+	*entry(f->x.d, DATA_REF + q) = (grant_entry_v1_t){ .flags = GTF_permit_access, .domid = 0,
 							 .frame = (uint32_t)(DATA_GFN + q) };
-	blkif_sring_t *s = fake_gpa(f->d, (RING_GFN + q) << 12);
+	blkif_sring_t *s = fake_gpa(f->x.d, (RING_GFN + q) << 12);
 	SHARED_RING_INIT(s);
 	FRONT_RING_INIT(front, s, 4096);
-	if (fake_op(f->d, 0, __HYPERVISOR_event_channel_op, EVTCHNOP_alloc_unbound, &a, sizeof(a)))
-		abort();
-	return a.port;
+	return fake_unbound_port(f->x.d);
 }
 
 /* `asked`: 0 for no multi-queue-num-queues key at all. */
@@ -262,7 +142,7 @@ static void test_connect(struct unit *u, const void *arg)
 	/* Each queue: a write of its data page at its own sector, kicked through its own port; the
 	 * main loop is not run until every answer is in. */
 	for (unsigned int q = 0; q < n; q++) {
-		memset(fake_gpa(f.d, (DATA_GFN + q) << 12), 'a' + (int)q, 4096);
+		memset(fake_gpa(f.x.d, (DATA_GFN + q) << 12), 'a' + (int)q, 4096);
 		blkif_request_t *r = RING_GET_REQUEST(&fronts[q], fronts[q].req_prod_pvt++);
 		memset(r, 0, sizeof(*r));
 		r->operation = BLKIF_OP_WRITE;
@@ -273,9 +153,7 @@ static void test_connect(struct unit *u, const void *arg)
 		int notify;
 		RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&fronts[q], notify);
 		CHECK(notify, "queue %u: the first push is not told to notify", q);
-		struct evtchn_send send = { .port = ports[q] };
-		CHECK(!fake_op(f.d, 0, __HYPERVISOR_event_channel_op, EVTCHNOP_send, &send, sizeof(send)),
-		      "queue %u: send", q);
+		CHECK(!fake_kick(f.x.d, ports[q]), "queue %u: send", q);
 	}
 	for (unsigned int q = 0; q < n; q++) {
 		for (int spins = 0; spins < 20000 && fronts[q].sring->rsp_prod == fronts[q].rsp_cons; spins++)
@@ -293,7 +171,7 @@ static void test_connect(struct unit *u, const void *arg)
 		CHECK(!memcmp(got, want, sizeof(got)), "queue %u's write is not in the file", q);
 	}
 	close(fd);
-	CHECK(!pv_backend_request(f.d, "vbd-list", "stats", reply, sizeof(reply), NULL, NULL), "list deferred");
+	CHECK(!pv_backend_request(f.x.d, "vbd-list", "stats", reply, sizeof(reply), NULL, NULL), "list deferred");
 	char want[64];
 	snprintf(want, sizeof(want), "writes=%u ", n);
 	CHECK(strstr(reply, want), "stats: %s", reply);
