@@ -5,32 +5,15 @@
  * this test's own, and real shell scripts.  Needs root (the namespace, /dev/net/tun). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <net/if.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <poll.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "unit.h"
-#include "fake_domain_memfd.h"
-#include "xenstored_binary.h"
-#include "backends/pv_backend.h"
-#include "backends/xenstore_link.h"
-#include "hw/device.h"
-#include "lib/xs_client.h"
+#include "pv_xs_fixture.h"
 #include "vmm/control.h"
-#include "vmm/event_loop.h"
-
-extern const struct device_ops xenstore_link_device;
 
 /* One script for every case: what it does comes from its own file name. */
 static const char script_text[] =
@@ -44,22 +27,10 @@ static const char script_text[] =
 	"esac\n"
 	"echo \"$1 end $vif\" >>\"$dir/trace\"\n";
 
-struct answer {
-	bool answered;
-	int rc;
-	char msg[1600];
-};
-
 struct fixture {
-	char dir[64], xenstored[PATH_MAX];
-	struct domain *d;
-	struct event_loop loop;
-	struct domain_params params;
-	struct console con;
-	void *link;
+	struct pv_xs_fixture x;
 	unsigned int ticks;          /* a 20 ms ticker on the same loop: it is not blocked */
 	uint64_t tick_id;
-	struct answer answer;
 };
 
 static void tick(void *opaque)
@@ -67,33 +38,16 @@ static void tick(void *opaque)
 	struct fixture *f = opaque;
 
 	f->ticks++;
-	event_loop_timer_add(&f->loop, 20, tick, f, &f->tick_id);
-}
-
-static void answered(void *ctx, int rc, const char *msg)
-{
-	struct answer *a = ctx;
-
-	a->answered = true;
-	a->rc = rc;
-	snprintf(a->msg, sizeof(a->msg), "%s", msg ? msg : "");
-}
-
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+	event_loop_timer_add(&f->x.loop, 20, tick, f, &f->tick_id);
 }
 
 static bool run_until_answered(struct fixture *f, int ms)
 {
-	long long end = now_ms() + ms;
+	long long end = pv_xs_now_ms() + ms;
 
-	while (!f->answer.answered && now_ms() < end)
-		event_loop_run_once(&f->loop, 20);
-	return f->answer.answered;
+	while (!f->x.answer.answered && pv_xs_now_ms() < end)
+		event_loop_run_once(&f->x.loop, 20);
+	return f->x.answer.answered;
 }
 
 static bool link_exists(const char *name)
@@ -106,7 +60,7 @@ static char *read_log(struct fixture *f)
 	static char buf[4096];
 	char path[128];
 
-	snprintf(path, sizeof(path), "%s/trace", f->dir);
+	snprintf(path, sizeof(path), "%s/trace", f->x.dir);
 	FILE *l = fopen(path, "r");
 	size_t n = l ? fread(buf, 1, sizeof(buf) - 1, l) : 0;
 	if (l)
@@ -115,88 +69,42 @@ static char *read_log(struct fixture *f)
 	return buf;
 }
 
-static char *store_read(const char *path)
+static char *store_read(struct fixture *f, const char *path)
 {
-	char err[256], *value = NULL;
-	size_t len;
-	struct xs_client *xs = xs_open(NULL, err, sizeof(err));
-
-	if (xs && xs_read(xs, 0, path, &value, &len))
-		value = NULL;
-	xs_close(xs);
-	return value;
+	return pv_xs_read(&f->x, path, NULL);
 }
 
 static bool setup(struct unit *u, struct fixture *f)
 {
-	char err[256], path[128];
+	static const struct pv_xs_options hotplug = { .tag = "nb-hotplug", .domain = "hotplugtest",
+						      .skip_as = "netback-hotplug" };
+	static const char *const names[] = { "slow", "failing", "hang" };
 
 	memset(f, 0, sizeof(*f));
-	if (!find_xenstored(f->xenstored, sizeof(f->xenstored))) {
-		printf("skip - netback-hotplug: no xenstored binary beside the tests\n");
+	if (!pv_xs_setup(u, &f->x, &hotplug))
 		return false;
-	}
-	snprintf(f->dir, sizeof(f->dir), "/tmp/nb-hotplug.XXXXXX");
-	if (!mkdtemp(f->dir))
-		abort();
-	static const char *const names[] = { "slow", "failing", "hang" };
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", f->dir, names[i]);
-		FILE *s = fopen(path, "w");
-		if (!s || fputs(script_text, s) < 0 || fclose(s) || chmod(path, 0755))
-			abort();
-	}
-	setenv("XENITH_RUNDIR", f->dir, 1);
-	setenv("XENITH_XENSTORED", f->xenstored, 1);
-	f->d = fake_domain_new(1);
-	fake_domain_use_memfd(f->d, "hotplug-guest");
-	if (event_loop_init(&f->loop))
-		abort();
-	f->d->loop = &f->loop;
-	f->params = (struct domain_params){ .name = "hotplugtest", .memory_mb = 8, .vcpus = 1 };
-	f->d->params = &f->params;
-	snprintf(f->con.tty_path, sizeof(f->con.tty_path), "/dev/pts/99");
-	f->d->console = &f->con;
-	if (xenstore_link_device.init(f->d, &f->link, err, sizeof(err)) ||
-	    xenstore_link_connect(f->d, err, sizeof(err))) {
-		CHECK(0, "xenstore link: %s", err);
-		return false;
-	}
-	event_loop_timer_add(&f->loop, 20, tick, f, &f->tick_id);
+	for (size_t i = 0; i < 3; i++)
+		pv_xs_write_script(&f->x, names[i], script_text);
+	event_loop_timer_add(&f->x.loop, 20, tick, f, &f->tick_id);
 	return true;
 }
 
 static void teardown(struct fixture *f)
 {
-	char cmd[128];
-
-	if (!f->d)                    /* setup skipped before the domain existed */
-		return;
-	pv_backends_teardown_all(f->d);
-	if (f->link)
-		xenstore_link_device.teardown(f->d, f->link);
-	snprintf(cmd, sizeof(cmd), "pkill -f 'xenstored --rundir %s( |$)'", f->dir);
-	if (system(cmd) < 0)
-		fprintf(stderr, "# could not run pkill\n");
-	event_loop_destroy(&f->loop);
-	fake_domain_drop_memfd(f->d);
-	fake_domain_free(f->d);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd))
-		fprintf(stderr, "# could not remove %s\n", f->dir);
+	pv_xs_teardown(&f->x);
 }
 
 /* Sends `verb arg` as the control socket would; true when the answer is deferred. */
 static bool request(struct fixture *f, const char *verb, const char *arg, char *reply, size_t len)
 {
-	f->answer = (struct answer){ 0 };
-	return pv_backend_request(f->d, verb, arg, reply, len, answered, &f->answer);
+	f->x.answer = (struct pv_xs_answer){ 0 };
+	return pv_backend_request(f->x.d, verb, arg, reply, len, pv_xs_answered, &f->x.answer);
 }
 
 static void spec(struct fixture *f, char *out, size_t len, int devid, const char *script)
 {
 	snprintf(out, len, "devid=%d,vifname=xthp%d,bridge=xenbr0,mac=00:16:3e:00:00:%02x,script=%s/%s",
-		 devid, devid, devid, f->dir, script);
+		 devid, devid, devid, f->x.dir, script);
 }
 
 /* A slow `online`: the request is deferred, the loop keeps ticking, the answer is xl's ok line,
@@ -211,22 +119,22 @@ static void test_slow_attach_and_detach(struct unit *u, const void *arg)
 		goto out;
 	spec(&f, s, sizeof(s), 1, "slow");
 	unsigned int ticks = f.ticks;
-	long long start = now_ms();
+	long long start = pv_xs_now_ms();
 	CHECK(request(&f, "vif-attach", s, reply, sizeof(reply)), "the attach was not deferred: '%s'", reply);
-	CHECK(now_ms() - start < 200, "the request waited %lld ms for its script", now_ms() - start);
+	CHECK(pv_xs_now_ms() - start < 200, "the request waited %lld ms for its script", pv_xs_now_ms() - start);
 	CHECK(link_exists("xthp1"), "no TAP while `online` runs");
 	char busy[256];
-	struct answer kept = f.answer;
+	struct pv_xs_answer kept = f.x.answer;
 	CHECK(!request(&f, "vif-detach", "1", busy, sizeof(busy)), "detach of an attaching vif deferred");
 	CHECK_STR(busy, "error EBUSY vif 1 is still being attached");
-	f.answer = kept;
+	f.x.answer = kept;
 	CHECK(run_until_answered(&f, 5000), "no answer to the attach");
-	CHECK(f.answer.rc == 0, "attach answered %d: %s", f.answer.rc, f.answer.msg);
-	CHECK_STR(f.answer.msg, "devid=1 vifname=xthp1");
+	CHECK(f.x.answer.rc == 0, "attach answered %d: %s", f.x.answer.rc, f.x.answer.msg);
+	CHECK_STR(f.x.answer.msg, "devid=1 vifname=xthp1");
 	CHECK(f.ticks >= ticks + 8, "the loop ticked %u times during a 300 ms script", f.ticks - ticks);
 	CHECK(strstr(read_log(&f), "online end xthp1") != NULL, "script log: %s", read_log(&f));
 	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%d/1/hotplug-status", FAKE_DOMID);
-	v = store_read(path);
+	v = store_read(&f, path);
 	CHECK(v && !strcmp(v, "connected"), "hotplug-status: %s", v ? v : "(none)");
 	free(v);
 
@@ -234,12 +142,12 @@ static void test_slow_attach_and_detach(struct unit *u, const void *arg)
 	ticks = f.ticks;
 	CHECK(request(&f, "vif-detach", "1", reply, sizeof(reply)), "detach not deferred: '%s'", reply);
 	CHECK(run_until_answered(&f, 15000), "no answer to the detach");
-	CHECK(f.answer.rc == 0, "detach answered %d: %s", f.answer.rc, f.answer.msg);
+	CHECK(f.x.answer.rc == 0, "detach answered %d: %s", f.x.answer.rc, f.x.answer.msg);
 	CHECK(strstr(read_log(&f), "offline end xthp1") != NULL, "offline did not finish before the answer: %s",
 	      read_log(&f));
 	CHECK(!link_exists("xthp1"), "the TAP outlived its detach");
 	CHECK(f.ticks > ticks, "the loop did not tick during the detach");
-	v = store_read(path);
+	v = store_read(&f, path);
 	CHECK(v == NULL, "backend node left: %s", v);
 	free(v);
 	CHECK(!request(&f, "vif-list", NULL, reply, sizeof(reply)), "list deferred");
@@ -260,14 +168,14 @@ static void test_failing_attach(struct unit *u, const void *arg)
 	spec(&f, s, sizeof(s), 2, "failing");
 	CHECK(request(&f, "vif-attach", s, reply, sizeof(reply)), "not deferred: '%s'", reply);
 	CHECK(run_until_answered(&f, 5000), "no answer");
-	CHECK(f.answer.rc == -EIO, "rc %d", f.answer.rc);
-	CHECK(strstr(f.answer.msg, "vif 2 (xthp2): ") == f.answer.msg && strstr(f.answer.msg, "no bridge here"),
-	      "message: %s", f.answer.msg);
+	CHECK(f.x.answer.rc == -EIO, "rc %d", f.x.answer.rc);
+	CHECK(strstr(f.x.answer.msg, "vif 2 (xthp2): ") == f.x.answer.msg && strstr(f.x.answer.msg, "no bridge here"),
+	      "message: %s", f.x.answer.msg);
 	CHECK(strstr(read_log(&f), "offline end xthp2") != NULL, "`offline` did not undo a failed `online`: %s",
 	      read_log(&f));
 	CHECK(!link_exists("xthp2"), "TAP left");
 	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%d/2", FAKE_DOMID);
-	v = store_read(path);
+	v = store_read(&f, path);
 	CHECK(v == NULL, "backend directory left");
 	free(v);
 	CHECK(!request(&f, "vif-list", NULL, reply, sizeof(reply)), "list deferred");
@@ -288,15 +196,15 @@ static void test_teardown_during_attach(struct unit *u, const void *arg)
 		goto out;
 	spec(&f, s, sizeof(s), 3, "hang");
 	CHECK(request(&f, "vif-attach", s, reply, sizeof(reply)), "not deferred: '%s'", reply);
-	long long end = now_ms() + 300;
-	while (now_ms() < end)
-		event_loop_run_once(&f.loop, 20);
-	CHECK(!f.answer.answered, "answered before its script ended");
-	long long start = now_ms();
-	pv_backends_teardown_all(f.d);
-	CHECK(now_ms() - start < 5000, "teardown waited %lld ms", now_ms() - start);
-	CHECK(f.answer.answered && f.answer.rc == -EIO, "answer %d rc %d: %s", f.answer.answered, f.answer.rc,
-	      f.answer.msg);
+	long long end = pv_xs_now_ms() + 300;
+	while (pv_xs_now_ms() < end)
+		event_loop_run_once(&f.x.loop, 20);
+	CHECK(!f.x.answer.answered, "answered before its script ended");
+	long long start = pv_xs_now_ms();
+	pv_backends_teardown_all(f.x.d);
+	CHECK(pv_xs_now_ms() - start < 5000, "teardown waited %lld ms", pv_xs_now_ms() - start);
+	CHECK(f.x.answer.answered && f.x.answer.rc == -EIO, "answer %d rc %d: %s", f.x.answer.answered, f.x.answer.rc,
+	      f.x.answer.msg);
 	CHECK(strstr(read_log(&f), "offline end xthp3") != NULL, "no `offline` at teardown: %s", read_log(&f));
 	CHECK(strstr(read_log(&f), "online end xthp3") == NULL, "the hung `online` was not killed");
 	CHECK(!link_exists("xthp3"), "TAP left");
@@ -325,10 +233,10 @@ static int control_client(const char *sock, const char *request)
  * "(no reply)" in out. */
 static void control_await(struct fixture *f, int fd, char *out, size_t len, int limit_ms)
 {
-	long long end = now_ms() + limit_ms;
+	long long end = pv_xs_now_ms() + limit_ms;
 
 	snprintf(out, len, "(no reply)");
-	while (now_ms() < end) {
+	while (pv_xs_now_ms() < end) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		if (poll(&p, 1, 0) == 1) {
 			ssize_t n = recv(fd, out, len - 1, MSG_DONTWAIT);
@@ -338,7 +246,7 @@ static void control_await(struct fixture *f, int fd, char *out, size_t len, int 
 				snprintf(out, len, "(closed)");
 			return;
 		}
-		event_loop_run_once(&f->loop, 10);
+		event_loop_run_once(&f->x.loop, 10);
 	}
 }
 
@@ -352,14 +260,14 @@ static void test_control_socket_lines(struct unit *u, const void *arg)
 	(void)arg;
 	if (!setup(u, &f))
 		goto out;
-	snprintf(sock, sizeof(sock), "%s/control.sock", f.dir);
+	snprintf(sock, sizeof(sock), "%s/control.sock", f.x.dir);
 	listen_fd = control_listen(sock, err, sizeof(err));
 	CHECK(listen_fd >= 0, "control_listen: %s", err);
-	CHECK(control_serve(&server, &f.loop, listen_fd, f.d, NULL, NULL) == 0, "control_serve");
+	CHECK(control_serve(&server, &f.x.loop, listen_fd, f.x.d, NULL, NULL) == 0, "control_serve");
 
 	snprintf(s, sizeof(s), "vif-attach ");
 	spec(&f, s + strlen(s), sizeof(s) - strlen(s), 4, "slow");
-	long long start = now_ms();
+	long long start = pv_xs_now_ms();
 	unsigned int ticks = f.ticks;
 	fd = control_client(sock, s);
 	CHECK(fd >= 0, "connect to %s", sock);
@@ -372,7 +280,7 @@ static void test_control_socket_lines(struct unit *u, const void *arg)
 	CHECK(strncmp(other, "ok", 2) == 0, "vif-list while `online` runs: '%s'", other);
 	control_await(&f, fd, reply, sizeof(reply), 5000);
 	CHECK_STR(reply, "ok devid=4 vifname=xthp4");
-	CHECK(now_ms() - start >= 300, "answered after %lld ms, before its script ended", now_ms() - start);
+	CHECK(pv_xs_now_ms() - start >= 300, "answered after %lld ms, before its script ended", pv_xs_now_ms() - start);
 	CHECK(f.ticks >= ticks + 8, "the loop ticked %u times during a 300 ms script", f.ticks - ticks);
 	close(fd);
 
