@@ -180,19 +180,25 @@ static inline char *pv_xs_read(struct pv_xs_fixture *f, const char *dir, const c
 }
 
 /* Writes <dir>/<key> through f->xs; aborts when it cannot. */
+static inline void pv_xs_vwrite(struct pv_xs_fixture *f, const char *dir, const char *key, const char *fmt, va_list ap)
+{
+	char path[256], value[64];
+
+	vsnprintf(value, sizeof(value), fmt, ap);
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	if (!f->xs || xs_write(f->xs, 0, path, value, strlen(value)))
+		abort();
+}
+
 static inline void pv_xs_write(struct pv_xs_fixture *f, const char *dir, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static inline void pv_xs_write(struct pv_xs_fixture *f, const char *dir, const char *key, const char *fmt, ...)
 {
-	char path[256], value[64];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(value, sizeof(value), fmt, ap);
+	pv_xs_vwrite(f, dir, key, fmt, ap);
 	va_end(ap);
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	if (!f->xs || xs_write(f->xs, 0, path, value, strlen(value)))
-		abort();
 }
 
 /* The domain, linked to a xenstored started in a fresh run directory.  False when skipped (a

@@ -7,44 +7,21 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <sched.h>
-#include <stdarg.h>
-#include <signal.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "unit.h"
-#include "fake_domain_memfd.h"
-#include "xenstored_binary.h"
+#include "pv_xs_fixture.h"
 #include "backends/netback.h"
-#include "backends/pv_backend.h"
 #include "backends/tap.h"
-#include "backends/xenstore_link.h"
-#include "hw/device.h"
-#include "lib/xs_client.h"
-#include "vmm/event_loop.h"
-
-extern const struct device_ops xenstore_link_device;
 
 #define TABLE_GFN 0x300ull
 #define DATA_PAGES 32
 #define RX_POSTED 32
-
-struct answer {
-	bool answered;
-	int rc;
-	char msg[1600];
-};
 
 /* One queue as the frontend sees it. */
 struct fq {
@@ -56,131 +33,68 @@ struct fq {
 };
 
 struct fixture {
-	char dir[64], xenstored[PATH_MAX];
-	struct domain *d;
-	struct event_loop loop;
-	struct domain_params params;
-	struct console con;
-	void *link;
-	struct answer answer;
-	struct xs_client *xs;
+	struct pv_xs_fixture x;
 	unsigned int offered;        /* min(online CPUs, TAP_MAX_QUEUES) */
 };
 
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
-}
-
-static void answered(void *ctx, int rc, const char *msg)
-{
-	struct answer *a = ctx;
-
-	a->answered = true;
-	a->rc = rc;
-	snprintf(a->msg, sizeof(a->msg), "%s", msg ? msg : "");
-}
-
 static void spin(struct fixture *f, int ms)
 {
-	long long end = now_ms() + ms;
-
-	while (now_ms() < end)
-		event_loop_run_once(&f->loop, 10);
+	pv_xs_run_for(&f->x, ms);
 }
 
 static char *be_read(struct fixture *f, int devid, const char *key)
 {
-	char path[160], *value = NULL;
-	size_t len;
+	char dir[96];
 
-	snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%d/%d/%s", FAKE_DOMID, devid, key);
-	if (xs_read(f->xs, 0, path, &value, &len))
-		return NULL;
-	return value;
+	pv_xs_be_dir(dir, sizeof(dir), "vif", devid);
+	return pv_xs_read(&f->x, dir, key);
 }
 
 static void fe_write(struct fixture *f, int devid, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 static void fe_write(struct fixture *f, int devid, const char *key, const char *fmt, ...)
 {
-	char path[160], value[64];
+	char dir[96];
 	va_list ap;
 
+	pv_xs_fe_dir(dir, sizeof(dir), "vif", devid);
 	va_start(ap, fmt);
-	vsnprintf(value, sizeof(value), fmt, ap);
+	pv_xs_vwrite(&f->x, dir, key, fmt, ap);
 	va_end(ap);
-	snprintf(path, sizeof(path), "/local/domain/%d/device/vif/%d/%s", FAKE_DOMID, devid, key);
-	if (xs_write(f->xs, 0, path, value, strlen(value)))
-		abort();
 }
 
 static bool setup(struct unit *u, struct fixture *f)
 {
-	char err[256], path[128];
+	static const struct pv_xs_options mq = { .tag = "nb-mq", .domain = "mqtest", .skip_as = "netback-mq",
+						 .poll_us = 20, .grant_table_gfn = TABLE_GFN, .client = true };
 
 	memset(f, 0, sizeof(*f));
-	if (!find_xenstored(f->xenstored, sizeof(f->xenstored))) {
-		printf("skip - netback-mq: no xenstored binary beside the tests\n");
+	if (!pv_xs_setup(u, &f->x, &mq))
 		return false;
-	}
-	snprintf(f->dir, sizeof(f->dir), "/tmp/nb-mq.XXXXXX");
-	if (!mkdtemp(f->dir))
-		abort();
-	snprintf(path, sizeof(path), "%s/script", f->dir);
-	FILE *s = fopen(path, "w");
-	if (!s || fputs("#!/bin/sh\nexit 0\n", s) < 0 || fclose(s) || chmod(path, 0755))
-		abort();
-	setenv("XENITH_RUNDIR", f->dir, 1);
-	setenv("XENITH_XENSTORED", f->xenstored, 1);
-	f->d = fake_domain_new(1);
-	fake_domain_use_memfd(f->d, "mq-guest");
-	if (event_loop_init(&f->loop))
-		abort();
-	f->d->loop = &f->loop;
-	f->params = (struct domain_params){ .name = "mqtest", .memory_mb = 8, .vcpus = 1, .backend_poll_us = 20 };
-	f->d->params = &f->params;
-	snprintf(f->con.tty_path, sizeof(f->con.tty_path), "/dev/pts/99");
-	f->d->console = &f->con;
-	if (xenstore_link_device.init(f->d, &f->link, err, sizeof(err)) ||
-	    xenstore_link_connect(f->d, err, sizeof(err))) {
-		CHECK(0, "xenstore link: %s", err);
-		return false;
-	}
-	f->xs = xs_open(NULL, err, sizeof(err));
-	CHECK(f->xs != NULL, "xs_open: %s", err);
-	struct xen_add_to_physmap x = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table, .idx = 0,
-					.gpfn = TABLE_GFN };
-	if (fake_op(f->d, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, &x, sizeof(x)))
-		abort();
+	pv_xs_write_script(&f->x, "script", "#!/bin/sh\nexit 0\n");
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	f->offered = cpus < 1 ? 1 : cpus > TAP_MAX_QUEUES ? TAP_MAX_QUEUES : (unsigned int)cpus;
-	return f->xs != NULL;
+	return true;
 }
 
 static void teardown(struct fixture *f)
 {
-	char cmd[160];
+	pv_xs_teardown(&f->x);
+}
 
-	if (!f->d)
-		return;
-	pv_backends_teardown_all(f->d);
-	if (f->xs)
-		xs_close(f->xs);
-	if (f->link)
-		xenstore_link_device.teardown(f->d, f->link);
-	snprintf(cmd, sizeof(cmd), "pkill -f 'xenstored --rundir %s( |$)'", f->dir);
-	if (system(cmd) < 0)
-		fprintf(stderr, "# could not run pkill\n");
-	event_loop_destroy(&f->loop);
-	fake_domain_drop_memfd(f->d);
-	fake_domain_free(f->d);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd))
-		fprintf(stderr, "# could not remove %s\n", f->dir);
+/* Sets `ifname` up; aborts when it cannot. */
+static void link_up(const char *ifname)
+{
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = { 0 };
+
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+	if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+		abort();
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+		abort();
+	close(sock);
 }
 
 /* vif `devid` named xtmq<devid>, its TAP up; true once attached. */
@@ -189,15 +103,15 @@ static bool attach(struct unit *u, struct fixture *f, int devid)
 	char spec[256], reply[512], name[IFNAMSIZ];
 
 	snprintf(spec, sizeof(spec), "devid=%d,vifname=xtmq%d,bridge=xenbr0,mac=00:16:3e:00:01:%02x,script=%s/script",
-		 devid, devid, devid, f->dir);
-	f->answer = (struct answer){ 0 };
-	if (pv_backend_request(f->d, "vif-attach", spec, reply, sizeof(reply), answered, &f->answer)) {
-		long long end = now_ms() + 5000;
-		while (!f->answer.answered && now_ms() < end)
-			event_loop_run_once(&f->loop, 20);
-		CHECK(f->answer.answered && f->answer.rc == 0, "vif-attach %d: %d %s", devid, f->answer.rc,
-		      f->answer.msg);
-		if (!f->answer.answered || f->answer.rc)
+		 devid, devid, devid, f->x.dir);
+	f->x.answer = (struct pv_xs_answer){ 0 };
+	if (pv_backend_request(f->x.d, "vif-attach", spec, reply, sizeof(reply), pv_xs_answered, &f->x.answer)) {
+		long long end = pv_xs_now_ms() + 5000;
+		while (!f->x.answer.answered && pv_xs_now_ms() < end)
+			event_loop_run_once(&f->x.loop, 20);
+		CHECK(f->x.answer.answered && f->x.answer.rc == 0, "vif-attach %d: %d %s", devid, f->x.answer.rc,
+		      f->x.answer.msg);
+		if (!f->x.answer.answered || f->x.answer.rc)
 			return false;
 	} else {
 		CHECK(!strncmp(reply, "ok", 2), "vif-attach %d: %s", devid, reply);
@@ -205,39 +119,8 @@ static bool attach(struct unit *u, struct fixture *f, int devid)
 			return false;
 	}
 	snprintf(name, sizeof(name), "xtmq%d", devid);
-	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr = { 0 };
-	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-	if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
-		abort();
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
-		abort();
-	close(sock);
+	link_up(name);
 	return true;
-}
-
-static grant_entry_v1_t *entry(struct domain *d, grant_ref_t ref)
-{
-	return (grant_entry_v1_t *)fake_gpa(d, TABLE_GFN << 12) + ref;
-}
-
-static void grant(struct domain *d, grant_ref_t ref, uint64_t gfn)
-{
-	grant_entry_v1_t *e = entry(d, ref);
-
-	e->domid = 0;
-	e->frame = (uint32_t)gfn;
-	e->flags = GTF_permit_access;
-}
-
-static evtchn_port_t unbound_port(struct domain *d)
-{
-	struct evtchn_alloc_unbound a = { .dom = DOMID_SELF, .remote_dom = 0 };
-
-	if (fake_op(d, 0, __HYPERVISOR_event_channel_op, EVTCHNOP_alloc_unbound, &a, sizeof(a)))
-		abort();
-	return a.port;
 }
 
 /* Queue q of vif slot `slot`: rings, grants and port(s) in the fake guest, rx buffers posted. */
@@ -249,16 +132,16 @@ static void fq_init(struct fixture *f, struct fq *fq, unsigned int slot, unsigne
 	fq->ref = (grant_ref_t)(8 + k * (2 + DATA_PAGES));
 	if (fq->ref + 2 + DATA_PAGES > 512 || fq->gfn + 2 + DATA_PAGES > 0x700)
 		abort();
-	netif_tx_sring_t *txs = fake_gpa(f->d, fq->gfn << 12);
-	netif_rx_sring_t *rxs = fake_gpa(f->d, (fq->gfn + 1) << 12);
+	netif_tx_sring_t *txs = fake_gpa(f->x.d, fq->gfn << 12);
+	netif_rx_sring_t *rxs = fake_gpa(f->x.d, (fq->gfn + 1) << 12);
 	SHARED_RING_INIT(txs);
 	FRONT_RING_INIT(&fq->tx, txs, 4096);
 	SHARED_RING_INIT(rxs);
 	FRONT_RING_INIT(&fq->rx, rxs, 4096);
 	for (unsigned int i = 0; i < 2 + DATA_PAGES; i++)
-		grant(f->d, fq->ref + i, fq->gfn + i);
-	fq->tx_port = unbound_port(f->d);
-	fq->rx_port = split ? unbound_port(f->d) : fq->tx_port;
+		fake_grant(f->x.d, TABLE_GFN, fq->ref + i, fq->gfn + i, false);
+	fq->tx_port = fake_unbound_port(f->x.d);
+	fq->rx_port = split ? fake_unbound_port(f->x.d) : fq->tx_port;
 	for (unsigned int i = 0; i < RX_POSTED; i++) {
 		netif_rx_request_t *r = RING_GET_REQUEST(&fq->rx, fq->rx.req_prod_pvt++);
 		r->id = (uint16_t)i;
@@ -296,11 +179,11 @@ static void publish(struct fixture *f, int devid, struct fq *qs, unsigned int n,
 /* Runs the loop until the backend is Connected (4) or Closing/Closed; its state. */
 static int await_backend(struct fixture *f, int devid)
 {
-	long long end = now_ms() + 5000;
+	long long end = pv_xs_now_ms() + 5000;
 	int state = -1;
 
-	while (now_ms() < end) {
-		event_loop_run_once(&f->loop, 10);
+	while (pv_xs_now_ms() < end) {
+		event_loop_run_once(&f->x.loop, 10);
 		char *s = be_read(f, devid, "state");
 		state = s ? atoi(s) : -1;
 		free(s);
@@ -380,14 +263,13 @@ static unsigned int host_send(int s, const char *ifname, const uint8_t mac[6], u
 /* Guest to host on queue fq: one frame in one slot, then a kick on its tx port. */
 static void guest_send(struct fixture *f, struct fq *fq, unsigned int page, uint16_t sport, const uint8_t mac[6])
 {
-	uint8_t *data = fake_gpa(f->d, (fq->gfn + 2 + page) << 12);
+	uint8_t *data = fake_gpa(f->x.d, (fq->gfn + 2 + page) << 12);
 	size_t len = udp_frame(data, host_mac, mac, sport, 32);
 	netif_tx_request_t *r = RING_GET_REQUEST(&fq->tx, fq->tx.req_prod_pvt++);
 	*r = (netif_tx_request_t){ .gref = fq->ref + 2 + page, .offset = 0, .flags = 0, .id = (uint16_t)page,
 				   .size = (uint16_t)len };
 	RING_PUSH_REQUESTS(&fq->tx);
-	struct evtchn_send s = { .port = fq->tx_port };
-	fake_op(f->d, 0, __HYPERVISOR_event_channel_op, EVTCHNOP_send, &s, sizeof(s));
+	fake_kick(f->x.d, fq->tx_port);
 }
 
 static unsigned int tx_ok_responses(struct fq *fq)
@@ -423,7 +305,7 @@ static const char *stats_line(struct fixture *f, int devid, char *out, size_t le
 	char all[8192], head[32];
 
 	snprintf(out, len, "(none)");
-	if (pv_backend_request(f->d, "vif-list", "stats", all, sizeof(all), answered, &f->answer))
+	if (pv_backend_request(f->x.d, "vif-list", "stats", all, sizeof(all), pv_xs_answered, &f->x.answer))
 		return out;
 	snprintf(head, sizeof(head), "\n%d xtmq%d ", devid, devid);
 	char *line = strstr(all, head);
@@ -502,6 +384,27 @@ out:
 	close(s);
 }
 
+/* vif `devid` with one queue (vif slot `slot`, split: a port each way) connected, and one guest
+ * frame from source port `sport` sent on it; the host's packet socket on its TAP, -1 when the
+ * attach failed. */
+static int one_queue_sent(struct unit *u, struct fixture *f, int devid, unsigned int slot, bool split, struct fq *q,
+			  uint16_t sport, const uint8_t mac[6])
+{
+	char name[IFNAMSIZ];
+
+	if (!attach(u, f, devid))
+		return -1;
+	snprintf(name, sizeof(name), "xtmq%d", devid);
+	int s = packet_socket(name);
+	fq_init(f, q, slot, 0, split);
+	publish(f, devid, q, 1, false);
+	int state = await_backend(f, devid);
+	CHECK(state == 4, "backend state %d", state);
+	guest_send(f, q, 0, sport, mac);
+	spin(f, 200);
+	return s;
+}
+
 /* No multi-queue-num-queues: one queue from the top-level keys. */
 static void test_one_queue(struct unit *u, const void *arg)
 {
@@ -510,15 +413,9 @@ static void test_one_queue(struct unit *u, const void *arg)
 	struct fq q;
 	char line[1024];
 
-	if (!attach(u, f, 3))
+	int s = one_queue_sent(u, f, 3, 2, false, &q, 1234, mac);
+	if (s < 0)
 		return;
-	int s = packet_socket("xtmq3");
-	fq_init(f, &q, 2, 0, false);
-	publish(f, 3, &q, 1, false);
-	int state = await_backend(f, 3);
-	CHECK(state == 4, "backend state %d", state);
-	guest_send(f, &q, 0, 1234, mac);
-	spin(f, 200);
 	CHECK(tx_ok_responses(&q) == 1, "tx responses %u", tx_ok_responses(&q));
 	CHECK(host_received(s, mac) == 1, "the host did not see the frame");
 	/* The TAP's other queues are detached: every flow from the host reaches queue 0. */
@@ -534,7 +431,7 @@ static void test_one_queue(struct unit *u, const void *arg)
 /* Whether the guest's port is pending (2-level ABI); `clear` clears it. */
 static bool port_pending(struct fixture *f, evtchn_port_t port, bool clear)
 {
-	xen_ulong_t *pending = f->d->xen.shared_info->evtchn_pending;
+	xen_ulong_t *pending = f->x.d->xen.shared_info->evtchn_pending;
 	const unsigned int bits = sizeof(xen_ulong_t) * 8;
 	xen_ulong_t mask = (xen_ulong_t)1 << (port % bits);
 	bool set = __atomic_load_n(&pending[port / bits], __ATOMIC_ACQUIRE) & mask;
@@ -551,15 +448,9 @@ static void test_split_channels(struct unit *u, const void *arg)
 	const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x00, 0x01, 0x04 };
 	struct fq q;
 
-	if (!attach(u, f, 4))
+	int s = one_queue_sent(u, f, 4, 3, true, &q, 4321, mac);
+	if (s < 0)
 		return;
-	int s = packet_socket("xtmq4");
-	fq_init(f, &q, 3, 0, true);
-	publish(f, 4, &q, 1, false);
-	int state = await_backend(f, 4);
-	CHECK(state == 4, "backend state %d", state);
-	guest_send(f, &q, 0, 4321, mac);
-	spin(f, 200);
 	CHECK(tx_ok_responses(&q) == 1 && host_received(s, mac) == 1, "split tx: %u responses", tx_ok_responses(&q));
 	CHECK(port_pending(f, q.tx_port, true), "the tx response did not notify event-channel-tx");
 	/* Host to guest: the rx response notifies the rx port only. */
@@ -651,14 +542,13 @@ static void test_broken_queue(struct unit *u, const void *arg)
 	CHECK(await_backend(f, 7) == 4, "not connected");
 	struct fq *bad = &qs[n - 1];
 	__atomic_store_n(&bad->tx.sring->req_prod, bad->tx.sring->rsp_prod + 1000, __ATOMIC_RELEASE);
-	struct evtchn_send send = { .port = bad->tx_port };
-	fake_op(f->d, 0, __HYPERVISOR_event_channel_op, EVTCHNOP_send, &send, sizeof(send));
+	fake_kick(f->x.d, bad->tx_port);
 	char want[64], *e = NULL;
 	snprintf(want, sizeof(want), "frontend broke the ring protocol (queue %u)", n - 1);
-	long long end = now_ms() + 2000;
-	while (now_ms() < end && !(e && !strcmp(e, want))) {
+	long long end = pv_xs_now_ms() + 2000;
+	while (pv_xs_now_ms() < end && !(e && !strcmp(e, want))) {
 		free(e);
-		event_loop_run_once(&f->loop, 10);
+		event_loop_run_once(&f->x.loop, 10);
 		e = be_read(f, 7, "error");
 	}
 	CHECK(e && !strcmp(e, want), "error node: %s", e ? e : "(none)");
@@ -739,15 +629,7 @@ static void test_tap_detach_queue(struct unit *u, const void *arg)
 
 	(void)arg;
 	CHECK(tap_open_queues("xtmqtap", &(struct tap_options){ .queues = 2 }, fds, err, sizeof(err)) == 0, "%s", err);
-	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr = { 0 };
-	snprintf(ifr.ifr_name, IFNAMSIZ, "xtmqtap");
-	if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
-		abort();
-	ifr.ifr_flags |= IFF_UP;
-	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
-		abort();
-	close(sock);
+	link_up("xtmqtap");
 	int s = packet_socket("xtmqtap");
 	for (int round = 0; round < 2; round++) {
 		bool detached = round == 0;
