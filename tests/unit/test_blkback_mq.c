@@ -11,14 +11,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "backends/blkback.h"
-#include "fake_domain.h"
+#include "blkif_front_rig.h"
 #include "unit.h"
 
-#define TABLE_GFN 0x300ull
-#define RING_GFN 0x310ull          /* queue q's ring at RING_GFN + q */
-#define DATA_GFN 0x400ull          /* queue q's data page i at DATA_GFN + q * QUEUE_PAGES + i */
-#define DATA_REF 10
+#define RING_GFN BLKIF_RIG_RING_GFN /* queue q's ring at RING_GFN + q */
+#define DATA_GFN BLKIF_RIG_DATA_GFN /* queue q's data page i at DATA_GFN + q * QUEUE_PAGES + i */
+#define DATA_REF BLKIF_RIG_DATA_REF
 #define QUEUE_PAGES 16
 #define DISK_SECTORS 2048
 
@@ -38,11 +36,6 @@ struct rig {
 	int fd;
 };
 
-static grant_entry_v1_t *entry(struct domain *d, grant_ref_t ref)
-{
-	return (grant_entry_v1_t *)fake_gpa(d, TABLE_GFN << 12) + ref;
-}
-
 static uint8_t *data_page(struct rig *g, unsigned int q, unsigned int i)
 {
 	return fake_gpa(g->d, (DATA_GFN + q * QUEUE_PAGES + i) << 12);
@@ -51,25 +44,14 @@ static uint8_t *data_page(struct rig *g, unsigned int q, unsigned int i)
 static struct rig *rig_new(unsigned int n, enum blkback_engine engine)
 {
 	struct rig *g = calloc(1, sizeof(*g));
-	struct xen_add_to_physmap x = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table, .idx = 0, .gpfn = TABLE_GFN };
 	char err[256];
 
 	g->n = n;
-	g->d = fake_domain_new(1);
-	if (fake_op(g->d, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, &x, sizeof(x)))
-		abort();
-	for (unsigned int i = 0; i < n * QUEUE_PAGES; i++)
-		*entry(g->d, DATA_REF + i) = (grant_entry_v1_t){ .flags = GTF_permit_access, .domid = 0,
-								 .frame = (uint32_t)(DATA_GFN + i) };
-	snprintf(g->path, sizeof(g->path), "/tmp/blkback-mq-XXXXXX");
-	g->fd = mkstemp(g->path);
-	if (g->fd < 0 || ftruncate(g->fd, DISK_SECTORS * 512))
-		abort();
+	g->d = blkif_rig_domain(n * QUEUE_PAGES);
+	g->fd = blkif_rig_disk("blkback-mq", DISK_SECTORS, g->path, sizeof(g->path));
 	struct blkback_target t = { .fd = g->fd, .sectors = DISK_SECTORS };
 	for (unsigned int q = 0; q < n; q++) {
-		blkif_sring_t *s = fake_gpa(g->d, (RING_GFN + q) << 12);
-		SHARED_RING_INIT(s);
-		FRONT_RING_INIT(&g->q[q].front, s, 4096);
+		blkif_sring_t *s = blkif_rig_ring(g->d, RING_GFN + q, 1, &g->q[q].front);
 		if (blkback_ring_init(&g->q[q].ring, g->d, "vbd7.51712 (xvda)", s, 1, q, &t, -1, engine))
 			abort();
 		if (blkback_ring_start(&g->q[q].ring, RING_POLLER_DEFAULT_POLL_US, -1, err, sizeof(err))) {

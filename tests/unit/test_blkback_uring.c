@@ -13,40 +13,27 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
-#include "backends/blkback.h"
-#include "fake_domain.h"
+#include "blkif_front_rig.h"
 #include "unit.h"
 
-#define TABLE_GFN 0x300ull
-#define RING_GFN 0x310ull
-#define DATA_GFN 0x400ull          /* data page i at DATA_GFN + i, granted as ref DATA_REF + i */
-#define RING_REF 1
-#define DATA_REF 10
+#define DATA_GFN BLKIF_RIG_DATA_GFN /* data page i at DATA_GFN + i, granted as ref DATA_REF + i */
+#define DATA_REF BLKIF_RIG_DATA_REF
 #define DATA_PAGES 64
 #define DISK_SECTORS 2048          /* a 1 MiB image */
 #define SLOT_SECTORS 64            /* writes in one batch land in distinct slots */
 #define BATCH 5                    /* requests in flight together: 5 x 11 pages fit DATA_PAGES */
 
 struct rig {
-	struct domain *d;
-	blkif_front_ring_t front;
-	struct blkback_ring *r;
-	char path[64];
-	int fd;
+	struct blkif_rig b;
 	uint8_t shadow[DISK_SECTORS * 512];
 	uint64_t rng;
 };
 
 struct mode { enum blkback_engine engine; bool persistent; };
 
-static grant_entry_v1_t *entry(struct domain *d, grant_ref_t ref)
-{
-	return (grant_entry_v1_t *)fake_gpa(d, TABLE_GFN << 12) + ref;
-}
-
 static uint8_t *data_page(struct rig *g, unsigned int i)
 {
-	return fake_gpa(g->d, (DATA_GFN + i) << 12);
+	return fake_gpa(g->b.d, (DATA_GFN + i) << 12);
 }
 
 static uint32_t rnd(struct rig *g, uint32_t n)
@@ -58,49 +45,24 @@ static uint32_t rnd(struct rig *g, uint32_t n)
 static struct rig *rig_new(struct mode m)
 {
 	struct rig *g = calloc(1, sizeof(*g));
-	struct xen_add_to_physmap x = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table, .idx = 0, .gpfn = TABLE_GFN };
-	char err[256];
 
 	g->rng = 0x9e3779b97f4a7c15ull;
-	g->d = fake_domain_new(1);
-	if (fake_op(g->d, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, &x, sizeof(x)))
-		abort();
-	blkif_sring_t *s = fake_gpa(g->d, RING_GFN << 12);
-	SHARED_RING_INIT(s);
-	FRONT_RING_INIT(&g->front, s, 4096);
-	for (unsigned int i = 0; i < DATA_PAGES; i++)
-		*entry(g->d, DATA_REF + i) = (grant_entry_v1_t){ .flags = GTF_permit_access, .domid = 0,
-								 .frame = (uint32_t)(DATA_GFN + i) };
-	snprintf(g->path, sizeof(g->path), "/tmp/blkback-uring-XXXXXX");
-	g->fd = mkstemp(g->path);
-	if (g->fd < 0 || ftruncate(g->fd, DISK_SECTORS * 512))
-		abort();
-	struct blkback_target t = { .fd = g->fd, .sectors = DISK_SECTORS, .discard = true };
-	g->r = calloc(1, sizeof(*g->r));
-	if (blkback_ring_init(g->r, g->d, "vbd7.51712 (xvda)", s, 1, 0, &t, -1, m.engine))
-		abort();
-	if (m.persistent && blkback_ring_persistent(g->r, BLKBACK_MAX_PERSISTENT_GRANTS))
-		abort();
-	if (blkback_ring_start(g->r, RING_POLLER_DEFAULT_POLL_US, -1, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		abort();
-	}
+	blkif_rig_init(&g->b, &(struct blkif_rig_options){ .tag = "blkback-uring", .sectors = DISK_SECTORS,
+							    .data_pages = DATA_PAGES, .discard = true,
+							    .persistent = m.persistent, .engine = m.engine,
+							    .start = true });
 	return g;
 }
 
 static void rig_free(struct rig *g)
 {
-	blkback_ring_destroy(g->r);
-	free(g->r);
-	close(g->fd);
-	unlink(g->path);
-	fake_domain_free(g->d);
+	blkif_rig_fini(&g->b);
 	free(g);
 }
 
 static blkif_request_t *put(struct rig *g, uint8_t op, uint64_t id, uint64_t sector)
 {
-	blkif_request_t *q = RING_GET_REQUEST(&g->front, g->front.req_prod_pvt++);
+	blkif_request_t *q = RING_GET_REQUEST(&g->b.front, g->b.front.req_prod_pvt++);
 	memset(q, 0, sizeof(*q));
 	q->operation = op;
 	q->id = id;
@@ -114,12 +76,12 @@ static unsigned int push_and_wait(struct unit *u, struct rig *g, unsigned int n)
 	int notify;
 	unsigned int ok = 0;
 
-	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&g->front, notify);
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&g->b.front, notify);
 	if (notify)
-		blkback_ring_kick(g->r);
+		blkback_ring_kick(g->b.r);
 	for (unsigned int got = 0, spins = 0; got < n && spins < 20000; spins++) {
-		while (g->front.rsp_cons != __atomic_load_n(&g->front.sring->rsp_prod, __ATOMIC_ACQUIRE)) {
-			blkif_response_t s = *RING_GET_RESPONSE(&g->front, g->front.rsp_cons++);
+		while (g->b.front.rsp_cons != __atomic_load_n(&g->b.front.sring->rsp_prod, __ATOMIC_ACQUIRE)) {
+			blkif_response_t s = *RING_GET_RESPONSE(&g->b.front, g->b.front.rsp_cons++);
 			CHECK(s.status == BLKIF_RSP_OKAY, "request %llu (op %u): status %d", (unsigned long long)s.id,
 			      s.operation, s.status);
 			ok += s.status == BLKIF_RSP_OKAY;
@@ -219,25 +181,26 @@ static void test_verify(struct unit *u, const void *arg)
 	}
 	/* The file itself, whole. */
 	static uint8_t file[DISK_SECTORS * 512];
-	CHECK_INT(pread(g->fd, file, sizeof(file), 0), (long)sizeof(file));
+	CHECK_INT(pread(g->b.fd, file, sizeof(file), 0), (long)sizeof(file));
 	CHECK(!memcmp(file, g->shadow, sizeof(file)), "the file differs from what was written");
-	struct blkback_stats s = blkback_ring_stats(g->r);
+	struct blkback_stats s = blkback_ring_stats(g->b.r);
 	CHECK(s.writes == writes && s.flushes == flushes && s.reads == 180 && !s.errors,
 	      "writes %llu/%u flushes %llu/%u reads %llu errors %llu", (unsigned long long)s.writes, writes,
 	      (unsigned long long)s.flushes, flushes, (unsigned long long)s.reads, (unsigned long long)s.errors);
-	struct blkback_persistent_stats p = blkback_ring_persistent_stats(g->r);
+	struct blkback_persistent_stats p = blkback_ring_persistent_stats(g->b.r);
 	if (m->persistent)
 		CHECK(p.kept > 0 && p.hits > p.maps, "persistent grants unused: kept %u maps %llu hits %llu", p.kept,
 		      (unsigned long long)p.maps, (unsigned long long)p.hits);
-	CHECK(blkback_ring_poller_stats(g->r).rounds > 0, "the ring's thread never served");
+	CHECK(blkback_ring_poller_stats(g->b.r).rounds > 0, "the ring's thread never served");
 	/* Disconnect: every mapping goes back, kept ones included. */
-	blkback_ring_destroy(g->r);
+	blkback_ring_destroy(g->b.r);
 	unsigned int pinned = 0;
 	for (unsigned int i = 0; i < DATA_PAGES; i++)
-		pinned += g->d->xen.pins[DATA_REF + i].readers + g->d->xen.pins[DATA_REF + i].writers;
+		pinned += g->b.d->xen.pins[DATA_REF + i].readers + g->b.d->xen.pins[DATA_REF + i].writers;
 	CHECK_INT(pinned, 0);
 	for (unsigned int i = 0; i < DATA_PAGES; i++)
-		CHECK(!(entry(g->d, DATA_REF + i)->flags & (GTF_reading | GTF_writing)), "grant %u still in use", i);
+		CHECK(!(blkif_rig_entry(g->b.d, DATA_REF + i)->flags & (GTF_reading | GTF_writing)), "grant %u still in use",
+		      i);
 	rig_free(g);
 }
 
@@ -255,11 +218,11 @@ static void test_flush_after_writes(struct unit *u, const void *arg)
 	put(g, BLKIF_OP_FLUSH_DISKCACHE, 99, 0);
 	push_and_wait(u, g, 9);
 	/* The flush's response is the last: it waited for all eight writes. */
-	blkif_response_t last = *RING_GET_RESPONSE(&g->front, g->front.rsp_cons - 1);
+	blkif_response_t last = *RING_GET_RESPONSE(&g->b.front, g->b.front.rsp_cons - 1);
 	CHECK(last.id == 99 && last.operation == BLKIF_OP_FLUSH_DISKCACHE, "last response id %llu op %u",
 	      (unsigned long long)last.id, last.operation);
 	uint8_t got[64 * 512];
-	CHECK_INT(pread(g->fd, got, sizeof(got), 0), (long)sizeof(got));
+	CHECK_INT(pread(g->b.fd, got, sizeof(got), 0), (long)sizeof(got));
 	CHECK(!memcmp(got, g->shadow, sizeof(got)), "writes before the flush are not in the file");
 	rig_free(g);
 }
