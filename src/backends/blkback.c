@@ -609,11 +609,36 @@ static void vbd_list_line(const struct pv_device *dev, char *out, size_t len)
 		 bd->cfg.readonly ? "ro" : "rw", bd->cfg.target);
 }
 
+/* engine=: the queues' engine once if they agree, else each queue's in queue order
+ * (io_uring,threads): a queue whose io_uring could not be made or failed runs on threads. */
+static void engines_text(const struct blkback *bd, char *out, size_t len)
+{
+	bool same = true;
+	size_t used = 0;
+
+	snprintf(out, len, "none");
+	if (!bd->connected || !bd->n_queues)
+		return;
+	enum blkback_engine first = blkback_ring_engine(&bd->queues[0]->ring);
+	for (unsigned int i = 1; i < bd->n_queues; i++)
+		same = same && blkback_ring_engine(&bd->queues[i]->ring) == first;
+	out[0] = 0;
+	for (unsigned int i = 0; i < (same ? 1 : bd->n_queues) && used < len; i++) {
+		int w = snprintf(out + used, len - used, "%s%s", i ? "," : "",
+				 blkback_engine_name(blkback_ring_engine(&bd->queues[i]->ring)));
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
 static void vbd_stats_line(const struct pv_device *dev, char *out, size_t len)
 {
 	struct blkback *bd = blkback_of(dev);
 	struct blkback_stats s = stats_of(bd);
+	char engines[BLKBACK_MAX_QUEUES * sizeof("io_uring,")];
 
+	engines_text(bd, engines, sizeof(engines));
 	snprintf(out, len, "%d %s reads=%llu writes=%llu flushes=%llu discards=%llu errors=%llu "
 		 "read_bytes=%llu write_bytes=%llu notifies=%llu kicks=%llu queues=%u engine=%s sleeps=%llu%s",
 		 dev->devid, bd->cfg.vdev,
@@ -621,7 +646,7 @@ static void vbd_stats_line(const struct pv_device *dev, char *out, size_t len)
 		 (unsigned long long)s.discards, (unsigned long long)s.errors,
 		 (unsigned long long)s.read_bytes, (unsigned long long)s.write_bytes,
 		 (unsigned long long)s.notifies, (unsigned long long)s.kicks, bd->connected ? bd->n_queues : 0,
-		 bd->connected ? blkback_engine_name(bd->engine) : "none", (unsigned long long)sleeps_of(bd),
+		 engines, (unsigned long long)sleeps_of(bd),
 		 any_broken(bd) ? " broken" : "");
 }
 

@@ -123,6 +123,7 @@ struct blkback_req {
 	uint8_t step;
 	unsigned int iov_first, iov_n;
 	uint64_t done;
+	void *sqe;                          /* its submission entry while not yet submitted */
 	struct iovec iov[BLKBACK_MAX_INDIRECT_SEGS];
 };
 
@@ -138,9 +139,11 @@ struct blkback_ring {
 	bool broken;                        /* atomic: an impossible producer index, no longer served */
 	bool started;                       /* the engine runs */
 	bool blocked;                       /* the last serve stopped on BLKBACK_WAIT (serving thread's) */
-	enum blkback_engine engine;
+	enum blkback_engine engine;         /* the serving thread's; others read blkback_ring_engine */
 	struct blkback_pool pool;           /* BLKBACK_ENGINE_THREADS */
-	struct blkback_uring *uring;        /* BLKBACK_ENGINE_URING */
+	bool pool_started;
+	bool no_fallback;                   /* io_uring failed and the pool could not start */
+	struct blkback_uring *uring;        /* BLKBACK_ENGINE_URING, and after its failure until stopped */
 	struct ring_poller poller;          /* after blkback_ring_start */
 	bool polled;
 	struct blkback_req *held;           /* an ordered request waiting for the others to finish */
@@ -200,6 +203,9 @@ struct blkback_stats blkback_ring_stats(struct blkback_ring *r);
 /* The poller's counters (all zero if it never ran). */
 struct ring_poller_stats blkback_ring_poller_stats(const struct blkback_ring *r);
 bool blkback_ring_broken(const struct blkback_ring *r);
+/* The engine serving new requests now (any thread): io_uring, or threads from the start or after
+ * io_uring failed (blkback_uring_submit). */
+enum blkback_engine blkback_ring_engine(const struct blkback_ring *r);
 
 /* Engines, for blkback_ring.c.  A request the engine finished: e is 0 or -errno. */
 void blkback_ring_finish(struct blkback_req *q, int e);
@@ -207,8 +213,16 @@ void blkback_ring_finish(struct blkback_req *q, int e);
 int blkback_uring_probe(char *why, size_t len);
 int blkback_uring_start(struct blkback_ring *r);           /* 0 or -errno */
 void blkback_uring_queue(struct blkback_ring *r, struct blkback_req *q);   /* on the next submit */
-void blkback_uring_submit(struct blkback_ring *r);         /* what was queued, in one call */
-unsigned int blkback_uring_reap(struct blkback_ring *r, bool wait);  /* completions finished */
+/* What was queued, in one call.  0, or the -errno of a hard io_uring_submit failure: then every
+ * request not submitted was answered BLKIF_RSP_ERROR (grants released) and the uring takes nothing
+ * more (blkback_uring_failed); blkback_ring.c moves the queue to worker threads. */
+int blkback_uring_submit(struct blkback_ring *r);
+int blkback_uring_failed(const struct blkback_ring *r);    /* 0, or the submit failure's -errno */
+unsigned int blkback_uring_in_kernel(const struct blkback_ring *r);  /* operations not completed */
+/* Completions finished; `wait` blocks for one if the kernel has any. */
+unsigned int blkback_uring_reap(struct blkback_ring *r, bool wait);
+/* Tests only: every later io_uring_submit fails with e (a -errno), as a refusing kernel would. */
+void blkback_uring_fail_submits(struct blkback_ring *r, int e);
 int blkback_uring_fd(const struct blkback_ring *r);        /* readable when a completion came */
 void blkback_uring_stop(struct blkback_ring *r);
 

@@ -33,6 +33,12 @@
  * disk, grants the guest did not give us (or gave read-only for a read).  Unknown operations and
  * discards the file cannot do are BLKIF_RSP_EOPNOTSUPP.  Complaints are rate-limited.
  *
+ * io_uring's failure.  A hard io_uring_submit failure answers the requests it did not take with an
+ * error (blkback_uring.c); this ring then starts its worker pool and serves every later request
+ * with threads, still reaping what the kernel had until the uring is stopped (so
+ * blkback_ring_engine, and the stats, say threads).  If the pool cannot start either, the ring
+ * stays on the failed uring, which answers every request at once with the submit's error.
+ *
  * Persistent grants (feature-persistent, when negotiated): data grants stay mapped across requests
  * in a bounded table per ring, released when the ring is destroyed; see their section below. */
 #define _GNU_SOURCE
@@ -598,6 +604,11 @@ const char *blkback_engine_name(enum blkback_engine e)
 	return e == BLKBACK_ENGINE_URING ? "io_uring" : "threads";
 }
 
+enum blkback_engine blkback_ring_engine(const struct blkback_ring *r)
+{
+	return __atomic_load_n(&r->engine, __ATOMIC_ACQUIRE);
+}
+
 int blkback_ring_init(struct blkback_ring *r, struct domain *dom, const char *name, void *sring,
 		      unsigned int pages, evtchn_port_t port, const struct blkback_target *target, int kick_fd,
 		      enum blkback_engine engine)
@@ -610,6 +621,7 @@ int blkback_ring_init(struct blkback_ring *r, struct domain *dom, const char *na
 	r->blocked = false;
 	r->polled = false;
 	r->uring = NULL;
+	r->pool_started = r->no_fallback = false;
 	memset(&r->poller, 0, sizeof(r->poller));
 	r->poller.kick_fd = -1;
 	r->name = name;
@@ -644,6 +656,7 @@ int blkback_ring_init(struct blkback_ring *r, struct domain *dom, const char *na
 		pthread_mutex_destroy(&r->lock);
 		return e;
 	}
+	r->pool_started = engine == BLKBACK_ENGINE_THREADS;
 	r->started = true;
 	return 0;
 }
@@ -659,6 +672,22 @@ static void mark_broken(struct blkback_ring *r, RING_IDX prod, RING_IDX rsp)
 	__atomic_store_n(&r->broken, true, __ATOMIC_RELEASE);
 	if (r->broken_fd >= 0 && write(r->broken_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		LOG("%s: telling the main loop the ring broke: %s", r->name, strerror(errno));
+}
+
+/* After io_uring's submit failed: worker threads from now on (see the top). */
+static void uring_fallback(struct blkback_ring *r)
+{
+	if (r->engine != BLKBACK_ENGINE_URING || !blkback_uring_failed(r) || r->no_fallback)
+		return;
+	int e = blkback_pool_start(&r->pool, BLKBACK_WORKERS);
+	if (e) {
+		LOG("%s: io_uring failed and worker threads cannot start (%s): every request is answered "
+		    "with an error", r->name, strerror(-e));
+		r->no_fallback = true;
+		return;
+	}
+	r->pool_started = true;
+	__atomic_store_n(&r->engine, BLKBACK_ENGINE_THREADS, __ATOMIC_RELEASE);
 }
 
 bool blkback_ring_broken(const struct blkback_ring *r)
@@ -750,11 +779,15 @@ static enum blkback_work take(struct blkback_ring *r, unsigned int budget)
 
 enum blkback_work blkback_ring_serve(struct blkback_ring *r, unsigned int budget)
 {
-	if (r->engine == BLKBACK_ENGINE_URING)
+	if (r->uring) {
 		blkback_uring_reap(r, false);
+		uring_fallback(r);
+	}
 	enum blkback_work w = take(r, budget);
-	if (r->engine == BLKBACK_ENGINE_URING)
+	if (r->engine == BLKBACK_ENGINE_URING) {
 		blkback_uring_submit(r);         /* the round's requests in one call */
+		uring_fallback(r);
+	}
 	r->blocked = w == BLKBACK_WAIT;
 	return w;
 }
@@ -778,7 +811,7 @@ static enum ring_poller_round poller_serve(void *opaque)
 {
 	struct blkback_ring *r = opaque;
 	RING_IDX cons = r->ring.req_cons;
-	unsigned int reaped = r->engine == BLKBACK_ENGINE_URING ? blkback_uring_reap(r, false) : 0;
+	unsigned int reaped = r->uring ? blkback_uring_reap(r, false) : 0;
 	enum blkback_work w = blkback_ring_serve(r, POLLER_BUDGET);
 
 	if (w == BLKBACK_BROKEN)
@@ -798,7 +831,7 @@ static unsigned int poller_wait_fds(void *opaque, struct pollfd *fds)
 {
 	struct blkback_ring *r = opaque;
 
-	if (r->engine != BLKBACK_ENGINE_URING)
+	if (!r->uring)
 		return 0;
 	fds[0] = (struct pollfd){ .fd = blkback_uring_fd(r), .events = POLLIN };
 	return 1;
@@ -843,11 +876,20 @@ struct ring_poller_stats blkback_ring_poller_stats(const struct blkback_ring *r)
 	return ring_poller_stats_read(&r->poller);
 }
 
-/* io_uring's completions are reaped by whoever drains: nobody else is left to. */
+/* io_uring's completions are reaped by whoever drains: nobody else is left to.  After a failure,
+ * only what the kernel still has: the pool's drain does the rest. */
 static void drain_uring(struct blkback_ring *r)
 {
 	for (;;) {
-		blkback_uring_submit(r);
+		if (r->engine == BLKBACK_ENGINE_URING) {
+			blkback_uring_submit(r);
+			uring_fallback(r);
+		}
+		if (r->engine != BLKBACK_ENGINE_URING) {
+			while (blkback_uring_in_kernel(r))
+				blkback_uring_reap(r, true);
+			return;
+		}
 		pthread_mutex_lock(&r->lock);
 		unsigned int out = r->inflight;
 		bool held = r->held != NULL;
@@ -865,10 +907,10 @@ void blkback_ring_drain(struct blkback_ring *r)
 {
 	if (!r->started)
 		return;
-	if (r->engine == BLKBACK_ENGINE_URING) {
+	if (r->uring)
 		drain_uring(r);
+	if (r->engine == BLKBACK_ENGINE_URING)
 		return;
-	}
 	for (;;) {
 		pthread_mutex_lock(&r->lock);
 		while (r->inflight > (r->held ? 1u : 0u))
@@ -887,10 +929,10 @@ void blkback_ring_destroy(struct blkback_ring *r)
 	if (!r->started)
 		return;
 	blkback_ring_drain(r);
-	if (r->engine == BLKBACK_ENGINE_URING)
-		blkback_uring_stop(r);
-	else
+	blkback_uring_stop(r);
+	if (r->pool_started)
 		blkback_pool_stop(&r->pool);
+	r->pool_started = false;
 	persistent_release_all(r);
 	pthread_cond_destroy(&r->idle);
 	pthread_mutex_destroy(&r->lock);

@@ -12,13 +12,23 @@
  * has one, datasync: each step submitted when the one before completed), a discard (fallocate with
  * PUNCH_HOLE | KEEP_SIZE).  Ordering points are blkback_ring.c's as for the threads: an ordered
  * request is queued only once it is alone, and nothing is taken after it until it responded; its
- * response is made only after the last datasync's completion, so the flush is on the disk. */
+ * response is made only after the last datasync's completion, so the flush is on the disk.
+ *
+ * A hard io_uring_submit failure (anything but EINTR, EAGAIN, EBUSY) must not leave requests that
+ * no completion will ever end: the entries the kernel did not take are turned into NOPs nobody
+ * waits for (so a later io_uring_enter could do no harm), their requests are answered with the
+ * failure (BLKIF_RSP_ERROR, grants released), it is logged with its errno, and the uring takes
+ * nothing more: a request's next step is answered with the same failure.  What the kernel already
+ * had still completes and is reaped (through the eventfd if io_uring_enter refuses to wait), and
+ * blkback_ring.c serves the queue's later requests with worker threads. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include "backends/blkback.h"
@@ -27,7 +37,11 @@
 struct blkback_uring {
 	struct io_uring ring;
 	int efd;                  /* registered: readable when a completion came */
-	unsigned int queued;      /* submissions not yet handed to the kernel */
+	unsigned int n_pending;   /* submissions not yet handed to the kernel, in order: */
+	struct blkback_req *pending[BLKBACK_MAX_INFLIGHT];
+	unsigned int in_kernel;   /* operations handed to the kernel and not completed */
+	int failed;               /* the hard submit failure's -errno: nothing more goes in */
+	int fail_with;            /* tests: submits fail with this */
 };
 
 enum { STEP_SYNC_BEFORE, STEP_WRITE, STEP_SYNC_AFTER };
@@ -104,9 +118,14 @@ static void prep_transfer(struct io_uring_sqe *sqe, struct blkback_ring *r, stru
 static void prep(struct blkback_ring *r, struct blkback_req *q)
 {
 	struct blkback_uring *u = r->uring;
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	struct io_uring_sqe *sqe;
 
-	if (!sqe) {              /* cannot happen: the queue holds every request in flight */
+	if (u->failed) {
+		blkback_ring_finish(q, u->failed);
+		return;
+	}
+	/* Cannot fail: the queue and `pending` hold every request in flight. */
+	if (u->n_pending >= BLKBACK_MAX_INFLIGHT || !(sqe = io_uring_get_sqe(&u->ring))) {
 		blkback_ring_finish(q, -EAGAIN);
 		return;
 	}
@@ -127,7 +146,8 @@ static void prep(struct blkback_ring *r, struct blkback_req *q)
 	default: io_uring_prep_nop(sqe); break;
 	}
 	io_uring_sqe_set_data(sqe, q);
-	u->queued++;
+	q->sqe = sqe;
+	u->pending[u->n_pending++] = q;
 }
 
 void blkback_uring_queue(struct blkback_ring *r, struct blkback_req *q)
@@ -144,22 +164,72 @@ void blkback_uring_queue(struct blkback_ring *r, struct blkback_req *q)
 	prep(r, q);
 }
 
-void blkback_uring_submit(struct blkback_ring *r)
+/* The kernel took the first n pending submissions. */
+static void consumed(struct blkback_uring *u, unsigned int n)
+{
+	if (n > u->n_pending)
+		n = u->n_pending;
+	u->in_kernel += n;
+	u->n_pending -= n;
+	memmove(u->pending, u->pending + n, u->n_pending * sizeof(u->pending[0]));
+}
+
+static void fail(struct blkback_ring *r, int e)
+{
+	struct blkback_uring *u = r->uring;
+	unsigned int n = u->n_pending;
+
+	u->failed = e;
+	for (unsigned int i = 0; i < n; i++) {
+		io_uring_prep_nop(u->pending[i]->sqe);
+		io_uring_sqe_set_data(u->pending[i]->sqe, NULL);
+	}
+	u->n_pending = 0;
+	LOG("%s: io_uring_submit: %s: %u requests answered with errors, %u operations still in the kernel; "
+	    "later requests run on worker threads", r->name, strerror(-e), n, u->in_kernel);
+	for (unsigned int i = 0; i < n; i++)
+		blkback_ring_finish(u->pending[i], e);
+}
+
+int blkback_uring_submit(struct blkback_ring *r)
 {
 	struct blkback_uring *u = r->uring;
 
-	while (u->queued) {
-		int n = io_uring_submit(&u->ring);
-		if (n == -EINTR || n == -EAGAIN || n == -EBUSY)
-			continue;        /* the kernel is short of room a moment: the completions make it */
-		if (n < 0) {
-			LOG("%s: io_uring_submit: %s", r->name, strerror(-n));
-			return;
+	while (u->n_pending) {
+		int fail_with = __atomic_load_n(&u->fail_with, __ATOMIC_RELAXED);
+		int n = fail_with ? fail_with : io_uring_submit(&u->ring);
+		if (n == -EINTR)
+			continue;
+		if (n == -EAGAIN || n == -EBUSY) {
+			if (u->in_kernel)
+				return 0;    /* short of room a moment: the next round, after reaping, retries */
+			continue;
 		}
-		u->queued -= (unsigned int)n <= u->queued ? (unsigned int)n : u->queued;
+		if (n < 0) {
+			fail(r, n);
+			return n;
+		}
+		consumed(u, (unsigned int)n);
 		if (!n)
-			return;
+			return 0;
 	}
+	return 0;
+}
+
+int blkback_uring_failed(const struct blkback_ring *r)
+{
+	return r->uring ? r->uring->failed : 0;
+}
+
+unsigned int blkback_uring_in_kernel(const struct blkback_ring *r)
+{
+	return r->uring ? r->uring->in_kernel : 0;
+}
+
+void blkback_uring_fail_submits(struct blkback_ring *r, int e)
+{
+	if (r->uring)
+		__atomic_store_n(&r->uring->fail_with, e, __ATOMIC_RELAXED);   /* the serving thread reads it */
 }
 
 /* A transfer moved `done` bytes: the iovecs past them.  True when all of it is done. */
@@ -223,19 +293,31 @@ unsigned int blkback_uring_reap(struct blkback_ring *r, bool wait)
 	if (read(u->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
 		LOG("%s: io_uring's eventfd: %s", r->name, strerror(errno));
 	for (;;) {
-		int e = wait && !n ? io_uring_wait_cqe(&u->ring, &cqe) : io_uring_peek_cqe(&u->ring, &cqe);
+		/* Block only for a completion that can come: nothing in the kernel is no wait at all. */
+		bool block = wait && !n && u->in_kernel;
+		int e = block && !u->failed ? io_uring_wait_cqe(&u->ring, &cqe) : io_uring_peek_cqe(&u->ring, &cqe);
 		if (e == -EINTR)
 			continue;
-		if (e < 0 || !cqe)
-			break;
+		if (e < 0 || !cqe) {
+			if (!block)
+				break;
+			/* io_uring_enter refused to wait: completions still land in the shared queue,
+			 * and the registered eventfd says when. */
+			struct pollfd p = { .fd = u->efd, .events = POLLIN };
+			if (poll(&p, 1, 10) > 0 && read(u->efd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+				LOG("%s: io_uring's eventfd: %s", r->name, strerror(errno));
+			continue;
+		}
 		struct blkback_req *q = io_uring_cqe_get_data(cqe);
 		int res = cqe->res;
 		io_uring_cqe_seen(&u->ring, cqe);
+		if (!q)
+			continue;        /* a NOP left by a failed submit */
 		n++;
-		if (q)
-			completed(r, q, res);
+		u->in_kernel--;
+		completed(r, q, res);
 	}
-	if (u->queued)
+	if (u->n_pending)
 		blkback_uring_submit(r);     /* next steps and resubmissions */
 	return n;
 }
