@@ -15,13 +15,20 @@
  * Every case is bounded in time (CYCLE_BUDGET_MS): a hang becomes a failure, not a stuck run.
  * Meant to run under ASan/UBSan, where a use after free at disconnect aborts the run. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,8 +36,10 @@
 #include "fake_domain_memfd.h"
 #include "xenstored_binary.h"
 #include "backends/blkback.h"
+#include "backends/netback.h"
 #include "backends/pv_backend.h"
 #include "backends/pv_queues.h"
+#include "backends/tap.h"
 #include "backends/xenstore_link.h"
 #include "hw/device.h"
 #include "lib/xs_client.h"
@@ -70,6 +79,38 @@ static grant_entry_v1_t *entry(struct domain *d, grant_ref_t ref)
 
 enum guest_mode { GUEST_PAUSE, GUEST_RUN, GUEST_EXIT };
 
+/* The main thread's wish and the guest thread's answer: `gen` counts wishes, `acked` is the last
+ * one the guest saw while paused (so a pause is acknowledged only after the round running when it
+ * was asked for ended, and only once: a paused guest touches no ring, which the main thread may
+ * then make afresh). */
+struct handshake {
+	int mode;                            /* atomic: enum guest_mode */
+	unsigned int gen, acked;             /* atomic */
+};
+
+static void hs_set(struct handshake *h, enum guest_mode mode)
+{
+	__atomic_store_n(&h->mode, mode, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->gen, 1, __ATOMIC_RELEASE);
+}
+
+/* The guest thread's look: the mode, and whether a pause is still to be acknowledged (ack_gen). */
+static enum guest_mode hs_look(struct handshake *h, unsigned int *gen)
+{
+	*gen = __atomic_load_n(&h->gen, __ATOMIC_ACQUIRE);
+	return (enum guest_mode)__atomic_load_n(&h->mode, __ATOMIC_RELAXED);
+}
+
+static bool hs_pause(struct handshake *h)
+{
+	hs_set(h, GUEST_PAUSE);
+	unsigned int want = __atomic_load_n(&h->gen, __ATOMIC_ACQUIRE);
+	long long end = now_ms() + 5000;
+	while ((int)(__atomic_load_n(&h->acked, __ATOMIC_ACQUIRE) - want) < 0 && now_ms() < end)
+		usleep(50);
+	return (int)(__atomic_load_n(&h->acked, __ATOMIC_ACQUIRE) - want) >= 0;
+}
+
 struct fe_queue {
 	blkif_front_ring_t front;
 	evtchn_port_t port;
@@ -83,8 +124,7 @@ struct guest {
 	struct domain *d;
 	unsigned int n;
 	struct fe_queue q[QUEUES];
-	int mode;                            /* atomic: enum guest_mode, the main thread's wish */
-	int seen;                            /* atomic: the mode the guest thread is in */
+	struct handshake hs;
 	uint64_t sends;                      /* events sent (the guest's) */
 	bool failed;                         /* a bad response: `why` says which */
 	char why[256];
@@ -181,17 +221,19 @@ static void *guest_main(void *arg)
 	struct guest *g = arg;
 
 	for (;;) {
-		int mode = __atomic_load_n(&g->mode, __ATOMIC_ACQUIRE);
+		unsigned int gen;
+		enum guest_mode mode = hs_look(&g->hs, &gen);
 		if (mode == GUEST_EXIT)
 			break;
 		if (mode == GUEST_PAUSE) {
-			for (unsigned int qi = 0; qi < g->n; qi++)
-				guest_reap(g, qi);
-			__atomic_store_n(&g->seen, GUEST_PAUSE, __ATOMIC_RELEASE);
+			if (__atomic_load_n(&g->hs.acked, __ATOMIC_RELAXED) != gen) {
+				for (unsigned int qi = 0; qi < g->n; qi++)
+					guest_reap(g, qi);    /* once: then the rings are the main thread's */
+				__atomic_store_n(&g->hs.acked, gen, __ATOMIC_RELEASE);
+			}
 			usleep(50);
 			continue;
 		}
-		__atomic_store_n(&g->seen, GUEST_RUN, __ATOMIC_RELEASE);
 		for (unsigned int qi = 0; qi < g->n; qi++) {
 			guest_reap(g, qi);
 			guest_push(g, qi);
@@ -199,32 +241,28 @@ static void *guest_main(void *arg)
 		}
 		sched_yield();
 	}
-	__atomic_store_n(&g->seen, GUEST_EXIT, __ATOMIC_RELEASE);
 	return NULL;
 }
 
 /* Sets the guest's mode and, for a pause, waits until it is paused (its last round done). */
 static bool guest_set(struct guest *g, enum guest_mode mode)
 {
-	__atomic_store_n(&g->mode, mode, __ATOMIC_RELEASE);
-	if (mode != GUEST_PAUSE)
-		return true;
-	long long end = now_ms() + 5000;
-	while (__atomic_load_n(&g->seen, __ATOMIC_ACQUIRE) != GUEST_PAUSE && now_ms() < end)
-		usleep(50);
-	return __atomic_load_n(&g->seen, __ATOMIC_ACQUIRE) == GUEST_PAUSE;
+	if (mode == GUEST_PAUSE)
+		return hs_pause(&g->hs);
+	hs_set(&g->hs, mode);
+	return true;
 }
 
 static void guest_start(struct guest *g)
 {
-	g->mode = g->seen = GUEST_PAUSE;
+	g->hs = (struct handshake){ .mode = GUEST_PAUSE };
 	if (pthread_create(&g->thread, NULL, guest_main, g))
 		abort();
 }
 
 static void guest_stop(struct guest *g)
 {
-	__atomic_store_n(&g->mode, GUEST_EXIT, __ATOMIC_RELEASE);
+	hs_set(&g->hs, GUEST_EXIT);
 	pthread_join(g->thread, NULL);
 }
 
@@ -272,11 +310,9 @@ struct ring_rig {
 	struct blkback_ring rings[QUEUES];
 	char path[64];
 	int fd;
-	int stats_mode;                      /* atomic: 1 while the stats thread may read the rings */
-	int stats_seen;
+	struct handshake stats;              /* GUEST_RUN while the stats thread may read the rings */
 	uint64_t stats_reads;
 	pthread_t stats_thread;
-	bool stats_stop;
 };
 
 static void ring_kicked(void *opaque)
@@ -289,13 +325,16 @@ static void *stats_main(void *arg)
 {
 	struct ring_rig *rr = arg;
 
-	while (!__atomic_load_n(&rr->stats_stop, __ATOMIC_ACQUIRE)) {
-		if (!__atomic_load_n(&rr->stats_mode, __ATOMIC_ACQUIRE)) {
-			__atomic_store_n(&rr->stats_seen, 0, __ATOMIC_RELEASE);
+	for (;;) {
+		unsigned int gen;
+		enum guest_mode mode = hs_look(&rr->stats, &gen);
+		if (mode == GUEST_EXIT)
+			break;
+		if (mode == GUEST_PAUSE) {
+			__atomic_store_n(&rr->stats.acked, gen, __ATOMIC_RELEASE);
 			usleep(50);
 			continue;
 		}
-		__atomic_store_n(&rr->stats_seen, 1, __ATOMIC_RELEASE);
 		for (unsigned int qi = 0; qi < QUEUES; qi++) {
 			struct blkback_stats s = blkback_ring_stats(&rr->rings[qi]);
 			struct ring_poller_stats p = blkback_ring_poller_stats(&rr->rings[qi]);
@@ -310,11 +349,10 @@ static void *stats_main(void *arg)
 
 static void stats_set(struct ring_rig *rr, int on)
 {
-	__atomic_store_n(&rr->stats_mode, on, __ATOMIC_RELEASE);
 	if (on)
-		return;
-	while (__atomic_load_n(&rr->stats_seen, __ATOMIC_ACQUIRE))
-		usleep(20);
+		hs_set(&rr->stats, GUEST_RUN);
+	else if (!hs_pause(&rr->stats))
+		abort();                 /* reading rings about to go: nothing sane is left to test */
 }
 
 static void test_ring_cycles(struct unit *u, const void *arg)
@@ -387,7 +425,7 @@ static void test_ring_cycles(struct unit *u, const void *arg)
 	printf("# %s: %u cycles, %llu responses, %llu events sent, %llu stats reads\n", u->case_name, cycle,
 	       (unsigned long long)answered, (unsigned long long)rr->g.sends, (unsigned long long)rr->stats_reads);
 out:
-	__atomic_store_n(&rr->stats_stop, true, __ATOMIC_RELEASE);
+	hs_set(&rr->stats, GUEST_EXIT);
 	pthread_join(rr->stats_thread, NULL);
 	for (unsigned int qi = 0; qi < QUEUES; qi++) {
 		evtchn_dom0_unbind(rr->d, rr->g.q[qi].port, ring_kicked, &rr->rings[qi]);
@@ -477,9 +515,10 @@ static pid_t find_xenstored_pid(const char *dir)
 	return (pid_t)pid;
 }
 
-static bool setup(struct unit *u, struct fixture *f)
+/* The fake domain linked to a xenstored of its own, its grant table in place. */
+static bool fixture_start(struct unit *u, struct fixture *f)
 {
-	char err[256], reply[512], spec[200];
+	char err[256];
 	struct xen_add_to_physmap x = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table, .idx = 0, .gpfn = TABLE_GFN };
 
 	memset(f, 0, sizeof(*f));
@@ -515,6 +554,16 @@ static bool setup(struct unit *u, struct fixture *f)
 	}
 	if (fake_op(f->d, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, &x, sizeof(x)))
 		abort();
+	return true;
+}
+
+/* The fixture with the disk attached. */
+static bool setup(struct unit *u, struct fixture *f)
+{
+	char reply[512], spec[200];
+
+	if (!fixture_start(u, f))
+		return false;
 	snprintf(f->disk, sizeof(f->disk), "%s/disk.img", f->dir);
 	int fd = open(f->disk, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 || ftruncate(fd, DISK_SECTORS * 512) || close(fd))
@@ -700,6 +749,499 @@ out:
 	teardown(&f);
 }
 
+/* ---- device level: netback.c, a 2-queue vif on a real multi-queue TAP, the test as netfront ----
+ * Each queue: tx ring, rx ring, one tx data page (a UDP frame), NET_RX_PAGES rx buffers, split
+ * event channels.  The guest thread sends a frame per round and keeps the rx ring posted; the
+ * main thread sends frames into the TAP every cycle, so each queue's thread polls its TAP queue. */
+
+#define NET_GFN 0x500ull            /* queue q's pages from NET_GFN + q * NET_PAGES */
+#define NET_REF 64                  /* queue q's grants from NET_REF + q * NET_PAGES */
+#define NET_RX_PAGES 8
+#define NET_PAGES (3 + NET_RX_PAGES) /* tx ring, rx ring, tx data, rx buffers */
+#define NET_DEVID 3
+#define NET_RX_POSTED 64
+#define NET_IDS 256                 /* netif's ids are 16-bit; a 4 KiB ring has 256 slots */
+
+struct net_fq {
+	netif_tx_front_ring_t tx;
+	netif_rx_front_ring_t rx;
+	evtchn_port_t tx_port, rx_port;
+	size_t frame_len;
+	uint16_t next_tx, next_rx;
+	uint32_t tx_out[NET_IDS], rx_out[NET_IDS];   /* 1 while that id is in flight */
+	uint64_t tx_ok, tx_dropped, rx_ok;           /* every connection's */
+};
+
+struct net_guest {
+	struct domain *d;
+	struct net_fq q[QUEUES];
+	struct handshake hs;
+	uint64_t sends;
+	bool failed;
+	char why[256];
+	pthread_t thread;
+};
+
+static void net_fail(struct net_guest *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void net_fail(struct net_guest *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (g->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(g->why, sizeof(g->why), fmt, ap);
+	va_end(ap);
+	g->failed = true;
+}
+
+static uint8_t *net_page(struct net_guest *g, unsigned int qi, unsigned int i)
+{
+	return fake_gpa(g->d, (NET_GFN + qi * NET_PAGES + i) << 12);
+}
+
+/* A minimal UDP/IPv4 frame (no UDP checksum) from the guest's MAC. */
+static size_t net_frame(uint8_t *b, unsigned int qi)
+{
+	static const uint8_t hdr[] = {
+		0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0x16, 0x3e, 0x00, 0x02, 0x03, 0x08, 0x00,
+		0x45, 0x00, 0x00, 0x3c, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 2, 10, 0, 0, 1,
+	};
+	memcpy(b, hdr, sizeof(hdr));
+	uint32_t sum = 0;
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)(b[14 + i] << 8 | b[14 + i + 1]);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	b[24] = (uint8_t)(~sum >> 8);
+	b[25] = (uint8_t)~sum;
+	uint8_t *udp = b + 34;
+	udp[0] = 0x10;
+	udp[1] = (uint8_t)qi;
+	udp[2] = 0x30;
+	udp[3] = 0x39;
+	udp[4] = 0;
+	udp[5] = 40;
+	udp[6] = udp[7] = 0;
+	memset(udp + 8, 0x5a, 32);
+	return 14 + 60;
+}
+
+static void net_ring_init(struct net_guest *g, unsigned int qi)
+{
+	struct net_fq *q = &g->q[qi];
+	netif_tx_sring_t *txs = (void *)net_page(g, qi, 0);
+	netif_rx_sring_t *rxs = (void *)net_page(g, qi, 1);
+
+	SHARED_RING_INIT(txs);
+	FRONT_RING_INIT(&q->tx, txs, 4096);
+	SHARED_RING_INIT(rxs);
+	FRONT_RING_INIT(&q->rx, rxs, 4096);
+	memset(q->tx_out, 0, sizeof(q->tx_out));
+	memset(q->rx_out, 0, sizeof(q->rx_out));
+}
+
+static void net_reap(struct net_guest *g, unsigned int qi)
+{
+	struct net_fq *q = &g->q[qi];
+	RING_IDX prod = __atomic_load_n(&q->tx.sring->rsp_prod, __ATOMIC_ACQUIRE);
+
+	if (prod - q->tx.rsp_cons > RING_SIZE(&q->tx)) {
+		net_fail(g, "queue %u: tx rsp_prod %u is more than a ring past %u", qi, prod, q->tx.rsp_cons);
+		q->tx.rsp_cons = prod;
+	}
+	for (; q->tx.rsp_cons != prod; q->tx.rsp_cons++) {
+		netif_tx_response_t rsp = *RING_GET_RESPONSE(&q->tx, q->tx.rsp_cons);
+		if (rsp.status == NETIF_RSP_NULL)
+			continue;
+		if (!q->tx_out[rsp.id % NET_IDS])
+			net_fail(g, "queue %u: tx response for id %u, not in flight", qi, rsp.id);
+		q->tx_out[rsp.id % NET_IDS] = 0;
+		if (rsp.status == NETIF_RSP_OKAY)
+			q->tx_ok++;
+		else if (rsp.status == NETIF_RSP_DROPPED)
+			q->tx_dropped++;
+		else
+			net_fail(g, "queue %u: tx id %u answered %d", qi, rsp.id, rsp.status);
+	}
+	prod = __atomic_load_n(&q->rx.sring->rsp_prod, __ATOMIC_ACQUIRE);
+	if (prod - q->rx.rsp_cons > RING_SIZE(&q->rx)) {
+		net_fail(g, "queue %u: rx rsp_prod %u is more than a ring past %u", qi, prod, q->rx.rsp_cons);
+		q->rx.rsp_cons = prod;
+	}
+	for (; q->rx.rsp_cons != prod; q->rx.rsp_cons++) {
+		netif_rx_response_t rsp = *RING_GET_RESPONSE(&q->rx, q->rx.rsp_cons);
+		if (!q->rx_out[rsp.id % NET_IDS])
+			net_fail(g, "queue %u: rx response for id %u, not posted", qi, rsp.id);
+		q->rx_out[rsp.id % NET_IDS] = 0;
+		if (rsp.status > 0 && !(rsp.flags & (NETRXF_more_data | NETRXF_extra_info)))
+			q->rx_ok++;
+		else
+			net_fail(g, "queue %u: rx id %u: status %d flags %#x", qi, rsp.id, rsp.status, rsp.flags);
+	}
+}
+
+static void net_push(struct net_guest *g, unsigned int qi)
+{
+	struct net_fq *q = &g->q[qi];
+	grant_ref_t base = NET_REF + qi * NET_PAGES;
+
+	if (q->tx.req_prod_pvt - q->tx.rsp_cons < RING_SIZE(&q->tx) && !q->tx_out[q->next_tx % NET_IDS]) {
+		uint16_t id = q->next_tx++ % NET_IDS;
+		q->tx_out[id] = 1;
+		*RING_GET_REQUEST(&q->tx, q->tx.req_prod_pvt++) = (netif_tx_request_t){
+			.gref = base + 2, .offset = 0, .flags = 0, .id = id, .size = (uint16_t)q->frame_len };
+	}
+	while (q->rx.req_prod_pvt - q->rx.rsp_cons < NET_RX_POSTED && !q->rx_out[q->next_rx % NET_IDS]) {
+		uint16_t id = q->next_rx++ % NET_IDS;
+		q->rx_out[id] = 1;
+		*RING_GET_REQUEST(&q->rx, q->rx.req_prod_pvt++) = (netif_rx_request_t){
+			.id = id, .gref = base + 3 + id % NET_RX_PAGES };
+	}
+	RING_PUSH_REQUESTS(&q->tx);
+	RING_PUSH_REQUESTS(&q->rx);
+}
+
+static void net_send(struct net_guest *g, evtchn_port_t port)
+{
+	struct evtchn_send send = { .port = port };
+
+	fake_put(g->d, GUEST_ARG, &send, sizeof(send));
+	fake_hcall(g->d, GUEST_VCPU, __HYPERVISOR_event_channel_op, EVTCHNOP_send, GUEST_ARG, 0);
+	g->sends++;
+}
+
+static void *net_guest_main(void *arg)
+{
+	struct net_guest *g = arg;
+
+	for (;;) {
+		unsigned int gen;
+		enum guest_mode mode = hs_look(&g->hs, &gen);
+		if (mode == GUEST_EXIT)
+			break;
+		if (mode == GUEST_PAUSE) {
+			if (__atomic_load_n(&g->hs.acked, __ATOMIC_RELAXED) != gen) {
+				for (unsigned int qi = 0; qi < QUEUES; qi++)
+					net_reap(g, qi);
+				__atomic_store_n(&g->hs.acked, gen, __ATOMIC_RELEASE);
+			}
+			usleep(50);
+			continue;
+		}
+		for (unsigned int qi = 0; qi < QUEUES; qi++) {
+			net_reap(g, qi);
+			net_push(g, qi);
+			net_send(g, g->q[qi].tx_port);
+			net_send(g, g->q[qi].rx_port);
+		}
+		usleep(20);
+	}
+	return NULL;
+}
+
+static bool net_guest_set(struct net_guest *g, enum guest_mode mode)
+{
+	if (mode == GUEST_PAUSE)
+		return hs_pause(&g->hs);
+	hs_set(&g->hs, mode);
+	return true;
+}
+
+static void net_rsp_prods(struct net_guest *g, RING_IDX *out)
+{
+	for (unsigned int qi = 0; qi < QUEUES; qi++) {
+		out[2 * qi] = __atomic_load_n(&g->q[qi].tx.sring->rsp_prod, __ATOMIC_ACQUIRE);
+		out[2 * qi + 1] = __atomic_load_n(&g->q[qi].rx.sring->rsp_prod, __ATOMIC_ACQUIRE);
+	}
+}
+
+static bool net_setup(struct unit *u, struct fixture *f)
+{
+	return fixture_start(u, f);
+}
+
+static bool if_up(const char *ifname)
+{
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = { 0 };
+	bool ok;
+
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+	ok = sock >= 0 && ioctl(sock, SIOCGIFFLAGS, &ifr) == 0;
+	ifr.ifr_flags |= IFF_UP;
+	ok = ok && ioctl(sock, SIOCSIFFLAGS, &ifr) == 0;
+	if (sock >= 0)
+		close(sock);
+	return ok;
+}
+
+/* The host's end of the TAP: an AF_PACKET socket bound to it (what it sends, the vif receives). */
+static int host_socket(const char *ifname)
+{
+	int s = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	struct sockaddr_ll a = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+				 .sll_ifindex = (int)if_nametoindex(ifname) };
+
+	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(s);
+		s = -1;
+	}
+	return s;
+}
+
+/* n frames to the guest's MAC, source ports from `seed` (distinct flows reach both TAP queues). */
+static void host_burst(int s, unsigned int seed, unsigned int n)
+{
+	uint8_t frame[128], mac[6];
+
+	if (s < 0)
+		return;
+	for (unsigned int i = 0; i < n; i++) {
+		size_t len = net_frame(frame, 0);
+		memcpy(mac, frame, 6);
+		memmove(frame, frame + 6, 6);        /* to the guest's MAC, from the host's */
+		memcpy(frame + 6, mac, 6);
+		frame[34] = (uint8_t)((seed + i) >> 8);
+		frame[35] = (uint8_t)(seed + i * 7);
+		if (send(s, frame, len, MSG_DONTWAIT) < 0 && errno != EAGAIN && errno != ENOBUFS && errno != ENXIO &&
+		    errno != ENETDOWN && errno != ENODEV)
+			return;
+	}
+}
+
+/* After the disconnect returned, with the guest kicking and frames arriving at the TAP. */
+static void net_check_still(struct unit *u, struct net_guest *g, int host, unsigned int cycle)
+{
+	RING_IDX before[2 * QUEUES], after[2 * QUEUES];
+
+	net_rsp_prods(g, before);
+	for (int i = 0; i < 4; i++) {
+		host_burst(host, cycle * 16 + i, 4);
+		usleep(500);
+	}
+	net_rsp_prods(g, after);
+	for (unsigned int i = 0; i < 2 * QUEUES; i++)
+		CHECK(before[i] == after[i], "cycle %u queue %u: %s rsp_prod moved from %u to %u after the disconnect "
+		      "returned", cycle, i / 2, i % 2 ? "rx" : "tx", before[i], after[i]);
+}
+
+static char *vif_read(struct fixture *f, const char *key)
+{
+	char dir[96];
+
+	snprintf(dir, sizeof(dir), "/local/domain/0/backend/vif/%d/%d", FAKE_DOMID, NET_DEVID);
+	return store_read(f, dir, key);
+}
+
+static int vif_state(struct fixture *f)
+{
+	char *s = vif_read(f, "state");
+	int v = s ? atoi(s) : -1;
+
+	free(s);
+	return v;
+}
+
+static bool vif_await(struct fixture *f, int want, int ms)
+{
+	long long end = now_ms() + ms;
+
+	while (now_ms() < end) {
+		if (vif_state(f) == want)
+			return true;
+		event_loop_run_once(&f->loop, 5);
+	}
+	return false;
+}
+
+static void vif_fe_write(struct fixture *f, const char *key, unsigned long v)
+{
+	char path[160], value[32];
+
+	snprintf(path, sizeof(path), "/local/domain/%d/device/vif/%d/%s", FAKE_DOMID, NET_DEVID, key);
+	snprintf(value, sizeof(value), "%lu", v);
+	if (xs_write_str(f->xs, 0, path, value))
+		abort();
+}
+
+static bool vif_stats(struct fixture *f, char *line, size_t len)
+{
+	char all[4096], head[32];
+
+	snprintf(line, len, "(none)");
+	if (pv_backend_request(f->d, "vif-list", "stats", all, sizeof(all), NULL, NULL))
+		return false;
+	snprintf(head, sizeof(head), "\n%d xtst%d ", NET_DEVID, NET_DEVID);
+	const char *l = strstr(all, head);
+	if (!l)
+		return false;
+	snprintf(line, len, "%.*s", (int)strcspn(l + 1, "\n"), l + 1);
+	return true;
+}
+
+static void test_vif_cycles(struct unit *u, const void *arg)
+{
+	struct fixture f;
+	struct net_guest *g = calloc(1, sizeof(*g));
+	char line[1024], spec[300], reply[512], path[128], ifname[IFNAMSIZ];
+	long long end = now_ms() + CYCLE_BUDGET_MS;
+	unsigned int cycle = 0;
+	int host = -1;
+	bool started = false;
+	(void)arg;
+
+	if (!net_setup(u, &f))
+		goto out;
+	snprintf(path, sizeof(path), "%s/script", f.dir);
+	FILE *s = fopen(path, "w");
+	if (!s || fputs("#!/bin/sh\nexit 0\n", s) < 0 || fclose(s) || chmod(path, 0755))
+		abort();
+	snprintf(ifname, sizeof(ifname), "xtst%d", NET_DEVID);
+	snprintf(spec, sizeof(spec), "devid=%d,vifname=%s,bridge=xenbr0,mac=00:16:3e:00:02:03,script=%s", NET_DEVID,
+		 ifname, path);
+	if (pv_backend_request(f.d, "vif-attach", spec, reply, sizeof(reply), detach_done, &f)) {
+		long long until = now_ms() + 5000;
+		while (!f.detached && now_ms() < until)
+			event_loop_run_once(&f.loop, 10);
+		CHECK(f.detached && !f.detach_rc, "vif-attach: %s", f.detach_msg);
+		if (!f.detached || f.detach_rc)
+			goto out;
+		f.detached = false;
+	} else if (strncmp(reply, "ok", 2)) {
+		CHECK(0, "vif-attach: %s", reply);
+		goto out;
+	}
+	if (!if_up(ifname)) {
+		CHECK(0, "bringing %s up", ifname);
+		goto out;
+	}
+	host = host_socket(ifname);
+	char *offer = vif_read(&f, "multi-queue-max-queues");
+	bool two = offer && atoi(offer) >= QUEUES;
+	free(offer);
+	CHECK(two, "the vif offers fewer than %d queues", QUEUES);
+	if (!two)
+		goto out;
+	/* The frontend's grants, ports and keys (they stay across reconnects, as a guest's may). */
+	g->d = f.d;
+	for (unsigned int qi = 0; qi < QUEUES; qi++) {
+		for (unsigned int i = 0; i < NET_PAGES; i++)
+			*entry(f.d, NET_REF + qi * NET_PAGES + i) = (grant_entry_v1_t){
+				.flags = GTF_permit_access, .domid = 0, .frame = (uint32_t)(NET_GFN + qi * NET_PAGES + i) };
+		for (int p = 0; p < 2; p++) {
+			struct evtchn_alloc_unbound a = { .dom = DOMID_SELF, .remote_dom = 0 };
+			if (fake_op(f.d, 0, __HYPERVISOR_event_channel_op, EVTCHNOP_alloc_unbound, &a, sizeof(a)))
+				abort();
+			*(p ? &g->q[qi].rx_port : &g->q[qi].tx_port) = a.port;
+		}
+		g->q[qi].frame_len = net_frame(net_page(g, qi, 2), qi);
+		char key[64];
+#define QKEY(name) (snprintf(key, sizeof(key), "queue-%u/%s", qi, name), key)
+		vif_fe_write(&f, QKEY("tx-ring-ref"), NET_REF + qi * NET_PAGES);
+		vif_fe_write(&f, QKEY("rx-ring-ref"), NET_REF + qi * NET_PAGES + 1);
+		vif_fe_write(&f, QKEY("event-channel-tx"), g->q[qi].tx_port);
+		vif_fe_write(&f, QKEY("event-channel-rx"), g->q[qi].rx_port);
+#undef QKEY
+	}
+	vif_fe_write(&f, "multi-queue-num-queues", QUEUES);
+	vif_fe_write(&f, "feature-split-event-channels", 1);
+	vif_fe_write(&f, "request-rx-copy", 1);
+	g->hs = (struct handshake){ .mode = GUEST_PAUSE };
+	if (pthread_create(&g->thread, NULL, net_guest_main, g))
+		abort();
+	started = true;
+	for (cycle = 0; cycle < CYCLES && now_ms() < end && !u->case_failures; cycle++) {
+		for (unsigned int qi = 0; qi < QUEUES; qi++)
+			net_ring_init(g, qi);
+		if (cycle) {
+			vif_fe_write(&f, "state", 1);
+			CHECK(vif_await(&f, 2, 5000), "cycle %u: no InitWait (%d)", cycle, vif_state(&f));
+		}
+		vif_fe_write(&f, "state", 4);
+		if (!vif_await(&f, 4, 5000)) {
+			char *e = vif_read(&f, "error");
+			CHECK(0, "cycle %u: never connected (state %d, error %s)", cycle, vif_state(&f), e ? e : "(none)");
+			free(e);
+			break;
+		}
+		net_guest_set(g, GUEST_RUN);
+		for (int i = 0; i < (cycle % 10 == 0 ? 6 : 1); i++) {
+			host_burst(host, cycle * 16 + (unsigned int)i, 8);
+			event_loop_run_once(&f.loop, 0);
+			CHECK(vif_stats(&f, line, sizeof(line)), "cycle %u: vif-list stats: %s", cycle, line);
+			CHECK(strstr(line, " queues=2"), "cycle %u: connected, yet: %s", cycle, line);
+			usleep(300);
+		}
+		host_burst(host, cycle * 16 + 15, 8);       /* in flight as the frontend goes */
+		vif_fe_write(&f, "state", 6);
+		CHECK(vif_await(&f, 6, 5000), "cycle %u: never closed (%d)", cycle, vif_state(&f));
+		net_check_still(u, g, host, cycle);
+		CHECK(net_guest_set(g, GUEST_PAUSE), "cycle %u: the guest thread does not pause", cycle);
+		CHECK(!g->failed, "cycle %u: %s", cycle, g->why);
+		CHECK(vif_stats(&f, line, sizeof(line)), "cycle %u: vif-list stats: %s", cycle, line);
+		uint64_t tx_ok = 0, tx_dropped = 0, rx_ok = 0;
+		for (unsigned int qi = 0; qi < QUEUES; qi++) {
+			tx_ok += g->q[qi].tx_ok;
+			tx_dropped += g->q[qi].tx_dropped;
+			rx_ok += g->q[qi].rx_ok;
+		}
+		CHECK(stat_of(line, "tx_packets") == (long long)tx_ok && stat_of(line, "tx_drops") == (long long)tx_dropped &&
+		      stat_of(line, "rx_packets") == (long long)rx_ok && !stat_of(line, "tx_errors"),
+		      "cycle %u: the guest saw %llu tx ok, %llu tx dropped, %llu rx; the stats: %s", cycle,
+		      (unsigned long long)tx_ok, (unsigned long long)tx_dropped, (unsigned long long)rx_ok, line);
+		CHECK(strstr(line, " queues=0") && !strstr(line, "broken"), "cycle %u: disconnected, yet: %s", cycle, line);
+	}
+	CHECK(cycle == CYCLES, "only %u of %u cycles within %d ms", cycle, CYCLES, CYCLE_BUDGET_MS);
+	uint64_t rx_total = g->q[0].rx_ok + g->q[1].rx_ok, tx_total = g->q[0].tx_ok + g->q[1].tx_ok;
+	CHECK(tx_total > CYCLES && rx_total > 0, "only %llu tx and %llu rx frames in %u cycles",
+	      (unsigned long long)tx_total, (unsigned long long)rx_total, cycle);
+	printf("# %s: %u cycles, %llu tx and %llu rx frames, %llu events sent\n", u->case_name, cycle,
+	       (unsigned long long)tx_total, (unsigned long long)rx_total, (unsigned long long)g->sends);
+	if (u->case_failures)
+		goto out;
+	/* Detach while connected and busy: the TAP closes only after the threads stopped. */
+	for (unsigned int qi = 0; qi < QUEUES; qi++)
+		net_ring_init(g, qi);
+	vif_fe_write(&f, "state", 1);
+	CHECK(vif_await(&f, 2, 5000), "before detach: no InitWait (%d)", vif_state(&f));
+	vif_fe_write(&f, "state", 4);
+	CHECK(vif_await(&f, 4, 5000), "before detach: not connected (%d)", vif_state(&f));
+	net_guest_set(g, GUEST_RUN);
+	host_burst(host, 7, 16);
+	usleep(2000);
+	char devid[16];
+	snprintf(devid, sizeof(devid), "%d", NET_DEVID);
+	f.detached = false;
+	if (!pv_backend_request(f.d, "vif-detach", devid, reply, sizeof(reply), detach_done, &f))
+		detach_done(&f, strncmp(reply, "ok", 2) ? -1 : 0, reply);
+	long long detach_end = now_ms() + 5000;
+	while (!f.detached && now_ms() < detach_end) {
+		if (vif_state(&f) == 5)
+			vif_fe_write(&f, "state", 6);
+		host_burst(host, 9, 1);          /* the TAP may be gone: then nothing is sent */
+		event_loop_run_once(&f.loop, 5);
+	}
+	CHECK(f.detached && f.detach_rc == 0, "vif-detach: %s (%d)", f.detached ? f.detach_msg : "no answer",
+	      f.detach_rc);
+	RING_IDX before[2 * QUEUES], after[2 * QUEUES];
+	net_rsp_prods(g, before);
+	usleep(3000);
+	net_rsp_prods(g, after);
+	CHECK(!memcmp(before, after, sizeof(before)), "after detach a ring still moves");
+	CHECK(net_guest_set(g, GUEST_PAUSE), "after detach: the guest thread does not pause");
+	CHECK(!g->failed, "after detach: %s", g->why);
+out:
+	if (started) {
+		hs_set(&g->hs, GUEST_EXIT);
+		pthread_join(g->thread, NULL);
+	}
+	if (host >= 0)
+		close(host);
+	free(g);
+	teardown(&f);
+}
+
 int main(void)
 {
 	struct unit u = UNIT_INIT;
@@ -716,5 +1258,13 @@ int main(void)
 		printf("skip - vbd-200-reconnects-two-queues-then-detach-busy: one online CPU, one queue offered\n");
 	else
 		unit_case(&u, "vbd-200-reconnects-two-queues-then-detach-busy", test_vbd_cycles, NULL);
+	/* The vif's TAP goes into a network namespace of the test's own (the blk cases ran before). */
+	if (pv_queues_offer(TAP_MAX_QUEUES) < QUEUES)
+		printf("skip - vif-200-reconnects-two-queues-then-detach-busy: one online CPU, one queue offered\n");
+	else if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) || unshare(CLONE_NEWNET) < 0)
+		printf("skip - vif-200-reconnects-two-queues-then-detach-busy: needs root, a network namespace and "
+		       "/dev/net/tun\n");
+	else
+		unit_case(&u, "vif-200-reconnects-two-queues-then-detach-busy", test_vif_cycles, NULL);
 	return unit_finish(&u);
 }
