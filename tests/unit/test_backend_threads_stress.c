@@ -12,7 +12,8 @@
  *   - no response is doubled, invented or failed (ids are tracked per ring slot window);
  *   - the counters add up across threads and connections: the backend's reads+writes equal the
  *     responses the guest reaped, exactly, in every stats line read between cycles.
- * Every case is bounded in time (CYCLE_BUDGET_MS): a hang becomes a failure, not a stuck run.
+ * The run is bounded in time (RUN_BUDGET_MS, shared out over the cases still to run, each at most
+ * CASE_BUDGET_MS): a hang or a crawl becomes a failure, not a stuck run.
  * Meant to run under ASan/UBSan, where a use after free at disconnect aborts the run. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -60,7 +61,23 @@ extern const struct device_ops xenstore_link_device;
 #define CYCLES 200
 #define ID_WINDOW 256               /* more than a ring's entries: a slot's id is unique in it */
 #define PUSH_PER_ROUND 8
-#define CYCLE_BUDGET_MS 25000       /* the whole case, so the test ends well inside 30 s */
+#define RUN_BUDGET_MS 27000         /* every case together: the test ends inside 30 s */
+#define CASE_BUDGET_MS 12000
+
+/* What a case is given: its engine (blk cases) and the run's deadline, shared with the others. */
+struct case_arg {
+	enum blkback_engine engine;
+	const long long *run_end;
+	unsigned int later;                  /* cases still to run after this one */
+};
+
+/* When this case must be done: its share of what is left of the run. */
+static long long case_end(const struct case_arg *a, long long now)
+{
+	long long share = (*a->run_end - now) / (a->later + 1);
+
+	return now + (share < CASE_BUDGET_MS ? share : CASE_BUDGET_MS);
+}
 
 static long long now_ms(void)
 {
@@ -357,12 +374,13 @@ static void stats_set(struct ring_rig *rr, int on)
 
 static void test_ring_cycles(struct unit *u, const void *arg)
 {
-	const enum blkback_engine engine = *(const enum blkback_engine *)arg;
+	const struct case_arg *ca = arg;
+	const enum blkback_engine engine = ca->engine;
 	struct ring_rig *rr = calloc(1, sizeof(*rr));
 	struct xen_add_to_physmap x = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table, .idx = 0, .gpfn = TABLE_GFN };
 	char err[256];
 	uint64_t answered = 0, counted = 0;
-	long long end = now_ms() + CYCLE_BUDGET_MS;
+	long long start = now_ms(), end = case_end(ca, start);
 	unsigned int cycle;
 
 	rr->d = fake_domain_new(2);
@@ -417,7 +435,7 @@ static void test_ring_cycles(struct unit *u, const void *arg)
 	}
 	for (unsigned int qi = 0; qi < QUEUES; qi++)
 		answered += rr->g.q[qi].total_responses;
-	CHECK(cycle == CYCLES, "only %u of %u cycles within %d ms", cycle, CYCLES, CYCLE_BUDGET_MS);
+	CHECK(cycle == CYCLES, "only %u of %u cycles within %lld ms", cycle, CYCLES, end - start);
 	CHECK(answered == counted, "the guest reaped %llu responses, the rings counted %llu",
 	      (unsigned long long)answered, (unsigned long long)counted);
 	CHECK(answered > CYCLES, "only %llu responses in %u cycles", (unsigned long long)answered, cycle);
@@ -661,10 +679,9 @@ static void test_vbd_cycles(struct unit *u, const void *arg)
 	struct fixture f;
 	struct guest g = { 0 };
 	char line[1024];
-	long long end = now_ms() + CYCLE_BUDGET_MS;
+	long long start = now_ms(), end = case_end(arg, start);
 	long long last_total = 0;
 	unsigned int cycle = 0;
-	(void)arg;
 
 	if (!setup(u, &f))
 		goto out;
@@ -712,7 +729,7 @@ static void test_vbd_cycles(struct unit *u, const void *arg)
 		CHECK(strstr(line, " queues=0 ") && !strstr(line, "broken"), "cycle %u: disconnected, yet: %s", cycle, line);
 		last_total = total;
 	}
-	CHECK(cycle == CYCLES, "only %u of %u cycles within %d ms", cycle, CYCLES, CYCLE_BUDGET_MS);
+	CHECK(cycle == CYCLES, "only %u of %u cycles within %lld ms", cycle, CYCLES, end - start);
 	CHECK(guest_answered(&g) > CYCLES, "only %llu responses in %u cycles", (unsigned long long)guest_answered(&g),
 	      cycle);
 	printf("# %s: %u cycles, %llu responses, %llu events sent\n", u->case_name, cycle,
@@ -1085,11 +1102,10 @@ static void test_vif_cycles(struct unit *u, const void *arg)
 	struct fixture f;
 	struct net_guest *g = calloc(1, sizeof(*g));
 	char line[1024], spec[300], reply[512], path[128], ifname[IFNAMSIZ];
-	long long end = now_ms() + CYCLE_BUDGET_MS;
+	long long start = now_ms(), end = case_end(arg, start);
 	unsigned int cycle = 0;
 	int host = -1;
 	bool started = false;
-	(void)arg;
 
 	if (!net_setup(u, &f))
 		goto out;
@@ -1192,7 +1208,7 @@ static void test_vif_cycles(struct unit *u, const void *arg)
 		      (unsigned long long)tx_ok, (unsigned long long)tx_dropped, (unsigned long long)rx_ok, line);
 		CHECK(strstr(line, " queues=0") && !strstr(line, "broken"), "cycle %u: disconnected, yet: %s", cycle, line);
 	}
-	CHECK(cycle == CYCLES, "only %u of %u cycles within %d ms", cycle, CYCLES, CYCLE_BUDGET_MS);
+	CHECK(cycle == CYCLES, "only %u of %u cycles within %lld ms", cycle, CYCLES, end - start);
 	uint64_t rx_total = g->q[0].rx_ok + g->q[1].rx_ok, tx_total = g->q[0].tx_ok + g->q[1].tx_ok;
 	CHECK(tx_total > CYCLES && rx_total > 0, "only %llu tx and %llu rx frames in %u cycles",
 	      (unsigned long long)tx_total, (unsigned long long)rx_total, cycle);
@@ -1245,26 +1261,30 @@ out:
 int main(void)
 {
 	struct unit u = UNIT_INIT;
-	static const enum blkback_engine threads = BLKBACK_ENGINE_THREADS, uring = BLKBACK_ENGINE_URING;
-	char why[128];
+	const long long run_end = now_ms() + RUN_BUDGET_MS;
+	const bool uring = !blkback_uring_probe((char[128]){ 0 }, 128);
+	const bool two_queues = pv_queues_offer(BLKBACK_MAX_QUEUES) >= QUEUES && pv_queues_offer(TAP_MAX_QUEUES) >= QUEUES;
+	const bool netns = geteuid() == 0 && !access("/dev/net/tun", R_OK | W_OK);
+	struct case_arg threads_arg = { BLKBACK_ENGINE_THREADS, &run_end, 3 }, uring_arg = { BLKBACK_ENGINE_URING, &run_end, 2 },
+			vbd_arg = { BLKBACK_ENGINE_THREADS, &run_end, 1 }, vif_arg = { BLKBACK_ENGINE_THREADS, &run_end, 0 };
 
 	signal(SIGPIPE, SIG_IGN);
-	unit_case(&u, "blk-ring-200-cycles-two-queues-threads", test_ring_cycles, &threads);
-	if (blkback_uring_probe(why, sizeof(why)))
-		printf("skip - blk-ring-200-cycles-two-queues-io_uring: the kernel refuses io_uring (%s)\n", why);
+	unit_case(&u, "blk-ring-200-cycles-two-queues-threads", test_ring_cycles, &threads_arg);
+	if (!uring)
+		printf("skip - blk-ring-200-cycles-two-queues-io_uring: the kernel refuses io_uring\n");
 	else
-		unit_case(&u, "blk-ring-200-cycles-two-queues-io_uring", test_ring_cycles, &uring);
-	if (pv_queues_offer(BLKBACK_MAX_QUEUES) < QUEUES)
+		unit_case(&u, "blk-ring-200-cycles-two-queues-io_uring", test_ring_cycles, &uring_arg);
+	if (!two_queues)
 		printf("skip - vbd-200-reconnects-two-queues-then-detach-busy: one online CPU, one queue offered\n");
 	else
-		unit_case(&u, "vbd-200-reconnects-two-queues-then-detach-busy", test_vbd_cycles, NULL);
+		unit_case(&u, "vbd-200-reconnects-two-queues-then-detach-busy", test_vbd_cycles, &vbd_arg);
 	/* The vif's TAP goes into a network namespace of the test's own (the blk cases ran before). */
-	if (pv_queues_offer(TAP_MAX_QUEUES) < QUEUES)
+	if (!two_queues)
 		printf("skip - vif-200-reconnects-two-queues-then-detach-busy: one online CPU, one queue offered\n");
-	else if (geteuid() != 0 || access("/dev/net/tun", R_OK | W_OK) || unshare(CLONE_NEWNET) < 0)
+	else if (!netns || unshare(CLONE_NEWNET) < 0)
 		printf("skip - vif-200-reconnects-two-queues-then-detach-busy: needs root, a network namespace and "
 		       "/dev/net/tun\n");
 	else
-		unit_case(&u, "vif-200-reconnects-two-queues-then-detach-busy", test_vif_cycles, NULL);
+		unit_case(&u, "vif-200-reconnects-two-queues-then-detach-busy", test_vif_cycles, &vif_arg);
 	return unit_finish(&u);
 }
