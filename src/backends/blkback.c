@@ -609,27 +609,15 @@ static void vbd_list_line(const struct pv_device *dev, char *out, size_t len)
 		 bd->cfg.readonly ? "ro" : "rw", bd->cfg.target);
 }
 
-/* engine=: the queues' engine once if they agree, else each queue's in queue order
- * (io_uring,threads): a queue whose io_uring could not be made or failed runs on threads. */
+/* engine=: each connected queue's engine (blkback_engines_text). */
 static void engines_text(const struct blkback *bd, char *out, size_t len)
 {
-	bool same = true;
-	size_t used = 0;
+	enum blkback_engine e[BLKBACK_MAX_QUEUES];
+	unsigned int n = bd->connected ? bd->n_queues : 0;
 
-	snprintf(out, len, "none");
-	if (!bd->connected || !bd->n_queues)
-		return;
-	enum blkback_engine first = blkback_ring_engine(&bd->queues[0]->ring);
-	for (unsigned int i = 1; i < bd->n_queues; i++)
-		same = same && blkback_ring_engine(&bd->queues[i]->ring) == first;
-	out[0] = 0;
-	for (unsigned int i = 0; i < (same ? 1 : bd->n_queues) && used < len; i++) {
-		int w = snprintf(out + used, len - used, "%s%s", i ? "," : "",
-				 blkback_engine_name(blkback_ring_engine(&bd->queues[i]->ring)));
-		if (w < 0)
-			break;
-		used += (size_t)w;
-	}
+	for (unsigned int i = 0; i < n && i < BLKBACK_MAX_QUEUES; i++)
+		e[i] = blkback_ring_engine(&bd->queues[i]->ring);
+	blkback_engines_text(e, n < BLKBACK_MAX_QUEUES ? n : BLKBACK_MAX_QUEUES, out, len);
 }
 
 static void vbd_stats_line(const struct pv_device *dev, char *out, size_t len)

@@ -62,6 +62,9 @@ enum blkback_engine {
 	BLKBACK_ENGINE_URING,               /* batched through the ring's io_uring */
 };
 const char *blkback_engine_name(enum blkback_engine e);
+/* vbd-list stats' engine= value for n queues' engines: `none` for none, the name once when they
+ * agree, else each queue's in queue order (io_uring,threads).  Cut at len, always terminated. */
+void blkback_engines_text(const enum blkback_engine *e, unsigned int n, char *out, size_t len);
 struct blkback_stats {
 	uint64_t reads, writes, flushes, discards, errors;   /* requests; flushes count barriers too */
 	uint64_t read_bytes, write_bytes;

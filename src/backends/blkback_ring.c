@@ -604,6 +604,24 @@ const char *blkback_engine_name(enum blkback_engine e)
 	return e == BLKBACK_ENGINE_URING ? "io_uring" : "threads";
 }
 
+void blkback_engines_text(const enum blkback_engine *e, unsigned int n, char *out, size_t len)
+{
+	bool same = true;
+	size_t used = 0;
+
+	if (!len)
+		return;
+	snprintf(out, len, "none");
+	for (unsigned int i = 1; i < n; i++)
+		same = same && e[i] == e[0];
+	for (unsigned int i = 0; i < (same ? (n ? 1u : 0u) : n) && used < len; i++) {
+		int w = snprintf(out + used, len - used, "%s%s", i ? "," : "", blkback_engine_name(e[i]));
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
 enum blkback_engine blkback_ring_engine(const struct blkback_ring *r)
 {
 	return __atomic_load_n(&r->engine, __ATOMIC_ACQUIRE);
