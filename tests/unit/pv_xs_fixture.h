@@ -83,7 +83,8 @@ static inline void pv_xs_answered(void *ctx, int rc, const char *msg)
 	snprintf(a->msg, sizeof(a->msg), "%s", msg ? msg : "");
 }
 
-/* The daemon serving f->dir, or 0. */
+/* The daemon serving f->dir, or 0: its socket's peer credentials name the process that bound it,
+ * which forked away to daemonize, so it is found by its command line instead. */
 static inline pid_t pv_xs_xenstored_pid(const struct pv_xs_fixture *f)
 {
 	DIR *proc = opendir("/proc");
