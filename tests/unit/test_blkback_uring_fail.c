@@ -16,106 +16,68 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "backends/blkback.h"
-#include "fake_domain.h"
+#include "blkif_front_rig.h"
 #include "unit.h"
 
-#define TABLE_GFN 0x300ull
-#define RING_GFN 0x310ull
-#define DATA_GFN 0x400ull          /* data page i at DATA_GFN + i, granted as ref DATA_REF + i */
-#define DATA_REF 10
 #define DATA_PAGES 16
 #define DISK_SECTORS 1024
 #define BATCH 8
 
-struct rig {
-	struct domain *d;
-	blkif_front_ring_t front;
-	struct blkback_ring r;
-	char path[64];
-	int fd;
-};
-
-static grant_entry_v1_t *entry(struct domain *d, grant_ref_t ref)
+static struct blkif_rig *rig_new(bool polled)
 {
-	return (grant_entry_v1_t *)fake_gpa(d, TABLE_GFN << 12) + ref;
-}
+	struct blkif_rig *g = calloc(1, sizeof(*g));
 
-static struct rig *rig_new(bool polled)
-{
-	struct rig *g = calloc(1, sizeof(*g));
-	struct xen_add_to_physmap x = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table, .idx = 0, .gpfn = TABLE_GFN };
-	char err[256];
-
-	g->d = fake_domain_new(1);
-	if (fake_op(g->d, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, &x, sizeof(x)))
-		abort();
-	blkif_sring_t *s = fake_gpa(g->d, RING_GFN << 12);
-	SHARED_RING_INIT(s);
-	FRONT_RING_INIT(&g->front, s, 4096);
-	for (unsigned int i = 0; i < DATA_PAGES; i++)
-		*entry(g->d, DATA_REF + i) = (grant_entry_v1_t){ .flags = GTF_permit_access, .domid = 0,
-								 .frame = (uint32_t)(DATA_GFN + i) };
-	snprintf(g->path, sizeof(g->path), "/tmp/blkback-uring-fail-XXXXXX");
-	g->fd = mkstemp(g->path);
-	if (g->fd < 0 || ftruncate(g->fd, DISK_SECTORS * 512))
-		abort();
-	struct blkback_target t = { .fd = g->fd, .sectors = DISK_SECTORS };
-	if (blkback_ring_init(&g->r, g->d, "vbd7.51712 (xvda)", s, 1, 0, &t, -1, BLKBACK_ENGINE_URING))
-		abort();
-	if (polled && blkback_ring_start(&g->r, RING_POLLER_DEFAULT_POLL_US, -1, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		abort();
-	}
+	blkif_rig_init(g, &(struct blkif_rig_options){ .tag = "blkback-uring-fail", .sectors = DISK_SECTORS,
+						       .data_pages = DATA_PAGES, .engine = BLKBACK_ENGINE_URING,
+						       .start = polled });
 	return g;
 }
 
-static unsigned int pinned(struct rig *g)
+static unsigned int pinned(struct blkif_rig *g)
 {
 	unsigned int n = 0;
 
 	for (unsigned int i = 0; i < DATA_PAGES; i++)
-		n += g->d->xen.pins[DATA_REF + i].readers + g->d->xen.pins[DATA_REF + i].writers +
-		     !!(entry(g->d, DATA_REF + i)->flags & (GTF_reading | GTF_writing));
+		n += g->d->xen.pins[BLKIF_RIG_DATA_REF + i].readers + g->d->xen.pins[BLKIF_RIG_DATA_REF + i].writers +
+		     !!(blkif_rig_entry(g->d, BLKIF_RIG_DATA_REF + i)->flags & (GTF_reading | GTF_writing));
 	return n;
 }
 
 /* Destroys the ring (which must not hang) and checks every grant went back. */
-static void rig_free(struct unit *u, struct rig *g)
+static void rig_free(struct unit *u, struct blkif_rig *g)
 {
-	blkback_ring_destroy(&g->r);
+	blkback_ring_destroy(g->r);
 	CHECK_INT(pinned(g), 0);
-	close(g->fd);
-	unlink(g->path);
-	fake_domain_free(g->d);
+	blkif_rig_fini(g);
 	free(g);
 }
 
 /* A one-page write of `fill` to sector 8 * i through data page i. */
-static void put_write(struct rig *g, unsigned int i, uint8_t fill)
+static void put_write(struct blkif_rig *g, unsigned int i, uint8_t fill)
 {
-	memset(fake_gpa(g->d, (DATA_GFN + i) << 12), fill, 4096);
+	memset(fake_gpa(g->d, (BLKIF_RIG_DATA_GFN + i) << 12), fill, 4096);
 	blkif_request_t *q = RING_GET_REQUEST(&g->front, g->front.req_prod_pvt++);
 	memset(q, 0, sizeof(*q));
 	q->operation = BLKIF_OP_WRITE;
 	q->id = 100 + i;
 	q->sector_number = (uint64_t)i * 8;
 	q->nr_segments = 1;
-	q->seg[0] = (struct blkif_request_segment){ .gref = DATA_REF + i, .first_sect = 0, .last_sect = 7 };
+	q->seg[0] = (struct blkif_request_segment){ .gref = BLKIF_RIG_DATA_REF + i, .first_sect = 0, .last_sect = 7 };
 }
 
-static void push(struct rig *g)
+static void push(struct blkif_rig *g)
 {
 	int notify;
 
 	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&g->front, notify);
-	if (notify && g->r.polled)
-		blkback_ring_kick(&g->r);
+	if (notify && g->r->polled)
+		blkback_ring_kick(g->r);
 }
 
 struct answers { unsigned int ok, error, other; };
 
 /* Collects `n` responses; with the ring's thread serving, waits up to 5 s for them. */
-static struct answers collect(struct rig *g, unsigned int n)
+static struct answers collect(struct blkif_rig *g, unsigned int n)
 {
 	struct answers a = { 0 };
 
@@ -133,7 +95,7 @@ static struct answers collect(struct rig *g, unsigned int n)
 	return a;
 }
 
-static bool file_holds(struct rig *g, unsigned int i, uint8_t fill)
+static bool file_holds(struct blkif_rig *g, unsigned int i, uint8_t fill)
 {
 	uint8_t got[4096];
 
@@ -146,23 +108,23 @@ static bool file_holds(struct rig *g, unsigned int i, uint8_t fill)
 }
 
 /* A batch through the working uring, one that fails, one on threads. */
-static void batches(struct unit *u, struct rig *g, bool polled)
+static void batches(struct unit *u, struct blkif_rig *g, bool polled)
 {
 	for (unsigned int i = 0; i < BATCH; i++)
 		put_write(g, i, 0x11);
 	push(g);
 	if (!polled)
-		blkback_ring_serve(&g->r, 64), blkback_ring_drain(&g->r);
+		blkback_ring_serve(g->r, 64), blkback_ring_drain(g->r);
 	struct answers a = collect(g, BATCH);
 	CHECK(a.ok == BATCH, "before the failure: %u OKAY of %u", a.ok, BATCH);
-	CHECK(blkback_ring_engine(&g->r) == BLKBACK_ENGINE_URING, "io_uring before the failure");
+	CHECK(blkback_ring_engine(g->r) == BLKBACK_ENGINE_URING, "io_uring before the failure");
 
-	blkback_uring_fail_submits(&g->r, -EOPNOTSUPP);
+	blkback_uring_fail_submits(g->r, -EOPNOTSUPP);
 	for (unsigned int i = 0; i < BATCH; i++)
 		put_write(g, i, 0x22);
 	push(g);
 	if (!polled)
-		blkback_ring_serve(&g->r, 64);     /* the batch is answered in this call */
+		blkback_ring_serve(g->r, 64);     /* the batch is answered in this call */
 	a = collect(g, BATCH);
 	CHECK(a.ok + a.error + a.other == BATCH, "%u of %u answered", a.ok + a.error + a.other, BATCH);
 	if (polled)
@@ -170,19 +132,19 @@ static void batches(struct unit *u, struct rig *g, bool polled)
 	else
 		CHECK(a.error == BATCH, "%u of %u BLKIF_RSP_ERROR", a.error, BATCH);
 	/* The ring's thread answers the failed batch, then moves to threads: a moment later. */
-	for (unsigned int spins = 0; polled && spins < 4000 && blkback_ring_engine(&g->r) != BLKBACK_ENGINE_THREADS; spins++)
+	for (unsigned int spins = 0; polled && spins < 4000 && blkback_ring_engine(g->r) != BLKBACK_ENGINE_THREADS; spins++)
 		usleep(250);
-	CHECK(blkback_ring_engine(&g->r) == BLKBACK_ENGINE_THREADS, "still io_uring after its failure");
+	CHECK(blkback_ring_engine(g->r) == BLKBACK_ENGINE_THREADS, "still io_uring after its failure");
 	if (!polled)
 		CHECK_INT(pinned(g), 0);                   /* the failed requests' grants went back */
-	struct blkback_stats s = blkback_ring_stats(&g->r);
+	struct blkback_stats s = blkback_ring_stats(g->r);
 	CHECK(s.errors >= a.error, "errors counted %llu, answered %u", (unsigned long long)s.errors, a.error);
 
 	for (unsigned int i = 0; i < BATCH; i++)
 		put_write(g, i, 0x33);
 	push(g);
 	if (!polled)
-		blkback_ring_serve(&g->r, 64), blkback_ring_drain(&g->r);
+		blkback_ring_serve(g->r, 64), blkback_ring_drain(g->r);
 	a = collect(g, BATCH);
 	CHECK(a.ok == BATCH, "after the fallback: %u OKAY of %u", a.ok, BATCH);
 	for (unsigned int i = 0; i < BATCH; i++)
@@ -191,7 +153,7 @@ static void batches(struct unit *u, struct rig *g, bool polled)
 
 static void test_serve_fails(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new(false);
+	struct blkif_rig *g = rig_new(false);
 	(void)arg;
 
 	batches(u, g, false);
@@ -200,31 +162,31 @@ static void test_serve_fails(struct unit *u, const void *arg)
 
 static void test_polled_fails(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new(true);
+	struct blkif_rig *g = rig_new(true);
 	(void)arg;
 
 	batches(u, g, true);
-	CHECK(blkback_ring_poller_stats(&g->r).rounds > 0, "the ring's thread never served");
+	CHECK(blkback_ring_poller_stats(g->r).rounds > 0, "the ring's thread never served");
 	rig_free(u, g);
 }
 
 /* The barrier's first datasync goes in; then submits fail: its write step cannot. */
 static void test_drain_fails(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new(false);
+	struct blkif_rig *g = rig_new(false);
 	(void)arg;
 
 	put_write(g, 0, 0x44);
 	RING_GET_REQUEST(&g->front, g->front.req_prod_pvt - 1)->operation = BLKIF_OP_WRITE_BARRIER;
 	push(g);
-	blkback_ring_serve(&g->r, 64);
-	CHECK_INT(blkback_uring_in_kernel(&g->r), 1);
-	blkback_uring_fail_submits(&g->r, -ENOMEM);
-	blkback_ring_drain(&g->r);
+	blkback_ring_serve(g->r, 64);
+	CHECK_INT(blkback_uring_in_kernel(g->r), 1);
+	blkback_uring_fail_submits(g->r, -ENOMEM);
+	blkback_ring_drain(g->r);
 	struct answers a = collect(g, 1);
 	CHECK(a.error == 1 && !a.ok && !a.other, "barrier: %u OKAY %u ERROR %u other", a.ok, a.error, a.other);
-	CHECK_INT(blkback_uring_in_kernel(&g->r), 0);
-	CHECK(blkback_ring_engine(&g->r) == BLKBACK_ENGINE_THREADS, "still io_uring after its failure");
+	CHECK_INT(blkback_uring_in_kernel(g->r), 0);
+	CHECK(blkback_ring_engine(g->r) == BLKBACK_ENGINE_THREADS, "still io_uring after its failure");
 	rig_free(u, g);
 }
 
