@@ -55,6 +55,9 @@ extern const struct device_ops xenstore_link_device;
 #define DATA_REF 20                 /* + q */
 #define GUEST_ARG 0x13000ull        /* the guest thread's hypercall argument page */
 #define GUEST_VCPU 1
+#define KICKER_VCPU 2               /* a second guest vCPU that only kicks, through its own page */
+#define KICKER_ARG 0x14000ull
+#define UNBIND_MAX_MS 1000          /* an unbind that waits longer is starved by the guest's kicks */
 #define DEVID 51712
 #define DISK_SECTORS 2048
 #define QUEUES 2
@@ -69,6 +72,8 @@ struct case_arg {
 	enum blkback_engine engine;
 	const long long *run_end;
 	unsigned int later;                  /* cases still to run after this one */
+	bool second_vcpu;                    /* blk ring: a second vCPU kicks every port meanwhile */
+	unsigned int cycles;
 };
 
 /* When this case must be done: its share of what is left of the run. */
@@ -372,6 +377,31 @@ static void stats_set(struct ring_rig *rr, int on)
 		abort();                 /* reading rings about to go: nothing sane is left to test */
 }
 
+/* vCPU KICKER_VCPU: EVTCHNOP_send on every queue's port, back to back, until told to end. */
+struct kicker {
+	struct domain *d;
+	const struct guest *g;
+	bool stop;                           /* atomic */
+	uint64_t sends;
+	pthread_t thread;
+};
+
+static void *kicker_main(void *arg)
+{
+	struct kicker *k = arg;
+
+	while (!__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE)) {
+		for (unsigned int qi = 0; qi < k->g->n; qi++) {
+			struct evtchn_send send = { .port = k->g->q[qi].port };
+			fake_put(k->d, KICKER_ARG, &send, sizeof(send));
+			fake_hcall(k->d, KICKER_VCPU, __HYPERVISOR_event_channel_op, EVTCHNOP_send, KICKER_ARG, 0);
+			k->sends++;
+		}
+		sched_yield();               /* two cores here: leave the backends' threads some */
+	}
+	return NULL;
+}
+
 static void test_ring_cycles(struct unit *u, const void *arg)
 {
 	const struct case_arg *ca = arg;
@@ -383,7 +413,7 @@ static void test_ring_cycles(struct unit *u, const void *arg)
 	long long start = now_ms(), end = case_end(ca, start);
 	unsigned int cycle;
 
-	rr->d = fake_domain_new(2);
+	rr->d = fake_domain_new(3);
 	if (fake_op(rr->d, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, &x, sizeof(x)))
 		abort();
 	snprintf(rr->path, sizeof(rr->path), "/tmp/blk-stress-XXXXXX");
@@ -395,8 +425,12 @@ static void test_ring_cycles(struct unit *u, const void *arg)
 	guest_start(&rr->g);
 	if (pthread_create(&rr->stats_thread, NULL, stats_main, rr))
 		abort();
+	struct kicker kick = { .d = rr->d, .g = &rr->g };
+	if (ca->second_vcpu && pthread_create(&kick.thread, NULL, kicker_main, &kick))
+		abort();
+	long long unbind_max = 0;
 	struct blkback_target t = { .fd = rr->fd, .sectors = DISK_SECTORS };
-	for (cycle = 0; cycle < CYCLES && now_ms() < end && !u->case_failures; cycle++) {
+	for (cycle = 0; cycle < ca->cycles && now_ms() < end && !u->case_failures; cycle++) {
 		/* Connect as blkback.c does: ring and thread first, then the port. */
 		for (unsigned int qi = 0; qi < QUEUES; qi++) {
 			fe_ring_init(&rr->g, qi);
@@ -419,7 +453,10 @@ static void test_ring_cycles(struct unit *u, const void *arg)
 		usleep(cycle % 10 == 0 ? 3000 : 300);
 		stats_set(rr, 0);
 		for (unsigned int qi = 0; qi < QUEUES; qi++) {
+			long long t0 = now_ms();
 			evtchn_dom0_unbind(rr->d, rr->g.q[qi].port, ring_kicked, &rr->rings[qi]);
+			if (now_ms() - t0 > unbind_max)
+				unbind_max = now_ms() - t0;
 			blkback_ring_destroy(&rr->rings[qi]);
 			const blkif_back_ring_t *b = &rr->rings[qi].ring;
 			CHECK(b->rsp_prod_pvt == b->req_cons, "cycle %u queue %u: %u requests taken, %u answered when "
@@ -435,16 +472,23 @@ static void test_ring_cycles(struct unit *u, const void *arg)
 	}
 	for (unsigned int qi = 0; qi < QUEUES; qi++)
 		answered += rr->g.q[qi].total_responses;
-	CHECK(cycle == CYCLES, "only %u of %u cycles within %lld ms", cycle, CYCLES, end - start);
+	CHECK(cycle == ca->cycles, "only %u of %u cycles within %lld ms", cycle, ca->cycles, end - start);
 	CHECK(answered == counted, "the guest reaped %llu responses, the rings counted %llu",
 	      (unsigned long long)answered, (unsigned long long)counted);
 	CHECK(answered > CYCLES, "only %llu responses in %u cycles", (unsigned long long)answered, cycle);
 	CHECK(rr->stats_reads > 0, "the stats thread never read");
-	printf("# %s: %u cycles, %llu responses, %llu events sent, %llu stats reads\n", u->case_name, cycle,
-	       (unsigned long long)answered, (unsigned long long)rr->g.sends, (unsigned long long)rr->stats_reads);
+	CHECK(unbind_max <= UNBIND_MAX_MS, "an event channel's unbind took %lld ms with the guest kicking (it waits "
+	      "for every Dom0 callback of the domain to end, not just its port's)", unbind_max);
+	printf("# %s: %u cycles, %llu responses, %llu + %llu events sent, %llu stats reads, slowest unbind %lld ms\n",
+	       u->case_name, cycle, (unsigned long long)answered, (unsigned long long)rr->g.sends,
+	       (unsigned long long)kick.sends, (unsigned long long)rr->stats_reads, unbind_max);
 out:
 	hs_set(&rr->stats, GUEST_EXIT);
 	pthread_join(rr->stats_thread, NULL);
+	if (ca->second_vcpu) {
+		__atomic_store_n(&kick.stop, true, __ATOMIC_RELEASE);
+		pthread_join(kick.thread, NULL);
+	}
 	for (unsigned int qi = 0; qi < QUEUES; qi++) {
 		evtchn_dom0_unbind(rr->d, rr->g.q[qi].port, ring_kicked, &rr->rings[qi]);
 		blkback_ring_destroy(&rr->rings[qi]);
@@ -1258,6 +1302,33 @@ out:
 	teardown(&f);
 }
 
+/* The run's time bound made hard: a case stuck past it (a thread that never joins, an unbind that
+ * never returns) is reported and the run ends, rather than hanging `make check`. */
+#define WATCHDOG_GRACE_MS 2500
+
+struct watchdog {
+	struct unit *u;
+	long long end;
+	bool done;                           /* atomic */
+	pthread_t thread;
+};
+
+static void *watchdog_main(void *arg)
+{
+	struct watchdog *w = arg;
+
+	while (!__atomic_load_n(&w->done, __ATOMIC_ACQUIRE)) {
+		if (now_ms() > w->end) {
+			printf("not ok - %s: still running %d ms past the run's %d ms bound (hung)\n", w->u->case_name,
+			       WATCHDOG_GRACE_MS, RUN_BUDGET_MS);
+			fflush(stdout);
+			_exit(1);
+		}
+		usleep(20000);
+	}
+	return NULL;
+}
+
 int main(void)
 {
 	struct unit u = UNIT_INIT;
@@ -1265,8 +1336,15 @@ int main(void)
 	const bool uring = !blkback_uring_probe((char[128]){ 0 }, 128);
 	const bool two_queues = pv_queues_offer(BLKBACK_MAX_QUEUES) >= QUEUES && pv_queues_offer(TAP_MAX_QUEUES) >= QUEUES;
 	const bool netns = geteuid() == 0 && !access("/dev/net/tun", R_OK | W_OK);
-	struct case_arg threads_arg = { BLKBACK_ENGINE_THREADS, &run_end, 3 }, uring_arg = { BLKBACK_ENGINE_URING, &run_end, 2 },
-			vbd_arg = { BLKBACK_ENGINE_THREADS, &run_end, 1 }, vif_arg = { BLKBACK_ENGINE_THREADS, &run_end, 0 };
+	struct case_arg threads_arg = { BLKBACK_ENGINE_THREADS, &run_end, 4, false, CYCLES },
+			uring_arg = { BLKBACK_ENGINE_URING, &run_end, 3, false, CYCLES },
+			vcpus_arg = { BLKBACK_ENGINE_THREADS, &run_end, 2, true, CYCLES / 2 },
+			vbd_arg = { BLKBACK_ENGINE_THREADS, &run_end, 1, false, CYCLES },
+			vif_arg = { BLKBACK_ENGINE_THREADS, &run_end, 0, false, CYCLES };
+	struct watchdog dog = { .u = &u, .end = run_end + WATCHDOG_GRACE_MS };
+
+	if (pthread_create(&dog.thread, NULL, watchdog_main, &dog))
+		abort();
 
 	signal(SIGPIPE, SIG_IGN);
 	unit_case(&u, "blk-ring-200-cycles-two-queues-threads", test_ring_cycles, &threads_arg);
@@ -1274,6 +1352,7 @@ int main(void)
 		printf("skip - blk-ring-200-cycles-two-queues-io_uring: the kernel refuses io_uring\n");
 	else
 		unit_case(&u, "blk-ring-200-cycles-two-queues-io_uring", test_ring_cycles, &uring_arg);
+	unit_case(&u, "blk-ring-100-cycles-two-vcpus-kicking-unbind-not-starved", test_ring_cycles, &vcpus_arg);
 	if (!two_queues)
 		printf("skip - vbd-200-reconnects-two-queues-then-detach-busy: one online CPU, one queue offered\n");
 	else
@@ -1286,5 +1365,7 @@ int main(void)
 		       "/dev/net/tun\n");
 	else
 		unit_case(&u, "vif-200-reconnects-two-queues-then-detach-busy", test_vif_cycles, &vif_arg);
+	__atomic_store_n(&dog.done, true, __ATOMIC_RELEASE);
+	pthread_join(dog.thread, NULL);
 	return unit_finish(&u);
 }
