@@ -133,6 +133,88 @@ static bool hs_pause(struct handshake *h)
 	return (int)(__atomic_load_n(&h->acked, __ATOMIC_ACQUIRE) - want) >= 0;
 }
 
+/* A guest vCPU as a thread: `round` over and over while running; `settle` once per pause (the
+ * last responses reaped), after which it touches nothing until told to run again. */
+struct guest_thread {
+	struct handshake hs;
+	void (*round)(void *opaque);
+	void (*settle)(void *opaque);
+	void *opaque;
+	pthread_t thread;
+};
+
+static void *guest_thread_main(void *arg)
+{
+	struct guest_thread *t = arg;
+
+	for (;;) {
+		unsigned int gen;
+		enum guest_mode mode = hs_look(&t->hs, &gen);
+		if (mode == GUEST_EXIT)
+			break;
+		if (mode == GUEST_RUN) {
+			t->round(t->opaque);
+			continue;
+		}
+		if (__atomic_load_n(&t->hs.acked, __ATOMIC_RELAXED) != gen) {
+			t->settle(t->opaque);        /* once: then the rings are the main thread's */
+			__atomic_store_n(&t->hs.acked, gen, __ATOMIC_RELEASE);
+		}
+		usleep(50);
+	}
+	return NULL;
+}
+
+static void guest_thread_start(struct guest_thread *t, void (*round)(void *), void (*settle)(void *), void *opaque)
+{
+	*t = (struct guest_thread){ .hs = { .mode = GUEST_PAUSE }, .round = round, .settle = settle, .opaque = opaque };
+	if (pthread_create(&t->thread, NULL, guest_thread_main, t))
+		abort();
+}
+
+/* Sets the guest's mode and, for a pause, waits until it is paused (its last round done). */
+static bool guest_thread_set(struct guest_thread *t, enum guest_mode mode)
+{
+	if (mode == GUEST_PAUSE)
+		return hs_pause(&t->hs);
+	hs_set(&t->hs, mode);
+	return true;
+}
+
+static void guest_thread_stop(struct guest_thread *t)
+{
+	hs_set(&t->hs, GUEST_EXIT);
+	pthread_join(t->thread, NULL);
+}
+
+/* EVTCHNOP_send from `vcpu`, through its own argument page `arg_gpa`. */
+static void vcpu_send(struct domain *d, unsigned int vcpu, uint64_t arg_gpa, evtchn_port_t port)
+{
+	struct evtchn_send send = { .port = port };
+
+	fake_put(d, arg_gpa, &send, sizeof(send));
+	fake_hcall(d, vcpu, __HYPERVISOR_event_channel_op, EVTCHNOP_send, arg_gpa, 0);
+}
+
+/* The first thing a guest thread found wrong, for the main thread's CHECK. */
+struct verdict {
+	bool failed;
+	char why[256];
+};
+
+static void verdict_fail(struct verdict *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void verdict_fail(struct verdict *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (v->failed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(v->why, sizeof(v->why), fmt, ap);
+	va_end(ap);
+	v->failed = true;
+}
+
 struct fe_queue {
 	blkif_front_ring_t front;
 	evtchn_port_t port;
@@ -146,11 +228,9 @@ struct guest {
 	struct domain *d;
 	unsigned int n;
 	struct fe_queue q[QUEUES];
-	struct handshake hs;
+	struct guest_thread t;
 	uint64_t sends;                      /* events sent (the guest's) */
-	bool failed;                         /* a bad response: `why` says which */
-	char why[256];
-	pthread_t thread;
+	struct verdict v;                    /* a bad response */
 };
 
 /* The ring of queue q made afresh (the guest thread is paused or not yet started). */
@@ -165,26 +245,13 @@ static void fe_ring_init(struct guest *g, unsigned int qi)
 	q->responses = 0;
 }
 
-static void guest_fail(struct guest *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void guest_fail(struct guest *g, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (g->failed)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(g->why, sizeof(g->why), fmt, ap);
-	va_end(ap);
-	g->failed = true;
-}
-
 static void guest_reap(struct guest *g, unsigned int qi)
 {
 	struct fe_queue *q = &g->q[qi];
 	RING_IDX prod = __atomic_load_n(&q->front.sring->rsp_prod, __ATOMIC_ACQUIRE);
 
 	if (prod - q->front.rsp_cons > RING_SIZE(&q->front)) {
-		guest_fail(g, "queue %u: rsp_prod %u is more than a ring past rsp_cons %u", qi, prod, q->front.rsp_cons);
+		verdict_fail(&g->v, "queue %u: rsp_prod %u is more than a ring past rsp_cons %u", qi, prod, q->front.rsp_cons);
 		q->front.rsp_cons = prod;
 		return;
 	}
@@ -193,10 +260,10 @@ static void guest_reap(struct guest *g, unsigned int qi)
 		q->front.rsp_cons++;
 		uint64_t *slot = &q->outstanding[rsp.id % ID_WINDOW];
 		if (*slot != rsp.id + 1)
-			guest_fail(g, "queue %u: response for id %llu, which is not in flight (doubled or invented)", qi,
+			verdict_fail(&g->v, "queue %u: response for id %llu, which is not in flight (doubled or invented)", qi,
 				   (unsigned long long)rsp.id);
 		else if (rsp.status != BLKIF_RSP_OKAY)
-			guest_fail(g, "queue %u: id %llu answered %d", qi, (unsigned long long)rsp.id, rsp.status);
+			verdict_fail(&g->v, "queue %u: id %llu answered %d", qi, (unsigned long long)rsp.id, rsp.status);
 		*slot = 0;
 		q->responses++;
 		q->total_responses++;
@@ -228,64 +295,40 @@ static void guest_push(struct guest *g, unsigned int qi)
 	RING_PUSH_REQUESTS(&q->front);
 }
 
-/* EVTCHNOP_send from vCPU GUEST_VCPU, through its own argument page. */
-static void guest_send(struct guest *g, evtchn_port_t port)
+static void guest_round(void *opaque)
 {
-	struct evtchn_send send = { .port = port };
+	struct guest *g = opaque;
 
-	fake_put(g->d, GUEST_ARG, &send, sizeof(send));
-	fake_hcall(g->d, GUEST_VCPU, __HYPERVISOR_event_channel_op, EVTCHNOP_send, GUEST_ARG, 0);
-	g->sends++;
-}
-
-static void *guest_main(void *arg)
-{
-	struct guest *g = arg;
-
-	for (;;) {
-		unsigned int gen;
-		enum guest_mode mode = hs_look(&g->hs, &gen);
-		if (mode == GUEST_EXIT)
-			break;
-		if (mode == GUEST_PAUSE) {
-			if (__atomic_load_n(&g->hs.acked, __ATOMIC_RELAXED) != gen) {
-				for (unsigned int qi = 0; qi < g->n; qi++)
-					guest_reap(g, qi);    /* once: then the rings are the main thread's */
-				__atomic_store_n(&g->hs.acked, gen, __ATOMIC_RELEASE);
-			}
-			usleep(50);
-			continue;
-		}
-		for (unsigned int qi = 0; qi < g->n; qi++) {
-			guest_reap(g, qi);
-			guest_push(g, qi);
-			guest_send(g, g->q[qi].port);         /* always: a guest that kicks constantly */
-		}
-		sched_yield();
+	for (unsigned int qi = 0; qi < g->n; qi++) {
+		guest_reap(g, qi);
+		guest_push(g, qi);
+		vcpu_send(g->d, GUEST_VCPU, GUEST_ARG, g->q[qi].port);   /* always: a guest that kicks constantly */
+		g->sends++;
 	}
-	return NULL;
+	sched_yield();
 }
 
-/* Sets the guest's mode and, for a pause, waits until it is paused (its last round done). */
+static void guest_settle(void *opaque)
+{
+	struct guest *g = opaque;
+
+	for (unsigned int qi = 0; qi < g->n; qi++)
+		guest_reap(g, qi);
+}
+
 static bool guest_set(struct guest *g, enum guest_mode mode)
 {
-	if (mode == GUEST_PAUSE)
-		return hs_pause(&g->hs);
-	hs_set(&g->hs, mode);
-	return true;
+	return guest_thread_set(&g->t, mode);
 }
 
 static void guest_start(struct guest *g)
 {
-	g->hs = (struct handshake){ .mode = GUEST_PAUSE };
-	if (pthread_create(&g->thread, NULL, guest_main, g))
-		abort();
+	guest_thread_start(&g->t, guest_round, guest_settle, g);
 }
 
 static void guest_stop(struct guest *g)
 {
-	hs_set(&g->hs, GUEST_EXIT);
-	pthread_join(g->thread, NULL);
+	guest_thread_stop(&g->t);
 }
 
 /* The guest's memory for the queues: ring and data pages granted to Dom0, a port each. */
@@ -392,9 +435,7 @@ static void *kicker_main(void *arg)
 
 	while (!__atomic_load_n(&k->stop, __ATOMIC_ACQUIRE)) {
 		for (unsigned int qi = 0; qi < k->g->n; qi++) {
-			struct evtchn_send send = { .port = k->g->q[qi].port };
-			fake_put(k->d, KICKER_ARG, &send, sizeof(send));
-			fake_hcall(k->d, KICKER_VCPU, __HYPERVISOR_event_channel_op, EVTCHNOP_send, KICKER_ARG, 0);
+			vcpu_send(k->d, KICKER_VCPU, KICKER_ARG, k->g->q[qi].port);
 			k->sends++;
 		}
 		sched_yield();               /* two cores here: leave the backends' threads some */
@@ -468,7 +509,7 @@ static void test_ring_cycles(struct unit *u, const void *arg)
 		}
 		check_rings_still(u, &rr->g, cycle);
 		CHECK(guest_set(&rr->g, GUEST_PAUSE), "cycle %u: the guest thread does not pause", cycle);
-		CHECK(!rr->g.failed, "cycle %u: %s", cycle, rr->g.why);
+		CHECK(!rr->g.v.failed, "cycle %u: %s", cycle, rr->g.v.why);
 	}
 	for (unsigned int qi = 0; qi < QUEUES; qi++)
 		answered += rr->g.q[qi].total_responses;
@@ -763,7 +804,7 @@ static void test_vbd_cycles(struct unit *u, const void *arg)
 		CHECK(await_state(&f, 6, 5000), "cycle %u: the backend never closed (%d)", cycle, be_state(&f));
 		check_rings_still(u, &g, cycle);
 		CHECK(guest_set(&g, GUEST_PAUSE), "cycle %u: the guest thread does not pause", cycle);
-		CHECK(!g.failed, "cycle %u: %s", cycle, g.why);
+		CHECK(!g.v.failed, "cycle %u: %s", cycle, g.v.why);
 		/* Counters across threads and connections: exactly the responses the guest reaped. */
 		CHECK(vbd_stats(&f, line, sizeof(line)), "cycle %u: vbd-list stats: %s", cycle, line);
 		long long total = stat_of(line, "reads") + stat_of(line, "writes") + stat_of(line, "errors");
@@ -803,7 +844,7 @@ static void test_vbd_cycles(struct unit *u, const void *arg)
 	      f.detach_rc);
 	check_rings_still(u, &g, cycle);
 	CHECK(guest_set(&g, GUEST_PAUSE), "after detach: the guest thread does not pause");
-	CHECK(!g.failed, "after detach: %s", g.why);
+	CHECK(!g.v.failed, "after detach: %s", g.v.why);
 stop:
 	guest_stop(&g);
 out:
@@ -836,25 +877,10 @@ struct net_fq {
 struct net_guest {
 	struct domain *d;
 	struct net_fq q[QUEUES];
-	struct handshake hs;
+	struct guest_thread t;
 	uint64_t sends;
-	bool failed;
-	char why[256];
-	pthread_t thread;
+	struct verdict v;
 };
-
-static void net_fail(struct net_guest *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void net_fail(struct net_guest *g, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (g->failed)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(g->why, sizeof(g->why), fmt, ap);
-	va_end(ap);
-	g->failed = true;
-}
 
 static uint8_t *net_page(struct net_guest *g, unsigned int qi, unsigned int i)
 {
@@ -908,7 +934,7 @@ static void net_reap(struct net_guest *g, unsigned int qi)
 	RING_IDX prod = __atomic_load_n(&q->tx.sring->rsp_prod, __ATOMIC_ACQUIRE);
 
 	if (prod - q->tx.rsp_cons > RING_SIZE(&q->tx)) {
-		net_fail(g, "queue %u: tx rsp_prod %u is more than a ring past %u", qi, prod, q->tx.rsp_cons);
+		verdict_fail(&g->v, "queue %u: tx rsp_prod %u is more than a ring past %u", qi, prod, q->tx.rsp_cons);
 		q->tx.rsp_cons = prod;
 	}
 	for (; q->tx.rsp_cons != prod; q->tx.rsp_cons++) {
@@ -916,29 +942,29 @@ static void net_reap(struct net_guest *g, unsigned int qi)
 		if (rsp.status == NETIF_RSP_NULL)
 			continue;
 		if (!q->tx_out[rsp.id % NET_IDS])
-			net_fail(g, "queue %u: tx response for id %u, not in flight", qi, rsp.id);
+			verdict_fail(&g->v, "queue %u: tx response for id %u, not in flight", qi, rsp.id);
 		q->tx_out[rsp.id % NET_IDS] = 0;
 		if (rsp.status == NETIF_RSP_OKAY)
 			q->tx_ok++;
 		else if (rsp.status == NETIF_RSP_DROPPED)
 			q->tx_dropped++;
 		else
-			net_fail(g, "queue %u: tx id %u answered %d", qi, rsp.id, rsp.status);
+			verdict_fail(&g->v, "queue %u: tx id %u answered %d", qi, rsp.id, rsp.status);
 	}
 	prod = __atomic_load_n(&q->rx.sring->rsp_prod, __ATOMIC_ACQUIRE);
 	if (prod - q->rx.rsp_cons > RING_SIZE(&q->rx)) {
-		net_fail(g, "queue %u: rx rsp_prod %u is more than a ring past %u", qi, prod, q->rx.rsp_cons);
+		verdict_fail(&g->v, "queue %u: rx rsp_prod %u is more than a ring past %u", qi, prod, q->rx.rsp_cons);
 		q->rx.rsp_cons = prod;
 	}
 	for (; q->rx.rsp_cons != prod; q->rx.rsp_cons++) {
 		netif_rx_response_t rsp = *RING_GET_RESPONSE(&q->rx, q->rx.rsp_cons);
 		if (!q->rx_out[rsp.id % NET_IDS])
-			net_fail(g, "queue %u: rx response for id %u, not posted", qi, rsp.id);
+			verdict_fail(&g->v, "queue %u: rx response for id %u, not posted", qi, rsp.id);
 		q->rx_out[rsp.id % NET_IDS] = 0;
 		if (rsp.status > 0 && !(rsp.flags & (NETRXF_more_data | NETRXF_extra_info)))
 			q->rx_ok++;
 		else
-			net_fail(g, "queue %u: rx id %u: status %d flags %#x", qi, rsp.id, rsp.status, rsp.flags);
+			verdict_fail(&g->v, "queue %u: rx id %u: status %d flags %#x", qi, rsp.id, rsp.status, rsp.flags);
 	}
 }
 
@@ -963,50 +989,26 @@ static void net_push(struct net_guest *g, unsigned int qi)
 	RING_PUSH_REQUESTS(&q->rx);
 }
 
-static void net_send(struct net_guest *g, evtchn_port_t port)
+static void net_round(void *opaque)
 {
-	struct evtchn_send send = { .port = port };
+	struct net_guest *g = opaque;
 
-	fake_put(g->d, GUEST_ARG, &send, sizeof(send));
-	fake_hcall(g->d, GUEST_VCPU, __HYPERVISOR_event_channel_op, EVTCHNOP_send, GUEST_ARG, 0);
-	g->sends++;
-}
-
-static void *net_guest_main(void *arg)
-{
-	struct net_guest *g = arg;
-
-	for (;;) {
-		unsigned int gen;
-		enum guest_mode mode = hs_look(&g->hs, &gen);
-		if (mode == GUEST_EXIT)
-			break;
-		if (mode == GUEST_PAUSE) {
-			if (__atomic_load_n(&g->hs.acked, __ATOMIC_RELAXED) != gen) {
-				for (unsigned int qi = 0; qi < QUEUES; qi++)
-					net_reap(g, qi);
-				__atomic_store_n(&g->hs.acked, gen, __ATOMIC_RELEASE);
-			}
-			usleep(50);
-			continue;
-		}
-		for (unsigned int qi = 0; qi < QUEUES; qi++) {
-			net_reap(g, qi);
-			net_push(g, qi);
-			net_send(g, g->q[qi].tx_port);
-			net_send(g, g->q[qi].rx_port);
-		}
-		usleep(20);
+	for (unsigned int qi = 0; qi < QUEUES; qi++) {
+		net_reap(g, qi);
+		net_push(g, qi);
+		vcpu_send(g->d, GUEST_VCPU, GUEST_ARG, g->q[qi].tx_port);
+		vcpu_send(g->d, GUEST_VCPU, GUEST_ARG, g->q[qi].rx_port);
+		g->sends += 2;
 	}
-	return NULL;
+	usleep(20);
 }
 
-static bool net_guest_set(struct net_guest *g, enum guest_mode mode)
+static void net_settle(void *opaque)
 {
-	if (mode == GUEST_PAUSE)
-		return hs_pause(&g->hs);
-	hs_set(&g->hs, mode);
-	return true;
+	struct net_guest *g = opaque;
+
+	for (unsigned int qi = 0; qi < QUEUES; qi++)
+		net_reap(g, qi);
 }
 
 static void net_rsp_prods(struct net_guest *g, RING_IDX *out)
@@ -1207,9 +1209,7 @@ static void test_vif_cycles(struct unit *u, const void *arg)
 	vif_fe_write(&f, "multi-queue-num-queues", QUEUES);
 	vif_fe_write(&f, "feature-split-event-channels", 1);
 	vif_fe_write(&f, "request-rx-copy", 1);
-	g->hs = (struct handshake){ .mode = GUEST_PAUSE };
-	if (pthread_create(&g->thread, NULL, net_guest_main, g))
-		abort();
+	guest_thread_start(&g->t, net_round, net_settle, g);
 	started = true;
 	for (cycle = 0; cycle < CYCLES && now_ms() < end && !u->case_failures; cycle++) {
 		for (unsigned int qi = 0; qi < QUEUES; qi++)
@@ -1225,7 +1225,7 @@ static void test_vif_cycles(struct unit *u, const void *arg)
 			free(e);
 			break;
 		}
-		net_guest_set(g, GUEST_RUN);
+		guest_thread_set(&g->t, GUEST_RUN);
 		for (int i = 0; i < (cycle % 10 == 0 ? 6 : 1); i++) {
 			host_burst(host, cycle * 16 + (unsigned int)i, 8);
 			event_loop_run_once(&f.loop, 0);
@@ -1237,8 +1237,8 @@ static void test_vif_cycles(struct unit *u, const void *arg)
 		vif_fe_write(&f, "state", 6);
 		CHECK(vif_await(&f, 6, 5000), "cycle %u: never closed (%d)", cycle, vif_state(&f));
 		net_check_still(u, g, host, cycle);
-		CHECK(net_guest_set(g, GUEST_PAUSE), "cycle %u: the guest thread does not pause", cycle);
-		CHECK(!g->failed, "cycle %u: %s", cycle, g->why);
+		CHECK(guest_thread_set(&g->t, GUEST_PAUSE), "cycle %u: the guest thread does not pause", cycle);
+		CHECK(!g->v.failed, "cycle %u: %s", cycle, g->v.why);
 		CHECK(vif_stats(&f, line, sizeof(line)), "cycle %u: vif-list stats: %s", cycle, line);
 		uint64_t tx_ok = 0, tx_dropped = 0, rx_ok = 0;
 		for (unsigned int qi = 0; qi < QUEUES; qi++) {
@@ -1267,7 +1267,7 @@ static void test_vif_cycles(struct unit *u, const void *arg)
 	CHECK(vif_await(&f, 2, 5000), "before detach: no InitWait (%d)", vif_state(&f));
 	vif_fe_write(&f, "state", 4);
 	CHECK(vif_await(&f, 4, 5000), "before detach: not connected (%d)", vif_state(&f));
-	net_guest_set(g, GUEST_RUN);
+	guest_thread_set(&g->t, GUEST_RUN);
 	host_burst(host, 7, 16);
 	usleep(2000);
 	char devid[16];
@@ -1289,12 +1289,11 @@ static void test_vif_cycles(struct unit *u, const void *arg)
 	usleep(3000);
 	net_rsp_prods(g, after);
 	CHECK(!memcmp(before, after, sizeof(before)), "after detach a ring still moves");
-	CHECK(net_guest_set(g, GUEST_PAUSE), "after detach: the guest thread does not pause");
-	CHECK(!g->failed, "after detach: %s", g->why);
+	CHECK(guest_thread_set(&g->t, GUEST_PAUSE), "after detach: the guest thread does not pause");
+	CHECK(!g->v.failed, "after detach: %s", g->v.why);
 out:
 	if (started) {
-		hs_set(&g->hs, GUEST_EXIT);
-		pthread_join(g->thread, NULL);
+		guest_thread_stop(&g->t);
 	}
 	if (host >= 0)
 		close(host);
