@@ -349,7 +349,7 @@ static void test_two_queues(struct unit *u, const void *arg)
 	char line[1024];
 
 	if (f->offered < 2) {
-		printf("skip - netback-mq two-queues: one online CPU, one queue offered\n");
+		unit_skip(u, "one online CPU, one queue offered");
 		return;
 	}
 	if (!attach(u, f, 2))

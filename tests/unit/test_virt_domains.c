@@ -308,7 +308,7 @@ static void test_running_standins(struct unit *u, const void *arg)
 	(void)arg;
 
 	if (access(STANDIN, R_OK) || system("python3 -c '' 2>/dev/null")) {
-		printf("skip - running domains: no python3 or %s\n", STANDIN);
+		unit_skip(u, "no python3 or %s", STANDIN);
 		return;
 	}
 	CHECK(scratch_begin(&s) == 0, "scratch");
@@ -442,7 +442,7 @@ static void test_vcpus_and_credit(struct unit *u, const void *arg)
 	(void)arg;
 
 	if (!have_python(SCHED_STANDIN)) {
-		printf("skip - vCPUs and credit: no python3 or %s\n", SCHED_STANDIN);
+		unit_skip(u, "no python3 or %s", SCHED_STANDIN);
 		return;
 	}
 	CHECK(scratch_begin(&s) == 0, "scratch");
@@ -564,7 +564,7 @@ static void test_devices(struct unit *u, const void *arg)
 	(void)arg;
 
 	if (!have_python(STANDIN) || !getcwd(cwd, sizeof(cwd))) {
-		printf("skip - devices: no python3 or %s\n", STANDIN);
+		unit_skip(u, "no python3 or %s", STANDIN);
 		return;
 	}
 	CHECK(scratch_begin(&s) == 0, "scratch");
@@ -691,7 +691,7 @@ static void test_live_config(struct unit *u, const void *arg)
 	(void)arg;
 
 	if (!have_python(STANDIN) || !getcwd(cwd, sizeof(cwd))) {
-		printf("skip - live config: no python3 or %s\n", STANDIN);
+		unit_skip(u, "no python3 or %s", STANDIN);
 		return;
 	}
 	CHECK(scratch_begin(&s) == 0, "scratch");

@@ -127,9 +127,8 @@ static void test_layouts_i386(struct unit *u, const void *arg)
 		abort();
 	body[0] = 0;
 	if (compile_i386(dir, "int probe_ok;\n", why, sizeof(why))) {
-		printf("skip - %s: gcc cannot compile Xen's headers for i386 (gcc with -m32, Debian's "
-		       "libxen-dev): %s\n", u->case_name, why[0] ? why : "no gcc");
-		u->case_failures = -1000;    /* counted as neither pass nor fail below */
+		unit_skip(u, "gcc cannot compile Xen's headers for i386 (gcc with -m32, Debian's libxen-dev): %s",
+			  why[0] ? why : "no gcc");
 		goto out;
 	}
 	for (const struct xen_abi_struct *const *sp = xen_abi_structs; *sp; sp++) {
@@ -636,17 +635,7 @@ int main(void)
 	char names[2][sizeof(cases) / sizeof(cases[0])][128];
 	struct run runs[2][sizeof(cases) / sizeof(cases[0])];
 
-	u.case_name = "compat_layouts_match_i386";
-	u.case_failures = 0;
-	test_layouts_i386(&u, NULL);
-	if (u.case_failures < 0) {
-		/* skipped: already said so */
-	} else if (u.case_failures) {
-		u.failed++;
-	} else {
-		u.passed++;
-		printf("ok - %s\n", u.case_name);
-	}
+	unit_case(&u, "compat_layouts_match_i386", test_layouts_i386, NULL);
 	unit_case(&u, "compat_tables_sane", test_tables_sane, NULL);
 	unit_case(&u, "mode_from_efer_lma_and_cs_l", test_mode_detection, NULL);
 	unit_case(&u, "dispatch_without_mode_is_native", test_dispatch_native, NULL);

@@ -8,7 +8,9 @@
  *   }
  *
  * Each case prints `ok - name` or `not ok - name: file:line: what` (further failures of the same
- * case follow as `#` lines); unit_finish prints `N passed, N failed` and returns the exit status.
+ * case follow as `#` lines), or `skip - name: why` when it called unit_skip: a skipped case is
+ * never also reported or counted as passed, and one that failed as well counts as failed.
+ * unit_finish prints `N passed, N failed, N skipped` and returns the exit status.
  * The state lives in the caller's struct unit: no globals. */
 #ifndef XENITH_TESTS_UNIT_H
 #define XENITH_TESTS_UNIT_H
@@ -19,9 +21,10 @@
 #include <string.h>
 
 struct unit {
-	int passed, failed;
+	int passed, failed, skipped;
 	const char *case_name;   /* the running case */
 	int case_failures;       /* failures in it so far */
+	bool case_skipped;       /* it called unit_skip */
 };
 
 #define UNIT_INIT { 0 }
@@ -47,6 +50,23 @@ static inline void unit_fail(struct unit *u, const char *file, int line, const c
 	va_start(ap, fmt);
 	unit_vfail(u, file, line, fmt, ap);
 	va_end(ap);
+}
+
+/* The running case cannot run here (a missing tool, device or privilege): prints `skip - name: why`
+ * once; the case should then return.  A later call (or a failure) prints nothing more. */
+static inline void unit_skip(struct unit *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void unit_skip(struct unit *u, const char *fmt, ...)
+{
+	char why[1024];
+	va_list ap;
+
+	if (u->case_skipped)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	u->case_skipped = true;
+	printf("skip - %s: %s\n", u->case_name, why);
 }
 
 /* Inside a case, with `u` in scope.  The message says what was wrong, not just that it was. */
@@ -79,9 +99,12 @@ static inline void unit_case(struct unit *u, const char *name, unit_fn fn, const
 {
 	u->case_name = name;
 	u->case_failures = 0;
+	u->case_skipped = false;
 	fn(u, arg);
 	if (u->case_failures) {
 		u->failed++;
+	} else if (u->case_skipped) {
+		u->skipped++;
 	} else {
 		u->passed++;
 		printf("ok - %s\n", name);
@@ -91,7 +114,7 @@ static inline void unit_case(struct unit *u, const char *name, unit_fn fn, const
 
 static inline int unit_finish(struct unit *u)
 {
-	printf("%d passed, %d failed\n", u->passed, u->failed);
+	printf("%d passed, %d failed, %d skipped\n", u->passed, u->failed, u->skipped);
 	return u->failed ? 1 : 0;
 }
 
