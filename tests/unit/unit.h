@@ -4,6 +4,7 @@
  *   int main(void) {
  *           struct unit u = UNIT_INIT;
  *           unit_case(&u, "thing", test_thing, NULL);   (a table-driven test: one case per row)
+ *   (a case that cannot run here says why and returns: `unit_skip(u, "no %s installed", tool); return;`)
  *           return unit_finish(&u);
  *   }
  *
@@ -53,7 +54,8 @@ static inline void unit_fail(struct unit *u, const char *file, int line, const c
 }
 
 /* The running case cannot run here (a missing tool, device or privilege): prints `skip - name: why`
- * once; the case should then return.  A later call (or a failure) prints nothing more. */
+ * once; the case should then return.  A later call prints nothing; after a failure the reason is
+ * only a `#` line, since the case is reported (and counted) as failed. */
 static inline void unit_skip(struct unit *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static inline void unit_skip(struct unit *u, const char *fmt, ...)
 {
@@ -66,7 +68,10 @@ static inline void unit_skip(struct unit *u, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	u->case_skipped = true;
-	printf("skip - %s: %s\n", u->case_name, why);
+	if (u->case_failures)
+		printf("#   then skipped: %s\n", why);
+	else
+		printf("skip - %s: %s\n", u->case_name, why);
 }
 
 /* Inside a case, with `u` in scope.  The message says what was wrong, not just that it was. */
