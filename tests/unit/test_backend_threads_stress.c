@@ -11,10 +11,14 @@
  *     where req_cons is visible): drain saw every in-flight request and io_uring completion;
  *   - no response is doubled, invented or failed (ids are tracked per ring slot window);
  *   - the counters add up across threads and connections: the backend's reads+writes equal the
- *     responses the guest reaped, exactly, in every stats line read between cycles.
+ *     responses the guest reaped, exactly, in every stats line read between cycles;
+ *   - an unbind is not starved by a second vCPU kicking the domain's other ports meanwhile.
  * The run is bounded in time (RUN_BUDGET_MS, shared out over the cases still to run, each at most
- * CASE_BUDGET_MS): a hang or a crawl becomes a failure, not a stuck run.
- * Meant to run under ASan/UBSan, where a use after free at disconnect aborts the run. */
+ * CASE_BUDGET_MS), and a watchdog ends a run stuck past it: a hang becomes a failure, not a stuck
+ * `make check`.  What this cannot see: the order inside a disconnect (a fake domain's gnttab_unmap
+ * leaves guest RAM mapped, so pages unmapped before the thread stopped are not caught by ASan; only
+ * the thread still writing after the disconnect returned is).  Meant to run under ASan/UBSan too,
+ * where a use after free at disconnect aborts the run. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -754,7 +758,7 @@ static void detach_done(void *ctx, int rc, const char *msg)
 
 	f->detached = true;
 	f->detach_rc = rc;
-	snprintf(f->detach_msg, sizeof(f->detach_msg), "%s", msg ? msg : "");
+	snprintf(f->detach_msg, sizeof(f->detach_msg), "%.200s", msg ? msg : "");
 }
 
 /* CYCLES times: Initialising → Initialised (connect) with the guest pushing and kicking, a stats
