@@ -473,7 +473,7 @@ static void test_ring_cycles(struct unit *u, const void *arg)
 	struct kicker kick = { .d = rr->d, .g = &rr->g };
 	if (ca->second_vcpu && pthread_create(&kick.thread, NULL, kicker_main, &kick))
 		abort();
-	long long unbind_max = 0;
+	long long unbind_max = 0, destroy_max = 0;
 	struct blkback_target t = { .fd = rr->fd, .sectors = DISK_SECTORS };
 	for (cycle = 0; cycle < ca->cycles && now_ms() < end && !u->case_failures; cycle++) {
 		/* Connect as blkback.c does: ring and thread first, then the port. */
@@ -502,7 +502,10 @@ static void test_ring_cycles(struct unit *u, const void *arg)
 			evtchn_dom0_unbind(rr->d, rr->g.q[qi].port, ring_kicked, &rr->rings[qi]);
 			if (now_ms() - t0 > unbind_max)
 				unbind_max = now_ms() - t0;
+			t0 = now_ms();
 			blkback_ring_destroy(&rr->rings[qi]);
+			if (now_ms() - t0 > destroy_max)
+				destroy_max = now_ms() - t0;
 			const blkif_back_ring_t *b = &rr->rings[qi].ring;
 			CHECK(b->rsp_prod_pvt == b->req_cons, "cycle %u queue %u: %u requests taken, %u answered when "
 			      "destroy returned", cycle, qi, b->req_cons, b->rsp_prod_pvt);
@@ -524,9 +527,10 @@ static void test_ring_cycles(struct unit *u, const void *arg)
 	CHECK(rr->stats_reads > 0, "the stats thread never read");
 	CHECK(unbind_max <= UNBIND_MAX_MS, "an event channel's unbind took %lld ms with the guest kicking (it waits "
 	      "for every Dom0 callback of the domain to end, not just its port's)", unbind_max);
-	printf("# %s: %u cycles, %llu responses, %llu + %llu events sent, %llu stats reads, slowest unbind %lld ms\n",
+	printf("# %s: %u cycles, %llu responses, %llu + %llu events sent, %llu stats reads, slowest unbind %lld ms, "
+	       "slowest destroy %lld ms\n",
 	       u->case_name, cycle, (unsigned long long)answered, (unsigned long long)rr->g.sends,
-	       (unsigned long long)kick.sends, (unsigned long long)rr->stats_reads, unbind_max);
+	       (unsigned long long)kick.sends, (unsigned long long)rr->stats_reads, unbind_max, destroy_max);
 out:
 	hs_set(&rr->stats, GUEST_EXIT);
 	pthread_join(rr->stats_thread, NULL);
