@@ -222,6 +222,7 @@ void blkback_uring_queue(struct blkback_ring *r, struct blkback_req *q);   /* on
 int blkback_uring_submit(struct blkback_ring *r);
 int blkback_uring_failed(const struct blkback_ring *r);    /* 0, or the submit failure's -errno */
 unsigned int blkback_uring_in_kernel(const struct blkback_ring *r);  /* operations not completed */
+unsigned int blkback_uring_queued(const struct blkback_ring *r);     /* not yet handed to the kernel */
 /* Completions finished; `wait` blocks for one if the kernel has any. */
 unsigned int blkback_uring_reap(struct blkback_ring *r, bool wait);
 /* Tests only: every later io_uring_submit fails with e (a -errno), as a refusing kernel would. */

@@ -896,8 +896,33 @@ struct ring_poller_stats blkback_ring_poller_stats(const struct blkback_ring *r)
 
 /* io_uring's completions are reaped by whoever drains: nobody else is left to.  After a failure,
  * only what the kernel still has: the pool's drain does the rest. */
+/* Requests taken but neither in the kernel nor queued for it: none should be, but a drain must not
+ * spin on them.  Waits a little for someone to answer them (the idle condition), saying so once a
+ * while; they are this ring's, so teardown cannot go on without them. */
+static void wait_unaccounted(struct blkback_ring *r, unsigned int *waited_ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += 10 * 1000 * 1000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&r->lock);
+	unsigned int out = r->inflight;
+	pthread_cond_timedwait(&r->idle, &r->lock, &until);
+	pthread_mutex_unlock(&r->lock);
+	*waited_ms += 10;
+	if (*waited_ms % 5000 == 0)
+		LOG("%s: drain: %u requests taken are neither in io_uring nor queued for it after %u ms", r->name,
+		    out, *waited_ms);
+}
+
 static void drain_uring(struct blkback_ring *r)
 {
+	unsigned int waited_ms = 0;
+
 	for (;;) {
 		if (r->engine == BLKBACK_ENGINE_URING) {
 			blkback_uring_submit(r);
@@ -912,8 +937,10 @@ static void drain_uring(struct blkback_ring *r)
 		unsigned int out = r->inflight;
 		bool held = r->held != NULL;
 		pthread_mutex_unlock(&r->lock);
-		if (out > (held ? 1u : 0u))
+		if (out > (held ? 1u : 0u) && (blkback_uring_in_kernel(r) || blkback_uring_queued(r)))
 			blkback_uring_reap(r, true);
+		else if (out > (held ? 1u : 0u))
+			wait_unaccounted(r, &waited_ms);
 		else if (held)
 			release_held(r);
 		else

@@ -226,6 +226,11 @@ unsigned int blkback_uring_in_kernel(const struct blkback_ring *r)
 	return r->uring ? r->uring->in_kernel : 0;
 }
 
+unsigned int blkback_uring_queued(const struct blkback_ring *r)
+{
+	return r->uring ? r->uring->n_pending : 0;
+}
+
 void blkback_uring_fail_submits(struct blkback_ring *r, int e)
 {
 	if (r->uring)
