@@ -95,6 +95,13 @@ static void mark_broken(struct netback_ring *r, const char *ring, RING_IDX prod,
 	r->broken = true;
 }
 
+/* The counters: written by the queue's thread only, read by the main thread's stats lines (relaxed
+ * loads), so single-writer relaxed stores suffice. */
+static void stat_add(uint64_t *counter, uint64_t n)
+{
+	__atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED);
+}
+
 void netback_ring_init(struct netback_ring *r, const struct netback_ring_params *p)
 {
 	netif_tx_sring_t *txs = p->tx_page;
@@ -256,14 +263,14 @@ enum netback_work netback_ring_tx(struct netback_ring *r, unsigned int budget)
 				bool vnet = r->feat.vnet_hdr;
 				ssize_t w = writev(r->tap_fd, iov + !vnet, 2 - !vnet);
 				if (w == (ssize_t)(len + (vnet ? sizeof(vh) : 0))) {
-					r->st.tx_packets++;
-					r->st.tx_bytes += len;
+					stat_add(&r->st.tx_packets, 1);
+					stat_add(&r->st.tx_bytes, len);
 				} else {
 					status = NETIF_RSP_DROPPED;
-					r->st.tx_drops++;
+					stat_add(&r->st.tx_drops, 1);
 				}
 			} else {
-				r->st.tx_errors++;
+				stat_add(&r->st.tx_errors, 1);
 			}
 			r->tx.req_cons = idx;
 			tx_respond(r, slots, n, status);
@@ -272,7 +279,7 @@ enum netback_work netback_ring_tx(struct netback_ring *r, unsigned int budget)
 		RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&r->tx, notify);
 		if (notify) {
 			evtchn_dom0_send(r->dom, r->tx_port);
-			r->st.tx_notifies++;
+			stat_add(&r->st.tx_notifies, 1);
 		}
 		if (used >= budget)
 			return NETBACK_MORE;
@@ -325,7 +332,7 @@ static void rx_deliver(struct netback_ring *r, unsigned int need)
 			if (i != extra_at)
 				gnttab_unmap(&maps[i]);
 		rx_error_slots(r, need);
-		r->st.rx_errors++;
+		stat_add(&r->st.rx_errors, 1);
 		return;
 	}
 	size_t at = 0;
@@ -351,8 +358,8 @@ static void rx_deliver(struct netback_ring *r, unsigned int need)
 		*rsp = (netif_rx_response_t){ .id = reqs[i].id, .offset = 0, .flags = flags, .status = (int16_t)chunk };
 	}
 	r->rx.req_cons += need;
-	r->st.rx_packets++;
-	r->st.rx_bytes += r->rx_pending;
+	stat_add(&r->st.rx_packets, 1);
+	stat_add(&r->st.rx_bytes, r->rx_pending);
 }
 
 /* One frame from the TAP into rx_buf (and rx_vhdr, rx_meta): its length; 0 when the TAP is empty;
@@ -368,17 +375,17 @@ static ssize_t rx_read(struct netback_ring *r)
 	if (n <= 0)
 		return 0;                          /* EAGAIN: the TAP is empty */
 	if (vnet && (size_t)n < sizeof(r->rx_vhdr)) {
-		r->st.rx_drops++;
+		stat_add(&r->st.rx_drops, 1);
 		return -1;
 	}
 	n -= vnet ? (ssize_t)sizeof(r->rx_vhdr) : 0;
 	if (!n || (size_t)n > NETBACK_MAX_FRAME || (!r->feat.rx_sg && (size_t)n > PAGE)) {
-		r->st.rx_drops++;                  /* no way to hand it over */
+		stat_add(&r->st.rx_drops, 1);                  /* no way to hand it over */
 		return -1;
 	}
 	if (netback_rx_offload(r->rx_buf, (size_t)n, &r->rx_vhdr, &r->feat, &r->rx_meta, why, sizeof(why))) {
 		guest_error(r, "rx frame of %zd bytes from the TAP dropped: %s", n, why);
-		r->st.rx_drops++;
+		stat_add(&r->st.rx_drops, 1);
 		return -1;
 	}
 	return n;
@@ -430,7 +437,7 @@ enum netback_work netback_ring_rx(struct netback_ring *r, unsigned int budget)
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&r->rx, notify);
 	if (notify) {
 		evtchn_dom0_send(r->dom, r->rx_port);
-		r->st.rx_notifies++;
+		stat_add(&r->st.rx_notifies, 1);
 	}
 	return result;
 }
