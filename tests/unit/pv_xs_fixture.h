@@ -51,7 +51,7 @@ struct pv_xs_fixture {
 struct pv_xs_options {
 	const char *tag;             /* names the run directory /tmp/<tag>.XXXXXX and the memfd */
 	const char *domain;          /* the domain's name */
-	const char *skip_as;         /* the skip line's name; NULL: the running case's */
+	const char *skip_as;         /* set up outside a case: the skip line's name; NULL: the running case skips */
 	unsigned int poll_us;        /* params.backend_poll_us */
 	uint64_t grant_table_gfn;    /* where the guest's grant table goes; 0: none */
 	bool client;                 /* open Dom0's client as f->xs */
@@ -210,8 +210,11 @@ static inline bool pv_xs_setup(struct unit *u, struct pv_xs_fixture *f, const st
 
 	memset(f, 0, sizeof(*f));
 	if (!find_xenstored(xenstored, sizeof(xenstored))) {
-		printf("skip - %s: no xenstored binary beside the tests (build it, or set XENITH_XENSTORED)\n",
-		       o->skip_as ? o->skip_as : u->case_name);
+		if (o->skip_as)       /* set up outside any case (from main) */
+			printf("skip - %s: no xenstored binary beside the tests (build it, or set "
+			       "XENITH_XENSTORED)\n", o->skip_as);
+		else
+			unit_skip(u, "no xenstored binary beside the tests (build it, or set XENITH_XENSTORED)");
 		return false;
 	}
 	snprintf(f->dir, sizeof(f->dir), "/tmp/%s.XXXXXX", o->tag);

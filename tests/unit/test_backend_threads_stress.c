@@ -634,7 +634,7 @@ static bool fixture_start(struct unit *u, struct fixture *f)
 
 	memset(f, 0, sizeof(*f));
 	if (!find_xenstored(f->xenstored, sizeof(f->xenstored))) {
-		printf("skip - %s: no xenstored binary beside the tests\n", u->case_name);
+		unit_skip(u, "no xenstored binary beside the tests");
 		return false;
 	}
 	snprintf(f->dir, sizeof(f->dir), "/tmp/blk-stress.XXXXXX");

@@ -76,8 +76,7 @@ static char *store_read(struct fixture *f, const char *path)
 
 static bool setup(struct unit *u, struct fixture *f)
 {
-	static const struct pv_xs_options hotplug = { .tag = "nb-hotplug", .domain = "hotplugtest",
-						      .skip_as = "netback-hotplug" };
+	static const struct pv_xs_options hotplug = { .tag = "nb-hotplug", .domain = "hotplugtest" };
 	static const char *const names[] = { "slow", "failing", "hang" };
 
 	memset(f, 0, sizeof(*f));

@@ -135,8 +135,7 @@ static char *store_read(struct fixture *f, const char *path)
 
 static bool setup(struct unit *u, struct fixture *f)
 {
-	static const struct pv_xs_options link_test = { .tag = "xs-link", .domain = "linktest",
-							.skip_as = "xenstore-link" };
+	static const struct pv_xs_options link_test = { .tag = "xs-link", .domain = "linktest" };
 
 	memset(f, 0, sizeof(*f));
 	if (!pv_xs_setup(u, &f->x, &link_test))
