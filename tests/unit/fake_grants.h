@@ -35,6 +35,25 @@ static inline void fake_grant(struct domain *d, uint64_t table_gfn, grant_ref_t 
 	e->flags = GTF_permit_access | (readonly ? GTF_readonly : 0);
 }
 
+/* Grants the `n` frames from `gfn` on to Dom0, as refs `ref` on. */
+static inline void fake_grant_pages(struct domain *d, uint64_t table_gfn, grant_ref_t ref, uint64_t gfn,
+				    unsigned int n, bool readonly)
+{
+	for (unsigned int i = 0; i < n; i++)
+		fake_grant(d, table_gfn, ref + i, gfn + i, readonly);
+}
+
+/* A one-vCPU domain with its grant table at `table_gfn` and `n` frames from `gfn` on granted to Dom0
+ * read-write as refs `ref` on: the frontend's data pages. */
+static inline struct domain *fake_domain_granting(uint64_t table_gfn, grant_ref_t ref, uint64_t gfn, unsigned int n)
+{
+	struct domain *d = fake_domain_new(1);
+
+	fake_grant_table_at(d, table_gfn);
+	fake_grant_pages(d, table_gfn, ref, gfn, n, false);
+	return d;
+}
+
 /* A port of the guest's, unbound, for Dom0 to bind; aborts when refused. */
 static inline evtchn_port_t fake_unbound_port(struct domain *d)
 {

@@ -11,103 +11,32 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "backends/blkback.h"
-#include "fake_domain.h"
+#include "blkif_front_rig.h"
 #include "unit.h"
 
-#define TABLE_GFN 0x300ull
-#define RING_GFN 0x310ull
-#define DATA_GFN 0x400ull          /* data page i at DATA_GFN + i, granted as ref DATA_REF + i */
+#define DATA_GFN BLKIF_RIG_DATA_GFN /* data page i at DATA_GFN + i, granted as ref DATA_REF + i */
+#define DATA_REF BLKIF_RIG_DATA_REF
 #define SPARE_GFN 0x500ull         /* a page no grant names at first */
-#define RING_REF 1
-#define DATA_REF 10
 #define DATA_PAGES 48
 #define DISK_SECTORS 2048          /* a 1 MiB image */
 
-struct rig {
-	struct domain *d;
-	blkif_front_ring_t front;
-	struct blkback_ring *r;
-	char path[64];
-	int fd;
-};
-
-static grant_entry_v1_t *entry(struct domain *d, grant_ref_t ref)
-{
-	return (grant_entry_v1_t *)fake_gpa(d, TABLE_GFN << 12) + ref;
-}
-
-static void grant(struct domain *d, grant_ref_t ref, uint64_t gfn, bool readonly)
-{
-	grant_entry_v1_t *e = entry(d, ref);
-	e->domid = 0;
-	e->frame = (uint32_t)gfn;
-	e->flags = GTF_permit_access | (readonly ? GTF_readonly : 0);
-}
-
-static uint8_t *page_at(struct rig *g, uint64_t gfn) { return fake_gpa(g->d, gfn << 12); }
-static uint8_t *data_page(struct rig *g, unsigned int i) { return page_at(g, DATA_GFN + i); }
-static unsigned int pins(struct rig *g, unsigned int i) { return g->d->xen.pins[DATA_REF + i].readers; }
+static uint8_t *page_at(struct blkif_rig *g, uint64_t gfn) { return fake_gpa(g->d, gfn << 12); }
+static unsigned int pins(struct blkif_rig *g, unsigned int i) { return g->d->xen.pins[DATA_REF + i].readers; }
 
 /* persistent: the table's size, 0 for a ring that did not negotiate the feature. */
-static struct rig *rig_new(unsigned int persistent)
+static struct blkif_rig *rig_new(unsigned int persistent)
 {
-	struct rig *g = calloc(1, sizeof(*g));
-	struct xen_add_to_physmap x = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table, .idx = 0, .gpfn = TABLE_GFN };
-
-	g->d = fake_domain_new(1);
-	if (fake_op(g->d, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, &x, sizeof(x)))
-		abort();
-	blkif_sring_t *s = fake_gpa(g->d, RING_GFN << 12);
-	SHARED_RING_INIT(s);
-	FRONT_RING_INIT(&g->front, s, 4096);
-	grant(g->d, RING_REF, RING_GFN, false);
-	for (unsigned int i = 0; i < DATA_PAGES; i++)
-		grant(g->d, DATA_REF + i, DATA_GFN + i, false);
-	snprintf(g->path, sizeof(g->path), "/tmp/blkback-pgnt-XXXXXX");
-	g->fd = mkstemp(g->path);
-	if (g->fd < 0 || ftruncate(g->fd, DISK_SECTORS * 512))
-		abort();
-	struct blkback_target t = { .fd = g->fd, .sectors = DISK_SECTORS, .discard = true };
-	g->r = calloc(1, sizeof(*g->r));
-	if (blkback_ring_init(g->r, g->d, "vbd7.51712 (xvda)", s, 1, 0, &t, -1, BLKBACK_ENGINE_THREADS))
-		abort();
-	if (persistent && blkback_ring_persistent(g->r, persistent))
-		abort();
-	return g;
-}
-
-static void rig_free(struct rig *g)
-{
-	blkback_ring_destroy(g->r);      /* a second destroy does nothing */
-	free(g->r);
-	close(g->fd);
-	unlink(g->path);
-	fake_domain_free(g->d);
-	free(g);
-}
-
-static blkif_request_t *put(struct rig *g, uint8_t op, uint64_t id, uint64_t sector, unsigned int nsegs)
-{
-	blkif_request_t *q = RING_GET_REQUEST(&g->front, g->front.req_prod_pvt++);
-	memset(q, 0, sizeof(*q));
-	q->operation = op;
-	q->nr_segments = (uint8_t)nsegs;
-	q->id = id;
-	q->sector_number = sector;
-	return q;
-}
-
-static void seg(blkif_request_t *q, unsigned int i, grant_ref_t gref, uint8_t first, uint8_t last)
-{
-	q->seg[i] = (struct blkif_request_segment){ .gref = gref, .first_sect = first, .last_sect = last };
+	return blkif_rig_new(&(struct blkif_rig_options){ .tag = "blkback-pgnt", .sectors = DISK_SECTORS,
+							  .data_pages = DATA_PAGES, .discard = true,
+							  .persistent = persistent != 0,
+							  .persistent_grants = persistent,
+							  .engine = BLKBACK_ENGINE_THREADS });
 }
 
 /* Pushes what was put and serves until the ring is idle, the workers done. */
-static void run(struct rig *g)
+static void run(struct blkif_rig *g)
 {
-	int notify;
-	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&g->front, notify);
-	(void)notify;
+	blkif_rig_push(g);
 	for (int i = 0; i < 1000; i++) {
 		enum blkback_work w = blkback_ring_serve(g->r, 64);
 		blkback_ring_drain(g->r);
@@ -117,7 +46,7 @@ static void run(struct rig *g)
 }
 
 /* The one response to a lone request: its status (99 when there is none). */
-static int one_status(struct unit *u, struct rig *g, uint64_t id)
+static int one_status(struct unit *u, struct blkif_rig *g, uint64_t id)
 {
 	CHECK_INT(g->front.sring->rsp_prod - g->front.rsp_cons, 1);
 	if (g->front.sring->rsp_prod == g->front.rsp_cons)
@@ -128,28 +57,22 @@ static int one_status(struct unit *u, struct rig *g, uint64_t id)
 	return s.status;
 }
 
-static void fill(uint8_t *p, size_t n, uint8_t seed)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(seed + i * 31 + (i >> 9));
-}
-
 /* A whole page written from data page i to `sector`, then read back into data page j. */
-static int write_page(struct unit *u, struct rig *g, unsigned int i, uint64_t sector, uint64_t id)
+static int write_page(struct unit *u, struct blkif_rig *g, unsigned int i, uint64_t sector, uint64_t id)
 {
-	seg(put(g, BLKIF_OP_WRITE, id, sector, 1), 0, DATA_REF + i, 0, 7);
+	blkif_rig_seg(blkif_rig_put(g, BLKIF_OP_WRITE, id, sector, 1), 0, DATA_REF + i, 0, 7);
 	run(g);
 	return one_status(u, g, id);
 }
 
-static int read_page(struct unit *u, struct rig *g, unsigned int j, uint64_t sector, uint64_t id)
+static int read_page(struct unit *u, struct blkif_rig *g, unsigned int j, uint64_t sector, uint64_t id)
 {
-	seg(put(g, BLKIF_OP_READ, id, sector, 1), 0, DATA_REF + j, 0, 7);
+	blkif_rig_seg(blkif_rig_put(g, BLKIF_OP_READ, id, sector, 1), 0, DATA_REF + j, 0, 7);
 	run(g);
 	return one_status(u, g, id);
 }
 
-static bool file_holds(struct rig *g, uint64_t sector, const uint8_t *want, size_t len)
+static bool file_holds(struct blkif_rig *g, uint64_t sector, const uint8_t *want, size_t len)
 {
 	uint8_t got[4096];
 	return len <= sizeof(got) && pread(g->fd, got, len, (off_t)(sector * 512)) == (ssize_t)len &&
@@ -158,108 +81,110 @@ static bool file_holds(struct rig *g, uint64_t sector, const uint8_t *want, size
 
 static void test_on_reuses(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new(BLKBACK_MAX_PERSISTENT_GRANTS);
+	struct blkif_rig *g = rig_new(BLKBACK_MAX_PERSISTENT_GRANTS);
 	uint8_t want[4096];
 	(void)arg;
 
-	fill(data_page(g, 0), 4096, 1);
-	memcpy(want, data_page(g, 0), 4096);
+	blkif_rig_fill(blkif_rig_data(g, 0), 4096, 1);
+	memcpy(want, blkif_rig_data(g, 0), 4096);
 	CHECK_INT(write_page(u, g, 0, 16, 1), BLKIF_RSP_OKAY);
 	CHECK(file_holds(g, 16, want, 4096), "the write did not reach the file");
 	struct blkback_persistent_stats s = blkback_ring_persistent_stats(g->r);
 	CHECK(s.kept == 1 && s.maps == 1 && s.hits == 0, "after one request: kept %u maps %llu hits %llu", s.kept,
 	      (unsigned long long)s.maps, (unsigned long long)s.hits);
 	CHECK_INT(pins(g, 0), 1);
-	CHECK(entry(g->d, DATA_REF)->flags & GTF_reading, "a kept grant is not marked in use");
+	CHECK(blkif_rig_entry(g->d, DATA_REF)->flags & GTF_reading, "a kept grant is not marked in use");
 	/* The same grant, the other way: nothing new mapped, the data right. */
-	memset(data_page(g, 0), 0, 4096);
+	memset(blkif_rig_data(g, 0), 0, 4096);
 	CHECK_INT(read_page(u, g, 0, 16, 2), BLKIF_RSP_OKAY);
-	CHECK(!memcmp(data_page(g, 0), want, 4096), "the read through a kept grant is wrong");
+	CHECK(!memcmp(blkif_rig_data(g, 0), want, 4096), "the read through a kept grant is wrong");
 	s = blkback_ring_persistent_stats(g->r);
 	CHECK(s.kept == 1 && s.maps == 1 && s.hits == 1, "after the second: kept %u maps %llu hits %llu", s.kept,
 	      (unsigned long long)s.maps, (unsigned long long)s.hits);
 	CHECK_INT(pins(g, 0), 1);
 	/* New data in the kept page reaches the file: the mapping is the guest's page, not a copy. */
-	fill(data_page(g, 0), 4096, 99);
+	blkif_rig_fill(blkif_rig_data(g, 0), 4096, 99);
 	CHECK_INT(write_page(u, g, 0, 24, 3), BLKIF_RSP_OKAY);
-	CHECK(file_holds(g, 24, data_page(g, 0), 4096), "the second write through a kept grant is wrong");
+	CHECK(file_holds(g, 24, blkif_rig_data(g, 0), 4096), "the second write through a kept grant is wrong");
 	/* Two segments of one request on the same kept grant, halves of the page. */
-	blkif_request_t *q = put(g, BLKIF_OP_READ, 4, 16, 2);
-	seg(q, 0, DATA_REF + 1, 0, 3);
-	seg(q, 1, DATA_REF + 1, 4, 7);
+	blkif_request_t *q = blkif_rig_put(g, BLKIF_OP_READ, 4, 16, 2);
+	blkif_rig_seg(q, 0, DATA_REF + 1, 0, 3);
+	blkif_rig_seg(q, 1, DATA_REF + 1, 4, 7);
 	run(g);
 	CHECK_INT(one_status(u, g, 4), BLKIF_RSP_OKAY);
-	CHECK(!memcmp(data_page(g, 1), want, 4096), "two segments on one kept grant read wrong");
+	CHECK(!memcmp(blkif_rig_data(g, 1), want, 4096), "two segments on one kept grant read wrong");
 	s = blkback_ring_persistent_stats(g->r);
 	CHECK(s.kept == 2 && s.maps == 2 && s.hits == 3, "kept %u maps %llu hits %llu", s.kept,
 	      (unsigned long long)s.maps, (unsigned long long)s.hits);
 	CHECK_INT(pins(g, 1), 1);
-	rig_free(g);
+	blkif_rig_free(g);
 }
 
 static void test_off_maps_per_request(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new(0);
+	struct blkif_rig *g = rig_new(0);
 	(void)arg;
 
-	fill(data_page(g, 0), 4096, 5);
+	blkif_rig_fill(blkif_rig_data(g, 0), 4096, 5);
 	CHECK_INT(write_page(u, g, 0, 0, 1), BLKIF_RSP_OKAY);
 	CHECK_INT(pins(g, 0), 0);
-	CHECK(!(entry(g->d, DATA_REF)->flags & (GTF_reading | GTF_writing)), "grant still in use after the response");
+	CHECK(!(blkif_rig_entry(g->d, DATA_REF)->flags & (GTF_reading | GTF_writing)),
+	      "grant still in use after the response");
 	CHECK_INT(read_page(u, g, 2, 0, 2), BLKIF_RSP_OKAY);
-	CHECK(!memcmp(data_page(g, 2), data_page(g, 0), 4096), "read back wrong");
+	CHECK(!memcmp(blkif_rig_data(g, 2), blkif_rig_data(g, 0), 4096), "read back wrong");
 	CHECK_INT(pins(g, 2), 0);
 	struct blkback_persistent_stats s = blkback_ring_persistent_stats(g->r);
 	CHECK(!s.kept && !s.maps && !s.hits, "a ring without the feature kept grants: %u", s.kept);
-	rig_free(g);
+	blkif_rig_free(g);
 }
 
 /* A table of two: the third and fourth grants are mapped per request, and all four carry data. */
 static void test_full_table(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new(2);
+	struct blkif_rig *g = rig_new(2);
 	(void)arg;
 
 	for (unsigned int i = 0; i < 4; i++)
-		fill(data_page(g, i), 4096, (uint8_t)(i * 7 + 1));
-	blkif_request_t *q = put(g, BLKIF_OP_WRITE, 1, 64, 4);
+		blkif_rig_fill(blkif_rig_data(g, i), 4096, (uint8_t)(i * 7 + 1));
+	blkif_request_t *q = blkif_rig_put(g, BLKIF_OP_WRITE, 1, 64, 4);
 	for (unsigned int i = 0; i < 4; i++)
-		seg(q, i, DATA_REF + i, 0, 7);
+		blkif_rig_seg(q, i, DATA_REF + i, 0, 7);
 	run(g);
 	CHECK_INT(one_status(u, g, 1), BLKIF_RSP_OKAY);
 	for (unsigned int i = 0; i < 4; i++)
-		CHECK(file_holds(g, 64 + i * 8, data_page(g, i), 4096), "page %u not in the file", i);
+		CHECK(file_holds(g, 64 + i * 8, blkif_rig_data(g, i), 4096), "page %u not in the file", i);
 	CHECK(pins(g, 0) == 1 && pins(g, 1) == 1, "the table's two are not kept: %u %u", pins(g, 0), pins(g, 1));
 	CHECK(pins(g, 2) == 0 && pins(g, 3) == 0, "grants beyond the table still mapped: %u %u", pins(g, 2), pins(g, 3));
 	/* Read back into the overflow grants: per request again, right. */
-	q = put(g, BLKIF_OP_READ, 2, 64, 2);
-	seg(q, 0, DATA_REF + 2, 0, 7);
-	seg(q, 1, DATA_REF + 3, 0, 7);
-	memcpy(data_page(g, 10), data_page(g, 0), 4096);
-	memcpy(data_page(g, 11), data_page(g, 1), 4096);
+	q = blkif_rig_put(g, BLKIF_OP_READ, 2, 64, 2);
+	blkif_rig_seg(q, 0, DATA_REF + 2, 0, 7);
+	blkif_rig_seg(q, 1, DATA_REF + 3, 0, 7);
+	memcpy(blkif_rig_data(g, 10), blkif_rig_data(g, 0), 4096);
+	memcpy(blkif_rig_data(g, 11), blkif_rig_data(g, 1), 4096);
 	run(g);
 	CHECK_INT(one_status(u, g, 2), BLKIF_RSP_OKAY);
-	CHECK(!memcmp(data_page(g, 2), data_page(g, 10), 4096) && !memcmp(data_page(g, 3), data_page(g, 11), 4096),
+	CHECK(!memcmp(blkif_rig_data(g, 2), blkif_rig_data(g, 10), 4096) &&
+	      !memcmp(blkif_rig_data(g, 3), blkif_rig_data(g, 11), 4096),
 	      "read into grants beyond the table wrong");
 	struct blkback_persistent_stats s = blkback_ring_persistent_stats(g->r);
 	CHECK(s.kept == 2 && s.maps == 2, "kept %u maps %llu", s.kept, (unsigned long long)s.maps);
 	CHECK(pins(g, 2) == 0 && pins(g, 3) == 0, "overflow grants kept after the read");
-	rig_free(g);
+	blkif_rig_free(g);
 }
 
 /* Many grants through direct and indirect requests, in flight together; destroy gives them all
  * back.  The indirect page itself is mapped per request. */
 static void test_destroy_releases(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new(BLKBACK_MAX_PERSISTENT_GRANTS);
+	struct blkif_rig *g = rig_new(BLKBACK_MAX_PERSISTENT_GRANTS);
 	(void)arg;
 
 	for (unsigned int i = 0; i < 32; i++)
-		fill(data_page(g, i), 4096, (uint8_t)i);
-	struct blkif_request_segment *segs = (struct blkif_request_segment *)data_page(g, 40);
+		blkif_rig_fill(blkif_rig_data(g, i), 4096, (uint8_t)i);
+	struct blkif_request_segment *segs = (struct blkif_request_segment *)blkif_rig_data(g, 40);
 	for (unsigned int i = 0; i < 32; i++)
 		segs[i] = (struct blkif_request_segment){ .gref = DATA_REF + i, .first_sect = 0, .last_sect = 7 };
-	blkif_request_indirect_t *ind = (blkif_request_indirect_t *)put(g, BLKIF_OP_INDIRECT, 0, 0, 0);
+	blkif_request_indirect_t *ind = (blkif_request_indirect_t *)blkif_rig_put(g, BLKIF_OP_INDIRECT, 0, 0, 0);
 	ind->indirect_op = BLKIF_OP_WRITE;
 	ind->nr_segments = 32;
 	ind->id = 1;
@@ -269,44 +194,44 @@ static void test_destroy_releases(struct unit *u, const void *arg)
 	CHECK_INT(one_status(u, g, 1), BLKIF_RSP_OKAY);
 	/* A ring's worth of reads on the same eight grants, all in flight at once. */
 	for (unsigned int k = 0; k < 30; k++)
-		seg(put(g, BLKIF_OP_READ, 100 + k, (k % 32) * 8, 1), 0, DATA_REF + 32 + k % 8, 0, 7);
+		blkif_rig_seg(blkif_rig_put(g, BLKIF_OP_READ, 100 + k, (k % 32) * 8, 1), 0, DATA_REF + 32 + k % 8, 0, 7);
 	run(g);
 	unsigned int ok = 0;
 	while (g->front.rsp_cons != g->front.sring->rsp_prod)
 		ok += RING_GET_RESPONSE(&g->front, g->front.rsp_cons++)->status == BLKIF_RSP_OKAY;
 	CHECK_INT(ok, 30);
 	for (unsigned int i = 0; i < 32; i++)
-		CHECK(file_holds(g, i * 8, data_page(g, i), 4096), "page %u not in the file", i);
+		CHECK(file_holds(g, i * 8, blkif_rig_data(g, i), 4096), "page %u not in the file", i);
 	struct blkback_persistent_stats s = blkback_ring_persistent_stats(g->r);
 	CHECK(s.kept == 40 && s.maps == 40, "kept %u maps %llu (32 written, 8 read)", s.kept, (unsigned long long)s.maps);
 	for (unsigned int i = 0; i < 40; i++)
 		CHECK(pins(g, i) == 1, "grant %u: %u pins while kept and idle", i, pins(g, i));
 	CHECK_INT(pins(g, 40), 0);
-	blkback_ring_destroy(g->r);
+	blkback_ring_destroy(g->r);      /* blkif_rig_free's second destroy does nothing */
 	for (unsigned int i = 0; i < 41; i++) {
 		CHECK(pins(g, i) == 0, "grant %u still pinned after destroy", i);
-		CHECK(!(entry(g->d, DATA_REF + i)->flags & (GTF_reading | GTF_writing)), "grant %u still in use", i);
+		CHECK(!(blkif_rig_entry(g->d, DATA_REF + i)->flags & (GTF_reading | GTF_writing)), "grant %u still in use", i);
 	}
 	CHECK(!g->r->pgnts, "the table outlived its ring");
-	rig_free(g);
+	blkif_rig_free(g);
 }
 
 /* A frontend that changes a grant we keep: each row changes it after one good request, then asks
  * again; the answer is what mapping it afresh gives, and the kept mapping is given up. */
 struct change {
 	const char *name;
-	void (*change)(struct rig *g);
+	void (*change)(struct blkif_rig *g);
 	uint8_t op;
 	int16_t status;
 };
 
-static void revoke_grant(struct rig *g) { entry(g->d, DATA_REF)->flags = 0; }
-static void other_domid(struct rig *g) { entry(g->d, DATA_REF)->domid = 3; }
-static void to_readonly(struct rig *g) { entry(g->d, DATA_REF)->flags |= GTF_readonly; }
-static void other_frame(struct rig *g) { entry(g->d, DATA_REF)->frame = (uint32_t)SPARE_GFN; }
-static void type_transfer(struct rig *g)
+static void revoke_grant(struct blkif_rig *g) { blkif_rig_entry(g->d, DATA_REF)->flags = 0; }
+static void other_domid(struct blkif_rig *g) { blkif_rig_entry(g->d, DATA_REF)->domid = 3; }
+static void to_readonly(struct blkif_rig *g) { blkif_rig_entry(g->d, DATA_REF)->flags |= GTF_readonly; }
+static void other_frame(struct blkif_rig *g) { blkif_rig_entry(g->d, DATA_REF)->frame = (uint32_t)SPARE_GFN; }
+static void type_transfer(struct blkif_rig *g)
 {
-	grant_entry_v1_t *e = entry(g->d, DATA_REF);
+	grant_entry_v1_t *e = blkif_rig_entry(g->d, DATA_REF);
 	e->flags = (uint16_t)((e->flags & ~GTF_type_mask) | GTF_accept_transfer);
 }
 
@@ -323,20 +248,20 @@ static const struct change changes[] = {
 static void test_changed_grant(struct unit *u, const void *arg)
 {
 	const struct change *c = arg;
-	struct rig *g = rig_new(BLKBACK_MAX_PERSISTENT_GRANTS);
+	struct blkif_rig *g = rig_new(BLKBACK_MAX_PERSISTENT_GRANTS);
 	uint8_t disk[4096], before[4096];
 
-	fill(disk, sizeof(disk), 42);
+	blkif_rig_fill(disk, sizeof(disk), 42);
 	CHECK_INT(pwrite(g->fd, disk, sizeof(disk), 0), 4096);
-	fill(data_page(g, 0), 4096, 7);
+	blkif_rig_fill(blkif_rig_data(g, 0), 4096, 7);
 	CHECK_INT(read_page(u, g, 0, 0, 1), BLKIF_RSP_OKAY);
 	CHECK_INT(blkback_ring_persistent_stats(g->r).kept, 1);
 	c->change(g);
-	fill(data_page(g, 0), 4096, 9);
+	blkif_rig_fill(blkif_rig_data(g, 0), 4096, 9);
 	memset(page_at(g, SPARE_GFN), 0, 4096);
-	memcpy(before, data_page(g, 0), 4096);
+	memcpy(before, blkif_rig_data(g, 0), 4096);
 	/* A read asks for sector 0 (what the disk holds), a write goes to sector 8 (zeros so far). */
-	seg(put(g, c->op, 2, c->op == BLKIF_OP_READ ? 0 : 8, 1), 0, DATA_REF, 0, 7);
+	blkif_rig_seg(blkif_rig_put(g, c->op, 2, c->op == BLKIF_OP_READ ? 0 : 8, 1), 0, DATA_REF, 0, 7);
 	run(g);
 	CHECK_INT(one_status(u, g, 2), c->status);
 	struct blkback_persistent_stats s = blkback_ring_persistent_stats(g->r);
@@ -346,15 +271,15 @@ static void test_changed_grant(struct unit *u, const void *arg)
 	if (c->status != BLKIF_RSP_OKAY) {
 		uint8_t zero[4096] = { 0 };
 		CHECK(file_holds(g, 8, zero, 4096), "a refused write reached the file");
-		CHECK(!memcmp(data_page(g, 0), before, 4096), "a refused read wrote the old page");
+		CHECK(!memcmp(blkif_rig_data(g, 0), before, 4096), "a refused read wrote the old page");
 	} else if (c->op == BLKIF_OP_READ) {
 		/* Mapped afresh, the grant names the new frame: the data goes there, the old page is left. */
 		CHECK(!memcmp(page_at(g, SPARE_GFN), disk, 4096), "the read did not reach the grant's new frame");
-		CHECK(!memcmp(data_page(g, 0), before, 4096), "the read went to the page we had kept");
+		CHECK(!memcmp(blkif_rig_data(g, 0), before, 4096), "the read went to the page we had kept");
 	} else {
 		CHECK(file_holds(g, 8, before, 4096), "the write from a read-only grant is wrong");
 	}
-	rig_free(g);
+	blkif_rig_free(g);
 }
 
 int main(void)

@@ -11,112 +11,29 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "backends/blkback.h"
-#include "fake_domain.h"
+#include "blkif_front_rig.h"
 #include "unit.h"
 
-#define TABLE_GFN 0x300ull
-#define RING_GFN 0x310ull          /* up to 4 pages */
-#define DATA_GFN 0x400ull          /* data page i at DATA_GFN + i, granted as ref DATA_REF + i */
-#define RING_REF 1                 /* ring page i is RING_REF + i */
-#define DATA_REF 10
+#define DATA_GFN BLKIF_RIG_DATA_GFN /* data page i at DATA_GFN + i, granted as ref DATA_REF + i */
+#define DATA_REF BLKIF_RIG_DATA_REF
 #define DATA_PAGES 64
 #define DISK_SECTORS 2048          /* a 1 MiB image */
 
-struct rig {
-	struct domain *d;
-	blkif_front_ring_t front;
-	struct blkback_ring *r;
-	char path[64];
-	int fd;
-};
-
-static grant_entry_v1_t *entry(struct domain *d, grant_ref_t ref)
-{
-	return (grant_entry_v1_t *)fake_gpa(d, TABLE_GFN << 12) + ref;
-}
-
-static void grant(struct domain *d, grant_ref_t ref, uint64_t gfn, bool readonly)
-{
-	grant_entry_v1_t *e = entry(d, ref);
-	e->domid = 0;
-	e->frame = (uint32_t)gfn;
-	e->flags = GTF_permit_access | (readonly ? GTF_readonly : 0);
-}
-
-static uint8_t *data_page(struct rig *g, unsigned int i)
-{
-	return fake_gpa(g->d, (DATA_GFN + i) << 12);
-}
-
 struct rig_opts { bool readonly, no_discard; unsigned int pages; };
 
-static struct rig *rig_make(struct rig_opts o)
+static struct blkif_rig *rig_make(struct rig_opts o)
 {
-	struct rig *g = calloc(1, sizeof(*g));
-	struct xen_add_to_physmap x = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table, .idx = 0, .gpfn = TABLE_GFN };
-	unsigned int pages = o.pages ? o.pages : 1;
-
-	g->d = fake_domain_new(1);
-	if (fake_op(g->d, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, &x, sizeof(x)))
-		abort();
-	blkif_sring_t *s = fake_gpa(g->d, RING_GFN << 12);
-	SHARED_RING_INIT(s);
-	FRONT_RING_INIT(&g->front, s, pages * 4096);
-	for (unsigned int i = 0; i < pages; i++)
-		grant(g->d, RING_REF + i, RING_GFN + i, false);
-	for (unsigned int i = 0; i < DATA_PAGES; i++)
-		grant(g->d, DATA_REF + i, DATA_GFN + i, false);
-	snprintf(g->path, sizeof(g->path), "/tmp/blkback-test-XXXXXX");
-	g->fd = mkstemp(g->path);
-	if (g->fd < 0 || ftruncate(g->fd, DISK_SECTORS * 512))
-		abort();
-	struct blkback_target t = { .fd = g->fd, .sectors = DISK_SECTORS, .readonly = o.readonly,
-				    .discard = !o.no_discard && !o.readonly };
-	g->r = calloc(1, sizeof(*g->r));
-	if (blkback_ring_init(g->r, g->d, "vbd7.51712 (xvda)", s, pages, 0, &t, -1, BLKBACK_ENGINE_THREADS))
-		abort();
-	return g;
+	return blkif_rig_new(&(struct blkif_rig_options){ .tag = "blkback-test", .sectors = DISK_SECTORS,
+							  .data_pages = DATA_PAGES, .ring_pages = o.pages,
+							  .readonly = o.readonly, .discard = !o.no_discard && !o.readonly,
+							  .engine = BLKBACK_ENGINE_THREADS });
 }
 
-static struct rig *rig_new(void) { return rig_make((struct rig_opts){ 0 }); }
-
-static void rig_free(struct rig *g)
-{
-	blkback_ring_destroy(g->r);
-	free(g->r);
-	close(g->fd);
-	unlink(g->path);
-	fake_domain_free(g->d);
-	free(g);
-}
-
-static blkif_request_t *put(struct rig *g, uint8_t op, uint64_t id, uint64_t sector, unsigned int nsegs)
-{
-	blkif_request_t *q = RING_GET_REQUEST(&g->front, g->front.req_prod_pvt++);
-	memset(q, 0, sizeof(*q));
-	q->operation = op;
-	q->nr_segments = (uint8_t)nsegs;
-	q->handle = 0;
-	q->id = id;
-	q->sector_number = sector;
-	return q;
-}
-
-static void seg(blkif_request_t *q, unsigned int i, grant_ref_t gref, uint8_t first, uint8_t last)
-{
-	q->seg[i] = (struct blkif_request_segment){ .gref = gref, .first_sect = first, .last_sect = last };
-}
-
-static void push(struct rig *g)
-{
-	int notify;
-	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&g->front, notify);
-	(void)notify;
-}
+static struct blkif_rig *rig_new(void) { return rig_make((struct rig_opts){ 0 }); }
 
 /* Serves until the ring is idle (or broken), letting the workers finish in between, and arms it
  * as the ring's thread does before it sleeps. */
-static enum blkback_work serve_all(struct rig *g)
+static enum blkback_work serve_all(struct blkif_rig *g)
 {
 	enum blkback_work w = BLKBACK_IDLE;
 
@@ -131,18 +48,18 @@ static enum blkback_work serve_all(struct rig *g)
 	return w;
 }
 
-static unsigned int responses(struct rig *g)
+static unsigned int responses(struct blkif_rig *g)
 {
 	return g->front.sring->rsp_prod - g->front.rsp_cons;
 }
 
-static blkif_response_t rsp(struct rig *g)
+static blkif_response_t rsp(struct blkif_rig *g)
 {
 	return *RING_GET_RESPONSE(&g->front, g->front.rsp_cons++);
 }
 
 /* The one response to a lone request: its status. */
-static int one_status(struct unit *u, struct rig *g, uint64_t id)
+static int one_status(struct unit *u, struct blkif_rig *g, uint64_t id)
 {
 	CHECK_INT(responses(g), 1);
 	if (responses(g) < 1)
@@ -152,197 +69,201 @@ static int one_status(struct unit *u, struct rig *g, uint64_t id)
 	return s.status;
 }
 
-static void fill(uint8_t *p, size_t n, uint8_t seed)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(seed + i * 31 + (i >> 9));
-}
-
-static bool grants_idle(struct rig *g)
+static bool grants_idle(struct blkif_rig *g)
 {
 	for (unsigned int i = 0; i < DATA_PAGES; i++)
-		if (entry(g->d, DATA_REF + i)->flags & (GTF_reading | GTF_writing))
+		if (blkif_rig_entry(g->d, DATA_REF + i)->flags & (GTF_reading | GTF_writing))
 			return false;
 	return true;
 }
 
 static void test_write_read(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new();
+	struct blkif_rig *g = rig_new();
 	uint8_t want[16 * 512], got[sizeof(want)];
 	(void)arg;
 
-	fill(data_page(g, 0), 4096, 1);
-	fill(data_page(g, 1), 4096, 2);
-	fill(data_page(g, 2), 4096, 3);
+	blkif_rig_fill(blkif_rig_data(g, 0), 4096, 1);
+	blkif_rig_fill(blkif_rig_data(g, 1), 4096, 2);
+	blkif_rig_fill(blkif_rig_data(g, 2), 4096, 3);
 	/* 8 + 4 + 1 sectors at sector 10. */
-	blkif_request_t *q = put(g, BLKIF_OP_WRITE, 0x1234, 10, 3);
-	seg(q, 0, DATA_REF, 0, 7);
-	seg(q, 1, DATA_REF + 1, 2, 5);
-	seg(q, 2, DATA_REF + 2, 7, 7);
-	push(g);
+	blkif_request_t *q = blkif_rig_put(g, BLKIF_OP_WRITE, 0x1234, 10, 3);
+	blkif_rig_seg(q, 0, DATA_REF, 0, 7);
+	blkif_rig_seg(q, 1, DATA_REF + 1, 2, 5);
+	blkif_rig_seg(q, 2, DATA_REF + 2, 7, 7);
+	blkif_rig_push(g);
 	CHECK_INT(serve_all(g), BLKBACK_IDLE);
 	CHECK_INT(responses(g), 1);
 	blkif_response_t s = rsp(g);
 	CHECK(s.id == 0x1234 && s.operation == BLKIF_OP_WRITE && s.status == BLKIF_RSP_OKAY,
 	      "response id %#llx op %u status %d", (unsigned long long)s.id, s.operation, s.status);
-	memcpy(want, data_page(g, 0), 4096);
-	memcpy(want + 4096, data_page(g, 1) + 2 * 512, 4 * 512);
-	memcpy(want + 6144, data_page(g, 2) + 7 * 512, 512);
+	memcpy(want, blkif_rig_data(g, 0), 4096);
+	memcpy(want + 4096, blkif_rig_data(g, 1) + 2 * 512, 4 * 512);
+	memcpy(want + 6144, blkif_rig_data(g, 2) + 7 * 512, 512);
 	CHECK_INT(pread(g->fd, got, 13 * 512, 10 * 512), 13 * 512);
 	CHECK(!memcmp(got, want, 13 * 512), "file does not hold what was written");
 	CHECK(grants_idle(g), "a grant is still in use after the response");
 	/* Read it back into other pages, split differently: 5 sectors, then 8. */
-	memset(data_page(g, 5), 0, 4096);
-	memset(data_page(g, 6), 0, 4096);
-	q = put(g, BLKIF_OP_READ, 7, 10, 2);
-	seg(q, 0, DATA_REF + 5, 3, 7);
-	seg(q, 1, DATA_REF + 6, 0, 7);
-	push(g);
+	memset(blkif_rig_data(g, 5), 0, 4096);
+	memset(blkif_rig_data(g, 6), 0, 4096);
+	q = blkif_rig_put(g, BLKIF_OP_READ, 7, 10, 2);
+	blkif_rig_seg(q, 0, DATA_REF + 5, 3, 7);
+	blkif_rig_seg(q, 1, DATA_REF + 6, 0, 7);
+	blkif_rig_push(g);
 	CHECK_INT(serve_all(g), BLKBACK_IDLE);
 	s = rsp(g);
 	CHECK(s.id == 7 && s.operation == BLKIF_OP_READ && s.status == BLKIF_RSP_OKAY, "read: id %llu status %d",
 	      (unsigned long long)s.id, s.status);
-	CHECK(!memcmp(data_page(g, 5) + 3 * 512, want, 5 * 512), "read: first segment wrong");
-	CHECK(!memcmp(data_page(g, 6), want + 5 * 512, 8 * 512), "read: second segment wrong");
-	CHECK(data_page(g, 5)[0] == 0, "read wrote outside its segment");
+	CHECK(!memcmp(blkif_rig_data(g, 5) + 3 * 512, want, 5 * 512), "read: first segment wrong");
+	CHECK(!memcmp(blkif_rig_data(g, 6), want + 5 * 512, 8 * 512), "read: second segment wrong");
+	CHECK(blkif_rig_data(g, 5)[0] == 0, "read wrote outside its segment");
 	struct blkback_stats st = blkback_ring_stats(g->r);
 	CHECK(st.reads == 1 && st.writes == 1 && st.read_bytes == 13 * 512 && st.write_bytes == 13 * 512 && !st.errors,
 	      "stats reads %llu writes %llu rb %llu wb %llu errors %llu", (unsigned long long)st.reads,
 	      (unsigned long long)st.writes, (unsigned long long)st.read_bytes, (unsigned long long)st.write_bytes,
 	      (unsigned long long)st.errors);
 	CHECK(grants_idle(g), "a grant is still in use after the read");
-	rig_free(g);
+	blkif_rig_free(g);
 }
 
 static void test_indirect(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new();
-	uint8_t *indirect = data_page(g, 40);
+	struct blkif_rig *g = rig_new();
+	uint8_t *indirect = blkif_rig_data(g, 40);
 	(void)arg;
 
 	/* 20 full pages through one indirect page (data pages 0..19), then read into 20..39. */
 	for (unsigned int i = 0; i < 20; i++)
-		fill(data_page(g, i), 4096, (uint8_t)(i + 9));
+		blkif_rig_fill(blkif_rig_data(g, i), 4096, (uint8_t)(i + 9));
 	struct blkif_request_segment *segs = (struct blkif_request_segment *)indirect;
 	for (unsigned int i = 0; i < 20; i++)
 		segs[i] = (struct blkif_request_segment){ .gref = DATA_REF + i, .first_sect = 0, .last_sect = 7 };
-	blkif_request_indirect_t *q = (blkif_request_indirect_t *)put(g, BLKIF_OP_INDIRECT, 0, 0, 0);
+	blkif_request_indirect_t *q = (blkif_request_indirect_t *)blkif_rig_put(g, BLKIF_OP_INDIRECT, 0, 0, 0);
 	q->indirect_op = BLKIF_OP_WRITE;
 	q->nr_segments = 20;
 	q->id = 55;
 	q->sector_number = 100;
 	q->indirect_grefs[0] = DATA_REF + 40;
-	push(g);
+	blkif_rig_push(g);
 	serve_all(g);
 	blkif_response_t s = rsp(g);
 	CHECK(s.id == 55 && s.operation == BLKIF_OP_WRITE && s.status == BLKIF_RSP_OKAY,
 	      "indirect write: id %llu op %u status %d", (unsigned long long)s.id, s.operation, s.status);
 	for (unsigned int i = 0; i < 20; i++)
 		segs[i].gref = DATA_REF + 20 + i;
-	q = (blkif_request_indirect_t *)put(g, BLKIF_OP_INDIRECT, 0, 0, 0);
+	q = (blkif_request_indirect_t *)blkif_rig_put(g, BLKIF_OP_INDIRECT, 0, 0, 0);
 	q->indirect_op = BLKIF_OP_READ;
 	q->nr_segments = 20;
 	q->id = 56;
 	q->sector_number = 100;
 	q->indirect_grefs[0] = DATA_REF + 40;
-	push(g);
+	blkif_rig_push(g);
 	serve_all(g);
 	s = rsp(g);
 	CHECK(s.id == 56 && s.operation == BLKIF_OP_READ && s.status == BLKIF_RSP_OKAY, "indirect read: status %d", s.status);
 	for (unsigned int i = 0; i < 20; i++)
-		CHECK(!memcmp(data_page(g, i), data_page(g, 20 + i), 4096), "page %u differs after the round trip", i);
+		CHECK(!memcmp(blkif_rig_data(g, i), blkif_rig_data(g, 20 + i), 4096), "page %u differs after the round trip", i);
 	CHECK(grants_idle(g), "a grant is still in use");
-	rig_free(g);
+	blkif_rig_free(g);
 }
 
 static void test_readonly(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_make((struct rig_opts){ .readonly = true });
+	struct blkif_rig *g = rig_make((struct rig_opts){ .readonly = true });
 	uint8_t before[4096], after[4096];
 	(void)arg;
 
-	fill(before, sizeof(before), 77);
+	blkif_rig_fill(before, sizeof(before), 77);
 	CHECK_INT(pwrite(g->fd, before, sizeof(before), 0), 4096);
-	fill(data_page(g, 0), 4096, 1);
-	blkif_request_t *q = put(g, BLKIF_OP_WRITE, 1, 0, 1);
-	seg(q, 0, DATA_REF, 0, 7);
-	push(g);
+	blkif_rig_fill(blkif_rig_data(g, 0), 4096, 1);
+	blkif_request_t *q = blkif_rig_put(g, BLKIF_OP_WRITE, 1, 0, 1);
+	blkif_rig_seg(q, 0, DATA_REF, 0, 7);
+	blkif_rig_push(g);
 	serve_all(g);
 	CHECK_INT(one_status(u, g, 1), BLKIF_RSP_ERROR);
-	q = put(g, BLKIF_OP_WRITE_BARRIER, 2, 0, 1);
-	seg(q, 0, DATA_REF, 0, 7);
-	push(g);
+	q = blkif_rig_put(g, BLKIF_OP_WRITE_BARRIER, 2, 0, 1);
+	blkif_rig_seg(q, 0, DATA_REF, 0, 7);
+	blkif_rig_push(g);
 	serve_all(g);
 	CHECK_INT(one_status(u, g, 2), BLKIF_RSP_ERROR);
-	blkif_request_discard_t *d = (blkif_request_discard_t *)put(g, BLKIF_OP_DISCARD, 3, 0, 0);
+	blkif_request_discard_t *d = (blkif_request_discard_t *)blkif_rig_put(g, BLKIF_OP_DISCARD, 3, 0, 0);
 	d->nr_sectors = 8;
-	push(g);
+	blkif_rig_push(g);
 	serve_all(g);
 	CHECK(one_status(u, g, 3) < 0, "discard on a read-only disk accepted");
 	CHECK_INT(pread(g->fd, after, sizeof(after), 0), 4096);
 	CHECK(!memcmp(before, after, sizeof(after)), "read-only file changed");
 	/* Reads still work. */
-	q = put(g, BLKIF_OP_READ, 4, 0, 1);
-	seg(q, 0, DATA_REF + 1, 0, 7);
-	push(g);
+	q = blkif_rig_put(g, BLKIF_OP_READ, 4, 0, 1);
+	blkif_rig_seg(q, 0, DATA_REF + 1, 0, 7);
+	blkif_rig_push(g);
 	serve_all(g);
 	CHECK_INT(one_status(u, g, 4), BLKIF_RSP_OKAY);
-	CHECK(!memcmp(data_page(g, 1), before, 4096), "read from a read-only disk wrong");
+	CHECK(!memcmp(blkif_rig_data(g, 1), before, 4096), "read from a read-only disk wrong");
 	CHECK(grants_idle(g), "a grant is still in use");
-	rig_free(g);
+	blkif_rig_free(g);
 }
 
 /* Each row: one bad request (built by fn), answered `status`, the file untouched. */
-struct bad_req { const char *name; void (*build)(struct rig *g); int16_t status; };
+struct bad_req { const char *name; void (*build)(struct blkif_rig *g); int16_t status; };
 
-static void bad_no_segs(struct rig *g) { put(g, BLKIF_OP_WRITE, 9, 0, 0); }
-static void bad_many_segs(struct rig *g)
+/* Request 9, one segment. */
+static void bad_one_seg(struct blkif_rig *g, uint8_t op, uint64_t sector, grant_ref_t gref, uint8_t first, uint8_t last)
 {
-	blkif_request_t *q = put(g, BLKIF_OP_WRITE, 9, 0, 11);
+	blkif_rig_seg(blkif_rig_put(g, op, 9, sector, 1), 0, gref, first, last);
+}
+
+static void bad_no_segs(struct blkif_rig *g) { blkif_rig_put(g, BLKIF_OP_WRITE, 9, 0, 0); }
+static void bad_many_segs(struct blkif_rig *g)
+{
+	blkif_request_t *q = blkif_rig_put(g, BLKIF_OP_WRITE, 9, 0, 11);
 	for (unsigned int i = 0; i < 11; i++)
-		seg(q, i, DATA_REF + i, 0, 0);
+		blkif_rig_seg(q, i, DATA_REF + i, 0, 0);
 	q->nr_segments = 12;          /* the 12th overlaps the next slot's memory: never read */
 }
-static void bad_first_after_last(struct rig *g) { seg(put(g, BLKIF_OP_WRITE, 9, 0, 1), 0, DATA_REF, 5, 4); }
-static void bad_last_past_page(struct rig *g) { seg(put(g, BLKIF_OP_WRITE, 9, 0, 1), 0, DATA_REF, 0, 8); }
-static void bad_past_end(struct rig *g) { seg(put(g, BLKIF_OP_WRITE, 9, DISK_SECTORS - 1, 1), 0, DATA_REF, 0, 1); }
-static void bad_at_end(struct rig *g) { seg(put(g, BLKIF_OP_WRITE, 9, DISK_SECTORS, 1), 0, DATA_REF, 0, 0); }
-static void bad_huge_sector(struct rig *g) { seg(put(g, BLKIF_OP_WRITE, 9, UINT64_MAX - 3, 1), 0, DATA_REF, 0, 7); }
-static void bad_read_past_end(struct rig *g) { seg(put(g, BLKIF_OP_READ, 9, DISK_SECTORS - 4, 1), 0, DATA_REF, 0, 7); }
-static void bad_gref(struct rig *g) { seg(put(g, BLKIF_OP_WRITE, 9, 0, 1), 0, 1999, 0, 7); }
-static void bad_gref_huge(struct rig *g) { seg(put(g, BLKIF_OP_WRITE, 9, 0, 1), 0, 0xffffffffu, 0, 7); }
-static void bad_ungranted(struct rig *g)
+static void bad_first_after_last(struct blkif_rig *g) { bad_one_seg(g, BLKIF_OP_WRITE, 0, DATA_REF, 5, 4); }
+static void bad_last_past_page(struct blkif_rig *g) { bad_one_seg(g, BLKIF_OP_WRITE, 0, DATA_REF, 0, 8); }
+static void bad_past_end(struct blkif_rig *g) { bad_one_seg(g, BLKIF_OP_WRITE, DISK_SECTORS - 1, DATA_REF, 0, 1); }
+static void bad_at_end(struct blkif_rig *g) { bad_one_seg(g, BLKIF_OP_WRITE, DISK_SECTORS, DATA_REF, 0, 0); }
+static void bad_huge_sector(struct blkif_rig *g) { bad_one_seg(g, BLKIF_OP_WRITE, UINT64_MAX - 3, DATA_REF, 0, 7); }
+static void bad_read_past_end(struct blkif_rig *g) { bad_one_seg(g, BLKIF_OP_READ, DISK_SECTORS - 4, DATA_REF, 0, 7); }
+static void bad_gref(struct blkif_rig *g) { bad_one_seg(g, BLKIF_OP_WRITE, 0, 1999, 0, 7); }
+static void bad_gref_huge(struct blkif_rig *g) { bad_one_seg(g, BLKIF_OP_WRITE, 0, 0xffffffffu, 0, 7); }
+static void bad_ungranted(struct blkif_rig *g)
 {
-	entry(g->d, DATA_REF + 1)->flags = 0;
-	blkif_request_t *q = put(g, BLKIF_OP_WRITE, 9, 0, 2);
-	seg(q, 0, DATA_REF, 0, 7);       /* mapped, then released when the second fails */
-	seg(q, 1, DATA_REF + 1, 0, 7);
+	blkif_rig_entry(g->d, DATA_REF + 1)->flags = 0;
+	blkif_request_t *q = blkif_rig_put(g, BLKIF_OP_WRITE, 9, 0, 2);
+	blkif_rig_seg(q, 0, DATA_REF, 0, 7);       /* mapped, then released when the second fails */
+	blkif_rig_seg(q, 1, DATA_REF + 1, 0, 7);
 }
-static void bad_foreign(struct rig *g) { entry(g->d, DATA_REF)->domid = 3; seg(put(g, BLKIF_OP_WRITE, 9, 0, 1), 0, DATA_REF, 0, 7); }
-static void bad_read_into_ro(struct rig *g)
+static void bad_foreign(struct blkif_rig *g)
 {
-	grant(g->d, DATA_REF, DATA_GFN, true);
-	seg(put(g, BLKIF_OP_READ, 9, 0, 1), 0, DATA_REF, 0, 7);
+	blkif_rig_entry(g->d, DATA_REF)->domid = 3;
+	bad_one_seg(g, BLKIF_OP_WRITE, 0, DATA_REF, 0, 7);
 }
-static void bad_unknown_op(struct rig *g) { put(g, 99, 9, 0, 0); }
-static void bad_reserved_op(struct rig *g) { put(g, BLKIF_OP_RESERVED_1, 9, 0, 0); }
-static void bad_discard_past_end(struct rig *g)
+static void bad_read_into_ro(struct blkif_rig *g)
 {
-	blkif_request_discard_t *d = (blkif_request_discard_t *)put(g, BLKIF_OP_DISCARD, 9, DISK_SECTORS - 8, 0);
+	blkif_rig_grant(g->d, DATA_REF, DATA_GFN, true);
+	bad_one_seg(g, BLKIF_OP_READ, 0, DATA_REF, 0, 7);
+}
+static void bad_unknown_op(struct blkif_rig *g) { blkif_rig_put(g, 99, 9, 0, 0); }
+static void bad_reserved_op(struct blkif_rig *g) { blkif_rig_put(g, BLKIF_OP_RESERVED_1, 9, 0, 0); }
+static void bad_discard_past_end(struct blkif_rig *g)
+{
+	blkif_request_discard_t *d = (blkif_request_discard_t *)blkif_rig_put(g, BLKIF_OP_DISCARD, 9, DISK_SECTORS - 8, 0);
 	d->nr_sectors = 9;
 }
-static void bad_discard_wrap(struct rig *g)
+static void bad_discard_wrap(struct blkif_rig *g)
 {
-	blkif_request_discard_t *d = (blkif_request_discard_t *)put(g, BLKIF_OP_DISCARD, 9, 8, 0);
+	blkif_request_discard_t *d = (blkif_request_discard_t *)blkif_rig_put(g, BLKIF_OP_DISCARD, 9, 8, 0);
 	d->nr_sectors = UINT64_MAX - 4;
 }
-static blkif_request_indirect_t *indirect(struct rig *g, uint8_t op, uint16_t nsegs)
+static blkif_request_indirect_t *indirect(struct blkif_rig *g, uint8_t op, uint16_t nsegs)
 {
-	struct blkif_request_segment *segs = (struct blkif_request_segment *)data_page(g, 40);
+	struct blkif_request_segment *segs = (struct blkif_request_segment *)blkif_rig_data(g, 40);
 	for (unsigned int i = 0; i < 40; i++)
 		segs[i] = (struct blkif_request_segment){ .gref = DATA_REF + i, .first_sect = 0, .last_sect = 7 };
-	blkif_request_indirect_t *q = (blkif_request_indirect_t *)put(g, BLKIF_OP_INDIRECT, 9, 0, 0);
+	blkif_request_indirect_t *q = (blkif_request_indirect_t *)blkif_rig_put(g, BLKIF_OP_INDIRECT, 9, 0, 0);
 	q->indirect_op = op;
 	q->nr_segments = nsegs;
 	q->id = 9;
@@ -350,14 +271,14 @@ static blkif_request_indirect_t *indirect(struct rig *g, uint8_t op, uint16_t ns
 	q->indirect_grefs[0] = DATA_REF + 40;
 	return q;
 }
-static void bad_indirect_many(struct rig *g) { indirect(g, BLKIF_OP_WRITE, BLKBACK_MAX_INDIRECT_SEGS + 1); }
-static void bad_indirect_none(struct rig *g) { indirect(g, BLKIF_OP_WRITE, 0); }
-static void bad_indirect_op(struct rig *g) { indirect(g, BLKIF_OP_FLUSH_DISKCACHE, 1); }
-static void bad_indirect_gref(struct rig *g) { indirect(g, BLKIF_OP_WRITE, 4)->indirect_grefs[0] = 1999; }
-static void bad_indirect_seg(struct rig *g)
+static void bad_indirect_many(struct blkif_rig *g) { indirect(g, BLKIF_OP_WRITE, BLKBACK_MAX_INDIRECT_SEGS + 1); }
+static void bad_indirect_none(struct blkif_rig *g) { indirect(g, BLKIF_OP_WRITE, 0); }
+static void bad_indirect_op(struct blkif_rig *g) { indirect(g, BLKIF_OP_FLUSH_DISKCACHE, 1); }
+static void bad_indirect_gref(struct blkif_rig *g) { indirect(g, BLKIF_OP_WRITE, 4)->indirect_grefs[0] = 1999; }
+static void bad_indirect_seg(struct blkif_rig *g)
 {
 	indirect(g, BLKIF_OP_WRITE, 4);
-	((struct blkif_request_segment *)data_page(g, 40))[3].last_sect = 9;
+	((struct blkif_request_segment *)blkif_rig_data(g, 40))[3].last_sect = 9;
 }
 
 static const struct bad_req bad_reqs[] = {
@@ -388,14 +309,14 @@ static const struct bad_req bad_reqs[] = {
 static void test_bad(struct unit *u, const void *arg)
 {
 	const struct bad_req *t = arg;
-	struct rig *g = rig_new();
+	struct blkif_rig *g = rig_new();
 	struct stat before, after;
 
 	for (unsigned int i = 0; i < 40; i++)
-		fill(data_page(g, i), 4096, (uint8_t)i);
+		blkif_rig_fill(blkif_rig_data(g, i), 4096, (uint8_t)i);
 	fstat(g->fd, &before);
 	t->build(g);
-	push(g);
+	blkif_rig_push(g);
 	CHECK_INT(serve_all(g), BLKBACK_IDLE);
 	CHECK_INT(one_status(u, g, 9), t->status);
 	CHECK(!g->r->broken, "a bad request must not break the ring");
@@ -406,29 +327,29 @@ static void test_bad(struct unit *u, const void *arg)
 	      (long long)after.st_size, (long long)before.st_blocks, (long long)after.st_blocks);
 	CHECK(grants_idle(g), "a grant is still in use after the error");
 	/* After the bad request a good one still goes through. */
-	grant(g->d, DATA_REF + 50, DATA_GFN + 50, false);
-	seg(put(g, BLKIF_OP_READ, 10, 0, 1), 0, DATA_REF + 50, 0, 0);
-	push(g);
+	blkif_rig_grant(g->d, DATA_REF + 50, DATA_GFN + 50, false);
+	blkif_rig_seg(blkif_rig_put(g, BLKIF_OP_READ, 10, 0, 1), 0, DATA_REF + 50, 0, 0);
+	blkif_rig_push(g);
 	serve_all(g);
 	CHECK_INT(one_status(u, g, 10), BLKIF_RSP_OKAY);
-	rig_free(g);
+	blkif_rig_free(g);
 }
 
 static void test_flush_barrier(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new();
+	struct blkif_rig *g = rig_new();
 	uint8_t got[4096];
 	(void)arg;
 
 	/* A write, a flush, a barrier with data and an empty one, all at once: in order, all OKAY. */
-	fill(data_page(g, 0), 4096, 5);
-	fill(data_page(g, 1), 4096, 6);
-	seg(put(g, BLKIF_OP_WRITE, 1, 0, 1), 0, DATA_REF, 0, 7);
-	put(g, BLKIF_OP_FLUSH_DISKCACHE, 2, 0, 0);
-	seg(put(g, BLKIF_OP_WRITE_BARRIER, 3, 8, 1), 0, DATA_REF + 1, 0, 7);
-	put(g, BLKIF_OP_WRITE_BARRIER, 4, 0, 0);
-	seg(put(g, BLKIF_OP_READ, 5, 8, 1), 0, DATA_REF + 2, 0, 7);
-	push(g);
+	blkif_rig_fill(blkif_rig_data(g, 0), 4096, 5);
+	blkif_rig_fill(blkif_rig_data(g, 1), 4096, 6);
+	blkif_rig_seg(blkif_rig_put(g, BLKIF_OP_WRITE, 1, 0, 1), 0, DATA_REF, 0, 7);
+	blkif_rig_put(g, BLKIF_OP_FLUSH_DISKCACHE, 2, 0, 0);
+	blkif_rig_seg(blkif_rig_put(g, BLKIF_OP_WRITE_BARRIER, 3, 8, 1), 0, DATA_REF + 1, 0, 7);
+	blkif_rig_put(g, BLKIF_OP_WRITE_BARRIER, 4, 0, 0);
+	blkif_rig_seg(blkif_rig_put(g, BLKIF_OP_READ, 5, 8, 1), 0, DATA_REF + 2, 0, 7);
+	blkif_rig_push(g);
 	CHECK_INT(serve_all(g), BLKBACK_IDLE);
 	CHECK_INT(responses(g), 5);
 	bool seen[6] = { false };
@@ -442,33 +363,33 @@ static void test_flush_barrier(struct unit *u, const void *arg)
 	for (int i = 1; i <= 5; i++)
 		CHECK(seen[i], "no response for request %d", i);
 	CHECK_INT(pread(g->fd, got, 4096, 8 * 512), 4096);
-	CHECK(!memcmp(got, data_page(g, 1), 4096), "barrier's data not in the file");
-	CHECK(!memcmp(data_page(g, 2), data_page(g, 1), 4096), "the read after the barrier did not see it");
+	CHECK(!memcmp(got, blkif_rig_data(g, 1), 4096), "barrier's data not in the file");
+	CHECK(!memcmp(blkif_rig_data(g, 2), blkif_rig_data(g, 1), 4096), "the read after the barrier did not see it");
 	struct blkback_stats st = blkback_ring_stats(g->r);
 	CHECK(st.flushes == 3 && st.writes == 2, "flushes %llu writes %llu", (unsigned long long)st.flushes,
 	      (unsigned long long)st.writes);
-	rig_free(g);
+	blkif_rig_free(g);
 }
 
 static void test_discard(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new();
+	struct blkif_rig *g = rig_new();
 	static uint8_t buf[256 * 1024];
 	struct stat before, after;
 	(void)arg;
 
-	fill(buf, sizeof(buf), 3);
+	blkif_rig_fill(buf, sizeof(buf), 3);
 	CHECK_INT(pwrite(g->fd, buf, sizeof(buf), 0), (long)sizeof(buf));
 	fsync(g->fd);
 	fstat(g->fd, &before);
-	blkif_request_discard_t *d = (blkif_request_discard_t *)put(g, BLKIF_OP_DISCARD, 21, 0, 0);
+	blkif_request_discard_t *d = (blkif_request_discard_t *)blkif_rig_put(g, BLKIF_OP_DISCARD, 21, 0, 0);
 	d->nr_sectors = 256;      /* the first 128 KiB */
-	push(g);
+	blkif_rig_push(g);
 	serve_all(g);
 	int status = one_status(u, g, 21);
 	if (status == BLKIF_RSP_EOPNOTSUPP) {
 		printf("# discard: the temporary directory's file system cannot punch holes\n");
-		rig_free(g);
+		blkif_rig_free(g);
 		return;
 	}
 	CHECK_INT(status, BLKIF_RSP_OKAY);
@@ -476,31 +397,31 @@ static void test_discard(struct unit *u, const void *arg)
 	CHECK(after.st_blocks < before.st_blocks, "st_blocks %lld -> %lld: nothing punched",
 	      (long long)before.st_blocks, (long long)after.st_blocks);
 	CHECK_INT(after.st_size, before.st_size);
-	memset(data_page(g, 3), 0xaa, 4096);
-	seg(put(g, BLKIF_OP_READ, 22, 16, 1), 0, DATA_REF + 3, 0, 7);
-	seg(put(g, BLKIF_OP_READ, 23, 256, 1), 0, DATA_REF + 4, 0, 7);
-	push(g);
+	memset(blkif_rig_data(g, 3), 0xaa, 4096);
+	blkif_rig_seg(blkif_rig_put(g, BLKIF_OP_READ, 22, 16, 1), 0, DATA_REF + 3, 0, 7);
+	blkif_rig_seg(blkif_rig_put(g, BLKIF_OP_READ, 23, 256, 1), 0, DATA_REF + 4, 0, 7);
+	blkif_rig_push(g);
 	serve_all(g);
 	CHECK_INT(responses(g), 2);
 	uint8_t zero[4096] = { 0 };
-	CHECK(!memcmp(data_page(g, 3), zero, 4096), "discarded range does not read as zeros");
-	CHECK(!memcmp(data_page(g, 4), buf + 256 * 512, 4096), "data after the discarded range changed");
+	CHECK(!memcmp(blkif_rig_data(g, 3), zero, 4096), "discarded range does not read as zeros");
+	CHECK(!memcmp(blkif_rig_data(g, 4), buf + 256 * 512, 4096), "data after the discarded range changed");
 	CHECK_INT(blkback_ring_stats(g->r).discards, 1);
-	rig_free(g);
+	blkif_rig_free(g);
 
 	/* A target that cannot discard says so. */
 	g = rig_make((struct rig_opts){ .no_discard = true });
-	d = (blkif_request_discard_t *)put(g, BLKIF_OP_DISCARD, 24, 0, 0);
+	d = (blkif_request_discard_t *)blkif_rig_put(g, BLKIF_OP_DISCARD, 24, 0, 0);
 	d->nr_sectors = 8;
-	push(g);
+	blkif_rig_push(g);
 	serve_all(g);
 	CHECK_INT(one_status(u, g, 24), BLKIF_RSP_EOPNOTSUPP);
-	rig_free(g);
+	blkif_rig_free(g);
 }
 
 static void test_runaway_producer(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new();
+	struct blkif_rig *g = rig_new();
 	(void)arg;
 
 	g->front.sring->req_prod = 1000;      /* more than a ring (32) ahead */
@@ -508,32 +429,32 @@ static void test_runaway_producer(struct unit *u, const void *arg)
 	CHECK(g->r->broken, "not marked broken");
 	CHECK_INT(g->front.sring->rsp_prod, 0);
 	CHECK_INT(blkback_ring_serve(g->r, 64), BLKBACK_BROKEN);
-	rig_free(g);
+	blkif_rig_free(g);
 
 	g = rig_new();
 	g->front.sring->req_prod = 0x80000000u;
 	CHECK_INT(blkback_ring_serve(g->r, 64), BLKBACK_BROKEN);
-	rig_free(g);
+	blkif_rig_free(g);
 
 	/* Exactly a ring's worth is fine. */
 	g = rig_new();
 	for (unsigned int i = 0; i < 32; i++)
-		seg(put(g, BLKIF_OP_READ, i, i, 1), 0, DATA_REF + i, 0, 7);
-	push(g);
+		blkif_rig_seg(blkif_rig_put(g, BLKIF_OP_READ, i, i, 1), 0, DATA_REF + i, 0, 7);
+	blkif_rig_push(g);
 	CHECK_INT(serve_all(g), BLKBACK_IDLE);
 	CHECK_INT(responses(g), 32);
 	CHECK(!g->r->broken, "a full ring broke it");
-	rig_free(g);
+	blkif_rig_free(g);
 }
 
 static void test_budget_and_inflight(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new();
+	struct blkif_rig *g = rig_new();
 	(void)arg;
 
 	for (unsigned int i = 0; i < 32; i++)
-		seg(put(g, BLKIF_OP_READ, i, i * 8, 1), 0, DATA_REF + i, 0, 7);
-	push(g);
+		blkif_rig_seg(blkif_rig_put(g, BLKIF_OP_READ, i, i * 8, 1), 0, DATA_REF + i, 0, 7);
+	blkif_rig_push(g);
 	CHECK_INT(blkback_ring_serve(g->r, 10), BLKBACK_MORE);
 	blkback_ring_drain(g->r);
 	CHECK_INT(g->front.sring->rsp_prod, 10);
@@ -541,15 +462,15 @@ static void test_budget_and_inflight(struct unit *u, const void *arg)
 	CHECK_INT(g->front.sring->rsp_prod, 32);
 	/* Idle with req_event set: the frontend's next request will notify. */
 	CHECK_INT(g->front.sring->req_event, 33);
-	rig_free(g);
+	blkif_rig_free(g);
 
 	/* A four-page ring (128 slots) full of requests: at most BLKBACK_MAX_INFLIGHT go out at once,
 	 * the rest wait for room, and all are answered. */
 	g = rig_make((struct rig_opts){ .pages = 4 });
 	CHECK_INT(g->r->size, 128);
 	for (unsigned int i = 0; i < 128; i++)
-		seg(put(g, BLKIF_OP_WRITE, i, (i % 64) * 8, 1), 0, DATA_REF + i % DATA_PAGES, 0, 7);
-	push(g);
+		blkif_rig_seg(blkif_rig_put(g, BLKIF_OP_WRITE, i, (i % 64) * 8, 1), 0, DATA_REF + i % DATA_PAGES, 0, 7);
+	blkif_rig_push(g);
 	enum blkback_work w = blkback_ring_serve(g->r, 1000);
 	CHECK(w == BLKBACK_WAIT || w == BLKBACK_IDLE, "first serve: %d", w);
 	CHECK(g->r->ring.req_cons >= BLKBACK_MAX_INFLIGHT, "only %u taken", g->r->ring.req_cons);
@@ -566,7 +487,7 @@ static void test_budget_and_inflight(struct unit *u, const void *arg)
 	}
 	CHECK_INT(ok, 128);
 	CHECK(grants_idle(g), "a grant is still in use");
-	rig_free(g);
+	blkif_rig_free(g);
 }
 
 int main(void)

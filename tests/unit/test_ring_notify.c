@@ -19,38 +19,18 @@
 #include <unistd.h>
 #include "backends/blkback.h"
 #include "backends/netback.h"
-#include "fake_domain.h"
+#include "blkif_front_rig.h"
 #include "unit.h"
 
-#define TABLE_GFN 0x300ull
-#define RING_GFN 0x310ull          /* netback: tx at RING_GFN, rx at RING_GFN + 1; blkback: one page */
-#define DATA_GFN 0x400ull          /* data page i at DATA_GFN + i, granted as ref DATA_REF + i */
-#define DATA_REF 10
+/* netback's rig keeps blkif_front_rig.h's layout: tx at RING_GFN, rx at RING_GFN + 1 */
+#define TABLE_GFN BLKIF_RIG_TABLE_GFN
+#define RING_GFN BLKIF_RIG_RING_GFN
+#define DATA_GFN BLKIF_RIG_DATA_GFN /* data page i at DATA_GFN + i, granted as ref DATA_REF + i */
+#define DATA_REF BLKIF_RIG_DATA_REF
 #define DATA_PAGES 64
 #define NET_RING 256u              /* __CONST_RING_SIZE(netif_tx/rx, 4096) */
 #define BLK_RING 32u               /* __CONST_RING_SIZE(blkif, 4096) */
 #define DISK_SECTORS 2048
-
-static void grant(struct domain *d, grant_ref_t ref, uint64_t gfn)
-{
-	grant_entry_v1_t *e = (grant_entry_v1_t *)fake_gpa(d, TABLE_GFN << 12) + ref;
-	e->domid = 0;
-	e->frame = (uint32_t)gfn;
-	e->flags = GTF_permit_access;
-}
-
-static struct domain *domain_with_grants(void)
-{
-	struct domain *d = fake_domain_new(1);
-	struct xen_add_to_physmap x = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table, .idx = 0,
-					.gpfn = TABLE_GFN };
-
-	if (fake_op(d, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, &x, sizeof(x)))
-		abort();
-	for (unsigned int i = 0; i < DATA_PAGES; i++)
-		grant(d, DATA_REF + i, DATA_GFN + i);
-	return d;
-}
 
 /* ---- netback ---- */
 
@@ -68,7 +48,7 @@ static struct net_rig *net_rig_new(void)
 	struct net_rig *g = calloc(1, sizeof(*g));
 	int sv[2], buf = 8 << 20;
 
-	g->d = domain_with_grants();
+	g->d = fake_domain_granting(TABLE_GFN, DATA_REF, DATA_GFN, DATA_PAGES);
 	netif_tx_sring_t *txs = fake_gpa(g->d, RING_GFN << 12);
 	netif_rx_sring_t *rxs = fake_gpa(g->d, (RING_GFN + 1) << 12);
 	SHARED_RING_INIT(txs);
@@ -260,69 +240,23 @@ static void test_net_rx(struct unit *u, const void *arg)
 
 /* ---- blkback ---- */
 
-struct blk_rig {
-	struct domain *d;
-	blkif_front_ring_t front;
-	struct blkback_ring *r;
-	char path[64];
-	int fd;
-	unsigned int kicks;
-};
-
-static struct blk_rig *blk_rig_new(void)
+static struct blkif_rig *blk_rig_new(void)
 {
-	struct blk_rig *g = calloc(1, sizeof(*g));
-
-	g->d = domain_with_grants();
-	blkif_sring_t *s = fake_gpa(g->d, RING_GFN << 12);
-	SHARED_RING_INIT(s);
-	FRONT_RING_INIT(&g->front, s, 4096);
-	snprintf(g->path, sizeof(g->path), "/tmp/ring-notify-XXXXXX");
-	g->fd = mkstemp(g->path);
-	if (g->fd < 0 || ftruncate(g->fd, DISK_SECTORS * 512))
-		abort();
-	struct blkback_target t = { .fd = g->fd, .sectors = DISK_SECTORS };
-	g->r = calloc(1, sizeof(*g->r));
-	if (blkback_ring_init(g->r, g->d, "vbd7.51712 (xvda)", s, 1, 0, &t, -1, BLKBACK_ENGINE_THREADS))
-		abort();
-	return g;
-}
-
-static void blk_rig_free(struct blk_rig *g)
-{
-	blkback_ring_destroy(g->r);
-	free(g->r);
-	close(g->fd);
-	unlink(g->path);
-	fake_domain_free(g->d);
-	free(g);
+	return blkif_rig_new(&(struct blkif_rig_options){ .tag = "ring-notify", .sectors = DISK_SECTORS,
+							  .data_pages = DATA_PAGES, .engine = BLKBACK_ENGINE_THREADS });
 }
 
 /* n one-sector reads. */
-static void blk_fill(struct blk_rig *g, unsigned int n)
+static void blk_fill(struct blkif_rig *g, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
-		RING_IDX at = g->front.req_prod_pvt++;
-		blkif_request_t *q = RING_GET_REQUEST(&g->front, at);
-		memset(q, 0, sizeof(*q));
-		q->operation = BLKIF_OP_READ;
-		q->nr_segments = 1;
-		q->id = at;
-		q->sector_number = at % DISK_SECTORS;
-		q->seg[0] = (struct blkif_request_segment){ .gref = DATA_REF + at % DATA_PAGES, .first_sect = 0,
-							    .last_sect = 0 };
+		RING_IDX at = g->front.req_prod_pvt;
+		blkif_rig_seg(blkif_rig_put(g, BLKIF_OP_READ, at, at % DISK_SECTORS, 1), 0, DATA_REF + at % DATA_PAGES,
+			      0, 0);
 	}
 }
 
-static bool blk_push(struct blk_rig *g)
-{
-	int notify;
-	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&g->front, notify);
-	g->kicks += notify != 0;
-	return notify;
-}
-
-static unsigned int blk_reap(struct unit *u, struct blk_rig *g)
+static unsigned int blk_reap(struct unit *u, struct blkif_rig *g)
 {
 	unsigned int n = 0;
 	while (RING_HAS_UNCONSUMED_RESPONSES(&g->front)) {
@@ -342,11 +276,11 @@ static void test_blk_full_ring(struct unit *u, const void *arg)
 {
 	const bool rearm = arg != NULL;
 	const unsigned int rounds = 40, budget = 8;
-	struct blk_rig *g = blk_rig_new();
+	struct blkif_rig *g = blk_rig_new();
 	unsigned int handled = 0;
 
 	blk_fill(g, BLK_RING);
-	CHECK(blk_push(g), "the first push is not told to notify");
+	CHECK(blkif_rig_push(g), "the first push is not told to notify");
 	for (unsigned int i = 0; i < rounds; i++) {
 		enum blkback_work w = blkback_ring_serve(g->r, budget);
 		CHECK(w == BLKBACK_MORE, "round %u: %d, not MORE", i, (int)w);
@@ -360,7 +294,7 @@ static void test_blk_full_ring(struct unit *u, const void *arg)
 			CHECK(!more, "responses left after the reap");
 		}
 		blk_fill(g, got);
-		CHECK(!blk_push(g), "round %u: a push while the backend is busy is told to notify", i);
+		CHECK(!blkif_rig_push(g), "round %u: a push while the backend is busy is told to notify", i);
 	}
 	struct blkback_stats s = blkback_ring_stats(g->r);
 	CHECK_INT(g->kicks, 1);
@@ -376,33 +310,33 @@ static void test_blk_full_ring(struct unit *u, const void *arg)
 	CHECK_INT(g->front.sring->req_event, g->front.req_prod_pvt + 1);
 	blk_reap(u, g);
 	blk_fill(g, 1);
-	CHECK(blk_push(g), "a push to a sleeping backend is not told to notify");
+	CHECK(blkif_rig_push(g), "a push to a sleeping backend is not told to notify");
 	CHECK_INT(g->kicks, 2);
-	blk_rig_free(g);
+	blkif_rig_free(g);
 }
 
 /* rsp_event 20 ahead of 32 requests: responses are pushed one at a time, and exactly one push
  * takes rsp_prod from 19 to 20.  None before it. */
 static void test_blk_rsp_event_ahead(struct unit *u, const void *arg)
 {
-	struct blk_rig *g = blk_rig_new();
+	struct blkif_rig *g = blk_rig_new();
 	(void)arg;
 
 	blk_fill(g, 16);
-	blk_push(g);
+	blkif_rig_push(g);
 	g->front.sring->rsp_event = 20;
 	CHECK_INT(blkback_ring_serve(g->r, 64), BLKBACK_IDLE);
 	blkback_ring_drain(g->r);
 	CHECK(!blkback_ring_arm(g->r), "arming found requests on a consumed ring");
 	CHECK_INT(blkback_ring_stats(g->r).notifies, 0);
 	blk_fill(g, 16);
-	CHECK(blk_push(g), "a push to a sleeping backend is not told to notify");
+	CHECK(blkif_rig_push(g), "a push to a sleeping backend is not told to notify");
 	CHECK_INT(blkback_ring_serve(g->r, 64), BLKBACK_IDLE);
 	blkback_ring_drain(g->r);
 	struct blkback_stats s = blkback_ring_stats(g->r);
 	CHECK_INT(s.notifies, 1);
 	CHECK_INT(s.reads, 32);
-	blk_rig_free(g);
+	blkif_rig_free(g);
 }
 
 int main(void)
