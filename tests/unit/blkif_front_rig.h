@@ -160,6 +160,26 @@ static inline void blkif_rig_seg(blkif_request_t *q, unsigned int i, grant_ref_t
 	q->seg[i] = (struct blkif_request_segment){ .gref = gref, .first_sect = first, .last_sect = last };
 }
 
+/* The next request slot as an indirect `op` of `nsegs` whole-page segments on data pages first,
+ * first + 1, ..., listed in data page `list` (as many as that page holds); not pushed. */
+static inline blkif_request_indirect_t *blkif_rig_put_indirect(struct blkif_rig *g, uint8_t op, uint64_t id,
+							       uint64_t sector, uint16_t nsegs, unsigned int first,
+							       unsigned int list)
+{
+	struct blkif_request_segment *segs = (struct blkif_request_segment *)blkif_rig_data(g, list);
+	blkif_request_indirect_t *q = (blkif_request_indirect_t *)blkif_rig_put(g, BLKIF_OP_INDIRECT, 0, 0, 0);
+
+	for (unsigned int i = 0; i < nsegs && i < 4096 / sizeof(*segs); i++)
+		segs[i] = (struct blkif_request_segment){ .gref = BLKIF_RIG_DATA_REF + first + i, .first_sect = 0,
+							  .last_sect = 7 };
+	q->indirect_op = op;
+	q->nr_segments = nsegs;
+	q->id = id;                  /* the indirect layout's own fields, not blkif_request_t's */
+	q->sector_number = sector;
+	q->indirect_grefs[0] = BLKIF_RIG_DATA_REF + list;
+	return q;
+}
+
 /* Pushes what was put: RING_PUSH_REQUESTS_AND_CHECK_NOTIFY's verdict, counted in kicks; a ring
  * served by its own thread is kicked as the event channel would. */
 static inline bool blkif_rig_push(struct blkif_rig *g)

@@ -181,15 +181,7 @@ static void test_destroy_releases(struct unit *u, const void *arg)
 
 	for (unsigned int i = 0; i < 32; i++)
 		blkif_rig_fill(blkif_rig_data(g, i), 4096, (uint8_t)i);
-	struct blkif_request_segment *segs = (struct blkif_request_segment *)blkif_rig_data(g, 40);
-	for (unsigned int i = 0; i < 32; i++)
-		segs[i] = (struct blkif_request_segment){ .gref = DATA_REF + i, .first_sect = 0, .last_sect = 7 };
-	blkif_request_indirect_t *ind = (blkif_request_indirect_t *)blkif_rig_put(g, BLKIF_OP_INDIRECT, 0, 0, 0);
-	ind->indirect_op = BLKIF_OP_WRITE;
-	ind->nr_segments = 32;
-	ind->id = 1;
-	ind->sector_number = 0;
-	ind->indirect_grefs[0] = DATA_REF + 40;
+	blkif_rig_put_indirect(g, BLKIF_OP_WRITE, 1, 0, 32, 0, 40);
 	run(g);
 	CHECK_INT(one_status(u, g, 1), BLKIF_RSP_OKAY);
 	/* A ring's worth of reads on the same eight grants, all in flight at once. */

@@ -129,34 +129,19 @@ static void test_write_read(struct unit *u, const void *arg)
 static void test_indirect(struct unit *u, const void *arg)
 {
 	struct blkif_rig *g = rig_new();
-	uint8_t *indirect = blkif_rig_data(g, 40);
 	(void)arg;
 
-	/* 20 full pages through one indirect page (data pages 0..19), then read into 20..39. */
+	/* 20 full pages through one indirect page (data page 40) from data pages 0..19, then read
+	 * into 20..39. */
 	for (unsigned int i = 0; i < 20; i++)
 		blkif_rig_fill(blkif_rig_data(g, i), 4096, (uint8_t)(i + 9));
-	struct blkif_request_segment *segs = (struct blkif_request_segment *)indirect;
-	for (unsigned int i = 0; i < 20; i++)
-		segs[i] = (struct blkif_request_segment){ .gref = DATA_REF + i, .first_sect = 0, .last_sect = 7 };
-	blkif_request_indirect_t *q = (blkif_request_indirect_t *)blkif_rig_put(g, BLKIF_OP_INDIRECT, 0, 0, 0);
-	q->indirect_op = BLKIF_OP_WRITE;
-	q->nr_segments = 20;
-	q->id = 55;
-	q->sector_number = 100;
-	q->indirect_grefs[0] = DATA_REF + 40;
+	blkif_rig_put_indirect(g, BLKIF_OP_WRITE, 55, 100, 20, 0, 40);
 	blkif_rig_push(g);
 	serve_all(g);
 	blkif_response_t s = rsp(g);
 	CHECK(s.id == 55 && s.operation == BLKIF_OP_WRITE && s.status == BLKIF_RSP_OKAY,
 	      "indirect write: id %llu op %u status %d", (unsigned long long)s.id, s.operation, s.status);
-	for (unsigned int i = 0; i < 20; i++)
-		segs[i].gref = DATA_REF + 20 + i;
-	q = (blkif_request_indirect_t *)blkif_rig_put(g, BLKIF_OP_INDIRECT, 0, 0, 0);
-	q->indirect_op = BLKIF_OP_READ;
-	q->nr_segments = 20;
-	q->id = 56;
-	q->sector_number = 100;
-	q->indirect_grefs[0] = DATA_REF + 40;
+	blkif_rig_put_indirect(g, BLKIF_OP_READ, 56, 100, 20, 20, 40);
 	blkif_rig_push(g);
 	serve_all(g);
 	s = rsp(g);
@@ -258,18 +243,10 @@ static void bad_discard_wrap(struct blkif_rig *g)
 	blkif_request_discard_t *d = (blkif_request_discard_t *)blkif_rig_put(g, BLKIF_OP_DISCARD, 9, 8, 0);
 	d->nr_sectors = UINT64_MAX - 4;
 }
+/* Request 9, its segments listed in data page 40. */
 static blkif_request_indirect_t *indirect(struct blkif_rig *g, uint8_t op, uint16_t nsegs)
 {
-	struct blkif_request_segment *segs = (struct blkif_request_segment *)blkif_rig_data(g, 40);
-	for (unsigned int i = 0; i < 40; i++)
-		segs[i] = (struct blkif_request_segment){ .gref = DATA_REF + i, .first_sect = 0, .last_sect = 7 };
-	blkif_request_indirect_t *q = (blkif_request_indirect_t *)blkif_rig_put(g, BLKIF_OP_INDIRECT, 9, 0, 0);
-	q->indirect_op = op;
-	q->nr_segments = nsegs;
-	q->id = 9;
-	q->sector_number = 0;
-	q->indirect_grefs[0] = DATA_REF + 40;
-	return q;
+	return blkif_rig_put_indirect(g, op, 9, 0, nsegs, 0, 40);
 }
 static void bad_indirect_many(struct blkif_rig *g) { indirect(g, BLKIF_OP_WRITE, BLKBACK_MAX_INDIRECT_SEGS + 1); }
 static void bad_indirect_none(struct blkif_rig *g) { indirect(g, BLKIF_OP_WRITE, 0); }
