@@ -40,7 +40,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 .SECONDARY:
 all: tools guest
 
-tools: $(BINDIR)/xl $(BINDIR)/xenith-vmm $(BINDIR)/xenith-ctl $(BINDIR)/xenstored $(BINDIR)/xenith-libvirtd $(UNIT_BINS) $(BUILD)/tests/hostloop
+tools: $(BINDIR)/xl $(BINDIR)/xenith-vmm $(BINDIR)/xenith-ctl $(BINDIR)/xenstored $(BINDIR)/xenith-libvirtd $(UNIT_BINS) $(BUILD)/tests/hostloop \
+       $(BUILD)/tests/backend_rings
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -81,6 +82,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBVIRT_OBJS) $(XL_OBJS) $(VMM_LIB_O
 $(BUILD)/tests/hostloop: bench/hostloop.c guest/workload.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -Iguest $^ -o $@
+
+# bench/rings.sh's program: the real backend rings on a fake domain, with the VMM's objects.
+$(BUILD)/tests/backend_rings: $(BUILD)/bench/backend_rings.o $(VMM_LIB_OBJS) $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $^ -o $@ $(LDFLAGS) $(VMM_LIBS)
 
 guest:
 	$(MAKE) -C guest
