@@ -7,6 +7,11 @@
 #  - blk-host-ceiling: bench/blk.sh (BENCH_QUICK=1, 2000 requests) exits 0 and prints, for each mode
 #    at depths 1 and 32, numeric fio IOPS, MB/s and CPU per request; without /dev/kvm its guest SKIP
 #    line, with it numeric guest IOPS on the depth-1 rows.
+#  - rings-backend-alone: bench/rings.sh (QUICK=1, 1 s a row) exits 0 and prints every net row
+#    (tx and rx, 64 and 1448 bytes, POLL_US 50 and 0) and every blk row (randread and randwrite,
+#    depth 1 and 32, io_uring and threads, POLL_US 50 and 0) with numeric rate, events, CPU, kicks
+#    and sleeps, and numeric fio figures beside the blk rows unless it said fio is missing; an
+#    io_uring row may instead say SKIP with the kernel's refusal (never a threads row).
 # The figures' values are not checked: these are benchmarks.  Both scripts make and remove their
 # own namespaces, TAPs and temp dirs.
 . "$(dirname "$0")/testlib.bash"
@@ -65,6 +70,38 @@ test_blk_host_ceiling() {
 	if ! have_kvm; then
 		grep -q '^guest:  SKIP: no /dev/kvm' "$out" || fail "no guest SKIP line without /dev/kvm: $(head -c 600 "$out")"
 	fi
+}
+
+test_rings_backend_alone() {
+	need cc "gcc; scripts/install-deps"
+	need python3
+	local out=$WORK/rings.out rc=0 dir size poll mode depth engine fio row
+	local num='[0-9]+' dec='[0-9]+(\.[0-9]+)?'
+	QUICK=1 timeout 120 bash "$ROOT/bench/rings.sh" >"$out" 2>&1 || rc=$?
+	[ "$rc" = 0 ] || fail "bench/rings.sh exited $rc: $(tail -c 600 "$out")"
+	grep -q "^Issue 14: the backends' own ceiling" "$out" || fail "no heading: $(head -c 300 "$out")"
+	for dir in tx rx; do
+		for size in 64 1448; do
+			for poll in 50 0; do
+				[ "$(count_rows "$out" "^net-$dir +$size +$poll \| +$num +$dec +$dec +$dec +$num +$num\$")" = 1 ] ||
+					fail "no numeric net-$dir row at $size B, poll $poll in: $(grep '^net-' "$out" | tr '\n' '|')"
+			done
+		done
+	done
+	fio="$num +$dec"
+	grep -qE '^fio (missing|runs neither)' "$out" && fio='- +-'
+	for mode in randread randwrite; do
+		for depth in 1 32; do
+			for engine in io_uring threads; do
+				for poll in 50 0; do
+					row="^$mode +$depth +$engine +$poll "
+					[ "$(count_rows "$out" "$row\| +$num +$dec +$dec +$dec +$num +$num \| +$fio\$")" = 1 ] && continue
+					[ "$engine" = io_uring ] && [ "$(count_rows "$out" "$row+SKIP: .+")" = 1 ] && continue
+					fail "no numeric $mode row at depth $depth, $engine, poll $poll in: $(grep -E '^rand' "$out" | tr '\n' '|')"
+				done
+			done
+		done
+	done
 }
 
 run_tests
