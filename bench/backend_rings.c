@@ -226,6 +226,21 @@ static bool rsp_prod_sane(RING_IDX prod, RING_IDX cons, unsigned int size, const
 	return false;
 }
 
+/* The end of a frontend round: the event the push asked for, the counts; a pause when idle. */
+static void net_round_end(struct net_bench *b, int notify, evtchn_port_t port, uint64_t ok, uint64_t bad)
+{
+	if (notify) {
+		fake_kick(b->d, port);
+		bump(&b->kicks, 1);
+	}
+	if (ok)
+		bump(&b->done, ok);
+	if (bad)
+		bump(&b->errors, bad);
+	if (!ok && !bad)
+		relax();
+}
+
 static void *net_tx_front(void *arg)
 {
 	struct net_bench *b = arg;
@@ -251,16 +266,7 @@ static void *net_tx_front(void *arg)
 		}
 		int notify;
 		RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&b->tx, notify);
-		if (notify) {
-			fake_kick(b->d, b->tx_port);
-			bump(&b->kicks, 1);
-		}
-		if (ok)
-			bump(&b->done, ok);
-		if (bad)
-			bump(&b->errors, bad);
-		if (!ok && !bad)
-			relax();
+		net_round_end(b, notify, b->tx_port, ok, bad);
 	}
 	return NULL;
 }
@@ -290,16 +296,7 @@ static void *net_rx_front(void *arg)
 		}
 		int notify;
 		RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&b->rx, notify);
-		if (notify) {
-			fake_kick(b->d, b->rx_port);
-			bump(&b->kicks, 1);
-		}
-		if (ok)
-			bump(&b->done, ok);
-		if (bad)
-			bump(&b->errors, bad);
-		if (!ok && !bad)
-			relax();
+		net_round_end(b, notify, b->rx_port, ok, bad);
 	}
 	return NULL;
 }
