@@ -43,16 +43,10 @@ IMG=$BENCH_TMP/disk.img
 # Real extents (not a sparse file), so that reads on both sides come from the same written blocks.
 timeout 120 dd if=/dev/zero of="$IMG" bs=1M count="$SIZE_MB" conv=fsync status=none
 
-# io_uring where this kernel and fio run it (batched submission, as blkback's io_uring path), else libaio.
+# io_uring where this kernel and fio run it, else libaio (bench_fio_engine).
 ENGINE=""
 if [[ -n $FIO ]]; then
-    for e in io_uring libaio; do
-        if timeout 60 "$FIO" --name=probe --filename="$IMG" --rw=read --bs=4096 --size=1m --io_size=64k \
-            --ioengine="$e" --iodepth=4 --direct=0 >"$BENCH_TMP/fio-probe-$e.out" 2>&1; then
-            ENGINE=$e
-            break
-        fi
-    done
+    ENGINE=$(bench_fio_engine "$FIO" "$IMG" 2>/dev/null)
     [[ -n $ENGINE ]] || { echo "fio runs neither io_uring nor libaio here: $(tail -1 "$BENCH_TMP/fio-probe-libaio.out")"; FIO=""; }
 fi
 # Does the guest's blk-bench take a queue depth?  (It reads its options by name from its cmdline.)

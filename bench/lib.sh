@@ -270,3 +270,18 @@ bench_stats() {
 
 # µs → ms with one decimal
 bench_ms() { awk -v us="$1" 'BEGIN { printf "%.1f", us / 1000 }'; }
+
+# bench_fio_engine FIO FILE: prints the fio engine that runs on FILE here, io_uring (batched submission,
+# as blkback's io_uring path) else libaio, or nothing (after saying why on stderr; the probes' output
+# stays in $BENCH_TMP/fio-probe-ENGINE.out).
+bench_fio_engine() {
+    local e
+    for e in io_uring libaio; do
+        if timeout 60 "$1" --name=probe --filename="$2" --rw=read --bs=4096 --size=1m --io_size=64k \
+            --ioengine="$e" --iodepth=4 --direct=0 >"$BENCH_TMP/fio-probe-$e.out" 2>&1; then
+            echo "$e"
+            return 0
+        fi
+    done
+    bench_msg "fio runs neither io_uring nor libaio here: $(tail -1 "$BENCH_TMP/fio-probe-libaio.out")"
+}

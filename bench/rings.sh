@@ -47,13 +47,7 @@ timeout 120 dd if=/dev/zero of="$IMG" bs=1M count="$SIZE_MB" conv=fsync status=n
 FIO=$(command -v fio || true)
 FIO_ENGINE=""
 if [[ -n $FIO ]]; then
-    for e in io_uring libaio; do
-        if timeout 60 "$FIO" --name=probe --filename="$IMG" --rw=read --bs=4096 --size=1m --io_size=64k \
-            --ioengine="$e" --iodepth=4 --direct=0 >"$BENCH_TMP/fio-probe-$e.out" 2>&1; then
-            FIO_ENGINE=$e
-            break
-        fi
-    done
+    FIO_ENGINE=$(bench_fio_engine "$FIO" "$IMG" 2>/dev/null)
     [[ -n $FIO_ENGINE ]] || { echo "fio runs neither io_uring nor libaio here: $(tail -1 "$BENCH_TMP/fio-probe-libaio.out")"; FIO=""; }
 else
     echo "fio missing: the fio columns are empty (apt-get install fio)"
