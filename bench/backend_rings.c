@@ -34,11 +34,10 @@
 #include "backends/netback.h"
 #include "backends/ring_poller.h"
 #include "../tests/unit/blkif_front_rig.h"
+#include "../tests/unit/netif_front_rig.h"
 
-/* The guest's layout: blkif_front_rig.h's (grant table, ring pages, data pages from ref
- * BLKIF_RIG_DATA_REF on); the vif's two rings take the first two ring frames. */
-#define NET_TX_RING_GFN BLKIF_RIG_RING_GFN
-#define NET_RX_RING_GFN (BLKIF_RIG_RING_GFN + 1)
+/* The guest's layouts: blkif_front_rig.h's for the disk, netif_front_rig.h's for the vif (grant
+ * table, ring pages, data pages from ref BLKIF_RIG_DATA_REF / NETIF_RIG_DATA_REF on). */
 #define NET_DATA_PAGES 256          /* one per ring slot: a one-page ring has 256 entries */
 #define NET_TX_BUDGET 256           /* netback.c's budgets per round */
 #define NET_RX_BUDGET 64
@@ -128,13 +127,8 @@ static void sleep_ns(long long ns)
 /* ---- netback: one queue, split event channels, a socketpair as the TAP ---- */
 
 struct net_bench {
-	struct domain *d;
-	netif_tx_front_ring_t tx;
-	netif_rx_front_ring_t rx;
-	struct netback_ring *nb;
+	struct netif_rig rig;        /* its tap is netback's end, its peer the host's */
 	struct ring_poller poller;
-	evtchn_port_t tx_port, rx_port;
-	int be_fd, host_fd;          /* netback's end, the host's end */
 	bool rx_no_slots;            /* the poller thread's */
 	size_t size;
 	bool stop;                   /* atomic */
@@ -145,10 +139,10 @@ struct net_bench {
 static enum ring_poller_round net_serve(void *opaque)
 {
 	struct net_bench *b = opaque;
-	const struct netback_stats *s = &b->nb->st;
+	const struct netback_stats *s = &b->rig.nb->st;
 	uint64_t before = load(&s->tx_packets) + load(&s->tx_drops) + load(&s->rx_packets) + load(&s->rx_drops);
-	enum netback_work tx = netback_ring_tx(b->nb, NET_TX_BUDGET);
-	enum netback_work rx = netback_ring_rx(b->nb, NET_RX_BUDGET);
+	enum netback_work tx = netback_ring_tx(b->rig.nb, NET_TX_BUDGET);
+	enum netback_work rx = netback_ring_rx(b->rig.nb, NET_RX_BUDGET);
 
 	if (tx == NETBACK_BROKEN || rx == NETBACK_BROKEN)
 		return RING_POLLER_STOPPED;
@@ -163,7 +157,7 @@ static bool net_arm(void *opaque)
 {
 	struct net_bench *b = opaque;
 
-	return netback_ring_arm(b->nb);
+	return netback_ring_arm(b->rig.nb);
 }
 
 /* As netback.c: the TAP wakes the thread only while the guest has rx slots. */
@@ -173,7 +167,7 @@ static unsigned int net_wait_fds(void *opaque, struct pollfd *fds)
 
 	if (b->rx_no_slots)
 		return 0;
-	fds[0] = (struct pollfd){ .fd = b->be_fd, .events = POLLIN };
+	fds[0] = (struct pollfd){ .fd = b->rig.tap, .events = POLLIN };
 	return 1;
 }
 
@@ -183,7 +177,7 @@ static void net_notified(void *opaque)
 {
 	struct net_bench *b = opaque;
 
-	__atomic_fetch_add(&b->nb->st.kicks, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&b->rig.nb->st.kicks, 1, __ATOMIC_RELAXED);
 	ring_poller_kick(&b->poller);
 }
 
@@ -212,11 +206,6 @@ static void udp_frame(uint8_t *p, size_t size)
 	udp[4] = (uint8_t)(udp_len >> 8), udp[5] = (uint8_t)udp_len, udp[6] = udp[7] = 0;
 }
 
-static uint8_t *net_data(struct net_bench *b, unsigned int i)
-{
-	return fake_gpa(b->d, (BLKIF_RIG_DATA_GFN + i) << 12);
-}
-
 /* A response index the backend could not have written ends the run (the frontend trusts nothing). */
 static bool rsp_prod_sane(RING_IDX prod, RING_IDX cons, unsigned int size, const char *ring)
 {
@@ -230,7 +219,7 @@ static bool rsp_prod_sane(RING_IDX prod, RING_IDX cons, unsigned int size, const
 static void net_round_end(struct net_bench *b, int notify, evtchn_port_t port, uint64_t ok, uint64_t bad)
 {
 	if (notify) {
-		fake_kick(b->d, port);
+		fake_kick(b->rig.d, port);
 		bump(&b->kicks, 1);
 	}
 	if (ok)
@@ -244,29 +233,29 @@ static void net_round_end(struct net_bench *b, int notify, evtchn_port_t port, u
 static void *net_tx_front(void *arg)
 {
 	struct net_bench *b = arg;
-	unsigned int size = RING_SIZE(&b->tx);
+	unsigned int size = RING_SIZE(&b->rig.tx);
 
 	while (!stopping(&b->stop)) {
-		RING_IDX prod = __atomic_load_n(&b->tx.sring->rsp_prod, __ATOMIC_ACQUIRE);
+		RING_IDX prod = __atomic_load_n(&b->rig.tx.sring->rsp_prod, __ATOMIC_ACQUIRE);
 		uint64_t ok = 0, bad = 0;
 
-		if (!rsp_prod_sane(prod, b->tx.rsp_cons, size, "tx"))
+		if (!rsp_prod_sane(prod, b->rig.tx.rsp_cons, size, "tx"))
 			exit(1);
-		for (; b->tx.rsp_cons != prod; b->tx.rsp_cons++) {
-			const netif_tx_response_t *r = RING_GET_RESPONSE(&b->tx, b->tx.rsp_cons);
+		for (; b->rig.tx.rsp_cons != prod; b->rig.tx.rsp_cons++) {
+			const netif_tx_response_t *r = RING_GET_RESPONSE(&b->rig.tx, b->rig.tx.rsp_cons);
 			if (r->status == NETIF_RSP_OKAY)
 				ok++;
 			else if (r->status != NETIF_RSP_NULL)
 				bad++;
 		}
-		while (b->tx.req_prod_pvt - b->tx.rsp_cons < size) {
-			uint16_t i = (uint16_t)(b->tx.req_prod_pvt % size);
-			*RING_GET_REQUEST(&b->tx, b->tx.req_prod_pvt++) = (netif_tx_request_t){
-				.gref = BLKIF_RIG_DATA_REF + i, .offset = 0, .flags = 0, .id = i, .size = (uint16_t)b->size };
+		while (b->rig.tx.req_prod_pvt - b->rig.tx.rsp_cons < size) {
+			uint16_t i = (uint16_t)(b->rig.tx.req_prod_pvt % size);
+			*RING_GET_REQUEST(&b->rig.tx, b->rig.tx.req_prod_pvt++) = (netif_tx_request_t){
+				.gref = NETIF_RIG_DATA_REF + i, .offset = 0, .flags = 0, .id = i, .size = (uint16_t)b->size };
 		}
 		int notify;
-		RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&b->tx, notify);
-		net_round_end(b, notify, b->tx_port, ok, bad);
+		RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&b->rig.tx, notify);
+		net_round_end(b, notify, b->rig.tx_port, ok, bad);
 	}
 	return NULL;
 }
@@ -274,29 +263,29 @@ static void *net_tx_front(void *arg)
 static void *net_rx_front(void *arg)
 {
 	struct net_bench *b = arg;
-	unsigned int size = RING_SIZE(&b->rx);
+	unsigned int size = RING_SIZE(&b->rig.rx);
 
 	while (!stopping(&b->stop)) {
-		RING_IDX prod = __atomic_load_n(&b->rx.sring->rsp_prod, __ATOMIC_ACQUIRE);
+		RING_IDX prod = __atomic_load_n(&b->rig.rx.sring->rsp_prod, __ATOMIC_ACQUIRE);
 		uint64_t ok = 0, bad = 0;
 
-		if (!rsp_prod_sane(prod, b->rx.rsp_cons, size, "rx"))
+		if (!rsp_prod_sane(prod, b->rig.rx.rsp_cons, size, "rx"))
 			exit(1);
-		for (; b->rx.rsp_cons != prod; b->rx.rsp_cons++) {
-			const netif_rx_response_t *r = RING_GET_RESPONSE(&b->rx, b->rx.rsp_cons);
+		for (; b->rig.rx.rsp_cons != prod; b->rig.rx.rsp_cons++) {
+			const netif_rx_response_t *r = RING_GET_RESPONSE(&b->rig.rx, b->rig.rx.rsp_cons);
 			if (r->status == (int16_t)b->size && !(r->flags & (NETRXF_more_data | NETRXF_extra_info)))
 				ok++;
 			else
 				bad++;
 		}
-		while (b->rx.req_prod_pvt - b->rx.rsp_cons < size) {
-			uint16_t i = (uint16_t)(b->rx.req_prod_pvt % size);
-			*RING_GET_REQUEST(&b->rx, b->rx.req_prod_pvt++) = (netif_rx_request_t){
-				.id = i, .gref = BLKIF_RIG_DATA_REF + i };
+		while (b->rig.rx.req_prod_pvt - b->rig.rx.rsp_cons < size) {
+			uint16_t i = (uint16_t)(b->rig.rx.req_prod_pvt % size);
+			*RING_GET_REQUEST(&b->rig.rx, b->rig.rx.req_prod_pvt++) = (netif_rx_request_t){
+				.id = i, .gref = NETIF_RIG_DATA_REF + i };
 		}
 		int notify;
-		RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&b->rx, notify);
-		net_round_end(b, notify, b->rx_port, ok, bad);
+		RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&b->rig.rx, notify);
+		net_round_end(b, notify, b->rig.rx_port, ok, bad);
 	}
 	return NULL;
 }
@@ -308,11 +297,11 @@ static void *net_host_drain(void *arg)
 	uint8_t buf[NETBACK_MAX_FRAME + 1];
 
 	while (!stopping(&b->stop)) {
-		struct pollfd p = { .fd = b->host_fd, .events = POLLIN };
+		struct pollfd p = { .fd = b->rig.peer, .events = POLLIN };
 		if (poll(&p, 1, 50) <= 0)
 			continue;
 		uint64_t n = 0;
-		while (recv(b->host_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		while (recv(b->rig.peer, buf, sizeof(buf), MSG_DONTWAIT) > 0)
 			n++;
 		bump(&b->host_frames, n);
 	}
@@ -327,11 +316,11 @@ static void *net_host_send(void *arg)
 
 	udp_frame(frame, b->size);
 	while (!stopping(&b->stop)) {
-		struct pollfd p = { .fd = b->host_fd, .events = POLLOUT };
+		struct pollfd p = { .fd = b->rig.peer, .events = POLLOUT };
 		if (poll(&p, 1, 50) <= 0)
 			continue;
 		uint64_t n = 0;
-		while (n < 256 && send(b->host_fd, frame, b->size, MSG_DONTWAIT) == (ssize_t)b->size)
+		while (n < 256 && send(b->rig.peer, frame, b->size, MSG_DONTWAIT) == (ssize_t)b->size)
 			n++;
 		bump(&b->host_frames, n);
 	}
@@ -342,7 +331,7 @@ static struct sample net_sample(struct net_bench *b)
 {
 	return (struct sample){
 		.ns = now_ns(), .units = load(&b->done), .errors = load(&b->errors), .kicks = load(&b->kicks),
-		.notifies = load(&b->nb->st.tx_notifies) + load(&b->nb->st.rx_notifies), .cpu_us = process_cpu_us(),
+		.notifies = load(&b->rig.nb->st.tx_notifies) + load(&b->rig.nb->st.rx_notifies), .cpu_us = process_cpu_us(),
 		.serve_cpu_us = thread_cpu_us(b->poller.thread), .poller = ring_poller_stats_read(&b->poller),
 	};
 }
@@ -351,43 +340,24 @@ static int run_net(bool tx, size_t size, double secs, unsigned int poll_us)
 {
 	struct net_bench *b = calloc(1, sizeof(*b));
 	char err[256];
-	int sv[2], buf = 4 << 20;
 
-	if (!b || !(b->nb = calloc(1, sizeof(*b->nb))))
+	if (!b)
 		abort();
 	b->size = size;
-	b->d = blkif_rig_domain(NET_DATA_PAGES);
-	netif_tx_sring_t *txs = fake_gpa(b->d, NET_TX_RING_GFN << 12);
-	netif_rx_sring_t *rxs = fake_gpa(b->d, NET_RX_RING_GFN << 12);
-	SHARED_RING_INIT(txs);
-	FRONT_RING_INIT(&b->tx, txs, 4096);
-	SHARED_RING_INIT(rxs);
-	FRONT_RING_INIT(&b->rx, rxs, 4096);
-	for (unsigned int i = 0; i < NET_DATA_PAGES; i++)
-		udp_frame(net_data(b, i), size);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv)) {
-		printf("mode=net-%s size=%zu poll_us=%u skip=socketpair: %s\n", tx ? "tx" : "rx", size, poll_us,
-		       strerror(errno));
+	if (netif_rig_init(&b->rig, &(struct netif_rig_options){ .data_pages = NET_DATA_PAGES, .sockbuf = 4 << 20,
+			   .name = "bench vif7.0", .ports = true }, err, sizeof(err))) {
+		printf("mode=net-%s size=%zu poll_us=%u skip=%s\n", tx ? "tx" : "rx", size, poll_us, err);
+		free(b);
 		return 1;
 	}
-	b->be_fd = sv[0];
-	b->host_fd = sv[1];
-	fcntl(b->be_fd, F_SETFL, O_NONBLOCK);
-	fcntl(b->host_fd, F_SETFL, O_NONBLOCK);
-	setsockopt(b->be_fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-	setsockopt(b->host_fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-	setsockopt(b->be_fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	setsockopt(b->host_fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	b->tx_port = fake_unbound_port(b->d);
-	b->rx_port = fake_unbound_port(b->d);
-	netback_ring_init(b->nb, &(struct netback_ring_params){ .dom = b->d, .name = "bench vif7.0", .tx_page = txs,
-		.rx_page = rxs, .tx_port = b->tx_port, .rx_port = b->rx_port, .tap_fd = b->be_fd });
+	for (unsigned int i = 0; i < NET_DATA_PAGES; i++)
+		udp_frame(netif_rig_data(&b->rig, i), size);
 	if (ring_poller_start(&b->poller, "bench vif7.0", &net_ops, b, poll_us, err, sizeof(err))) {
 		printf("mode=net-%s size=%zu poll_us=%u skip=%s\n", tx ? "tx" : "rx", size, poll_us, err);
 		return 1;
 	}
-	if (evtchn_dom0_bind(b->d, b->tx_port, net_notified, b) < 0 ||
-	    evtchn_dom0_bind(b->d, b->rx_port, net_notified, b) < 0) {
+	if (evtchn_dom0_bind(b->rig.d, b->rig.tx_port, net_notified, b) < 0 ||
+	    evtchn_dom0_bind(b->rig.d, b->rig.rx_port, net_notified, b) < 0) {
 		fprintf(stderr, "backend_rings: evtchn_dom0_bind refused the frontend's ports\n");
 		abort();
 	}
@@ -404,22 +374,19 @@ static int run_net(bool tx, size_t size, double secs, unsigned int poll_us)
 	__atomic_store_n(&b->stop, true, __ATOMIC_RELEASE);
 	pthread_join(front, NULL);
 	pthread_join(host, NULL);
-	evtchn_dom0_unbind(b->d, b->tx_port, net_notified, b);
-	evtchn_dom0_unbind(b->d, b->rx_port, net_notified, b);
+	evtchn_dom0_unbind(b->rig.d, b->rig.tx_port, net_notified, b);
+	evtchn_dom0_unbind(b->rig.d, b->rig.rx_port, net_notified, b);
 	ring_poller_stop(&b->poller);
 
 	char head[160];
 	snprintf(head, sizeof(head), "mode=net-%s size=%zu poll_us=%u host_frames=%llu drops=%llu", tx ? "tx" : "rx",
 		 size, poll_us, (unsigned long long)(host1 - host0),
-		 (unsigned long long)(load(&b->nb->st.tx_drops) + load(&b->nb->st.rx_drops)));
+		 (unsigned long long)(load(&b->rig.nb->st.tx_drops) + load(&b->rig.nb->st.rx_drops)));
 	report(head, "pkt", &s0, &s1);
-	int rc = b->nb->broken ? 1 : 0;
+	int rc = b->rig.nb->broken ? 1 : 0;
 	if (rc)
 		fprintf(stderr, "backend_rings: netback found the ring broken\n");
-	close(b->be_fd);
-	close(b->host_fd);
-	free(b->nb);
-	fake_domain_free(b->d);
+	netif_rig_fini(&b->rig);
 	free(b);
 	return rc;
 }

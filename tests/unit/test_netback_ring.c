@@ -20,131 +20,55 @@
 #include <unistd.h>
 #include "backends/netback.h"
 #include "backends/tap.h"
-#include "fake_domain.h"
+#include "netif_front_rig.h"
 #include "unit.h"
 
-#define TABLE_GFN 0x300ull
-#define TX_RING_GFN 0x310ull
-#define RX_RING_GFN 0x311ull
-#define DATA_GFN 0x400ull          /* data page i at DATA_GFN + i, granted as ref DATA_REF + i */
-#define TX_REF 1
-#define RX_REF 2
-#define DATA_REF 10
+#define DATA_GFN NETIF_RIG_DATA_GFN /* data page i at DATA_GFN + i, granted as ref DATA_REF + i */
+#define DATA_REF NETIF_RIG_DATA_REF
 
-struct rig {
-	struct domain *d;
-	netif_tx_front_ring_t tx;
-	netif_rx_front_ring_t rx;
-	struct netback_ring *nb;
-	int tap, peer;             /* netback's end, the "host" end */
-};
-
-static grant_entry_v1_t *entry(struct domain *d, grant_ref_t ref)
+static struct netif_rig *rig_new_feat(struct netback_features feat)
 {
-	return (grant_entry_v1_t *)fake_gpa(d, TABLE_GFN << 12) + ref;
+	return netif_rig_new(&(struct netif_rig_options){ .data_pages = 64, .sockbuf = 4 << 20, .feat = feat });
 }
 
-static void grant(struct domain *d, grant_ref_t ref, uint64_t gfn, bool readonly)
-{
-	grant_entry_v1_t *e = entry(d, ref);
-	e->domid = 0;
-	e->frame = (uint32_t)gfn;
-	e->flags = GTF_permit_access | (readonly ? GTF_readonly : 0);
-}
-
-static uint8_t *data_page(struct rig *g, unsigned int i)
-{
-	return fake_gpa(g->d, (DATA_GFN + i) << 12);
-}
-
-static struct rig *rig_new_feat(struct netback_features feat)
-{
-	struct rig *g = calloc(1, sizeof(*g));
-	int sv[2];
-	struct xen_add_to_physmap x = { .domid = DOMID_SELF, .space = XENMAPSPACE_grant_table, .idx = 0, .gpfn = TABLE_GFN };
-
-	g->d = fake_domain_new(1);
-	if (fake_op(g->d, 0, __HYPERVISOR_memory_op, XENMEM_add_to_physmap, &x, sizeof(x)))
-		abort();
-	netif_tx_sring_t *txs = fake_gpa(g->d, TX_RING_GFN << 12);
-	netif_rx_sring_t *rxs = fake_gpa(g->d, RX_RING_GFN << 12);
-	SHARED_RING_INIT(txs);
-	FRONT_RING_INIT(&g->tx, txs, 4096);
-	SHARED_RING_INIT(rxs);
-	FRONT_RING_INIT(&g->rx, rxs, 4096);
-	grant(g->d, TX_REF, TX_RING_GFN, false);
-	grant(g->d, RX_REF, RX_RING_GFN, false);
-	for (unsigned int i = 0; i < 64; i++)
-		grant(g->d, DATA_REF + i, DATA_GFN + i, false);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
-		abort();
-	g->tap = sv[0];
-	g->peer = sv[1];
-	fcntl(g->tap, F_SETFL, O_NONBLOCK);
-	fcntl(g->peer, F_SETFL, O_NONBLOCK);
-	int buf = 4 << 20;
-	setsockopt(g->tap, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-	setsockopt(g->peer, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	g->nb = calloc(1, sizeof(*g->nb));
-	netback_ring_init(g->nb, &(struct netback_ring_params){ .dom = g->d, .name = "vif7.0", .tx_page = txs,
-		.rx_page = rxs, .tap_fd = g->tap, .feat = feat });
-	return g;
-}
-
-static struct rig *rig_new(bool rx_sg)
+static struct netif_rig *rig_new(bool rx_sg)
 {
 	return rig_new_feat((struct netback_features){ .rx_sg = rx_sg });
 }
 
 /* Serves the rings against another fd (a real TAP) from their current indices. */
-static void rig_attach(struct rig *g, int fd)
+static void rig_attach(struct netif_rig *g, int fd)
 {
 	netback_ring_init(g->nb, &(struct netback_ring_params){ .dom = g->d, .name = "vif7.0",
 		.tx_page = g->tx.sring, .rx_page = g->rx.sring, .tap_fd = fd, .feat = g->nb->feat });
 }
 
-static void rig_free(struct rig *g)
-{
-	close(g->tap);
-	close(g->peer);
-	free(g->nb);
-	fake_domain_free(g->d);
-	free(g);
-}
-
-static void tx_put(struct rig *g, grant_ref_t gref, uint16_t offset, uint16_t flags, uint16_t id, uint16_t size)
+static void tx_put(struct netif_rig *g, grant_ref_t gref, uint16_t offset, uint16_t flags, uint16_t id, uint16_t size)
 {
 	netif_tx_request_t *q = RING_GET_REQUEST(&g->tx, g->tx.req_prod_pvt++);
 	*q = (netif_tx_request_t){ .gref = gref, .offset = offset, .flags = flags, .id = id, .size = size };
 }
 
-static void tx_push(struct rig *g)
-{
-	int notify;
-	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&g->tx, notify);
-	(void)notify;
-}
-
-static netif_tx_response_t tx_rsp(struct rig *g)
+static netif_tx_response_t tx_rsp(struct netif_rig *g)
 {
 	return *RING_GET_RESPONSE(&g->tx, g->tx.rsp_cons++);
 }
 
-static ssize_t host_read(struct rig *g, uint8_t *buf, size_t len)
+static ssize_t host_read(struct netif_rig *g, uint8_t *buf, size_t len)
 {
 	return recv(g->peer, buf, len, MSG_DONTWAIT);
 }
 
 static void test_tx_one(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new(false);
+	struct netif_rig *g = rig_new(false);
 	uint8_t got[2048];
 	(void)arg;
 
 	for (int i = 0; i < 60; i++)
-		data_page(g, 0)[100 + i] = (uint8_t)i;
+		netif_rig_data(g, 0)[100 + i] = (uint8_t)i;
 	tx_put(g, DATA_REF, 100, 0, 7, 60);
-	tx_push(g);
+	netif_rig_tx_push(g);
 	CHECK_INT(netback_ring_tx(g->nb, 64), NETBACK_IDLE);
 	CHECK_INT(host_read(g, got, sizeof(got)), 60);
 	CHECK(got[0] == 0 && got[59] == 59, "frame bytes %u %u", got[0], got[59]);
@@ -155,24 +79,24 @@ static void test_tx_one(struct unit *u, const void *arg)
 	CHECK_INT(g->nb->st.tx_packets, 1);
 	CHECK_INT(g->nb->st.tx_bytes, 60);
 	/* The grant is not held after the copy. */
-	CHECK(!(entry(g->d, DATA_REF)->flags & (GTF_reading | GTF_writing)), "grant still in use");
-	rig_free(g);
+	CHECK(!(netif_rig_entry(g->d, DATA_REF)->flags & (GTF_reading | GTF_writing)), "grant still in use");
+	netif_rig_free(g);
 }
 
 static void test_tx_chain(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new(false);
+	struct netif_rig *g = rig_new(false);
 	uint8_t got[8192];
 	(void)arg;
 
-	memset(data_page(g, 0), 'a', 4096);
-	memset(data_page(g, 1), 'b', 4096);
-	memset(data_page(g, 2), 'c', 4096);
+	memset(netif_rig_data(g, 0), 'a', 4096);
+	memset(netif_rig_data(g, 1), 'b', 4096);
+	memset(netif_rig_data(g, 2), 'c', 4096);
 	/* 5000 bytes: 2000 in the first slot, then 2000 and 1000. */
 	tx_put(g, DATA_REF, 0, NETTXF_more_data, 1, 5000);
 	tx_put(g, DATA_REF + 1, 96, NETTXF_more_data, 2, 2000);
 	tx_put(g, DATA_REF + 2, 0, 0, 3, 1000);
-	tx_push(g);
+	netif_rig_tx_push(g);
 	CHECK_INT(netback_ring_tx(g->nb, 64), NETBACK_IDLE);
 	CHECK_INT(host_read(g, got, sizeof(got)), 5000);
 	CHECK(got[1999] == 'a' && got[2000] == 'b' && got[3999] == 'b' && got[4000] == 'c', "chain copied wrong");
@@ -180,53 +104,53 @@ static void test_tx_chain(struct unit *u, const void *arg)
 		netif_tx_response_t r = tx_rsp(g);
 		CHECK(r.id == i && r.status == NETIF_RSP_OKAY, "response %d: id %u status %d", i, r.id, r.status);
 	}
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 static void test_tx_extra_info(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new(false);
+	struct netif_rig *g = rig_new(false);
 	uint8_t got[2048];
 	(void)arg;
 
 	tx_put(g, DATA_REF, 0, NETTXF_extra_info, 4, 100);
 	struct netif_extra_info *x = (struct netif_extra_info *)RING_GET_REQUEST(&g->tx, g->tx.req_prod_pvt++);
 	*x = (struct netif_extra_info){ .type = XEN_NETIF_EXTRA_TYPE_MCAST_ADD };   /* ignored */
-	tx_push(g);
+	netif_rig_tx_push(g);
 	CHECK_INT(netback_ring_tx(g->nb, 64), NETBACK_IDLE);
 	CHECK_INT(host_read(g, got, sizeof(got)), 100);
 	netif_tx_response_t r = tx_rsp(g);
 	CHECK(r.id == 4 && r.status == NETIF_RSP_OKAY, "first: id %u status %d", r.id, r.status);
 	CHECK_INT(tx_rsp(g).status, NETIF_RSP_NULL);
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 /* Each row: one bad packet (built by fn); every slot of it answered with `status`, nothing sent. */
-struct bad_tx { const char *name; void (*build)(struct rig *g); unsigned int slots; };
+struct bad_tx { const char *name; void (*build)(struct netif_rig *g); unsigned int slots; };
 
-static void bad_offset(struct rig *g) { tx_put(g, DATA_REF, 4000, 0, 1, 200); }
-static void bad_short(struct rig *g) { tx_put(g, DATA_REF, 0, 0, 1, 10); }
-static void bad_gref(struct rig *g) { tx_put(g, 1999, 0, 0, 1, 100); }
-static void bad_ungranted(struct rig *g) { entry(g->d, DATA_REF)->flags = 0; tx_put(g, DATA_REF, 0, 0, 1, 100); }
-static void bad_foreign(struct rig *g) { entry(g->d, DATA_REF)->domid = 3; tx_put(g, DATA_REF, 0, 0, 1, 100); }
-static void bad_frag_sum(struct rig *g)
+static void bad_offset(struct netif_rig *g) { tx_put(g, DATA_REF, 4000, 0, 1, 200); }
+static void bad_short(struct netif_rig *g) { tx_put(g, DATA_REF, 0, 0, 1, 10); }
+static void bad_gref(struct netif_rig *g) { tx_put(g, 1999, 0, 0, 1, 100); }
+static void bad_ungranted(struct netif_rig *g) { netif_rig_entry(g->d, DATA_REF)->flags = 0; tx_put(g, DATA_REF, 0, 0, 1, 100); }
+static void bad_foreign(struct netif_rig *g) { netif_rig_entry(g->d, DATA_REF)->domid = 3; tx_put(g, DATA_REF, 0, 0, 1, 100); }
+static void bad_frag_sum(struct netif_rig *g)
 {
 	tx_put(g, DATA_REF, 0, NETTXF_more_data, 1, 100);
 	tx_put(g, DATA_REF + 1, 0, 0, 2, 100);         /* later fragments as big as the whole */
 }
-static void bad_frag_overrun(struct rig *g)
+static void bad_frag_overrun(struct netif_rig *g)
 {
 	tx_put(g, DATA_REF, 0, NETTXF_more_data, 1, 3000);
 	tx_put(g, DATA_REF + 1, 4000, 0, 2, 1000);
 }
-static void bad_too_many(struct rig *g)
+static void bad_too_many(struct netif_rig *g)
 {
 	for (unsigned int i = 0; i < 19; i++)
 		tx_put(g, DATA_REF + i, 0, NETTXF_more_data, (uint16_t)i, i == 0 ? 19 * 100 : 100);
 	tx_put(g, DATA_REF + 19, 0, 0, 19, 100);
 }
-static void bad_truncated(struct rig *g) { tx_put(g, DATA_REF, 0, NETTXF_more_data, 1, 300); }
-static void bad_extra_type(struct rig *g)
+static void bad_truncated(struct netif_rig *g) { tx_put(g, DATA_REF, 0, NETTXF_more_data, 1, 300); }
+static void bad_extra_type(struct netif_rig *g)
 {
 	tx_put(g, DATA_REF, 0, NETTXF_extra_info, 1, 100);
 	struct netif_extra_info *x = (struct netif_extra_info *)RING_GET_REQUEST(&g->tx, g->tx.req_prod_pvt++);
@@ -249,11 +173,11 @@ static const struct bad_tx bad_txs[] = {
 static void test_bad_tx(struct unit *u, const void *arg)
 {
 	const struct bad_tx *t = arg;
-	struct rig *g = rig_new(false);
+	struct netif_rig *g = rig_new(false);
 	uint8_t got[8192];
 
 	t->build(g);
-	tx_push(g);
+	netif_rig_tx_push(g);
 	netback_ring_tx(g->nb, 64);
 	CHECK_INT(host_read(g, got, sizeof(got)), -1);
 	CHECK(g->nb->st.tx_errors >= 1, "no tx error counted");
@@ -264,20 +188,20 @@ static void test_bad_tx(struct unit *u, const void *arg)
 	/* After the bad packet, a good one still goes through. */
 	unsigned int before = g->tx.sring->rsp_prod;
 	g->tx.rsp_cons = before;
-	entry(g->d, DATA_REF + 40)->flags = GTF_permit_access;
+	netif_rig_entry(g->d, DATA_REF + 40)->flags = GTF_permit_access;
 	tx_put(g, DATA_REF + 40, 0, 0, 99, 64);
-	tx_push(g);
+	netif_rig_tx_push(g);
 	netback_ring_tx(g->nb, 64);
 	while (host_read(g, got, sizeof(got)) > 0 && got[0] == 0xee)
 		;
 	CHECK_INT(g->tx.sring->rsp_prod, before + 1);
 	CHECK_INT(tx_rsp(g).status, NETIF_RSP_OKAY);
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 static void test_tx_runaway_producer(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new(false);
+	struct netif_rig *g = rig_new(false);
 	(void)arg;
 
 	g->tx.sring->req_prod = 1000;      /* more than a ring (256) ahead */
@@ -285,19 +209,19 @@ static void test_tx_runaway_producer(struct unit *u, const void *arg)
 	CHECK(g->nb->broken, "not marked broken");
 	CHECK_INT(g->tx.sring->rsp_prod, 0);
 	CHECK_INT(netback_ring_rx(g->nb, 64), NETBACK_BROKEN);
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 static void test_tx_budget(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new(false);
+	struct netif_rig *g = rig_new(false);
 	uint8_t got[2048];
 	int frames = 0;
 	(void)arg;
 
 	for (int i = 0; i < 200; i++)
 		tx_put(g, DATA_REF, 0, 0, (uint16_t)i, 64);
-	tx_push(g);
+	netif_rig_tx_push(g);
 	CHECK_INT(netback_ring_tx(g->nb, 100), NETBACK_MORE);
 	CHECK_INT(g->tx.sring->rsp_prod, 100);
 	CHECK_INT(netback_ring_tx(g->nb, 100), NETBACK_MORE);
@@ -310,10 +234,10 @@ static void test_tx_budget(struct unit *u, const void *arg)
 	CHECK_INT(g->tx.sring->req_event, 1);
 	CHECK(!netback_ring_arm(g->nb), "arm saw requests on an empty ring");
 	CHECK_INT(g->tx.sring->req_event, 201);
-	rig_free(g);
+	netif_rig_free(g);
 }
 
-static void rx_post(struct rig *g, uint16_t id, grant_ref_t gref)
+static void rx_post(struct netif_rig *g, uint16_t id, grant_ref_t gref)
 {
 	netif_rx_request_t *q = RING_GET_REQUEST(&g->rx, g->rx.req_prod_pvt++);
 	*q = (netif_rx_request_t){ .id = id, .gref = gref };
@@ -324,7 +248,7 @@ static void rx_post(struct rig *g, uint16_t id, grant_ref_t gref)
 
 static void test_rx_backpressure(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new(false);
+	struct netif_rig *g = rig_new(false);
 	uint8_t frame[1500];
 	(void)arg;
 
@@ -342,14 +266,14 @@ static void test_rx_backpressure(struct unit *u, const void *arg)
 	netif_rx_response_t *r = RING_GET_RESPONSE(&g->rx, 0);
 	CHECK(r->id == 5 && r->status == 1500 && r->offset == 0 && r->flags == 0,
 	      "rsp id %u status %d offset %u flags %#x", r->id, r->status, r->offset, r->flags);
-	CHECK(!memcmp(data_page(g, 3), frame, sizeof(frame)), "frame not copied into the page");
+	CHECK(!memcmp(netif_rig_data(g, 3), frame, sizeof(frame)), "frame not copied into the page");
 	rx_post(g, 6, DATA_REF + 4);
 	CHECK_INT(netback_ring_rx(g->nb, 64), NETBACK_IDLE);
 	CHECK_INT(RING_GET_RESPONSE(&g->rx, 1)->status, 100);
 	CHECK_INT(g->nb->st.rx_packets, 2);
 	CHECK_INT(g->nb->st.rx_bytes, 1600);
-	CHECK(!(entry(g->d, DATA_REF + 3)->flags & (GTF_reading | GTF_writing)), "rx grant still in use");
-	rig_free(g);
+	CHECK(!(netif_rig_entry(g->d, DATA_REF + 3)->flags & (GTF_reading | GTF_writing)), "rx grant still in use");
+	netif_rig_free(g);
 }
 
 static void test_rx_big_frames(struct unit *u, const void *arg)
@@ -360,13 +284,13 @@ static void test_rx_big_frames(struct unit *u, const void *arg)
 	for (size_t i = 0; i < sizeof(frame); i++)
 		frame[i] = (uint8_t)(i / 13);
 	/* Without feature-sg a frame over a page cannot be handed over: dropped, counted. */
-	struct rig *g = rig_new(false);
+	struct netif_rig *g = rig_new(false);
 	rx_post(g, 1, DATA_REF);
 	CHECK_INT(send(g->peer, frame, sizeof(frame), 0), (long)sizeof(frame));
 	CHECK_INT(netback_ring_rx(g->nb, 64), NETBACK_IDLE);
 	CHECK_INT(g->nb->st.rx_drops, 1);
 	CHECK_INT(g->rx.sring->rsp_prod, 0);
-	rig_free(g);
+	netif_rig_free(g);
 	/* With it: three slots, the first two with more_data. */
 	g = rig_new(true);
 	rx_post(g, 1, DATA_REF);
@@ -383,38 +307,38 @@ static void test_rx_big_frames(struct unit *u, const void *arg)
 		      !!(r->flags & NETRXF_more_data) == (i < 2), "rsp %d: id %u status %d flags %#x", i, r->id,
 		      r->status, r->flags);
 	}
-	CHECK(!memcmp(data_page(g, 2), frame + 8192, 9000 - 8192), "last part not copied");
-	rig_free(g);
+	CHECK(!memcmp(netif_rig_data(g, 2), frame + 8192, 9000 - 8192), "last part not copied");
+	netif_rig_free(g);
 }
 
 static void test_rx_readonly_grant(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new(false);
+	struct netif_rig *g = rig_new(false);
 	uint8_t frame[200] = { 1, 2, 3 };
 	(void)arg;
 
-	grant(g->d, DATA_REF, DATA_GFN, true);       /* we must write: refused */
-	memset(data_page(g, 0), 0x55, 4096);
+	netif_rig_grant(g->d, DATA_REF, DATA_GFN, true);       /* we must write: refused */
+	memset(netif_rig_data(g, 0), 0x55, 4096);
 	rx_post(g, 9, DATA_REF);
 	send(g->peer, frame, sizeof(frame), 0);
 	netback_ring_rx(g->nb, 64);
 	CHECK_INT(g->rx.sring->rsp_prod, 1);
 	CHECK_INT(RING_GET_RESPONSE(&g->rx, 0)->status, NETIF_RSP_ERROR);
 	CHECK_INT(RING_GET_RESPONSE(&g->rx, 0)->id, 9);
-	CHECK(data_page(g, 0)[0] == 0x55, "read-only page written");
+	CHECK(netif_rig_data(g, 0)[0] == 0x55, "read-only page written");
 	CHECK_INT(g->nb->st.rx_errors, 1);
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 static void test_rx_runaway_producer(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new(false);
+	struct netif_rig *g = rig_new(false);
 	(void)arg;
 
 	g->rx.sring->req_prod = 0x80000000u;
 	CHECK_INT(netback_ring_rx(g->nb, 64), NETBACK_BROKEN);
 	CHECK(g->nb->broken, "not marked broken");
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 /* ---- Checksum offload: frames from a fake netfront as Linux sends a CHECKSUM_PARTIAL skb ----
@@ -563,7 +487,7 @@ static bool ref_verifies(const uint8_t *f, const struct pkt *s)
 }
 
 /* The frame through the tx ring in slots of at most 2000 bytes; returns the status of the first. */
-static int16_t send_frame(struct rig *g, const uint8_t *f, size_t len, uint16_t csum_flags)
+static int16_t send_frame(struct netif_rig *g, const uint8_t *f, size_t len, uint16_t csum_flags)
 {
 	size_t at = 0;
 	unsigned int i = 0;
@@ -571,13 +495,13 @@ static int16_t send_frame(struct rig *g, const uint8_t *f, size_t len, uint16_t 
 
 	while (at < len) {
 		size_t chunk = len - at < 2000 ? len - at : 2000;
-		memcpy(data_page(g, i), f + at, chunk);
+		memcpy(netif_rig_data(g, i), f + at, chunk);
 		uint16_t flags = (at + chunk < len ? NETTXF_more_data : 0) | (i == 0 ? csum_flags : 0);
 		tx_put(g, DATA_REF + i, 0, flags, (uint16_t)(100 + i), (uint16_t)(i == 0 ? len : chunk));
 		at += chunk;
 		i++;
 	}
-	tx_push(g);
+	netif_rig_tx_push(g);
 	netback_ring_tx(g->nb, 64);
 	int16_t status = RING_GET_RESPONSE(&g->tx, first)->status;
 	g->tx.rsp_cons = g->tx.sring->rsp_prod;
@@ -601,7 +525,7 @@ static const struct good_csum good_csums[] = {
 static void test_csum_good(struct unit *u, const void *arg)
 {
 	const struct good_csum *t = arg;
-	struct rig *g = rig_new(false);
+	struct netif_rig *g = rig_new(false);
 	static uint8_t f[8192], got[8192];
 	struct pkt s = t->p;
 
@@ -619,7 +543,7 @@ static void test_csum_good(struct unit *u, const void *arg)
 	CHECK_INT(host_read(g, got, sizeof(got)), (long)s.len);
 	CHECK(!memcmp(f, got, s.len), "a data_validated frame was changed");
 	CHECK_INT(g->nb->st.tx_errors, 0);
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 /* Malformed frames with csum_blank: each mutates a good frame. */
@@ -693,7 +617,7 @@ static const struct bad_csum bad_csums[] = {
 static void test_csum_bad(struct unit *u, const void *arg)
 {
 	const struct bad_csum *t = arg;
-	struct rig *g = rig_new(false);
+	struct netif_rig *g = rig_new(false);
 	static uint8_t f[4096], got[4096];
 	struct pkt s = t->p;
 	char why[256] = "";
@@ -715,7 +639,7 @@ static void test_csum_bad(struct unit *u, const void *arg)
 	/* Without csum_blank nothing is parsed: the same bytes go through as they are. */
 	CHECK_INT(send_frame(g, f, s.len, 0), NETIF_RSP_OKAY);
 	CHECK_INT(host_read(g, got, sizeof(got)), (long)s.len);
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 /* Every prefix of good frames is refused, read within its own length. */
@@ -887,7 +811,7 @@ static const struct { struct pkt p; int family; } kernel_pkts[] = {
 static void test_csum_host_kernel(struct unit *u, const void *arg)
 {
 	const struct netns *n = arg;
-	struct rig *g = rig_new(false);
+	struct netif_rig *g = rig_new(false);
 	static uint8_t f[4096];
 
 	g->nb->tap_fd = n->tap_fd;
@@ -906,7 +830,7 @@ static void test_csum_host_kernel(struct unit *u, const void *arg)
 		close(sock);
 	}
 	g->nb->tap_fd = g->tap;
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 /* ---- Offloads: GSO and checksums against a TAP with vnet headers (docs/netif.md) ----
@@ -926,7 +850,7 @@ static void wr32(uint8_t *p, uint32_t v) { wr16(p, v >> 16); wr16(p + 2, v & 0xf
 
 /* The frame through the tx ring in slots of at most 2000 bytes, with a GSO extra after the first
  * slot when gso_type is not NONE; returns the first slot's status, checks the extra's is NULL. */
-static int16_t send_gso_chunks(struct unit *u, struct rig *g, const uint8_t *f, size_t len, uint16_t flags,
+static int16_t send_gso_chunks(struct unit *u, struct netif_rig *g, const uint8_t *f, size_t len, uint16_t flags,
 				uint8_t gso_type, uint16_t gso_size, size_t most)
 {
 	size_t at = 0;
@@ -936,7 +860,7 @@ static int16_t send_gso_chunks(struct unit *u, struct rig *g, const uint8_t *f, 
 
 	while (at < len) {
 		size_t chunk = len - at < most ? len - at : most;
-		memcpy(data_page(g, i), f + at, chunk);
+		memcpy(netif_rig_data(g, i), f + at, chunk);
 		uint16_t fl = (at + chunk < len ? NETTXF_more_data : 0) | (i == 0 ? flags : 0) |
 			      (i == 0 && gso ? NETTXF_extra_info : 0);
 		tx_put(g, DATA_REF + i, 0, fl, (uint16_t)(100 + i), (uint16_t)(i == 0 ? len : chunk));
@@ -948,7 +872,7 @@ static int16_t send_gso_chunks(struct unit *u, struct rig *g, const uint8_t *f, 
 		at += chunk;
 		i++;
 	}
-	tx_push(g);
+	netif_rig_tx_push(g);
 	netback_ring_tx(g->nb, 64);
 	int16_t status = RING_GET_RESPONSE(&g->tx, first)->status;
 	if (gso)
@@ -957,7 +881,7 @@ static int16_t send_gso_chunks(struct unit *u, struct rig *g, const uint8_t *f, 
 	return status;
 }
 
-static int16_t send_gso(struct unit *u, struct rig *g, const uint8_t *f, size_t len, uint16_t flags,
+static int16_t send_gso(struct unit *u, struct netif_rig *g, const uint8_t *f, size_t len, uint16_t flags,
 			uint8_t gso_type, uint16_t gso_size)
 {
 	return send_gso_chunks(u, g, f, len, flags, gso_type, gso_size, 2000);
@@ -986,7 +910,7 @@ static const struct gso_tx gso_txs[] = {
 static void test_gso_tx(struct unit *u, const void *arg)
 {
 	const struct gso_tx *t = arg;
-	struct rig *g = rig_new_feat(feat_gso_tx);
+	struct netif_rig *g = rig_new_feat(feat_gso_tx);
 	static uint8_t f[65536], got[65536 + VH];
 	struct pkt s = t->p;
 
@@ -1003,7 +927,7 @@ static void test_gso_tx(struct unit *u, const void *arg)
 	CHECK_INT(h.csum_offset, 16);
 	CHECK(!memcmp(got + VH, f, s.len), "a GSO frame was changed on its way");
 	CHECK_INT(g->nb->st.tx_errors, 0);
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 /* Refused GSO: ERROR on the first slot, nothing written, counted. */
@@ -1025,7 +949,7 @@ static const struct bad_gso bad_gsos[] = {
 static void test_bad_gso(struct unit *u, const void *arg)
 {
 	const struct bad_gso *t = arg;
-	struct rig *g = rig_new_feat(t->feat);
+	struct netif_rig *g = rig_new_feat(t->feat);
 	static uint8_t f[65536], got[65536 + VH];
 	struct pkt s = t->p;
 
@@ -1034,7 +958,7 @@ static void test_bad_gso(struct unit *u, const void *arg)
 	CHECK_INT(host_read(g, got, sizeof(got)), -1);
 	CHECK_INT(g->nb->st.tx_errors, 1);
 	CHECK_INT(g->nb->st.tx_packets, 0);
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 /* csum_blank with vnet headers: handed to the kernel as NEEDS_CSUM at the parsed offsets, frame
@@ -1042,7 +966,7 @@ static void test_bad_gso(struct unit *u, const void *arg)
  * frame: a zeroed header. */
 static void test_csum_blank_vnet(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new_feat(feat_vnet);
+	struct netif_rig *g = rig_new_feat(feat_vnet);
 	static uint8_t f[8192], got[8192 + VH];
 	(void)arg;
 
@@ -1070,11 +994,11 @@ static void test_csum_blank_vnet(struct unit *u, const void *arg)
 	CHECK_INT(send_frame(g, f, s.len, NETTXF_csum_blank), NETIF_RSP_ERROR);
 	CHECK_INT(host_read(g, got, sizeof(got)), -1);
 	CHECK_INT(g->nb->st.tx_errors, 1);
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 /* A frame as the kernel hands it over: header, then bytes. */
-static void kernel_send(struct rig *g, const struct virtio_net_hdr *h, const uint8_t *f, size_t len)
+static void kernel_send(struct netif_rig *g, const struct virtio_net_hdr *h, const uint8_t *f, size_t len)
 {
 	static uint8_t b[65536 + VH];
 	memcpy(b, h, VH);
@@ -1104,7 +1028,7 @@ static const struct rx_csum rx_csums[] = {
 static void test_rx_csum(struct unit *u, const void *arg)
 {
 	const struct rx_csum *t = arg;
-	struct rig *g = rig_new_feat(t->feat);
+	struct netif_rig *g = rig_new_feat(t->feat);
 	static uint8_t f[8192];
 	struct pkt s = t->p;
 
@@ -1116,20 +1040,20 @@ static void test_rx_csum(struct unit *u, const void *arg)
 	CHECK_INT(g->rx.sring->rsp_prod, 1);
 	netif_rx_response_t *r = RING_GET_RESPONSE(&g->rx, 0);
 	CHECK(r->status == (int16_t)s.len && r->flags == t->flags, "rsp status %d flags %#x", r->status, r->flags);
-	const uint8_t *got = data_page(g, 0);
+	const uint8_t *got = netif_rig_data(g, 0);
 	if (t->completed) {
 		CHECK(ref_verifies(got, &s), "checksum %#06x does not verify", rd16(got + s.csum_at));
 		memcpy(f + s.csum_at, got + s.csum_at, 2);
 	}
 	CHECK(!memcmp(got, f, s.len), "bytes other than the checksum changed");
 	CHECK_INT(g->nb->st.rx_drops, 0);
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 /* A GSO frame to a frontend that asked for it: the extra in slot 1, the data in 0, 2, 3. */
 static void test_rx_gso(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new_feat(feat_full);
+	struct netif_rig *g = rig_new_feat(feat_full);
 	static uint8_t f[16384];
 	struct pkt s = { .ip = 4, .proto = 6, .payload = 9000 - 54, .dport = 80, .tcp_flags = 0x18 };
 	(void)arg;
@@ -1160,10 +1084,10 @@ static void test_rx_gso(struct unit *u, const void *arg)
 	      r2->id, r2->status, r2->flags);
 	CHECK(r3->id == 4 && r3->status == (int16_t)(s.len - 8192) && r3->flags == 0, "rsp 3 id %u status %d flags %#x",
 	      r3->id, r3->status, r3->flags);
-	CHECK(!memcmp(data_page(g, 0), f, 4096) && !memcmp(data_page(g, 2), f + 4096, 4096) &&
-	      !memcmp(data_page(g, 3), f + 8192, s.len - 8192), "GSO frame's bytes misplaced");
+	CHECK(!memcmp(netif_rig_data(g, 0), f, 4096) && !memcmp(netif_rig_data(g, 2), f + 4096, 4096) &&
+	      !memcmp(netif_rig_data(g, 3), f + 8192, s.len - 8192), "GSO frame's bytes misplaced");
 	CHECK_INT(g->nb->st.rx_packets, 1);
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 /* What the frontend did not ask for, or the kernel got wrong: dropped, counted, nothing on the ring. */
@@ -1187,7 +1111,7 @@ static const struct rx_bad rx_bads[] = {
 static void test_rx_bad(struct unit *u, const void *arg)
 {
 	const struct rx_bad *t = arg;
-	struct rig *g = rig_new_feat(t->feat);
+	struct netif_rig *g = rig_new_feat(t->feat);
 	static uint8_t f[4096];
 	struct pkt s = { .ip = 4, .proto = 6, .payload = 2000 - 54, .dport = 80, .tcp_flags = 0x18 };
 
@@ -1200,13 +1124,13 @@ static void test_rx_bad(struct unit *u, const void *arg)
 	CHECK_INT(netback_ring_rx(g->nb, 64), NETBACK_IDLE);
 	CHECK_INT(g->rx.sring->rsp_prod, 0);
 	CHECK_INT(g->nb->st.rx_drops, 1);
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 /* DATA_VALID alone: data_validated; a frame with no vnet header bytes at all: dropped. */
 static void test_rx_data_valid(struct unit *u, const void *arg)
 {
-	struct rig *g = rig_new_feat(feat_vnet);
+	struct netif_rig *g = rig_new_feat(feat_vnet);
 	uint8_t f[100] = { 0 };
 	(void)arg;
 
@@ -1219,7 +1143,7 @@ static void test_rx_data_valid(struct unit *u, const void *arg)
 	CHECK_INT(RING_GET_RESPONSE(&g->rx, 0)->flags, NETRXF_data_validated);
 	CHECK_INT(RING_GET_RESPONSE(&g->rx, 0)->status, 100);
 	CHECK_INT(g->nb->st.rx_drops, 1);
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 /* The TAP's offloads follow the frontend: TSO only with csum and sg, nothing without vnet headers. */
@@ -1248,7 +1172,7 @@ static void test_tap_offloads(struct unit *u, const void *arg)
 static void test_gso_host_tx(struct unit *u, const void *arg)
 {
 	const struct netns *n = arg;
-	struct rig *g = rig_new_feat(feat_full);
+	struct netif_rig *g = rig_new_feat(feat_full);
 	static uint8_t f[32768], got[32768];
 	uint32_t hseq = 0;
 	size_t have = 0;
@@ -1283,12 +1207,12 @@ static void test_gso_host_tx(struct unit *u, const void *arg)
 		close(c);
 	close(ls);
 	rig_attach(g, g->tap);
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 /* Our own netfront's view of the rx ring: pages handed out as ring index % 64. */
 #define HOST_PAGES 64
-static void host_post(struct rig *g, unsigned int n)
+static void host_post(struct netif_rig *g, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
 		RING_IDX at = g->rx.req_prod_pvt;
@@ -1305,7 +1229,7 @@ struct rx_frame {
 };
 
 /* The next whole frame on the rx ring, its slots posted again; false if none. */
-static bool host_frame(struct rig *g, struct rx_frame *fr)
+static bool host_frame(struct netif_rig *g, struct rx_frame *fr)
 {
 	RING_IDX i = g->rx.rsp_cons, prod = g->rx.sring->rsp_prod;
 
@@ -1321,7 +1245,7 @@ static bool host_frame(struct rig *g, struct rx_frame *fr)
 	}
 	for (RING_IDX at = g->rx.rsp_cons;;) {
 		if (r.status > 0 && fr->len + (size_t)r.status <= sizeof(fr->bytes))
-			memcpy(fr->bytes + fr->len, data_page(g, at % HOST_PAGES) + r.offset, (size_t)r.status);
+			memcpy(fr->bytes + fr->len, netif_rig_data(g, at % HOST_PAGES) + r.offset, (size_t)r.status);
 		fr->len += r.status > 0 ? (size_t)r.status : 0;
 		fr->slots++;
 		if (!(r.flags & NETRXF_more_data) || i == prod)
@@ -1340,7 +1264,7 @@ static bool host_frame(struct rig *g, struct rx_frame *fr)
 static void test_gso_host_rx(struct unit *u, const void *arg)
 {
 	const struct netns *n = arg;
-	struct rig *g = rig_new_feat(feat_full);
+	struct netif_rig *g = rig_new_feat(feat_full);
 	static struct rx_frame fr;
 	static uint8_t f[4096], data[60000];
 	uint16_t hport = 0;
@@ -1397,7 +1321,7 @@ static void test_gso_host_rx(struct unit *u, const void *arg)
 	CHECK_INT(g->nb->st.rx_drops, 0);
 	close(c);
 	rig_attach(g, g->tap);
-	rig_free(g);
+	netif_rig_free(g);
 }
 
 int main(void)

@@ -12,7 +12,6 @@
  *   - a frontend pushing while the backend is busy is told not to notify by
  *     RING_PUSH_REQUESTS_AND_CHECK_NOTIFY; once the backend went idle, it is told to. */
 #define _GNU_SOURCE
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -20,13 +19,12 @@
 #include "backends/blkback.h"
 #include "backends/netback.h"
 #include "blkif_front_rig.h"
+#include "netif_front_rig.h"
 #include "unit.h"
 
-/* netback's rig keeps blkif_front_rig.h's layout: tx at RING_GFN, rx at RING_GFN + 1 */
-#define TABLE_GFN BLKIF_RIG_TABLE_GFN
-#define RING_GFN BLKIF_RIG_RING_GFN
-#define DATA_GFN BLKIF_RIG_DATA_GFN /* data page i at DATA_GFN + i, granted as ref DATA_REF + i */
+/* Data page i is granted as ref DATA_REF + i in both rigs (their layouts are the same). */
 #define DATA_REF BLKIF_RIG_DATA_REF
+_Static_assert(NETIF_RIG_DATA_REF == BLKIF_RIG_DATA_REF, "one DATA_REF serves both rigs");
 #define DATA_PAGES 64
 #define NET_RING 256u              /* __CONST_RING_SIZE(netif_tx/rx, 4096) */
 #define BLK_RING 32u               /* __CONST_RING_SIZE(blkif, 4096) */
@@ -34,54 +32,14 @@
 
 /* ---- netback ---- */
 
-struct net_rig {
-	struct domain *d;
-	netif_tx_front_ring_t tx;
-	netif_rx_front_ring_t rx;
-	struct netback_ring *nb;
-	int tap, peer;
-	unsigned int kicks;        /* pushes the frontend was told to notify */
-};
-
-static struct net_rig *net_rig_new(void)
+/* The ring test's vif: DATA_PAGES data pages, 8 MiB socket buffers so a full ring's frames fit. */
+static struct netif_rig *net_rig_new(void)
 {
-	struct net_rig *g = calloc(1, sizeof(*g));
-	int sv[2], buf = 8 << 20;
-
-	g->d = fake_domain_granting(TABLE_GFN, DATA_REF, DATA_GFN, DATA_PAGES);
-	netif_tx_sring_t *txs = fake_gpa(g->d, RING_GFN << 12);
-	netif_rx_sring_t *rxs = fake_gpa(g->d, (RING_GFN + 1) << 12);
-	SHARED_RING_INIT(txs);
-	FRONT_RING_INIT(&g->tx, txs, 4096);
-	SHARED_RING_INIT(rxs);
-	FRONT_RING_INIT(&g->rx, rxs, 4096);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
-		abort();
-	g->tap = sv[0];
-	g->peer = sv[1];
-	fcntl(g->tap, F_SETFL, O_NONBLOCK);
-	fcntl(g->peer, F_SETFL, O_NONBLOCK);
-	setsockopt(g->tap, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-	setsockopt(g->peer, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	setsockopt(g->peer, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-	setsockopt(g->tap, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	g->nb = calloc(1, sizeof(*g->nb));
-	netback_ring_init(g->nb, &(struct netback_ring_params){ .dom = g->d, .name = "vif7.0", .tx_page = txs,
-		.rx_page = rxs, .tap_fd = g->tap });
-	return g;
-}
-
-static void net_rig_free(struct net_rig *g)
-{
-	close(g->tap);
-	close(g->peer);
-	free(g->nb);
-	fake_domain_free(g->d);
-	free(g);
+	return netif_rig_new(&(struct netif_rig_options){ .data_pages = DATA_PAGES, .sockbuf = 8 << 20 });
 }
 
 /* One 60-byte packet per slot, from data page (i % DATA_PAGES). */
-static void tx_fill(struct net_rig *g, unsigned int n)
+static void tx_fill(struct netif_rig *g, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
 		RING_IDX at = g->tx.req_prod_pvt++;
@@ -92,17 +50,8 @@ static void tx_fill(struct net_rig *g, unsigned int n)
 	}
 }
 
-/* Returns RING_PUSH_REQUESTS_AND_CHECK_NOTIFY's verdict, and counts it. */
-static bool tx_push(struct net_rig *g)
-{
-	int notify;
-	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&g->tx, notify);
-	g->kicks += notify != 0;
-	return notify;
-}
-
 /* Consumes every response there is, as a busy frontend: without re-arming rsp_event. */
-static unsigned int tx_reap(struct net_rig *g)
+static unsigned int tx_reap(struct netif_rig *g)
 {
 	unsigned int n = 0;
 	while (RING_HAS_UNCONSUMED_RESPONSES(&g->tx)) {
@@ -112,7 +61,7 @@ static unsigned int tx_reap(struct net_rig *g)
 	return n;
 }
 
-static void drain_host(struct net_rig *g)
+static void drain_host(struct netif_rig *g)
 {
 	uint8_t frame[2048];
 	while (recv(g->peer, frame, sizeof(frame), MSG_DONTWAIT) > 0)
@@ -129,11 +78,11 @@ static void test_net_full_ring(struct unit *u, const void *arg)
 {
 	const bool rearm = arg != NULL;
 	const unsigned int rounds = 64, budget = 64;
-	struct net_rig *g = net_rig_new();
+	struct netif_rig *g = net_rig_new();
 	unsigned int handled = 0;
 
 	tx_fill(g, NET_RING);
-	CHECK(tx_push(g), "the first push is not told to notify");
+	CHECK(netif_rig_tx_push(g), "the first push is not told to notify");
 	for (unsigned int i = 0; i < rounds; i++) {
 		enum netback_work w = netback_ring_tx(g->nb, budget);
 		CHECK(w == NETBACK_MORE, "round %u: %d, not MORE", i, (int)w);
@@ -147,7 +96,7 @@ static void test_net_full_ring(struct unit *u, const void *arg)
 			CHECK(!more, "responses left after the reap");
 		}
 		tx_fill(g, got);
-		CHECK(!tx_push(g), "round %u: a push while the backend is busy is told to notify", i);
+		CHECK(!netif_rig_tx_push(g), "round %u: a push while the backend is busy is told to notify", i);
 	}
 	CHECK_INT(g->kicks, 1);
 	CHECK_INT(g->nb->st.tx_packets, handled);
@@ -164,19 +113,19 @@ static void test_net_full_ring(struct unit *u, const void *arg)
 	CHECK_INT(g->tx.sring->req_event, g->tx.req_prod_pvt + 1);
 	tx_reap(g);
 	tx_fill(g, 1);
-	CHECK(tx_push(g), "a push to a sleeping backend is not told to notify");
+	CHECK(netif_rig_tx_push(g), "a push to a sleeping backend is not told to notify");
 	CHECK_INT(g->kicks, 2);
-	net_rig_free(g);
+	netif_rig_free(g);
 }
 
 /* rsp_event set 200 ahead: pushes of 64 reach 64, 128, 192 (no event), then 256 crosses it (one). */
 static void test_net_rsp_event_ahead(struct unit *u, const void *arg)
 {
-	struct net_rig *g = net_rig_new();
+	struct netif_rig *g = net_rig_new();
 	(void)arg;
 
 	tx_fill(g, NET_RING);
-	tx_push(g);
+	netif_rig_tx_push(g);
 	g->tx.sring->rsp_event = g->tx.rsp_cons + 200;
 	for (unsigned int i = 0; i < 3; i++) {
 		CHECK_INT(netback_ring_tx(g->nb, 64), NETBACK_MORE);
@@ -187,10 +136,10 @@ static void test_net_rsp_event_ahead(struct unit *u, const void *arg)
 	CHECK_INT(g->tx.sring->rsp_prod, NET_RING);
 	CHECK_INT(g->nb->st.tx_notifies, 1);
 	CHECK_INT(g->nb->st.tx_packets, NET_RING);
-	net_rig_free(g);
+	netif_rig_free(g);
 }
 
-static void rx_post(struct net_rig *g, unsigned int n, bool *notify)
+static void rx_post(struct netif_rig *g, unsigned int n, bool *notify)
 {
 	int nt;
 	for (unsigned int i = 0; i < n; i++) {
@@ -208,7 +157,7 @@ static void rx_post(struct net_rig *g, unsigned int n, bool *notify)
  * told to notify; posts made before that, while slots were plenty, were not. */
 static void test_net_rx(struct unit *u, const void *arg)
 {
-	struct net_rig *g = net_rig_new();
+	struct netif_rig *g = net_rig_new();
 	uint8_t frame[100] = { 0 };
 	bool notify;
 	(void)arg;
@@ -235,7 +184,7 @@ static void test_net_rx(struct unit *u, const void *arg)
 	CHECK_INT(g->nb->st.rx_notifies, 2);
 	rx_post(g, 64, &notify);
 	CHECK(!notify, "a post while slots are plenty is told to notify");
-	net_rig_free(g);
+	netif_rig_free(g);
 }
 
 /* ---- blkback ---- */
