@@ -308,8 +308,7 @@ static int connect_queue(struct blkback *bd, struct blkback_queue *q, struct xen
 	q->ring_up = true;
 	if (persistent && blkback_ring_persistent(&q->ring, BLKBACK_MAX_PERSISTENT_GRANTS))
 		LOG("%s: no memory for the persistent grants' table: each request maps its own", q->name);
-	unsigned int poll_us = bd->dev.dom->params ? bd->dev.dom->params->backend_poll_us : RING_POLLER_DEFAULT_POLL_US;
-	if (blkback_ring_start(&q->ring, poll_us, bd->broken_fd, err, errlen))
+	if (blkback_ring_start(&q->ring, pv_backend_poll_us(bd->dev.dom), bd->broken_fd, err, errlen))
 		return -1;
 	r = evtchn_dom0_bind(bd->dev.dom, q->port, guest_notified, q);
 	if (r < 0) {

@@ -501,7 +501,6 @@ static int connect_queue(struct netback_queue *q, const struct queue_keys *k, co
 			 char *err, size_t errlen)
 {
 	struct domain *dom = q->nb->dev.dom;
-	unsigned int poll_us = dom->params ? dom->params->backend_poll_us : RING_POLLER_DEFAULT_POLL_US;
 	int r;
 
 	if ((r = gnttab_map(dom, (grant_ref_t)k->tx_ref, 0, false, &q->tx_map))) {
@@ -519,7 +518,7 @@ static int connect_queue(struct netback_queue *q, const struct queue_keys *k, co
 		.dom = dom, .name = q->name, .tx_page = q->tx_map.page, .rx_page = q->rx_map.page,
 		.tx_port = (evtchn_port_t)k->tx_port, .rx_port = (evtchn_port_t)k->rx_port, .tap_fd = q->tap_fd,
 		.feat = *feat });
-	if (ring_poller_start(&q->poller, q->name, &queue_poller_ops, q, poll_us, err, errlen))
+	if (ring_poller_start(&q->poller, q->name, &queue_poller_ops, q, pv_backend_poll_us(dom), err, errlen))
 		goto unmap_rx;
 	r = evtchn_dom0_bind(dom, (evtchn_port_t)k->tx_port, guest_notified, q);
 	if (r < 0) {

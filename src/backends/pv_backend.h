@@ -230,6 +230,9 @@ const char *pv_backend_verb_usage(unsigned int i, char *buf, size_t len);
  * already being detached", "error EBUSY vif N is still being attached", "error E... why". */
 bool pv_backend_request(struct domain *dom, const char *verb, const char *arg, char *reply,
 			size_t len, pv_done_fn done, void *ctx);
+/* How long a ring's thread spins after its last work (--backend-poll-us; the default where the
+ * domain has no parameters, as a test's fake one). */
+unsigned int pv_backend_poll_us(const struct domain *dom);
 /* The errno names replies use (EIO for any other). */
 const char *pv_errno_name(int e);
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "backends/pv_backend.h"
+#include "backends/ring_poller.h"
 #include "lib/error.h"
 #include "vmm/domain.h"
 
@@ -486,4 +487,9 @@ bool pv_backend_request(struct domain *dom, const char *verb, const char *arg, c
 	else if (r == -EBUSY)
 		snprintf(reply, len, "error EBUSY %s %ld is already being detached", type->name, d);
 	return r == 0;
+}
+
+unsigned int pv_backend_poll_us(const struct domain *dom)
+{
+	return dom->params ? dom->params->backend_poll_us : RING_POLLER_DEFAULT_POLL_US;
 }
